@@ -1,0 +1,121 @@
+/**
+ * The `tillbridge` command: start, migrate, api-key create|list|revoke, emulator.
+ */
+import { parseArgs } from "node:util";
+import { createApiKey, listApiKeys, revokeApiKey } from "../auth/api-keys.ts";
+import { ConfigError, loadConfig } from "../config/config.ts";
+import { openDatabase } from "../db/database.ts";
+import { migrateToLatest } from "../db/migrate.ts";
+import { startHub } from "../runtime/hub.ts";
+
+const USAGE = `Usage: tillbridge <command>
+
+Commands:
+  start                         run the HTTP server and the background workers
+  migrate                       apply pending database migrations and exit
+  api-key create --name NAME    create a back-office API key (printed once)
+  api-key list                  list keys (never the keys themselves)
+  api-key revoke --id ID        revoke a key
+  emulator [--port N] [--demo]  run the Shopify emulator on its own
+
+Configuration comes from environment variables; see the README.`;
+
+async function withDatabase<T>(fn: (db: ReturnType<typeof openDatabase>) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const database = openDatabase(config.database);
+  try {
+    await migrateToLatest(database);
+    return await fn(database);
+  } finally {
+    await database.close();
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "start": {
+      const hub = await startHub(loadConfig());
+      const stop = async (signal: string) => {
+        hub.ctx.logger.info({ signal }, "stopping");
+        await hub.stop();
+        process.exit(0);
+      };
+      process.once("SIGINT", () => void stop("SIGINT"));
+      process.once("SIGTERM", () => void stop("SIGTERM"));
+      return -1; // keep running
+    }
+    case "migrate": {
+      const applied = await withDatabase((db) => migrateToLatest(db));
+      console.log(applied.length ? `applied: ${applied.join(", ")}` : "database is up to date");
+      return 0;
+    }
+    case "api-key": {
+      const [sub, ...args] = rest;
+      const { values } = parseArgs({ args, options: { name: { type: "string" }, id: { type: "string" } } });
+      if (sub === "create") {
+        if (!values.name) {
+          console.error("api-key create needs --name NAME (who or what uses the key)");
+          return 2;
+        }
+        const { id, key } = await withDatabase((db) => createApiKey(db, values.name!, Date.now()));
+        console.log(`API key ${id} (${values.name}) — shown once, store it now:\n${key}`);
+        return 0;
+      }
+      if (sub === "list") {
+        const keys = await withDatabase((db) => listApiKeys(db));
+        for (const k of keys) {
+          console.log(
+            `${k.id}\t${k.prefix}…\t${k.name}\t${new Date(k.created_at).toISOString()}${k.revoked_at ? "\trevoked" : ""}`,
+          );
+        }
+        return 0;
+      }
+      if (sub === "revoke") {
+        const id = Number(values.id);
+        if (!Number.isInteger(id)) {
+          console.error("api-key revoke needs --id ID (see `tillbridge api-key list`)");
+          return 2;
+        }
+        const done = await withDatabase((db) => revokeApiKey(db, id, Date.now()));
+        console.log(done ? `key ${id} revoked` : `no active key with id ${id}`);
+        return done ? 0 : 1;
+      }
+      console.error(USAGE);
+      return 2;
+    }
+    case "emulator": {
+      const { values } = parseArgs({
+        args: rest,
+        options: { port: { type: "string" }, demo: { type: "boolean" } },
+      });
+      const { startEmulator } = await import("../../emulator/index.ts");
+      const emulator = await startEmulator({ port: values.port === undefined ? 8081 : Number(values.port) });
+      if (values.demo) {
+        const { seedDemoStore } = await import("../demo/demo-store.ts");
+        await seedDemoStore(emulator);
+      }
+      console.log(`Shopify emulator listening on ${emulator.url}`);
+      return -1;
+    }
+    case undefined:
+    case "help":
+    case "--help":
+      console.log(USAGE);
+      return 0;
+    default:
+      console.error(`unknown command ${command}\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err) => {
+    if (err instanceof ConfigError) console.error(err.message);
+    else console.error(`tillbridge: ${err?.code ? `${err.code}: ` : ""}${err?.message ?? err}`);
+    process.exit(1);
+  },
+);

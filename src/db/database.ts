@@ -1,0 +1,50 @@
+/**
+ * Opens the one store of truth: SQLite (embedded default, one file, WAL) or PostgreSQL.
+ * Every query in the hub is written once with Kysely and runs on both.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import SQLite from "better-sqlite3";
+import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
+import pg from "pg";
+import type { DatabaseTarget } from "../config/config.ts";
+import type { Tables } from "./tables.ts";
+
+export type Db = Kysely<Tables>;
+export type Dialect = DatabaseTarget["kind"];
+
+export interface Database {
+  readonly db: Db;
+  readonly dialect: Dialect;
+  close(): Promise<void>;
+}
+
+const INT8_OID = 20;
+const NUMERIC_OID = 1700;
+
+export function openDatabase(target: DatabaseTarget): Database {
+  if (target.kind === "sqlite") {
+    mkdirSync(dirname(target.path), { recursive: true });
+    const sqlite = new SQLite(target.path);
+    sqlite.pragma("journal_mode = WAL");
+    // NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the last commits).
+    sqlite.pragma("synchronous = NORMAL");
+    sqlite.pragma("foreign_keys = ON");
+    sqlite.pragma("busy_timeout = 5000");
+    const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: sqlite }) });
+    return { db, dialect: "sqlite", close: () => db.destroy() };
+  }
+  const pool = new pg.Pool({
+    connectionString: target.url,
+    max: 10,
+    // Our ids and epoch-millisecond timestamps fit in a double; read them as numbers, not strings.
+    types: {
+      getTypeParser: (oid: number, format?: "text" | "binary") =>
+        oid === INT8_OID || oid === NUMERIC_OID
+          ? (v: string) => Number(v)
+          : (pg.types.getTypeParser as (o: number, f?: string) => (v: string) => unknown)(oid, format),
+    } as pg.CustomTypesConfig,
+  });
+  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+  return { db, dialect: "postgres", close: () => db.destroy() };
+}

@@ -1,0 +1,42 @@
+/**
+ * Numbered, immutable migrations. Never edit a released one: add the next number.
+ */
+import { type Migration, type MigrationProvider, Migrator } from "kysely";
+import type { Database } from "./database.ts";
+import { foundation } from "./migrations/0001-foundation.ts";
+import { type HubMigration, migrationContext } from "./schema-helpers.ts";
+
+export const MIGRATIONS: readonly HubMigration[] = [foundation];
+
+export class MigrationError extends Error {
+  readonly code = "MIGRATION_FAILED";
+  constructor(
+    readonly migration: string | undefined,
+    cause: unknown,
+  ) {
+    super(
+      `Database migration ${migration ?? "(unknown)"} failed: ${(cause as Error)?.message ?? String(cause)}`,
+      {
+        cause,
+      },
+    );
+  }
+}
+
+/** Applies every pending migration; returns the names applied now. */
+export async function migrateToLatest(database: Database): Promise<string[]> {
+  const provider: MigrationProvider = {
+    async getMigrations() {
+      const out: Record<string, Migration> = {};
+      for (const m of MIGRATIONS) out[m.name] = { up: (db) => m.up(migrationContext(db, database.dialect)) };
+      return out;
+    },
+  };
+  const migrator = new Migrator({ db: database.db, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === "Error");
+    throw new MigrationError(failed?.migrationName, error);
+  }
+  return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}

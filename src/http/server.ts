@@ -1,0 +1,112 @@
+/**
+ * Assembles the HTTP server from the capabilities' route specs. Capabilities never import this
+ * folder; it imports them.
+ */
+import helmet from "@fastify/helmet";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { verifyApiKey } from "../auth/api-keys.ts";
+import { catalogRoutes } from "../catalog/routes.ts";
+import type { AppContext } from "../core/context.ts";
+import { AppError } from "../core/errors.ts";
+import type { AnyRoute } from "../core/route.ts";
+import { inventoryRoutes } from "../inventory/routes.ts";
+import { sendError, toAppError } from "./errors.ts";
+import { buildOpenApi } from "./openapi.ts";
+
+export const API_VERSION = "1.0.0";
+
+export interface ServerExtras {
+  /** Routes of capabilities assembled elsewhere (shops, orders, webhooks…). */
+  readonly routes?: readonly AnyRoute[];
+  /** Plugins that need their own body parsing (webhooks need the raw body) or static files. */
+  readonly plugins?: readonly ((app: FastifyInstance) => Promise<void>)[];
+}
+
+const UNAUTHORIZED_MESSAGES = {
+  missing:
+    "send an API key as `Authorization: Bearer tb_…` (create one with `tillbridge api-key create --name NAME`)",
+  malformed: "the Authorization header must be `Bearer tb_…`",
+  unknown: "this API key is not known to the hub",
+  revoked: "this API key was revoked",
+} as const;
+
+export async function buildServer(ctx: AppContext, extras: ServerExtras = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.logger as FastifyBaseLogger,
+    bodyLimit: ctx.config.maxBodyBytes,
+    disableRequestLogging: true,
+    return503OnClosing: true,
+  });
+  await app.register(helmet, { contentSecurityPolicy: false, global: true });
+
+  app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      request,
+      reply,
+      new AppError("NOT_FOUND", `no route for ${request.method} ${request.url.split("?")[0]}`),
+    ),
+  );
+  app.addHook("onResponse", async (request, reply) => {
+    const routeUrl = request.routeOptions.url ?? "unmatched";
+    ctx.metrics.httpRequests.inc({
+      method: request.method,
+      route: routeUrl,
+      status: String(reply.statusCode),
+    });
+    ctx.metrics.httpDuration.observe({ method: request.method, route: routeUrl }, reply.elapsedTime / 1000);
+  });
+
+  const routes: AnyRoute[] = [...inventoryRoutes(ctx), ...catalogRoutes(ctx), ...(extras.routes ?? [])];
+  for (const spec of routes) registerRoute(app, ctx, spec);
+
+  const openapi = buildOpenApi(routes, API_VERSION);
+  app.get("/api/v1/openapi.json", async () => openapi);
+  app.get("/healthz", async (_request, reply) => {
+    try {
+      await ctx.database.db.selectFrom("warehouses").select("id").limit(1).execute();
+      return { status: "ok", database: ctx.database.dialect };
+    } catch (err) {
+      ctx.logger.error({ err }, "health check: database unreachable");
+      return reply.code(503).send({ status: "unavailable", database: ctx.database.dialect });
+    }
+  });
+  app.get("/metrics", async (_request, reply) =>
+    reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()),
+  );
+  for (const plugin of extras.plugins ?? []) await app.register(plugin);
+  return app;
+}
+
+function registerRoute(app: FastifyInstance, ctx: AppContext, spec: AnyRoute) {
+  app.route({
+    method: spec.method,
+    url: spec.url,
+    handler: async (request, reply) => {
+      if (spec.auth === "api-key") {
+        const check = await verifyApiKey(ctx.database, request.headers.authorization);
+        if (!check.ok) throw new AppError("UNAUTHORIZED", UNAUTHORIZED_MESSAGES[check.reason]);
+      }
+      const parse = (schema: typeof spec.query, value: unknown, where: "query" | "params" | "body") => {
+        if (!schema) return value;
+        const r = schema.safeParse(value);
+        if (!r.success) throw toAppError(r.error, where);
+        return r.data;
+      };
+      if (spec.body && request.body === undefined && ["POST", "PUT", "PATCH"].includes(spec.method)) {
+        throw new AppError("INVALID_JSON", "this endpoint needs a JSON body");
+      }
+      const input = {
+        query: parse(spec.query, request.query, "query"),
+        params: parse(spec.params, request.params, "params"),
+        body: spec.bodyValidation === "handler" ? request.body : parse(spec.body, request.body, "body"),
+        request,
+        reply,
+      };
+      const result = await spec.handler(input);
+      if (reply.sent) return reply;
+      reply.code(spec.successStatus ?? 200);
+      return result ?? { ok: true };
+    },
+  });
+}

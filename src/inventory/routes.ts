@@ -1,0 +1,103 @@
+import { z } from "zod";
+import { type AppContext, stockChanged } from "../core/context.ts";
+import { AppError } from "../core/errors.ts";
+import { route } from "../core/route.ts";
+import { ingestMovements } from "./ledger-store.ts";
+import { MAX_MOVEMENTS_PER_BATCH, movementBatchInput } from "./movements.ts";
+import { listStock, safetyStockBatchInput, setSafetyStock, stockQuery } from "./stock-store.ts";
+import { listWarehouses, upsertWarehouses, warehouseBatchInput } from "./warehouses-store.ts";
+
+const stockRow = z.object({
+  sku: z.string(),
+  warehouse: z.string(),
+  onHand: z.number().int(),
+  reserved: z.number().int(),
+  safetyStock: z.number().int(),
+  sellable: z.number().int(),
+});
+
+export function inventoryRoutes(ctx: AppContext) {
+  return [
+    route({
+      method: "POST",
+      url: "/api/v1/movements",
+      tag: "inventory",
+      auth: "api-key",
+      summary: `Record up to ${MAX_MOVEMENTS_PER_BATCH} stock movements atomically. Ids seen before are reported as duplicates and not applied again; if any item is invalid nothing is applied and every bad item is listed.`,
+      body: movementBatchInput,
+      bodyValidation: "handler",
+      response: z.object({
+        applied: z.number().int(),
+        duplicates: z.array(
+          z.object({ index: z.number().int(), id: z.string(), status: z.literal("duplicate") }),
+        ),
+      }),
+      async handler({ body }) {
+        const b = body as unknown;
+        if (typeof b !== "object" || b === null || !Array.isArray((b as { movements?: unknown }).movements)) {
+          throw new AppError("INVALID_REQUEST", "the body must be an object with a `movements` array", [
+            { path: "movements", code: "MISSING_FIELD", message: "movements must be an array of movements" },
+          ]);
+        }
+        try {
+          const result = await ingestMovements(
+            ctx.database,
+            (b as { movements: unknown[] }).movements,
+            ctx.clock.now(),
+            stockChanged(ctx),
+          );
+          ctx.metrics.movementsRecorded.inc(result.applied);
+          ctx.metrics.movementsDuplicate.inc(result.duplicates.length);
+          return {
+            applied: result.applied,
+            duplicates: result.duplicates.map((d) => ({ ...d, status: "duplicate" as const })),
+          };
+        } catch (err) {
+          if (err instanceof AppError) ctx.metrics.movementBatchesRejected.inc();
+          throw err;
+        }
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/api/v1/stock",
+      tag: "inventory",
+      auth: "api-key",
+      summary: "Stock per SKU and warehouse: on hand, reserved, safety stock and sellable. Paged by cursor.",
+      query: stockQuery,
+      response: z.object({ items: z.array(stockRow), nextCursor: z.string().nullable() }),
+      handler: ({ query }) => listStock(ctx.database, query),
+    }),
+    route({
+      method: "PUT",
+      url: "/api/v1/warehouses",
+      tag: "inventory",
+      auth: "api-key",
+      summary: "Create or rename warehouses by code.",
+      body: warehouseBatchInput,
+      response: z.object({ created: z.number().int(), updated: z.number().int() }),
+      handler: ({ body }) => upsertWarehouses(ctx.database, body.warehouses, ctx.clock.now()),
+    }),
+    route({
+      method: "GET",
+      url: "/api/v1/warehouses",
+      tag: "inventory",
+      auth: "api-key",
+      summary: "List warehouses.",
+      response: z.object({ items: z.array(z.object({ code: z.string(), name: z.string() })) }),
+      handler: async () => ({
+        items: (await listWarehouses(ctx.database)).map(({ code, name }) => ({ code, name })),
+      }),
+    }),
+    route({
+      method: "PUT",
+      url: "/api/v1/safety-stock",
+      tag: "inventory",
+      auth: "api-key",
+      summary: "Set safety stock per SKU and warehouse (held back from what Shopify may sell).",
+      body: safetyStockBatchInput,
+      response: z.object({ updated: z.number().int() }),
+      handler: ({ body }) => setSafetyStock(ctx.database, body.items, ctx.clock.now(), stockChanged(ctx)),
+    }),
+  ];
+}
