@@ -1,0 +1,718 @@
+// The control API: what a test, the demo or a benchmark does to the emulated Shopify that is not
+// part of Shopify's own surface. The same methods are served over HTTP by server.ts.
+import { randomBytes } from "node:crypto";
+import { type BucketState, newBucket, setAvailable, setDrainRate, throttleStatus } from "./bucket.ts";
+import { gid } from "./gid.ts";
+import { mintCustomToken } from "./oauth.ts";
+import {
+  cancelOrder,
+  createRefund,
+  displayFulfillmentStatus,
+  fulfillableQuantity,
+  orderPayload,
+  type PlaceOrderInput,
+  placeOrder,
+  type RefundLineInput,
+  toNumericId,
+  type UpdateOrderInput,
+  updateOrder,
+} from "./orders.ts";
+import { createVariant } from "./resolvers/catalog.ts";
+import {
+  type Address,
+  BUCKET_SECONDS,
+  ControlError,
+  ensureLevel,
+  type Faults,
+  type InventoryLevel,
+  noFaults,
+  type Order,
+  PLAN_RESTORE_RATE,
+  type Plan,
+  QUANTITY_NAMES,
+  type QuantityName,
+  quantity,
+  type RestockType,
+  type Shop,
+  type Store,
+  setQuantity,
+} from "./state.ts";
+import type { Delivery, WebhookDispatcher, WebhookOptions } from "./webhooks.ts";
+
+const SHOP_DOMAIN = /^[a-zA-Z0-9][a-zA-Z0-9-]*\.myshopify\.com$/;
+
+export interface AppView {
+  id: number;
+  name: string;
+  clientId: string;
+  clientSecret: string;
+  scopes: string[];
+}
+
+export interface ShopView {
+  domain: string;
+  name: string;
+  plan: Plan;
+  restoreRate: number;
+  bucketSize: number;
+  oauthMode: "auto" | "page";
+  installedApps: { clientId: string; scopes: string[] }[];
+}
+
+export interface LocationView {
+  id: string;
+  legacyId: number;
+  name: string;
+  isActive: boolean;
+}
+
+export interface VariantView {
+  id: string;
+  sku: string | null;
+  barcode: string | null;
+  price: string;
+  inventoryItemId: string;
+  options: { name: string; value: string }[];
+}
+
+export interface ProductView {
+  id: string;
+  title: string;
+  status: string;
+  variants: VariantView[];
+}
+
+export type LevelView = { inventoryItemId: string; locationId: string; sku: string | null } & Record<
+  QuantityName,
+  number
+>;
+
+export interface OrderView {
+  id: string;
+  legacyId: number;
+  name: string;
+  email: string | null;
+  financialStatus: string;
+  displayFulfillmentStatus: string;
+  cancelledAt: string | null;
+  tags: string[];
+  note: string | null;
+  locationId: string;
+  updatedAt: string;
+  lineItems: {
+    id: string;
+    sku: string | null;
+    variantId: string | null;
+    quantity: number;
+    fulfilledQuantity: number;
+    fulfillableQuantity: number;
+    refundedQuantity: number;
+  }[];
+  fulfillmentOrders: {
+    id: string;
+    status: string;
+    locationId: string;
+    lineItems: { id: string; lineItemId: string; remainingQuantity: number }[];
+  }[];
+  fulfillments: {
+    id: string;
+    status: string;
+    tracking: { company: string | null; number: string | null; url: string | null }[];
+    lineItems: { lineItemId: string; quantity: number }[];
+  }[];
+  refunds: {
+    id: string;
+    lineItems: { lineItemId: string; quantity: number; restockType: string; restocked: boolean }[];
+  }[];
+}
+
+export interface CreateProductInput {
+  title: string;
+  vendor?: string;
+  productType?: string;
+  status?: "ACTIVE" | "DRAFT" | "ARCHIVED";
+  tags?: string[];
+  variants?: {
+    sku?: string;
+    barcode?: string;
+    price?: string | number;
+    options?: { name: string; value: string }[];
+    /** Initial `available` per location id (gid or number). */
+    inventory?: Record<string, number>;
+  }[];
+}
+
+export interface ThrottlePressureInput {
+  shop: string;
+  clientId: string;
+  /** Points per second drained by the other spender (0 stops it). */
+  drainRate?: number;
+  /** Set the currently available points directly. */
+  available?: number;
+}
+
+export class Control {
+  constructor(
+    private readonly store: Store,
+    private readonly webhooks: WebhookDispatcher,
+  ) {}
+
+  // ---- apps, shops, tokens ----
+
+  createApp(input: { name?: string; clientId?: string; clientSecret?: string; scopes: string[] }): AppView {
+    const clientId = input.clientId ?? randomBytes(16).toString("hex");
+    if (this.store.appByClientId(clientId))
+      throw new ControlError("APP_EXISTS", `App ${clientId} already exists`, 409);
+    const app = {
+      id: this.store.nextId(),
+      name: input.name ?? "Tillbridge",
+      clientId,
+      clientSecret: input.clientSecret ?? randomBytes(24).toString("hex"),
+      scopes: input.scopes ?? [],
+    };
+    this.store.apps.set(app.id, app);
+    return { ...app };
+  }
+
+  createShop(input: {
+    domain: string;
+    name?: string;
+    plan?: Plan;
+    bucketSize?: number;
+    currency?: string;
+    email?: string;
+    oauthMode?: "auto" | "page";
+  }): ShopView {
+    const domain = input.domain.toLowerCase();
+    if (!SHOP_DOMAIN.test(domain))
+      throw new ControlError("INVALID_DOMAIN", "Shop domain must be <name>.myshopify.com");
+    if (this.store.shops.has(domain))
+      throw new ControlError("SHOP_EXISTS", `Shop ${domain} already exists`, 409);
+    const plan = input.plan ?? "standard";
+    if (!(plan in PLAN_RESTORE_RATE)) throw new ControlError("INVALID_PLAN", `Unknown plan ${plan}`);
+    const restoreRate = PLAN_RESTORE_RATE[plan];
+    const at = this.store.nowIso();
+    const shop: Shop = {
+      domain,
+      name: input.name ?? domain.split(".")[0]!,
+      email: input.email ?? `owner@${domain}`,
+      currency: input.currency ?? "USD",
+      plan,
+      restoreRate,
+      bucketSize: input.bucketSize ?? restoreRate * BUCKET_SECONDS,
+      oauthMode: input.oauthMode ?? "auto",
+      installations: new Map(),
+      buckets: new Map(),
+      faults: noFaults(),
+      locations: new Map(),
+      products: new Map(),
+      variants: new Map(),
+      inventoryItems: new Map(),
+      levels: new Map(),
+      customers: new Map(),
+      companies: new Map(),
+      orders: new Map(),
+      fulfillmentOrders: new Map(),
+      fulfillments: new Map(),
+      refunds: new Map(),
+      webhookSubscriptions: new Map(),
+      bulkOperations: new Map(),
+      idempotency: new Map(),
+      apiCalls: [],
+      nextOrderNumber: 1001,
+      createdAt: at,
+    };
+    this.store.shops.set(domain, shop);
+    return this.shopView(shop);
+  }
+
+  updateShop(
+    domain: string,
+    input: { plan?: Plan; bucketSize?: number; oauthMode?: "auto" | "page" },
+  ): ShopView {
+    const shop = this.store.shop(domain);
+    if (input.plan) {
+      shop.plan = input.plan;
+      shop.restoreRate = PLAN_RESTORE_RATE[input.plan];
+      if (input.bucketSize === undefined) shop.bucketSize = shop.restoreRate * BUCKET_SECONDS;
+    }
+    if (input.bucketSize !== undefined) shop.bucketSize = input.bucketSize;
+    if (input.oauthMode) shop.oauthMode = input.oauthMode;
+    shop.buckets.clear();
+    return this.shopView(shop);
+  }
+
+  getShop(domain: string): ShopView {
+    return this.shopView(this.store.shop(domain));
+  }
+
+  private shopView(shop: Shop): ShopView {
+    return {
+      domain: shop.domain,
+      name: shop.name,
+      plan: shop.plan,
+      restoreRate: shop.restoreRate,
+      bucketSize: shop.bucketSize,
+      oauthMode: shop.oauthMode,
+      installedApps: [...shop.installations].map(([id, i]) => ({
+        clientId: this.store.apps.get(id)!.clientId,
+        scopes: i.scopes,
+      })),
+    };
+  }
+
+  private app(clientId: string) {
+    const app = this.store.appByClientId(clientId);
+    if (!app) throw new ControlError("APP_NOT_FOUND", `No app ${clientId}`, 404);
+    return app;
+  }
+
+  /** A custom-app Admin API token (installs the app on the shop with these scopes). */
+  mintToken(input: { shop: string; clientId: string; scopes?: string[] }): {
+    accessToken: string;
+    scopes: string[];
+  } {
+    const app = this.app(input.clientId);
+    const t = mintCustomToken(this.store, this.store.shop(input.shop), app, input.scopes ?? app.scopes);
+    return { accessToken: t.value, scopes: t.scopes };
+  }
+
+  /** Revoke one token, or every token (and refresh token) of an app on a shop. */
+  revokeTokens(input: { token?: string; shop?: string; clientId?: string }): { revoked: number } {
+    let n = 0;
+    const appId = input.clientId ? this.app(input.clientId).id : undefined;
+    for (const t of this.store.tokens.values()) {
+      const hit = input.token
+        ? t.value === input.token
+        : (!input.shop || t.shop === input.shop) && (appId === undefined || t.appId === appId);
+      if (hit && !t.revoked) {
+        t.revoked = true;
+        n++;
+      }
+    }
+    if (!input.token) {
+      for (const r of this.store.refreshTokens.values()) {
+        if ((!input.shop || r.shop === input.shop) && (appId === undefined || r.appId === appId))
+          r.revoked = true;
+      }
+    }
+    return { revoked: n };
+  }
+
+  /** The merchant uninstalls the app: tokens die, `app/uninstalled` fires, subscriptions go. */
+  uninstallApp(input: { shop: string; clientId: string }): void {
+    const shop = this.store.shop(input.shop);
+    const app = this.app(input.clientId);
+    if (!shop.installations.has(app.id))
+      throw new ControlError("NOT_INSTALLED", "The app is not installed on this shop");
+    this.revokeTokens({ shop: shop.domain, clientId: app.clientId });
+    shop.installations.delete(app.id);
+    this.webhooks.emit(
+      shop,
+      "app/uninstalled",
+      {
+        id: 1,
+        name: shop.name,
+        email: shop.email,
+        domain: shop.domain,
+        myshopify_domain: shop.domain,
+        plan_name: shop.plan,
+      },
+      app.id,
+    );
+    for (const [id, s] of shop.webhookSubscriptions)
+      if (s.appId === app.id) shop.webhookSubscriptions.delete(id);
+    shop.buckets.delete(app.id);
+  }
+
+  // ---- catalog and stock ----
+
+  createLocation(
+    domain: string,
+    input: { name: string; address?: Address; fulfillsOnlineOrders?: boolean; isActive?: boolean },
+  ): LocationView {
+    const shop = this.store.shop(domain);
+    const at = this.store.nowIso();
+    const loc = {
+      id: this.store.nextId(),
+      name: input.name,
+      address: input.address ?? {
+        address1: "1 Main St",
+        city: "Springfield",
+        country: "United States",
+        countryCode: "US",
+        zip: "12345",
+      },
+      isActive: input.isActive ?? true,
+      fulfillsOnlineOrders: input.fulfillsOnlineOrders ?? true,
+      createdAt: at,
+      updatedAt: at,
+    };
+    shop.locations.set(loc.id, loc);
+    return { id: gid("Location", loc.id), legacyId: loc.id, name: loc.name, isActive: loc.isActive };
+  }
+
+  listLocations(domain: string): LocationView[] {
+    return [...this.store.shop(domain).locations.values()].map((l) => ({
+      id: gid("Location", l.id),
+      legacyId: l.id,
+      name: l.name,
+      isActive: l.isActive,
+    }));
+  }
+
+  createProduct(domain: string, input: CreateProductInput): ProductView {
+    const shop = this.store.shop(domain);
+    const at = this.store.nowIso();
+    const id = this.store.nextId();
+    const variantsIn = input.variants?.length ? input.variants : [{}];
+    const product = {
+      id,
+      title: input.title,
+      handle:
+        input.title
+          .toLowerCase()
+          .replace(/[^a-z0-9]+/g, "-")
+          .replace(/^-|-$/g, "") || `product-${id}`,
+      status: input.status ?? "ACTIVE",
+      vendor: input.vendor ?? "",
+      productType: input.productType ?? "",
+      tags: input.tags ?? [],
+      descriptionHtml: "",
+      options: [] as { name: string; values: string[] }[],
+      variantIds: [] as number[],
+      createdAt: at,
+      updatedAt: at,
+    };
+    shop.products.set(id, product);
+    for (const v of variantsIn) {
+      const variant = createVariant(shop, () => this.store.nextId(), at, id, {
+        sku: v.sku ?? null,
+        barcode: v.barcode ?? null,
+        price: v.price ?? "0.00",
+        options: v.options,
+      });
+      product.variantIds.push(variant.id);
+      for (const [loc, qty] of Object.entries(v.inventory ?? {})) {
+        const lid = this.locationId(shop, loc);
+        setQuantity(ensureLevel(shop, variant.inventoryItemId, lid, at), "available", qty, at);
+      }
+    }
+    const names = new Map<string, string[]>();
+    for (const vid of product.variantIds) {
+      for (const o of shop.variants.get(vid)!.selectedOptions) {
+        const list = names.get(o.name) ?? [];
+        if (!list.includes(o.value)) list.push(o.value);
+        names.set(o.name, list);
+      }
+    }
+    product.options = [...names].map(([name, values]) => ({ name, values }));
+    return this.productView(shop, id);
+  }
+
+  listProducts(domain: string): ProductView[] {
+    const shop = this.store.shop(domain);
+    return [...shop.products.keys()].map((id) => this.productView(shop, id));
+  }
+
+  private productView(shop: Shop, id: number): ProductView {
+    const p = shop.products.get(id)!;
+    return {
+      id: gid("Product", p.id),
+      title: p.title,
+      status: p.status,
+      variants: p.variantIds.map((vid) => {
+        const v = shop.variants.get(vid)!;
+        return {
+          id: gid("ProductVariant", v.id),
+          sku: v.sku,
+          barcode: v.barcode,
+          price: v.price,
+          inventoryItemId: gid("InventoryItem", v.inventoryItemId),
+          options: v.selectedOptions,
+        };
+      }),
+    };
+  }
+
+  private locationId(shop: Shop, loc: string | number): number {
+    const id = toNumericId(loc, "Location");
+    if (id === undefined || !shop.locations.has(id))
+      throw new ControlError("LOCATION_NOT_FOUND", `No location ${loc}`, 404);
+    return id;
+  }
+
+  private itemId(shop: Shop, input: { inventoryItemId?: string | number; sku?: string }): number {
+    if (input.inventoryItemId !== undefined) {
+      const id = toNumericId(input.inventoryItemId, "InventoryItem");
+      if (id !== undefined && shop.inventoryItems.has(id)) return id;
+    } else if (input.sku) {
+      const v = [...shop.variants.values()].find((x) => x.sku === input.sku);
+      if (v) return v.inventoryItemId;
+    }
+    throw new ControlError("ITEM_NOT_FOUND", `No inventory item ${input.inventoryItemId ?? input.sku}`, 404);
+  }
+
+  /** A merchant edits stock in the Shopify admin (drift the hub must notice). */
+  setInventory(
+    domain: string,
+    input: {
+      inventoryItemId?: string | number;
+      sku?: string;
+      locationId: string | number;
+      name?: QuantityName;
+      quantity: number;
+    },
+  ): LevelView {
+    const shop = this.store.shop(domain);
+    const itemId = this.itemId(shop, input);
+    const lid = this.locationId(shop, input.locationId);
+    const at = this.store.nowIso();
+    const level = ensureLevel(shop, itemId, lid, at);
+    const name = input.name ?? "available";
+    if (name === "available" || name === "on_hand") setQuantity(level, name, input.quantity, at);
+    else {
+      const delta = input.quantity - level.q[name];
+      level.q[name] = input.quantity;
+      if (name !== "incoming" && name !== "committed") level.q.on_hand += delta;
+      level.updatedAt = at;
+    }
+    this.store.emit(shop, "inventory_levels/update", {
+      inventory_item_id: itemId,
+      location_id: lid,
+      available: quantity(level, "available"),
+      updated_at: at,
+      admin_graphql_api_id: `gid://shopify/InventoryLevel/${lid}?inventory_item_id=${itemId}`,
+    });
+    return this.levelView(shop, level);
+  }
+
+  getInventoryLevel(
+    domain: string,
+    input: { inventoryItemId?: string | number; sku?: string; locationId: string | number },
+  ): LevelView | null {
+    const shop = this.store.shop(domain);
+    const level = shop.levels.get(`${this.itemId(shop, input)}:${this.locationId(shop, input.locationId)}`);
+    return level ? this.levelView(shop, level) : null;
+  }
+
+  listInventoryLevels(domain: string): LevelView[] {
+    const shop = this.store.shop(domain);
+    return [...shop.levels.values()].map((l) => this.levelView(shop, l));
+  }
+
+  private levelView(shop: Shop, l: InventoryLevel): LevelView {
+    const item = shop.inventoryItems.get(l.itemId);
+    const sku = item ? (shop.variants.get(item.variantId)?.sku ?? null) : null;
+    const q = Object.fromEntries(QUANTITY_NAMES.map((n) => [n, quantity(l, n)])) as Record<
+      QuantityName,
+      number
+    >;
+    return {
+      inventoryItemId: gid("InventoryItem", l.itemId),
+      locationId: gid("Location", l.locationId),
+      sku,
+      ...q,
+    };
+  }
+
+  // ---- orders ----
+
+  placeOrder(domain: string, input: PlaceOrderInput): OrderView {
+    const shop = this.store.shop(domain);
+    return this.orderView(shop, placeOrder(this.store, shop, input));
+  }
+
+  private order(shop: Shop, id: string | number): Order {
+    const n = toNumericId(id, "Order");
+    const o = n === undefined ? undefined : shop.orders.get(n);
+    if (!o) throw new ControlError("ORDER_NOT_FOUND", `No order ${id}`, 404);
+    return o;
+  }
+
+  updateOrder(domain: string, orderId: string | number, input: UpdateOrderInput): OrderView {
+    const shop = this.store.shop(domain);
+    return this.orderView(shop, updateOrder(this.store, shop, this.order(shop, orderId), input));
+  }
+
+  cancelOrder(
+    domain: string,
+    orderId: string | number,
+    input: { reason?: string; restock?: boolean } = {},
+  ): OrderView {
+    const shop = this.store.shop(domain);
+    return this.orderView(shop, cancelOrder(this.store, shop, this.order(shop, orderId), input));
+  }
+
+  /** A refund made in the Shopify admin (fires `refunds/create`). */
+  createRefund(
+    domain: string,
+    orderId: string | number,
+    input: {
+      lineItems: {
+        lineItemId: string | number;
+        quantity: number;
+        restockType?: RestockType;
+        locationId?: string | number;
+      }[];
+      note?: string;
+    },
+  ): OrderView {
+    const shop = this.store.shop(domain);
+    const o = this.order(shop, orderId);
+    const lines: RefundLineInput[] = input.lineItems.map((l) => ({
+      lineItemId: toNumericId(l.lineItemId, "LineItem") ?? -1,
+      quantity: l.quantity,
+      restockType: l.restockType ?? "RETURN",
+      locationId: l.locationId === undefined ? null : this.locationId(shop, l.locationId),
+    }));
+    const r = createRefund(this.store, shop, o, lines, input.note ?? null);
+    if (!r.ok) throw new ControlError("INVALID_REFUND", r.errors.map((e) => e.message).join("; "));
+    return this.orderView(shop, o);
+  }
+
+  getOrder(domain: string, orderId: string | number): OrderView {
+    const shop = this.store.shop(domain);
+    return this.orderView(shop, this.order(shop, orderId));
+  }
+
+  listOrders(domain: string): OrderView[] {
+    const shop = this.store.shop(domain);
+    return [...shop.orders.values()].map((o) => this.orderView(shop, o));
+  }
+
+  /** The REST-shaped payload Shopify would send for this order (what webhooks carry). */
+  orderPayload(domain: string, orderId: string | number): unknown {
+    const shop = this.store.shop(domain);
+    return orderPayload(shop, this.order(shop, orderId));
+  }
+
+  private orderView(shop: Shop, o: Order): OrderView {
+    return {
+      id: gid("Order", o.id),
+      legacyId: o.id,
+      name: o.name,
+      email: o.email,
+      financialStatus: o.financialStatus,
+      displayFulfillmentStatus: displayFulfillmentStatus(o),
+      cancelledAt: o.cancelledAt,
+      tags: o.tags,
+      note: o.note,
+      locationId: gid("Location", o.locationId),
+      updatedAt: o.updatedAt,
+      lineItems: o.lineItems.map((li) => ({
+        id: gid("LineItem", li.id),
+        sku: li.sku,
+        variantId: li.variantId === null ? null : gid("ProductVariant", li.variantId),
+        quantity: li.quantity,
+        fulfilledQuantity: li.fulfilledQuantity,
+        fulfillableQuantity: fulfillableQuantity(li),
+        refundedQuantity: li.refundedQuantity,
+      })),
+      fulfillmentOrders: [...shop.fulfillmentOrders.values()]
+        .filter((fo) => fo.orderId === o.id)
+        .map((fo) => ({
+          id: gid("FulfillmentOrder", fo.id),
+          status: fo.status,
+          locationId: gid("Location", fo.locationId),
+          lineItems: fo.lineItems.map((l) => ({
+            id: gid("FulfillmentOrderLineItem", l.id),
+            lineItemId: gid("LineItem", l.lineItemId),
+            remainingQuantity: l.remainingQuantity,
+          })),
+        })),
+      fulfillments: [...shop.fulfillments.values()]
+        .filter((f) => f.orderId === o.id)
+        .map((f) => ({
+          id: gid("Fulfillment", f.id),
+          status: f.status,
+          tracking: f.tracking,
+          lineItems: f.lineItems.map((l) => ({
+            lineItemId: gid("LineItem", l.lineItemId),
+            quantity: l.quantity,
+          })),
+        })),
+      refunds: [...shop.refunds.values()]
+        .filter((r) => r.orderId === o.id)
+        .map((r) => ({
+          id: gid("Refund", r.id),
+          lineItems: r.lineItems.map((l) => ({
+            lineItemId: gid("LineItem", l.lineItemId),
+            quantity: l.quantity,
+            restockType: l.restockType,
+            restocked: l.restocked,
+          })),
+        })),
+    };
+  }
+
+  // ---- observation ----
+
+  webhookDeliveries(filter: { shop?: string; topic?: string } = {}): Delivery[] {
+    return this.webhooks.deliveries.filter(
+      (d) => (!filter.shop || d.shop === filter.shop) && (!filter.topic || d.topic === filter.topic),
+    );
+  }
+
+  /** Wait until no webhook delivery is pending right now. */
+  webhooksIdle(timeoutMs?: number): Promise<void> {
+    return this.webhooks.idle(timeoutMs);
+  }
+
+  apiCalls(domain: string) {
+    return [...this.store.shop(domain).apiCalls];
+  }
+
+  throttleStatus(input: { shop: string; clientId: string }) {
+    const shop = this.store.shop(input.shop);
+    const app = this.app(input.clientId);
+    return throttleStatus(this.bucket(shop, app.id));
+  }
+
+  private bucket(shop: Shop, appId: number): BucketState {
+    const now = this.store.clock.now();
+    const b = shop.buckets.get(appId) ?? newBucket(shop.bucketSize, shop.restoreRate, now);
+    shop.buckets.set(appId, b);
+    return b;
+  }
+
+  // ---- faults and time ----
+
+  setFaults(domain: string, faults: Partial<Faults>): Faults {
+    const shop = this.store.shop(domain);
+    shop.faults = { ...shop.faults, ...faults };
+    return { ...shop.faults };
+  }
+
+  clearFaults(domain: string): Faults {
+    const shop = this.store.shop(domain);
+    shop.faults = noFaults();
+    return { ...shop.faults };
+  }
+
+  /** Another spender on the same app's bucket: drain it continuously and/or set what is left. */
+  setThrottlePressure(input: ThrottlePressureInput) {
+    const shop = this.store.shop(input.shop);
+    const app = this.app(input.clientId);
+    const now = this.store.clock.now();
+    let b = this.bucket(shop, app.id);
+    if (input.drainRate !== undefined) b = setDrainRate(b, input.drainRate, now);
+    if (input.available !== undefined) b = setAvailable(b, input.available, now);
+    shop.buckets.set(app.id, b);
+    return throttleStatus(b);
+  }
+
+  setWebhookOptions(options: Partial<WebhookOptions>): WebhookOptions {
+    this.webhooks.options = { ...this.webhooks.options, ...options };
+    return { ...this.webhooks.options };
+  }
+
+  advanceTime(ms: number): { now: string } {
+    this.store.clock.advance(ms);
+    return { now: this.store.nowIso() };
+  }
+
+  now(): { now: string } {
+    return { now: this.store.nowIso() };
+  }
+}

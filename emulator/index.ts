@@ -1,0 +1,49 @@
+// Tillbridge's Shopify emulator: start it in-process (tests, demo, benchmarks) or via cli.ts.
+import type { AddressInfo } from "node:net";
+import { Clock } from "./clock.ts";
+import { Control } from "./control.ts";
+import { buildServer } from "./server.ts";
+import { Store } from "./state.ts";
+import { WebhookDispatcher } from "./webhooks.ts";
+
+export type { Control } from "./control.ts";
+export { oauthHmac } from "./oauth.ts";
+export { API_VERSION } from "./schema.ts";
+export type { Faults, Plan, QuantityName } from "./state.ts";
+export type { Delivery, WebhookOptions } from "./webhooks.ts";
+export { signWebhook } from "./webhooks.ts";
+
+export interface EmulatorOptions {
+  /** 0 (default) picks a free port. */
+  port?: number;
+  host?: string;
+  logger?: boolean;
+}
+
+export interface Emulator {
+  /** e.g. http://127.0.0.1:PORT; a shop's Admin API is at `${url}/{shop}/admin/api/2026-10/graphql.json`. */
+  url: string;
+  control: Control;
+  close(): Promise<void>;
+}
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const clock = new Clock();
+  const store = new Store(clock);
+  const webhooks = new WebhookDispatcher(store);
+  const control = new Control(store, webhooks);
+  let url = "";
+  const server = buildServer({ store, control, logger: options.logger ?? false, baseUrl: () => url });
+  await server.listen({ port: options.port ?? 0, host: options.host ?? "127.0.0.1" });
+  const addr = server.server.address() as AddressInfo;
+  const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+  url = `http://${host}:${addr.port}`;
+  return {
+    url,
+    control,
+    async close() {
+      webhooks.close();
+      await server.close();
+    },
+  };
+}

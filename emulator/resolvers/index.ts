@@ -1,0 +1,50 @@
+// The full resolver map: domain maps merged, plus the generic Connection/Edge/UserError readers
+// derived from the schema. Anything not listed here answers "not implemented".
+import { type GraphQLSchema, isObjectType } from "graphql";
+import { adminSchema } from "../schema.ts";
+import { catalogResolvers } from "./catalog.ts";
+import { inventoryResolvers } from "./inventory.ts";
+import type { ResolverMap, TypeResolvers } from "./kit.ts";
+import { shopResolvers } from "./shop.ts";
+
+const domainMaps: ResolverMap[] = [shopResolvers, catalogResolvers, inventoryResolvers];
+const extraMaps: ResolverMap[] = [];
+
+/** Register more domain resolvers (orders, webhooks, bulk) before the first request. */
+export function registerResolvers(map: ResolverMap): void {
+  extraMaps.push(map);
+  cached = undefined;
+}
+
+function generic(schema: GraphQLSchema): ResolverMap {
+  const out: ResolverMap = {};
+  for (const t of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(t) || t.name.startsWith("__")) continue;
+    const fields = t.getFields();
+    const reader = (names: string[]): TypeResolvers =>
+      Object.fromEntries(
+        names.filter((n) => n in fields).map((n) => [n, (s: Record<string, unknown>) => s[n] ?? null]),
+      );
+    if (t.name.endsWith("Connection") && ("edges" in fields || "nodes" in fields)) {
+      out[t.name] = reader(["edges", "nodes", "pageInfo"]);
+    } else if (t.name.endsWith("Edge") && "node" in fields && "cursor" in fields) {
+      out[t.name] = reader(["node", "cursor"]);
+    } else if (t.name.endsWith("UserError") && "message" in fields) {
+      out[t.name] = reader(["message", "field", "code"]);
+    }
+  }
+  return out;
+}
+
+let cached: ResolverMap | undefined;
+
+export function allResolvers(): ResolverMap {
+  if (cached) return cached;
+  const merged: ResolverMap = generic(adminSchema());
+  for (const m of [...domainMaps, ...extraMaps]) {
+    for (const [typeName, fields] of Object.entries(m))
+      merged[typeName] = { ...(merged[typeName] ?? {}), ...fields };
+  }
+  cached = merged;
+  return merged;
+}

@@ -1,0 +1,142 @@
+// Shared pieces of the resolver map: the context, explicit field readers, connections, user errors.
+import { GraphQLError, type GraphQLResolveInfo } from "graphql";
+import type { App, Shop, Store } from "../state.ts";
+
+export interface Ctx {
+  store: Store;
+  shop: Shop;
+  app: App;
+  scopes: ReadonlySet<string>;
+  baseUrl: string;
+  /** Bulk operations read whole connections: `first`/`last` are neither required nor applied. */
+  bulk: boolean;
+  now: string;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: resolvers receive untyped GraphQL sources and args
+export type Resolver = (source: any, args: any, ctx: Ctx, info: GraphQLResolveInfo) => unknown;
+export type TypeResolvers = Record<string, Resolver>;
+export type ResolverMap = Record<string, TypeResolvers>;
+
+/** Fields read straight off the source object, listed explicitly so everything else stays "not implemented". */
+export function plain(...names: string[]): TypeResolvers {
+  const out: TypeResolvers = {};
+  for (const n of names) out[n] = (src) => (src as Record<string, unknown>)[n] ?? null;
+  return out;
+}
+
+export function notImplemented(typeName: string, fieldName: string): GraphQLError {
+  return new GraphQLError(`Tillbridge emulator: field ${typeName}.${fieldName} is not implemented`, {
+    extensions: { code: "NOT_IMPLEMENTED" },
+  });
+}
+
+export function gqlError(message: string, code: string, extra: Record<string, unknown> = {}): GraphQLError {
+  return new GraphQLError(message, { extensions: { code, ...extra } });
+}
+
+// Abstract types (Node, interfaces, unions) need to know the concrete type of a model object.
+const typeTags = new WeakMap<object, string>();
+export function tag<T extends object>(obj: T, typeName: string): T {
+  typeTags.set(obj, typeName);
+  return obj;
+}
+export function typeOf(obj: unknown): string | undefined {
+  if (obj && typeof obj === "object") {
+    const t = typeTags.get(obj);
+    if (t) return t;
+    const tn = (obj as Record<string, unknown>)["__typename"];
+    if (typeof tn === "string") return tn;
+  }
+  return undefined;
+}
+
+export interface PageArgs {
+  first?: number | null;
+  last?: number | null;
+  after?: string | null;
+  before?: string | null;
+  reverse?: boolean | null;
+}
+
+export const MAX_PAGE = 250;
+
+function encodeCursor(key: string): string {
+  return Buffer.from(JSON.stringify({ k: key }), "utf8").toString("base64url");
+}
+function decodeCursor(c: string): string {
+  try {
+    const v = JSON.parse(Buffer.from(c, "base64url").toString("utf8")) as { k?: unknown };
+    if (typeof v.k === "string") return v.k;
+  } catch {
+    // fall through
+  }
+  throw gqlError(`Invalid cursor for current pagination sort.`, "BAD_REQUEST");
+}
+
+/** A Relay connection over an already filtered and sorted list; the cursor is the item's stable key. */
+export function connection<T>(
+  items: readonly T[],
+  args: PageArgs,
+  ctx: Ctx,
+  keyOf: (t: T) => string | number,
+) {
+  let list = args.reverse ? [...items].reverse() : [...items];
+  const hasFirst = typeof args.first === "number";
+  const hasLast = typeof args.last === "number";
+  if (!ctx.bulk) {
+    if (!hasFirst && !hasLast) throw gqlError("you must provide one of first or last", "BAD_REQUEST");
+    if ((args.first ?? 0) > MAX_PAGE || (args.last ?? 0) > MAX_PAGE) {
+      throw gqlError(`The value for first/last must not exceed ${MAX_PAGE}.`, "BAD_REQUEST");
+    }
+  }
+  const total = list.length;
+  let start = 0;
+  let end = total;
+  if (args.after) {
+    const k = decodeCursor(args.after);
+    const i = list.findIndex((t) => String(keyOf(t)) === k);
+    start = i === -1 ? total : i + 1;
+  }
+  if (args.before) {
+    const k = decodeCursor(args.before);
+    const i = list.findIndex((t) => String(keyOf(t)) === k);
+    end = i === -1 ? end : i;
+  }
+  list = list.slice(start, end);
+  let hasNextPage = end < total;
+  let hasPreviousPage = start > 0;
+  if (!ctx.bulk && hasFirst) {
+    if (list.length > args.first!) hasNextPage = true;
+    list = list.slice(0, Math.max(0, args.first!));
+  }
+  if (!ctx.bulk && hasLast) {
+    if (list.length > args.last!) hasPreviousPage = true;
+    list = list.slice(Math.max(0, list.length - args.last!));
+  }
+  const edges = list.map((node) => ({ cursor: encodeCursor(String(keyOf(node))), node }));
+  return {
+    edges,
+    nodes: list,
+    pageInfo: {
+      hasNextPage,
+      hasPreviousPage,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges[edges.length - 1]?.cursor ?? null,
+    },
+  };
+}
+
+export function userError(message: string, field: string[] | null, code?: string) {
+  return code === undefined ? { message, field } : { message, field, code };
+}
+
+export function money(amount: string | number, currencyCode: string) {
+  const a = typeof amount === "number" ? amount.toFixed(2) : amount;
+  return { amount: a, currencyCode };
+}
+
+export function moneyBag(amount: string | number, currencyCode: string) {
+  const m = money(amount, currencyCode);
+  return { shopMoney: m, presentmentMoney: m };
+}

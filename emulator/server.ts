@@ -1,0 +1,234 @@
+// The HTTP face of the emulator: Shopify's Admin API and OAuth endpoints per shop, and the control API.
+//
+// Shops are addressed by path prefix (`/{shop}/admin/...`), or by Host header (`<name>.myshopify.com`)
+// for plain `/admin/...` paths.
+//
+// Control API (JSON in, JSON out; errors are { "error": { "code", "message" } }):
+//   POST   /_emulator/apps                              createApp { name?, clientId?, clientSecret?, scopes }
+//   POST   /_emulator/shops                             createShop { domain, plan?, bucketSize?, name?, currency?, oauthMode? }
+//   GET    /_emulator/shops/:shop                       getShop
+//   PATCH  /_emulator/shops/:shop                       updateShop { plan?, bucketSize?, oauthMode? }
+//   POST   /_emulator/tokens                            mintToken { shop, clientId, scopes? } → { accessToken, scopes }
+//   POST   /_emulator/tokens/revoke                     revokeTokens { token? | shop?, clientId? }
+//   POST   /_emulator/shops/:shop/uninstall             uninstallApp { clientId }
+//   GET    /_emulator/shops/:shop/locations             listLocations
+//   POST   /_emulator/shops/:shop/locations             createLocation { name, address?, fulfillsOnlineOrders?, isActive? }
+//   GET    /_emulator/shops/:shop/products              listProducts
+//   POST   /_emulator/shops/:shop/products              createProduct { title, variants: [{ sku, barcode, price, options, inventory: { locationId: qty } }] }
+//   GET    /_emulator/shops/:shop/inventory             listInventoryLevels
+//   GET    /_emulator/shops/:shop/inventory/level       getInventoryLevel ?inventoryItemId|sku&locationId
+//   POST   /_emulator/shops/:shop/inventory             setInventory { inventoryItemId|sku, locationId, name?, quantity }
+//   GET    /_emulator/shops/:shop/orders                listOrders
+//   POST   /_emulator/shops/:shop/orders                placeOrder { lineItems: [{ variantId|sku, quantity, price? }], locationId?, email?, customer?, company?, billingAddress?, shippingAddress?, financialStatus?, note?, tags? }
+//   GET    /_emulator/shops/:shop/orders/:id            getOrder
+//   GET    /_emulator/shops/:shop/orders/:id/payload    orderPayload (REST webhook shape)
+//   PATCH  /_emulator/shops/:shop/orders/:id            updateOrder { note?, tags?, email?, shippingAddress?, financialStatus?, closed? }
+//   POST   /_emulator/shops/:shop/orders/:id/cancel     cancelOrder { reason?, restock? }
+//   POST   /_emulator/shops/:shop/orders/:id/refunds    createRefund { lineItems: [{ lineItemId, quantity, restockType?, locationId? }], note? }
+//   GET    /_emulator/shops/:shop/api-calls             apiCalls
+//   GET    /_emulator/shops/:shop/throttle?clientId=    throttleStatus
+//   POST   /_emulator/shops/:shop/throttle-pressure     setThrottlePressure { clientId, drainRate?, available? }
+//   POST   /_emulator/shops/:shop/faults                setFaults (partial Faults)
+//   DELETE /_emulator/shops/:shop/faults                clearFaults
+//   GET    /_emulator/webhooks/deliveries?shop=&topic=  webhookDeliveries
+//   POST   /_emulator/webhooks/options                  setWebhookOptions { timeoutMs?, maxAttempts?, baseDelayMs? }
+//   POST   /_emulator/webhooks/idle                     webhooksIdle { timeoutMs? }
+//   GET    /_emulator/clock                             now
+//   POST   /_emulator/clock/advance                     advanceTime { ms }
+//   GET    /_emulator/bulk/:shop/:id.jsonl              a bulk operation's result file (the URL BulkOperation.url gives)
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { executeAdmin } from "./admin-api.ts";
+import type { Control } from "./control.ts";
+import { accessToken, authenticate, authorize, INVALID_TOKEN_BODY } from "./oauth.ts";
+import { allResolvers } from "./resolvers/index.ts";
+import { API_VERSION } from "./schema.ts";
+import { ControlError, type Shop, type Store } from "./state.ts";
+
+export interface ServerDeps {
+  store: Store;
+  control: Control;
+  logger: boolean;
+  baseUrl: () => string;
+}
+
+type Params = Record<string, string>;
+type Query = Record<string, string | string[] | undefined>;
+
+function shopFrom(req: FastifyRequest, store: Store): Shop | undefined {
+  const p = (req.params as Params)["shop"] ?? req.hostname.split(":")[0] ?? "";
+  return store.shops.get(p.toLowerCase());
+}
+
+export function buildServer(deps: ServerDeps): FastifyInstance {
+  const { store, control } = deps;
+  const app = Fastify({ logger: deps.logger, bodyLimit: 50 * 1024 * 1024 });
+
+  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_req, body, done) => {
+    const out: Record<string, string | string[]> = {};
+    for (const [k, v] of new URLSearchParams(body as string)) {
+      const prev = out[k];
+      out[k] = prev === undefined ? v : ([] as string[]).concat(prev, v);
+    }
+    done(null, out);
+  });
+  app.addContentTypeParser("application/graphql", { parseAs: "string" }, (_req, body, done) =>
+    done(null, { query: body }),
+  );
+
+  app.setErrorHandler((err, _req, reply) => {
+    if (err instanceof ControlError)
+      return reply.status(err.status).send({ error: { code: err.code, message: err.message } });
+    const e = err as { statusCode?: number; message: string };
+    const status = e.statusCode && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500;
+    return reply
+      .status(status)
+      .send({ error: { code: status === 500 ? "INTERNAL" : "BAD_REQUEST", message: e.message } });
+  });
+
+  // ---- Admin GraphQL API ----
+  const graphql = async (req: FastifyRequest, reply: FastifyReply) => {
+    const shop = shopFrom(req, store);
+    if (!shop) return reply.status(404).send({ errors: "Not Found" });
+    const version = (req.params as Params)["version"];
+    if (version !== API_VERSION) return reply.status(404).send({ errors: "Not Found" });
+    const f = shop.faults;
+    if (f.latencyMs > 0) await new Promise((r) => setTimeout(r, f.latencyMs));
+    const logFault = (status: number, fault: string) =>
+      shop.apiCalls.push({
+        at: store.nowIso(),
+        appId: null,
+        status,
+        operationName: null,
+        rootFields: [],
+        requestedQueryCost: null,
+        actualQueryCost: null,
+        throttled: false,
+        fault,
+      });
+    if (f.dropConnectionRate > 0 && Math.random() < f.dropConnectionRate) {
+      logFault(0, "dropped");
+      req.raw.socket.destroy();
+      return reply.hijack();
+    }
+    if (f.failNext > 0 || (f.errorRate > 0 && Math.random() < f.errorRate)) {
+      if (f.failNext > 0) f.failNext -= 1;
+      const statuses = f.errorStatuses.length ? f.errorStatuses : [500];
+      const status = statuses[Math.floor(Math.random() * statuses.length)]!;
+      logFault(status, "http_error");
+      return reply
+        .status(status)
+        .type("application/json")
+        .send({ errors: "Internal Server Error (emulated fault)" });
+    }
+    const header = req.headers["x-shopify-access-token"];
+    const auth = authenticate(store, shop, typeof header === "string" ? header : undefined);
+    if (!auth.ok) return reply.status(401).send(INVALID_TOKEN_BODY);
+    const res = await executeAdmin((req.body ?? {}) as Record<string, unknown>, {
+      store,
+      shop,
+      app: auth.app,
+      token: auth.token,
+      resolvers: allResolvers(),
+      baseUrl: deps.baseUrl(),
+    });
+    return reply.status(res.status).send(res.body);
+  };
+  app.post("/:shop/admin/api/:version/graphql.json", graphql);
+  app.post("/admin/api/:version/graphql.json", graphql);
+
+  // ---- OAuth ----
+  const authorizeRoute = (approved: boolean) => async (req: FastifyRequest, reply: FastifyReply) => {
+    const shop = shopFrom(req, store);
+    if (!shop) return reply.status(404).type("text/plain").send("Shop not found");
+    const q = (approved ? req.body : req.query) as Record<string, string>;
+    const r = authorize(store, shop, q, approved);
+    if (r.kind === "redirect") return reply.redirect(r.location, 302);
+    if (r.kind === "page") return reply.type("text/html").send(r.html);
+    return reply.status(r.status).type("text/plain").send(r.message);
+  };
+  app.get("/:shop/admin/oauth/authorize", authorizeRoute(false));
+  app.get("/admin/oauth/authorize", authorizeRoute(false));
+  app.post("/:shop/admin/oauth/authorize", authorizeRoute(true));
+  app.post("/admin/oauth/authorize", authorizeRoute(true));
+  const tokenRoute = async (req: FastifyRequest, reply: FastifyReply) => {
+    const shop = shopFrom(req, store);
+    if (!shop) return reply.status(404).send({ errors: "Not Found" });
+    const body = { ...((req.query as Query) ?? {}), ...((req.body as Record<string, unknown>) ?? {}) };
+    const r = accessToken(store, shop, body);
+    return reply.status(r.status).send(r.body);
+  };
+  app.post("/:shop/admin/oauth/access_token", tokenRoute);
+  app.post("/admin/oauth/access_token", tokenRoute);
+
+  // ---- control ----
+  const p = (req: FastifyRequest) => req.params as Params;
+  const b = <T>(req: FastifyRequest) => (req.body ?? {}) as T;
+  const q = (req: FastifyRequest) => req.query as Record<string, string | undefined>;
+  app.post("/_emulator/apps", async (req) => control.createApp(b(req)));
+  app.post("/_emulator/shops", async (req) => control.createShop(b(req)));
+  app.get("/_emulator/shops/:shop", async (req) => control.getShop(p(req)["shop"]!));
+  app.patch("/_emulator/shops/:shop", async (req) => control.updateShop(p(req)["shop"]!, b(req)));
+  app.post("/_emulator/tokens", async (req) => control.mintToken(b(req)));
+  app.post("/_emulator/tokens/revoke", async (req) => control.revokeTokens(b(req)));
+  app.post("/_emulator/shops/:shop/uninstall", async (req) => {
+    control.uninstallApp({ shop: p(req)["shop"]!, clientId: b<{ clientId: string }>(req).clientId });
+    return { ok: true };
+  });
+  app.get("/_emulator/shops/:shop/locations", async (req) => control.listLocations(p(req)["shop"]!));
+  app.post("/_emulator/shops/:shop/locations", async (req) =>
+    control.createLocation(p(req)["shop"]!, b(req)),
+  );
+  app.get("/_emulator/shops/:shop/products", async (req) => control.listProducts(p(req)["shop"]!));
+  app.post("/_emulator/shops/:shop/products", async (req) => control.createProduct(p(req)["shop"]!, b(req)));
+  app.get("/_emulator/shops/:shop/inventory", async (req) => control.listInventoryLevels(p(req)["shop"]!));
+  app.get("/_emulator/shops/:shop/inventory/level", async (req) => {
+    const { inventoryItemId, sku, locationId } = q(req);
+    return control.getInventoryLevel(p(req)["shop"]!, { inventoryItemId, sku, locationId: locationId ?? "" });
+  });
+  app.post("/_emulator/shops/:shop/inventory", async (req) => control.setInventory(p(req)["shop"]!, b(req)));
+  app.get("/_emulator/shops/:shop/orders", async (req) => control.listOrders(p(req)["shop"]!));
+  app.post("/_emulator/shops/:shop/orders", async (req) => control.placeOrder(p(req)["shop"]!, b(req)));
+  app.get("/_emulator/shops/:shop/orders/:id", async (req) =>
+    control.getOrder(p(req)["shop"]!, p(req)["id"]!),
+  );
+  app.get("/_emulator/shops/:shop/orders/:id/payload", async (req) =>
+    control.orderPayload(p(req)["shop"]!, p(req)["id"]!),
+  );
+  app.patch("/_emulator/shops/:shop/orders/:id", async (req) =>
+    control.updateOrder(p(req)["shop"]!, p(req)["id"]!, b(req)),
+  );
+  app.post("/_emulator/shops/:shop/orders/:id/cancel", async (req) =>
+    control.cancelOrder(p(req)["shop"]!, p(req)["id"]!, b(req)),
+  );
+  app.post("/_emulator/shops/:shop/orders/:id/refunds", async (req) =>
+    control.createRefund(p(req)["shop"]!, p(req)["id"]!, b(req)),
+  );
+  app.get("/_emulator/shops/:shop/api-calls", async (req) => control.apiCalls(p(req)["shop"]!));
+  app.get("/_emulator/shops/:shop/throttle", async (req) =>
+    control.throttleStatus({ shop: p(req)["shop"]!, clientId: q(req)["clientId"] ?? "" }),
+  );
+  app.post("/_emulator/shops/:shop/throttle-pressure", async (req) =>
+    control.setThrottlePressure({ ...b<{ clientId: string }>(req), shop: p(req)["shop"]! }),
+  );
+  app.post("/_emulator/shops/:shop/faults", async (req) => control.setFaults(p(req)["shop"]!, b(req)));
+  app.delete("/_emulator/shops/:shop/faults", async (req) => control.clearFaults(p(req)["shop"]!));
+  app.get("/_emulator/webhooks/deliveries", async (req) =>
+    control.webhookDeliveries({ shop: q(req)["shop"], topic: q(req)["topic"] }),
+  );
+  app.post("/_emulator/webhooks/options", async (req) => control.setWebhookOptions(b(req)));
+  app.post("/_emulator/webhooks/idle", async (req) => {
+    await control.webhooksIdle(b<{ timeoutMs?: number }>(req).timeoutMs);
+    return { ok: true };
+  });
+  app.get("/_emulator/clock", async () => control.now());
+  app.post("/_emulator/clock/advance", async (req) => control.advanceTime(b<{ ms: number }>(req).ms));
+  app.get("/_emulator/bulk/:shop/:file", async (req, reply) => {
+    const shop = store.shops.get(p(req)["shop"]!.toLowerCase());
+    const id = Number(/^(\d+)\.jsonl$/.exec(p(req)["file"]!)?.[1]);
+    const op = shop?.bulkOperations.get(id);
+    if (!op || op.content === null)
+      return reply.status(404).send({ error: { code: "NOT_FOUND", message: "No such result file" } });
+    return reply.type("application/jsonl").send(op.content);
+  });
+  return app;
+}

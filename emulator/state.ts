@@ -1,0 +1,475 @@
+// The emulator's in-memory model. Glossary:
+// - app: an OAuth client (client id + secret + scopes). Custom-app tokens are minted for an app too,
+//   so webhooks are always signed with an app secret.
+// - installation: an app installed on a shop, with the scopes granted.
+// - bucket: the leaky bucket of one app on one shop (Shopify limits per app per store).
+// - level: one inventory item at one location, with its named quantities. `available` is derived:
+//   on_hand = available + committed + reserved + damaged + safety_stock + quality_control.
+import type { BucketState } from "./bucket.ts";
+import type { Clock } from "./clock.ts";
+
+export type Plan = "standard" | "advanced" | "plus" | "enterprise";
+
+/** Restore rates from Shopify's rate-limit docs (points per second, per app per store). */
+export const PLAN_RESTORE_RATE: Record<Plan, number> = {
+  standard: 100,
+  advanced: 200,
+  plus: 1000,
+  enterprise: 2000,
+};
+/** Bucket size defaults to 20 seconds of restore (Standard 2,000 … Plus 20,000), overridable per shop. */
+export const BUCKET_SECONDS = 20;
+
+export interface App {
+  id: number;
+  name: string;
+  clientId: string;
+  clientSecret: string;
+  scopes: string[];
+}
+
+export interface AccessToken {
+  value: string;
+  appId: number;
+  shop: string;
+  scopes: string[];
+  kind: "offline" | "expiring" | "online" | "custom";
+  createdAt: number;
+  expiresAt: number | null;
+  revoked: boolean;
+  /** The refresh token that produced this token: its predecessor dies when this token is first used. */
+  fromRefresh?: string;
+  used: boolean;
+}
+
+export interface RefreshToken {
+  value: string;
+  appId: number;
+  shop: string;
+  scopes: string[];
+  expiresAt: number;
+  revoked: boolean;
+  previous?: string;
+}
+
+export interface AuthCode {
+  value: string;
+  appId: number;
+  shop: string;
+  scopes: string[];
+  expiresAt: number;
+  used: boolean;
+  perUser: boolean;
+}
+
+export interface Address {
+  firstName?: string | null;
+  lastName?: string | null;
+  company?: string | null;
+  address1?: string | null;
+  address2?: string | null;
+  city?: string | null;
+  province?: string | null;
+  provinceCode?: string | null;
+  country?: string | null;
+  countryCode?: string | null;
+  zip?: string | null;
+  phone?: string | null;
+}
+
+export interface Location {
+  id: number;
+  name: string;
+  address: Address;
+  isActive: boolean;
+  fulfillsOnlineOrders: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ProductOption {
+  name: string;
+  values: string[];
+}
+
+export interface Product {
+  id: number;
+  title: string;
+  handle: string;
+  status: "ACTIVE" | "ARCHIVED" | "DRAFT";
+  vendor: string;
+  productType: string;
+  tags: string[];
+  descriptionHtml: string;
+  options: ProductOption[];
+  variantIds: number[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Variant {
+  id: number;
+  productId: number;
+  sku: string | null;
+  barcode: string | null;
+  price: string;
+  compareAtPrice: string | null;
+  inventoryItemId: number;
+  inventoryPolicy: "DENY" | "CONTINUE";
+  selectedOptions: { name: string; value: string }[];
+  taxable: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface InventoryItem {
+  id: number;
+  variantId: number;
+  tracked: boolean;
+  requiresShipping: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const QUANTITY_NAMES = [
+  "available",
+  "on_hand",
+  "committed",
+  "reserved",
+  "damaged",
+  "safety_stock",
+  "quality_control",
+  "incoming",
+] as const;
+export type QuantityName = (typeof QUANTITY_NAMES)[number];
+export type StoredQuantityName = Exclude<QuantityName, "available">;
+
+export interface InventoryLevel {
+  itemId: number;
+  locationId: number;
+  q: Record<StoredQuantityName, number>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Customer {
+  id: number;
+  email: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  phone: string | null;
+  tags: string[];
+  defaultAddress: Address | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Company {
+  id: number;
+  name: string;
+  externalId: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type FinancialStatus =
+  | "pending"
+  | "authorized"
+  | "partially_paid"
+  | "paid"
+  | "partially_refunded"
+  | "refunded"
+  | "voided";
+
+export interface LineItem {
+  id: number;
+  variantId: number | null;
+  productId: number | null;
+  sku: string | null;
+  title: string;
+  variantTitle: string | null;
+  quantity: number;
+  price: string;
+  requiresShipping: boolean;
+  fulfilledQuantity: number;
+  refundedQuantity: number;
+  /** Quantity removed before fulfilment (refunds with CANCEL restock, order cancellation). */
+  removedQuantity: number;
+}
+
+export interface Order {
+  id: number;
+  number: number;
+  name: string;
+  email: string | null;
+  phone: string | null;
+  customerId: number | null;
+  companyId: number | null;
+  billingAddress: Address | null;
+  shippingAddress: Address | null;
+  financialStatus: FinancialStatus;
+  lineItems: LineItem[];
+  locationId: number;
+  note: string | null;
+  tags: string[];
+  currency: string;
+  createdAt: string;
+  updatedAt: string;
+  processedAt: string;
+  cancelledAt: string | null;
+  cancelReason: string | null;
+  closedAt: string | null;
+  test: boolean;
+}
+
+export type FulfillmentOrderStatus = "OPEN" | "IN_PROGRESS" | "CLOSED" | "CANCELLED" | "INCOMPLETE";
+
+export interface FulfillmentOrderLine {
+  id: number;
+  lineItemId: number;
+  totalQuantity: number;
+  remainingQuantity: number;
+}
+
+export interface FulfillmentOrder {
+  id: number;
+  orderId: number;
+  locationId: number;
+  status: FulfillmentOrderStatus;
+  lineItems: FulfillmentOrderLine[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface TrackingInfo {
+  company: string | null;
+  number: string | null;
+  url: string | null;
+}
+
+export interface Fulfillment {
+  id: number;
+  orderId: number;
+  locationId: number;
+  name: string;
+  status: "SUCCESS" | "CANCELLED";
+  lineItems: { id: number; lineItemId: number; quantity: number }[];
+  fulfillmentOrderIds: number[];
+  tracking: TrackingInfo[];
+  notifyCustomer: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type RestockType = "NO_RESTOCK" | "CANCEL" | "RETURN" | "LEGACY_RESTOCK";
+
+export interface Refund {
+  id: number;
+  orderId: number;
+  note: string | null;
+  lineItems: {
+    id: number;
+    lineItemId: number;
+    quantity: number;
+    restockType: RestockType;
+    locationId: number | null;
+    restocked: boolean;
+  }[];
+  createdAt: string;
+}
+
+export interface WebhookSubscription {
+  id: number;
+  appId: number;
+  topic: string;
+  uri: string;
+  filter: string | null;
+  includeFields: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface BulkOperation {
+  id: number;
+  appId: number;
+  query: string;
+  status: "CREATED" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELED";
+  errorCode: string | null;
+  objectCount: number;
+  rootObjectCount: number;
+  fileSize: number | null;
+  content: string | null;
+  createdAt: string;
+  completedAt: string | null;
+}
+
+export interface ApiCall {
+  at: string;
+  appId: number | null;
+  status: number;
+  operationName: string | null;
+  rootFields: string[];
+  requestedQueryCost: number | null;
+  actualQueryCost: number | null;
+  throttled: boolean;
+  fault: string | null;
+}
+
+export interface Faults {
+  /** Share (0..1) of Admin API calls answered with an HTTP error. */
+  errorRate: number;
+  errorStatuses: number[];
+  /** Fail exactly the next N Admin API calls (deterministic counterpart of errorRate). */
+  failNext: number;
+  latencyMs: number;
+  /** Share of Admin API calls whose connection is destroyed without an answer. */
+  dropConnectionRate: number;
+  webhookDropRate: number;
+  webhookDuplicateRate: number;
+  /** Deliveries are held back a random 0..N ms so they arrive out of order. */
+  webhookReorderWindowMs: number;
+}
+
+export function noFaults(): Faults {
+  return {
+    errorRate: 0,
+    errorStatuses: [500, 502, 503],
+    failNext: 0,
+    latencyMs: 0,
+    dropConnectionRate: 0,
+    webhookDropRate: 0,
+    webhookDuplicateRate: 0,
+    webhookReorderWindowMs: 0,
+  };
+}
+
+export interface IdempotencyRecord {
+  field: string;
+  fingerprint: string;
+  result: unknown;
+}
+
+export interface Shop {
+  domain: string;
+  name: string;
+  email: string;
+  currency: string;
+  plan: Plan;
+  restoreRate: number;
+  bucketSize: number;
+  oauthMode: "auto" | "page";
+  installations: Map<number, { scopes: string[]; installedAt: string }>;
+  buckets: Map<number, BucketState>;
+  faults: Faults;
+  locations: Map<number, Location>;
+  products: Map<number, Product>;
+  variants: Map<number, Variant>;
+  inventoryItems: Map<number, InventoryItem>;
+  levels: Map<string, InventoryLevel>;
+  customers: Map<number, Customer>;
+  companies: Map<number, Company>;
+  orders: Map<number, Order>;
+  fulfillmentOrders: Map<number, FulfillmentOrder>;
+  fulfillments: Map<number, Fulfillment>;
+  refunds: Map<number, Refund>;
+  webhookSubscriptions: Map<number, WebhookSubscription>;
+  bulkOperations: Map<number, BulkOperation>;
+  idempotency: Map<string, IdempotencyRecord>;
+  apiCalls: ApiCall[];
+  nextOrderNumber: number;
+  createdAt: string;
+}
+
+export type WebhookEmitter = (shop: Shop, topic: string, payload: unknown) => void;
+
+export class Store {
+  readonly apps = new Map<number, App>();
+  readonly shops = new Map<string, Shop>();
+  readonly tokens = new Map<string, AccessToken>();
+  readonly refreshTokens = new Map<string, RefreshToken>();
+  readonly codes = new Map<string, AuthCode>();
+  private seq = 1_000_000;
+  /** Set by the webhook dispatcher; topics are REST style (`orders/create`). */
+  emit: WebhookEmitter = () => {};
+
+  constructor(readonly clock: Clock) {}
+
+  nextId(): number {
+    this.seq += 1;
+    return this.seq;
+  }
+
+  nowIso(): string {
+    return this.clock.iso();
+  }
+
+  appByClientId(clientId: string): App | undefined {
+    for (const a of this.apps.values()) if (a.clientId === clientId) return a;
+    return undefined;
+  }
+
+  shop(domain: string): Shop {
+    const s = this.shops.get(domain.toLowerCase());
+    if (!s) throw new ControlError("SHOP_NOT_FOUND", `No shop ${domain}`);
+    return s;
+  }
+}
+
+/** An error of the control API (and of emulator internals), carrying a stable code. */
+export class ControlError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+export function levelKey(itemId: number, locationId: number): string {
+  return `${itemId}:${locationId}`;
+}
+
+export function emptyQuantities(): Record<StoredQuantityName, number> {
+  return {
+    on_hand: 0,
+    committed: 0,
+    reserved: 0,
+    damaged: 0,
+    safety_stock: 0,
+    quality_control: 0,
+    incoming: 0,
+  };
+}
+
+export function quantity(level: InventoryLevel, name: QuantityName): number {
+  if (name !== "available") return level.q[name];
+  const q = level.q;
+  return q.on_hand - q.committed - q.reserved - q.damaged - q.safety_stock - q.quality_control;
+}
+
+/** Set `available` or `on_hand` (the only names Shopify lets apps set); the other moves with it. */
+export function setQuantity(level: InventoryLevel, name: QuantityName, value: number, at: string): void {
+  if (name === "available") level.q.on_hand += value - quantity(level, "available");
+  else level.q[name] = value;
+  level.updatedAt = at;
+}
+
+export function getLevel(shop: Shop, itemId: number, locationId: number): InventoryLevel | undefined {
+  return shop.levels.get(levelKey(itemId, locationId));
+}
+
+export function ensureLevel(shop: Shop, itemId: number, locationId: number, at: string): InventoryLevel {
+  const key = levelKey(itemId, locationId);
+  let level = shop.levels.get(key);
+  if (!level) {
+    level = { itemId, locationId, q: emptyQuantities(), createdAt: at, updatedAt: at };
+    shop.levels.set(key, level);
+  }
+  return level;
+}
+
+export function variantTitle(v: Variant): string {
+  const t = v.selectedOptions.map((o) => o.value).join(" / ");
+  return t || "Default Title";
+}
