@@ -16,6 +16,7 @@ import { charge, newBucket, refund, throttleStatus } from "./bucket.ts";
 import { actualCost, findOperation, MAX_QUERY_COST, requestedCost } from "./cost.ts";
 import { type Ctx, gqlError, notImplemented, type ResolverMap, typeOf, userError } from "./resolvers/kit.ts";
 import { adminSchema } from "./schema.ts";
+import { hasScope } from "./scopes.ts";
 import type { AccessToken, App, Shop, Store } from "./state.ts";
 
 export const MAX_INPUT_ARRAY = 250;
@@ -61,19 +62,6 @@ const IDEMPOTENT_PAYLOAD_ERROR: Record<string, string> = {
   inventoryAdjustQuantities: "InventoryAdjustQuantitiesUserError",
   refundCreate: "UserError",
 };
-
-export function hasScope(scopes: ReadonlySet<string>, needed: string): boolean {
-  if (scopes.has(needed)) return true;
-  if (needed.startsWith("read_")) return scopes.has(`write_${needed.slice(5)}`);
-  // Shopify's fulfillment scopes: write_fulfillments covers merchant-managed fulfillment orders in practice.
-  if (needed.endsWith("merchant_managed_fulfillment_orders")) {
-    return (
-      scopes.has(needed.replace("merchant_managed_fulfillment_orders", "fulfillments")) ||
-      scopes.has("write_fulfillments")
-    );
-  }
-  return false;
-}
 
 function stable(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(stable).join(",")}]`;

@@ -1,7 +1,7 @@
 // The control API: what a test, the demo or a benchmark does to the emulated Shopify that is not
 // part of Shopify's own surface. The same methods are served over HTTP by server.ts.
 import { randomBytes } from "node:crypto";
-import { type BucketState, newBucket, setAvailable, setDrainRate, throttleStatus } from "./bucket.ts";
+import { type BucketState, newBucket, refill, setAvailable, setDrainRate, throttleStatus } from "./bucket.ts";
 import { gid } from "./gid.ts";
 import { mintCustomToken } from "./oauth.ts";
 import {
@@ -671,7 +671,7 @@ export class Control {
 
   private bucket(shop: Shop, appId: number): BucketState {
     const now = this.store.clock.now();
-    const b = shop.buckets.get(appId) ?? newBucket(shop.bucketSize, shop.restoreRate, now);
+    const b = refill(shop.buckets.get(appId) ?? newBucket(shop.bucketSize, shop.restoreRate, now), now);
     shop.buckets.set(appId, b);
     return b;
   }
@@ -712,7 +712,13 @@ export class Control {
     return { now: this.store.nowIso() };
   }
 
-  now(): { now: string } {
-    return { now: this.store.nowIso() };
+  /** Freeze the clock so only advanceTime moves it (or let real time flow again). */
+  freezeTime(frozen = true): { now: string; frozen: boolean } {
+    this.store.clock.freeze(frozen);
+    return this.now();
+  }
+
+  now(): { now: string; frozen: boolean } {
+    return { now: this.store.nowIso(), frozen: this.store.clock.frozen };
   }
 }

@@ -35,6 +35,7 @@
 //   POST   /_emulator/webhooks/idle                     webhooksIdle { timeoutMs? }
 //   GET    /_emulator/clock                             now
 //   POST   /_emulator/clock/advance                     advanceTime { ms }
+//   POST   /_emulator/clock/freeze                      freezeTime { frozen? = true }
 //   GET    /_emulator/bulk/:shop/:id.jsonl              a bulk operation's result file (the URL BulkOperation.url gives)
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { executeAdmin } from "./admin-api.ts";
@@ -222,6 +223,9 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   });
   app.get("/_emulator/clock", async () => control.now());
   app.post("/_emulator/clock/advance", async (req) => control.advanceTime(b<{ ms: number }>(req).ms));
+  app.post("/_emulator/clock/freeze", async (req) =>
+    control.freezeTime(b<{ frozen?: boolean }>(req).frozen ?? true),
+  );
   app.get("/_emulator/bulk/:shop/:file", async (req, reply) => {
     const shop = store.shops.get(p(req)["shop"]!.toLowerCase());
     const id = Number(/^(\d+)\.jsonl$/.exec(p(req)["file"]!)?.[1]);

@@ -10,7 +10,7 @@ import {
   type Variant,
   variantTitle,
 } from "../state.ts";
-import { type Ctx, connection, type PageArgs, type ResolverMap, userError } from "./kit.ts";
+import { type Ctx, connection, type PageArgs, type ResolverMap, sortKey, userError } from "./kit.ts";
 
 const PRODUCT_SEARCH = new Set([
   "title",
@@ -71,32 +71,20 @@ function variantFields(v: Variant) {
   };
 }
 
-function sortBy<T>(
-  list: T[],
-  key: string | null | undefined,
-  pick: Record<string, (t: T) => string | number>,
-): T[] {
-  const f = key ? pick[key] : undefined;
-  if (!f) return list;
-  return [...list].sort((a, b) => {
-    const x = f(a);
-    const y = f(b);
-    return x < y ? -1 : x > y ? 1 : 0;
-  });
-}
-
 export function productsOf(ctx: Ctx, args: PageArgs & { query?: string | null; sortKey?: string | null }) {
   const q = parseSearch(args.query);
   const list = [...ctx.shop.products.values()].filter((p) =>
     matches(q, productFields(ctx.shop, p), [p.title], PRODUCT_SEARCH),
   );
-  const sorted = sortBy(list, args.sortKey, {
-    TITLE: (p) => p.title,
-    UPDATED_AT: (p) => p.updatedAt,
-    CREATED_AT: (p) => p.createdAt,
-    ID: (p) => p.id,
-  });
-  return connection(sorted, args, ctx, (p) => p.id);
+  const key: (p: Product) => string | number =
+    args.sortKey === "TITLE"
+      ? (p) => sortKey(p.title, p.id)
+      : args.sortKey === "UPDATED_AT"
+        ? (p) => sortKey(p.updatedAt, p.id)
+        : args.sortKey === "CREATED_AT"
+          ? (p) => sortKey(p.createdAt, p.id)
+          : (p) => p.id;
+  return connection(list, args, ctx, key);
 }
 
 export function variantsOf(ctx: Ctx, args: PageArgs & { query?: string | null; sortKey?: string | null }) {
@@ -104,12 +92,13 @@ export function variantsOf(ctx: Ctx, args: PageArgs & { query?: string | null; s
   const list = [...ctx.shop.variants.values()].filter((v) =>
     matches(q, variantFields(v), [v.sku ?? "", variantTitle(v)], VARIANT_SEARCH),
   );
-  const sorted = sortBy(list, args.sortKey, {
-    SKU: (v) => v.sku ?? "",
-    ID: (v) => v.id,
-    TITLE: (v) => variantTitle(v),
-  });
-  return connection(sorted, args, ctx, (v) => v.id);
+  const key: (v: Variant) => string | number =
+    args.sortKey === "SKU"
+      ? (v) => sortKey(v.sku ?? "", v.id)
+      : args.sortKey === "TITLE"
+        ? (v) => sortKey(variantTitle(v), v.id)
+        : (v) => v.id;
+  return connection(list, args, ctx, key);
 }
 
 /** Create a variant with its inventory item (shared by control seeding and productSet). */
@@ -472,7 +461,10 @@ export const catalogResolvers: ResolverMap = {
       p.options
         .slice(0, args.first ?? undefined)
         .map((o, i) => ({ ...o, position: i + 1, id: gid("ProductOption", p.id * 100 + i) })),
-    variants: (p: Product, args, ctx) => connection(productVariants(ctx.shop, p), args, ctx, (v) => v.id),
+    variants: (p: Product, args, ctx) => {
+      const order = p.variantIds;
+      return connection(productVariants(ctx.shop, p), args, ctx, (v) => order.indexOf(v.id));
+    },
     variantsCount: (p: Product) => ({ count: p.variantIds.length, precision: "EXACT" }),
   },
   ProductOption: {

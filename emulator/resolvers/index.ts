@@ -5,16 +5,17 @@ import { adminSchema } from "../schema.ts";
 import { catalogResolvers } from "./catalog.ts";
 import { inventoryResolvers } from "./inventory.ts";
 import type { ResolverMap, TypeResolvers } from "./kit.ts";
+import { orderResolvers } from "./orders.ts";
 import { shopResolvers } from "./shop.ts";
+import { webhookResolvers } from "./webhooks.ts";
 
-const domainMaps: ResolverMap[] = [shopResolvers, catalogResolvers, inventoryResolvers];
-const extraMaps: ResolverMap[] = [];
-
-/** Register more domain resolvers (orders, webhooks, bulk) before the first request. */
-export function registerResolvers(map: ResolverMap): void {
-  extraMaps.push(map);
-  cached = undefined;
-}
+const domainMaps: ResolverMap[] = [
+  shopResolvers,
+  catalogResolvers,
+  inventoryResolvers,
+  orderResolvers,
+  webhookResolvers,
+];
 
 function generic(schema: GraphQLSchema): ResolverMap {
   const out: ResolverMap = {};
@@ -41,7 +42,7 @@ let cached: ResolverMap | undefined;
 export function allResolvers(): ResolverMap {
   if (cached) return cached;
   const merged: ResolverMap = generic(adminSchema());
-  for (const m of [...domainMaps, ...extraMaps]) {
+  for (const m of domainMaps) {
     for (const [typeName, fields] of Object.entries(m))
       merged[typeName] = { ...(merged[typeName] ?? {}), ...fields };
   }

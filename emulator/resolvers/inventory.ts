@@ -14,7 +14,7 @@ import {
   type Shop,
   setQuantity,
 } from "../state.ts";
-import { type Ctx, connection, type PageArgs, type ResolverMap, tag, userError } from "./kit.ts";
+import { type Ctx, connection, type PageArgs, type ResolverMap, sortKey, tag, userError } from "./kit.ts";
 
 /** Reasons Shopify accepts on inventory changes. */
 export const INVENTORY_REASONS = new Set([
@@ -364,7 +364,7 @@ export function inventoryAdjustQuantities(ctx: Ctx, input: AdjustInput) {
 }
 
 function levelsConnection(ctx: Ctx, list: InventoryLevel[], args: PageArgs) {
-  return connection(list, args, ctx, (l) => `${l.itemId}:${l.locationId}`);
+  return connection(list, args, ctx, (l) => sortKey(l.locationId, l.itemId));
 }
 
 export const inventoryResolvers: ResolverMap = {

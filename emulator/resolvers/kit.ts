@@ -61,27 +61,43 @@ export interface PageArgs {
 
 export const MAX_PAGE = 250;
 
-function encodeCursor(key: string): string {
+function encodeCursor(key: string | number): string {
   return Buffer.from(JSON.stringify({ k: key }), "utf8").toString("base64url");
 }
-function decodeCursor(c: string): string {
+function decodeCursor(c: string): string | number {
   try {
     const v = JSON.parse(Buffer.from(c, "base64url").toString("utf8")) as { k?: unknown };
-    if (typeof v.k === "string") return v.k;
+    if (typeof v.k === "string" || typeof v.k === "number") return v.k;
   } catch {
     // fall through
   }
-  throw gqlError(`Invalid cursor for current pagination sort.`, "BAD_REQUEST");
+  throw gqlError("Invalid cursor for current pagination sort.", "BAD_REQUEST");
 }
 
-/** A Relay connection over an already filtered and sorted list; the cursor is the item's stable key. */
+/** A sort key that orders by `value` then by id (ids zero-padded so strings compare like numbers). */
+export function sortKey(value: string | number, id: number): string {
+  const v = typeof value === "number" ? String(value).padStart(20, "0") : value;
+  return `${v}|${String(id).padStart(20, "0")}`;
+}
+
+function cmp(a: string | number, b: string | number): number {
+  if (typeof a === "number" && typeof b === "number") return a - b;
+  const x = String(a);
+  const y = String(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/**
+ * A Relay connection. Items are ordered by `keyOf` (ascending, or descending with `reverse`) and the
+ * cursor carries that key, so `after` means "strictly past this position" even when the item itself
+ * has since moved or gone (what polling by updated_at relies on).
+ */
 export function connection<T>(
   items: readonly T[],
   args: PageArgs,
   ctx: Ctx,
   keyOf: (t: T) => string | number,
 ) {
-  let list = args.reverse ? [...items].reverse() : [...items];
   const hasFirst = typeof args.first === "number";
   const hasLast = typeof args.last === "number";
   if (!ctx.bulk) {
@@ -90,22 +106,23 @@ export function connection<T>(
       throw gqlError(`The value for first/last must not exceed ${MAX_PAGE}.`, "BAD_REQUEST");
     }
   }
-  const total = list.length;
-  let start = 0;
-  let end = total;
+  const dir = args.reverse ? -1 : 1;
+  const keyed = items.map((t) => ({ t, k: keyOf(t) })).sort((a, b) => dir * cmp(a.k, b.k));
+  let list = keyed;
   if (args.after) {
     const k = decodeCursor(args.after);
-    const i = list.findIndex((t) => String(keyOf(t)) === k);
-    start = i === -1 ? total : i + 1;
+    list = list.filter((x) => dir * cmp(x.k, k) > 0);
   }
   if (args.before) {
     const k = decodeCursor(args.before);
-    const i = list.findIndex((t) => String(keyOf(t)) === k);
-    end = i === -1 ? end : i;
+    list = list.filter((x) => dir * cmp(x.k, k) < 0);
   }
-  list = list.slice(start, end);
-  let hasNextPage = end < total;
-  let hasPreviousPage = start > 0;
+  let hasNextPage = args.before
+    ? list.length < keyed.length && keyed.some((x) => dir * cmp(x.k, decodeCursor(args.before!)) >= 0)
+    : false;
+  let hasPreviousPage = args.after
+    ? keyed.some((x) => dir * cmp(x.k, decodeCursor(args.after!)) <= 0)
+    : false;
   if (!ctx.bulk && hasFirst) {
     if (list.length > args.first!) hasNextPage = true;
     list = list.slice(0, Math.max(0, args.first!));
@@ -114,10 +131,10 @@ export function connection<T>(
     if (list.length > args.last!) hasPreviousPage = true;
     list = list.slice(Math.max(0, list.length - args.last!));
   }
-  const edges = list.map((node) => ({ cursor: encodeCursor(String(keyOf(node))), node }));
+  const edges = list.map((x) => ({ cursor: encodeCursor(x.k), node: x.t }));
   return {
     edges,
-    nodes: list,
+    nodes: list.map((x) => x.t),
     pageInfo: {
       hasNextPage,
       hasPreviousPage,
