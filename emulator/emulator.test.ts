@@ -195,3 +195,185 @@ describe("inventorySetQuantities", () => {
     expect(r.body.errors[0].extensions.code).toBe("ACCESS_DENIED");
   });
 });
+
+describe("productSet and productVariantsBulkUpdate", () => {
+  it("replaces variants wholesale: the ones left out are deleted", async () => {
+    const p = emu.control.createProduct(SHOP, {
+      title: "Mug",
+      variants: [
+        { sku: "MUG-R", options: [{ name: "Color", value: "Red" }] },
+        { sku: "MUG-B", options: [{ name: "Color", value: "Blue" }] },
+      ],
+    });
+    const keep = p.variants[0]!;
+    const r = await gql(
+      emu,
+      s.token,
+      `mutation($input: ProductSetInput!, $id: ID!) { productSet(input: $input, identifier: { id: $id }, synchronous: true) {
+        product { id title variants(first: 10) { nodes { id sku price selectedOptions { name value } } } }
+        userErrors { code field message } } }`,
+      {
+        id: p.id,
+        input: {
+          title: "Mug 2",
+          productOptions: [{ name: "Color", values: [{ name: "Red" }, { name: "Green" }] }],
+          variants: [
+            { id: keep.id, optionValues: [{ optionName: "Color", name: "Red" }], price: "5.00" },
+            { optionValues: [{ optionName: "Color", name: "Green" }], sku: "MUG-G", price: "6.00" },
+          ],
+        },
+      },
+    );
+    expect(r.body.data.productSet.userErrors).toEqual([]);
+    const vs = r.body.data.productSet.product.variants.nodes;
+    expect(vs.map((v: { sku: string }) => v.sku)).toEqual(["MUG-R", "MUG-G"]);
+    expect(vs[0].id).toBe(keep.id);
+    expect(
+      emu.control
+        .listProducts(SHOP)
+        .find((x) => x.id === p.id)!
+        .variants.map((v) => v.sku),
+    ).toEqual(["MUG-R", "MUG-G"]);
+    const gone = await gql(
+      emu,
+      s.token,
+      `{ productVariants(first: 5, query: "sku:MUG-B") { nodes { id } } }`,
+    );
+    expect(gone.body.data.productVariants.nodes).toEqual([]);
+  });
+
+  it("updates prices and barcodes in bulk", async () => {
+    const r = await gql(
+      emu,
+      s.token,
+      `mutation($pid: ID!, $v: [ProductVariantsBulkInput!]!) { productVariantsBulkUpdate(productId: $pid, variants: $v) {
+        productVariants { id price barcode } userErrors { code field message } } }`,
+      {
+        pid: emu.control.listProducts(SHOP)[0]!.id,
+        v: [{ id: s.variantId, price: "12.50", barcode: "222" }],
+      },
+    );
+    expect(r.body.data.productVariantsBulkUpdate).toEqual({
+      productVariants: [{ id: s.variantId, price: "12.50", barcode: "222" }],
+      userErrors: [],
+    });
+  });
+});
+
+describe("bulk operations", () => {
+  it("runs a query over all pages and serves JSONL with __parentId", async () => {
+    const run = await gql(
+      emu,
+      s.token,
+      `mutation($q: String!) { bulkOperationRunQuery(query: $q, groupObjects: false) { bulkOperation { id status } userErrors { code message } } }`,
+      {
+        q: "{ products { edges { node { id title variants { edges { node { id sku inventoryItem { id } } } } } } } }",
+      },
+    );
+    expect(run.body.data.bulkOperationRunQuery.userErrors).toEqual([]);
+    const id = run.body.data.bulkOperationRunQuery.bulkOperation.id;
+    let op: { status: string; url: string | null; objectCount: string; rootObjectCount: string } | undefined;
+    for (let i = 0; i < 50; i++) {
+      const r = await gql(
+        emu,
+        s.token,
+        `query($id: ID!) { bulkOperation(id: $id) { status url objectCount rootObjectCount } }`,
+        { id },
+      );
+      op = r.body.data.bulkOperation;
+      if (op?.status === "COMPLETED") break;
+      await new Promise((res) => setImmediate(res));
+    }
+    expect(op?.status).toBe("COMPLETED");
+    const text = await (await fetch(op!.url!)).text();
+    const lines = text
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    const products = emu.control.listProducts(SHOP);
+    expect(Number(op!.rootObjectCount)).toBe(products.length);
+    const variantLines = lines.filter((l) => "__parentId" in l);
+    expect(variantLines.length).toBe(products.reduce((n, p) => n + p.variants.length, 0));
+    const first = variantLines.find((l) => l.sku === "SKU-1");
+    expect(first).toMatchObject({
+      id: s.variantId,
+      inventoryItem: { id: s.inventoryItemId },
+      __parentId: products[0]!.id,
+    });
+  });
+
+  it("rejects an invalid bulk query", async () => {
+    const r = await gql(
+      emu,
+      s.token,
+      `mutation { bulkOperationRunQuery(query: "{ products { nope } }", groupObjects: false) { userErrors { code message } } }`,
+    );
+    expect(r.body.data.bulkOperationRunQuery.userErrors[0].code).toBe("INVALID");
+  });
+});
+
+describe("faults", () => {
+  it("answers a share of calls with 5xx and can drop connections", async () => {
+    emu.control.setFaults(SHOP, { failNext: 2, errorStatuses: [503] });
+    expect((await gql(emu, s.token, "{ shop { name } }").catch(() => ({ status: -1 }))).status).toBe(503);
+    expect((await gql(emu, s.token, "{ shop { name } }")).status).toBe(503);
+    expect((await gql(emu, s.token, "{ shop { name } }")).status).toBe(200);
+    emu.control.setFaults(SHOP, { dropConnectionRate: 1 });
+    await expect(gql(emu, s.token, "{ shop { name } }")).rejects.toThrow();
+    emu.control.clearFaults(SHOP);
+    expect((await gql(emu, s.token, "{ shop { name } }")).status).toBe(200);
+    const calls = emu.control.apiCalls(SHOP);
+    expect(calls.filter((c) => c.fault === "http_error")).toHaveLength(2);
+    expect(calls.some((c) => c.fault === "dropped")).toBe(true);
+  });
+});
+
+describe("HTTP control API and Host routing", () => {
+  it("seeds through HTTP and answers /admin requests by Host header", async () => {
+    const post = async (path: string, body: unknown) => {
+      const r = await fetch(`${emu.url}/_emulator${path}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+    };
+    const app = await post("/apps", { scopes: ["read_products"] });
+    expect(app.status).toBe(200);
+    expect((await post("/shops", { domain: "other.myshopify.com", plan: "plus" })).body).toMatchObject({
+      restoreRate: 1000,
+      bucketSize: 20000,
+    });
+    expect((await post("/shops", { domain: "bad domain" })).body).toMatchObject({
+      error: { code: "INVALID_DOMAIN" },
+    });
+    const tok = await post("/tokens", { shop: "other.myshopify.com", clientId: app.body["clientId"] });
+    const { request } = await import("node:http");
+    const url = new URL(emu.url);
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = request(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: "/admin/api/2026-10/graphql.json",
+          method: "POST",
+          headers: {
+            Host: "other.myshopify.com",
+            "Content-Type": "application/json",
+            "X-Shopify-Access-Token": String(tok.body["accessToken"]),
+          },
+        },
+        (res) => {
+          let data = "";
+          res.on("data", (c) => {
+            data += c;
+          });
+          res.on("end", () => resolve(data));
+        },
+      );
+      req.on("error", reject);
+      req.end(JSON.stringify({ query: "{ shop { myshopifyDomain } }" }));
+    });
+    expect(JSON.parse(body).data.shop.myshopifyDomain).toBe("other.myshopify.com");
+  });
+});

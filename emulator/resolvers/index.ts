@@ -2,6 +2,7 @@
 // derived from the schema. Anything not listed here answers "not implemented".
 import { type GraphQLSchema, isObjectType } from "graphql";
 import { adminSchema } from "../schema.ts";
+import { bulkResolvers } from "./bulk.ts";
 import { catalogResolvers } from "./catalog.ts";
 import { inventoryResolvers } from "./inventory.ts";
 import type { ResolverMap, TypeResolvers } from "./kit.ts";
@@ -15,6 +16,7 @@ const domainMaps: ResolverMap[] = [
   inventoryResolvers,
   orderResolvers,
   webhookResolvers,
+  bulkResolvers,
 ];
 
 function generic(schema: GraphQLSchema): ResolverMap {
