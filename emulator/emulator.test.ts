@@ -377,3 +377,70 @@ describe("HTTP control API and Host routing", () => {
     expect(JSON.parse(body).data.shop.myshopifyDomain).toBe("other.myshopify.com");
   });
 });
+
+describe("inventoryAdjustQuantities and reads", () => {
+  const ADJUST = `mutation($input: InventoryAdjustQuantitiesInput!, $key: String!) {
+    inventoryAdjustQuantities(input: $input) @idempotent(key: $key) {
+      inventoryAdjustmentGroup { changes { name delta quantityAfterChange } } userErrors { code field message } } }`;
+
+  it("applies deltas, with compare-and-swap on each change", async () => {
+    const level = () =>
+      emu.control.getInventoryLevel(SHOP, { inventoryItemId: s.inventoryItemId, locationId: s.locationId })!;
+    const before = level().available;
+    const change = (delta: number, changeFromQuantity: number | null) => ({
+      inventoryItemId: s.inventoryItemId,
+      locationId: s.locationId,
+      delta,
+      changeFromQuantity,
+    });
+    const stale = await gql(emu, s.token, ADJUST, {
+      input: { name: "available", reason: "received", changes: [change(2, before + 100)] },
+      key: "adj-stale",
+    });
+    expect(stale.body.data.inventoryAdjustQuantities.userErrors[0].code).toBe("CHANGE_FROM_QUANTITY_STALE");
+    expect(level().available).toBe(before);
+    const ok = await gql(emu, s.token, ADJUST, {
+      input: { name: "available", reason: "received", changes: [change(2, before)] },
+      key: "adj-ok",
+    });
+    expect(ok.body.data.inventoryAdjustQuantities.inventoryAdjustmentGroup.changes[0]).toEqual({
+      name: "available",
+      delta: 2,
+      quantityAfterChange: before + 2,
+    });
+    expect(level().available).toBe(before + 2);
+  });
+
+  it("reads named quantities per level and finds items by sku", async () => {
+    const r = await gql(
+      emu,
+      s.token,
+      `query($loc: ID!) { inventoryItems(first: 5, query: "sku:SKU-1") { nodes { id sku tracked
+        inventoryLevel(locationId: $loc) { quantities(names: ["available", "on_hand", "committed"]) { name quantity } }
+        inventoryLevels(first: 5) { nodes { location { id } } } } } }`,
+      { loc: s.locationId },
+    );
+    expect(r.body.errors).toBeUndefined();
+    const item = r.body.data.inventoryItems.nodes[0];
+    expect(item.id).toBe(s.inventoryItemId);
+    const q = Object.fromEntries(
+      item.inventoryLevel.quantities.map((x: { name: string; quantity: number }) => [x.name, x.quantity]),
+    );
+    const level = emu.control.getInventoryLevel(SHOP, {
+      inventoryItemId: s.inventoryItemId,
+      locationId: s.locationId,
+    })!;
+    expect(q).toEqual({ available: level.available, on_hand: level.on_hand, committed: level.committed });
+    expect(item.inventoryLevels.nodes).toEqual([{ location: { id: s.locationId } }]);
+  });
+
+  it("resolves node(id) for modelled types", async () => {
+    const r = await gql(
+      emu,
+      s.token,
+      `query($id: ID!) { node(id: $id) { id ... on ProductVariant { sku } } }`,
+      { id: s.variantId },
+    );
+    expect(r.body.data.node).toEqual({ id: s.variantId, sku: "SKU-1" });
+  });
+});

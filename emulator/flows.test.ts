@@ -360,3 +360,69 @@ describe("orders, webhooks and fulfillment", () => {
     expect((await gql(emu, s.token, "{ shop { name } }")).status).toBe(401);
   });
 });
+
+describe("webhook faults", () => {
+  it("duplicates deliveries with the same webhook id, and can drop them", async () => {
+    const c = emu.control;
+    c.createShop({ domain: "faulty.myshopify.com" });
+    const loc = c.createLocation("faulty.myshopify.com", { name: "W" });
+    c.createProduct("faulty.myshopify.com", {
+      title: "T",
+      variants: [{ sku: "F-1", inventory: { [loc.id]: 5 } }],
+    });
+    const { accessToken } = c.mintToken({ shop: "faulty.myshopify.com", clientId: s.clientId });
+    const r = await gql(
+      emu,
+      accessToken,
+      `mutation($sub: WebhookSubscriptionInput!) { webhookSubscriptionCreate(topic: ORDERS_CREATE, webhookSubscription: $sub) { userErrors { message } } }`,
+      { sub: { uri: receiverUrl } },
+      "faulty.myshopify.com",
+    );
+    expect(r.body.data.webhookSubscriptionCreate.userErrors).toEqual([]);
+    received.length = 0;
+    c.setFaults("faulty.myshopify.com", { webhookDuplicateRate: 1 });
+    c.placeOrder("faulty.myshopify.com", { lineItems: [{ sku: "F-1", quantity: 1 }] });
+    await c.webhooksIdle();
+    const hits = received.filter((x) => x.headers["x-shopify-shop-domain"] === "faulty.myshopify.com");
+    expect(hits).toHaveLength(2);
+    expect(hits[0]!.headers["x-shopify-webhook-id"]).toBe(hits[1]!.headers["x-shopify-webhook-id"]);
+
+    received.length = 0;
+    c.setFaults("faulty.myshopify.com", { webhookDuplicateRate: 0, webhookDropRate: 1 });
+    c.placeOrder("faulty.myshopify.com", { lineItems: [{ sku: "F-1", quantity: 1 }] });
+    await c.webhooksIdle();
+    expect(
+      received.filter((x) => x.headers["x-shopify-shop-domain"] === "faulty.myshopify.com"),
+    ).toHaveLength(0);
+    expect(c.webhookDeliveries({ shop: "faulty.myshopify.com" }).at(-1)!.status).toBe("dropped");
+  });
+
+  it("lists and deletes the app's subscriptions", async () => {
+    const c = emu.control;
+    const { accessToken } = c.mintToken({ shop: "faulty.myshopify.com", clientId: s.clientId });
+    const list = await gql(
+      emu,
+      accessToken,
+      `{ webhookSubscriptions(first: 10, topics: [ORDERS_CREATE]) { nodes { id topic uri endpoint { __typename ... on WebhookHttpEndpoint { callbackUrl } } } } }`,
+      undefined,
+      "faulty.myshopify.com",
+    );
+    const subs = list.body.data.webhookSubscriptions.nodes;
+    expect(subs).toEqual([
+      {
+        id: expect.any(String),
+        topic: "ORDERS_CREATE",
+        uri: receiverUrl,
+        endpoint: { __typename: "WebhookHttpEndpoint", callbackUrl: receiverUrl },
+      },
+    ]);
+    const del = await gql(
+      emu,
+      accessToken,
+      `mutation($id: ID!) { webhookSubscriptionDelete(id: $id) { deletedWebhookSubscriptionId userErrors { message } } }`,
+      { id: subs[0].id },
+      "faulty.myshopify.com",
+    );
+    expect(del.body.data.webhookSubscriptionDelete.deletedWebhookSubscriptionId).toBe(subs[0].id);
+  });
+});

@@ -37,6 +37,7 @@
 //   POST   /_emulator/clock/advance                     advanceTime { ms }
 //   POST   /_emulator/clock/freeze                      freezeTime { frozen? = true }
 //   GET    /_emulator/bulk/:shop/:id.jsonl              a bulk operation's result file (the URL BulkOperation.url gives)
+import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { executeAdmin } from "./admin-api.ts";
 import type { Control } from "./control.ts";
@@ -132,7 +133,11 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       resolvers: allResolvers(),
       baseUrl: deps.baseUrl(),
     });
-    return reply.status(res.status).send(res.body);
+    return reply
+      .status(res.status)
+      .header("x-request-id", randomUUID())
+      .header("x-shopify-api-version", API_VERSION)
+      .send(res.body);
   };
   app.post("/:shop/admin/api/:version/graphql.json", graphql);
   app.post("/admin/api/:version/graphql.json", graphql);

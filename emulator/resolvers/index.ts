@@ -6,6 +6,7 @@ import { bulkResolvers } from "./bulk.ts";
 import { catalogResolvers } from "./catalog.ts";
 import { inventoryResolvers } from "./inventory.ts";
 import type { ResolverMap, TypeResolvers } from "./kit.ts";
+import { nodeResolvers } from "./node.ts";
 import { orderResolvers } from "./orders.ts";
 import { shopResolvers } from "./shop.ts";
 import { webhookResolvers } from "./webhooks.ts";
@@ -17,6 +18,7 @@ const domainMaps: ResolverMap[] = [
   orderResolvers,
   webhookResolvers,
   bulkResolvers,
+  nodeResolvers,
 ];
 
 function generic(schema: GraphQLSchema): ResolverMap {

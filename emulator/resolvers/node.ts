@@ -1,0 +1,42 @@
+// `node(id:)` / `nodes(ids:)`: the global-id lookups, for the types the emulator models.
+import { gidType, parseGid } from "../gid.ts";
+import type { Shop } from "../state.ts";
+import type { Ctx, ResolverMap } from "./kit.ts";
+import { tag } from "./kit.ts";
+
+const MAPS: Record<string, (s: Shop) => Map<number, object>> = {
+  Product: (s) => s.products,
+  ProductVariant: (s) => s.variants,
+  InventoryItem: (s) => s.inventoryItems,
+  Location: (s) => s.locations,
+  Order: (s) => s.orders,
+  Customer: (s) => s.customers,
+  Company: (s) => s.companies,
+  FulfillmentOrder: (s) => s.fulfillmentOrders,
+  Fulfillment: (s) => s.fulfillments,
+  Refund: (s) => s.refunds,
+  WebhookSubscription: (s) => s.webhookSubscriptions,
+  BulkOperation: (s) => s.bulkOperations,
+};
+
+export function lookupNode(ctx: Ctx, id: string): object | null {
+  const type = gidType(id);
+  const map = type ? MAPS[type] : undefined;
+  if (!type || !map) return null;
+  const n = parseGid(id, type);
+  const obj = n === undefined ? undefined : map(ctx.shop).get(n);
+  if (!obj) return null;
+  if (
+    (type === "WebhookSubscription" || type === "BulkOperation") &&
+    (obj as { appId: number }).appId !== ctx.app.id
+  )
+    return null;
+  return tag(obj, type);
+}
+
+export const nodeResolvers: ResolverMap = {
+  QueryRoot: {
+    node: (_s, args: { id: string }, ctx) => lookupNode(ctx, args.id),
+    nodes: (_s, args: { ids: string[] }, ctx) => args.ids.map((id) => lookupNode(ctx, id)),
+  },
+};
