@@ -659,6 +659,21 @@ export class Control {
     return this.webhooks.idle(timeoutMs);
   }
 
+  /** Bulk operations of a shop (status, counts, and why a failed one failed). */
+  listBulkOperations(domain: string) {
+    return [...this.store.shop(domain).bulkOperations.values()].map((b) => ({
+      id: gid("BulkOperation", b.id),
+      clientId: this.store.apps.get(b.appId)?.clientId ?? null,
+      status: b.status,
+      errorCode: b.errorCode,
+      errorMessage: b.errorMessage,
+      objectCount: b.objectCount,
+      rootObjectCount: b.rootObjectCount,
+      createdAt: b.createdAt,
+      completedAt: b.completedAt,
+    }));
+  }
+
   apiCalls(domain: string) {
     return [...this.store.shop(domain).apiCalls];
   }

@@ -444,3 +444,22 @@ describe("inventoryAdjustQuantities and reads", () => {
     expect(r.body.data.node).toEqual({ id: s.variantId, sku: "SKU-1" });
   });
 });
+
+describe("order visibility", () => {
+  it("hides orders older than 60 days without read_all_orders", async () => {
+    const o = emu.control.placeOrder(SHOP, {
+      lineItems: [{ sku: "SKU-1", quantity: 1 }],
+      email: "old@example.com",
+    });
+    const q = `query($id: ID!) { order(id: $id) { id } }`;
+    expect((await gql(emu, s.token, q, { id: o.id })).body.data.order).toEqual({ id: o.id });
+    emu.control.advanceTime(61 * 24 * 3600 * 1000);
+    expect((await gql(emu, s.token, q, { id: o.id })).body.data.order).toBeNull();
+    const all = emu.control.mintToken({
+      shop: SHOP,
+      clientId: s.clientId,
+      scopes: ["read_orders", "read_all_orders"],
+    });
+    expect((await gql(emu, all.accessToken, q, { id: o.id })).body.data.order).toEqual({ id: o.id });
+  });
+});

@@ -22,6 +22,7 @@ describe("search syntax", () => {
     expect(matches(q, { sku: "A" })).toBe(true);
     expect(matches(q, { sku: "B", status: "cancelled" })).toBe(false);
     expect(matches(q, { sku: "B", status: "open" })).toBe(true);
+    expect(matches(parseSearch("NOT status:cancelled"), { status: "cancelled" })).toBe(false);
   });
 
   it("refuses fields it does not know", () => {

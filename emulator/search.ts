@@ -46,15 +46,21 @@ function unquote(v: string): string {
 export function parseSearch(q: string | null | undefined): SearchQuery {
   if (!q?.trim()) return [];
   const groups: SearchQuery = [[]];
+  let notNext = false;
   for (const raw of tokenize(q)) {
     if (raw === "AND") continue;
+    if (raw === "NOT") {
+      notNext = true;
+      continue;
+    }
     if (raw === "OR") {
       groups.push([]);
       continue;
     }
     let tok = raw;
-    let negate = false;
-    if (tok.startsWith("-") || tok.startsWith("NOT ")) {
+    let negate = notNext;
+    notNext = false;
+    if (tok.startsWith("-")) {
       negate = true;
       tok = tok.slice(1);
     }

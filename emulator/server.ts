@@ -26,6 +26,7 @@
 //   POST   /_emulator/shops/:shop/orders/:id/cancel     cancelOrder { reason?, restock? }
 //   POST   /_emulator/shops/:shop/orders/:id/refunds    createRefund { lineItems: [{ lineItemId, quantity, restockType?, locationId? }], note? }
 //   GET    /_emulator/shops/:shop/api-calls             apiCalls
+//   GET    /_emulator/shops/:shop/bulk-operations       listBulkOperations
 //   GET    /_emulator/shops/:shop/throttle?clientId=    throttleStatus
 //   POST   /_emulator/shops/:shop/throttle-pressure     setThrottlePressure { clientId, drainRate?, available? }
 //   POST   /_emulator/shops/:shop/faults                setFaults (partial Faults)
@@ -210,6 +211,9 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     control.createRefund(p(req)["shop"]!, p(req)["id"]!, b(req)),
   );
   app.get("/_emulator/shops/:shop/api-calls", async (req) => control.apiCalls(p(req)["shop"]!));
+  app.get("/_emulator/shops/:shop/bulk-operations", async (req) =>
+    control.listBulkOperations(p(req)["shop"]!),
+  );
   app.get("/_emulator/shops/:shop/throttle", async (req) =>
     control.throttleStatus({ shop: p(req)["shop"]!, clientId: q(req)["clientId"] ?? "" }),
   );

@@ -295,6 +295,8 @@ export interface BulkOperation {
   query: string;
   status: "CREATED" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELED";
   errorCode: string | null;
+  /** Why it failed (emulator only, for assertions and debugging). */
+  errorMessage: string | null;
   objectCount: number;
   rootObjectCount: number;
   fileSize: number | null;

@@ -73,7 +73,10 @@ async function run(ctx: Ctx, op: BulkOperation): Promise<void> {
   op.completedAt = ctx.store.nowIso();
   if (result.errors?.length || !result.data) {
     op.status = "FAILED";
-    op.errorCode = "INTERNAL_SERVER_ERROR";
+    op.errorCode = result.errors?.some((e) => e.extensions["code"] === "ACCESS_DENIED")
+      ? "ACCESS_DENIED"
+      : "INTERNAL_SERVER_ERROR";
+    op.errorMessage = result.errors?.map((e) => e.message).join("; ") ?? "no data";
   } else {
     const { lines, roots } = toJsonl(result.data as Json);
     op.content = lines.map((l) => JSON.stringify(l)).join("\n") + (lines.length ? "\n" : "");
@@ -138,6 +141,7 @@ function runQuery(ctx: Ctx, args: { query: string; groupObjects: boolean }) {
     query: args.query,
     status: "CREATED",
     errorCode: null,
+    errorMessage: null,
     objectCount: 0,
     rootObjectCount: 0,
     fileSize: null,
@@ -148,8 +152,9 @@ function runQuery(ctx: Ctx, args: { query: string; groupObjects: boolean }) {
   ctx.shop.bulkOperations.set(op.id, op);
   // Runs after this response, as on Shopify; poll currentBulkOperation or wait for bulk_operations/finish.
   setImmediate(() => {
-    run(ctx, op).catch(() => {
+    run(ctx, op).catch((e: unknown) => {
       op.status = "FAILED";
+      op.errorMessage = String(e);
       op.errorCode = "INTERNAL_SERVER_ERROR";
     });
   });

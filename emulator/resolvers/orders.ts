@@ -83,6 +83,14 @@ function orderFields(o: Order) {
   };
 }
 
+/** Without `read_all_orders`, Shopify only shows orders from the last 60 days. */
+export const RECENT_ORDERS_MS = 60 * 24 * 3600 * 1000;
+
+function visible(ctx: Ctx, o: Order): boolean {
+  if (ctx.scopes.has("read_all_orders")) return true;
+  return Date.parse(o.createdAt) >= ctx.store.clock.now() - RECENT_ORDERS_MS;
+}
+
 function ordersOf(
   ctx: Ctx,
   args: PageArgs & { query?: string | null; sortKey?: string | null },
@@ -90,7 +98,10 @@ function ordersOf(
 ) {
   const q = parseSearch(args.query);
   const list = [...ctx.shop.orders.values()].filter(
-    (o) => (!only || only(o)) && matches(q, orderFields(o), [o.name, o.email ?? ""], ORDER_SEARCH),
+    (o) =>
+      visible(ctx, o) &&
+      (!only || only(o)) &&
+      matches(q, orderFields(o), [o.name, o.email ?? ""], ORDER_SEARCH),
   );
   const key: (o: Order) => string | number =
     args.sortKey === "UPDATED_AT"
@@ -257,7 +268,10 @@ function money(ctx: Ctx, n: number | string) {
 export const orderResolvers: ResolverMap = {
   QueryRoot: {
     orders: (_s, args, ctx) => ordersOf(ctx, args),
-    order: (_s, args: { id: string }, ctx) => byGid(ctx.shop.orders, args.id, "Order"),
+    order: (_s, args: { id: string }, ctx) => {
+      const o = byGid(ctx.shop.orders, args.id, "Order");
+      return o && visible(ctx, o) ? o : null;
+    },
     fulfillmentOrder: (_s, args: { id: string }, ctx) =>
       byGid(ctx.shop.fulfillmentOrders, args.id, "FulfillmentOrder"),
     fulfillment: (_s, args: { id: string }, ctx) => byGid(ctx.shop.fulfillments, args.id, "Fulfillment"),
