@@ -1,7 +1,7 @@
 /**
  * Configuration: parsed once from an environment object (and an optional JSON file named by
  * TILLBRIDGE_CONFIG_FILE), every problem reported together, the result frozen and injected.
- * The README's configuration reference is generated from `SETTINGS` below, so keep them together.
+ * `SETTINGS` lists every setting; a test fails when the README's configuration reference misses one.
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";

@@ -3,7 +3,7 @@
  * folder; it imports them.
  */
 import helmet from "@fastify/helmet";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { verifyApiKey } from "../auth/api-keys.ts";
 import { catalogRoutes } from "../catalog/routes.ts";
 import type { AppContext } from "../core/context.ts";
@@ -34,7 +34,8 @@ export async function buildServer(ctx: AppContext, extras: ServerExtras = {}): P
   const app = Fastify({
     loggerInstance: ctx.logger as FastifyBaseLogger,
     bodyLimit: ctx.config.maxBodyBytes,
-    disableRequestLogging: true,
+    // Per-request lines would drown the sync logs; metrics count requests instead.
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
   });
   await app.register(helmet, { contentSecurityPolicy: false, global: true });
