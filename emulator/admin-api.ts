@@ -17,7 +17,7 @@ import { actualCost, findOperation, MAX_QUERY_COST, requestedCost } from "./cost
 import { type Ctx, gqlError, notImplemented, type ResolverMap, typeOf, userError } from "./resolvers/kit.ts";
 import { adminSchema } from "./schema.ts";
 import { hasScope } from "./scopes.ts";
-import type { AccessToken, App, Shop, Store } from "./state.ts";
+import { type AccessToken, type App, pushCapped, type Shop, type Store } from "./state.ts";
 
 export const MAX_INPUT_ARRAY = 250;
 
@@ -224,7 +224,7 @@ export async function executeAdmin(req: AdminRequest, opts: ExecuteOptions): Pro
   const { store, shop, app } = opts;
   const now = () => store.clock.now();
   const log = (entry: Partial<(typeof shop.apiCalls)[number]>) =>
-    shop.apiCalls.push({
+    pushCapped(shop.apiCalls, {
       at: store.nowIso(),
       appId: app.id,
       status: 200,

@@ -45,7 +45,7 @@ import type { Control } from "./control.ts";
 import { accessToken, authenticate, authorize, INVALID_TOKEN_BODY } from "./oauth.ts";
 import { allResolvers } from "./resolvers/index.ts";
 import { API_VERSION } from "./schema.ts";
-import { ControlError, type Shop, type Store } from "./state.ts";
+import { ControlError, pushCapped, type Shop, type Store } from "./state.ts";
 
 export interface ServerDeps {
   store: Store;
@@ -97,7 +97,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     const f = shop.faults;
     if (f.latencyMs > 0) await new Promise((r) => setTimeout(r, f.latencyMs));
     const logFault = (status: number, fault: string) =>
-      shop.apiCalls.push({
+      pushCapped(shop.apiCalls, {
         at: store.nowIso(),
         appId: null,
         status,

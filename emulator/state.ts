@@ -351,6 +351,14 @@ export interface IdempotencyRecord {
   result: unknown;
 }
 
+/** Logs keep the most recent entries only, so long benchmarks do not grow without bound. */
+export const LOG_LIMIT = 20_000;
+
+export function pushCapped<T>(list: T[], item: T): void {
+  list.push(item);
+  if (list.length > LOG_LIMIT) list.splice(0, list.length - LOG_LIMIT);
+}
+
 export interface Shop {
   domain: string;
   name: string;
@@ -459,6 +467,16 @@ export function setQuantity(level: InventoryLevel, name: QuantityName, value: nu
 
 export function getLevel(shop: Shop, itemId: number, locationId: number): InventoryLevel | undefined {
   return shop.levels.get(levelKey(itemId, locationId));
+}
+
+/** The levels of one item: looked up per location (few) rather than scanning every level (many). */
+export function levelsOfItem(shop: Shop, itemId: number): InventoryLevel[] {
+  const out: InventoryLevel[] = [];
+  for (const locId of shop.locations.keys()) {
+    const l = shop.levels.get(levelKey(itemId, locId));
+    if (l) out.push(l);
+  }
+  return out;
 }
 
 export function ensureLevel(shop: Shop, itemId: number, locationId: number, at: string): InventoryLevel {

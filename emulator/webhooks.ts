@@ -2,7 +2,7 @@
 // retries with exponential backoff, and the delivery faults (drop, duplicate, reorder).
 import { createHmac, randomUUID } from "node:crypto";
 import { API_VERSION } from "./schema.ts";
-import type { Shop, Store } from "./state.ts";
+import { pushCapped, type Shop, type Store } from "./state.ts";
 
 export interface DeliveryAttempt {
   at: string;
@@ -99,7 +99,7 @@ export class WebhookDispatcher {
         duplicated: false,
         attempts: [],
       };
-      this.deliveries.push(d);
+      pushCapped(this.deliveries, d);
       const f = shop.faults;
       if (Math.random() < f.webhookDropRate) {
         d.status = "dropped";
@@ -110,7 +110,7 @@ export class WebhookDispatcher {
       if (Math.random() < f.webhookDuplicateRate) {
         d.duplicated = true;
         const copy: Delivery = { ...d, attempts: [], status: "pending" };
-        this.deliveries.push(copy);
+        pushCapped(this.deliveries, copy);
         this.schedule(
           () => this.attempt(copy),
           delay + Math.floor(Math.random() * Math.max(1, f.webhookReorderWindowMs)),

@@ -3,6 +3,7 @@ import { gid, parseGid } from "../gid.ts";
 import { matches, parseSearch } from "../search.ts";
 import {
   ensureLevel,
+  levelsOfItem,
   type Product,
   quantity,
   type Shop,
@@ -508,6 +509,6 @@ export const catalogResolvers: ResolverMap = {
 
 export function variantInventory(shop: Shop, v: Variant): number {
   let n = 0;
-  for (const l of shop.levels.values()) if (l.itemId === v.inventoryItemId) n += quantity(l, "available");
+  for (const l of levelsOfItem(shop, v.inventoryItemId)) n += quantity(l, "available");
   return n;
 }

@@ -8,6 +8,7 @@ import {
   getLevel,
   type InventoryItem,
   type InventoryLevel,
+  levelsOfItem,
   QUANTITY_NAMES,
   type QuantityName,
   quantity,
@@ -49,7 +50,7 @@ export function itemSku(shop: Shop, item: InventoryItem): string | null {
 }
 
 function itemLevels(shop: Shop, itemId: number): InventoryLevel[] {
-  return [...shop.levels.values()].filter((l) => l.itemId === itemId);
+  return levelsOfItem(shop, itemId);
 }
 
 export interface InventoryChangeOut {
