@@ -426,3 +426,42 @@ describe("webhook faults", () => {
     expect(del.body.data.webhookSubscriptionDelete.deletedWebhookSubscriptionId).toBe(subs[0].id);
   });
 });
+
+describe("merchant-side order changes", () => {
+  it("cancelling an order releases committed stock and fires orders/cancelled", async () => {
+    const c = emu.control;
+    const shop = "faulty.myshopify.com";
+    c.setFaults(shop, { webhookDropRate: 0 });
+    const { accessToken } = c.mintToken({ shop, clientId: s.clientId });
+    const sub = await gql(
+      emu,
+      accessToken,
+      `mutation($sub: WebhookSubscriptionInput!) { webhookSubscriptionCreate(topic: ORDERS_CANCELLED, webhookSubscription: $sub) { userErrors { message } } }`,
+      { sub: { uri: receiverUrl } },
+      shop,
+    );
+    expect(sub.body.data.webhookSubscriptionCreate.userErrors).toEqual([]);
+    const loc = c.listLocations(shop)[0]!;
+    const before = c.getInventoryLevel(shop, { sku: "F-1", locationId: loc.id })!;
+    const o = c.placeOrder(shop, { lineItems: [{ sku: "F-1", quantity: 2 }], financialStatus: "pending" });
+    expect(c.getInventoryLevel(shop, { sku: "F-1", locationId: loc.id })!.available).toBe(
+      before.available - 2,
+    );
+    const updated = c.updateOrder(shop, o.id, { financialStatus: "paid", note: "called" });
+    expect(updated.financialStatus).toBe("paid");
+    const cancelled = c.cancelOrder(shop, o.id, { reason: "customer" });
+    expect(cancelled.cancelledAt).not.toBeNull();
+    const after = c.getInventoryLevel(shop, { sku: "F-1", locationId: loc.id })!;
+    expect(after.available).toBe(before.available);
+    expect(after.committed).toBe(before.committed);
+    await c.webhooksIdle();
+    const d = c.webhookDeliveries({ shop, topic: "orders/cancelled" });
+    expect(d).toHaveLength(1);
+    expect(d[0]!.status).toBe("delivered");
+    expect(JSON.parse(d[0]!.body)).toMatchObject({
+      id: o.legacyId,
+      cancel_reason: "customer",
+      financial_status: "paid",
+    });
+  });
+});

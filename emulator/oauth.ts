@@ -62,6 +62,8 @@ function issueRedirect(store: Store, shop: Shop, app: App, q: AuthorizeQuery): A
   });
   const params: Record<string, string> = {
     code,
+    // Shopify also sends `host`: base64 of the shop's admin URL.
+    host: Buffer.from(`admin.shopify.com/store/${shop.domain.split(".")[0]}`).toString("base64url"),
     shop: shop.domain,
     state: q.state ?? "",
     timestamp: String(Math.floor(store.clock.now() / 1000)),
