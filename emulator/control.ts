@@ -215,6 +215,7 @@ export class Control {
       fulfillmentOrders: new Map(),
       fulfillments: new Map(),
       refunds: new Map(),
+      returns: new Map(),
       webhookSubscriptions: new Map(),
       bulkOperations: new Map(),
       idempotency: new Map(),

@@ -17,6 +17,8 @@ export const DEMO_SCOPES = [
   "write_fulfillments",
   "read_merchant_managed_fulfillment_orders",
   "write_merchant_managed_fulfillment_orders",
+  "read_returns",
+  "write_returns",
 ];
 
 export interface DemoSeed {

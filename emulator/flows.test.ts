@@ -341,6 +341,58 @@ describe("orders, webhooks and fulfillment", () => {
     expect(received.filter((r) => r.headers["x-shopify-topic"] === "refunds/create")).toHaveLength(1);
   });
 
+  it("creates and closes a return of fulfilled units", async () => {
+    const orders = await gql(
+      emu,
+      s.token,
+      `{ orders(first: 5, query: "fulfillment_status:shipped") { nodes { id fulfillments(first: 5) { fulfillmentLineItems(first: 5) { nodes { id quantity } } } } } }`,
+    );
+    const o = orders.body.data.orders.nodes[0];
+    const fli = o.fulfillments[0].fulfillmentLineItems.nodes[0];
+    const CREATE = `mutation($input: ReturnInput!) { returnCreate(returnInput: $input) {
+      return { id name status totalQuantity returnLineItems(first: 5) { nodes { ... on ReturnLineItem { quantity returnReason fulfillmentLineItem { id } } } } }
+      userErrors { code field message } } }`;
+    const tooMany = await gql(emu, s.token, CREATE, {
+      input: {
+        orderId: o.id,
+        returnLineItems: [
+          { fulfillmentLineItemId: fli.id, quantity: fli.quantity + 1, returnReason: "DEFECTIVE" },
+        ],
+      },
+    });
+    expect(tooMany.body.data.returnCreate.userErrors[0].field).toEqual([
+      "returnInput",
+      "returnLineItems",
+      "0",
+      "quantity",
+    ]);
+    const ok = await gql(emu, s.token, CREATE, {
+      input: {
+        orderId: o.id,
+        returnLineItems: [{ fulfillmentLineItemId: fli.id, quantity: 1, returnReason: "DEFECTIVE" }],
+      },
+    });
+    expect(ok.body.data.returnCreate).toMatchObject({
+      return: {
+        status: "OPEN",
+        totalQuantity: 1,
+        returnLineItems: {
+          nodes: [{ quantity: 1, returnReason: "DEFECTIVE", fulfillmentLineItem: { id: fli.id } }],
+        },
+      },
+      userErrors: [],
+    });
+    const closed = await gql(
+      emu,
+      s.token,
+      `mutation($id: ID!) { returnClose(id: $id) { return { status } userErrors { message } } }`,
+      {
+        id: ok.body.data.returnCreate.return.id,
+      },
+    );
+    expect(closed.body.data.returnClose.return.status).toBe("CLOSED");
+  });
+
   it("pages orders by updated_at with cursors", async () => {
     const q = `query($after: String) { orders(first: 1, after: $after, sortKey: UPDATED_AT) { nodes { id } pageInfo { hasNextPage endCursor } } }`;
     const p1 = await gql(emu, s.token, q);

@@ -278,6 +278,24 @@ export interface Refund {
   createdAt: string;
 }
 
+export interface ReturnRecord {
+  id: number;
+  orderId: number;
+  name: string;
+  status: "OPEN" | "CLOSED" | "CANCELED";
+  lines: {
+    id: number;
+    fulfillmentLineItemId: number;
+    lineItemId: number;
+    quantity: number;
+    returnReason: string;
+    returnReasonNote: string;
+    customerNote: string | null;
+  }[];
+  createdAt: string;
+  closedAt: string | null;
+}
+
 export interface WebhookSubscription {
   id: number;
   appId: number;
@@ -382,6 +400,7 @@ export interface Shop {
   fulfillmentOrders: Map<number, FulfillmentOrder>;
   fulfillments: Map<number, Fulfillment>;
   refunds: Map<number, Refund>;
+  returns: Map<number, ReturnRecord>;
   webhookSubscriptions: Map<number, WebhookSubscription>;
   bulkOperations: Map<number, BulkOperation>;
   idempotency: Map<string, IdempotencyRecord>;

@@ -26,6 +26,7 @@ export function seedShop(emu: Emulator, shop = SHOP, scopes?: string[]): Seeded 
       "read_customers",
       "write_fulfillments",
       "write_merchant_managed_fulfillment_orders",
+      "write_returns",
     ],
   });
   c.createShop({ domain: shop, plan: "standard" });

@@ -8,6 +8,7 @@ import { inventoryResolvers } from "./inventory.ts";
 import type { ResolverMap, TypeResolvers } from "./kit.ts";
 import { nodeResolvers } from "./node.ts";
 import { orderResolvers } from "./orders.ts";
+import { returnResolvers } from "./returns.ts";
 import { shopResolvers } from "./shop.ts";
 import { webhookResolvers } from "./webhooks.ts";
 
@@ -19,6 +20,7 @@ const domainMaps: ResolverMap[] = [
   webhookResolvers,
   bulkResolvers,
   nodeResolvers,
+  returnResolvers,
 ];
 
 function generic(schema: GraphQLSchema): ResolverMap {

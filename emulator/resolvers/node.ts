@@ -15,6 +15,7 @@ const MAPS: Record<string, (s: Shop) => Map<number, object>> = {
   FulfillmentOrder: (s) => s.fulfillmentOrders,
   Fulfillment: (s) => s.fulfillments,
   Refund: (s) => s.refunds,
+  Return: (s) => s.returns,
   WebhookSubscription: (s) => s.webhookSubscriptions,
   BulkOperation: (s) => s.bulkOperations,
 };
