@@ -78,6 +78,147 @@ export interface StockLevelTable {
   updated_at: number;
 }
 
+export type StoreStatus = "active" | "disconnected";
+export type InventoryMode = "delta" | "absolute";
+export type FlowName = "inventory_push" | "order_intake" | "fulfillment_push" | "catalog_import";
+export type FlowState = "disabled" | "enabled" | "paused";
+
+export interface StoreTable {
+  id: Generated<number>;
+  /** `<name>.myshopify.com` */
+  domain: string;
+  name: string;
+  auth_kind: "oauth" | "custom_app";
+  /** AES-256-GCM, see src/shops/secrets.ts; never logged. */
+  access_token_enc: string | null;
+  access_token_expires_at: number | null;
+  refresh_token_enc: string | null;
+  refresh_token_expires_at: number | null;
+  /** Granted scopes, comma-separated. */
+  scopes: string;
+  status: StoreStatus;
+  status_reason: string | null;
+  inventory_mode: InventoryMode;
+  connected_at: number;
+  disconnected_at: number | null;
+  updated_at: number;
+}
+
+export interface OAuthStateTable {
+  state: string;
+  shop: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface StoreLocationTable {
+  id: Generated<number>;
+  store_id: number;
+  location_gid: string;
+  name: string;
+  active_in_shopify: number;
+  /** 1 when the hub pushes stock to this location. */
+  managed: number;
+  /** 1 for the store's default location (orders without a location). */
+  is_default: number;
+  updated_at: number;
+}
+
+export interface LocationWarehouseTable {
+  store_location_id: number;
+  warehouse_id: number;
+}
+
+export interface VariantLinkTable {
+  store_id: number;
+  variant_id: number;
+  product_variant_gid: string;
+  inventory_item_gid: string;
+  matched_by: "sku" | "barcode";
+  linked_at: number;
+}
+
+export type LinkProblemKind =
+  | "duplicate_sku_in_shopify"
+  | "duplicate_barcode_in_shopify"
+  | "not_in_shopify"
+  | "not_in_hub"
+  | "deleted_in_shopify";
+
+export interface LinkProblemTable {
+  id: Generated<number>;
+  store_id: number;
+  kind: LinkProblemKind;
+  sku: string | null;
+  barcode: string | null;
+  product_variant_gid: string | null;
+  detail: string;
+  detected_at: number;
+}
+
+export interface FlowTable {
+  store_id: number;
+  flow: FlowName;
+  state: FlowState;
+  updated_at: number;
+}
+
+export interface PushDirtyTable {
+  store_id: number;
+  variant_id: number;
+  first_marked_at: number;
+  generation: number;
+}
+
+export interface InventorySyncTable {
+  store_id: number;
+  inventory_item_gid: string;
+  location_gid: string;
+  variant_id: number;
+  pushed: number | null;
+  confirmed: number | null;
+  confirmed_at: number | null;
+}
+
+export interface PushBatchTable {
+  id: Generated<number>;
+  store_id: number;
+  idempotency_key: string;
+  mode: InventoryMode;
+  payload: string;
+  status: "pending" | "done" | "failed";
+  attempts: number;
+  last_error: string | null;
+  created_at: number;
+  finished_at: number | null;
+}
+
+export interface ActivityLogTable {
+  id: Generated<number>;
+  store_id: number | null;
+  flow: string;
+  kind: string;
+  level: "info" | "warn" | "error";
+  message: string;
+  /** JSON with the ids involved; never personal data or secrets. */
+  data: string | null;
+  created_at: number;
+}
+
+export interface DriftRunTable {
+  id: Generated<number>;
+  store_id: number;
+  trigger: "schedule" | "operator";
+  status: "running" | "done" | "failed";
+  checked: number;
+  drifted: number;
+  fixed: number;
+  error: string | null;
+  started_at: number;
+  finished_at: number | null;
+}
+
 export interface Tables {
   api_keys: ApiKeyTable;
   warehouses: WarehouseTable;
@@ -85,4 +226,16 @@ export interface Tables {
   movements: MovementTable;
   ledger_entries: LedgerEntryTable;
   stock_levels: StockLevelTable;
+  stores: StoreTable;
+  oauth_states: OAuthStateTable;
+  store_locations: StoreLocationTable;
+  location_warehouses: LocationWarehouseTable;
+  variant_links: VariantLinkTable;
+  link_problems: LinkProblemTable;
+  flows: FlowTable;
+  push_dirty: PushDirtyTable;
+  inventory_sync: InventorySyncTable;
+  push_batches: PushBatchTable;
+  activity_log: ActivityLogTable;
+  drift_runs: DriftRunTable;
 }

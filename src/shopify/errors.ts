@@ -1,0 +1,67 @@
+/**
+ * Failures talking to Shopify, as classes that say whether a retry can help. Expected outcomes
+ * of a mutation (`userErrors`) are not here: each operation turns them into its own result type.
+ */
+
+export abstract class ShopifyError extends Error {
+  abstract readonly retriable: boolean;
+  readonly code = "SHOPIFY_ERROR";
+  constructor(
+    message: string,
+    readonly store: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** 5xx, timeouts, dropped connections: the request may or may not have been applied. */
+export class ShopifyTransientError extends ShopifyError {
+  readonly retriable = true;
+  constructor(
+    message: string,
+    store: string,
+    readonly status: number | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, store, options);
+  }
+}
+
+/** THROTTLED or 429: nothing was executed; wait `retryAfterMs` before trying again. */
+export class ShopifyThrottledError extends ShopifyError {
+  readonly retriable = true;
+  constructor(
+    message: string,
+    store: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message, store);
+  }
+}
+
+/** 401/403: the token is missing, expired or revoked, or a scope is missing. Needs an operator. */
+export class ShopifyAuthError extends ShopifyError {
+  readonly retriable = false;
+  constructor(
+    message: string,
+    store: string,
+    readonly status: number,
+    readonly missingScope?: string,
+  ) {
+    super(message, store);
+  }
+}
+
+/** Top-level GraphQL errors (invalid document, cost too high, not found): retrying won't help. */
+export class ShopifyQueryError extends ShopifyError {
+  readonly retriable = false;
+  constructor(
+    message: string,
+    store: string,
+    readonly errors: readonly { message: string; extensions?: { code?: string } }[],
+  ) {
+    super(message, store);
+  }
+}
