@@ -1,0 +1,85 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { batchesOf, planPush, readyMarks, type SyncTarget } from "./planner.ts";
+
+const target = (over: Partial<SyncTarget>): SyncTarget => ({
+  variantId: 1,
+  inventoryItemGid: "gid://shopify/InventoryItem/1",
+  locationGid: "gid://shopify/Location/1",
+  desired: 5,
+  confirmed: 5,
+  pushed: 5,
+  ...over,
+});
+
+describe("push planner", () => {
+  it("waits out the window from the first mark, so bursts coalesce but a busy SKU is not starved", () => {
+    const marks = [
+      { variantId: 1, firstMarkedAt: 1000, generation: 40 },
+      { variantId: 2, firstMarkedAt: 2500, generation: 1 },
+    ];
+    expect(readyMarks(marks, 2999, 2000)).toEqual({ ready: [], nextAt: 3000 });
+    expect(readyMarks(marks, 3000, 2000)).toEqual({ ready: [marks[0]], nextAt: 4500 });
+  });
+
+  it("sets absolute quantities compare-and-set against the last confirmed value", () => {
+    const plan = planPush(
+      [target({ desired: 7, confirmed: 5 }), target({ variantId: 2, desired: 3, confirmed: 3 })],
+      "absolute",
+    );
+    expect(plan.sets).toEqual([
+      {
+        variantId: 1,
+        inventoryItemId: "gid://shopify/InventoryItem/1",
+        locationId: "gid://shopify/Location/1",
+        quantity: 7,
+        changeFromQuantity: 5,
+      },
+    ]);
+    expect(plan.needsRead).toEqual([]);
+  });
+
+  it("reads before setting when Shopify's value was never confirmed", () => {
+    const t = target({ confirmed: null });
+    expect(planPush([t], "absolute")).toMatchObject({ sets: [], needsRead: [t] });
+  });
+
+  it("sends only the hub's change in delta mode, and only records the baseline the first time", () => {
+    const first = target({ pushed: null, desired: 9, confirmed: 40 });
+    expect(planPush([first], "delta")).toMatchObject({ adjusts: [], baselines: [first] });
+    const plan = planPush([target({ pushed: 9, desired: 6, confirmed: 40 })], "delta");
+    expect(plan.adjusts).toEqual([
+      expect.objectContaining({ delta: -3, changeFromQuantity: null, desired: 6 }),
+    ]);
+  });
+
+  it("plans nothing for targets already in sync, and every change exactly once", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({ desired: fc.nat(50), confirmed: fc.option(fc.nat(50)), pushed: fc.option(fc.nat(50)) }),
+          { maxLength: 30 },
+        ),
+        fc.constantFrom("absolute" as const, "delta" as const),
+        (raw, mode) => {
+          const targets = raw.map((r, i) =>
+            target({ ...r, variantId: i, inventoryItemGid: `gid://shopify/InventoryItem/${i}` }),
+          );
+          const plan = planPush(targets, mode);
+          const planned = [...plan.sets, ...plan.adjusts, ...plan.needsRead, ...plan.baselines].map(
+            (p) => p.variantId,
+          );
+          expect(new Set(planned).size).toBe(planned.length);
+          for (const t of targets) {
+            const inSync = mode === "absolute" ? t.confirmed === t.desired : t.pushed === t.desired;
+            expect(planned.includes(t.variantId)).toBe(!inSync);
+          }
+        },
+      ),
+    );
+  });
+
+  it("batches at Shopify's 250-quantity limit", () => {
+    expect(batchesOf(Array.from({ length: 501 }, (_, i) => i)).map((b) => b.length)).toEqual([250, 250, 1]);
+  });
+});

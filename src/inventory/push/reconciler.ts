@@ -1,0 +1,327 @@
+/**
+ * One cycle of a store's inventory push: resend what a crash left in flight, then push what
+ * differs among the variants whose coalescing window has passed. Level-triggered: marks are
+ * cleared only once their push is confirmed, so a failure delays convergence but never loses it.
+ */
+import { randomUUID } from "node:crypto";
+import type { Logger } from "pino";
+import type { Db } from "../../db/database.ts";
+import type { InventoryMode } from "../../db/tables.ts";
+import { ShopifyError } from "../../shopify/errors.ts";
+import type { AdminTransport } from "../../shopify/transport.ts";
+import { logActivity } from "../../shops/activity.ts";
+import { batchesOf, planPush, readyMarks, type SyncTarget } from "./planner.ts";
+import {
+  type BatchPayload,
+  clearDirty,
+  finishBatch,
+  loadDirty,
+  loadPendingBatches,
+  loadTargets,
+  noteBatchAttempt,
+  type PendingBatch,
+  recordSync,
+  type SyncUpdate,
+  savePendingBatch,
+} from "./push-store.ts";
+import {
+  adjustQuantities,
+  itemLocationKey,
+  type MutationOutcome,
+  readItemLevels,
+  setQuantities,
+} from "./shopify-inventory.ts";
+
+const FLOW = "inventory_push";
+/** Variants considered per cycle; more wait for the next cycle (a cycle is seconds at most). */
+const MAX_VARIANTS_PER_CYCLE = 5000;
+/** A stale compare-and-set is re-read and retried this often within one cycle. */
+const MAX_STALE_ROUNDS = 3;
+
+export interface PushStore {
+  readonly id: number;
+  readonly domain: string;
+  readonly mode: InventoryMode;
+}
+
+export interface PushDeps {
+  readonly db: Db;
+  readonly now: () => number;
+  readonly logger: Logger;
+  readonly windowMs: number;
+}
+
+export interface PushCycleResult {
+  /** Quantities Shopify accepted in this cycle. */
+  readonly pushed: number;
+  readonly calls: number;
+  readonly staleCorrected: number;
+  /** When marks still waiting in their window become ready. */
+  readonly nextAt: number | null;
+  /** Marks left for a later cycle (failure or more than one cycle's worth). */
+  readonly remaining: boolean;
+}
+
+export async function runPushCycle(
+  deps: PushDeps,
+  store: PushStore,
+  transport: AdminTransport,
+): Promise<PushCycleResult> {
+  const log = deps.logger.child({ store: store.domain, flow: FLOW });
+  let pushed = 0;
+  let calls = 0;
+  let staleCorrected = 0;
+
+  // 1. Whatever a crash or a failure left in flight goes first, exactly as it was written.
+  for (const batch of await loadPendingBatches(deps.db, store.id)) {
+    const r = await sendBatch(deps, store, transport, batch, log);
+    calls++;
+    if (r === "retry-later")
+      return { pushed, calls, staleCorrected, nextAt: deps.now() + 1000, remaining: true };
+    if (r.kind === "applied") pushed += r.count;
+  }
+
+  // 2. New work: variants whose window has passed.
+  const marks = await loadDirty(deps.db, store.id, MAX_VARIANTS_PER_CYCLE);
+  const { ready, nextAt } = readyMarks(marks, deps.now(), deps.windowMs);
+  if (ready.length === 0) return { pushed, calls, staleCorrected, nextAt, remaining: false };
+
+  const variantIds = ready.map((m) => m.variantId);
+  for (let round = 0; round <= MAX_STALE_ROUNDS; round++) {
+    const targets = await loadTargets(deps.db, store.id, variantIds);
+    const plan = planPush(targets, store.mode);
+    if (plan.baselines.length > 0) {
+      await recordSync(
+        deps.db,
+        store.id,
+        plan.baselines.map((t) => ({ ...ids(t), pushed: t.desired })),
+        deps.now(),
+      );
+    }
+    if (plan.needsRead.length > 0) {
+      // Never confirmed: read Shopify's value, then plan again with it as changeFromQuantity.
+      await recordSync(deps.db, store.id, await readCurrent(transport, plan.needsRead), deps.now());
+      calls++;
+      continue;
+    }
+    let stale = false;
+    const payloads: BatchPayload[] = [
+      ...batchesOf(plan.sets).map((quantities): BatchPayload => ({ kind: "set", quantities })),
+      ...batchesOf(plan.adjusts).map((changes): BatchPayload => ({ kind: "adjust", changes })),
+    ];
+    for (const payload of payloads) {
+      const batch = await savePendingBatch(
+        deps.db,
+        store.id,
+        `tillbridge-${randomUUID()}`,
+        store.mode,
+        payload,
+        deps.now(),
+      );
+      const r = await sendBatch(deps, store, transport, batch, log);
+      calls++;
+      if (r === "retry-later")
+        return { pushed, calls, staleCorrected, nextAt: deps.now() + 1000, remaining: true };
+      if (r.kind === "applied") pushed += r.count;
+      if (r.kind === "stale") {
+        stale = true;
+        staleCorrected += r.drifted;
+      }
+    }
+    if (!stale) {
+      await clearDirty(deps.db, store.id, ready);
+      return { pushed, calls, staleCorrected, nextAt, remaining: marks.length >= MAX_VARIANTS_PER_CYCLE };
+    }
+  }
+  log.warn(
+    { variants: variantIds.length },
+    "stock in Shopify kept changing under the push; will retry next cycle",
+  );
+  return { pushed, calls, staleCorrected, nextAt: deps.now() + 1000, remaining: true };
+}
+
+const ids = (t: { variantId: number; inventoryItemGid: string; locationGid: string }) => ({
+  variantId: t.variantId,
+  inventoryItemGid: t.inventoryItemGid,
+  locationGid: t.locationGid,
+});
+
+async function readCurrent(transport: AdminTransport, targets: readonly SyncTarget[]): Promise<SyncUpdate[]> {
+  const byLocation = new Map<string, SyncTarget[]>();
+  for (const t of targets) byLocation.set(t.locationGid, [...(byLocation.get(t.locationGid) ?? []), t]);
+  const updates: SyncUpdate[] = [];
+  for (const [location, group] of byLocation) {
+    const levels = await readItemLevels(
+      transport,
+      location,
+      group.map((t) => t.inventoryItemGid),
+    );
+    for (const t of group)
+      updates.push({ ...ids(t), confirmed: levels.get(itemLocationKey(t.inventoryItemGid, location)) ?? 0 });
+  }
+  return updates;
+}
+
+type SendResult =
+  | "retry-later"
+  | { kind: "applied"; count: number }
+  | { kind: "stale"; drifted: number }
+  | { kind: "rejected" };
+
+async function sendBatch(
+  deps: PushDeps,
+  store: PushStore,
+  transport: AdminTransport,
+  batch: PendingBatch,
+  log: Logger,
+): Promise<SendResult> {
+  const { payload } = batch;
+  const size = payload.kind === "set" ? payload.quantities.length : payload.changes.length;
+  let outcome: MutationOutcome;
+  try {
+    outcome =
+      payload.kind === "set"
+        ? await setQuantities(
+            transport,
+            payload.quantities.map(({ variantId: _v, ...q }) => q),
+            batch.key,
+          )
+        : await adjustQuantities(
+            transport,
+            payload.changes.map(({ variantId: _v, desired: _d, ...c }) => c),
+            batch.key,
+          );
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    await noteBatchAttempt(deps.db, batch.id, message);
+    const retriable = err instanceof ShopifyError ? err.retriable : true;
+    log.warn({ batch: batch.id, key: batch.key, retriable, err: message }, "inventory push call failed");
+    if (!retriable) {
+      await finishBatch(deps.db, batch.id, "failed", message, deps.now());
+      await logActivity(
+        deps.db,
+        {
+          storeId: store.id,
+          flow: FLOW,
+          kind: "push_failed",
+          level: "error",
+          message: `Pushing ${size} quantities failed and needs attention: ${message}`,
+          data: { batchId: batch.id, key: batch.key },
+        },
+        deps.now(),
+      );
+    }
+    return "retry-later";
+  }
+  const now = deps.now();
+  switch (outcome.kind) {
+    case "applied": {
+      const updates: SyncUpdate[] =
+        payload.kind === "set"
+          ? payload.quantities.map((q) => ({
+              variantId: q.variantId,
+              inventoryItemGid: q.inventoryItemId,
+              locationGid: q.locationId,
+              pushed: q.quantity,
+              confirmed: q.quantity,
+            }))
+          : payload.changes.map((c) => {
+              const after = outcome.after.get(itemLocationKey(c.inventoryItemId, c.locationId));
+              return {
+                variantId: c.variantId,
+                inventoryItemGid: c.inventoryItemId,
+                locationGid: c.locationId,
+                pushed: c.desired,
+                ...(after === undefined ? {} : { confirmed: after }),
+              };
+            });
+      await deps.db.transaction().execute(async (trx) => {
+        await recordSync(trx, store.id, updates, now);
+        await finishBatch(trx, batch.id, "done", null, now);
+        await logActivity(
+          trx,
+          {
+            storeId: store.id,
+            flow: FLOW,
+            kind: "push",
+            message: `${payload.kind === "set" ? "Set" : "Adjusted"} ${size} quantities in Shopify`,
+            data: { batchId: batch.id, key: batch.key, items: size },
+          },
+          now,
+        );
+      });
+      return { kind: "applied", count: size };
+    }
+    case "stale": {
+      // Someone changed stock in Shopify. The hub is master: read the current values, record
+      // the drift, and let the next round overwrite with them as changeFromQuantity.
+      if (payload.kind !== "set") {
+        await finishBatch(deps.db, batch.id, "failed", outcome.message, now);
+        return { kind: "rejected" };
+      }
+      const current = await readCurrent(
+        transport,
+        payload.quantities.map((q) => ({
+          variantId: q.variantId,
+          inventoryItemGid: q.inventoryItemId,
+          locationGid: q.locationId,
+          desired: q.quantity,
+          confirmed: q.changeFromQuantity,
+          pushed: null,
+        })),
+      );
+      const expected = new Map(
+        payload.quantities.map((q) => [
+          itemLocationKey(q.inventoryItemId, q.locationId),
+          q.changeFromQuantity,
+        ]),
+      );
+      const drifted = current.filter(
+        (c) => expected.get(itemLocationKey(c.inventoryItemGid, c.locationGid)) !== c.confirmed,
+      );
+      await deps.db.transaction().execute(async (trx) => {
+        await recordSync(trx, store.id, current, now);
+        await finishBatch(trx, batch.id, "failed", `superseded: ${outcome.message}`, now);
+        await logActivity(
+          trx,
+          {
+            storeId: store.id,
+            flow: FLOW,
+            kind: "stale_corrected",
+            level: "warn",
+            message: `Stock was changed in Shopify for ${drifted.length} item(s); the hub's values will overwrite them`,
+            data: {
+              batchId: batch.id,
+              drift: drifted.map((d) => ({
+                item: d.inventoryItemGid,
+                location: d.locationGid,
+                expected: expected.get(itemLocationKey(d.inventoryItemGid, d.locationGid)),
+                found: d.confirmed,
+              })),
+            },
+          },
+          now,
+        );
+      });
+      return { kind: "stale", drifted: drifted.length };
+    }
+    case "rejected": {
+      const message = outcome.errors.map((e) => `${e.code ?? "ERROR"}: ${e.message}`).join("; ");
+      await finishBatch(deps.db, batch.id, "failed", message, now);
+      await logActivity(
+        deps.db,
+        {
+          storeId: store.id,
+          flow: FLOW,
+          kind: "push_rejected",
+          level: "error",
+          message: `Shopify refused ${size} quantities: ${message}`,
+          data: { batchId: batch.id, key: batch.key, errors: outcome.errors },
+        },
+        now,
+      );
+      log.error({ batch: batch.id, errors: outcome.errors }, "Shopify rejected an inventory batch");
+      return { kind: "rejected" };
+    }
+  }
+}

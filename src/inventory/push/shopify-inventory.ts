@@ -1,0 +1,233 @@
+/**
+ * The inventory push's Shopify operations, each document beside the code that sends it and the
+ * translation of its userErrors into a result the reconciler switches on.
+ */
+import { ShopifyQueryError } from "../../shopify/errors.ts";
+import { graphql } from "../../shopify/graphql.ts";
+import type { AdminTransport } from "../../shopify/transport.ts";
+import type { AdjustChange, SetQuantity } from "./planner.ts";
+
+const REASON = "correction";
+/** Points back to the hub so a merchant can see who changed the count. */
+const REFERENCE = "tillbridge://inventory-push";
+
+export const SET_QUANTITIES = graphql`
+  mutation TillbridgeSetQuantities($input: InventorySetQuantitiesInput!, $key: String!) {
+    inventorySetQuantities(input: $input) @idempotent(key: $key) {
+      inventoryAdjustmentGroup {
+        id
+      }
+      userErrors {
+        code
+        field
+        message
+      }
+    }
+  }
+`;
+
+export const ADJUST_QUANTITIES = graphql`
+  mutation TillbridgeAdjustQuantities($input: InventoryAdjustQuantitiesInput!, $key: String!) {
+    inventoryAdjustQuantities(input: $input) @idempotent(key: $key) {
+      inventoryAdjustmentGroup {
+        id
+        changes(quantityNames: ["available"]) {
+          delta
+          quantityAfterChange
+          item {
+            id
+          }
+          location {
+            id
+          }
+        }
+      }
+      userErrors {
+        code
+        field
+        message
+      }
+    }
+  }
+`;
+
+export const ITEM_LEVELS_AT_LOCATION = graphql`
+  query TillbridgeItemLevels($ids: [ID!]!, $locationId: ID!) {
+    nodes(ids: $ids) {
+      ... on InventoryItem {
+        id
+        inventoryLevel(locationId: $locationId) {
+          quantities(names: ["available"]) {
+            name
+            quantity
+          }
+        }
+      }
+    }
+  }
+`;
+
+export const LOCATION_LEVELS_PAGE = graphql`
+  query TillbridgeLocationLevels($locationId: ID!, $after: String) {
+    location(id: $locationId) {
+      inventoryLevels(first: 250, after: $after) {
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+        nodes {
+          item {
+            id
+          }
+          quantities(names: ["available"]) {
+            name
+            quantity
+          }
+        }
+      }
+    }
+  }
+`;
+
+interface UserError {
+  code: string | null;
+  field: string[] | null;
+  message: string;
+}
+
+export type MutationOutcome =
+  | { readonly kind: "applied"; readonly after: ReadonlyMap<string, number> }
+  | { readonly kind: "stale"; readonly message: string }
+  | { readonly kind: "rejected"; readonly errors: readonly UserError[] };
+
+const levelKey = (item: string, location: string) => `${item}|${location}`;
+
+export { levelKey as itemLocationKey };
+
+function outcomeOf(userErrors: readonly UserError[]): MutationOutcome | undefined {
+  if (userErrors.length === 0) return undefined;
+  if (
+    userErrors.some((e) => e.code === "CHANGE_FROM_QUANTITY_STALE" || e.code === "COMPARE_QUANTITY_STALE")
+  ) {
+    return { kind: "stale", message: userErrors.map((e) => e.message).join("; ") };
+  }
+  return { kind: "rejected", errors: userErrors };
+}
+
+export async function setQuantities(
+  transport: AdminTransport,
+  quantities: readonly SetQuantity[],
+  key: string,
+): Promise<MutationOutcome> {
+  const { data } = await transport.graphql<{
+    inventorySetQuantities: { userErrors: UserError[] } | null;
+  }>(
+    SET_QUANTITIES,
+    {
+      key,
+      input: { name: "available", reason: REASON, referenceDocumentUri: REFERENCE, quantities },
+    },
+    { estimatedCost: 10 },
+  );
+  const payload = data.inventorySetQuantities;
+  if (!payload)
+    throw new ShopifyQueryError("inventorySetQuantities returned no payload", transport.store, []);
+  return (
+    outcomeOf(payload.userErrors) ?? {
+      kind: "applied",
+      after: new Map(quantities.map((q) => [levelKey(q.inventoryItemId, q.locationId), q.quantity])),
+    }
+  );
+}
+
+export async function adjustQuantities(
+  transport: AdminTransport,
+  changes: readonly AdjustChange[],
+  key: string,
+): Promise<MutationOutcome> {
+  const { data } = await transport.graphql<{
+    inventoryAdjustQuantities: {
+      inventoryAdjustmentGroup: {
+        changes: { quantityAfterChange: number | null; item: { id: string }; location: { id: string } }[];
+      } | null;
+      userErrors: UserError[];
+    } | null;
+  }>(
+    ADJUST_QUANTITIES,
+    {
+      key,
+      input: { name: "available", reason: REASON, referenceDocumentUri: REFERENCE, changes },
+    },
+    { estimatedCost: 10 },
+  );
+  const payload = data.inventoryAdjustQuantities;
+  if (!payload)
+    throw new ShopifyQueryError("inventoryAdjustQuantities returned no payload", transport.store, []);
+  const failed = outcomeOf(payload.userErrors);
+  if (failed) return failed;
+  const after = new Map<string, number>();
+  for (const c of payload.inventoryAdjustmentGroup?.changes ?? []) {
+    if (c.quantityAfterChange !== null) after.set(levelKey(c.item.id, c.location.id), c.quantityAfterChange);
+  }
+  return { kind: "applied", after };
+}
+
+/** Shopify's current `available` for items at one location (absent level → 0). */
+export async function readItemLevels(
+  transport: AdminTransport,
+  locationGid: string,
+  itemGids: readonly string[],
+): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (let i = 0; i < itemGids.length; i += 100) {
+    const ids = itemGids.slice(i, i + 100);
+    const { data } = await transport.graphql<{
+      nodes: ({
+        id: string;
+        inventoryLevel: { quantities: { name: string; quantity: number }[] } | null;
+      } | null)[];
+    }>(ITEM_LEVELS_AT_LOCATION, { ids, locationId: locationGid }, { estimatedCost: 2 + ids.length * 3 });
+    for (const node of data.nodes) {
+      if (!node) continue;
+      const available = node.inventoryLevel?.quantities.find((q) => q.name === "available")?.quantity ?? 0;
+      out.set(levelKey(node.id, locationGid), available);
+    }
+  }
+  return out;
+}
+
+/** Every item's `available` at a location, page by page. */
+export async function readLocationLevels(
+  transport: AdminTransport,
+  locationGid: string,
+): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  let after: string | null = null;
+  for (;;) {
+    const { data } = (await transport.graphql(
+      LOCATION_LEVELS_PAGE,
+      { locationId: locationGid, after },
+      { estimatedCost: 760 },
+    )) as {
+      data: {
+        location: {
+          inventoryLevels: {
+            pageInfo: { hasNextPage: boolean; endCursor: string | null };
+            nodes: { item: { id: string }; quantities: { name: string; quantity: number }[] }[];
+          };
+        } | null;
+      };
+    };
+    if (!data.location)
+      throw new ShopifyQueryError(`location ${locationGid} no longer exists in Shopify`, transport.store, []);
+    const page = data.location.inventoryLevels;
+    for (const n of page.nodes) {
+      out.set(
+        levelKey(n.item.id, locationGid),
+        n.quantities.find((q) => q.name === "available")?.quantity ?? 0,
+      );
+    }
+    if (!page.pageInfo.hasNextPage || !page.pageInfo.endCursor) return out;
+    after = page.pageInfo.endCursor;
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * The background loop of one hub process: per store, the inventory push (one cycle at a time
+ * per store, so each store's API budget has one spender) and scheduled drift checks; plus
+ * periodic jobs that other capabilities register (order inbox, backfill, outbound delivery).
+ */
+import type { AppContext } from "../core/context.ts";
+import { coerceError } from "../core/errors.ts";
+import type { FlowState, InventoryMode } from "../db/tables.ts";
+import { runDriftCheck } from "../inventory/push/drift.ts";
+import { type PushCycleResult, runPushCycle } from "../inventory/push/reconciler.ts";
+import type { AdminTransport } from "../shopify/transport.ts";
+
+export interface ActiveStore {
+  readonly id: number;
+  readonly domain: string;
+  readonly mode: InventoryMode;
+  readonly flows: Readonly<Record<string, FlowState>>;
+}
+
+export type TransportFor = (store: { id: number; domain: string }) => AdminTransport;
+
+export interface PeriodicJob {
+  readonly name: string;
+  readonly everyMs: number;
+  run(now: number): Promise<void>;
+}
+
+export interface WorkerOptions {
+  readonly tickMs?: number;
+  readonly driftIntervalMs?: number;
+}
+
+export async function activeStores(ctx: AppContext): Promise<ActiveStore[]> {
+  const stores = await ctx.database.db
+    .selectFrom("stores")
+    .select(["id", "domain", "inventory_mode"])
+    .where("status", "=", "active")
+    .orderBy("id")
+    .execute();
+  if (stores.length === 0) return [];
+  const flows = await ctx.database.db
+    .selectFrom("flows")
+    .select(["store_id", "flow", "state"])
+    .where(
+      "store_id",
+      "in",
+      stores.map((s) => s.id),
+    )
+    .execute();
+  return stores.map((s) => ({
+    id: s.id,
+    domain: s.domain,
+    mode: s.inventory_mode,
+    flows: Object.fromEntries(flows.filter((f) => f.store_id === s.id).map((f) => [f.flow, f.state])),
+  }));
+}
+
+export class Worker {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = true;
+  private readonly busy = new Set<number>();
+  private readonly lastDrift = new Map<number, number>();
+  private readonly lastJob = new Map<string, number>();
+  private readonly jobs: PeriodicJob[] = [];
+  private readonly tickMs: number;
+  private readonly driftIntervalMs: number;
+
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly transportFor: TransportFor,
+    options: WorkerOptions = {},
+  ) {
+    this.tickMs = options.tickMs ?? 200;
+    this.driftIntervalMs = options.driftIntervalMs ?? 6 * 3600_000;
+  }
+
+  addJob(job: PeriodicJob): void {
+    this.jobs.push(job);
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    const loop = () => {
+      if (this.stopped) return;
+      this.running = this.tick().finally(() => {
+        if (!this.stopped) this.timer = setTimeout(loop, this.tickMs);
+      });
+    };
+    loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** One pass over every store and job. Tests call it directly instead of sleeping. */
+  async tick(): Promise<void> {
+    const now = this.ctx.clock.now();
+    let stores: ActiveStore[] = [];
+    try {
+      stores = await activeStores(this.ctx);
+    } catch (err) {
+      this.ctx.logger.error({ err: coerceError(err) }, "worker: cannot read stores");
+    }
+    await Promise.all([
+      ...stores.map((s) => this.storePass(s, now)),
+      ...this.jobs.map(async (job) => {
+        if (now - (this.lastJob.get(job.name) ?? 0) < job.everyMs) return;
+        this.lastJob.set(job.name, now);
+        try {
+          await job.run(now);
+        } catch (err) {
+          this.ctx.logger.error({ err: coerceError(err), job: job.name }, "worker: job failed");
+        }
+      }),
+    ]);
+  }
+
+  /** Pushes one store until nothing is ready (used by tick, by tests and by the operator's "push now"). */
+  async pushStore(store: ActiveStore): Promise<PushCycleResult | undefined> {
+    if (store.flows.inventory_push !== "enabled") return undefined;
+    const deps = {
+      db: this.ctx.database.db,
+      now: () => this.ctx.clock.now(),
+      logger: this.ctx.logger,
+      windowMs: this.ctx.config.coalesceWindowMs,
+    };
+    return runPushCycle(deps, store, this.transportFor(store));
+  }
+
+  private async storePass(store: ActiveStore, now: number): Promise<void> {
+    if (this.busy.has(store.id)) return;
+    this.busy.add(store.id);
+    try {
+      const result = await this.pushStore(store);
+      if (result && result.calls > 0)
+        this.ctx.logger.debug({ store: store.domain, ...result }, "inventory push cycle");
+      if (
+        store.flows.inventory_push === "enabled" &&
+        now - (this.lastDrift.get(store.id) ?? now) >= this.driftIntervalMs
+      ) {
+        this.lastDrift.set(store.id, now);
+        const deps = {
+          db: this.ctx.database.db,
+          now: () => this.ctx.clock.now(),
+          logger: this.ctx.logger,
+          windowMs: this.ctx.config.coalesceWindowMs,
+        };
+        await runDriftCheck(deps, store, this.transportFor(store), "schedule");
+      }
+      if (!this.lastDrift.has(store.id)) this.lastDrift.set(store.id, now);
+    } catch (err) {
+      this.ctx.logger.error({ err: coerceError(err), store: store.domain }, "worker: store pass failed");
+    } finally {
+      this.busy.delete(store.id);
+    }
+  }
+}
