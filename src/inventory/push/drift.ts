@@ -202,14 +202,12 @@ export async function runDriftCheck(
         message: `Drift check: ${summary.checked} checked, ${summary.drifted} drifted, ${fixed} fixed`,
         data: {
           runId: run.id,
-          drifted: drifted
-            .slice(0, 100)
-            .map((d) => ({
-              item: d.inventoryItemGid,
-              location: d.locationGid,
-              expected: d.confirmed,
-              found: levels.get(itemLocationKey(d.inventoryItemGid, d.locationGid)) ?? 0,
-            })),
+          drifted: drifted.slice(0, 100).map((d) => ({
+            item: d.inventoryItemGid,
+            location: d.locationGid,
+            expected: d.confirmed,
+            found: levels.get(itemLocationKey(d.inventoryItemGid, d.locationGid)) ?? 0,
+          })),
         },
       },
       deps.now(),

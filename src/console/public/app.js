@@ -1,0 +1,247 @@
+// Tillbridge operator console: plain browser JavaScript over the /api/v1 endpoints.
+
+const state = { key: sessionStorage.getItem("tillbridge-key"), store: null };
+const $ = (sel) => document.querySelector(sel);
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v);
+  }
+  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c ?? "")));
+  return node;
+}
+
+async function api(method, path, body) {
+  const res = await fetch(path, {
+    method,
+    headers: {
+      authorization: `Bearer ${state.key}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    const err = new Error(data.error ? `${data.error.code}: ${data.error.message}` : `HTTP ${res.status}`);
+    err.status = res.status;
+    throw err;
+  }
+  return data;
+}
+
+function fill(tbody, rows) {
+  tbody.replaceChildren(...rows);
+}
+
+async function health() {
+  try {
+    const h = await (await fetch("/healthz")).json();
+    $("#health").textContent = `${h.status} · ${h.database}`;
+    $("#health").className = `pill ${h.status === "ok" ? "ok" : "bad"}`;
+  } catch {
+    $("#health").textContent = "unreachable";
+    $("#health").className = "pill bad";
+  }
+}
+
+async function loadStores() {
+  const { items } = await api("GET", "/api/v1/stores");
+  $("#stores-empty").hidden = items.length > 0;
+  const rows = await Promise.all(
+    items.map(async (s) => {
+      let push = {};
+      try {
+        push = await api("GET", `/api/v1/stores/${encodeURIComponent(s.domain)}/inventory/status`);
+      } catch {}
+      const flow = push.flow ?? s.flows?.inventory_push ?? "disabled";
+      const toggle =
+        flow === "enabled"
+          ? el("button", { onclick: () => setFlow(s.domain, "pause") }, "Pause")
+          : flow === "paused"
+            ? el("button", { onclick: () => setFlow(s.domain, "resume") }, "Resume")
+            : el("button", { onclick: () => setFlow(s.domain, "enable") }, "Enable");
+      const drift = push.lastDriftCheck;
+      return el(
+        "tr",
+        { "data-store": s.domain },
+        el(
+          "td",
+          {},
+          el("a", { href: "#", onclick: (e) => (e.preventDefault(), openStore(s.domain)) }, s.domain),
+        ),
+        el("td", {}, el("span", { class: `status-${s.status}` }, s.status)),
+        el("td", {}, s.inventoryMode ?? push.mode ?? ""),
+        el("td", {}, el("span", { class: `state-${flow}` }, flow), " ", toggle),
+        el("td", {}, push.waitingVariants ?? ""),
+        el("td", {}, push.batches?.failed ?? 0),
+        el(
+          "td",
+          {},
+          drift
+            ? `${drift.status}: ${drift.checked} checked, ${drift.drifted} drifted, ${drift.fixed} fixed`
+            : "never",
+        ),
+        el("td", {}, el("button", { onclick: () => openStore(s.domain) }, "Details")),
+      );
+    }),
+  );
+  fill($("#stores tbody"), rows);
+}
+
+async function setFlow(domain, action) {
+  try {
+    await api("POST", `/api/v1/stores/${encodeURIComponent(domain)}/flows/inventory_push/${action}`);
+    $("#action-result").textContent = `Inventory push: ${action} done`;
+  } catch (err) {
+    $("#action-result").textContent = err.message;
+  }
+  await loadStores();
+}
+
+async function openStore(domain) {
+  state.store = domain;
+  $("#store-detail").hidden = false;
+  $("#store-title").textContent = domain;
+  $("#dry-run").hidden = true;
+  await refreshStore();
+}
+
+async function refreshStore() {
+  const d = encodeURIComponent(state.store);
+  const [problems, activity] = await Promise.all([
+    api("GET", `/api/v1/stores/${d}/link-problems`).catch(() => ({ items: [] })),
+    api("GET", `/api/v1/stores/${d}/activity?limit=50`).catch(() => ({ items: [] })),
+  ]);
+  fill(
+    $("#link-problems tbody"),
+    (problems.items ?? []).map((p) =>
+      el(
+        "tr",
+        {},
+        el("td", {}, p.kind),
+        el("td", {}, p.sku ?? ""),
+        el("td", {}, p.barcode ?? ""),
+        el("td", {}, p.detail),
+      ),
+    ),
+  );
+  fill(
+    $("#activity tbody"),
+    (activity.items ?? []).map((a) =>
+      el(
+        "tr",
+        { class: `level-${a.level}` },
+        el("td", {}, new Date(a.createdAt).toLocaleString()),
+        el("td", {}, a.flow),
+        el("td", {}, a.level),
+        el("td", {}, a.message),
+      ),
+    ),
+  );
+}
+
+async function storeAction(action) {
+  const d = encodeURIComponent(state.store);
+  $("#action-result").textContent = "Working…";
+  try {
+    if (action === "dry-run") {
+      const report = await api("POST", `/api/v1/stores/${d}/inventory/dry-run?onlyDifferences=true`);
+      $("#dry-run").hidden = false;
+      fill(
+        $("#dry-run tbody"),
+        report.rows.map((r) =>
+          el(
+            "tr",
+            {},
+            el("td", {}, r.sku),
+            el("td", {}, r.location),
+            el("td", {}, r.shopify),
+            el("td", {}, r.hub),
+            el("td", {}, r.difference),
+          ),
+        ),
+      );
+      $("#action-result").textContent =
+        `Dry run: ${report.checked} checked, ${report.wouldChange} would change.`;
+    } else if (action === "drift-check") {
+      const s = await api("POST", `/api/v1/stores/${d}/inventory/drift-check`);
+      $("#action-result").textContent =
+        `Drift check: ${s.checked} checked, ${s.drifted} drifted, ${s.fixed} fixed.`;
+    } else if (action === "link") {
+      const s = await api("POST", `/api/v1/stores/${d}/link`);
+      $("#action-result").textContent = `Linked ${s.linked ?? "?"} variants; ${s.problems ?? 0} problems.`;
+    }
+  } catch (err) {
+    $("#action-result").textContent = err.message;
+  }
+  await Promise.all([refreshStore(), loadStores()]);
+}
+
+async function lookupStock(event) {
+  event.preventDefault();
+  const sku = $("#stock-sku").value.trim();
+  const { items } = await api(
+    "GET",
+    `/api/v1/stock?limit=200${sku ? `&sku=${encodeURIComponent(sku)}` : ""}`,
+  );
+  fill(
+    $("#stock tbody"),
+    items.map((r) =>
+      el(
+        "tr",
+        {},
+        el("td", {}, r.sku),
+        el("td", {}, r.warehouse),
+        el("td", {}, r.onHand),
+        el("td", {}, r.reserved),
+        el("td", {}, r.safetyStock),
+        el("td", {}, r.sellable),
+      ),
+    ),
+  );
+}
+
+async function start() {
+  await health();
+  if (!state.key) {
+    $("#login").hidden = false;
+    return;
+  }
+  try {
+    await loadStores();
+    $("#login").hidden = true;
+    $("#app").hidden = false;
+    $("#logout").hidden = false;
+  } catch (err) {
+    if (err.status === 401) {
+      sessionStorage.removeItem("tillbridge-key");
+      state.key = null;
+      $("#login").hidden = false;
+      $("#login-error").textContent = "That key was not accepted.";
+    } else {
+      $("#login-error").textContent = err.message;
+      $("#login").hidden = false;
+    }
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("#login-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    state.key = $("#api-key").value.trim();
+    sessionStorage.setItem("tillbridge-key", state.key);
+    $("#login-error").textContent = "";
+    start();
+  });
+  $("#logout").addEventListener("click", () => {
+    sessionStorage.removeItem("tillbridge-key");
+    location.reload();
+  });
+  for (const b of document.querySelectorAll("[data-action]"))
+    b.addEventListener("click", () => storeAction(b.dataset.action));
+  $("#stock-form").addEventListener("submit", lookupStock);
+  start();
+  setInterval(() => state.key && !$("#app").hidden && loadStores().catch(() => {}), 5000);
+});

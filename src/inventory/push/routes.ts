@@ -1,0 +1,177 @@
+/** The operator's view of a store's inventory push: status, dry run, drift checks. */
+import { z } from "zod";
+import type { AppContext } from "../../core/context.ts";
+import { AppError } from "../../core/errors.ts";
+import { route } from "../../core/route.ts";
+import type { AdminTransport } from "../../shopify/transport.ts";
+import { dryRun, runDriftCheck } from "./drift.ts";
+import type { PushDeps, PushStore } from "./reconciler.ts";
+
+export interface PushRouteDeps {
+  readonly transportFor: (store: { id: number; domain: string }) => AdminTransport;
+}
+
+const storeParams = z.object({ domain: z.string().min(1) });
+
+async function pushStore(ctx: AppContext, domain: string): Promise<PushStore> {
+  const s = await ctx.database.db
+    .selectFrom("stores")
+    .select(["id", "domain", "inventory_mode", "status"])
+    .where("domain", "=", domain)
+    .executeTakeFirst();
+  if (!s)
+    throw new AppError("UNKNOWN_STORE", `no connected store ${domain}`, [
+      { code: "UNKNOWN_STORE", message: "see GET /api/v1/stores", id: domain },
+    ]);
+  if (s.status !== "active")
+    throw new AppError("CONFLICT", `store ${domain} is disconnected; reconnect it first`);
+  return { id: s.id, domain: s.domain, mode: s.inventory_mode };
+}
+
+export function pushRoutes(ctx: AppContext, deps: PushRouteDeps) {
+  const pushDeps = (): PushDeps => ({
+    db: ctx.database.db,
+    now: () => ctx.clock.now(),
+    logger: ctx.logger,
+    windowMs: ctx.config.coalesceWindowMs,
+  });
+  return [
+    route({
+      method: "GET",
+      url: "/api/v1/stores/:domain/inventory/status",
+      tag: "inventory push",
+      auth: "api-key",
+      summary:
+        "The inventory push of one store: mode, flow state, items waiting, batches in flight or failed, last drift check.",
+      params: storeParams,
+      async handler({ params }) {
+        const db = ctx.database.db;
+        const s = await db
+          .selectFrom("stores")
+          .select(["id", "inventory_mode", "status"])
+          .where("domain", "=", params.domain)
+          .executeTakeFirst();
+        if (!s) throw new AppError("UNKNOWN_STORE", `no connected store ${params.domain}`);
+        const flow = await db
+          .selectFrom("flows")
+          .select("state")
+          .where("store_id", "=", s.id)
+          .where("flow", "=", "inventory_push")
+          .executeTakeFirst();
+        const waiting = await db
+          .selectFrom("push_dirty")
+          .select((eb) => eb.fn.countAll<number>().as("n"))
+          .where("store_id", "=", s.id)
+          .executeTakeFirstOrThrow();
+        const batches = await db
+          .selectFrom("push_batches")
+          .select(["status", (eb) => eb.fn.countAll<number>().as("n")])
+          .where("store_id", "=", s.id)
+          .groupBy("status")
+          .execute();
+        const lastDrift = await db
+          .selectFrom("drift_runs")
+          .selectAll()
+          .where("store_id", "=", s.id)
+          .orderBy("id", "desc")
+          .limit(1)
+          .executeTakeFirst();
+        const failed = await db
+          .selectFrom("push_batches")
+          .select(["id", "idempotency_key", "last_error", "created_at"])
+          .where("store_id", "=", s.id)
+          .where("status", "=", "failed")
+          .orderBy("id", "desc")
+          .limit(20)
+          .execute();
+        return {
+          store: params.domain,
+          status: s.status,
+          mode: s.inventory_mode,
+          flow: flow?.state ?? "disabled",
+          waitingVariants: Number(waiting.n),
+          batches: Object.fromEntries(batches.map((b) => [b.status, Number(b.n)])),
+          recentFailures: failed.map((f) => ({
+            batchId: f.id,
+            key: f.idempotency_key,
+            error: f.last_error,
+            at: new Date(f.created_at).toISOString(),
+          })),
+          lastDriftCheck: lastDrift
+            ? {
+                status: lastDrift.status,
+                checked: lastDrift.checked,
+                drifted: lastDrift.drifted,
+                fixed: lastDrift.fixed,
+                error: lastDrift.error,
+                at: new Date(lastDrift.started_at).toISOString(),
+              }
+            : null,
+        };
+      },
+    }),
+    route({
+      method: "POST",
+      url: "/api/v1/stores/:domain/inventory/dry-run",
+      tag: "inventory push",
+      auth: "api-key",
+      summary:
+        "What the push would change, per SKU and location (Shopify's value now, the hub's, the difference), without writing to Shopify. Required before the inventory flow is enabled.",
+      params: storeParams,
+      query: z.object({ onlyDifferences: z.enum(["true", "false"]).optional() }),
+      async handler({ params, query }) {
+        const store = await pushStore(ctx, params.domain);
+        return dryRun(pushDeps(), store, deps.transportFor(store), query.onlyDifferences === "true");
+      },
+    }),
+    route({
+      method: "POST",
+      url: "/api/v1/stores/:domain/inventory/drift-check",
+      tag: "inventory push",
+      auth: "api-key",
+      summary:
+        "Read Shopify's levels for every linked item now, record drift and (absolute mode) correct it.",
+      params: storeParams,
+      async handler({ params }) {
+        const store = await pushStore(ctx, params.domain);
+        return runDriftCheck(pushDeps(), store, deps.transportFor(store), "operator");
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/api/v1/stores/:domain/inventory/drift-checks",
+      tag: "inventory push",
+      auth: "api-key",
+      summary: "Recent drift checks with their summaries.",
+      params: storeParams,
+      async handler({ params }) {
+        const store = await ctx.database.db
+          .selectFrom("stores")
+          .select("id")
+          .where("domain", "=", params.domain)
+          .executeTakeFirst();
+        if (!store) throw new AppError("UNKNOWN_STORE", `no connected store ${params.domain}`);
+        const runs = await ctx.database.db
+          .selectFrom("drift_runs")
+          .selectAll()
+          .where("store_id", "=", store.id)
+          .orderBy("id", "desc")
+          .limit(50)
+          .execute();
+        return {
+          items: runs.map((r) => ({
+            id: r.id,
+            trigger: r.trigger,
+            status: r.status,
+            checked: r.checked,
+            drifted: r.drifted,
+            fixed: r.fixed,
+            error: r.error,
+            startedAt: new Date(r.started_at).toISOString(),
+            finishedAt: r.finished_at === null ? null : new Date(r.finished_at).toISOString(),
+          })),
+        };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,335 @@
+/**
+ * The inventory push end to end: the hub's ledger → reconciler → throttled transport → the
+ * emulator, which enforces Shopify's 2026-10 rules (compare-and-set, idempotency keys, cost).
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type Emulator, startEmulator } from "../emulator/index.ts";
+import { systemClock } from "../src/core/clock.ts";
+import { sellable } from "../src/inventory/ledger.ts";
+import { dryRun, runDriftCheck } from "../src/inventory/push/drift.ts";
+import { markPushDirty } from "../src/inventory/push/push-store.ts";
+import { runPushCycle } from "../src/inventory/push/reconciler.ts";
+import { createAdminTransport } from "../src/shopify/admin-client.ts";
+import { ShopifyTransientError } from "../src/shopify/errors.ts";
+import type { AdminTransport } from "../src/shopify/transport.ts";
+import { DIALECTS } from "./support/databases.ts";
+import { startTestHub, type TestHub } from "./support/hub.ts";
+import { connectDirectly, type EmulatedStore, emulatedStore, shopifyAvailable } from "./support/shopify.ts";
+
+const SKUS = Array.from({ length: 30 }, (_, i) => `SKU-${String(i).padStart(3, "0")}`);
+const WAREHOUSES = ["W1", "W2", "W3"];
+/** Location 0 sells from W1 and W2, location 1 from W3. */
+const MAPPING = [["W1", "W2"], ["W3"]];
+
+let emulator: Emulator;
+beforeAll(async () => {
+  emulator = await startEmulator();
+});
+afterAll(async () => emulator?.close());
+
+describe.each(DIALECTS)("inventory push on %s", (dialect) => {
+  let hub: TestHub;
+  let store: EmulatedStore;
+  let storeId: number;
+  let transport: AdminTransport;
+  let n = 0;
+
+  const post = async (movements: unknown[]) => {
+    const res = await hub.server.inject({
+      method: "POST",
+      url: "/api/v1/movements",
+      headers: hub.auth,
+      payload: { movements },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+  };
+  const deps = () => ({
+    db: hub.ctx.database.db,
+    now: () => Date.now(),
+    logger: hub.ctx.logger,
+    windowMs: 0,
+  });
+  const storeRow = async () => {
+    const s = await hub.ctx.database.db
+      .selectFrom("stores")
+      .select(["id", "domain", "inventory_mode"])
+      .where("id", "=", storeId)
+      .executeTakeFirstOrThrow();
+    return { id: s.id, domain: s.domain, mode: s.inventory_mode };
+  };
+  /** Runs cycles until nothing is left to push. */
+  const converge = async (t: AdminTransport = transport) => {
+    for (let i = 0; i < 20; i++) {
+      const r = await runPushCycle(deps(), await storeRow(), t);
+      const dirty = await hub.ctx.database.db
+        .selectFrom("push_dirty")
+        .select("variant_id")
+        .where("store_id", "=", storeId)
+        .execute();
+      if (!r.remaining && dirty.length === 0) return;
+    }
+    throw new Error("push did not converge in 20 cycles");
+  };
+  const hubSellable = async (sku: string, warehouses: readonly string[]) => {
+    const rows = await hub.ctx.database.db
+      .selectFrom("stock_levels as s")
+      .innerJoin("variants as v", "v.id", "s.variant_id")
+      .innerJoin("warehouses as w", "w.id", "s.warehouse_id")
+      .select(["s.on_hand", "s.reserved", "s.safety_stock", "w.code"])
+      .where("v.sku", "=", sku)
+      .execute();
+    return rows
+      .filter((r) => warehouses.includes(r.code))
+      .reduce(
+        (sum, r) => sum + sellable({ onHand: r.on_hand, reserved: r.reserved, safetyStock: r.safety_stock }),
+        0,
+      );
+  };
+  const expectConverged = async () => {
+    for (const sku of SKUS) {
+      for (const [li, loc] of store.locations.entries()) {
+        expect({ sku, loc: loc.name, qty: shopifyAvailable(store, sku, loc.id) }).toEqual({
+          sku,
+          loc: loc.name,
+          qty: await hubSellable(sku, MAPPING[li]!),
+        });
+      }
+    }
+  };
+
+  beforeAll(async () => {
+    hub = await startTestHub(dialect);
+    hub.ctx.stockListeners.push(markPushDirty);
+    const domain = `push-${dialect}.myshopify.com`;
+    store = await emulatedStore({ emulator, domain, skus: SKUS, initial: (s, l) => (s * 3 + l * 7) % 11 });
+    await hub.server.inject({
+      method: "PUT",
+      url: "/api/v1/warehouses",
+      headers: hub.auth,
+      payload: { warehouses: WAREHOUSES.map((code) => ({ code, name: code })) },
+    });
+    await hub.server.inject({
+      method: "PUT",
+      url: "/api/v1/variants",
+      headers: hub.auth,
+      payload: { variants: SKUS.map((sku) => ({ sku })) },
+    });
+    storeId = await connectDirectly(hub.ctx.database.db, store, MAPPING);
+    transport = createAdminTransport({
+      store: domain,
+      urlTemplate: `${emulator.url}/{shop}`,
+      getAccessToken: async () => store.token,
+      clock: systemClock,
+      logger: hub.ctx.logger,
+    });
+  });
+  afterAll(async () => hub?.close());
+  afterEach(() => emulator.control.clearFaults(store.domain));
+
+  it("after a random stream of movements every linked item and location equals the hub's sellable", async () => {
+    let seed = 7;
+    const rand = (k: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % k;
+    };
+    for (let b = 0; b < 6; b++) {
+      const movements = Array.from({ length: 80 }, () => {
+        const type = ["receipt", "sale", "adjustment", "transfer", "count"][rand(5)]!;
+        const q = 1 + rand(6);
+        return {
+          id: `rand-${n++}`,
+          type,
+          sku: SKUS[rand(SKUS.length)],
+          warehouse: WAREHOUSES[rand(3)],
+          ...(type === "transfer" ? { toWarehouse: "W3" } : {}),
+          quantity: type === "sale" ? -q : type === "adjustment" ? q - 3 || 1 : type === "count" ? 5 + q : q,
+          occurredAt: new Date(Date.UTC(2026, 10, 1) + rand(100_000) * 1000).toISOString(),
+        };
+      }).filter((m) => !(m.type === "transfer" && m.warehouse === "W3"));
+      await post(movements);
+      await converge();
+    }
+    await expectConverged();
+    const calls = emulator.control.apiCalls(store.domain);
+    expect(calls.some((c) => JSON.stringify(c).includes("inventorySetQuantities"))).toBe(true);
+  });
+
+  it("resolves a stale changeFromQuantity by overwriting Shopify's value and logging the drift", async () => {
+    const sku = SKUS[4]!;
+    emulator.control.setInventory(store.domain, { sku, locationId: store.locations[0]!.id, quantity: 999 });
+    await post([
+      {
+        id: `stale-${n++}`,
+        type: "receipt",
+        sku,
+        warehouse: "W1",
+        quantity: 2,
+        occurredAt: new Date().toISOString(),
+      },
+    ]);
+    await converge();
+    expect(shopifyAvailable(store, sku, store.locations[0]!.id)).toBe(await hubSellable(sku, MAPPING[0]!));
+    const log = await hub.ctx.database.db
+      .selectFrom("activity_log")
+      .selectAll()
+      .where("store_id", "=", storeId)
+      .where("kind", "=", "stale_corrected")
+      .execute();
+    expect(log.length).toBeGreaterThan(0);
+    expect(log.at(-1)!.data).toContain("999");
+  });
+
+  it("resends the same request after a crash between Shopify applying a batch and the hub recording it", async () => {
+    // A transport that lets the call through, then loses the answer: exactly a timeout after
+    // Shopify applied the change, or the process dying before it wrote the result.
+    let dropAnswers = true;
+    const losing: AdminTransport = {
+      store: transport.store,
+      async graphql(doc, vars, opts) {
+        const r = await transport.graphql(doc, vars, opts);
+        if (dropAnswers && /mutation/.test(doc))
+          throw new ShopifyTransientError("connection reset after send", transport.store, undefined);
+        return r as never;
+      },
+    };
+    for (const mode of ["absolute", "delta"] as const) {
+      await hub.ctx.database.db
+        .updateTable("stores")
+        .set({ inventory_mode: mode })
+        .where("id", "=", storeId)
+        .execute();
+      await converge(); // delta mode: records its baseline
+      const sku = SKUS[mode === "absolute" ? 7 : 8]!;
+      await post([
+        {
+          id: `crash-${mode}-${n++}`,
+          type: "receipt",
+          sku,
+          warehouse: "W1",
+          quantity: 5,
+          occurredAt: new Date().toISOString(),
+        },
+      ]);
+      dropAnswers = true;
+      const first = await runPushCycle(deps(), await storeRow(), losing);
+      expect(first.remaining).toBe(true);
+      const pending = await hub.ctx.database.db
+        .selectFrom("push_batches")
+        .selectAll()
+        .where("store_id", "=", storeId)
+        .where("status", "=", "pending")
+        .execute();
+      expect(pending).toHaveLength(1);
+      dropAnswers = false;
+      await converge(losing);
+      // Applied once: Shopify shows the hub's value, not the delta twice.
+      expect(shopifyAvailable(store, sku, store.locations[0]!.id)).toBe(await hubSellable(sku, MAPPING[0]!));
+    }
+    await hub.ctx.database.db
+      .updateTable("stores")
+      .set({ inventory_mode: "absolute" })
+      .where("id", "=", storeId)
+      .execute();
+  });
+
+  it("in delta mode sends only the hub's change and leaves Shopify's own count otherwise untouched", async () => {
+    await hub.ctx.database.db
+      .updateTable("stores")
+      .set({ inventory_mode: "delta" })
+      .where("id", "=", storeId)
+      .execute();
+    const sku = SKUS[12]!;
+    const loc = store.locations[1]!.id;
+    await converge();
+    emulator.control.setInventory(store.domain, { sku, locationId: loc, quantity: 40 }); // Shopify's own count
+    await post([
+      {
+        id: `delta-${n++}`,
+        type: "receipt",
+        sku,
+        warehouse: "W3",
+        quantity: 4,
+        occurredAt: new Date().toISOString(),
+      },
+    ]);
+    await converge();
+    expect(shopifyAvailable(store, sku, loc)).toBe(44);
+    await hub.ctx.database.db
+      .updateTable("stores")
+      .set({ inventory_mode: "absolute" })
+      .where("id", "=", storeId)
+      .execute();
+  });
+
+  it("converges under constant throttling pressure from another app", async () => {
+    emulator.control.setThrottlePressure({
+      shop: store.domain,
+      clientId: store.clientId,
+      available: 0,
+      drainRate: 60,
+    });
+    try {
+      await post(
+        SKUS.map((sku) => ({
+          id: `press-${n++}`,
+          type: "receipt",
+          sku,
+          warehouse: "W2",
+          quantity: 1,
+          occurredAt: new Date().toISOString(),
+        })),
+      );
+      await converge();
+    } finally {
+      emulator.control.setThrottlePressure({ shop: store.domain, clientId: store.clientId, drainRate: 0 });
+    }
+    await expectConverged();
+  });
+
+  it("converges through injected 5xx errors and dropped connections", async () => {
+    emulator.control.setFaults(store.domain, { errorRate: 0.3, dropConnectionRate: 0.1 });
+    await post(
+      SKUS.map((sku) => ({
+        id: `fault-${n++}`,
+        type: "sale",
+        sku,
+        warehouse: "W1",
+        quantity: -1,
+        occurredAt: new Date().toISOString(),
+      })),
+    );
+    for (let i = 0; i < 10; i++) {
+      try {
+        await converge();
+        break;
+      } catch {
+        // a cycle may end in a transient failure; the next one resends
+      }
+    }
+    emulator.control.clearFaults(store.domain);
+    await converge();
+    await expectConverged();
+  });
+
+  it("reports a dry run without writing to Shopify, and a drift check corrects what a merchant changed", async () => {
+    const sku = SKUS[20]!;
+    const loc = store.locations[0]!.id;
+    emulator.control.setInventory(store.domain, { sku, locationId: loc, quantity: 77 });
+    const callsBefore = emulator.control.apiCalls(store.domain).length;
+    const report = await dryRun(deps(), await storeRow(), transport);
+    expect(report.rows.find((r) => r.sku === sku && r.locationId === loc)).toMatchObject({
+      shopify: 77,
+      hub: await hubSellable(sku, MAPPING[0]!),
+    });
+    const mutations = emulator.control
+      .apiCalls(store.domain)
+      .slice(callsBefore)
+      .filter((c) => JSON.stringify(c).includes("mutation"));
+    expect(mutations).toEqual([]);
+    expect(shopifyAvailable(store, sku, loc)).toBe(77);
+
+    const summary = await runDriftCheck(deps(), await storeRow(), transport, "operator");
+    expect(summary).toMatchObject({ drifted: 1, fixed: 1 });
+    expect(shopifyAvailable(store, sku, loc)).toBe(await hubSellable(sku, MAPPING[0]!));
+  });
+});
