@@ -85,17 +85,9 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     case "emulator": {
-      const { values } = parseArgs({
-        args: rest,
-        options: { port: { type: "string" }, demo: { type: "boolean" } },
-      });
-      const { startEmulator } = await import("../../emulator/index.ts");
-      const emulator = await startEmulator({ port: values.port === undefined ? 8081 : Number(values.port) });
-      if (values.demo) {
-        const { seedDemoStore } = await import("../demo/demo-store.ts");
-        await seedDemoStore(emulator);
-      }
-      console.log(`Shopify emulator listening on ${emulator.url}`);
+      // The emulator's own command line parses the remaining arguments.
+      process.argv = [process.argv[0]!, "emulator", ...rest];
+      await import("../../emulator/cli.ts");
       return -1;
     }
     case undefined:
