@@ -45,6 +45,9 @@ export function openDatabase(target: DatabaseTarget): Database {
           : (pg.types.getTypeParser as (o: number, f?: string) => (v: string) => unknown)(oid, format),
     } as pg.CustomTypesConfig,
   });
+  // An idle connection the server closes (restart, failover) must not crash the process;
+  // the pool replaces it on next use.
+  pool.on("error", () => {});
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: "postgres", close: () => db.destroy() };
 }

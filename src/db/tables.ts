@@ -219,6 +219,13 @@ export interface DriftRunTable {
   finished_at: number | null;
 }
 
+export interface StoreLeaseTable {
+  store_id: number;
+  /** The worker holding the lease (host:pid:random). */
+  owner: string;
+  expires_at: number;
+}
+
 export interface Tables {
   api_keys: ApiKeyTable;
   warehouses: WarehouseTable;
@@ -238,4 +245,5 @@ export interface Tables {
   push_batches: PushBatchTable;
   activity_log: ActivityLogTable;
   drift_runs: DriftRunTable;
+  store_leases: StoreLeaseTable;
 }

@@ -9,6 +9,7 @@ import type { FlowState, InventoryMode } from "../db/tables.ts";
 import { runDriftCheck } from "../inventory/push/drift.ts";
 import { type PushCycleResult, runPushCycle } from "../inventory/push/reconciler.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
+import { acquireLease, newWorkerId, releaseLeases } from "./leases.ts";
 
 export interface ActiveStore {
   readonly id: number;
@@ -28,6 +29,8 @@ export interface PeriodicJob {
 export interface WorkerOptions {
   readonly tickMs?: number;
   readonly driftIntervalMs?: number;
+  /** How long a store lease lasts without renewal (a dead worker's stores move after this). */
+  readonly leaseTtlMs?: number;
 }
 
 export async function activeStores(ctx: AppContext): Promise<ActiveStore[]> {
@@ -65,6 +68,8 @@ export class Worker {
   private readonly jobs: PeriodicJob[] = [];
   private readonly tickMs: number;
   private readonly driftIntervalMs: number;
+  private readonly leaseTtlMs: number;
+  readonly workerId = newWorkerId();
 
   constructor(
     private readonly ctx: AppContext,
@@ -73,6 +78,7 @@ export class Worker {
   ) {
     this.tickMs = options.tickMs ?? 200;
     this.driftIntervalMs = options.driftIntervalMs ?? 6 * 3600_000;
+    this.leaseTtlMs = options.leaseTtlMs ?? 30_000;
   }
 
   addJob(job: PeriodicJob): void {
@@ -95,6 +101,7 @@ export class Worker {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
+    await releaseLeases(this.ctx.database.db, this.workerId).catch(() => {});
   }
 
   /** One pass over every store and job. Tests call it directly instead of sleeping. */
@@ -136,6 +143,7 @@ export class Worker {
     if (this.busy.has(store.id)) return;
     this.busy.add(store.id);
     try {
+      if (!(await acquireLease(this.ctx.database.db, store.id, this.workerId, now, this.leaseTtlMs))) return;
       const result = await this.pushStore(store);
       if (result && result.calls > 0)
         this.ctx.logger.debug({ store: store.domain, ...result }, "inventory push cycle");

@@ -1,0 +1,93 @@
+/**
+ * The operator console in a real browser (Debian's chromium driven by playwright-core) against
+ * a hub listening on a real port.
+ */
+import { existsSync } from "node:fs";
+import { type Browser, chromium } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestHub, type TestHub } from "./support/hub.ts";
+import { connectDirectly, type EmulatedStore, emulatedStore } from "./support/shopify.ts";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", () => {
+  let hub: TestHub;
+  let browser: Browser;
+  let store: EmulatedStore;
+
+  beforeAll(async () => {
+    hub = await startTestHub("sqlite", { listen: true });
+    store = await emulatedStore({ domain: "console.myshopify.com", skus: ["C-1", "C-2"] });
+    const put = (url: string, payload: unknown) =>
+      hub.server.inject({ method: "PUT", url, headers: hub.auth, payload: payload as never });
+    await put("/api/v1/warehouses", { warehouses: [{ code: "MAIN", name: "Main" }] });
+    await put("/api/v1/variants", { variants: [{ sku: "C-1" }, { sku: "C-2" }] });
+    await hub.server.inject({
+      method: "POST",
+      url: "/api/v1/movements",
+      headers: hub.auth,
+      payload: {
+        movements: [
+          {
+            id: "c1",
+            type: "receipt",
+            sku: "C-1",
+            warehouse: "MAIN",
+            quantity: 9,
+            occurredAt: new Date().toISOString(),
+          },
+        ],
+      },
+    });
+    await connectDirectly(hub.ctx.database.db, store, [["MAIN"], []]);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await hub?.close();
+    await store?.emulator.close();
+  });
+
+  it("asks for a key, refuses a wrong one, then shows stores, flows and stock", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${hub.url}/`);
+    await expect.poll(() => page.locator("#health").textContent()).toContain("ok");
+    await page.fill("#api-key", "tb_wrong");
+    await page.click("#login-form button");
+    await expect.poll(() => page.locator("#login-error").textContent()).toContain("not accepted");
+
+    await page.fill("#api-key", hub.apiKey);
+    await page.click("#login-form button");
+    const row = page.locator('tr[data-store="console.myshopify.com"]');
+    await row.waitFor();
+    expect(await row.textContent()).toContain("enabled");
+
+    await row.getByRole("button", { name: "Pause" }).click();
+    await expect
+      .poll(async () => (await page.locator('tr[data-store="console.myshopify.com"]').textContent()) ?? "")
+      .toContain("paused");
+    const flow = await hub.ctx.database.db
+      .selectFrom("flows")
+      .select("state")
+      .where("flow", "=", "inventory_push")
+      .executeTakeFirstOrThrow();
+    expect(flow.state).toBe("paused");
+
+    await page.fill("#stock-sku", "C-1");
+    await page.click("#stock-form button");
+    await expect.poll(() => page.locator("#stock tbody").textContent()).toContain("MAIN");
+    expect(await page.locator("#stock tbody tr td").nth(5).textContent()).toBe("9");
+    await page.screenshot({ path: "/tmp/tillbridge-console.png", fullPage: true });
+  });
+});
