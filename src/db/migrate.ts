@@ -5,10 +5,11 @@ import { type Migration, type MigrationProvider, Migrator } from "kysely";
 import type { Database } from "./database.ts";
 import { foundation } from "./migrations/0001-foundation.ts";
 import { storesAndPush } from "./migrations/0002-stores-and-push.ts";
+import { shopsExtra } from "./migrations/0003-shops-extra.ts";
 import { leases } from "./migrations/0005-leases.ts";
 import { type HubMigration, migrationContext } from "./schema-helpers.ts";
 
-export const MIGRATIONS: readonly HubMigration[] = [foundation, storesAndPush, leases];
+export const MIGRATIONS: readonly HubMigration[] = [foundation, storesAndPush, shopsExtra, leases];
 
 export class MigrationError extends Error {
   readonly code = "MIGRATION_FAILED";

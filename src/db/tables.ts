@@ -96,6 +96,8 @@ export interface StoreTable {
   refresh_token_expires_at: number | null;
   /** Granted scopes, comma-separated. */
   scopes: string;
+  /** Custom-app stores only: that app's webhook secret, encrypted (migration 0003). */
+  webhook_secret_enc: Generated<string | null>;
   status: StoreStatus;
   status_reason: string | null;
   inventory_mode: InventoryMode;
