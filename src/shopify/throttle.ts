@@ -1,0 +1,168 @@
+/**
+ * A pure model of one store's GraphQL Admin API budget (Shopify's leaky bucket, per app and store).
+ *
+ * The model is learned from `extensions.cost.throttleStatus` and projected forward with the
+ * restore rate; every function takes `now` and returns a new state, so the decisions ("how long
+ * must this call wait?", "how long after a THROTTLED?") are testable at fixed moments.
+ *
+ * Why the projection is safe: Shopify measures `currentlyAvailable` before the response travels
+ * back, and charges the next request after it travels there, so refill the model does not know
+ * about only ever helps. The small margin covers rounding (Shopify floors the points) and
+ * clock granularity. Another spender on the same bucket breaks the model; that shows up as a
+ * THROTTLED answer, which carries the real status and resets the model.
+ */
+import type { QueryCost, ThrottleStatus } from "./transport.ts";
+
+export interface ThrottleState {
+  readonly maximumAvailable: number;
+  readonly restoreRate: number;
+  /** Points available at `at` (after the reservations this side has made since). */
+  readonly available: number;
+  /** When `available` was true (ms, the injected clock). */
+  readonly at: number;
+  /** False until Shopify has told us the real status (the initial state is a conservative guess). */
+  readonly observed: boolean;
+  /** Do not send before this moment (Retry-After or a throttling backoff); 0 when free. */
+  readonly notBefore: number;
+  /** THROTTLED/429 answers in a row; resets on the first success. */
+  readonly consecutiveThrottles: number;
+}
+
+/**
+ * Before any response we assume Shopify's Standard plan (100 points/s) with half its bucket
+ * (Standard's is 2,000 = 20 s of restore) so a restart that finds the bucket half spent by our
+ * previous life is still not throttled.
+ */
+export const INITIAL_RESTORE_RATE = 100;
+export const INITIAL_MAXIMUM_AVAILABLE = 1_000;
+/** Shopify's ceiling for a single query's requested cost. */
+export const MAX_SINGLE_QUERY_COST = 1_000;
+
+export function initialThrottleState(now: number): ThrottleState {
+  return {
+    maximumAvailable: INITIAL_MAXIMUM_AVAILABLE,
+    restoreRate: INITIAL_RESTORE_RATE,
+    available: INITIAL_MAXIMUM_AVAILABLE,
+    at: now,
+    observed: false,
+    notBefore: 0,
+    consecutiveThrottles: 0,
+  };
+}
+
+/** Points kept in reserve: 1 point plus 1% of the bucket (rounding, clock granularity). */
+export function safetyMargin(state: ThrottleState): number {
+  return 1 + Math.ceil(state.maximumAvailable * 0.01);
+}
+
+/** The modelled points available at `now` (refill since the last observation, capped at the size). */
+export function projectedAvailable(state: ThrottleState, now: number): number {
+  const dt = Math.max(0, now - state.at) / 1000;
+  return Math.min(state.maximumAvailable, state.available + state.restoreRate * dt);
+}
+
+/**
+ * Milliseconds to wait before sending a call of `cost` so the bucket can afford it with the
+ * safety margin. A cost above the bucket's size waits for a full bucket (Shopify would refuse it
+ * anyway with MAX_COST_EXCEEDED when it is above 1,000).
+ */
+export function waitBefore(state: ThrottleState, cost: number, now: number): number {
+  const blocked = Math.max(0, state.notBefore - now);
+  const need = Math.min(state.maximumAvailable, Math.max(0, cost) + safetyMargin(state));
+  const at = now + blocked;
+  const missing = need - projectedAvailable(state, at);
+  if (missing <= 0) return Math.ceil(blocked);
+  return Math.ceil(blocked + (missing / state.restoreRate) * 1000);
+}
+
+/** The call of `cost` is being sent at `now`: reserve its points in the model. */
+export function reserve(state: ThrottleState, cost: number, now: number): ThrottleState {
+  return {
+    ...state,
+    available: projectedAvailable(state, now) - Math.max(0, cost),
+    at: Math.max(now, state.at),
+  };
+}
+
+function fromStatus(state: ThrottleState, status: ThrottleStatus, now: number): ThrottleState {
+  return {
+    ...state,
+    maximumAvailable: status.maximumAvailable,
+    restoreRate: status.restoreRate > 0 ? status.restoreRate : state.restoreRate,
+    available: status.currentlyAvailable,
+    at: now,
+    observed: true,
+  };
+}
+
+/**
+ * A response arrived at `now`. With `cost` (Shopify's `extensions.cost`) the model becomes the
+ * observed status; without it (an error without extensions) the reservation made by `reserve`
+ * stands, which assumes the whole requested cost was spent.
+ */
+export function afterResponse(state: ThrottleState, cost: QueryCost | undefined, now: number): ThrottleState {
+  const next = cost?.throttleStatus ? fromStatus(state, cost.throttleStatus, now) : state;
+  return { ...next, consecutiveThrottles: 0, notBefore: 0 };
+}
+
+/** Exponential backoff with jitter: base·2^(attempt−1) capped, then scaled into [½, 1] by `random`. */
+export function backoffMs(
+  attempt: number,
+  random: () => number,
+  options: { baseMs?: number; capMs?: number } = {},
+): number {
+  const base = options.baseMs ?? 250;
+  const cap = options.capMs ?? 30_000;
+  const exp = Math.min(cap, base * 2 ** Math.max(0, attempt - 1));
+  return Math.ceil(exp * (0.5 + 0.5 * clamp01(random())));
+}
+
+function clamp01(x: number): number {
+  return Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0.5;
+}
+
+export interface ThrottledInput {
+  /** `extensions.cost` of the THROTTLED answer (absent on a 429). */
+  readonly cost?: QueryCost | undefined;
+  /** The cost of the call that was refused. */
+  readonly requestedCost: number;
+  /** From a Retry-After header, when there was one. */
+  readonly retryAfterMs?: number | undefined;
+}
+
+/**
+ * THROTTLED or 429 at `now`: learn the real status if it came along, and decide the wait:
+ * the longest of Retry-After, the time the bucket needs to afford the call, and an exponential
+ * backoff on consecutive throttles (for the case where someone else keeps draining the bucket),
+ * plus jitter from `random` (injectable for tests).
+ */
+export function afterThrottled(
+  state: ThrottleState,
+  input: ThrottledInput,
+  now: number,
+  random: () => number = Math.random,
+): { state: ThrottleState; waitMs: number } {
+  const learned = input.cost?.throttleStatus
+    ? fromStatus(state, input.cost.throttleStatus, now)
+    : { ...state, available: 0, at: now };
+  const throttles = state.consecutiveThrottles + 1;
+  const requested = input.cost?.requestedQueryCost ?? input.requestedCost;
+  const refillWait = waitBefore({ ...learned, notBefore: 0 }, requested, now);
+  const backoff = throttles > 1 ? backoffMs(throttles - 1, random, { baseMs: 500 }) : 0;
+  const jitter = Math.ceil(clamp01(random()) * 100);
+  const waitMs = Math.max(input.retryAfterMs ?? 0, refillWait, backoff) + jitter;
+  return {
+    state: { ...learned, consecutiveThrottles: throttles, notBefore: now + waitMs },
+    waitMs,
+  };
+}
+
+/** The status as Shopify would report it now, for metrics and the console. */
+export function statusAt(state: ThrottleState, now: number): ThrottleStatus & { observed: boolean } {
+  return {
+    maximumAvailable: state.maximumAvailable,
+    currentlyAvailable: Math.max(0, Math.floor(projectedAvailable(state, now))),
+    restoreRate: state.restoreRate,
+    observed: state.observed,
+  };
+}
