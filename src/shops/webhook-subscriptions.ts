@@ -1,0 +1,86 @@
+/**
+ * Registers the hub's webhook subscriptions on a store: lists what exists, creates what is
+ * missing (idempotent, safe to re-run on every connect). Other capabilities add topics by
+ * passing them in (e.g. the orders intake adds ORDERS_CREATE).
+ */
+import { graphql } from "../shopify/graphql.ts";
+import type { AdminTransport } from "../shopify/transport.ts";
+
+export const BASE_WEBHOOK_TOPICS: readonly string[] = ["APP_UNINSTALLED"];
+
+export const LIST_WEBHOOKS_QUERY = graphql`
+  query TillbridgeWebhookSubscriptions($after: String) {
+    webhookSubscriptions(first: 100, after: $after) {
+      nodes {
+        id
+        topic
+        uri
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`;
+
+export const CREATE_WEBHOOK_MUTATION = graphql`
+  mutation TillbridgeWebhookSubscriptionCreate(
+    $topic: WebhookSubscriptionTopic!
+    $webhookSubscription: WebhookSubscriptionInput!
+  ) {
+    webhookSubscriptionCreate(topic: $topic, webhookSubscription: $webhookSubscription) {
+      webhookSubscription {
+        id
+        topic
+      }
+      userErrors {
+        field
+        message
+      }
+    }
+  }
+`;
+
+export interface WebhookRegistration {
+  readonly created: string[];
+  readonly existing: string[];
+  readonly failed: { topic: string; message: string }[];
+}
+
+export async function registerWebhooks(
+  transport: AdminTransport,
+  topics: readonly string[],
+  uri: string,
+): Promise<WebhookRegistration> {
+  const have = new Set<string>();
+  let after: string | null = null;
+  do {
+    const page: {
+      data: {
+        webhookSubscriptions: {
+          nodes: { id: string; topic: string; uri: string }[];
+          pageInfo: { hasNextPage: boolean; endCursor: string | null };
+        };
+      };
+    } = await transport.graphql(LIST_WEBHOOKS_QUERY, { after });
+    for (const s of page.data.webhookSubscriptions.nodes) if (s.uri === uri) have.add(s.topic);
+    after = page.data.webhookSubscriptions.pageInfo.hasNextPage
+      ? page.data.webhookSubscriptions.pageInfo.endCursor
+      : null;
+  } while (after);
+  const out: WebhookRegistration = { created: [], existing: [], failed: [] };
+  for (const topic of new Set(topics)) {
+    if (have.has(topic)) {
+      out.existing.push(topic);
+      continue;
+    }
+    const r = await transport.graphql<{
+      webhookSubscriptionCreate: { userErrors: { field: string[] | null; message: string }[] };
+    }>(CREATE_WEBHOOK_MUTATION, { topic, webhookSubscription: { uri, format: "JSON" } });
+    const errors = r.data.webhookSubscriptionCreate.userErrors;
+    if (errors.length > 0) out.failed.push({ topic, message: errors.map((e) => e.message).join("; ") });
+    else out.created.push(topic);
+  }
+  return out;
+}
