@@ -1,0 +1,202 @@
+/**
+ * Bulk query operations: start one (`bulkOperationRunQuery`), poll `bulkOperation(id:)` until it
+ * ends, then stream the JSONL result. Each line is one object; objects of nested connections
+ * carry `__parentId` (the id of the nearest parent with an id) and follow their parent.
+ */
+import type { Clock } from "../core/clock.ts";
+import { ShopifyAuthError, ShopifyQueryError, ShopifyTransientError } from "./errors.ts";
+import { graphql } from "./graphql.ts";
+import type { AdminTransport } from "./transport.ts";
+
+export const RUN_BULK_QUERY = graphql`
+  mutation RunBulkQuery($query: String!) {
+    bulkOperationRunQuery(query: $query, groupObjects: false) {
+      bulkOperation {
+        id
+        status
+      }
+      userErrors {
+        field
+        message
+        code
+      }
+    }
+  }
+`;
+
+export const BULK_OPERATION_STATUS = graphql`
+  query BulkOperationStatus($id: ID!) {
+    bulkOperation(id: $id) {
+      id
+      status
+      errorCode
+      objectCount
+      url
+      partialDataUrl
+    }
+  }
+`;
+
+export type BulkOperationStatus =
+  | "CREATED"
+  | "RUNNING"
+  | "COMPLETED"
+  | "FAILED"
+  | "CANCELING"
+  | "CANCELED"
+  | "EXPIRED";
+
+interface RunData {
+  bulkOperationRunQuery: {
+    bulkOperation: { id: string; status: BulkOperationStatus } | null;
+    userErrors: { field: string[] | null; message: string; code: string | null }[];
+  } | null;
+}
+
+interface StatusData {
+  bulkOperation: {
+    id: string;
+    status: BulkOperationStatus;
+    errorCode: string | null;
+    objectCount: string;
+    url: string | null;
+    partialDataUrl: string | null;
+  } | null;
+}
+
+export interface BulkQueryOptions {
+  clock: Clock;
+  /** Between status polls (default 1 s). */
+  pollMs?: number;
+  /** Give up (ShopifyTransientError) when the operation has not ended after this long (default 1 h). */
+  maxWaitMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  /** For downloading the result file (default global fetch). */
+  fetch?: typeof fetch;
+  /** Told the operation's id as soon as Shopify accepted it (to log it or find it again). */
+  onStarted?: (id: string) => void;
+}
+
+export type BulkRow = Record<string, unknown> & { __parentId?: string };
+
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Starts the bulk query and waits for it to end; returns the result file's URL (null when empty). */
+export async function startAndAwaitBulkQuery(
+  transport: AdminTransport,
+  innerQuery: string,
+  options: BulkQueryOptions,
+): Promise<{ id: string; url: string | null; objectCount: number }> {
+  const sleep = options.sleep ?? realSleep;
+  const pollMs = options.pollMs ?? 1000;
+  const maxWaitMs = options.maxWaitMs ?? 3_600_000;
+  const started = await transport.graphql<RunData>(RUN_BULK_QUERY, { query: innerQuery });
+  const payload = started.data.bulkOperationRunQuery;
+  const userErrors = payload?.userErrors ?? [];
+  if (!payload?.bulkOperation || userErrors.length > 0) {
+    throw new ShopifyQueryError(
+      `Shopify refused the bulk query: ${userErrors.map((e) => e.message).join("; ") || "no operation"}`,
+      transport.store,
+      userErrors.map((e) => ({ message: e.message, extensions: { code: e.code ?? undefined } })),
+    );
+  }
+  const id = payload.bulkOperation.id;
+  options.onStarted?.(id);
+  const deadline = options.clock.now() + maxWaitMs;
+  for (;;) {
+    const { data } = await transport.graphql<StatusData>(BULK_OPERATION_STATUS, { id });
+    const op = data.bulkOperation;
+    if (!op) throw new ShopifyQueryError(`Bulk operation ${id} not found`, transport.store, []);
+    switch (op.status) {
+      case "COMPLETED":
+        return { id, url: op.url, objectCount: Number(op.objectCount) };
+      case "FAILED":
+      case "CANCELED":
+      case "CANCELING":
+      case "EXPIRED": {
+        const message = `Bulk operation ${id} ended ${op.status}${op.errorCode ? ` (${op.errorCode})` : ""}`;
+        if (op.errorCode === "ACCESS_DENIED") throw new ShopifyAuthError(message, transport.store, 403);
+        throw new ShopifyQueryError(message, transport.store, [
+          { message, extensions: { code: op.errorCode ?? op.status } },
+        ]);
+      }
+      default:
+        if (options.clock.now() >= deadline) {
+          throw new ShopifyTransientError(
+            `Bulk operation ${id} still ${op.status} after ${maxWaitMs} ms`,
+            transport.store,
+            undefined,
+          );
+        }
+        await sleep(pollMs);
+    }
+  }
+}
+
+/** Streams the lines of a JSONL file as parsed objects. */
+export async function* readJsonl(
+  url: string,
+  store: string,
+  doFetch: typeof fetch = fetch,
+): AsyncGenerator<BulkRow> {
+  let res: Response;
+  try {
+    res = await doFetch(url);
+  } catch (e) {
+    throw new ShopifyTransientError(
+      `Downloading the bulk result failed: ${(e as Error).message}`,
+      store,
+      undefined,
+      {
+        cause: e,
+      },
+    );
+  }
+  if (!res.ok || !res.body) {
+    throw new ShopifyTransientError(
+      `Downloading the bulk result answered HTTP ${res.status}`,
+      store,
+      res.status,
+    );
+  }
+  const decoder = new TextDecoder();
+  let buffered = "";
+  const reader = res.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      buffered += done ? decoder.decode() : decoder.decode(value, { stream: true });
+      const lines = buffered.split("\n");
+      buffered = done ? "" : (lines.pop() ?? "");
+      for (const line of lines) if (line.trim()) yield JSON.parse(line) as BulkRow;
+      if (done) break;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+/**
+ * Runs `innerQuery` (a query with connections, no pagination arguments needed) as a bulk
+ * operation and yields its rows as they download.
+ */
+export async function* runBulkQuery(
+  transport: AdminTransport,
+  innerQuery: string,
+  options: BulkQueryOptions,
+): AsyncGenerator<BulkRow> {
+  const { url } = await startAndAwaitBulkQuery(transport, innerQuery, options);
+  if (url === null) return;
+  yield* readJsonl(url, transport.store, options.fetch);
+}
+
+/** The same, collected (for results known to be small). */
+export async function collectBulkQuery(
+  transport: AdminTransport,
+  innerQuery: string,
+  options: BulkQueryOptions,
+): Promise<BulkRow[]> {
+  const rows: BulkRow[] = [];
+  for await (const row of runBulkQuery(transport, innerQuery, options)) rows.push(row);
+  return rows;
+}
