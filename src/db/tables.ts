@@ -228,6 +228,154 @@ export interface StoreLeaseTable {
   expires_at: number;
 }
 
+// ---- orders (migration 0004) ----
+
+export type InboxStatus = "pending" | "done" | "failed" | "dead";
+
+export interface WebhookInboxTable {
+  id: Generated<number>;
+  webhook_id: string;
+  shop: string;
+  topic: string;
+  /** The raw body as received (may hold personal data; never logged). */
+  body: string;
+  received_at: number;
+  status: InboxStatus;
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  processed_at: number | null;
+}
+
+export interface CompanyTable {
+  id: Generated<number>;
+  name: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface CustomerTable {
+  id: Generated<number>;
+  /** Lower-cased; null for walk-ins and redacted customers. */
+  email: string | null;
+  kind: "person" | "company_contact";
+  name: string | null;
+  phone: string | null;
+  company_id: number | null;
+  redacted_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export type OrderStatus = "skipped" | "waiting" | "parked" | "imported" | "cancelled";
+
+export interface OrderTable {
+  id: Generated<number>;
+  store_id: number;
+  shopify_order_gid: string;
+  name: string;
+  shopify_updated_at: number;
+  shopify_created_at: number;
+  financial_status: string | null;
+  fulfillment_status: string | null;
+  cancelled_at: number | null;
+  location_gid: string | null;
+  warehouse_id: number | null;
+  customer_id: number | null;
+  company_id: number | null;
+  status: OrderStatus;
+  park_reason: string | null;
+  email: string | null;
+  customer_name: string | null;
+  phone: string | null;
+  addresses: string | null;
+  currency: string | null;
+  total_price: string | null;
+  source: string;
+  content_hash: string;
+  feed_seq: number | null;
+  imported_at: number | null;
+  acked_at: number | null;
+  acked_seq: number | null;
+  finished_at: number | null;
+  redacted_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface OrderLineTable {
+  id: Generated<number>;
+  order_id: number;
+  shopify_line_gid: string;
+  sku: string | null;
+  title: string | null;
+  variant_id: number | null;
+  quantity: number;
+  current_quantity: number;
+  fulfilled_quantity: number;
+  fulfillable_quantity: number;
+  price: string;
+}
+
+export interface ReservationTable {
+  order_id: number;
+  variant_id: number;
+  warehouse_id: number;
+  quantity: number;
+}
+
+export interface OrderFeedTable {
+  id: Generated<number>;
+  order_id: number;
+  created_at: number;
+}
+
+export type OutboundEventType = "order.created" | "order.updated" | "order.cancelled";
+
+export interface OutboundEventTable {
+  id: Generated<number>;
+  event_id: string;
+  store_id: number;
+  order_id: number;
+  type: OutboundEventType;
+  payload: string;
+  status: "pending" | "delivered" | "dead";
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  created_at: number;
+  delivered_at: number | null;
+}
+
+export interface OrderTagJobTable {
+  id: Generated<number>;
+  store_id: number;
+  shopify_order_gid: string;
+  tag: string;
+  status: "pending" | "done" | "dead";
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  created_at: number;
+}
+
+export interface OrderSettingsTable {
+  store_id: number;
+  settings: string;
+  backfill_cursor: number | null;
+  backfill_at: number | null;
+  updated_at: number;
+}
+
+export interface ComplianceRequestTable {
+  id: Generated<number>;
+  store_id: number | null;
+  shop: string;
+  topic: string;
+  data: string;
+  created_at: number;
+}
+
 export interface Tables {
   api_keys: ApiKeyTable;
   warehouses: WarehouseTable;
@@ -248,4 +396,15 @@ export interface Tables {
   activity_log: ActivityLogTable;
   drift_runs: DriftRunTable;
   store_leases: StoreLeaseTable;
+  webhook_inbox: WebhookInboxTable;
+  companies: CompanyTable;
+  customers: CustomerTable;
+  orders: OrderTable;
+  order_lines: OrderLineTable;
+  reservations: ReservationTable;
+  order_feed: OrderFeedTable;
+  outbound_events: OutboundEventTable;
+  order_tag_jobs: OrderTagJobTable;
+  order_settings: OrderSettingsTable;
+  compliance_requests: ComplianceRequestTable;
 }

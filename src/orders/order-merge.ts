@@ -1,0 +1,83 @@
+/**
+ * Versions and reservations, as pure functions.
+ * - An older Shopify `updatedAt` never overwrites a newer one. Two deliveries of the same
+ *   instant (Shopify's timestamps are coarse) are ordered by progress: cancelled beats open,
+ *   more shipped beats less, so a retried "older" body of the same instant cannot undo a step.
+ * - The reservation of an order is what it still has to ship, per (variant, warehouse);
+ *   `reservationChanges` is what to add to `stock_levels.reserved` to go from one to the other.
+ */
+import { createHash } from "node:crypto";
+import type { ShopifyOrder } from "./shopify-order.ts";
+
+export interface StoredVersion {
+  readonly updatedAt: number;
+  readonly progress: number;
+  readonly contentHash: string;
+}
+
+export type VersionVerdict = "newer" | "same" | "older";
+
+/** How far an order has gone; only used to order two versions with the same `updatedAt`. */
+export function progressOf(o: Pick<ShopifyOrder, "cancelledAt" | "lines">): number {
+  const shipped = o.lines.reduce((n, l) => n + l.fulfilledQuantity, 0);
+  const removed = o.lines.reduce((n, l) => n + (l.quantity - l.currentQuantity), 0);
+  return (o.cancelledAt !== null ? 1_000_000_000 : 0) + shipped * 1000 + removed;
+}
+
+/** What changes for the back office: everything but Shopify's version stamp and tags (our own tag edits). */
+export function contentHash(o: ShopifyOrder): string {
+  const { updatedAt: _u, tags: _t, ...content } = o;
+  return createHash("sha256").update(JSON.stringify(content)).digest("hex").slice(0, 32);
+}
+
+export function compareVersion(incoming: ShopifyOrder, stored: StoredVersion | undefined): VersionVerdict {
+  if (!stored) return "newer";
+  if (incoming.updatedAt > stored.updatedAt) return "newer";
+  if (incoming.updatedAt < stored.updatedAt) return "older";
+  if (contentHash(incoming) === stored.contentHash) return "same";
+  return progressOf(incoming) >= stored.progress ? "newer" : "older";
+}
+
+export interface Reservation {
+  readonly variantId: number;
+  readonly warehouseId: number;
+  readonly quantity: number;
+}
+
+export interface LinkedLine {
+  readonly variantId: number | null;
+  readonly fulfillableQuantity: number;
+}
+
+/** Units to hold for an active order at its warehouse, summed per variant; nothing when inactive. */
+export function desiredReservations(
+  lines: readonly LinkedLine[],
+  warehouseId: number | null,
+  active: boolean,
+): Reservation[] {
+  if (!active || warehouseId === null) return [];
+  const byVariant = new Map<number, number>();
+  for (const l of lines) {
+    if (l.variantId === null || l.fulfillableQuantity <= 0) continue;
+    byVariant.set(l.variantId, (byVariant.get(l.variantId) ?? 0) + l.fulfillableQuantity);
+  }
+  return [...byVariant].map(([variantId, quantity]) => ({ variantId, warehouseId, quantity }));
+}
+
+const key = (r: Pick<Reservation, "variantId" | "warehouseId">) => `${r.variantId}:${r.warehouseId}`;
+
+/** Deltas (non-zero) to apply to `reserved` so `current` becomes `desired`. */
+export function reservationChanges(
+  current: readonly Reservation[],
+  desired: readonly Reservation[],
+): Reservation[] {
+  const delta = new Map<string, Reservation>();
+  const add = (r: Reservation, sign: 1 | -1) => {
+    const k = key(r);
+    const q = (delta.get(k)?.quantity ?? 0) + sign * r.quantity;
+    delta.set(k, { variantId: r.variantId, warehouseId: r.warehouseId, quantity: q });
+  };
+  for (const r of current) add(r, -1);
+  for (const r of desired) add(r, 1);
+  return [...delta.values()].filter((r) => r.quantity !== 0);
+}
