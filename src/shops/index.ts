@@ -1,0 +1,79 @@
+/**
+ * The shops capability, assembled: what the hub (src/runtime/hub.ts) wires in.
+ *
+ *   const shops = createShops(ctx, { createTransport: createAdminTransport });
+ *   buildServer(ctx, { routes: [...shops.routes], plugins: [shops.webhookPlugin] });
+ *   // the push reconciler gets shops.transportFor(store) — one transport per store.
+ */
+import type { AppContext } from "../core/context.ts";
+import type { AdminTransport } from "../shopify/transport.ts";
+import { type AdminTransportFactory, type ShopsDeps, shopsRoutes } from "./routes.ts";
+import { loadOrCreateKey } from "./secrets.ts";
+import { createTokenKeeper } from "./tokens.ts";
+import { createWebhookHandlers, shopsWebhookPlugin, type WebhookHandlers } from "./webhooks.ts";
+
+export type { ActivityEntry } from "./activity.ts";
+export { listActivity, logActivity } from "./activity.ts";
+export { linkVariants, readConfirmedLevels } from "./linking.ts";
+export { syncLocations } from "./locations.ts";
+export type { AdminTransportFactory, ShopsDeps } from "./routes.ts";
+export { missingScopes, requiredScopes } from "./scopes.ts";
+export { disconnectStore, setFlowState } from "./stores.ts";
+export { registerWebhooks } from "./webhook-subscriptions.ts";
+export type { WebhookEvent, WebhookHandler, WebhookHandlers } from "./webhooks.ts";
+
+export interface ShopsOptions
+  extends Partial<Omit<ShopsDeps, "key" | "tokens" | "transportFor" | "transportWithToken">> {
+  readonly createTransport: AdminTransportFactory;
+  /** Defaults to loadOrCreateKey(ctx.config, ctx.logger). */
+  readonly key?: Buffer;
+}
+
+export function createShops(ctx: AppContext, options: ShopsOptions) {
+  const key = options.key ?? loadOrCreateKey(ctx.config, ctx.logger);
+  const tokens = createTokenKeeper({
+    key,
+    config: ctx.config,
+    clock: ctx.clock,
+    logger: ctx.logger.child({ component: "tokens" }),
+    fetch: options.fetch,
+  });
+  const transports = new Map<number, AdminTransport>();
+  const urlTemplate = ctx.config.shopifyAdminUrlTemplate;
+  const deps: ShopsDeps = {
+    ...options,
+    key,
+    tokens,
+    transportFor(store) {
+      let t = transports.get(store.id);
+      if (!t) {
+        t = options.createTransport({
+          store: store.domain,
+          urlTemplate,
+          getAccessToken: () => tokens.getAccessToken(ctx.database, store.id),
+          clock: ctx.clock,
+          logger: ctx.logger.child({ store: store.domain }),
+        });
+        transports.set(store.id, t);
+      }
+      return t;
+    },
+    transportWithToken: (domain, accessToken) =>
+      options.createTransport({
+        store: domain,
+        urlTemplate,
+        getAccessToken: async () => accessToken,
+        clock: ctx.clock,
+        logger: ctx.logger.child({ store: domain }),
+      }),
+  };
+  const webhookHandlers: WebhookHandlers = createWebhookHandlers(ctx);
+  return {
+    deps,
+    routes: shopsRoutes(ctx, deps),
+    webhookHandlers,
+    webhookPlugin: shopsWebhookPlugin(ctx, { key }, webhookHandlers),
+    transportFor: deps.transportFor,
+    tokens,
+  };
+}

@@ -1,0 +1,342 @@
+/**
+ * Linking hub variants to a store's inventory items (SKU, then barcode), replacing the store's
+ * link problems each run, then reading Shopify's current `available` at the managed locations
+ * into inventory_sync.confirmed (the push's `changeFromQuantity`). New links are marked dirty.
+ */
+import { chunks } from "../db/batching.ts";
+import type { Database } from "../db/database.ts";
+import { graphql } from "../shopify/graphql.ts";
+import type { AdminTransport } from "../shopify/transport.ts";
+import { logActivity } from "./activity.ts";
+import { markPushDirty } from "./dirty.ts";
+import { type ExistingLink, type LinkProblem, matchVariants, type ShopifyVariant } from "./matching.ts";
+
+export const PRODUCT_VARIANTS_QUERY = graphql`
+  query TillbridgeProductVariants($after: String) {
+    productVariants(first: 250, after: $after) {
+      nodes {
+        id
+        sku
+        barcode
+        inventoryItem {
+          id
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`;
+
+export const LOCATION_LEVELS_QUERY = graphql`
+  query TillbridgeLocationLevels($locationId: ID!, $after: String) {
+    location(id: $locationId) {
+      inventoryLevels(first: 250, after: $after) {
+        nodes {
+          item {
+            id
+          }
+          quantities(names: ["available"]) {
+            name
+            quantity
+          }
+        }
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+      }
+    }
+  }
+`;
+
+interface VariantsPage {
+  productVariants: {
+    nodes: { id: string; sku: string | null; barcode: string | null; inventoryItem: { id: string } }[];
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  };
+}
+
+interface LevelsPage {
+  location: {
+    inventoryLevels: {
+      nodes: { item: { id: string }; quantities: { name: string; quantity: number }[] }[];
+      pageInfo: { hasNextPage: boolean; endCursor: string | null };
+    };
+  } | null;
+}
+
+export async function readShopifyVariants(transport: AdminTransport): Promise<ShopifyVariant[]> {
+  const out: ShopifyVariant[] = [];
+  let after: string | null = null;
+  do {
+    const page: { data: VariantsPage } = await transport.graphql<VariantsPage>(
+      PRODUCT_VARIANTS_QUERY,
+      { after },
+      { estimatedCost: 502 },
+    );
+    for (const v of page.data.productVariants.nodes) {
+      out.push({ id: v.id, sku: v.sku, barcode: v.barcode, inventoryItemId: v.inventoryItem.id });
+    }
+    after = page.data.productVariants.pageInfo.hasNextPage
+      ? page.data.productVariants.pageInfo.endCursor
+      : null;
+  } while (after);
+  return out;
+}
+
+export interface LinkSummary {
+  readonly linked: number;
+  readonly bySku: number;
+  readonly byBarcode: number;
+  readonly newlyLinked: number;
+  readonly removed: number;
+  readonly problems: number;
+  readonly problemsByKind: Record<string, number>;
+  readonly levelsRead: number;
+}
+
+export async function linkVariants(
+  database: Database,
+  transport: AdminTransport,
+  storeId: number,
+  now: number,
+): Promise<LinkSummary> {
+  const shopify = await readShopifyVariants(transport);
+  const db = database.db;
+  const hub = (await db.selectFrom("variants").select(["id", "sku", "barcode"]).execute()).map((v) => ({
+    id: Number(v.id),
+    sku: v.sku,
+    barcode: v.barcode,
+  }));
+  const existingRows = await db
+    .selectFrom("variant_links")
+    .selectAll()
+    .where("store_id", "=", storeId)
+    .execute();
+  const existing: ExistingLink[] = existingRows.map((r) => ({
+    variantId: Number(r.variant_id),
+    productVariantGid: r.product_variant_gid,
+    inventoryItemGid: r.inventory_item_gid,
+  }));
+  const result = matchVariants(hub, shopify, existing);
+  const before = new Map(existing.map((e) => [e.variantId, e]));
+  const after = new Map(result.links.map((l) => [l.variantId, l]));
+  const changed = result.links.filter((l) => {
+    const old = before.get(l.variantId);
+    return (
+      !old || old.productVariantGid !== l.productVariantGid || old.inventoryItemGid !== l.inventoryItemGid
+    );
+  });
+  const dropped = existing.filter((e) => {
+    const now2 = after.get(e.variantId);
+    return (
+      !now2 || now2.inventoryItemGid !== e.inventoryItemGid || now2.productVariantGid !== e.productVariantGid
+    );
+  });
+
+  await db.transaction().execute(async (trx) => {
+    // Links that go away or change: remove them and their sync state (the item is no longer ours).
+    for (const part of chunks(dropped, 300)) {
+      await trx
+        .deleteFrom("variant_links")
+        .where("store_id", "=", storeId)
+        .where(
+          "variant_id",
+          "in",
+          part.map((d) => d.variantId),
+        )
+        .execute();
+      await trx
+        .deleteFrom("inventory_sync")
+        .where("store_id", "=", storeId)
+        .where(
+          "inventory_item_gid",
+          "in",
+          part.map((d) => d.inventoryItemGid),
+        )
+        .execute();
+    }
+    for (const part of chunks(changed, 300)) {
+      await trx
+        .insertInto("variant_links")
+        .values(
+          part.map((l) => ({
+            store_id: storeId,
+            variant_id: l.variantId,
+            product_variant_gid: l.productVariantGid,
+            inventory_item_gid: l.inventoryItemGid,
+            matched_by: l.matchedBy,
+            linked_at: now,
+          })),
+        )
+        .execute();
+    }
+    // matched_by may change without the item changing (SKU match after a barcode match).
+    for (const l of result.links) {
+      const old = existingRows.find((r) => Number(r.variant_id) === l.variantId);
+      if (old && old.matched_by !== l.matchedBy && !changed.includes(l)) {
+        await trx
+          .updateTable("variant_links")
+          .set({ matched_by: l.matchedBy })
+          .where("store_id", "=", storeId)
+          .where("variant_id", "=", l.variantId)
+          .execute();
+      }
+    }
+    await trx.deleteFrom("link_problems").where("store_id", "=", storeId).execute();
+    for (const part of chunks<LinkProblem>(result.problems, 500)) {
+      await trx
+        .insertInto("link_problems")
+        .values(
+          part.map((p) => ({
+            store_id: storeId,
+            kind: p.kind,
+            sku: p.sku,
+            barcode: p.barcode,
+            product_variant_gid: p.productVariantGid,
+            detail: p.detail,
+            detected_at: now,
+          })),
+        )
+        .execute();
+    }
+    await markPushDirty(
+      trx,
+      storeId,
+      changed.map((l) => l.variantId),
+      now,
+    );
+  });
+
+  const levelsRead = await readConfirmedLevels(database, transport, storeId, now);
+  const problemsByKind: Record<string, number> = {};
+  for (const p of result.problems) problemsByKind[p.kind] = (problemsByKind[p.kind] ?? 0) + 1;
+  const summary: LinkSummary = {
+    linked: result.links.length,
+    bySku: result.links.filter((l) => l.matchedBy === "sku").length,
+    byBarcode: result.links.filter((l) => l.matchedBy === "barcode").length,
+    newlyLinked: changed.length,
+    removed: dropped.filter((d) => !after.has(d.variantId)).length,
+    problems: result.problems.length,
+    problemsByKind,
+    levelsRead,
+  };
+  await logActivity(
+    db,
+    {
+      storeId,
+      flow: "inventory_push",
+      kind: "linked",
+      level: result.problems.length > 0 ? "warn" : "info",
+      message: `linked ${summary.linked} variant(s) (${summary.bySku} by SKU, ${summary.byBarcode} by barcode), ${summary.problems} problem(s)`,
+      data: { ...summary, problemsByKind },
+    },
+    now,
+  );
+  return summary;
+}
+
+/**
+ * Reads Shopify's current `available` for every linked item at every managed, active location
+ * and stores it as `confirmed` (keeping `pushed`). Items not stocked at a location get no row.
+ * Returns the number of levels stored.
+ */
+export async function readConfirmedLevels(
+  database: Database,
+  transport: AdminTransport,
+  storeId: number,
+  now: number,
+): Promise<number> {
+  const db = database.db;
+  const locations = await db
+    .selectFrom("store_locations")
+    .select("location_gid")
+    .where("store_id", "=", storeId)
+    .where("managed", "=", 1)
+    .where("active_in_shopify", "=", 1)
+    .execute();
+  if (locations.length === 0) return 0;
+  const links = await db
+    .selectFrom("variant_links")
+    .select(["variant_id", "inventory_item_gid"])
+    .where("store_id", "=", storeId)
+    .execute();
+  const variantOf = new Map(links.map((l) => [l.inventory_item_gid, Number(l.variant_id)]));
+  if (variantOf.size === 0) return 0;
+  let stored = 0;
+  for (const { location_gid } of locations) {
+    let after: string | null = null;
+    do {
+      const page: { data: LevelsPage } = await transport.graphql<LevelsPage>(
+        LOCATION_LEVELS_QUERY,
+        { locationId: location_gid, after },
+        { estimatedCost: 752 },
+      );
+      const conn = page.data.location?.inventoryLevels;
+      if (!conn) break;
+      const rows = conn.nodes.flatMap((n) => {
+        const variantId = variantOf.get(n.item.id);
+        const available = n.quantities.find((q) => q.name === "available")?.quantity;
+        return variantId === undefined || available === undefined
+          ? []
+          : [{ item: n.item.id, variantId, available }];
+      });
+      for (const part of chunks(rows, 300)) {
+        await db
+          .insertInto("inventory_sync")
+          .values(
+            part.map((r) => ({
+              store_id: storeId,
+              inventory_item_gid: r.item,
+              location_gid,
+              variant_id: r.variantId,
+              pushed: null,
+              confirmed: r.available,
+              confirmed_at: now,
+            })),
+          )
+          .onConflict((oc) =>
+            oc.columns(["store_id", "inventory_item_gid", "location_gid"]).doUpdateSet((eb) => ({
+              variant_id: eb.ref("excluded.variant_id"),
+              confirmed: eb.ref("excluded.confirmed"),
+              confirmed_at: eb.ref("excluded.confirmed_at"),
+            })),
+          )
+          .execute();
+        stored += part.length;
+      }
+      after = conn.pageInfo.hasNextPage ? conn.pageInfo.endCursor : null;
+    } while (after);
+  }
+  return stored;
+}
+
+export interface LinkProblemView {
+  readonly kind: string;
+  readonly sku: string | null;
+  readonly barcode: string | null;
+  readonly productVariantId: string | null;
+  readonly detail: string;
+  readonly detectedAt: string;
+}
+
+export async function listLinkProblems(database: Database, storeId: number): Promise<LinkProblemView[]> {
+  const rows = await database.db
+    .selectFrom("link_problems")
+    .selectAll()
+    .where("store_id", "=", storeId)
+    .orderBy("kind")
+    .orderBy("id")
+    .execute();
+  return rows.map((r) => ({
+    kind: r.kind,
+    sku: r.sku,
+    barcode: r.barcode,
+    productVariantId: r.product_variant_gid,
+    detail: r.detail,
+    detectedAt: new Date(Number(r.detected_at)).toISOString(),
+  }));
+}

@@ -1,0 +1,178 @@
+/**
+ * Pure SKU-then-barcode matching of hub variants to Shopify product variants. Ambiguity is a
+ * problem with a reason, never a guess.
+ */
+import type { LinkProblemKind } from "../db/tables.ts";
+
+export interface HubVariant {
+  readonly id: number;
+  readonly sku: string;
+  readonly barcode: string | null;
+}
+
+export interface ShopifyVariant {
+  readonly id: string;
+  readonly sku: string | null;
+  readonly barcode: string | null;
+  readonly inventoryItemId: string;
+}
+
+export interface ExistingLink {
+  readonly variantId: number;
+  readonly productVariantGid: string;
+  readonly inventoryItemGid: string;
+}
+
+export interface Link {
+  readonly variantId: number;
+  readonly productVariantGid: string;
+  readonly inventoryItemGid: string;
+  readonly matchedBy: "sku" | "barcode";
+}
+
+export interface LinkProblem {
+  readonly kind: LinkProblemKind;
+  readonly sku: string | null;
+  readonly barcode: string | null;
+  readonly productVariantGid: string | null;
+  readonly detail: string;
+}
+
+export interface MatchResult {
+  readonly links: Link[];
+  readonly problems: LinkProblem[];
+}
+
+const norm = (s: string | null | undefined) => {
+  const t = s?.trim();
+  return t ? t : null;
+};
+
+function groupBy<T>(items: readonly T[], key: (t: T) => string | null): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    if (k === null) continue;
+    const list = out.get(k);
+    if (list) list.push(item);
+    else out.set(k, [item]);
+  }
+  return out;
+}
+
+export function matchVariants(
+  hub: readonly HubVariant[],
+  shopify: readonly ShopifyVariant[],
+  existing: readonly ExistingLink[],
+): MatchResult {
+  const links: Link[] = [];
+  const problems: LinkProblem[] = [];
+  const usedShopify = new Set<string>();
+  const settled = new Set<number>();
+
+  // 1. SKU. A SKU carried by several Shopify variants links none of them.
+  const bySku = groupBy(shopify, (v) => norm(v.sku));
+  const excluded = new Set<string>();
+  for (const [sku, vs] of bySku) {
+    if (vs.length < 2) continue;
+    for (const v of vs) excluded.add(v.id);
+    const hubOne = hub.find((h) => h.sku.trim() === sku);
+    if (hubOne) settled.add(hubOne.id);
+    problems.push({
+      kind: "duplicate_sku_in_shopify",
+      sku,
+      barcode: null,
+      productVariantGid: null,
+      detail: `SKU ${sku} is used by ${vs.length} Shopify variants: ${vs.map((v) => v.id).join(", ")}; none is linked until the SKU is unique`,
+    });
+  }
+  for (const h of hub) {
+    if (settled.has(h.id)) continue;
+    const vs = bySku.get(h.sku.trim());
+    if (vs?.length === 1) {
+      const v = vs[0]!;
+      links.push({
+        variantId: h.id,
+        productVariantGid: v.id,
+        inventoryItemGid: v.inventoryItemId,
+        matchedBy: "sku",
+      });
+      usedShopify.add(v.id);
+      settled.add(h.id);
+    }
+  }
+
+  // 2. Barcode, for the rest on both sides.
+  const restShopify = shopify.filter((v) => !usedShopify.has(v.id) && !excluded.has(v.id));
+  const restHub = hub.filter((h) => !settled.has(h.id));
+  const shopifyByBarcode = groupBy(restShopify, (v) => norm(v.barcode));
+  const hubByBarcode = groupBy(restHub, (h) => norm(h.barcode));
+  for (const [barcode, vs] of shopifyByBarcode) {
+    if (vs.length < 2 || !hubByBarcode.has(barcode)) continue;
+    for (const v of vs) excluded.add(v.id);
+    for (const h of hubByBarcode.get(barcode)!) settled.add(h.id);
+    problems.push({
+      kind: "duplicate_barcode_in_shopify",
+      sku: null,
+      barcode,
+      productVariantGid: null,
+      detail: `barcode ${barcode} is used by ${vs.length} Shopify variants: ${vs.map((v) => v.id).join(", ")}; none is linked`,
+    });
+  }
+  for (const h of restHub) {
+    if (settled.has(h.id)) continue;
+    const code = norm(h.barcode);
+    if (code === null) continue;
+    const vs = shopifyByBarcode.get(code);
+    if (vs?.length !== 1) continue;
+    if ((hubByBarcode.get(code)?.length ?? 0) > 1) continue; // several hub variants share it: not guessed
+    const v = vs[0]!;
+    links.push({
+      variantId: h.id,
+      productVariantGid: v.id,
+      inventoryItemGid: v.inventoryItemId,
+      matchedBy: "barcode",
+    });
+    usedShopify.add(v.id);
+    settled.add(h.id);
+  }
+
+  // 3. What is left on either side.
+  const shopifyIds = new Set(shopify.map((v) => v.id));
+  const previous = new Map(existing.map((e) => [e.variantId, e]));
+  for (const h of hub) {
+    if (settled.has(h.id)) continue;
+    const old = previous.get(h.id);
+    if (old && !shopifyIds.has(old.productVariantGid)) {
+      problems.push({
+        kind: "deleted_in_shopify",
+        sku: h.sku,
+        barcode: h.barcode,
+        productVariantGid: old.productVariantGid,
+        detail: `the Shopify variant ${old.productVariantGid} linked to SKU ${h.sku} no longer exists; the link was removed`,
+      });
+      continue;
+    }
+    const shared = norm(h.barcode) !== null && (hubByBarcode.get(norm(h.barcode)!)?.length ?? 0) > 1;
+    problems.push({
+      kind: "not_in_shopify",
+      sku: h.sku,
+      barcode: h.barcode,
+      productVariantGid: null,
+      detail: shared
+        ? `no Shopify variant has SKU ${h.sku}, and its barcode ${h.barcode} is shared by several hub variants`
+        : `no Shopify variant has SKU ${h.sku}${h.barcode ? ` or barcode ${h.barcode}` : ""}`,
+    });
+  }
+  for (const v of shopify) {
+    if (usedShopify.has(v.id) || excluded.has(v.id)) continue;
+    problems.push({
+      kind: "not_in_hub",
+      sku: norm(v.sku),
+      barcode: norm(v.barcode),
+      productVariantGid: v.id,
+      detail: `no hub variant has SKU ${norm(v.sku) ?? "(none)"}${norm(v.barcode) ? ` or barcode ${norm(v.barcode)}` : ""}`,
+    });
+  }
+  return { links, problems };
+}

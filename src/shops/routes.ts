@@ -1,0 +1,453 @@
+/** HTTP routes of the shops capability: connecting stores, flows, locations mapping, linking, activity. */
+
+import type { Logger } from "pino";
+import { z } from "zod";
+import type { Clock } from "../core/clock.ts";
+import type { AppContext } from "../core/context.ts";
+import { AppError } from "../core/errors.ts";
+import { route } from "../core/route.ts";
+import type { FlowName, FlowState } from "../db/tables.ts";
+import { ShopifyAuthError, ShopifyError } from "../shopify/errors.ts";
+import type { AdminTransport } from "../shopify/transport.ts";
+import { listActivity, logActivity } from "./activity.ts";
+import { linkVariants, listLinkProblems, readConfirmedLevels } from "./linking.ts";
+import { listLocations, locationMappingInput, setLocationMapping, syncLocations } from "./locations.ts";
+import { beginInstall, completeInstall, normaliseShop } from "./oauth.ts";
+import { readShopInfo } from "./shop-info.ts";
+import {
+  disconnectStore,
+  FLOWS,
+  listStores,
+  requireStore,
+  saveConnection,
+  setFlowState,
+  setInventoryMode,
+  storeView,
+} from "./stores.ts";
+import type { TokenKeeper } from "./tokens.ts";
+import { BASE_WEBHOOK_TOPICS, registerWebhooks } from "./webhook-subscriptions.ts";
+
+export interface ShopsDeps {
+  /** From loadOrCreateKey(config, logger). */
+  readonly key: Buffer;
+  readonly tokens: TokenKeeper;
+  /** The store's one throttled transport (createAdminTransport with tokens.getAccessToken). */
+  transportFor(store: { id: number; domain: string }): AdminTransport;
+  /** A one-off transport with an explicit token, to verify a pasted custom-app token before it is stored. */
+  transportWithToken(domain: string, accessToken: string): AdminTransport;
+  /** Webhook topics (GraphQL enum names) registered on connect; default APP_UNINSTALLED. */
+  readonly webhookTopics?: readonly string[];
+  readonly fetch?: typeof fetch;
+  /** Where the browser goes after an install; default: a small "connected" page. */
+  readonly afterInstallUrl?: (domain: string) => string;
+  /**
+   * Checks run before a flow is enabled (e.g. the inventory dry run); throw an AppError to refuse.
+   */
+  readonly beforeEnable?: (storeId: number, flow: FlowName) => Promise<void>;
+}
+
+/** The factory signature of src/shopify/admin-client.ts. */
+export type AdminTransportFactory = (options: {
+  store: string;
+  urlTemplate: string;
+  getAccessToken: () => Promise<string>;
+  clock: Clock;
+  logger: Logger;
+}) => AdminTransport;
+
+const domainParams = z.object({ domain: z.string().min(1).max(255) });
+const flowName = z.enum(FLOWS as [FlowName, ...FlowName[]]);
+const flowParams = domainParams.extend({
+  flow: flowName,
+  action: z.enum(["pause", "resume", "enable", "disable"]),
+});
+
+const storeOut = z.object({
+  domain: z.string(),
+  name: z.string(),
+  authKind: z.enum(["oauth", "custom_app"]),
+  status: z.enum(["active", "disconnected"]),
+  statusReason: z.string().nullable(),
+  inventoryMode: z.enum(["delta", "absolute"]),
+  scopes: z.array(z.string()),
+  connectedAt: z.string(),
+  disconnectedAt: z.string().nullable(),
+  accessTokenExpiresAt: z.string().nullable(),
+  flows: z.array(
+    z.object({
+      flow: flowName,
+      state: z.enum(["disabled", "enabled", "paused"]),
+      missingScopes: z.array(z.string()),
+    }),
+  ),
+});
+
+const customAppInput = z
+  .object({
+    domain: z.string().min(1).max(255),
+    accessToken: z.string().min(1).max(500),
+    name: z.string().min(1).max(255).optional(),
+    /** The custom app's API secret key, to verify its webhooks (optional). */
+    webhookSecret: z.string().min(1).max(500).optional(),
+  })
+  .strict();
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** After a connection: webhooks and locations. Failures are logged to the activity log, not fatal. */
+export async function afterConnect(
+  ctx: AppContext,
+  deps: ShopsDeps,
+  store: { id: number; domain: string },
+  options: { webhooks: boolean },
+): Promise<void> {
+  const transport = deps.transportFor(store);
+  const now = () => ctx.clock.now();
+  if (options.webhooks) {
+    try {
+      const r = await registerWebhooks(
+        transport,
+        deps.webhookTopics ?? BASE_WEBHOOK_TOPICS,
+        `${ctx.config.publicUrl}/webhooks/shopify`,
+      );
+      await logActivity(
+        ctx.database.db,
+        {
+          storeId: store.id,
+          flow: "connection",
+          kind: "webhooks_registered",
+          level: r.failed.length > 0 ? "warn" : "info",
+          message: `webhooks: ${r.created.length} created, ${r.existing.length} already there, ${r.failed.length} failed${r.failed.map((f) => ` (${f.topic}: ${f.message})`).join("")}`,
+          data: { created: r.created, failed: r.failed.map((f) => f.topic) },
+        },
+        now(),
+      );
+    } catch (err) {
+      await logActivity(
+        ctx.database.db,
+        {
+          storeId: store.id,
+          flow: "connection",
+          kind: "webhooks_failed",
+          level: "error",
+          message: `registering webhooks failed: ${(err as Error).message}`,
+        },
+        now(),
+      );
+    }
+  }
+  try {
+    await syncLocations(ctx.database, transport, store.id, now());
+  } catch (err) {
+    await logActivity(
+      ctx.database.db,
+      {
+        storeId: store.id,
+        flow: "connection",
+        kind: "locations_failed",
+        level: "error",
+        message: `reading locations failed: ${(err as Error).message}`,
+      },
+      now(),
+    );
+  }
+}
+
+function shopifyFailure(err: unknown, what: string): never {
+  if (err instanceof ShopifyAuthError) {
+    throw new AppError(
+      "MISSING_SCOPE",
+      `${what}: Shopify refused access${err.missingScope ? ` (missing scope ${err.missingScope})` : ""}: ${err.message}`,
+    );
+  }
+  if (err instanceof ShopifyError)
+    throw new AppError("SHOPIFY_ERROR", `${what}: ${err.message}`, [], { cause: err });
+  throw err;
+}
+
+export function shopsRoutes(ctx: AppContext, deps: ShopsDeps) {
+  const { database, clock } = ctx;
+  const activeStore = async (domain: string) => {
+    const store = await requireStore(database, domain);
+    if (store.status !== "active") {
+      throw new AppError(
+        "STORE_DISCONNECTED",
+        `${store.domain} is disconnected (${store.status_reason ?? "by the operator"})`,
+      );
+    }
+    return store;
+  };
+  return [
+    route({
+      method: "GET",
+      url: "/shopify/install",
+      tag: "shops",
+      auth: "none",
+      summary:
+        "Start the OAuth install of the Tillbridge app on a store: redirects to Shopify's authorization screen.",
+      query: z.object({ shop: z.string().max(255) }),
+      async handler({ query, reply }) {
+        const { url } = await beginInstall(database, ctx.config, query.shop, clock.now());
+        return reply.redirect(url, 302);
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/shopify/callback",
+      tag: "shops",
+      auth: "none",
+      summary:
+        "Shopify's OAuth redirect: verifies hmac and state, exchanges the code, stores the connection.",
+      query: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
+      async handler({ query, reply }) {
+        const r = await completeInstall(
+          database,
+          ctx.config,
+          { key: deps.key, fetch: deps.fetch },
+          query,
+          clock.now(),
+        );
+        await afterConnect(ctx, deps, { id: r.storeId, domain: r.domain }, { webhooks: true });
+        if (deps.afterInstallUrl) return reply.redirect(deps.afterInstallUrl(r.domain), 302);
+        return reply
+          .code(200)
+          .type("text/html; charset=utf-8")
+          .send(
+            `<!doctype html><html><head><meta charset="utf-8"><title>Connected</title></head><body><h1>${escapeHtml(r.domain)} is connected</h1><p>Map its locations and link its variants in the Tillbridge console.</p></body></html>`,
+          );
+      },
+    }),
+    route({
+      method: "POST",
+      url: "/api/v1/stores",
+      tag: "shops",
+      auth: "api-key",
+      summary:
+        "Connect a store with a custom-app Admin API token. The token is verified with a test call before it is saved (encrypted).",
+      body: customAppInput,
+      successStatus: 201,
+      response: storeOut,
+      async handler({ body }) {
+        const domain = normaliseShop(body.domain);
+        let info: Awaited<ReturnType<typeof readShopInfo>>;
+        try {
+          info = await readShopInfo(deps.transportWithToken(domain, body.accessToken));
+        } catch (err) {
+          if (err instanceof ShopifyAuthError) {
+            throw new AppError(
+              "INVALID_SHOPIFY_TOKEN",
+              `Shopify did not accept this token for ${domain}: nothing was saved`,
+              [{ path: "accessToken", code: "INVALID_SHOPIFY_TOKEN", message: err.message }],
+            );
+          }
+          shopifyFailure(err, `verifying the token for ${domain}`);
+        }
+        const storeId = await saveConnection(
+          database,
+          {
+            domain,
+            name: body.name ?? info.name,
+            authKind: "custom_app",
+            accessToken: body.accessToken,
+            accessTokenExpiresAt: null,
+            refreshToken: null,
+            refreshTokenExpiresAt: null,
+            scopes: info.scopes ?? [],
+            webhookSecret: body.webhookSecret ?? null,
+          },
+          deps.key,
+          clock.now(),
+        );
+        await afterConnect(
+          ctx,
+          deps,
+          { id: storeId, domain },
+          { webhooks: body.webhookSecret !== undefined },
+        );
+        return storeView(database, await requireStore(database, domain));
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/api/v1/stores",
+      tag: "shops",
+      auth: "api-key",
+      summary: "List connected stores, their flows and granted scopes (never tokens).",
+      response: z.object({ items: z.array(storeOut) }),
+      handler: async () => ({ items: await listStores(database) }),
+    }),
+    route({
+      method: "GET",
+      url: "/api/v1/stores/:domain",
+      tag: "shops",
+      auth: "api-key",
+      summary: "One store, its flows and granted scopes.",
+      params: domainParams,
+      response: storeOut,
+      handler: async ({ params }) => storeView(database, await requireStore(database, params.domain)),
+    }),
+    route({
+      method: "POST",
+      url: "/api/v1/stores/:domain/disconnect",
+      tag: "shops",
+      auth: "api-key",
+      summary: "Disconnect a store: every flow stops at once; hub data (mapping, links, history) is kept.",
+      params: domainParams,
+      body: z.object({ reason: z.string().max(500).optional() }).optional(),
+      response: storeOut,
+      async handler({ params, body }) {
+        const store = await requireStore(database, params.domain);
+        await disconnectStore(
+          database,
+          store.id,
+          body?.reason ?? "disconnected by the operator",
+          clock.now(),
+        );
+        return storeView(database, await requireStore(database, params.domain));
+      },
+    }),
+    route({
+      method: "PUT",
+      url: "/api/v1/stores/:domain/inventory-mode",
+      tag: "shops",
+      auth: "api-key",
+      summary:
+        "Delta (send only changes; recommended first) or absolute (the hub overwrites Shopify's quantity).",
+      params: domainParams,
+      body: z.object({ mode: z.enum(["delta", "absolute"]) }),
+      response: storeOut,
+      async handler({ params, body }) {
+        const store = await requireStore(database, params.domain);
+        await setInventoryMode(database, store.id, body.mode, clock.now());
+        return storeView(database, await requireStore(database, params.domain));
+      },
+    }),
+    route({
+      method: "POST",
+      url: "/api/v1/stores/:domain/flows/:flow/:action",
+      tag: "shops",
+      auth: "api-key",
+      summary:
+        "pause | resume | enable | disable one flow of a store. Enabling needs an active store and the flow's scopes (the error names a missing scope).",
+      params: flowParams,
+      response: storeOut,
+      async handler({ params }) {
+        const store = await requireStore(database, params.domain);
+        const target: FlowState =
+          params.action === "pause" ? "paused" : params.action === "disable" ? "disabled" : "enabled";
+        if (params.action === "resume") {
+          const current = (await storeView(database, store)).flows.find((f) => f.flow === params.flow)?.state;
+          if (current === "disabled") {
+            throw new AppError(
+              "CONFLICT",
+              `${params.flow} was never enabled on ${store.domain}; enable it instead`,
+            );
+          }
+        }
+        if (target === "enabled" && deps.beforeEnable) await deps.beforeEnable(store.id, params.flow);
+        await setFlowState(database, store.id, params.flow, target, clock.now());
+        return storeView(database, await requireStore(database, params.domain));
+      },
+    }),
+    route({
+      method: "POST",
+      url: "/api/v1/stores/:domain/locations/sync",
+      tag: "shops",
+      auth: "api-key",
+      summary:
+        "Read the store's locations from Shopify again (mapping is kept; removed ones become inactive).",
+      params: domainParams,
+      async handler({ params }) {
+        const store = await activeStore(params.domain);
+        try {
+          await syncLocations(database, deps.transportFor(store), store.id, clock.now());
+        } catch (err) {
+          shopifyFailure(err, "reading locations");
+        }
+        return { items: await listLocations(database, store.id) };
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/api/v1/stores/:domain/locations",
+      tag: "shops",
+      auth: "api-key",
+      summary: "The store's locations with their mapped warehouse codes, managed flag and default.",
+      params: domainParams,
+      handler: async ({ params }) => ({
+        items: await listLocations(database, (await requireStore(database, params.domain)).id),
+      }),
+    }),
+    route({
+      method: "PUT",
+      url: "/api/v1/stores/:domain/locations/mapping",
+      tag: "shops",
+      auth: "api-key",
+      summary:
+        "Map locations to warehouses (sellable is summed), choose managed locations and the default. Atomic; every problem reported.",
+      params: domainParams,
+      body: locationMappingInput,
+      async handler({ params, body }) {
+        const store = await requireStore(database, params.domain);
+        const items = await setLocationMapping(database, store.id, body, clock.now());
+        if (store.status === "active") {
+          // Newly managed locations need Shopify's current values as the push's baseline.
+          try {
+            await readConfirmedLevels(database, deps.transportFor(store), store.id, clock.now());
+          } catch (err) {
+            ctx.logger.warn(
+              { store: store.domain, err: (err as Error).message },
+              "reading levels after mapping failed",
+            );
+          }
+        }
+        return { items };
+      },
+    }),
+    route({
+      method: "POST",
+      url: "/api/v1/stores/:domain/link",
+      tag: "shops",
+      auth: "api-key",
+      summary:
+        "Link hub variants to the store's variants by SKU, then barcode; replaces the link problems; reads Shopify's current quantities at managed locations.",
+      params: domainParams,
+      async handler({ params }) {
+        const store = await activeStore(params.domain);
+        try {
+          return await linkVariants(database, deps.transportFor(store), store.id, clock.now());
+        } catch (err) {
+          shopifyFailure(err, "linking variants");
+        }
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/api/v1/stores/:domain/link-problems",
+      tag: "shops",
+      auth: "api-key",
+      summary:
+        "Variants that could not be linked, with the reason (duplicate SKU, not in Shopify, not in the hub, deleted).",
+      params: domainParams,
+      handler: async ({ params }) => ({
+        items: await listLinkProblems(database, (await requireStore(database, params.domain)).id),
+      }),
+    }),
+    route({
+      method: "GET",
+      url: "/api/v1/stores/:domain/activity",
+      tag: "shops",
+      auth: "api-key",
+      summary: "The store's activity log, newest first; filter by flow; page with `before` (an id).",
+      params: domainParams,
+      query: z.object({
+        flow: z.string().max(50).optional(),
+        limit: z.coerce.number().int().min(1).max(1000).optional(),
+        before: z.coerce.number().int().min(1).optional(),
+      }),
+      handler: async ({ params, query }) => ({
+        items: await listActivity(database.db, (await requireStore(database, params.domain)).id, query),
+      }),
+    }),
+  ];
+}
