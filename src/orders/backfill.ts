@@ -1,0 +1,183 @@
+/**
+ * Polling backfill: reads the store's orders updated since its cursor (at the first run, the
+ * last N days of the settings) through the Admin GraphQL API, oldest first, and applies each
+ * exactly like a webhook delivery. A lost or late webhook is caught by the next run.
+ * The cursor is Shopify's `updatedAt` of the newest order seen; each run re-reads a short
+ * overlap before it, since Shopify's search works in whole seconds (re-applying is a no-op).
+ */
+import type { AppContext } from "../core/context.ts";
+import { graphql } from "../shopify/graphql.ts";
+import type { AdminTransport } from "../shopify/transport.ts";
+import { type ImportOutcome, importOrder } from "./intake.ts";
+import { loadSettings } from "./settings.ts";
+import { fromGraphqlOrder, type GraphqlOrderNode } from "./shopify-order.ts";
+
+export const ORDERS_PAGE = 25;
+const OVERLAP_MS = 60_000;
+const DAY_MS = 24 * 3600_000;
+
+export const ORDERS_UPDATED_SINCE_QUERY = graphql`
+  query TillbridgeOrdersUpdatedSince($first: Int!, $after: String, $query: String!) {
+    orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
+      nodes {
+        id
+        name
+        createdAt
+        updatedAt
+        cancelledAt
+        displayFinancialStatus
+        displayFulfillmentStatus
+        email
+        phone
+        currencyCode
+        tags
+        totalPriceSet {
+          shopMoney {
+            amount
+          }
+        }
+        customer {
+          firstName
+          lastName
+          email
+        }
+        purchasingEntity {
+          __typename
+          ... on PurchasingCompany {
+            company {
+              name
+            }
+          }
+        }
+        billingAddress {
+          name
+          company
+          address1
+          address2
+          city
+          province
+          zip
+          country
+          countryCodeV2
+          phone
+        }
+        shippingAddress {
+          name
+          company
+          address1
+          address2
+          city
+          province
+          zip
+          country
+          countryCodeV2
+          phone
+        }
+        fulfillmentOrders(first: 1) {
+          nodes {
+            assignedLocation {
+              location {
+                id
+              }
+            }
+          }
+        }
+        lineItems(first: 20) {
+          nodes {
+            id
+            sku
+            name
+            quantity
+            currentQuantity
+            unfulfilledQuantity
+            originalUnitPriceSet {
+              shopMoney {
+                amount
+              }
+            }
+          }
+          pageInfo {
+            hasNextPage
+          }
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`;
+
+interface OrdersPage {
+  orders: { nodes: GraphqlOrderNode[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+}
+
+export interface BackfillResult {
+  readonly read: number;
+  readonly outcomes: Partial<Record<ImportOutcome | "unreadable", number>>;
+  readonly cursor: number | null;
+}
+
+/** Shopify search syntax for "updated after"; quoted ISO time. */
+export function updatedSinceQuery(since: number): string {
+  return `updated_at:>'${new Date(since).toISOString()}'`;
+}
+
+/** One backfill run for a store. Call it from the worker per store (every 1–5 minutes), under the store's lease. */
+export async function backfillOrders(
+  ctx: AppContext,
+  transport: AdminTransport,
+  storeId: number,
+  options: { maxPages?: number } = {},
+): Promise<BackfillResult> {
+  const db = ctx.database.db;
+  const settings = await loadSettings(db, storeId);
+  const state = await db
+    .selectFrom("order_settings")
+    .select(["backfill_cursor"])
+    .where("store_id", "=", storeId)
+    .executeTakeFirst();
+  const now = ctx.clock.now();
+  let cursor = state?.backfill_cursor ?? null;
+  const since = cursor !== null ? cursor - OVERLAP_MS : now - settings.lastDays * DAY_MS;
+  const outcomes: Record<string, number> = {};
+  let after: string | null = null;
+  let read = 0;
+  const maxPages = options.maxPages ?? 1000;
+  for (let page = 0; page < maxPages; page++) {
+    const { data }: { data: OrdersPage } = await transport.graphql<OrdersPage>(
+      ORDERS_UPDATED_SINCE_QUERY,
+      { first: ORDERS_PAGE, after, query: updatedSinceQuery(since) },
+      { estimatedCost: 600 },
+    );
+    for (const node of data.orders.nodes) {
+      read++;
+      const parsed = fromGraphqlOrder(node);
+      if (!parsed.ok) {
+        outcomes.unreadable = (outcomes.unreadable ?? 0) + 1;
+        ctx.logger.warn(
+          { store: transport.store, order: node.id, reason: parsed.reason },
+          "backfill: order not readable",
+        );
+        continue;
+      }
+      const r = await importOrder(ctx, storeId, parsed.order);
+      outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
+      if (cursor === null || parsed.order.updatedAt > cursor) cursor = parsed.order.updatedAt;
+    }
+    // The cursor moves after each page, so a crash resumes close to where it stopped.
+    await saveCursor(ctx, storeId, cursor, now);
+    if (!data.orders.pageInfo.hasNextPage) break;
+    after = data.orders.pageInfo.endCursor;
+  }
+  return { read, outcomes, cursor };
+}
+
+async function saveCursor(ctx: AppContext, storeId: number, cursor: number | null, now: number) {
+  await ctx.database.db
+    .insertInto("order_settings")
+    .values({ store_id: storeId, settings: "{}", backfill_cursor: cursor, backfill_at: now, updated_at: now })
+    .onConflict((oc) => oc.column("store_id").doUpdateSet({ backfill_cursor: cursor, backfill_at: now }))
+    .execute();
+}

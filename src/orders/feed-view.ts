@@ -1,0 +1,166 @@
+/**
+ * The order as the back office sees it (feed, detail, outbound webhook payload): one function so
+ * the three cannot differ.
+ */
+import type { Db } from "../db/database.ts";
+import type { Trx } from "../inventory/ledger-store.ts";
+
+export interface OrderViewLine {
+  sku: string | null;
+  title: string | null;
+  variantId: number | null;
+  quantity: number;
+  currentQuantity: number;
+  fulfilledQuantity: number;
+  fulfillableQuantity: number;
+  price: string;
+  shopifyLineId: string;
+}
+
+export interface OrderView {
+  id: number;
+  store: string;
+  shopifyOrderId: string;
+  name: string;
+  status: string;
+  parkReason: string | null;
+  financialStatus: string | null;
+  fulfillmentStatus: string | null;
+  cancelledAt: number | null;
+  shopifyCreatedAt: number;
+  shopifyUpdatedAt: number;
+  locationId: string | null;
+  warehouse: string | null;
+  customer: {
+    id: number;
+    kind: string;
+    email: string | null;
+    name: string | null;
+    phone: string | null;
+    company: string | null;
+  } | null;
+  email: string | null;
+  customerName: string | null;
+  phone: string | null;
+  addresses: { billing: unknown; shipping: unknown } | null;
+  currency: string | null;
+  totalPrice: string | null;
+  lines: OrderViewLine[];
+  feedSeq: number | null;
+  importedAt: number | null;
+  ackedAt: number | null;
+  redacted: boolean;
+  updatedAt: number;
+}
+
+export async function orderViews(db: Db | Trx, ids: readonly number[]): Promise<OrderView[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .selectFrom("orders as o")
+    .innerJoin("stores as s", "s.id", "o.store_id")
+    .leftJoin("warehouses as w", "w.id", "o.warehouse_id")
+    .leftJoin("customers as c", "c.id", "o.customer_id")
+    .leftJoin("companies as co", "co.id", "o.company_id")
+    .select([
+      "o.id",
+      "s.domain",
+      "o.shopify_order_gid",
+      "o.name",
+      "o.status",
+      "o.park_reason",
+      "o.financial_status",
+      "o.fulfillment_status",
+      "o.cancelled_at",
+      "o.shopify_created_at",
+      "o.shopify_updated_at",
+      "o.location_gid",
+      "w.code as warehouse",
+      "o.customer_id",
+      "c.kind as customer_kind",
+      "c.email as customer_email",
+      "c.name as customer_display",
+      "c.phone as customer_phone",
+      "co.name as company",
+      "o.email",
+      "o.customer_name",
+      "o.phone",
+      "o.addresses",
+      "o.currency",
+      "o.total_price",
+      "o.feed_seq",
+      "o.imported_at",
+      "o.acked_at",
+      "o.redacted_at",
+      "o.updated_at",
+    ])
+    .where("o.id", "in", ids)
+    .execute();
+  const lines = await db
+    .selectFrom("order_lines")
+    .selectAll()
+    .where("order_id", "in", ids)
+    .orderBy("id")
+    .execute();
+  const byOrder = new Map<number, OrderViewLine[]>();
+  for (const l of lines) {
+    const list = byOrder.get(l.order_id) ?? [];
+    list.push({
+      sku: l.sku,
+      title: l.title,
+      variantId: l.variant_id,
+      quantity: l.quantity,
+      currentQuantity: l.current_quantity,
+      fulfilledQuantity: l.fulfilled_quantity,
+      fulfillableQuantity: l.fulfillable_quantity,
+      price: l.price,
+      shopifyLineId: l.shopify_line_gid,
+    });
+    byOrder.set(l.order_id, list);
+  }
+  const views = rows.map(
+    (r): OrderView => ({
+      id: r.id,
+      store: r.domain,
+      shopifyOrderId: r.shopify_order_gid,
+      name: r.name,
+      status: r.status,
+      parkReason: r.park_reason,
+      financialStatus: r.financial_status,
+      fulfillmentStatus: r.fulfillment_status,
+      cancelledAt: r.cancelled_at,
+      shopifyCreatedAt: r.shopify_created_at,
+      shopifyUpdatedAt: r.shopify_updated_at,
+      locationId: r.location_gid,
+      warehouse: r.warehouse,
+      customer:
+        r.customer_id === null || r.customer_kind === null
+          ? null
+          : {
+              id: r.customer_id,
+              kind: r.customer_kind,
+              email: r.customer_email,
+              name: r.customer_display,
+              phone: r.customer_phone,
+              company: r.company,
+            },
+      email: r.email,
+      customerName: r.customer_name,
+      phone: r.phone,
+      addresses: r.addresses === null ? null : JSON.parse(r.addresses),
+      currency: r.currency,
+      totalPrice: r.total_price,
+      lines: byOrder.get(r.id) ?? [],
+      feedSeq: r.feed_seq,
+      importedAt: r.imported_at,
+      ackedAt: r.acked_at,
+      redacted: r.redacted_at !== null,
+      updatedAt: r.updated_at,
+    }),
+  );
+  const order = new Map(ids.map((id, i) => [id, i]));
+  return views.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+}
+
+export async function orderView(db: Db | Trx, id: number): Promise<OrderView | undefined> {
+  return (await orderViews(db, [id]))[0];
+}

@@ -1,0 +1,173 @@
+/**
+ * The durable webhook inbox. `handleWebhook` only stores a verified delivery (deduplicated by
+ * `X-Shopify-Webhook-Id` through a unique constraint, so even concurrent duplicates make one
+ * row) and returns; `processInbox` applies stored deliveries afterwards, each in one
+ * transaction with its effects, retried with backoff and dead-lettered with its error.
+ * The inbox is generic: other capabilities store their topics here and process them with
+ * their own handlers (`processInbox` only takes the topics this module handles).
+ */
+import type { AppContext } from "../core/context.ts";
+import { coerceError } from "../core/errors.ts";
+import type { Trx } from "../inventory/ledger-store.ts";
+import { importOrderTx, lockOrders } from "./intake.ts";
+import { handleComplianceTx } from "./personal-data.ts";
+import { fromWebhookPayload } from "./shopify-order.ts";
+
+export const ORDER_TOPICS = ["orders/create", "orders/updated", "orders/paid", "orders/cancelled"] as const;
+export const COMPLIANCE_TOPICS = ["customers/data_request", "customers/redact", "shop/redact"] as const;
+/** Every topic `processInbox` handles (register these subscriptions when a store connects). */
+export const HANDLED_TOPICS: readonly string[] = [...ORDER_TOPICS, ...COMPLIANCE_TOPICS];
+
+export const INBOX_MAX_ATTEMPTS = 8;
+const BACKOFF_BASE_MS = 5_000;
+const BACKOFF_MAX_MS = 3_600_000;
+
+export interface WebhookDelivery {
+  /** `X-Shopify-Shop-Domain` */
+  readonly shop: string;
+  /** `X-Shopify-Topic`, e.g. `orders/create` */
+  readonly topic: string;
+  /** `X-Shopify-Webhook-Id` */
+  readonly webhookId: string;
+  /** The raw body, already HMAC-verified by the caller. */
+  readonly rawBody: string | Buffer;
+  readonly headers?: Record<string, string | string[] | undefined>;
+}
+
+/** Stores a verified delivery; `stored: false` means it was a duplicate. Answer 200 either way. */
+export async function handleWebhook(ctx: AppContext, d: WebhookDelivery): Promise<{ stored: boolean }> {
+  const now = ctx.clock.now();
+  const r = await ctx.database.db
+    .insertInto("webhook_inbox")
+    .values({
+      webhook_id: d.webhookId,
+      shop: d.shop.toLowerCase(),
+      topic: d.topic,
+      body: typeof d.rawBody === "string" ? d.rawBody : d.rawBody.toString("utf8"),
+      received_at: now,
+      status: "pending",
+      attempts: 0,
+      next_attempt_at: now,
+      last_error: null,
+      processed_at: null,
+    })
+    .onConflict((oc) => oc.column("webhook_id").doNothing())
+    .executeTakeFirst();
+  return { stored: Number(r.numInsertedOrUpdatedRows ?? 0n) > 0 };
+}
+
+/** The same, under the name the brief's wiring uses for order topics. */
+export const handleOrderWebhook = handleWebhook;
+
+export interface InboxRunResult {
+  readonly processed: number;
+  readonly failed: number;
+  readonly dead: number;
+}
+
+class Rejected extends Error {}
+
+async function applyDelivery(
+  ctx: AppContext,
+  trx: Trx,
+  row: { shop: string; topic: string; body: string },
+): Promise<void> {
+  const store = await trx
+    .selectFrom("stores")
+    .select(["id", "domain"])
+    .where("domain", "=", row.shop)
+    .executeTakeFirst();
+  let body: unknown;
+  try {
+    body = JSON.parse(row.body);
+  } catch {
+    throw new Rejected("body is not JSON");
+  }
+  if ((COMPLIANCE_TOPICS as readonly string[]).includes(row.topic)) {
+    await handleComplianceTx(trx, store, row.topic, body as object, ctx.clock.now());
+    return;
+  }
+  if (!store) throw new Rejected(`store ${row.shop} is not connected to the hub`);
+  const parsed = fromWebhookPayload(body);
+  if (!parsed.ok) throw new Rejected(parsed.reason);
+  await importOrderTx(ctx, trx, store.id, parsed.order);
+}
+
+/** Applies up to `limit` due deliveries of the handled topics. Call it from the worker loop (every tick). */
+export async function processInbox(ctx: AppContext, limit = 200): Promise<InboxRunResult> {
+  const db = ctx.database.db;
+  const now = ctx.clock.now();
+  const due = await db
+    .selectFrom("webhook_inbox")
+    .select(["id", "shop", "topic", "body", "attempts"])
+    .where("status", "in", ["pending", "failed"])
+    .where("next_attempt_at", "<=", now)
+    .where("topic", "in", HANDLED_TOPICS)
+    .orderBy("id")
+    .limit(limit)
+    .execute();
+  let processed = 0;
+  let failed = 0;
+  let dead = 0;
+  for (const row of due) {
+    try {
+      await db.transaction().execute(async (trx) => {
+        await lockOrders(trx, ctx.database.dialect);
+        // Another worker may have taken it meanwhile: only a row still due is applied.
+        const still = await trx
+          .selectFrom("webhook_inbox")
+          .select("status")
+          .where("id", "=", row.id)
+          .executeTakeFirst();
+        if (!still || (still.status !== "pending" && still.status !== "failed")) return;
+        await applyDelivery(ctx, trx, row);
+        await trx
+          .updateTable("webhook_inbox")
+          .set({ status: "done", processed_at: ctx.clock.now(), last_error: null })
+          .where("id", "=", row.id)
+          .execute();
+      });
+      processed++;
+    } catch (thrown) {
+      const err = coerceError(thrown);
+      const attempts = row.attempts + 1;
+      const isDead = err instanceof Rejected || attempts >= INBOX_MAX_ATTEMPTS;
+      if (isDead) dead++;
+      else failed++;
+      await db
+        .updateTable("webhook_inbox")
+        .set({
+          status: isDead ? "dead" : "failed",
+          attempts,
+          next_attempt_at: now + Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempts - 1)),
+          last_error: err.message.slice(0, 500),
+        })
+        .where("id", "=", row.id)
+        .execute();
+      // Ids and the reason only: the body may hold personal data.
+      ctx.logger.warn(
+        {
+          inboxId: row.id,
+          shop: row.shop,
+          topic: row.topic,
+          attempts,
+          dead: isDead,
+          reason: err.message.slice(0, 200),
+        },
+        "webhook inbox: delivery not applied",
+      );
+    }
+  }
+  return { processed, failed, dead };
+}
+
+/** Puts a dead or failed delivery back in the queue (operator's replay). */
+export async function replayInbox(ctx: AppContext, id: number): Promise<boolean> {
+  const r = await ctx.database.db
+    .updateTable("webhook_inbox")
+    .set({ status: "pending", attempts: 0, next_attempt_at: ctx.clock.now(), last_error: null })
+    .where("id", "=", id)
+    .where("status", "in", ["dead", "failed"])
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
