@@ -35,7 +35,7 @@ import {
   type ThrottleState,
   waitBefore,
 } from "./throttle.ts";
-import type { AdminTransport, GraphQLResult, QueryCost, ThrottleStatus } from "./transport.ts";
+import type { AdminTransport, GraphQLResult, QueryCost } from "./transport.ts";
 
 /** How one HTTP attempt ended, for metrics (`onCall`). */
 export type CallOutcome =
@@ -71,7 +71,7 @@ export interface AdminTransportOptions {
 
 export interface ShopifyAdminTransport extends AdminTransport {
   /** The modelled bucket now (what Shopify last said, projected with the restore rate). */
-  throttleState(): ThrottleStatus & { observed: boolean };
+  throttleState(): ReturnType<typeof statusAt>;
   /** Calls waiting in this store's queue, the one in flight included. */
   pending(): number;
 }
@@ -312,11 +312,11 @@ export function createAdminTransport(options: AdminTransportOptions): ShopifyAdm
       }
       switch (r.kind) {
         case "ok":
-          state = afterResponse(state, r.cost, now);
+          state = afterResponse(state, r.cost, now, costGuess);
           report("ok", r.cost);
           return { data: r.data as T, cost: r.cost } satisfies GraphQLResult<T>;
         case "fatal":
-          state = afterResponse(state, r.cost, now);
+          state = afterResponse(state, r.cost, now, costGuess);
           report(r.outcome, r.cost);
           throw r.error;
         case "throttled": {

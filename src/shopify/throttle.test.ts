@@ -98,6 +98,44 @@ describe("throttle model", () => {
     expect(afterResponse(s, undefined, 0).consecutiveThrottles).toBe(0);
   });
 
+  it("learns another spender's drain from observations below the projection, and forgets it", () => {
+    // Shopify's side: 100/s restore, 70/s drained by someone else, we spend 30 points a call.
+    let now = 0;
+    let real = 2000;
+    let model = afterResponse(initialThrottleState(0), cost(1, status(2000, 2000, 100)), 0);
+    real = 0; // the other spender empties the bucket
+    let refused = 0;
+    for (let i = 0; i < 40; i++) {
+      const wait = waitBefore(model, 30, now);
+      real = Math.min(2000, real + (30 * wait) / 1000);
+      now += wait;
+      model = reserve(model, 30, now);
+      if (real < 30) {
+        refused++;
+        const t = afterThrottled(
+          model,
+          { cost: cost(30, status(2000, Math.floor(real), 100)), requestedCost: 30 },
+          now,
+          () => 0,
+        );
+        model = t.state;
+        continue;
+      }
+      real -= 30;
+      model = afterResponse(model, cost(30, status(2000, Math.floor(real), 100)), now, 30);
+    }
+    expect(model.foreignDrainRate).toBeGreaterThan(60);
+    expect(model.foreignDrainRate).toBeLessThanOrEqual(100);
+    expect(refused).toBeLessThan(8);
+    // the drain stops: a few answers with the bucket where the full rate puts it bring it back to 0
+    for (let i = 0; i < 12; i++) {
+      now += 1000;
+      real = Math.min(2000, real + 100);
+      model = afterResponse(model, cost(1, status(2000, Math.floor(real), 100)), now, 1);
+    }
+    expect(model.foreignDrainRate).toBe(0);
+  });
+
   it("backoff is exponential, capped and jittered into [½, 1]", () => {
     expect(backoffMs(1, () => 1)).toBe(250);
     expect(backoffMs(3, () => 1)).toBe(1000);
@@ -155,7 +193,7 @@ describe("throttle model", () => {
           return true;
         },
       ),
-      { numRuns: 500 },
+      { numRuns: 2000 },
     );
   });
 });

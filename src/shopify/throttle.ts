@@ -22,10 +22,18 @@ export interface ThrottleState {
   readonly at: number;
   /** False until Shopify has told us the real status (the initial state is a conservative guess). */
   readonly observed: boolean;
+  /** When Shopify last told us its status (`at` also moves when a call is reserved). */
+  readonly observedAt: number;
   /** Do not send before this moment (Retry-After or a throttling backoff); 0 when free. */
   readonly notBefore: number;
   /** THROTTLED/429 answers in a row; resets on the first success. */
   readonly consecutiveThrottles: number;
+  /**
+   * Points per second someone else seems to drain from the bucket (a second spender that should
+   * not exist: another process during a lease hand-over, a second install). Learned from
+   * observations that come in below the projection; decays when they stop. 0 normally.
+   */
+  readonly foreignDrainRate: number;
 }
 
 /**
@@ -45,8 +53,10 @@ export function initialThrottleState(now: number): ThrottleState {
     available: INITIAL_MAXIMUM_AVAILABLE,
     at: now,
     observed: false,
+    observedAt: now,
     notBefore: 0,
     consecutiveThrottles: 0,
+    foreignDrainRate: 0,
   };
 }
 
@@ -55,24 +65,33 @@ export function safetyMargin(state: ThrottleState): number {
   return 1 + Math.ceil(state.maximumAvailable * 0.01);
 }
 
+/** The refill rate the model counts on: the restore rate less any foreign drain. */
+export function effectiveRestoreRate(state: ThrottleState): number {
+  return Math.max(state.restoreRate * 0.1, state.restoreRate - state.foreignDrainRate);
+}
+
 /** The modelled points available at `now` (refill since the last observation, capped at the size). */
 export function projectedAvailable(state: ThrottleState, now: number): number {
   const dt = Math.max(0, now - state.at) / 1000;
-  return Math.min(state.maximumAvailable, state.available + state.restoreRate * dt);
+  return Math.min(state.maximumAvailable, state.available + effectiveRestoreRate(state) * dt);
 }
 
 /**
  * Milliseconds to wait before sending a call of `cost` so the bucket can afford it with the
- * safety margin. A cost above the bucket's size waits for a full bucket (Shopify would refuse it
- * anyway with MAX_COST_EXCEEDED when it is above 1,000).
+ * safety margin. The projection is not capped at the bucket's size here: a call costing nearly
+ * the whole bucket then waits `margin / rate` beyond "full", which covers the refill the model
+ * counts between sending and Shopify's charge while the real bucket sat at its cap. (For any
+ * cost + margin within the size this is the same as comparing the capped projection.)
  */
 export function waitBefore(state: ThrottleState, cost: number, now: number): number {
   const blocked = Math.max(0, state.notBefore - now);
-  const need = Math.min(state.maximumAvailable, Math.max(0, cost) + safetyMargin(state));
+  const need = Math.max(0, cost) + safetyMargin(state);
   const at = now + blocked;
-  const missing = need - projectedAvailable(state, at);
+  const rate = effectiveRestoreRate(state);
+  const uncapped = state.available + (rate * Math.max(0, at - state.at)) / 1000;
+  const missing = need - uncapped;
   if (missing <= 0) return Math.ceil(blocked);
-  return Math.ceil(blocked + (missing / state.restoreRate) * 1000);
+  return Math.ceil(blocked + (missing / rate) * 1000);
 }
 
 /** The call of `cost` is being sent at `now`: reserve its points in the model. */
@@ -84,14 +103,37 @@ export function reserve(state: ThrottleState, cost: number, now: number): Thrott
   };
 }
 
-function fromStatus(state: ThrottleState, status: ThrottleStatus, now: number): ThrottleState {
+/** Below this gap between observations, a shortfall is noise (flooring, latency), not a drain. */
+const MIN_DRAIN_SAMPLE_MS = 50;
+
+/**
+ * Adopt Shopify's status. `unspent` is what the model reserved for a call Shopify did not charge
+ * (a THROTTLED call), added back before comparing the projection with the observation.
+ */
+function fromStatus(state: ThrottleState, status: ThrottleStatus, now: number, unspent = 0): ThrottleState {
+  const dtMs = now - state.observedAt;
+  let drain = state.foreignDrainRate / 2;
+  if (state.observed && dtMs >= MIN_DRAIN_SAMPLE_MS) {
+    // what the bucket would hold with no foreign drain at all (the projection subtracts the estimate)
+    const expected = Math.min(
+      state.maximumAvailable,
+      projectedAvailable(state, now) + unspent + (state.foreignDrainRate * dtMs) / 1000,
+    );
+    // Shopify floors the points: one point of shortfall is rounding.
+    const shortfall = expected - status.currentlyAvailable - 1;
+    const sample = expected < state.maximumAvailable ? Math.max(0, shortfall) / (dtMs / 1000) : 0;
+    drain = (state.foreignDrainRate + Math.min(sample, status.restoreRate)) / 2;
+  }
+  if (drain < 0.5) drain = 0;
   return {
     ...state,
+    foreignDrainRate: drain,
     maximumAvailable: status.maximumAvailable,
     restoreRate: status.restoreRate > 0 ? status.restoreRate : state.restoreRate,
     available: status.currentlyAvailable,
     at: now,
     observed: true,
+    observedAt: now,
   };
 }
 
@@ -100,8 +142,16 @@ function fromStatus(state: ThrottleState, status: ThrottleStatus, now: number): 
  * observed status; without it (an error without extensions) the reservation made by `reserve`
  * stands, which assumes the whole requested cost was spent.
  */
-export function afterResponse(state: ThrottleState, cost: QueryCost | undefined, now: number): ThrottleState {
-  const next = cost?.throttleStatus ? fromStatus(state, cost.throttleStatus, now) : state;
+export function afterResponse(
+  state: ThrottleState,
+  cost: QueryCost | undefined,
+  now: number,
+  /** What `reserve` took for this call; the difference with what Shopify charged is not a drain. */
+  reserved?: number,
+): ThrottleState {
+  const charged = cost ? (cost.actualQueryCost ?? cost.requestedQueryCost) : 0;
+  const unspent = reserved === undefined ? 0 : reserved - charged;
+  const next = cost?.throttleStatus ? fromStatus(state, cost.throttleStatus, now, unspent) : state;
   return { ...next, consecutiveThrottles: 0, notBefore: 0 };
 }
 
@@ -143,7 +193,7 @@ export function afterThrottled(
   random: () => number = Math.random,
 ): { state: ThrottleState; waitMs: number } {
   const learned = input.cost?.throttleStatus
-    ? fromStatus(state, input.cost.throttleStatus, now)
+    ? fromStatus(state, input.cost.throttleStatus, now, input.requestedCost)
     : { ...state, available: 0, at: now };
   const throttles = state.consecutiveThrottles + 1;
   const requested = input.cost?.requestedQueryCost ?? input.requestedCost;
@@ -158,11 +208,15 @@ export function afterThrottled(
 }
 
 /** The status as Shopify would report it now, for metrics and the console. */
-export function statusAt(state: ThrottleState, now: number): ThrottleStatus & { observed: boolean } {
+export function statusAt(
+  state: ThrottleState,
+  now: number,
+): ThrottleStatus & { observed: boolean; foreignDrainRate: number } {
   return {
     maximumAvailable: state.maximumAvailable,
     currentlyAvailable: Math.max(0, Math.floor(projectedAvailable(state, now))),
     restoreRate: state.restoreRate,
     observed: state.observed,
+    foreignDrainRate: Math.round(state.foreignDrainRate),
   };
 }
