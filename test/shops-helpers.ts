@@ -11,7 +11,6 @@ import { createMetrics } from "../src/core/metrics.ts";
 import { buildServer } from "../src/http/server.ts";
 import { SHOPIFY_API_VERSION } from "../src/shopify/api-version.ts";
 import { ShopifyAuthError, ShopifyQueryError, ShopifyTransientError } from "../src/shopify/errors.ts";
-import type { AdminTransport } from "../src/shopify/transport.ts";
 import { createShops, type ShopsOptions } from "../src/shops/index.ts";
 import type { AdminTransportFactory } from "../src/shops/routes.ts";
 import { openTestDatabase, type TestDialect } from "./support/databases.ts";
@@ -56,6 +55,7 @@ export interface ShopsHub {
     method: "GET" | "POST" | "PUT",
     url: string,
     payload?: unknown,
+    // biome-ignore lint/suspicious/noExplicitAny: test responses are inspected ad hoc
   ): Promise<{ status: number; body: any; headers: Record<string, unknown> }>;
   close(): Promise<void>;
 }
