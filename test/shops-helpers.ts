@@ -90,7 +90,13 @@ export async function startShopsHub(
     metrics: createMetrics(),
     stockListeners: [],
   };
-  const shops = createShops(ctx, { createTransport: fetchTransport, key: KEY, ...options.shops });
+  const shops = createShops(ctx, {
+    createTransport: process.env.SHOPS_REAL_TRANSPORT
+      ? (await import("../src/shopify/admin-client.ts")).createAdminTransport
+      : fetchTransport,
+    key: KEY,
+    ...options.shops,
+  });
   const server = await buildServer(ctx, { routes: shops.routes, plugins: [shops.webhookPlugin] });
   await server.ready();
   const { key } = await createApiKey(database, "test", clock.now());
