@@ -7,7 +7,7 @@ import { type Emulator, startEmulator } from "../emulator/index.ts";
 import { systemClock } from "../src/core/clock.ts";
 import { sellable } from "../src/inventory/ledger.ts";
 import { dryRun, runDriftCheck } from "../src/inventory/push/drift.ts";
-import { markPushDirty } from "../src/inventory/push/push-store.ts";
+import { markPushDirty, markStoreDirtyFor } from "../src/inventory/push/push-store.ts";
 import { runPushCycle } from "../src/inventory/push/reconciler.ts";
 import { createAdminTransport } from "../src/shopify/admin-client.ts";
 import { ShopifyTransientError } from "../src/shopify/errors.ts";
@@ -115,6 +115,8 @@ describe.each(DIALECTS)("inventory push on %s", (dialect) => {
       payload: { variants: SKUS.map((sku) => ({ sku })) },
     });
     storeId = await connectDirectly(hub.ctx.database.db, store, MAPPING);
+    // As enabling the flow does: every linked item is due once, so the hub's view replaces Shopify's.
+    await markStoreDirtyFor(hub.ctx.database.db, storeId, "all", Date.now());
     transport = createAdminTransport({
       store: domain,
       urlTemplate: `${emulator.url}/{shop}`,
@@ -281,7 +283,12 @@ describe.each(DIALECTS)("inventory push on %s", (dialect) => {
       );
       await converge();
     } finally {
-      emulator.control.setThrottlePressure({ shop: store.domain, clientId: store.clientId, drainRate: 0 });
+      emulator.control.setThrottlePressure({
+        shop: store.domain,
+        clientId: store.clientId,
+        drainRate: 0,
+        available: 2000,
+      });
     }
     await expectConverged();
   });

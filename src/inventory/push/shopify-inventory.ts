@@ -70,7 +70,7 @@ export const ITEM_LEVELS_AT_LOCATION = graphql`
 export const LOCATION_LEVELS_PAGE = graphql`
   query TillbridgeLocationLevels($locationId: ID!, $after: String) {
     location(id: $locationId) {
-      inventoryLevels(first: 250, after: $after) {
+      inventoryLevels(first: 100, after: $after) {
         pageInfo {
           hasNextPage
           endCursor
@@ -207,7 +207,7 @@ export async function readLocationLevels(
     const { data } = (await transport.graphql(
       LOCATION_LEVELS_PAGE,
       { locationId: locationGid, after },
-      { estimatedCost: 760 },
+      { estimatedCost: 310 },
     )) as {
       data: {
         location: {
