@@ -342,6 +342,8 @@ export function createAdminTransport(options: AdminTransportOptions): ShopifyAdm
           break;
         }
         case "transient": {
+          // the reservation stands (it may have been executed and charged)
+          state = afterResponse(state, undefined, now);
           report(r.outcome, undefined);
           lastError = r.error;
           if (n < maxAttempts) {

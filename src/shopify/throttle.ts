@@ -119,8 +119,11 @@ function fromStatus(state: ThrottleState, status: ThrottleStatus, now: number, u
       state.maximumAvailable,
       projectedAvailable(state, now) + unspent + (state.foreignDrainRate * dtMs) / 1000,
     );
-    // Shopify floors the points: one point of shortfall is rounding.
-    const shortfall = expected - status.currentlyAvailable - 1;
+    // Not a drain: Shopify flooring the points (1), and the refill the model counted while the
+    // call was in flight that Shopify measured before answering (`at` is the send time when the
+    // call was reserved; the answer left Shopify somewhere between then and now).
+    const inFlightS = Math.max(0, now - state.at) / 1000;
+    const shortfall = expected - status.currentlyAvailable - 1 - effectiveRestoreRate(state) * inFlightS;
     const sample = expected < state.maximumAvailable ? Math.max(0, shortfall) / (dtMs / 1000) : 0;
     drain = (state.foreignDrainRate + Math.min(sample, status.restoreRate)) / 2;
   }
@@ -139,8 +142,8 @@ function fromStatus(state: ThrottleState, status: ThrottleStatus, now: number, u
 
 /**
  * A response arrived at `now`. With `cost` (Shopify's `extensions.cost`) the model becomes the
- * observed status; without it (an error without extensions) the reservation made by `reserve`
- * stands, which assumes the whole requested cost was spent.
+ * observed status; without it (an error without extensions, a timeout) the reservation made by
+ * `reserve` stands, which assumes the whole requested cost was spent.
  */
 export function afterResponse(
   state: ThrottleState,
@@ -151,7 +154,11 @@ export function afterResponse(
 ): ThrottleState {
   const charged = cost ? (cost.actualQueryCost ?? cost.requestedQueryCost) : 0;
   const unspent = reserved === undefined ? 0 : reserved - charged;
-  const next = cost?.throttleStatus ? fromStatus(state, cost.throttleStatus, now, unspent) : state;
+  // Without a status, keep the reservation and count no refill for the time the call was in
+  // flight: Shopify charged it somewhere in between, maybe while the bucket sat at its cap.
+  const next = cost?.throttleStatus
+    ? fromStatus(state, cost.throttleStatus, now, unspent)
+    : { ...state, at: Math.max(state.at, now) };
   return { ...next, consecutiveThrottles: 0, notBefore: 0 };
 }
 
