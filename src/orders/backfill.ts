@@ -12,7 +12,8 @@ import { type ImportOutcome, importOrder } from "./intake.ts";
 import { loadSettings } from "./settings.ts";
 import { fromGraphqlOrder, type GraphqlOrderNode } from "./shopify-order.ts";
 
-export const ORDERS_PAGE = 25;
+/** 15 orders × (10 lines + the rest) stays well under Shopify's 1,000-point ceiling per query. */
+export const ORDERS_PAGE = 15;
 const OVERLAP_MS = 60_000;
 const DAY_MS = 24 * 3600_000;
 
@@ -82,7 +83,7 @@ export const ORDERS_UPDATED_SINCE_QUERY = graphql`
             }
           }
         }
-        lineItems(first: 20) {
+        lineItems(first: 10) {
           nodes {
             id
             sku
@@ -98,6 +99,7 @@ export const ORDERS_UPDATED_SINCE_QUERY = graphql`
           }
           pageInfo {
             hasNextPage
+            endCursor
           }
         }
       }
@@ -108,6 +110,51 @@ export const ORDERS_UPDATED_SINCE_QUERY = graphql`
     }
   }
 `;
+
+/** The rest of the lines of an order with more than the first page holds. */
+export const ORDER_LINES_QUERY = graphql`
+  query TillbridgeOrderLines($id: ID!, $after: String) {
+    order(id: $id) {
+      lineItems(first: 100, after: $after) {
+        nodes {
+          id
+          sku
+          name
+          quantity
+          currentQuantity
+          unfulfilledQuantity
+          originalUnitPriceSet {
+            shopMoney {
+              amount
+            }
+          }
+        }
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+      }
+    }
+  }
+`;
+
+type LinesConnection = GraphqlOrderNode["lineItems"];
+
+async function completeLines(transport: AdminTransport, node: GraphqlOrderNode): Promise<GraphqlOrderNode> {
+  const nodes = [...node.lineItems.nodes];
+  let page = node.lineItems.pageInfo;
+  while (page.hasNextPage) {
+    const { data } = await transport.graphql<{ order: { lineItems: LinesConnection } | null }>(
+      ORDER_LINES_QUERY,
+      { id: node.id, after: page.endCursor ?? null },
+      { estimatedCost: 310 },
+    );
+    if (!data.order) break;
+    nodes.push(...data.order.lineItems.nodes);
+    page = data.order.lineItems.pageInfo;
+  }
+  return { ...node, lineItems: { nodes, pageInfo: { hasNextPage: false, endCursor: null } } };
+}
 
 interface OrdersPage {
   orders: { nodes: GraphqlOrderNode[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
@@ -149,11 +196,13 @@ export async function backfillOrders(
     const { data }: { data: OrdersPage } = await transport.graphql<OrdersPage>(
       ORDERS_UPDATED_SINCE_QUERY,
       { first: ORDERS_PAGE, after, query: updatedSinceQuery(since) },
-      { estimatedCost: 600 },
+      { estimatedCost: 700 },
     );
     for (const node of data.orders.nodes) {
       read++;
-      const parsed = fromGraphqlOrder(node);
+      const parsed = fromGraphqlOrder(
+        node.lineItems.pageInfo.hasNextPage ? await completeLines(transport, node) : node,
+      );
       if (!parsed.ok) {
         outcomes.unreadable = (outcomes.unreadable ?? 0) + 1;
         ctx.logger.warn(

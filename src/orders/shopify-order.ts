@@ -259,7 +259,7 @@ export interface GraphqlOrderNode {
       unfulfilledQuantity: number;
       originalUnitPriceSet: { shopMoney: { amount: string } } | null;
     }[];
-    pageInfo: { hasNextPage: boolean };
+    pageInfo: { hasNextPage: boolean; endCursor?: string | null };
   };
 }
 

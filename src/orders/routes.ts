@@ -1,0 +1,246 @@
+/**
+ * The back office's side of orders, and the operator's: the feed (`after` cursor in feed order;
+ * an order re-appears after each change), detail, acknowledgement, per-store settings, orders
+ * that could not be imported, outbound dead letters and compliance records.
+ */
+import { z } from "zod";
+import type { AppContext } from "../core/context.ts";
+import { AppError } from "../core/errors.ts";
+import { route } from "../core/route.ts";
+import { orderView, orderViews } from "./feed-view.ts";
+import { reprocessParked } from "./intake.ts";
+import { listDeadEvents, replayEvent } from "./outbound.ts";
+import { loadSettings, orderSettingsSchema, publicSettings, saveSettings } from "./settings.ts";
+
+const feedQuery = z.object({
+  after: z.string().regex(/^\d+$/, "after is a cursor from a previous page (nextCursor)").optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+const idParams = z.object({ id: z.coerce.number().int().positive() });
+const domainParams = z.object({ domain: z.string().min(1) });
+const problemsQuery = z.object({
+  store: z.string().optional(),
+  status: z.enum(["parked", "waiting", "skipped"]).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+async function storeByDomain(ctx: AppContext, domain: string) {
+  const s = await ctx.database.db
+    .selectFrom("stores")
+    .select(["id", "domain"])
+    .where("domain", "=", domain.toLowerCase())
+    .executeTakeFirst();
+  if (!s) throw new AppError("UNKNOWN_STORE", `no store ${domain} is connected to the hub`);
+  return s;
+}
+
+export function orderRoutes(ctx: AppContext) {
+  const db = ctx.database.db;
+  return [
+    route({
+      method: "GET",
+      url: "/api/v1/orders",
+      tag: "orders",
+      auth: "api-key",
+      summary:
+        "Imported orders in feed order. Pass `after=nextCursor` to resume; an order that changes gets a new place at the end, so updates re-appear.",
+      query: feedQuery,
+      async handler({ query }) {
+        const rows = await db
+          .selectFrom("orders")
+          .select(["id", "feed_seq"])
+          .where("feed_seq", "is not", null)
+          .where("feed_seq", ">", Number(query.after ?? 0))
+          .orderBy("feed_seq")
+          .limit(query.limit)
+          .execute();
+        const items = await orderViews(
+          db,
+          rows.map((r) => r.id),
+        );
+        const last = rows.at(-1);
+        return { items, nextCursor: last ? String(last.feed_seq) : (query.after ?? null) };
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/api/v1/orders/:id",
+      tag: "orders",
+      auth: "api-key",
+      summary: "One order with its lines, customer and addresses.",
+      params: idParams,
+      async handler({ params }) {
+        const v = await orderView(db, params.id);
+        if (!v) throw new AppError("NOT_FOUND", `no order ${params.id}`);
+        return v;
+      },
+    }),
+    route({
+      method: "POST",
+      url: "/api/v1/orders/:id/ack",
+      tag: "orders",
+      auth: "api-key",
+      summary: "Records that the back office took the order (in its current version).",
+      params: idParams,
+      async handler({ params }) {
+        const o = await db
+          .selectFrom("orders")
+          .select(["feed_seq"])
+          .where("id", "=", params.id)
+          .executeTakeFirst();
+        if (!o || o.feed_seq === null) throw new AppError("NOT_FOUND", `no imported order ${params.id}`);
+        const now = ctx.clock.now();
+        await db
+          .updateTable("orders")
+          .set({ acked_at: now, acked_seq: o.feed_seq })
+          .where("id", "=", params.id)
+          .execute();
+        return { id: params.id, ackedAt: now, feedSeq: o.feed_seq };
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/api/v1/order-problems",
+      tag: "orders",
+      auth: "api-key",
+      summary:
+        "Orders not imported (parked: unknown SKU or unmapped location; waiting: on hold; skipped: filtered out) with the reason.",
+      query: problemsQuery,
+      async handler({ query }) {
+        let q = db
+          .selectFrom("orders as o")
+          .innerJoin("stores as s", "s.id", "o.store_id")
+          .select([
+            "o.id",
+            "s.domain",
+            "o.shopify_order_gid",
+            "o.name",
+            "o.status",
+            "o.park_reason",
+            "o.updated_at",
+          ])
+          .where("o.status", "in", query.status ? [query.status] : ["parked", "waiting", "skipped"]);
+        if (query.store) q = q.where("s.domain", "=", query.store.toLowerCase());
+        const rows = await q.orderBy("o.id").limit(query.limit).execute();
+        return {
+          items: rows.map((r) => ({
+            id: r.id,
+            store: r.domain,
+            shopifyOrderId: r.shopify_order_gid,
+            name: r.name,
+            status: r.status,
+            reason: r.park_reason,
+            updatedAt: r.updated_at,
+          })),
+        };
+      },
+    }),
+    route({
+      method: "POST",
+      url: "/api/v1/stores/:domain/orders/reprocess",
+      tag: "orders",
+      auth: "api-key",
+      summary: "Re-applies the store's parked orders (after linking SKUs or mapping locations).",
+      params: domainParams,
+      async handler({ params }) {
+        const s = await storeByDomain(ctx, params.domain);
+        return { outcomes: await reprocessParked(ctx, s.id) };
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/api/v1/stores/:domain/order-settings",
+      tag: "orders",
+      auth: "api-key",
+      summary: "The store's order import settings (the outbound secret is never shown).",
+      params: domainParams,
+      async handler({ params }) {
+        const s = await storeByDomain(ctx, params.domain);
+        return publicSettings(await loadSettings(db, s.id));
+      },
+    }),
+    route({
+      method: "PUT",
+      url: "/api/v1/stores/:domain/order-settings",
+      tag: "orders",
+      auth: "api-key",
+      summary:
+        "Replaces the store's order settings; fields left out take their defaults, except `outboundSecret`, which is kept when omitted.",
+      params: domainParams,
+      body: orderSettingsSchema.partial(),
+      async handler({ params, body }) {
+        const s = await storeByDomain(ctx, params.domain);
+        const current = await loadSettings(db, s.id);
+        const next = orderSettingsSchema.parse({
+          ...body,
+          outboundSecret: body.outboundSecret === undefined ? current.outboundSecret : body.outboundSecret,
+        });
+        if (next.outboundUrl !== null && next.outboundSecret === null)
+          throw new AppError(
+            "INVALID_REQUEST",
+            "an outboundUrl needs an outboundSecret (at least 16 characters)",
+          );
+        if (next.defaultCustomerId !== null) {
+          const c = await db
+            .selectFrom("customers")
+            .select("id")
+            .where("id", "=", next.defaultCustomerId)
+            .executeTakeFirst();
+          if (!c)
+            throw new AppError(
+              "INVALID_REQUEST",
+              `no customer ${next.defaultCustomerId} for defaultCustomerId`,
+            );
+        }
+        await saveSettings(db, s.id, next, ctx.clock.now());
+        return publicSettings(next);
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/api/v1/outbound/dead",
+      tag: "orders",
+      auth: "api-key",
+      summary: "Outbound webhooks that ran out of attempts, with their last error.",
+      handler: async () => ({ items: await listDeadEvents(ctx) }),
+    }),
+    route({
+      method: "POST",
+      url: "/api/v1/outbound/:id/replay",
+      tag: "orders",
+      auth: "api-key",
+      summary: "Puts a dead outbound webhook back in the queue.",
+      params: idParams,
+      async handler({ params }) {
+        if (!(await replayEvent(ctx, params.id)))
+          throw new AppError("NOT_FOUND", `no dead outbound event ${params.id}`);
+        return { id: params.id, status: "pending" };
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/api/v1/compliance/requests",
+      tag: "orders",
+      auth: "api-key",
+      summary:
+        "Records of Shopify's compliance webhooks: the customer data to hand over (data_request) and what was erased.",
+      async handler() {
+        const rows = await db
+          .selectFrom("compliance_requests")
+          .selectAll()
+          .orderBy("id", "desc")
+          .limit(200)
+          .execute();
+        return {
+          items: rows.map((r) => ({
+            id: r.id,
+            shop: r.shop,
+            topic: r.topic,
+            data: JSON.parse(r.data),
+            createdAt: r.created_at,
+          })),
+        };
+      },
+    }),
+  ];
+}
