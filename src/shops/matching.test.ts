@@ -18,8 +18,18 @@ describe("matchVariants", () => {
     );
     // A takes the SKU match even though its barcode is elsewhere; B falls back to barcode 222 on 11.
     expect(r.links).toEqual([
-      { variantId: 1, productVariantGid: shop(10, "").id, inventoryItemGid: shop(10, "").inventoryItemId, matchedBy: "sku" },
-      { variantId: 2, productVariantGid: shop(11, "").id, inventoryItemGid: shop(11, "").inventoryItemId, matchedBy: "barcode" },
+      {
+        variantId: 1,
+        productVariantGid: shop(10, "").id,
+        inventoryItemGid: shop(10, "").inventoryItemId,
+        matchedBy: "sku",
+      },
+      {
+        variantId: 2,
+        productVariantGid: shop(11, "").id,
+        inventoryItemGid: shop(11, "").inventoryItemId,
+        matchedBy: "barcode",
+      },
     ]);
     expect(r.problems).toEqual([]);
   });
@@ -27,7 +37,13 @@ describe("matchVariants", () => {
   it("never guesses: duplicate SKU or barcode in Shopify, or a barcode shared in the hub, links nothing", () => {
     const r = matchVariants(
       [hub(1, "DUP", "900"), hub(2, "X", "333"), hub(3, "Y", "444"), hub(4, "Z", "444")],
-      [shop(10, "DUP"), shop(11, "DUP", "900"), shop(12, "q", "333"), shop(13, "r", "333"), shop(14, "s", "444")],
+      [
+        shop(10, "DUP"),
+        shop(11, "DUP", "900"),
+        shop(12, "q", "333"),
+        shop(13, "r", "333"),
+        shop(14, "s", "444"),
+      ],
       [],
     );
     expect(r.links).toEqual([]);
