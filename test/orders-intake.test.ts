@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import Fastify, { type FastifyInstance } from "fastify";
+import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator/index.ts";
 import { systemClock } from "../src/core/clock.ts";
@@ -17,17 +17,18 @@ import { deliverOutbound, verifyOutbound } from "../src/orders/outbound.ts";
 import { applyRetention } from "../src/orders/personal-data.ts";
 import { orderRoutes } from "../src/orders/routes.ts";
 import { processTagJobs } from "../src/orders/tagging.ts";
+import { ORDER_WEBHOOK_SUBSCRIPTIONS, registerOrderWebhookHandlers } from "../src/orders/webhooks.ts";
 import { createAdminTransport } from "../src/shopify/admin-client.ts";
-import { verifyWebhookHmac } from "../src/shopify/hmac.ts";
+import { webhookHmac } from "../src/shopify/hmac.ts";
 import type { AdminTransport } from "../src/shopify/transport.ts";
 import { registerWebhooks } from "../src/shops/webhook-subscriptions.ts";
+import { createWebhookHandlers, shopsWebhookPlugin } from "../src/shops/webhooks.ts";
 import { DIALECTS } from "./support/databases.ts";
 import { startTestHub, type TestHub } from "./support/hub.ts";
 import { connectDirectly, type EmulatedStore, emulatedStore } from "./support/shopify.ts";
 
 const SKUS = Array.from({ length: 20 }, (_, i) => `OSKU-${String(i).padStart(2, "0")}`);
 const LATE_SKU = "OSKU-LATE";
-const topicEnum = (t: string) => t.toUpperCase().replace(/\//g, "_");
 
 let emulator: Emulator;
 beforeAll(async () => {
@@ -49,7 +50,7 @@ describe.each(DIALECTS)("order intake on %s", (dialect) => {
   const N = dialect === "sqlite" ? 1000 : 300;
   let hub: TestHub;
   let api: FastifyInstance;
-  let receiver: FastifyInstance;
+  let webhookUrl: string;
   let store: EmulatedStore;
   let storeId: number;
   let transport: AdminTransport;
@@ -84,9 +85,19 @@ describe.each(DIALECTS)("order intake on %s", (dialect) => {
   };
 
   beforeAll(async () => {
-    hub = await startTestHub(dialect);
-    api = await buildServer(hub.ctx, { routes: orderRoutes(hub.ctx) });
-    await api.ready();
+    store = await emulatedStore({ emulator, domain, skus: [...SKUS, LATE_SKU], plan: "plus" });
+    // The app's secret signs the deliveries; the shops webhook plugin verifies it.
+    hub = await startTestHub(dialect, {
+      env: { SHOPIFY_API_KEY: store.clientId, SHOPIFY_API_SECRET: store.clientSecret },
+    });
+    const handlers = createWebhookHandlers(hub.ctx);
+    registerOrderWebhookHandlers(hub.ctx, handlers);
+    api = await buildServer(hub.ctx, {
+      routes: orderRoutes(hub.ctx),
+      plugins: [shopsWebhookPlugin(hub.ctx, { key: Buffer.alloc(32, 7) }, handlers)],
+    });
+    const url = await api.listen({ port: 0, host: "127.0.0.1" });
+    webhookUrl = `${url}/webhooks/shopify`;
     await call("PUT", "/api/v1/warehouses", {
       warehouses: [
         { code: "W1", name: "Main" },
@@ -94,7 +105,6 @@ describe.each(DIALECTS)("order intake on %s", (dialect) => {
       ],
     });
     await call("PUT", "/api/v1/variants", { variants: SKUS.map((sku) => ({ sku })) });
-    store = await emulatedStore({ emulator, domain, skus: [...SKUS, LATE_SKU], plan: "plus" });
     storeId = await connectDirectly(hub.ctx.database.db, store, [["W1"], ["W2"]]);
     transport = createAdminTransport({
       store: domain,
@@ -103,37 +113,12 @@ describe.each(DIALECTS)("order intake on %s", (dialect) => {
       clock: systemClock,
       logger: hub.ctx.logger,
     });
-    // Until the shops webhook plugin is wired into the server: a receiver that verifies the
-    // HMAC like it and hands the delivery to the inbox.
-    receiver = Fastify();
-    receiver.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) =>
-      done(null, body),
-    );
-    receiver.post("/webhooks/shopify", async (req, reply) => {
-      const raw = req.body as string;
-      const h = req.headers;
-      if (!verifyWebhookHmac(raw, h["x-shopify-hmac-sha256"] as string | undefined, store.clientSecret))
-        return reply.code(401).send();
-      await handleOrderWebhook(hub.ctx, {
-        shop: String(h["x-shopify-shop-domain"]),
-        topic: String(h["x-shopify-topic"]),
-        webhookId: String(h["x-shopify-webhook-id"]),
-        rawBody: raw,
-      });
-      return reply.code(200).send();
-    });
-    const url = await receiver.listen({ port: 0, host: "127.0.0.1" });
-    const reg = await registerWebhooks(
-      transport,
-      HANDLED_TOPICS.slice(0, 4).map(topicEnum),
-      `${url}/webhooks/shopify`,
-    );
+    const reg = await registerWebhooks(transport, ORDER_WEBHOOK_SUBSCRIPTIONS, webhookUrl);
     expect(reg.failed).toEqual([]);
     const put = await call("PUT", `/api/v1/stores/${domain}/order-settings`, { tag: null });
     expect(put.status, JSON.stringify(put.body)).toBe(200);
   });
   afterAll(async () => {
-    await receiver?.close();
     await api?.close();
     await hub?.close();
   });
@@ -300,6 +285,46 @@ describe.each(DIALECTS)("order intake on %s", (dialect) => {
       .execute();
     expect(rows).toHaveLength(1);
     expect((await stockOf(SKUS[0]!, "W1"))?.reserved).toBe(before + 2);
+  });
+
+  it("refuses a forged signature and stores nothing; a good one is stored once", async () => {
+    const body = JSON.stringify({ id: 1, name: "#forged" });
+    const count = async () =>
+      Number(
+        (
+          await hub.ctx.database.db
+            .selectFrom("webhook_inbox")
+            .select((eb) => eb.fn.countAll().as("n"))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    const before = await count();
+    const post = (hmac: string, id: string) =>
+      fetch(webhookUrl, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "x-shopify-topic": "orders/create",
+          "x-shopify-shop-domain": domain,
+          "x-shopify-webhook-id": id,
+          "x-shopify-hmac-sha256": hmac,
+        },
+        body,
+      });
+    expect((await post(webhookHmac(body, "not-the-secret"), "forged-1")).status).toBe(401);
+    expect(await count()).toBe(before);
+    expect((await post(webhookHmac(body, store.clientSecret), "signed-1")).status).toBe(200);
+    expect((await post(webhookHmac(body, store.clientSecret), "signed-1")).status).toBe(200);
+    expect(await count()).toBe(before + 1);
+    // Not an order: dead-lettered with its reason, never retried, nothing imported.
+    await drainInbox();
+    const row = await hub.ctx.database.db
+      .selectFrom("webhook_inbox")
+      .selectAll()
+      .where("webhook_id", "=", "signed-1")
+      .executeTakeFirstOrThrow();
+    expect(row.status).toBe("dead");
+    expect(row.last_error).toMatch(/not an order payload/);
   });
 
   it("an older version never overwrites a newer one", async () => {
