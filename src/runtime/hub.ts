@@ -4,17 +4,27 @@
  */
 import type { FastifyInstance } from "fastify";
 import type { Config } from "../config/config.ts";
+import { consolePlugin } from "../console/plugin.ts";
 import { type Clock, systemClock } from "../core/clock.ts";
 import type { AppContext } from "../core/context.ts";
+import { AppError } from "../core/errors.ts";
 import { createLogger, type Logger } from "../core/logger.ts";
 import { createMetrics } from "../core/metrics.ts";
 import { openDatabase } from "../db/database.ts";
 import { migrateToLatest } from "../db/migrate.ts";
 import { buildServer } from "../http/server.ts";
+import { hasDryRun } from "../inventory/push/drift.ts";
+import { markPushDirty, markStoreDirtyFor } from "../inventory/push/push-store.ts";
+import { pushRoutes } from "../inventory/push/routes.ts";
+import type { ShopifyAdminTransport } from "../shopify/admin-client.ts";
+import { createAdminTransport } from "../shopify/admin-client.ts";
+import { createShops } from "../shops/index.ts";
+import { Worker } from "./worker.ts";
 
 export interface Hub {
   readonly ctx: AppContext;
   readonly server: FastifyInstance;
+  readonly worker: Worker;
   /** Base URL the server listens on (after `listen`). */
   readonly url: string;
   stop(): Promise<void>;
@@ -43,9 +53,38 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     clock: options.clock ?? systemClock,
     logger,
     metrics: createMetrics({ defaultMetrics: options.listen !== false }),
-    stockListeners: [],
+    stockListeners: [markPushDirty],
   };
-  const server = await buildServer(ctx);
+  const shops = createShops(ctx, {
+    createTransport: (o) =>
+      createAdminTransport({
+        ...o,
+        onCall: (outcome, cost) => {
+          ctx.metrics.shopifyCalls.inc({ store: o.store, outcome });
+          if (cost)
+            ctx.metrics.shopifyAvailablePoints.set(
+              { store: o.store },
+              cost.throttleStatus.currentlyAvailable,
+            );
+        },
+      }) satisfies ShopifyAdminTransport,
+    async beforeEnable(storeId, flow) {
+      if (flow !== "inventory_push") return;
+      if (!(await hasDryRun(database.db, storeId))) {
+        throw new AppError(
+          "CONFLICT",
+          "run a dry run first (POST /api/v1/stores/:domain/inventory/dry-run) and check what the push would change",
+        );
+      }
+      // Enabling makes every linked item due once, so Shopify ends up showing the hub's values.
+      await markStoreDirtyFor(database.db, storeId, "all", ctx.clock.now());
+    },
+  });
+  const worker = new Worker(ctx, shops.transportFor);
+  const server = await buildServer(ctx, {
+    routes: [...shops.routes, ...pushRoutes(ctx, { transportFor: shops.transportFor })],
+    plugins: [shops.webhookPlugin, consolePlugin],
+  });
   let url = "";
   if (options.listen !== false) {
     url = await server.listen({ port: config.port, host: config.host });
@@ -53,16 +92,19 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
   } else {
     await server.ready();
   }
+  if (config.worker) worker.start();
   let stopped = false;
   return {
     ctx,
     server,
+    worker,
     get url() {
       return url;
     },
     async stop() {
       if (stopped) return;
       stopped = true;
+      await worker.stop();
       await server.close();
       await database.close();
     },

@@ -37,6 +37,7 @@ export async function startTestHub(
   return {
     ctx: hub.ctx,
     server: hub.server,
+    worker: hub.worker,
     url: hub.url,
     stop: () => hub.stop(),
     apiKey: key,
