@@ -10,8 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator/index.ts";
 import { systemClock } from "../src/core/clock.ts";
 import { buildServer } from "../src/http/server.ts";
+import { markPushDirty } from "../src/inventory/push/push-store.ts";
 import { backfillOrders } from "../src/orders/backfill.ts";
-import { HANDLED_TOPICS, handleOrderWebhook, processInbox } from "../src/orders/inbox.ts";
+import { handleOrderWebhook, processInbox } from "../src/orders/inbox.ts";
 import { reprocessParked } from "../src/orders/intake.ts";
 import { deliverOutbound, verifyOutbound } from "../src/orders/outbound.ts";
 import { applyRetention } from "../src/orders/personal-data.ts";
@@ -90,6 +91,7 @@ describe.each(DIALECTS)("order intake on %s", (dialect) => {
     hub = await startTestHub(dialect, {
       env: { SHOPIFY_API_KEY: store.clientId, SHOPIFY_API_SECRET: store.clientSecret },
     });
+    hub.ctx.stockListeners.push(markPushDirty);
     const handlers = createWebhookHandlers(hub.ctx);
     registerOrderWebhookHandlers(hub.ctx, handlers);
     api = await buildServer(hub.ctx, {
@@ -400,7 +402,17 @@ describe.each(DIALECTS)("order intake on %s", (dialect) => {
     const after = (await stockOf(sku, "W2"))!;
     expect(after.reserved).toBe(base.reserved + 3);
     expect(after.sellable).toBe(Math.max(0, base.sellable - 3));
-    const dirty = await hub.ctx.database.db.selectFrom("reservations").selectAll().execute();
+    // The inventory push was told, in the same transaction: the variant is marked for every store.
+    const variant = await hub.ctx.database.db
+      .selectFrom("variants")
+      .select("id")
+      .where("sku", "=", sku)
+      .executeTakeFirstOrThrow();
+    const dirty = await hub.ctx.database.db
+      .selectFrom("push_dirty")
+      .selectAll()
+      .where("variant_id", "=", variant.id)
+      .execute();
     expect(dirty.length).toBeGreaterThan(0);
     emulator.control.advanceTime(1000);
     emulator.control.cancelOrder(domain, o.id);
