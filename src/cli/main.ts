@@ -35,10 +35,24 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case "start": {
-      const hub = await startHub(loadConfig());
+      let env: Record<string, string | undefined> = process.env;
+      let demo: import("../demo/demo.ts").DemoEmulator | undefined;
+      const base = loadConfig(env);
+      if (base.demo) {
+        const { startDemoEmulator } = await import("../demo/demo.ts");
+        demo = await startDemoEmulator(base.demoEmulatorPort);
+        env = { ...env, ...demo.env };
+      }
+      const hub = await startHub(loadConfig(env));
+      if (demo) {
+        const { connectDemoStore, demoInstructions } = await import("../demo/demo.ts");
+        const { apiKey } = await connectDemoStore(hub, demo);
+        console.log(demoInstructions(hub, demo, apiKey));
+      }
       const stop = async (signal: string) => {
         hub.ctx.logger.info({ signal }, "stopping");
         await hub.stop();
+        await demo?.emulator.close();
         process.exit(0);
       };
       process.once("SIGINT", () => void stop("SIGINT"));
