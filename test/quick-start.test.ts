@@ -21,7 +21,7 @@ async function startDemo(): Promise<{
   locationId: string;
 }> {
   const [port, emuPort] = [await freePort(), await freePort()];
-  const env = {
+  const env: Record<string, string | undefined> = {
     ...process.env,
     DATA_DIR: dataDir,
     PORT: String(port),

@@ -93,6 +93,7 @@ export async function connectDemoStore(hub: Hub, demo: DemoEmulator): Promise<{ 
   await call("PUT", `/api/v1/stores/${shop}/inventory-mode`, { mode: "absolute" });
   await call("POST", `/api/v1/stores/${shop}/inventory/dry-run?onlyDifferences=true`);
   await call("POST", `/api/v1/stores/${shop}/flows/inventory_push/enable`);
+  await call("POST", `/api/v1/stores/${shop}/flows/order_intake/enable`);
   return { apiKey: key };
 }
 
@@ -103,7 +104,7 @@ export function demoInstructions(hub: Hub, demo: DemoEmulator, apiKey: string): 
   return `
 Tillbridge is running at ${hub.url} with a demo Shopify store (${shop}) in the built-in emulator at ${demo.emulator.url}.
 The store is connected, its locations are mapped (Main Warehouse ← MAIN, City Store ← CITY), its
-variants are linked and the inventory push is enabled. Demo API key (shown once): ${apiKey}
+variants are linked, the inventory push and order intake are enabled. Demo API key (shown once): ${apiKey}
 
   Console:  ${hub.url}/console/  (paste the key)
 
@@ -113,5 +114,10 @@ variants are linked and the inventory push is enabled. Demo API key (shown once)
 
   Watch the new quantity arrive in the store (within the ${hub.ctx.config.coalesceWindowMs} ms coalescing window):
     curl -s '${demo.emulator.url}/_emulator/shops/${shop}/inventory/level?sku=${sku}&locationId=${encodeURIComponent(main.id)}'
+
+  Place an order in the store as a checkout would, then read it from the back-office feed:
+    curl -s -X POST ${demo.emulator.url}/_emulator/shops/${shop}/orders -H 'content-type: application/json' \
+      -d '{"lineItems":[{"sku":"${sku}","quantity":2}],"email":"ada@example.com","financialStatus":"paid","locationId":"${main.id}"}'
+    curl -s ${hub.url}/api/v1/orders -H 'authorization: Bearer ${apiKey}'
 `;
 }

@@ -103,6 +103,23 @@ export async function processInbox(ctx: AppContext, limit = 200): Promise<InboxR
     .where("status", "in", ["pending", "failed"])
     .where("next_attempt_at", "<=", now)
     .where("topic", "in", HANDLED_TOPICS)
+    // A store whose order intake is paused or disabled keeps its deliveries until it resumes;
+    // compliance requests are handled whatever the flow state.
+    .where((eb) =>
+      eb.or([
+        eb("topic", "in", [...COMPLIANCE_TOPICS]),
+        eb(
+          "shop",
+          "in",
+          eb
+            .selectFrom("stores")
+            .innerJoin("flows", "flows.store_id", "stores.id")
+            .select("stores.domain")
+            .where("flows.flow", "=", "order_intake")
+            .where("flows.state", "=", "enabled"),
+        ),
+      ]),
+    )
     .orderBy("id")
     .limit(limit)
     .execute();

@@ -16,9 +16,14 @@ import { buildServer } from "../http/server.ts";
 import { hasDryRun } from "../inventory/push/drift.ts";
 import { markPushDirty, markStoreDirtyFor } from "../inventory/push/push-store.ts";
 import { pushRoutes } from "../inventory/push/routes.ts";
+import { reprocessParked } from "../orders/intake.ts";
+import { orderRoutes } from "../orders/routes.ts";
+import { ORDER_WEBHOOK_SUBSCRIPTIONS, registerOrderWebhookHandlers } from "../orders/webhooks.ts";
+import { ORDER_JOB_INTERVALS, orderJobs, orderStorePass } from "../orders/worker-jobs.ts";
 import type { ShopifyAdminTransport } from "../shopify/admin-client.ts";
 import { createAdminTransport } from "../shopify/admin-client.ts";
 import { createShops } from "../shops/index.ts";
+import { BASE_WEBHOOK_TOPICS } from "../shops/webhook-subscriptions.ts";
 import { Worker } from "./worker.ts";
 
 export interface Hub {
@@ -56,6 +61,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     stockListeners: [markPushDirty],
   };
   const shops = createShops(ctx, {
+    webhookTopics: [...BASE_WEBHOOK_TOPICS, ...ORDER_WEBHOOK_SUBSCRIPTIONS],
     createTransport: (o) =>
       createAdminTransport({
         ...o,
@@ -80,9 +86,32 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       await markStoreDirtyFor(database.db, storeId, "all", ctx.clock.now());
     },
   });
+  registerOrderWebhookHandlers(ctx, shops.webhookHandlers);
   const worker = new Worker(ctx, shops.transportFor);
+  for (const job of orderJobs(ctx)) worker.addJob(job);
+  worker.addStorePass({
+    name: "orders:tags",
+    flow: "order_intake",
+    everyMs: 1000,
+    run: async (store, transport) =>
+      void (await orderStorePass(ctx, transport, store.id, { backfill: false })),
+  });
+  worker.addStorePass({
+    name: "orders:backfill",
+    flow: "order_intake",
+    everyMs: ORDER_JOB_INTERVALS.backfillMs,
+    run: async (store, transport) =>
+      void (await orderStorePass(ctx, transport, store.id, { backfill: true })),
+  });
+  // Level-triggered: parked orders are retried once their SKU is linked or their location mapped.
+  worker.addStorePass({
+    name: "orders:parked",
+    flow: "order_intake",
+    everyMs: 30_000,
+    run: async (store) => void (await reprocessParked(ctx, store.id)),
+  });
   const server = await buildServer(ctx, {
-    routes: [...shops.routes, ...pushRoutes(ctx, { transportFor: shops.transportFor })],
+    routes: [...shops.routes, ...pushRoutes(ctx, { transportFor: shops.transportFor }), ...orderRoutes(ctx)],
     plugins: [shops.webhookPlugin, consolePlugin],
   });
   let url = "";

@@ -26,6 +26,15 @@ export interface PeriodicJob {
   run(now: number): Promise<void>;
 }
 
+/** Work on one store that spends its API budget: runs under the store's lease, after the push. */
+export interface StorePass {
+  readonly name: string;
+  /** Runs only while this flow of the store is enabled. */
+  readonly flow: string;
+  readonly everyMs: number;
+  run(store: ActiveStore, transport: AdminTransport, now: number): Promise<void>;
+}
+
 export interface WorkerOptions {
   readonly tickMs?: number;
   readonly driftIntervalMs?: number;
@@ -66,6 +75,8 @@ export class Worker {
   private readonly lastDrift = new Map<number, number>();
   private readonly lastJob = new Map<string, number>();
   private readonly jobs: PeriodicJob[] = [];
+  private readonly storePasses: StorePass[] = [];
+  private readonly lastStorePass = new Map<string, number>();
   private readonly tickMs: number;
   private readonly driftIntervalMs: number;
   private readonly leaseTtlMs: number;
@@ -83,6 +94,10 @@ export class Worker {
 
   addJob(job: PeriodicJob): void {
     this.jobs.push(job);
+  }
+
+  addStorePass(pass: StorePass): void {
+    this.storePasses.push(pass);
   }
 
   start(): void {
@@ -161,6 +176,20 @@ export class Worker {
         await runDriftCheck(deps, store, this.transportFor(store), "schedule");
       }
       if (!this.lastDrift.has(store.id)) this.lastDrift.set(store.id, now);
+      for (const pass of this.storePasses) {
+        const key = `${pass.name}:${store.id}`;
+        if (store.flows[pass.flow] !== "enabled" || now - (this.lastStorePass.get(key) ?? 0) < pass.everyMs)
+          continue;
+        this.lastStorePass.set(key, now);
+        try {
+          await pass.run(store, this.transportFor(store), now);
+        } catch (err) {
+          this.ctx.logger.error(
+            { err: coerceError(err), store: store.domain, pass: pass.name },
+            "worker: store pass failed",
+          );
+        }
+      }
     } catch (err) {
       this.ctx.logger.error({ err: coerceError(err), store: store.domain }, "worker: store pass failed");
     } finally {

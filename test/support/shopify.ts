@@ -4,6 +4,7 @@
  */
 import { type Emulator, startEmulator } from "../../emulator/index.ts";
 import type { Db } from "../../src/db/database.ts";
+import type { FlowName } from "../../src/db/tables.ts";
 
 export const APP_SCOPES = [
   "read_products",
@@ -96,7 +97,11 @@ export async function connectDirectly(
   db: Db,
   store: EmulatedStore,
   mapping: readonly (readonly string[])[],
-  options: { mode?: "absolute" | "delta"; confirmed?: "shopify" | "unknown" } = {},
+  options: {
+    mode?: "absolute" | "delta";
+    confirmed?: "shopify" | "unknown";
+    enabledFlows?: readonly FlowName[];
+  } = {},
 ): Promise<number> {
   const now = Date.now();
   const { id: storeId } = await db
@@ -176,13 +181,14 @@ export async function connectDirectly(
       }
     }
   }
+  const enabled = new Set(options.enabledFlows ?? ["inventory_push", "order_intake", "fulfillment_push"]);
   for (const flow of ["inventory_push", "order_intake", "fulfillment_push", "catalog_import"] as const) {
     await db
       .insertInto("flows")
       .values({
         store_id: storeId,
         flow,
-        state: flow === "inventory_push" ? "enabled" : "disabled",
+        state: enabled.has(flow) ? "enabled" : "disabled",
         updated_at: now,
       })
       .execute();
