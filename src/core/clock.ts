@@ -17,3 +17,10 @@ export function fixedClock(start: number): Clock & { advance(ms: number): void; 
     },
   };
 }
+
+/**
+ * Lets pending I/O (HTTP requests, webhooks) run. SQLite answers synchronously, so a long loop
+ * of awaited queries never reaches the event loop's I/O phase on its own; background loops
+ * call this between items so the API stays responsive while they work.
+ */
+export const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));

@@ -6,6 +6,7 @@
  * The inbox is generic: other capabilities store their topics here and process them with
  * their own handlers (`processInbox` only takes the topics this module handles).
  */
+import { yieldToEventLoop } from "../core/clock.ts";
 import type { AppContext } from "../core/context.ts";
 import { coerceError } from "../core/errors.ts";
 import type { Trx } from "../inventory/ledger-store.ts";
@@ -127,6 +128,7 @@ export async function processInbox(ctx: AppContext, limit = 200): Promise<InboxR
   let failed = 0;
   let dead = 0;
   for (const row of due) {
+    await yieldToEventLoop();
     try {
       await db.transaction().execute(async (trx) => {
         await lockOrders(trx, ctx.database.dialect);
