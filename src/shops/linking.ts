@@ -5,10 +5,10 @@
  */
 import { chunks } from "../db/batching.ts";
 import type { Database } from "../db/database.ts";
+import { markStoreDirtyFor } from "../inventory/push/push-store.ts";
 import { graphql } from "../shopify/graphql.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
 import { logActivity } from "./activity.ts";
-import { markPushDirty } from "./dirty.ts";
 import { type ExistingLink, type LinkProblem, matchVariants, type ShopifyVariant } from "./matching.ts";
 
 export const PRODUCT_VARIANTS_QUERY = graphql`
@@ -203,7 +203,7 @@ export async function linkVariants(
         )
         .execute();
     }
-    await markPushDirty(
+    await markStoreDirtyFor(
       trx,
       storeId,
       changed.map((l) => l.variantId),

@@ -5,10 +5,10 @@
 import { z } from "zod";
 import { AppError, type ErrorDetail } from "../core/errors.ts";
 import type { Database } from "../db/database.ts";
+import { markStoreDirtyFor } from "../inventory/push/push-store.ts";
 import { graphql } from "../shopify/graphql.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
 import { logActivity } from "./activity.ts";
-import { markPushDirty } from "./dirty.ts";
 
 export const LOCATIONS_QUERY = graphql`
   query TillbridgeLocations($after: String) {
@@ -280,17 +280,7 @@ export async function setLocationMapping(
         .where("is_default", "=", 1)
         .execute();
     }
-    const linked = await trx
-      .selectFrom("variant_links")
-      .select("variant_id")
-      .where("store_id", "=", storeId)
-      .execute();
-    await markPushDirty(
-      trx,
-      storeId,
-      linked.map((r) => Number(r.variant_id)),
-      now,
-    );
+    await markStoreDirtyFor(trx, storeId, "all", now);
     await logActivity(
       trx,
       {

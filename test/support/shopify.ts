@@ -5,19 +5,9 @@
 import { type Emulator, startEmulator } from "../../emulator/index.ts";
 import type { Db } from "../../src/db/database.ts";
 import type { FlowName } from "../../src/db/tables.ts";
+import { INSTALL_SCOPES } from "../../src/shops/scopes.ts";
 
-export const APP_SCOPES = [
-  "read_products",
-  "write_products",
-  "read_inventory",
-  "write_inventory",
-  "read_locations",
-  "read_orders",
-  "write_orders",
-  "read_fulfillments",
-  "write_fulfillments",
-  "read_customers",
-];
+export const APP_SCOPES = INSTALL_SCOPES;
 
 export interface EmulatedStore {
   readonly emulator: Emulator;
@@ -46,7 +36,7 @@ export async function emulatedStore(options: {
 }): Promise<EmulatedStore> {
   const emulator = options.emulator ?? (await startEmulator());
   const domain = options.domain ?? "test-store.myshopify.com";
-  const app = emulator.control.createApp({ name: "Tillbridge", scopes: APP_SCOPES });
+  const app = emulator.control.createApp({ name: "Tillbridge", scopes: [...APP_SCOPES] });
   emulator.control.createShop({
     domain,
     plan: options.plan ?? "standard",
