@@ -120,6 +120,11 @@ const envSchema = z.object({
   DEMO: z.enum(["auto", "on", "off"], { error: "DEMO must be auto, on or off" }).default("auto"),
   DEMO_EMULATOR_PORT: port("DEMO_EMULATOR_PORT").default(8081),
   COALESCE_WINDOW_MS: z.coerce.number().int().min(0).max(600_000).default(2000),
+  DRIFT_CHECK_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(6 * 3600_000),
   WORKER: z.enum(["on", "off"], { error: "WORKER must be on or off" }).default("on"),
 });
 
@@ -141,6 +146,7 @@ export interface Config {
   readonly demo: boolean;
   readonly demoEmulatorPort: number;
   readonly coalesceWindowMs: number;
+  readonly driftCheckIntervalMs: number;
   readonly worker: boolean;
 }
 
@@ -216,6 +222,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     demo,
     demoEmulatorPort: e.DEMO_EMULATOR_PORT,
     coalesceWindowMs: e.COALESCE_WINDOW_MS,
+    driftCheckIntervalMs: e.DRIFT_CHECK_INTERVAL_MS,
     worker: e.WORKER === "on",
   });
 }

@@ -87,7 +87,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     },
   });
   registerOrderWebhookHandlers(ctx, shops.webhookHandlers);
-  const worker = new Worker(ctx, shops.transportFor);
+  const worker = new Worker(ctx, shops.transportFor, { driftIntervalMs: config.driftCheckIntervalMs });
   for (const job of orderJobs(ctx)) worker.addJob(job);
   worker.addStorePass({
     name: "orders:tags",

@@ -72,7 +72,6 @@ export class Worker {
   private running: Promise<void> | undefined;
   private stopped = true;
   private readonly busy = new Set<number>();
-  private readonly lastDrift = new Map<number, number>();
   private readonly lastJob = new Map<string, number>();
   private readonly jobs: PeriodicJob[] = [];
   private readonly storePasses: StorePass[] = [];
@@ -90,6 +89,25 @@ export class Worker {
     this.tickMs = options.tickMs ?? 200;
     this.driftIntervalMs = options.driftIntervalMs ?? 6 * 3600_000;
     this.leaseTtlMs = options.leaseTtlMs ?? 30_000;
+    if (this.driftIntervalMs > 0) {
+      this.addStorePass({
+        name: "inventory:drift-check",
+        flow: "inventory_push",
+        everyMs: this.driftIntervalMs,
+        // The first pass after a start checks at once: a restart is when drift is likeliest.
+        run: async (store, transport) =>
+          void (await runDriftCheck(this.pushDeps(), store, transport, "schedule")),
+      });
+    }
+  }
+
+  private pushDeps() {
+    return {
+      db: this.ctx.database.db,
+      now: () => this.ctx.clock.now(),
+      logger: this.ctx.logger,
+      windowMs: this.ctx.config.coalesceWindowMs,
+    };
   }
 
   addJob(job: PeriodicJob): void {
@@ -145,13 +163,7 @@ export class Worker {
   /** Pushes one store until nothing is ready (used by tick, by tests and by the operator's "push now"). */
   async pushStore(store: ActiveStore): Promise<PushCycleResult | undefined> {
     if (store.flows.inventory_push !== "enabled") return undefined;
-    const deps = {
-      db: this.ctx.database.db,
-      now: () => this.ctx.clock.now(),
-      logger: this.ctx.logger,
-      windowMs: this.ctx.config.coalesceWindowMs,
-    };
-    return runPushCycle(deps, store, this.transportFor(store));
+    return runPushCycle(this.pushDeps(), store, this.transportFor(store));
   }
 
   private async storePass(store: ActiveStore, now: number): Promise<void> {
@@ -162,20 +174,6 @@ export class Worker {
       const result = await this.pushStore(store);
       if (result && result.calls > 0)
         this.ctx.logger.debug({ store: store.domain, ...result }, "inventory push cycle");
-      if (
-        store.flows.inventory_push === "enabled" &&
-        now - (this.lastDrift.get(store.id) ?? now) >= this.driftIntervalMs
-      ) {
-        this.lastDrift.set(store.id, now);
-        const deps = {
-          db: this.ctx.database.db,
-          now: () => this.ctx.clock.now(),
-          logger: this.ctx.logger,
-          windowMs: this.ctx.config.coalesceWindowMs,
-        };
-        await runDriftCheck(deps, store, this.transportFor(store), "schedule");
-      }
-      if (!this.lastDrift.has(store.id)) this.lastDrift.set(store.id, now);
       for (const pass of this.storePasses) {
         const key = `${pass.name}:${store.id}`;
         if (store.flows[pass.flow] !== "enabled" || now - (this.lastStorePass.get(key) ?? 0) < pass.everyMs)
