@@ -8,9 +8,17 @@ import { storesAndPush } from "./migrations/0002-stores-and-push.ts";
 import { shopsExtra } from "./migrations/0003-shops-extra.ts";
 import { orders } from "./migrations/0004-orders.ts";
 import { leases } from "./migrations/0005-leases.ts";
+import { fulfillment } from "./migrations/0006-fulfillment.ts";
 import { type HubMigration, migrationContext } from "./schema-helpers.ts";
 
-export const MIGRATIONS: readonly HubMigration[] = [foundation, storesAndPush, shopsExtra, orders, leases];
+export const MIGRATIONS: readonly HubMigration[] = [
+  foundation,
+  storesAndPush,
+  shopsExtra,
+  orders,
+  leases,
+  fulfillment,
+];
 
 export class MigrationError extends Error {
   readonly code = "MIGRATION_FAILED";

@@ -376,6 +376,82 @@ export interface ComplianceRequestTable {
   created_at: number;
 }
 
+// ---- fulfillment (migration 0006) ----
+
+export type ShipmentStatus = "pending" | "applied" | "partially_applied" | "parked" | "rejected" | "failed";
+
+export interface ShipmentTable {
+  id: Generated<number>;
+  store_id: number;
+  order_id: number;
+  /** The back office's shipment id: the idempotency key. */
+  external_id: string;
+  content_hash: string;
+  warehouse_id: number;
+  notify_customer: number;
+  status: ShipmentStatus;
+  reason: string | null;
+  attempts: number;
+  next_attempt_at: number;
+  /** 1 when packages changed after fulfillments were created (tracking update due). */
+  tracking_pending: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ShipmentLineTable {
+  id: Generated<number>;
+  shipment_id: number;
+  shopify_line_gid: string;
+  sku: string | null;
+  variant_id: number;
+  quantity: number;
+}
+
+export interface ShipmentPackageTable {
+  id: Generated<number>;
+  shipment_id: number;
+  carrier: string | null;
+  tracking_number: string | null;
+  tracking_url: string | null;
+}
+
+export interface ShipmentFulfillmentTable {
+  id: Generated<number>;
+  shipment_id: number;
+  fulfillment_order_gid: string;
+  fulfillment_gid: string | null;
+  /** JSON [{ lineGid, quantity }] */
+  lines: string;
+  status: "done" | "failed";
+  last_error: string | null;
+  created_at: number;
+}
+
+export type RestockRule = "none" | "order_warehouse" | "returns_warehouse";
+
+export interface RefundTable {
+  id: Generated<number>;
+  store_id: number;
+  order_id: number;
+  shopify_refund_gid: string;
+  restock_rule: RestockRule;
+  restock_warehouse_id: number | null;
+  /** JSON [{ lineGid, sku, quantity, restockType, restocked }] */
+  lines: string;
+  source: "webhook" | "poll";
+  shopify_created_at: number;
+  created_at: number;
+}
+
+export interface FulfillmentSettingsTable {
+  store_id: number;
+  notify_customer: number;
+  restock_rule: RestockRule;
+  returns_warehouse_id: number | null;
+  updated_at: number;
+}
+
 export interface Tables {
   api_keys: ApiKeyTable;
   warehouses: WarehouseTable;
@@ -407,4 +483,10 @@ export interface Tables {
   order_tag_jobs: OrderTagJobTable;
   order_settings: OrderSettingsTable;
   compliance_requests: ComplianceRequestTable;
+  shipments: ShipmentTable;
+  shipment_lines: ShipmentLineTable;
+  shipment_packages: ShipmentPackageTable;
+  shipment_fulfillments: ShipmentFulfillmentTable;
+  refunds: RefundTable;
+  fulfillment_settings: FulfillmentSettingsTable;
 }

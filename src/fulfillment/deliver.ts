@@ -1,0 +1,403 @@
+/**
+ * Delivery of recorded shipments to Shopify (the worker's side of the shipment outbox): per due
+ * shipment, read the order's fulfillment orders, match what is left to fulfil at the locations
+ * mapped to the shipment's warehouse, and call `fulfillmentCreate` once per fulfillment order
+ * with only those items, the tracking and the notify flag. Nothing is sent unless every line
+ * matches; a shipment that cannot match is parked (on hold: retried) or rejected with its reason.
+ * Transient failures retry with backoff. Changed packages go out with `fulfillmentTrackingInfoUpdate`.
+ */
+import type { AppContext } from "../core/context.ts";
+import { coerceError } from "../core/errors.ts";
+import type { ShipmentStatus } from "../db/tables.ts";
+import { graphql } from "../shopify/graphql.ts";
+import type { AdminTransport } from "../shopify/transport.ts";
+import {
+  type FulfillmentGroup,
+  type FulfillmentOrderNode,
+  matchFulfillmentOrders,
+  retryDelayMs,
+  trackingInput,
+} from "./shipment-plan.ts";
+
+export const SHIPMENT_MAX_ATTEMPTS = 10;
+/** How often a parked shipment (fulfillment order on hold) is checked again. */
+export const PARKED_RECHECK_MS = 10 * 60_000;
+
+/** 5 fulfillment orders × 50 lines stays near 530 cost points, well under the 1,000 ceiling. */
+export const ORDER_FULFILLMENT_ORDERS_QUERY = graphql`
+  query TillbridgeOrderFulfillmentOrders($id: ID!) {
+    order(id: $id) {
+      id
+      fulfillmentOrders(first: 5) {
+        nodes {
+          id
+          status
+          assignedLocation {
+            location {
+              id
+            }
+          }
+          lineItems(first: 50) {
+            nodes {
+              id
+              remainingQuantity
+              lineItem {
+                id
+                sku
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+`;
+
+export const FULFILLMENT_CREATE_MUTATION = graphql`
+  mutation TillbridgeFulfillmentCreate($fulfillment: FulfillmentInput!) {
+    fulfillmentCreate(fulfillment: $fulfillment) {
+      fulfillment {
+        id
+        status
+      }
+      userErrors {
+        field
+        message
+      }
+    }
+  }
+`;
+
+export const FULFILLMENT_TRACKING_UPDATE_MUTATION = graphql`
+  mutation TillbridgeFulfillmentTrackingUpdate(
+    $fulfillmentId: ID!
+    $trackingInfoInput: FulfillmentTrackingInput!
+    $notifyCustomer: Boolean
+  ) {
+    fulfillmentTrackingInfoUpdate(
+      fulfillmentId: $fulfillmentId
+      trackingInfoInput: $trackingInfoInput
+      notifyCustomer: $notifyCustomer
+    ) {
+      fulfillment {
+        id
+      }
+      userErrors {
+        field
+        message
+      }
+    }
+  }
+`;
+
+interface FulfillmentOrdersData {
+  order: {
+    id: string;
+    fulfillmentOrders: {
+      nodes: {
+        id: string;
+        status: string;
+        assignedLocation: { location: { id: string } | null } | null;
+        lineItems: {
+          nodes: { id: string; remainingQuantity: number; lineItem: { id: string; sku: string | null } }[];
+        };
+      }[];
+    };
+  } | null;
+}
+
+interface UserError {
+  field: string[] | null;
+  message: string;
+}
+
+export type TransportFor = (store: { id: number; domain: string }) => AdminTransport;
+
+export interface DeliveryResult {
+  applied: number;
+  parked: number;
+  rejected: number;
+  retried: number;
+  trackingUpdated: number;
+}
+
+/** Every store whose fulfillment push is enabled (hub-wide job). Prefer the per-store pass under a lease. */
+export async function deliverShipments(
+  ctx: AppContext,
+  transportFor: TransportFor,
+  now: number = ctx.clock.now(),
+  limit = 50,
+): Promise<DeliveryResult> {
+  const stores = await ctx.database.db
+    .selectFrom("stores")
+    .innerJoin("flows", "flows.store_id", "stores.id")
+    .select(["stores.id", "stores.domain"])
+    .where("stores.status", "=", "active")
+    .where("flows.flow", "=", "fulfillment_push")
+    .where("flows.state", "=", "enabled")
+    .execute();
+  const total: DeliveryResult = { applied: 0, parked: 0, rejected: 0, retried: 0, trackingUpdated: 0 };
+  for (const s of stores) {
+    const r = await deliverStoreShipments(ctx, transportFor(s), s.id, now, limit);
+    for (const k of Object.keys(total) as (keyof DeliveryResult)[]) total[k] += r[k];
+  }
+  return total;
+}
+
+/** One store's due shipments and tracking updates, through that store's throttled transport. */
+export async function deliverStoreShipments(
+  ctx: AppContext,
+  transport: AdminTransport,
+  storeId: number,
+  now: number = ctx.clock.now(),
+  limit = 50,
+): Promise<DeliveryResult> {
+  const db = ctx.database.db;
+  const result: DeliveryResult = { applied: 0, parked: 0, rejected: 0, retried: 0, trackingUpdated: 0 };
+  const due = await db
+    .selectFrom("shipments")
+    .select(["id", "external_id", "status", "tracking_pending", "attempts"])
+    .where("store_id", "=", storeId)
+    .where("next_attempt_at", "<=", now)
+    .where((eb) =>
+      eb.or([
+        eb("status", "in", ["pending", "parked"]),
+        eb.and([eb("tracking_pending", "=", 1), eb("status", "in", ["applied", "partially_applied"])]),
+      ]),
+    )
+    .orderBy("id")
+    .limit(limit)
+    .execute();
+  for (const s of due) {
+    try {
+      if (s.status === "pending" || s.status === "parked") {
+        const outcome = await deliverOne(ctx, transport, s.id);
+        if (outcome === "applied") result.applied++;
+        else if (outcome === "parked") result.parked++;
+        else if (outcome === "rejected" || outcome === "partially_applied") result.rejected++;
+      } else if (await updateTracking(ctx, transport, s.id)) result.trackingUpdated++;
+    } catch (thrown) {
+      const err = coerceError(thrown);
+      const attempts = s.attempts + 1;
+      const dead = attempts >= SHIPMENT_MAX_ATTEMPTS;
+      result.retried++;
+      await db
+        .updateTable("shipments")
+        .set({
+          ...(dead && (s.status === "pending" || s.status === "parked") ? { status: "failed" as const } : {}),
+          attempts,
+          next_attempt_at: ctx.clock.now() + retryDelayMs(attempts),
+          reason: `${dead ? "gave up" : "will retry"} after attempt ${attempts}: ${err.message}`.slice(0, 500),
+          updated_at: ctx.clock.now(),
+        })
+        .where("id", "=", s.id)
+        .execute();
+      ctx.logger.warn({ shipment: s.external_id, attempts, dead, reason: err.message.slice(0, 200) }, "shipment not delivered");
+    }
+  }
+  return result;
+}
+
+async function setStatus(
+  ctx: AppContext,
+  id: number,
+  status: ShipmentStatus,
+  reason: string | null,
+  nextAttemptAt?: number,
+) {
+  const now = ctx.clock.now();
+  await ctx.database.db
+    .updateTable("shipments")
+    .set({ status, reason, updated_at: now, next_attempt_at: nextAttemptAt ?? now, ...(status === "applied" ? { attempts: 0 } : {}) })
+    .where("id", "=", id)
+    .execute();
+}
+
+async function deliverOne(ctx: AppContext, transport: AdminTransport, id: number): Promise<ShipmentStatus> {
+  const db = ctx.database.db;
+  // Packages read after this point are what Shopify gets; a later PATCH sets the flag again.
+  await db.updateTable("shipments").set({ tracking_pending: 0 }).where("id", "=", id).execute();
+  const s = await db
+    .selectFrom("shipments as s")
+    .innerJoin("orders as o", "o.id", "s.order_id")
+    .select(["s.id", "s.external_id", "s.store_id", "s.warehouse_id", "s.notify_customer", "o.shopify_order_gid"])
+    .where("s.id", "=", id)
+    .executeTakeFirstOrThrow();
+  const lines = await db.selectFrom("shipment_lines").selectAll().where("shipment_id", "=", id).execute();
+  const done = await db
+    .selectFrom("shipment_fulfillments")
+    .select("lines")
+    .where("shipment_id", "=", id)
+    .where("status", "=", "done")
+    .execute();
+  const fulfilled = new Map<string, number>();
+  for (const d of done)
+    for (const l of JSON.parse(d.lines) as { lineGid: string; quantity: number }[])
+      fulfilled.set(l.lineGid, (fulfilled.get(l.lineGid) ?? 0) + l.quantity);
+  const remaining = lines
+    .map((l) => ({ lineGid: l.shopify_line_gid, sku: l.sku, quantity: l.quantity - (fulfilled.get(l.shopify_line_gid) ?? 0) }))
+    .filter((l) => l.quantity > 0);
+  if (remaining.length === 0) {
+    await setStatus(ctx, id, "applied", null);
+    return "applied";
+  }
+  const locations = new Set(
+    (
+      await db
+        .selectFrom("store_locations as sl")
+        .innerJoin("location_warehouses as lw", "lw.store_location_id", "sl.id")
+        .select("sl.location_gid")
+        .where("sl.store_id", "=", s.store_id)
+        .where("lw.warehouse_id", "=", s.warehouse_id)
+        .execute()
+    ).map((r) => r.location_gid),
+  );
+  const { data } = await transport.graphql<FulfillmentOrdersData>(
+    ORDER_FULFILLMENT_ORDERS_QUERY,
+    { id: s.shopify_order_gid },
+    { estimatedCost: 530 },
+  );
+  if (!data.order) {
+    await setStatus(ctx, id, "rejected", `order ${s.shopify_order_gid} no longer exists in Shopify`);
+    return "rejected";
+  }
+  const fos: FulfillmentOrderNode[] = data.order.fulfillmentOrders.nodes.map((fo) => ({
+    id: fo.id,
+    status: fo.status,
+    locationGid: fo.assignedLocation?.location?.id ?? null,
+    lineItems: fo.lineItems.nodes.map((li) => ({
+      id: li.id,
+      remainingQuantity: li.remainingQuantity,
+      lineGid: li.lineItem.id,
+      sku: li.lineItem.sku,
+    })),
+  }));
+  const match = matchFulfillmentOrders(remaining, fos, locations);
+  if (match.kind === "park") {
+    await setStatus(ctx, id, "parked", match.reason, ctx.clock.now() + PARKED_RECHECK_MS);
+    return "parked";
+  }
+  if (match.kind !== "ok") {
+    const status = done.length > 0 ? "partially_applied" : "rejected";
+    await setStatus(ctx, id, status, match.reason);
+    return status;
+  }
+  const packages = await db.selectFrom("shipment_packages").selectAll().where("shipment_id", "=", id).orderBy("id").execute();
+  const tracking = trackingInput(
+    packages.map((p) => ({ carrier: p.carrier, trackingNumber: p.tracking_number, trackingUrl: p.tracking_url })),
+  );
+  const refused: string[] = [];
+  let created = done.length;
+  for (const g of match.groups) {
+    const errors = await createFulfillment(ctx, transport, id, g, tracking, s.notify_customer === 1);
+    if (errors === null) created++;
+    else refused.push(errors);
+  }
+  if (refused.length === 0) {
+    await setStatus(ctx, id, "applied", null);
+    return "applied";
+  }
+  const status = created > 0 ? "partially_applied" : "rejected";
+  await setStatus(ctx, id, status, `Shopify refused: ${refused.join("; ")}`.slice(0, 1000));
+  return status;
+}
+
+/** null when created; the userErrors' text when Shopify refused. Throws on transport failures. */
+async function createFulfillment(
+  ctx: AppContext,
+  transport: AdminTransport,
+  shipmentId: number,
+  g: FulfillmentGroup,
+  tracking: ReturnType<typeof trackingInput>,
+  notifyCustomer: boolean,
+): Promise<string | null> {
+  const fulfillment: Record<string, unknown> = {
+    lineItemsByFulfillmentOrder: [
+      {
+        fulfillmentOrderId: g.fulfillmentOrderGid,
+        fulfillmentOrderLineItems: g.lines.map((l) => ({ id: l.foLineGid, quantity: l.quantity })),
+      },
+    ],
+    notifyCustomer,
+  };
+  if (tracking) fulfillment.trackingInfo = tracking;
+  const { data } = await transport.graphql<{
+    fulfillmentCreate: { fulfillment: { id: string } | null; userErrors: UserError[] } | null;
+  }>(FULFILLMENT_CREATE_MUTATION, { fulfillment }, { estimatedCost: 10 });
+  const r = data.fulfillmentCreate;
+  const lines = JSON.stringify(g.lines.map((l) => ({ lineGid: l.lineGid, quantity: l.quantity })));
+  const now = ctx.clock.now();
+  if (r?.fulfillment && r.userErrors.length === 0) {
+    await ctx.database.db
+      .insertInto("shipment_fulfillments")
+      .values({
+        shipment_id: shipmentId,
+        fulfillment_order_gid: g.fulfillmentOrderGid,
+        fulfillment_gid: r.fulfillment.id,
+        lines,
+        status: "done",
+        last_error: null,
+        created_at: now,
+      })
+      .execute();
+    return null;
+  }
+  const message = `${g.fulfillmentOrderGid}: ${(r?.userErrors ?? []).map((e) => e.message).join(", ") || "no fulfillment returned"}`;
+  await ctx.database.db
+    .insertInto("shipment_fulfillments")
+    .values({
+      shipment_id: shipmentId,
+      fulfillment_order_gid: g.fulfillmentOrderGid,
+      fulfillment_gid: null,
+      lines,
+      status: "failed",
+      last_error: message.slice(0, 500),
+      created_at: now,
+    })
+    .execute();
+  return message;
+}
+
+/** Sends the shipment's current packages to each of its fulfillments; true when all took them. */
+async function updateTracking(ctx: AppContext, transport: AdminTransport, id: number): Promise<boolean> {
+  const db = ctx.database.db;
+  await db.updateTable("shipments").set({ tracking_pending: 0 }).where("id", "=", id).execute();
+  const s = await db.selectFrom("shipments").select(["notify_customer"]).where("id", "=", id).executeTakeFirstOrThrow();
+  const packages = await db.selectFrom("shipment_packages").selectAll().where("shipment_id", "=", id).orderBy("id").execute();
+  const tracking = trackingInput(
+    packages.map((p) => ({ carrier: p.carrier, trackingNumber: p.tracking_number, trackingUrl: p.tracking_url })),
+  ) ?? { numbers: [] };
+  const fulfillments = await db
+    .selectFrom("shipment_fulfillments")
+    .select(["fulfillment_gid"])
+    .where("shipment_id", "=", id)
+    .where("status", "=", "done")
+    .execute();
+  const refused: string[] = [];
+  try {
+    for (const f of fulfillments) {
+      const { data } = await transport.graphql<{
+        fulfillmentTrackingInfoUpdate: { userErrors: UserError[] } | null;
+      }>(
+        FULFILLMENT_TRACKING_UPDATE_MUTATION,
+        { fulfillmentId: f.fulfillment_gid, trackingInfoInput: tracking, notifyCustomer: s.notify_customer === 1 },
+        { estimatedCost: 10 },
+      );
+      const errs = data.fulfillmentTrackingInfoUpdate?.userErrors ?? [];
+      if (errs.length > 0) refused.push(`${f.fulfillment_gid}: ${errs.map((e) => e.message).join(", ")}`);
+    }
+  } catch (err) {
+    // Try again later with the same packages.
+    await db.updateTable("shipments").set({ tracking_pending: 1 }).where("id", "=", id).execute();
+    throw err;
+  }
+  if (refused.length > 0) {
+    await db
+      .updateTable("shipments")
+      .set({ reason: `tracking update refused: ${refused.join("; ")}`.slice(0, 1000), updated_at: ctx.clock.now() })
+      .where("id", "=", id)
+      .execute();
+    return false;
+  }
+  return true;
+}

@@ -1,0 +1,470 @@
+/**
+ * Refunds into the hub: from the `refunds/create` webhook (through the durable inbox) and, as the
+ * safety net, by polling an order's refunds. A refund is recorded once per (store, refund gid)
+ * against the hub order; lines Shopify marks as returned are restocked under the store's rule as
+ * `return` movements keyed `refund:<refund gid>:<line gid>` (never more than the hub shipped of
+ * that line, minus what earlier refunds restocked), and the back office gets `order.refunded`.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import { type AppContext, stockChanged } from "../core/context.ts";
+import { coerceError } from "../core/errors.ts";
+import type { OutboundEventType, RestockRule } from "../db/tables.ts";
+import { ingestMovements, type Trx } from "../inventory/ledger-store.ts";
+import { orderView } from "../orders/feed-view.ts";
+import { handleWebhook } from "../orders/inbox.ts";
+import { lockOrders } from "../orders/intake.ts";
+import { loadSettings } from "../orders/settings.ts";
+import { graphql } from "../shopify/graphql.ts";
+import type { AdminTransport } from "../shopify/transport.ts";
+import type { WebhookHandlers } from "../shops/webhooks.ts";
+import { loadFulfillmentSettings } from "./settings.ts";
+
+/** Webhook topics this module handles (REST names) and their subscription enum names. */
+export const FULFILLMENT_TOPICS = ["refunds/create"] as const;
+export const FULFILLMENT_WEBHOOK_SUBSCRIPTIONS: readonly string[] = ["REFUNDS_CREATE"];
+
+export interface ShopifyRefund {
+  readonly gid: string;
+  readonly orderGid: string;
+  readonly createdAt: number;
+  readonly lines: readonly {
+    lineGid: string;
+    sku: string | null;
+    quantity: number;
+    /** RETURN | CANCEL | NO_RESTOCK | LEGACY_RESTOCK */
+    restockType: string;
+    locationGid: string | null;
+  }[];
+}
+
+export type ParsedRefund = { ok: true; refund: ShopifyRefund } | { ok: false; reason: string };
+
+/** The REST payload of `refunds/create`. */
+export function fromRefundWebhook(body: unknown): ParsedRefund {
+  const b = body as Record<string, unknown> | null;
+  if (!b || typeof b !== "object") return { ok: false, reason: "refund payload is not an object" };
+  const id = b.admin_graphql_api_id ?? (b.id !== undefined ? `gid://shopify/Refund/${b.id}` : undefined);
+  if (typeof id !== "string" || b.order_id === undefined) return { ok: false, reason: "refund payload without id or order_id" };
+  const items = Array.isArray(b.refund_line_items) ? (b.refund_line_items as Record<string, unknown>[]) : [];
+  const createdAt = Date.parse(String(b.created_at ?? ""));
+  return {
+    ok: true,
+    refund: {
+      gid: id,
+      orderGid: `gid://shopify/Order/${b.order_id}`,
+      createdAt: Number.isNaN(createdAt) ? 0 : createdAt,
+      lines: items.map((l) => ({
+        lineGid: `gid://shopify/LineItem/${l.line_item_id}`,
+        sku: ((l.line_item as Record<string, unknown> | undefined)?.sku as string | null | undefined) ?? null,
+        quantity: Number(l.quantity ?? 0),
+        restockType: String(l.restock_type ?? "no_restock").toUpperCase(),
+        locationGid: l.location_id == null ? null : `gid://shopify/Location/${l.location_id}`,
+      })),
+    },
+  };
+}
+
+export interface RestockLine {
+  readonly lineGid: string;
+  readonly sku: string | null;
+  readonly quantity: number;
+  readonly restockType: string;
+  readonly restocked: number;
+}
+
+/**
+ * Pure: how many units of each refunded line come back into stock. Only units Shopify says are
+ * returned (RETURN, or LEGACY_RESTOCK of shipped units), only under a restock rule, and never
+ * more than the hub shipped of the line minus what earlier refunds restocked (units that never
+ * left were never sold in the ledger).
+ */
+export function planRestock(
+  refund: ShopifyRefund,
+  rule: RestockRule,
+  shippedByLine: ReadonlyMap<string, number>,
+  restockedByLine: ReadonlyMap<string, number>,
+): RestockLine[] {
+  const used = new Map(restockedByLine);
+  return refund.lines.map((l) => {
+    let restocked = 0;
+    if (rule !== "none" && (l.restockType === "RETURN" || l.restockType === "LEGACY_RESTOCK")) {
+      const room = (shippedByLine.get(l.lineGid) ?? 0) - (used.get(l.lineGid) ?? 0);
+      restocked = Math.max(0, Math.min(l.quantity, room));
+      used.set(l.lineGid, (used.get(l.lineGid) ?? 0) + restocked);
+    }
+    return { lineGid: l.lineGid, sku: l.sku, quantity: l.quantity, restockType: l.restockType, restocked };
+  });
+}
+
+export type RecordOutcome = "recorded" | "duplicate" | "unknown_order";
+
+export async function recordRefund(
+  ctx: AppContext,
+  storeId: number,
+  refund: ShopifyRefund,
+  source: "webhook" | "poll",
+): Promise<RecordOutcome> {
+  const db = ctx.database.db;
+  const order = await db
+    .selectFrom("orders")
+    .select(["id", "warehouse_id"])
+    .where("store_id", "=", storeId)
+    .where("shopify_order_gid", "=", refund.orderGid)
+    .executeTakeFirst();
+  if (!order) return "unknown_order";
+  const known = await db
+    .selectFrom("refunds")
+    .select("id")
+    .where("store_id", "=", storeId)
+    .where("shopify_refund_gid", "=", refund.gid)
+    .executeTakeFirst();
+  if (known) return "duplicate";
+
+  const settings = await loadFulfillmentSettings(db, storeId);
+  const warehouseId =
+    settings.restockRule === "order_warehouse"
+      ? order.warehouse_id
+      : settings.restockRule === "returns_warehouse"
+        ? settings.returnsWarehouseId
+        : null;
+  const rule: RestockRule = warehouseId === null ? "none" : settings.restockRule;
+  const shipped = new Map<string, number>();
+  const shippedVariant = new Map<string, number>();
+  for (const r of await db
+    .selectFrom("shipment_lines as l")
+    .innerJoin("shipments as s", "s.id", "l.shipment_id")
+    .select(["l.shopify_line_gid", "l.variant_id", "l.quantity"])
+    .where("s.order_id", "=", order.id)
+    .execute()) {
+    shipped.set(r.shopify_line_gid, (shipped.get(r.shopify_line_gid) ?? 0) + r.quantity);
+    shippedVariant.set(r.shopify_line_gid, r.variant_id);
+  }
+  const restockedBefore = new Map<string, number>();
+  for (const r of await db.selectFrom("refunds").select("lines").where("order_id", "=", order.id).execute())
+    for (const l of JSON.parse(r.lines) as RestockLine[])
+      restockedBefore.set(l.lineGid, (restockedBefore.get(l.lineGid) ?? 0) + l.restocked);
+  const plan = planRestock(refund, rule, shipped, restockedBefore);
+
+  const now = ctx.clock.now();
+  const warehouse =
+    warehouseId === null
+      ? undefined
+      : await db.selectFrom("warehouses").select("code").where("id", "=", warehouseId).executeTakeFirst();
+  const variantIds = [...new Set(plan.filter((l) => l.restocked > 0).map((l) => shippedVariant.get(l.lineGid)!))];
+  const skuByVariant = new Map(
+    variantIds.length === 0
+      ? []
+      : (await db.selectFrom("variants").select(["id", "sku"]).where("id", "in", variantIds).execute()).map((v) => [
+          v.id,
+          v.sku,
+        ]),
+  );
+  const occurredAt = new Date(Math.min(refund.createdAt || now, now)).toISOString();
+  const movements = plan
+    .filter((l) => l.restocked > 0 && warehouse)
+    .map((l) => ({
+      id: `refund:${refund.gid}:${l.lineGid}`,
+      type: "return",
+      sku: skuByVariant.get(shippedVariant.get(l.lineGid)!)!,
+      warehouse: warehouse!.code,
+      quantity: l.restocked,
+      occurredAt,
+    }));
+
+  let recorded = false;
+  const write = async (trx: Trx) => {
+    await lockOrders(trx, ctx.database.dialect);
+    const r = await trx
+      .insertInto("refunds")
+      .values({
+        store_id: storeId,
+        order_id: order.id,
+        shopify_refund_gid: refund.gid,
+        restock_rule: rule,
+        restock_warehouse_id: movements.length > 0 ? warehouseId : null,
+        lines: JSON.stringify(plan),
+        source,
+        shopify_created_at: refund.createdAt,
+        created_at: now,
+      })
+      .onConflict((oc) => oc.columns(["store_id", "shopify_refund_gid"]).doNothing())
+      .executeTakeFirst();
+    if (Number(r.numInsertedOrUpdatedRows ?? 0n) === 0) return;
+    recorded = true;
+    await enqueueOutbound(trx, storeId, order.id, "order.refunded", {
+      id: refund.gid,
+      createdAt: refund.createdAt,
+      lines: plan.map((l) => ({
+        lineId: l.lineGid,
+        sku: l.sku,
+        quantity: l.quantity,
+        restockType: l.restockType,
+        restocked: l.restocked,
+      })),
+      restockWarehouse: movements.length > 0 ? (warehouse?.code ?? null) : null,
+    }, now);
+  };
+  if (movements.length > 0) {
+    const r = await ingestMovements(ctx.database, movements, now, async (trx, ids, at) => {
+      await write(trx);
+      await stockChanged(ctx)(trx, ids, at);
+    });
+    if (r.applied === 0) await db.transaction().execute(write);
+  } else {
+    await db.transaction().execute(write);
+  }
+  return recorded ? "recorded" : "duplicate";
+}
+
+/**
+ * Writes an outbound event in the caller's transaction, like intake does for order events.
+ * (`OutboundEventType` in tables.ts lists only the order events so far; the column is text.)
+ */
+async function enqueueOutbound(
+  trx: Trx,
+  storeId: number,
+  orderId: number,
+  type: "order.refunded" | "order.returned",
+  data: unknown,
+  now: number,
+): Promise<void> {
+  const settings = await loadSettings(trx, storeId);
+  if (settings.outboundUrl === null) return;
+  const eventId = randomUUID();
+  const payload = {
+    id: eventId,
+    type,
+    createdAt: now,
+    order: await orderView(trx, orderId),
+    [type === "order.refunded" ? "refund" : "return"]: data,
+  };
+  await trx
+    .insertInto("outbound_events")
+    .values({
+      event_id: eventId,
+      store_id: storeId,
+      order_id: orderId,
+      type: type as OutboundEventType,
+      payload: JSON.stringify(payload),
+      status: "pending",
+      attempts: 0,
+      next_attempt_at: now,
+      last_error: null,
+      created_at: now,
+    delivered_at: null,
+    })
+    .execute();
+}
+
+// ---- webhook → inbox → refund ----
+
+/** Stores `refunds/create` deliveries in the durable inbox (the shops plugin has verified them). */
+export function registerFulfillmentWebhookHandlers(ctx: AppContext, handlers: WebhookHandlers): void {
+  for (const topic of FULFILLMENT_TOPICS) {
+    handlers.set(topic, async (event) => {
+      await handleWebhook(ctx, {
+        shop: event.shop,
+        topic: event.topic,
+        webhookId:
+          event.webhookId ??
+          `sha256:${createHash("sha256").update(event.topic).update(event.rawBody).digest("hex")}`,
+        rawBody: event.rawBody,
+      });
+    });
+  }
+}
+
+const INBOX_MAX_ATTEMPTS = 8;
+
+/** Applies due `refunds/create` deliveries from the inbox (call it every second or so). */
+export async function processRefundInbox(
+  ctx: AppContext,
+  limit = 200,
+): Promise<{ processed: number; failed: number; dead: number }> {
+  const db = ctx.database.db;
+  const now = ctx.clock.now();
+  const due = await db
+    .selectFrom("webhook_inbox")
+    .select(["id", "shop", "topic", "body", "attempts"])
+    .where("status", "in", ["pending", "failed"])
+    .where("next_attempt_at", "<=", now)
+    .where("topic", "in", [...FULFILLMENT_TOPICS])
+    .orderBy("id")
+    .limit(limit)
+    .execute();
+  let processed = 0;
+  let failed = 0;
+  let dead = 0;
+  for (const row of due) {
+    let reject: string | null = null;
+    try {
+      const store = await db.selectFrom("stores").select("id").where("domain", "=", row.shop).executeTakeFirst();
+      let body: unknown;
+      try {
+        body = JSON.parse(row.body);
+      } catch {
+        body = undefined;
+      }
+      const parsed = fromRefundWebhook(body);
+      if (!store) reject = `store ${row.shop} is not connected to the hub`;
+      else if (!parsed.ok) reject = parsed.reason;
+      else {
+        const outcome = await recordRefund(ctx, store.id, parsed.refund, "webhook");
+        if (outcome === "unknown_order") reject = `order ${parsed.refund.orderGid} is not in the hub`;
+      }
+      await db
+        .updateTable("webhook_inbox")
+        .set(
+          reject === null
+            ? { status: "done", processed_at: ctx.clock.now(), last_error: null }
+            : { status: "dead", attempts: row.attempts + 1, last_error: reject },
+        )
+        .where("id", "=", row.id)
+        .execute();
+      if (reject === null) processed++;
+      else dead++;
+    } catch (thrown) {
+      const err = coerceError(thrown);
+      const attempts = row.attempts + 1;
+      const isDead = attempts >= INBOX_MAX_ATTEMPTS;
+      if (isDead) dead++;
+      else failed++;
+      await db
+        .updateTable("webhook_inbox")
+        .set({
+          status: isDead ? "dead" : "failed",
+          attempts,
+          next_attempt_at: now + Math.min(3_600_000, 5_000 * 2 ** (attempts - 1)),
+          last_error: err.message.slice(0, 500),
+        })
+        .where("id", "=", row.id)
+        .execute();
+      ctx.logger.warn({ inboxId: row.id, topic: row.topic, attempts, dead: isDead, reason: err.message.slice(0, 200) }, "refund webhook not applied");
+    }
+  }
+  return { processed, failed, dead };
+}
+
+// ---- polling safety net ----
+
+/** 10 refunds × 20 lines stays near 650 cost points. */
+export const ORDER_REFUNDS_QUERY = graphql`
+  query TillbridgeOrderRefunds($id: ID!) {
+    order(id: $id) {
+      id
+      refunds(first: 10) {
+        id
+        createdAt
+        refundLineItems(first: 20) {
+          nodes {
+            quantity
+            restockType
+            lineItem {
+              id
+              sku
+            }
+            location {
+              id
+            }
+          }
+        }
+      }
+    }
+  }
+`;
+
+interface RefundsData {
+  order: {
+    id: string;
+    refunds: {
+      id: string;
+      createdAt: string;
+      refundLineItems: {
+        nodes: {
+          quantity: number;
+          restockType: string;
+          lineItem: { id: string; sku: string | null };
+          location: { id: string } | null;
+        }[];
+      };
+    }[];
+  } | null;
+}
+
+/** Reads an order's refunds from Shopify and records those the hub does not know yet. */
+export async function syncRefundsForOrder(
+  ctx: AppContext,
+  transport: AdminTransport,
+  order: { store_id: number; shopify_order_gid: string },
+): Promise<{ recorded: number; known: number }> {
+  const { data } = await transport.graphql<RefundsData>(ORDER_REFUNDS_QUERY, { id: order.shopify_order_gid }, { estimatedCost: 650 });
+  let recorded = 0;
+  let known = 0;
+  for (const r of data.order?.refunds ?? []) {
+    const refund: ShopifyRefund = {
+      gid: r.id,
+      orderGid: order.shopify_order_gid,
+      createdAt: Date.parse(r.createdAt),
+      lines: r.refundLineItems.nodes.map((l) => ({
+        lineGid: l.lineItem.id,
+        sku: l.lineItem.sku,
+        quantity: l.quantity,
+        restockType: l.restockType,
+        locationGid: l.location?.id ?? null,
+      })),
+    };
+    const outcome = await recordRefund(ctx, order.store_id, refund, "poll");
+    if (outcome === "recorded") recorded++;
+    else known++;
+  }
+  return { recorded, known };
+}
+
+/**
+ * The per-store safety net: every hub order of the store that Shopify shows as (partially)
+ * refunded and that changed since `sinceMs` has its refunds read. Run it after the orders backfill.
+ */
+export async function syncRecentRefunds(
+  ctx: AppContext,
+  transport: AdminTransport,
+  storeId: number,
+  sinceMs: number,
+): Promise<{ orders: number; recorded: number }> {
+  const orders = await ctx.database.db
+    .selectFrom("orders")
+    .select(["store_id", "shopify_order_gid"])
+    .where("store_id", "=", storeId)
+    .where("shopify_updated_at", ">=", sinceMs)
+    .where("financial_status", "in", ["partially_refunded", "refunded", "PARTIALLY_REFUNDED", "REFUNDED"])
+    .orderBy("shopify_updated_at")
+    .limit(200)
+    .execute();
+  let recorded = 0;
+  for (const o of orders) recorded += (await syncRefundsForOrder(ctx, transport, o)).recorded;
+  return { orders: orders.length, recorded };
+}
+
+export async function refundsOfOrder(ctx: AppContext, orderId: number) {
+  const rows = await ctx.database.db
+    .selectFrom("refunds as r")
+    .leftJoin("warehouses as w", "w.id", "r.restock_warehouse_id")
+    .select(["r.shopify_refund_gid", "r.restock_rule", "w.code", "r.lines", "r.source", "r.shopify_created_at", "r.created_at"])
+    .where("r.order_id", "=", orderId)
+    .orderBy("r.id")
+    .execute();
+  return rows.map((r) => ({
+    id: r.shopify_refund_gid,
+    restockRule: r.restock_rule,
+    restockWarehouse: r.code,
+    lines: (JSON.parse(r.lines) as RestockLine[]).map((l) => ({
+      lineId: l.lineGid,
+      sku: l.sku,
+      quantity: l.quantity,
+      restockType: l.restockType,
+      restocked: l.restocked,
+    })),
+    source: r.source,
+    shopifyCreatedAt: r.shopify_created_at,
+    recordedAt: r.created_at,
+  }));
+}
