@@ -69,7 +69,17 @@ async function loadStores() {
         el(
           "td",
           {},
-          el("a", { href: "#", onclick: (e) => (e.preventDefault(), openStore(s.domain)) }, s.domain),
+          el(
+            "a",
+            {
+              href: "#",
+              onclick: (e) => {
+                e.preventDefault();
+                openStore(s.domain);
+              },
+            },
+            s.domain,
+          ),
         ),
         el("td", {}, el("span", { class: `status-${s.status}` }, s.status)),
         el("td", {}, s.inventoryMode ?? push.mode ?? ""),
