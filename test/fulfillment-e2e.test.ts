@@ -30,7 +30,10 @@ import { startTestHub, type TestHub } from "./support/hub.ts";
 import { connectDirectly, type EmulatedStore, emulatedStore } from "./support/shopify.ts";
 
 const SKUS = ["FUL-A", "FUL-B", "FUL-C"];
-const DIALECTS = (process.env.FULFILLMENT_DIALECTS ?? "sqlite,postgres").split(",") as ("sqlite" | "postgres")[];
+const DIALECTS = (process.env.FULFILLMENT_DIALECTS ?? "sqlite,postgres").split(",") as (
+  | "sqlite"
+  | "postgres"
+)[];
 
 let emulator: Emulator;
 beforeAll(async () => {
@@ -49,6 +52,7 @@ describe.each(DIALECTS)("shipments and refunds on %s", (dialect) => {
 
   const call = async (method: "GET" | "POST" | "PUT" | "PATCH", url: string, payload?: unknown) => {
     const res = await api.inject({ method, url, headers: hub.auth, ...(payload ? { payload } : {}) });
+    // biome-ignore lint/suspicious/noExplicitAny: test reads of JSON answers
     return { status: res.statusCode, body: res.json() as Record<string, any> };
   };
   const stock = async (sku: string) => {
@@ -113,7 +117,11 @@ describe.each(DIALECTS)("shipments and refunds on %s", (dialect) => {
       clock: systemClock,
       logger: hub.ctx.logger,
     });
-    const reg = await registerWebhooks(transport, FULFILLMENT_WEBHOOK_SUBSCRIPTIONS, `${url}/webhooks/shopify`);
+    const reg = await registerWebhooks(
+      transport,
+      FULFILLMENT_WEBHOOK_SUBSCRIPTIONS,
+      `${url}/webhooks/shopify`,
+    );
     expect(reg.failed).toEqual([]);
     expect((await call("PUT", `/api/v1/stores/${domain}/order-settings`, { tag: null })).status).toBe(200);
   });
@@ -170,12 +178,19 @@ describe.each(DIALECTS)("shipments and refunds on %s", (dialect) => {
     const replay = await call("POST", "/api/v1/shipments", s1);
     expect(replay.status).toBe(200);
     expect(replay.body.duplicate).toBe(true);
-    const conflict = await call("POST", "/api/v1/shipments", { ...s1, lines: [{ sku: "FUL-A", quantity: 1 }] });
+    const conflict = await call("POST", "/api/v1/shipments", {
+      ...s1,
+      lines: [{ sku: "FUL-A", quantity: 1 }],
+    });
     expect(conflict.status).toBe(409);
     expect(conflict.body.error.code).toBe("SHIPMENT_CONFLICT");
 
     // Over-shipment: refused with a precise reason per line, nothing changes anywhere.
-    const before = { stock: await allStock(), movements: await count("movements"), shipments: await count("shipments") };
+    const before = {
+      stock: await allStock(),
+      movements: await count("movements"),
+      shipments: await count("shipments"),
+    };
     const over = await call("POST", "/api/v1/shipments", {
       id: `S-OVER-${dialect}`,
       orderId,
@@ -205,11 +220,17 @@ describe.each(DIALECTS)("shipments and refunds on %s", (dialect) => {
     });
     expect(wrongWarehouse.status).toBe(400);
     expect(wrongWarehouse.body.error.details[0].code).toBe("WAREHOUSE_MISMATCH");
-    const unknownOrder = await call("POST", "/api/v1/shipments", { ...s1, id: `S-UNK-${dialect}`, orderId: 999999 });
+    const unknownOrder = await call("POST", "/api/v1/shipments", {
+      ...s1,
+      id: `S-UNK-${dialect}`,
+      orderId: 999999,
+    });
     expect(unknownOrder.status).toBe(404);
-    expect({ stock: await allStock(), movements: await count("movements"), shipments: await count("shipments") }).toEqual(
-      before,
-    );
+    expect({
+      stock: await allStock(),
+      movements: await count("movements"),
+      shipments: await count("shipments"),
+    }).toEqual(before);
 
     // Delivery: one fulfillment with only the shipped items; Shopify shows partially fulfilled.
     const d1 = await deliverStoreShipments(hub.ctx, transport, storeId);
@@ -252,7 +273,11 @@ describe.each(DIALECTS)("shipments and refunds on %s", (dialect) => {
       "1Z-SECOND",
     ]);
     // Nothing more can ship.
-    const more = await call("POST", "/api/v1/shipments", { ...s2, id: `S3-${dialect}`, lines: [{ sku: "FUL-C", quantity: 1 }] });
+    const more = await call("POST", "/api/v1/shipments", {
+      ...s2,
+      id: `S3-${dialect}`,
+      lines: [{ sku: "FUL-C", quantity: 1 }],
+    });
     expect(more.status).toBe(400);
 
     // Tracking added later.
@@ -298,7 +323,9 @@ describe.each(DIALECTS)("shipments and refunds on %s", (dialect) => {
     expect(await stock("FUL-A")).toEqual({ onHand: 9, reserved: 0 });
     expect(await count("refunds")).toBe(1);
     // The polling safety net finds nothing new.
-    expect(await syncRefundsForOrder(hub.ctx, transport, { store_id: storeId, shopify_order_gid: placed.id })).toEqual({
+    expect(
+      await syncRefundsForOrder(hub.ctx, transport, { store_id: storeId, shopify_order_gid: placed.id }),
+    ).toEqual({
       recorded: 0,
       known: 1,
     });
@@ -310,7 +337,10 @@ describe.each(DIALECTS)("shipments and refunds on %s", (dialect) => {
   }, 30_000);
 
   it("records a refund missed by webhooks through polling, without restock by default rule", async () => {
-    await call("PUT", `/api/v1/stores/${domain}/fulfillment-settings`, { notifyCustomer: false, restockRule: "none" });
+    await call("PUT", `/api/v1/stores/${domain}/fulfillment-settings`, {
+      notifyCustomer: false,
+      restockRule: "none",
+    });
     const placed = emulator.control.placeOrder(domain, {
       lineItems: [{ sku: "FUL-B", quantity: 2 }],
       locationId: store.locations[0]!.id,
@@ -329,7 +359,10 @@ describe.each(DIALECTS)("shipments and refunds on %s", (dialect) => {
     emulator.control.createRefund(domain, placed.id, {
       lineItems: [{ lineItemId: placed.lineItems[0]!.id, quantity: 2, restockType: "RETURN" }],
     });
-    const r = await syncRefundsForOrder(hub.ctx, transport, { store_id: storeId, shopify_order_gid: placed.id });
+    const r = await syncRefundsForOrder(hub.ctx, transport, {
+      store_id: storeId,
+      shopify_order_gid: placed.id,
+    });
     expect(r).toEqual({ recorded: 1, known: 0 });
     expect((await stock("FUL-B")).onHand).toBe(onHand);
     const refunds = await call("GET", `/api/v1/orders/${orderId}/refunds`);

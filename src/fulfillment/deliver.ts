@@ -187,12 +187,18 @@ export async function deliverStoreShipments(
           ...(dead && (s.status === "pending" || s.status === "parked") ? { status: "failed" as const } : {}),
           attempts,
           next_attempt_at: ctx.clock.now() + retryDelayMs(attempts),
-          reason: `${dead ? "gave up" : "will retry"} after attempt ${attempts}: ${err.message}`.slice(0, 500),
+          reason: `${dead ? "gave up" : "will retry"} after attempt ${attempts}: ${err.message}`.slice(
+            0,
+            500,
+          ),
           updated_at: ctx.clock.now(),
         })
         .where("id", "=", s.id)
         .execute();
-      ctx.logger.warn({ shipment: s.external_id, attempts, dead, reason: err.message.slice(0, 200) }, "shipment not delivered");
+      ctx.logger.warn(
+        { shipment: s.external_id, attempts, dead, reason: err.message.slice(0, 200) },
+        "shipment not delivered",
+      );
     }
   }
   return result;
@@ -208,7 +214,13 @@ async function setStatus(
   const now = ctx.clock.now();
   await ctx.database.db
     .updateTable("shipments")
-    .set({ status, reason, updated_at: now, next_attempt_at: nextAttemptAt ?? now, ...(status === "applied" ? { attempts: 0 } : {}) })
+    .set({
+      status,
+      reason,
+      updated_at: now,
+      next_attempt_at: nextAttemptAt ?? now,
+      ...(status === "applied" ? { attempts: 0 } : {}),
+    })
     .where("id", "=", id)
     .execute();
 }
@@ -220,7 +232,14 @@ async function deliverOne(ctx: AppContext, transport: AdminTransport, id: number
   const s = await db
     .selectFrom("shipments as s")
     .innerJoin("orders as o", "o.id", "s.order_id")
-    .select(["s.id", "s.external_id", "s.store_id", "s.warehouse_id", "s.notify_customer", "o.shopify_order_gid"])
+    .select([
+      "s.id",
+      "s.external_id",
+      "s.store_id",
+      "s.warehouse_id",
+      "s.notify_customer",
+      "o.shopify_order_gid",
+    ])
     .where("s.id", "=", id)
     .executeTakeFirstOrThrow();
   const lines = await db.selectFrom("shipment_lines").selectAll().where("shipment_id", "=", id).execute();
@@ -235,7 +254,11 @@ async function deliverOne(ctx: AppContext, transport: AdminTransport, id: number
     for (const l of JSON.parse(d.lines) as { lineGid: string; quantity: number }[])
       fulfilled.set(l.lineGid, (fulfilled.get(l.lineGid) ?? 0) + l.quantity);
   const remaining = lines
-    .map((l) => ({ lineGid: l.shopify_line_gid, sku: l.sku, quantity: l.quantity - (fulfilled.get(l.shopify_line_gid) ?? 0) }))
+    .map((l) => ({
+      lineGid: l.shopify_line_gid,
+      sku: l.sku,
+      quantity: l.quantity - (fulfilled.get(l.shopify_line_gid) ?? 0),
+    }))
     .filter((l) => l.quantity > 0);
   if (remaining.length === 0) {
     await setStatus(ctx, id, "applied", null);
@@ -282,9 +305,18 @@ async function deliverOne(ctx: AppContext, transport: AdminTransport, id: number
     await setStatus(ctx, id, status, match.reason);
     return status;
   }
-  const packages = await db.selectFrom("shipment_packages").selectAll().where("shipment_id", "=", id).orderBy("id").execute();
+  const packages = await db
+    .selectFrom("shipment_packages")
+    .selectAll()
+    .where("shipment_id", "=", id)
+    .orderBy("id")
+    .execute();
   const tracking = trackingInput(
-    packages.map((p) => ({ carrier: p.carrier, trackingNumber: p.tracking_number, trackingUrl: p.tracking_url })),
+    packages.map((p) => ({
+      carrier: p.carrier,
+      trackingNumber: p.tracking_number,
+      trackingUrl: p.tracking_url,
+    })),
   );
   const refused: string[] = [];
   let created = done.length;
@@ -362,10 +394,23 @@ async function createFulfillment(
 async function updateTracking(ctx: AppContext, transport: AdminTransport, id: number): Promise<boolean> {
   const db = ctx.database.db;
   await db.updateTable("shipments").set({ tracking_pending: 0 }).where("id", "=", id).execute();
-  const s = await db.selectFrom("shipments").select(["notify_customer"]).where("id", "=", id).executeTakeFirstOrThrow();
-  const packages = await db.selectFrom("shipment_packages").selectAll().where("shipment_id", "=", id).orderBy("id").execute();
+  const s = await db
+    .selectFrom("shipments")
+    .select(["notify_customer"])
+    .where("id", "=", id)
+    .executeTakeFirstOrThrow();
+  const packages = await db
+    .selectFrom("shipment_packages")
+    .selectAll()
+    .where("shipment_id", "=", id)
+    .orderBy("id")
+    .execute();
   const tracking = trackingInput(
-    packages.map((p) => ({ carrier: p.carrier, trackingNumber: p.tracking_number, trackingUrl: p.tracking_url })),
+    packages.map((p) => ({
+      carrier: p.carrier,
+      trackingNumber: p.tracking_number,
+      trackingUrl: p.tracking_url,
+    })),
   ) ?? { numbers: [] };
   const fulfillments = await db
     .selectFrom("shipment_fulfillments")
@@ -380,7 +425,11 @@ async function updateTracking(ctx: AppContext, transport: AdminTransport, id: nu
         fulfillmentTrackingInfoUpdate: { userErrors: UserError[] } | null;
       }>(
         FULFILLMENT_TRACKING_UPDATE_MUTATION,
-        { fulfillmentId: f.fulfillment_gid, trackingInfoInput: tracking, notifyCustomer: s.notify_customer === 1 },
+        {
+          fulfillmentId: f.fulfillment_gid,
+          trackingInfoInput: tracking,
+          notifyCustomer: s.notify_customer === 1,
+        },
         { estimatedCost: 10 },
       );
       const errs = data.fulfillmentTrackingInfoUpdate?.userErrors ?? [];
@@ -394,7 +443,10 @@ async function updateTracking(ctx: AppContext, transport: AdminTransport, id: nu
   if (refused.length > 0) {
     await db
       .updateTable("shipments")
-      .set({ reason: `tracking update refused: ${refused.join("; ")}`.slice(0, 1000), updated_at: ctx.clock.now() })
+      .set({
+        reason: `tracking update refused: ${refused.join("; ")}`.slice(0, 1000),
+        updated_at: ctx.clock.now(),
+      })
       .where("id", "=", id)
       .execute();
     return false;

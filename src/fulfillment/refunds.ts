@@ -44,7 +44,8 @@ export function fromRefundWebhook(body: unknown): ParsedRefund {
   const b = body as Record<string, unknown> | null;
   if (!b || typeof b !== "object") return { ok: false, reason: "refund payload is not an object" };
   const id = b.admin_graphql_api_id ?? (b.id !== undefined ? `gid://shopify/Refund/${b.id}` : undefined);
-  if (typeof id !== "string" || b.order_id === undefined) return { ok: false, reason: "refund payload without id or order_id" };
+  if (typeof id !== "string" || b.order_id === undefined)
+    return { ok: false, reason: "refund payload without id or order_id" };
   const items = Array.isArray(b.refund_line_items) ? (b.refund_line_items as Record<string, unknown>[]) : [];
   const createdAt = Date.parse(String(b.created_at ?? ""));
   return {
@@ -150,14 +151,15 @@ export async function recordRefund(
     warehouseId === null
       ? undefined
       : await db.selectFrom("warehouses").select("code").where("id", "=", warehouseId).executeTakeFirst();
-  const variantIds = [...new Set(plan.filter((l) => l.restocked > 0).map((l) => shippedVariant.get(l.lineGid)!))];
+  const variantIds = [
+    ...new Set(plan.filter((l) => l.restocked > 0).map((l) => shippedVariant.get(l.lineGid)!)),
+  ];
   const skuByVariant = new Map(
     variantIds.length === 0
       ? []
-      : (await db.selectFrom("variants").select(["id", "sku"]).where("id", "in", variantIds).execute()).map((v) => [
-          v.id,
-          v.sku,
-        ]),
+      : (await db.selectFrom("variants").select(["id", "sku"]).where("id", "in", variantIds).execute()).map(
+          (v) => [v.id, v.sku],
+        ),
   );
   const occurredAt = new Date(Math.min(refund.createdAt || now, now)).toISOString();
   const movements = plan
@@ -191,18 +193,25 @@ export async function recordRefund(
       .executeTakeFirst();
     if (Number(r.numInsertedOrUpdatedRows ?? 0n) === 0) return;
     recorded = true;
-    await enqueueOutbound(trx, storeId, order.id, "order.refunded", {
-      id: refund.gid,
-      createdAt: refund.createdAt,
-      lines: plan.map((l) => ({
-        lineId: l.lineGid,
-        sku: l.sku,
-        quantity: l.quantity,
-        restockType: l.restockType,
-        restocked: l.restocked,
-      })),
-      restockWarehouse: movements.length > 0 ? (warehouse?.code ?? null) : null,
-    }, now);
+    await enqueueOutbound(
+      trx,
+      storeId,
+      order.id,
+      "order.refunded",
+      {
+        id: refund.gid,
+        createdAt: refund.createdAt,
+        lines: plan.map((l) => ({
+          lineId: l.lineGid,
+          sku: l.sku,
+          quantity: l.quantity,
+          restockType: l.restockType,
+          restocked: l.restocked,
+        })),
+        restockWarehouse: movements.length > 0 ? (warehouse?.code ?? null) : null,
+      },
+      now,
+    );
   };
   if (movements.length > 0) {
     const r = await ingestMovements(ctx.database, movements, now, async (trx, ids, at) => {
@@ -251,7 +260,7 @@ async function enqueueOutbound(
       next_attempt_at: now,
       last_error: null,
       created_at: now,
-    delivered_at: null,
+      delivered_at: null,
     })
     .execute();
 }
@@ -298,7 +307,11 @@ export async function processRefundInbox(
   for (const row of due) {
     let reject: string | null = null;
     try {
-      const store = await db.selectFrom("stores").select("id").where("domain", "=", row.shop).executeTakeFirst();
+      const store = await db
+        .selectFrom("stores")
+        .select("id")
+        .where("domain", "=", row.shop)
+        .executeTakeFirst();
       let body: unknown;
       try {
         body = JSON.parse(row.body);
@@ -339,7 +352,10 @@ export async function processRefundInbox(
         })
         .where("id", "=", row.id)
         .execute();
-      ctx.logger.warn({ inboxId: row.id, topic: row.topic, attempts, dead: isDead, reason: err.message.slice(0, 200) }, "refund webhook not applied");
+      ctx.logger.warn(
+        { inboxId: row.id, topic: row.topic, attempts, dead: isDead, reason: err.message.slice(0, 200) },
+        "refund webhook not applied",
+      );
     }
   }
   return { processed, failed, dead };
@@ -397,7 +413,11 @@ export async function syncRefundsForOrder(
   transport: AdminTransport,
   order: { store_id: number; shopify_order_gid: string },
 ): Promise<{ recorded: number; known: number }> {
-  const { data } = await transport.graphql<RefundsData>(ORDER_REFUNDS_QUERY, { id: order.shopify_order_gid }, { estimatedCost: 650 });
+  const { data } = await transport.graphql<RefundsData>(
+    ORDER_REFUNDS_QUERY,
+    { id: order.shopify_order_gid },
+    { estimatedCost: 650 },
+  );
   let recorded = 0;
   let known = 0;
   for (const r of data.order?.refunds ?? []) {
@@ -448,7 +468,15 @@ export async function refundsOfOrder(ctx: AppContext, orderId: number) {
   const rows = await ctx.database.db
     .selectFrom("refunds as r")
     .leftJoin("warehouses as w", "w.id", "r.restock_warehouse_id")
-    .select(["r.shopify_refund_gid", "r.restock_rule", "w.code", "r.lines", "r.source", "r.shopify_created_at", "r.created_at"])
+    .select([
+      "r.shopify_refund_gid",
+      "r.restock_rule",
+      "w.code",
+      "r.lines",
+      "r.source",
+      "r.shopify_created_at",
+      "r.created_at",
+    ])
     .where("r.order_id", "=", orderId)
     .orderBy("r.id")
     .execute();

@@ -14,7 +14,13 @@ import {
   saveFulfillmentSettings,
 } from "./settings.ts";
 import { packagesPatch, shipmentInput } from "./shipment-plan.ts";
-import { createShipment, replacePackages, resolveOrderId, shipmentView, shipmentsOfOrder } from "./shipments-store.ts";
+import {
+  createShipment,
+  replacePackages,
+  resolveOrderId,
+  shipmentsOfOrder,
+  shipmentView,
+} from "./shipments-store.ts";
 
 const shipmentParams = z.object({ id: z.string().min(1).max(120) });
 const orderParams = z.object({ id: z.string().min(1).max(200) });
@@ -23,7 +29,11 @@ const domainParams = z.object({ domain: z.string().min(1) });
 export function fulfillmentRoutes(ctx: AppContext, _deps: { transportFor?: TransportFor } = {}) {
   const db = ctx.database.db;
   const storeByDomain = async (domain: string) => {
-    const s = await db.selectFrom("stores").select("id").where("domain", "=", domain.toLowerCase()).executeTakeFirst();
+    const s = await db
+      .selectFrom("stores")
+      .select("id")
+      .where("domain", "=", domain.toLowerCase())
+      .executeTakeFirst();
     if (!s) throw new AppError("UNKNOWN_STORE", `no store ${domain} is connected to the hub`);
     return s.id;
   };
@@ -49,7 +59,8 @@ export function fulfillmentRoutes(ctx: AppContext, _deps: { transportFor?: Trans
       url: "/api/v1/shipments/:id",
       tag: "fulfillment",
       auth: "api-key",
-      summary: "A shipment: status (pending, applied, partially_applied, parked, rejected, failed), reason, fulfillments.",
+      summary:
+        "A shipment: status (pending, applied, partially_applied, parked, rejected, failed), reason, fulfillments.",
       params: shipmentParams,
       async handler({ params }) {
         const s = await shipmentView(db, params.id);
@@ -62,7 +73,8 @@ export function fulfillmentRoutes(ctx: AppContext, _deps: { transportFor?: Trans
       url: "/api/v1/shipments/:id",
       tag: "fulfillment",
       auth: "api-key",
-      summary: "Replace a shipment's packages (tracking added later); Shopify's fulfillments get the new tracking.",
+      summary:
+        "Replace a shipment's packages (tracking added later); Shopify's fulfillments get the new tracking.",
       params: shipmentParams,
       body: packagesPatch,
       handler: ({ params, body }) => replacePackages(ctx, params.id, body.packages),
@@ -97,7 +109,10 @@ export function fulfillmentRoutes(ctx: AppContext, _deps: { transportFor?: Trans
       summary: "Notify-customer default and restock rule of a store.",
       params: domainParams,
       async handler({ params }) {
-        return publicFulfillmentSettings(db, await loadFulfillmentSettings(db, await storeByDomain(params.domain)));
+        return publicFulfillmentSettings(
+          db,
+          await loadFulfillmentSettings(db, await storeByDomain(params.domain)),
+        );
       },
     }),
     route({

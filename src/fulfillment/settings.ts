@@ -64,7 +64,11 @@ export async function saveFulfillmentSettings(
       .executeTakeFirst();
     if (!w)
       throw new AppError("UNKNOWN_WAREHOUSE", `no warehouse ${input.returnsWarehouse}`, [
-        { path: "returnsWarehouse", code: "UNKNOWN_WAREHOUSE", message: `no warehouse ${input.returnsWarehouse}` },
+        {
+          path: "returnsWarehouse",
+          code: "UNKNOWN_WAREHOUSE",
+          message: `no warehouse ${input.returnsWarehouse}`,
+        },
       ]);
     warehouseId = w.id;
   }
@@ -90,6 +94,10 @@ export async function publicFulfillmentSettings(db: Db, s: FulfillmentSettings) 
   const w =
     s.returnsWarehouseId === null
       ? undefined
-      : await db.selectFrom("warehouses").select("code").where("id", "=", s.returnsWarehouseId).executeTakeFirst();
+      : await db
+          .selectFrom("warehouses")
+          .select("code")
+          .where("id", "=", s.returnsWarehouseId)
+          .executeTakeFirst();
   return { notifyCustomer: s.notifyCustomer, restockRule: s.restockRule, returnsWarehouse: w?.code ?? null };
 }

@@ -134,7 +134,12 @@ export function planShipment(
       const ref = String(l.lineId);
       line = lines.find((x) => x.gid === ref || String(x.id) === ref);
       if (!line) {
-        errors.push({ path: `${path}.lineId`, index: i, code: "UNKNOWN_LINE", message: `order ${order.name} has no line ${ref}` });
+        errors.push({
+          path: `${path}.lineId`,
+          index: i,
+          code: "UNKNOWN_LINE",
+          message: `order ${order.name} has no line ${ref}`,
+        });
         return;
       }
       if (l.sku !== undefined && line.sku !== l.sku) {
@@ -149,7 +154,12 @@ export function planShipment(
     } else if (l.sku !== undefined) {
       const matches = lines.filter((x) => x.sku === l.sku);
       if (matches.length === 0) {
-        errors.push({ path: `${path}.sku`, index: i, code: "UNKNOWN_SKU", message: `order ${order.name} has no line with SKU ${l.sku}` });
+        errors.push({
+          path: `${path}.sku`,
+          index: i,
+          code: "UNKNOWN_SKU",
+          message: `order ${order.name} has no line with SKU ${l.sku}`,
+        });
         return;
       }
       if (matches.length > 1) {
@@ -172,7 +182,12 @@ export function planShipment(
     }
     seen.add(line.gid);
     if (l.quantity <= 0) {
-      errors.push({ path: `${path}.quantity`, index: i, code: "INVALID_QUANTITY", message: "quantity must be at least 1" });
+      errors.push({
+        path: `${path}.quantity`,
+        index: i,
+        code: "INVALID_QUANTITY",
+        message: "quantity must be at least 1",
+      });
       return;
     }
     const left = unshipped(line, shippedByLine.get(line.gid) ?? 0);
@@ -200,7 +215,12 @@ export interface FulfillmentOrderNode {
   readonly id: string;
   readonly status: string;
   readonly locationGid: string | null;
-  readonly lineItems: readonly { id: string; remainingQuantity: number; lineGid: string; sku: string | null }[];
+  readonly lineItems: readonly {
+    id: string;
+    remainingQuantity: number;
+    lineGid: string;
+    sku: string | null;
+  }[];
 }
 
 export interface FulfillmentGroup {
@@ -250,7 +270,11 @@ export function matchFulfillmentOrders(
     if (need === 0) continue;
     const remainingOf = (fos: readonly FulfillmentOrderNode[]) =>
       fos.reduce(
-        (n, fo) => n + fo.lineItems.filter((li) => li.lineGid === r.lineGid).reduce((m, li) => m + li.remainingQuantity, 0),
+        (n, fo) =>
+          n +
+          fo.lineItems
+            .filter((li) => li.lineGid === r.lineGid)
+            .reduce((m, li) => m + li.remainingQuantity, 0),
         0,
       );
     const waiting = here.find((fo) => WAITING.has(fo.status) && remainingOf([fo]) > 0);

@@ -74,7 +74,12 @@ export async function shipmentView(db: Db | Trx, externalId: string): Promise<Sh
   const [lines, packages, fulfillments] = await Promise.all([
     db.selectFrom("shipment_lines").selectAll().where("shipment_id", "=", s.id).orderBy("id").execute(),
     db.selectFrom("shipment_packages").selectAll().where("shipment_id", "=", s.id).orderBy("id").execute(),
-    db.selectFrom("shipment_fulfillments").selectAll().where("shipment_id", "=", s.id).orderBy("id").execute(),
+    db
+      .selectFrom("shipment_fulfillments")
+      .selectAll()
+      .where("shipment_id", "=", s.id)
+      .orderBy("id")
+      .execute(),
   ]);
   return {
     id: s.external_id,
@@ -249,7 +254,9 @@ export async function createShipment(ctx: AppContext, input: ShipmentInput): Pro
     const r = await ingestMovements(ctx.database, movements, now, async (trx, variantIds, at) => {
       await lockOrders(trx, ctx.database.dialect);
       // Re-checked under the lock: a concurrent request may have recorded this id or shipped these lines.
-      if (await trx.selectFrom("shipments").select("id").where("external_id", "=", input.id).executeTakeFirst())
+      if (
+        await trx.selectFrom("shipments").select("id").where("external_id", "=", input.id).executeTakeFirst()
+      )
         throw new AlreadyRecorded();
       const again = await loadOrderForShipment(trx, orderId);
       const recheck = planShipment(
@@ -265,7 +272,11 @@ export async function createShipment(ctx: AppContext, input: ShipmentInput): Pro
         warehouseState,
       );
       if (!recheck.ok)
-        throw new AppError("INVALID_SHIPMENT", `shipment ${input.id} cannot be recorded: the order changed meanwhile`, recheck.errors);
+        throw new AppError(
+          "INVALID_SHIPMENT",
+          `shipment ${input.id} cannot be recorded: the order changed meanwhile`,
+          recheck.errors,
+        );
       await writeShipmentTx(trx, {
         storeId: order.store_id,
         orderId,
@@ -283,7 +294,10 @@ export async function createShipment(ctx: AppContext, input: ShipmentInput): Pro
       // Every sale movement was already in the ledger: only possible if the shipment was recorded too.
       const again = await existing(db, input, hash);
       if (again) return again;
-      throw new AppError("CONFLICT", `movements shipment:${input.id}:… already exist in the ledger without this shipment`);
+      throw new AppError(
+        "CONFLICT",
+        `movements shipment:${input.id}:… already exist in the ledger without this shipment`,
+      );
     }
   } catch (err) {
     if (err instanceof AlreadyRecorded) {
@@ -404,7 +418,11 @@ export async function replacePackages(
 ): Promise<ShipmentView> {
   const now = ctx.clock.now();
   const found = await ctx.database.db.transaction().execute(async (trx) => {
-    const s = await trx.selectFrom("shipments").select(["id"]).where("external_id", "=", externalId).executeTakeFirst();
+    const s = await trx
+      .selectFrom("shipments")
+      .select(["id"])
+      .where("external_id", "=", externalId)
+      .executeTakeFirst();
     if (!s) return false;
     await trx.deleteFrom("shipment_packages").where("shipment_id", "=", s.id).execute();
     await writePackages(trx, s.id, packages);
@@ -420,7 +438,12 @@ export async function replacePackages(
 }
 
 export async function shipmentsOfOrder(db: Db, orderId: number): Promise<ShipmentView[]> {
-  const rows = await db.selectFrom("shipments").select("external_id").where("order_id", "=", orderId).orderBy("id").execute();
+  const rows = await db
+    .selectFrom("shipments")
+    .select("external_id")
+    .where("order_id", "=", orderId)
+    .orderBy("id")
+    .execute();
   const out: ShipmentView[] = [];
   for (const r of rows) out.push((await shipmentView(db, r.external_id))!);
   return out;

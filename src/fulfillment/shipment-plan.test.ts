@@ -1,0 +1,86 @@
+import { describe, expect, it } from "vitest";
+import {
+  type FulfillmentOrderNode,
+  matchFulfillmentOrders,
+  trackingInput,
+  unshipped,
+} from "./shipment-plan.ts";
+
+const fo = (
+  id: string,
+  status: string,
+  location: string,
+  lines: [string, string, number][],
+): FulfillmentOrderNode => ({
+  id,
+  status,
+  locationGid: location,
+  lineItems: lines.map(([foLine, line, remaining]) => ({
+    id: foLine,
+    lineGid: line,
+    remainingQuantity: remaining,
+    sku: null,
+  })),
+});
+
+describe("matchFulfillmentOrders", () => {
+  const here = new Set(["L1"]);
+  it("takes each line from the fulfillment orders at the warehouse's locations, one group per fulfillment order", () => {
+    const r = matchFulfillmentOrders(
+      [
+        { lineGid: "A", sku: "a", quantity: 2 },
+        { lineGid: "B", sku: "b", quantity: 1 },
+      ],
+      [
+        fo("F1", "OPEN", "L1", [["F1A", "A", 2]]),
+        fo("F2", "IN_PROGRESS", "L1", [["F2B", "B", 3]]),
+        fo("F3", "OPEN", "L2", [["F3B", "B", 5]]),
+      ],
+      here,
+    );
+    expect(r).toEqual({
+      kind: "ok",
+      groups: [
+        { fulfillmentOrderGid: "F1", lines: [{ foLineGid: "F1A", lineGid: "A", quantity: 2 }] },
+        { fulfillmentOrderGid: "F2", lines: [{ foLineGid: "F2B", lineGid: "B", quantity: 1 }] },
+      ],
+    });
+  });
+  it("parks on hold, rejects other locations, closed orders and quantities above what remains", () => {
+    const one = [{ lineGid: "A", sku: "a", quantity: 2 }];
+    expect(matchFulfillmentOrders(one, [fo("F1", "ON_HOLD", "L1", [["x", "A", 2]])], here)).toMatchObject({
+      kind: "park",
+      reason: expect.stringContaining("on hold"),
+    });
+    expect(matchFulfillmentOrders(one, [fo("F1", "OPEN", "L2", [["x", "A", 2]])], here)).toMatchObject({
+      kind: "reject",
+      reason: expect.stringContaining("location mismatch"),
+    });
+    expect(matchFulfillmentOrders(one, [fo("F1", "CLOSED", "L1", [["x", "A", 0]])], here)).toMatchObject({
+      kind: "reject",
+      reason: expect.stringContaining("is closed"),
+    });
+    expect(matchFulfillmentOrders(one, [fo("F1", "OPEN", "L1", [["x", "A", 1]])], here)).toMatchObject({
+      kind: "reject",
+      reason: "quantity exceeds what remains in Shopify: line a (A) ships 2, 1 remain to fulfil",
+    });
+  });
+});
+
+describe("helpers", () => {
+  it("counts hub shipments and Shopify fulfilments once", () => {
+    const line = { id: 1, gid: "A", sku: "a", variantId: 1, currentQuantity: 5, fulfilledQuantity: 2 };
+    expect(unshipped(line, 0)).toBe(3);
+    expect(unshipped(line, 2)).toBe(3);
+    expect(unshipped(line, 4)).toBe(1);
+  });
+  it("sends URLs only when every package has one", () => {
+    expect(
+      trackingInput([
+        { carrier: "UPS", trackingNumber: "1", trackingUrl: "https://u/1" },
+        { carrier: null, trackingNumber: "2", trackingUrl: null },
+      ]),
+    ).toEqual({ company: "UPS", numbers: ["1", "2"] });
+    expect(trackingInput([])).toBeNull();
+  });
+});
