@@ -59,12 +59,14 @@ export const ROOT_SCOPES: Record<string, string> = {
 export const IDEMPOTENT_MUTATIONS = new Set([
   "inventorySetQuantities",
   "inventoryAdjustQuantities",
+  "inventoryActivate",
   "refundCreate",
 ]);
 
 const IDEMPOTENT_PAYLOAD_ERROR: Record<string, string> = {
   inventorySetQuantities: "InventorySetQuantitiesUserError",
   inventoryAdjustQuantities: "InventoryAdjustQuantitiesUserError",
+  inventoryActivate: "UserError",
   refundCreate: "UserError",
 };
 

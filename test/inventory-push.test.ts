@@ -318,6 +318,60 @@ describe.each(DIALECTS)("inventory push on %s", (dialect) => {
     await expectConverged();
   });
 
+  it("activates an item at a managed location where the store does not stock it yet", async () => {
+    const product = emulator.control.createProduct(store.domain, {
+      title: "Only in the warehouse",
+      variants: [{ sku: "NEW-1", price: "5.00", inventory: { [store.locations[0]!.id]: 4 } }],
+    });
+    const v = product.variants[0]!;
+    expect(
+      emulator.control.getInventoryLevel(store.domain, { sku: "NEW-1", locationId: store.locations[1]!.id }),
+    ).toBeNull();
+    await hub.server.inject({
+      method: "PUT",
+      url: "/api/v1/variants",
+      headers: hub.auth,
+      payload: { variants: [{ sku: "NEW-1" }] },
+    });
+    const db = hub.ctx.database.db;
+    const variant = await db
+      .selectFrom("variants")
+      .select("id")
+      .where("sku", "=", "NEW-1")
+      .executeTakeFirstOrThrow();
+    await db
+      .insertInto("variant_links")
+      .values({
+        store_id: storeId,
+        variant_id: variant.id,
+        product_variant_gid: v.id,
+        inventory_item_gid: v.inventoryItemId,
+        matched_by: "sku",
+        linked_at: Date.now(),
+      })
+      .execute();
+    await post([
+      {
+        id: `new-${n++}`,
+        type: "receipt",
+        sku: "NEW-1",
+        warehouse: "W3",
+        quantity: 6,
+        occurredAt: new Date().toISOString(),
+      },
+    ]);
+    await converge();
+    expect(shopifyAvailable(store, "NEW-1", store.locations[1]!.id)).toBe(6);
+    expect(shopifyAvailable(store, "NEW-1", store.locations[0]!.id)).toBe(0);
+    const log = await db
+      .selectFrom("activity_log")
+      .select("kind")
+      .where("store_id", "=", storeId)
+      .where("kind", "=", "activated")
+      .execute();
+    expect(log).toHaveLength(1);
+  });
+
   it("reports a dry run without writing to Shopify, and a drift check corrects what a merchant changed", async () => {
     const sku = SKUS[20]!;
     const loc = store.locations[0]!.id;

@@ -401,6 +401,11 @@ export const inventoryResolvers: ResolverMap = {
     inventorySetQuantities: (_s, args: { input: SetInput }, ctx) => inventorySetQuantities(ctx, args.input),
     inventoryAdjustQuantities: (_s, args: { input: AdjustInput }, ctx) =>
       inventoryAdjustQuantities(ctx, args.input),
+    inventoryActivate: (_s, args: ActivateArgs, ctx) => inventoryActivate(ctx, args),
+  },
+  InventoryActivatePayload: {
+    inventoryLevel: (s) => s.inventoryLevel ?? null,
+    userErrors: (s) => s.userErrors,
   },
   InventorySetQuantitiesPayload: {
     inventoryAdjustmentGroup: (s) => s.inventoryAdjustmentGroup ?? null,
@@ -495,3 +500,23 @@ export const inventoryResolvers: ResolverMap = {
       ),
   },
 };
+
+interface ActivateArgs {
+  inventoryItemId: string;
+  locationId: string;
+  available?: number | null;
+  onHand?: number | null;
+}
+
+/** Starts stocking an item at a location (creates its inventory level); an active level is returned as is. */
+export function inventoryActivate(ctx: Ctx, args: ActivateArgs) {
+  const errors: Err[] = [];
+  const t = checkTarget(ctx.shop, args.inventoryItemId, args.locationId, [], errors);
+  if (!t) return { inventoryLevel: null, userErrors: errors };
+  const existing = getLevel(ctx.shop, t[0], t[1]);
+  if (existing) return { inventoryLevel: existing, userErrors: [] };
+  const level = ensureLevel(ctx.shop, t[0], t[1], ctx.now);
+  if (args.onHand != null) setQuantity(level, "on_hand", args.onHand, ctx.now);
+  if (args.available != null) setQuantity(level, "available", args.available, ctx.now);
+  return { inventoryLevel: level, userErrors: [] };
+}

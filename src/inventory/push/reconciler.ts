@@ -25,6 +25,7 @@ import {
   savePendingBatch,
 } from "./push-store.ts";
 import {
+  activateItem,
   adjustQuantities,
   itemLocationKey,
   type MutationOutcome,
@@ -100,8 +101,16 @@ export async function runPushCycle(
     }
     if (plan.needsRead.length > 0) {
       // Never confirmed: read Shopify's value, then plan again with it as changeFromQuantity.
-      await recordSync(deps.db, store.id, await readCurrent(transport, plan.needsRead), deps.now());
+      const { levels, notStocked } = await readCurrent(transport, plan.needsRead);
+      await recordSync(deps.db, store.id, levels, deps.now());
       calls++;
+      for (const t of notStocked) {
+        calls++;
+        const r = await activate(deps, store, transport, t, log);
+        if (r === "retry-later")
+          return { pushed, calls, staleCorrected, nextAt: deps.now() + 1000, remaining: true };
+        if (r) pushed++;
+      }
       continue;
     }
     let stale = false;
@@ -146,20 +155,84 @@ const ids = (t: { variantId: number; inventoryItemGid: string; locationGid: stri
   locationGid: t.locationGid,
 });
 
-async function readCurrent(transport: AdminTransport, targets: readonly SyncTarget[]): Promise<SyncUpdate[]> {
+/** Shopify's values for targets; items not stocked at their location are returned apart. */
+async function readCurrent(
+  transport: AdminTransport,
+  targets: readonly SyncTarget[],
+): Promise<{ levels: SyncUpdate[]; notStocked: SyncTarget[] }> {
   const byLocation = new Map<string, SyncTarget[]>();
   for (const t of targets) byLocation.set(t.locationGid, [...(byLocation.get(t.locationGid) ?? []), t]);
-  const updates: SyncUpdate[] = [];
+  const levels: SyncUpdate[] = [];
+  const notStocked: SyncTarget[] = [];
   for (const [location, group] of byLocation) {
-    const levels = await readItemLevels(
+    const found = await readItemLevels(
       transport,
       location,
       group.map((t) => t.inventoryItemGid),
     );
-    for (const t of group)
-      updates.push({ ...ids(t), confirmed: levels.get(itemLocationKey(t.inventoryItemGid, location)) ?? 0 });
+    for (const t of group) {
+      const available = found.get(itemLocationKey(t.inventoryItemGid, location));
+      if (available === null) notStocked.push(t);
+      else levels.push({ ...ids(t), confirmed: available ?? 0 });
+    }
   }
-  return updates;
+  return { levels, notStocked };
+}
+
+/**
+ * An item the store does not stock at a managed location: activate it there with the hub's
+ * quantity (Shopify refuses quantities for items without an inventory level).
+ */
+async function activate(
+  deps: PushDeps,
+  store: PushStore,
+  transport: AdminTransport,
+  t: SyncTarget,
+  log: Logger,
+): Promise<boolean | "retry-later"> {
+  let outcome: MutationOutcome;
+  try {
+    outcome = await activateItem(
+      transport,
+      t.inventoryItemGid,
+      t.locationGid,
+      t.desired,
+      `tillbridge-${randomUUID()}`,
+    );
+  } catch (err) {
+    log.warn(
+      { item: t.inventoryItemGid, location: t.locationGid, err: (err as Error).message },
+      "activating an item failed",
+    );
+    return "retry-later";
+  }
+  const now = deps.now();
+  const where = { item: t.inventoryItemGid, location: t.locationGid };
+  if (outcome.kind !== "applied") {
+    const message =
+      outcome.kind === "rejected" ? outcome.errors.map((e) => e.message).join("; ") : outcome.message;
+    const entry = {
+      storeId: store.id,
+      flow: FLOW,
+      kind: "activate_rejected",
+      level: "error" as const,
+      data: where,
+    };
+    await logActivity(
+      deps.db,
+      { ...entry, message: `Shopify refused to stock ${t.inventoryItemGid} at ${t.locationGid}: ${message}` },
+      now,
+    );
+    // Recorded as confirmed 0 so the next change does not retry the activation forever.
+    await recordSync(deps.db, store.id, [{ ...ids(t), confirmed: 0 }], now);
+    return false;
+  }
+  await deps.db.transaction().execute(async (trx) => {
+    await recordSync(trx, store.id, [{ ...ids(t), pushed: t.desired, confirmed: t.desired }], now);
+    const message = `Started stocking ${t.inventoryItemGid} at ${t.locationGid} with ${t.desired} available`;
+    await logActivity(trx, { storeId: store.id, flow: FLOW, kind: "activated", message, data: where }, now);
+  });
+  return true;
 }
 
 type SendResult =
@@ -259,7 +332,7 @@ async function sendBatch(
         await finishBatch(deps.db, batch.id, "failed", outcome.message, now);
         return { kind: "rejected" };
       }
-      const current = await readCurrent(
+      const { levels: current } = await readCurrent(
         transport,
         payload.quantities.map((q) => ({
           variantId: q.variantId,

@@ -67,6 +67,20 @@ export const ITEM_LEVELS_AT_LOCATION = graphql`
   }
 `;
 
+export const ACTIVATE_ITEM = graphql`
+  mutation TillbridgeActivateItem($inventoryItemId: ID!, $locationId: ID!, $available: Int, $key: String!) {
+    inventoryActivate(inventoryItemId: $inventoryItemId, locationId: $locationId, available: $available) @idempotent(key: $key) {
+      inventoryLevel {
+        id
+      }
+      userErrors {
+        field
+        message
+      }
+    }
+  }
+`;
+
 export const LOCATION_LEVELS_PAGE = graphql`
   query TillbridgeLocationLevels($locationId: ID!, $after: String) {
     location(id: $locationId) {
@@ -172,13 +186,16 @@ export async function adjustQuantities(
   return { kind: "applied", after };
 }
 
-/** Shopify's current `available` for items at one location (absent level → 0). */
+/**
+ * Shopify's current `available` for items at one location; null when the item is not stocked
+ * there (no inventory level: it must be activated before it can hold a quantity).
+ */
 export async function readItemLevels(
   transport: AdminTransport,
   locationGid: string,
   itemGids: readonly string[],
-): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
+): Promise<Map<string, number | null>> {
+  const out = new Map<string, number | null>();
   for (let i = 0; i < itemGids.length; i += 100) {
     const ids = itemGids.slice(i, i + 100);
     const { data } = await transport.graphql<{
@@ -189,8 +206,12 @@ export async function readItemLevels(
     }>(ITEM_LEVELS_AT_LOCATION, { ids, locationId: locationGid }, { estimatedCost: 2 + ids.length * 3 });
     for (const node of data.nodes) {
       if (!node) continue;
-      const available = node.inventoryLevel?.quantities.find((q) => q.name === "available")?.quantity ?? 0;
-      out.set(levelKey(node.id, locationGid), available);
+      out.set(
+        levelKey(node.id, locationGid),
+        node.inventoryLevel
+          ? (node.inventoryLevel.quantities.find((q) => q.name === "available")?.quantity ?? 0)
+          : null,
+      );
     }
   }
   return out;
@@ -230,4 +251,24 @@ export async function readLocationLevels(
     if (!page.pageInfo.hasNextPage || !page.pageInfo.endCursor) return out;
     after = page.pageInfo.endCursor;
   }
+}
+
+/** Starts stocking an item at a location with the hub's quantity. */
+export async function activateItem(
+  transport: AdminTransport,
+  inventoryItemId: string,
+  locationId: string,
+  available: number,
+  key: string,
+): Promise<MutationOutcome> {
+  const { data } = await transport.graphql<{
+    inventoryActivate: { userErrors: { field: string[] | null; message: string }[] } | null;
+  }>(ACTIVATE_ITEM, { inventoryItemId, locationId, available, key }, { estimatedCost: 10 });
+  const errors = data.inventoryActivate?.userErrors ?? [];
+  if (errors.length > 0)
+    return {
+      kind: "rejected",
+      errors: errors.map((e) => ({ code: null, field: e.field, message: e.message })),
+    };
+  return { kind: "applied", after: new Map([[levelKey(inventoryItemId, locationId), available]]) };
 }
