@@ -330,7 +330,12 @@ export interface OrderFeedTable {
   created_at: number;
 }
 
-export type OutboundEventType = "order.created" | "order.updated" | "order.cancelled";
+export type OutboundEventType =
+  | "order.created"
+  | "order.updated"
+  | "order.cancelled"
+  | "order.refunded"
+  | "order.returned";
 
 export interface OutboundEventTable {
   id: Generated<number>;

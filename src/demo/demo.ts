@@ -94,6 +94,7 @@ export async function connectDemoStore(hub: Hub, demo: DemoEmulator): Promise<{ 
   await call("POST", `/api/v1/stores/${shop}/inventory/dry-run?onlyDifferences=true`);
   await call("POST", `/api/v1/stores/${shop}/flows/inventory_push/enable`);
   await call("POST", `/api/v1/stores/${shop}/flows/order_intake/enable`);
+  await call("POST", `/api/v1/stores/${shop}/flows/fulfillment_push/enable`);
   return { apiKey: key };
 }
 
@@ -104,7 +105,7 @@ export function demoInstructions(hub: Hub, demo: DemoEmulator, apiKey: string): 
   return `
 Tillbridge is running at ${hub.url} with a demo Shopify store (${shop}) in the built-in emulator at ${demo.emulator.url}.
 The store is connected, its locations are mapped (Main Warehouse ← MAIN, City Store ← CITY), its
-variants are linked, the inventory push and order intake are enabled. Demo API key (shown once): ${apiKey}
+variants are linked, the inventory push, order intake and fulfillment push are enabled. Demo API key (shown once): ${apiKey}
 
   Console:  ${hub.url}/console/  (paste the key)
 

@@ -12,6 +12,14 @@ import { createLogger, type Logger } from "../core/logger.ts";
 import { createMetrics } from "../core/metrics.ts";
 import { openDatabase } from "../db/database.ts";
 import { migrateToLatest } from "../db/migrate.ts";
+import {
+  deliverStoreShipments,
+  FULFILLMENT_WEBHOOK_SUBSCRIPTIONS,
+  fulfillmentRoutes,
+  processRefundInbox,
+  registerFulfillmentWebhookHandlers,
+  syncRecentRefunds,
+} from "../fulfillment/index.ts";
 import { buildServer } from "../http/server.ts";
 import { hasDryRun } from "../inventory/push/drift.ts";
 import { markPushDirty, markStoreDirtyFor } from "../inventory/push/push-store.ts";
@@ -61,7 +69,11 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     stockListeners: [markPushDirty],
   };
   const shops = createShops(ctx, {
-    webhookTopics: [...BASE_WEBHOOK_TOPICS, ...ORDER_WEBHOOK_SUBSCRIPTIONS],
+    webhookTopics: [
+      ...BASE_WEBHOOK_TOPICS,
+      ...ORDER_WEBHOOK_SUBSCRIPTIONS,
+      ...FULFILLMENT_WEBHOOK_SUBSCRIPTIONS,
+    ],
     createTransport: (o) =>
       createAdminTransport({
         ...o,
@@ -87,6 +99,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     },
   });
   registerOrderWebhookHandlers(ctx, shops.webhookHandlers);
+  registerFulfillmentWebhookHandlers(ctx, shops.webhookHandlers);
   const worker = new Worker(ctx, shops.transportFor, { driftIntervalMs: config.driftCheckIntervalMs });
   for (const job of orderJobs(ctx)) worker.addJob(job);
   worker.addStorePass({
@@ -103,6 +116,25 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     run: async (store, transport) =>
       void (await orderStorePass(ctx, transport, store.id, { backfill: true })),
   });
+  worker.addJob({
+    name: "fulfillment:refund-inbox",
+    everyMs: 1000,
+    run: async () => void (await processRefundInbox(ctx)),
+  });
+  worker.addStorePass({
+    name: "fulfillment:shipments",
+    flow: "fulfillment_push",
+    everyMs: 2000,
+    run: async (store, transport) => void (await deliverStoreShipments(ctx, transport, store.id)),
+  });
+  // The safety net for lost refunds/create webhooks.
+  worker.addStorePass({
+    name: "fulfillment:refunds",
+    flow: "order_intake",
+    everyMs: ORDER_JOB_INTERVALS.backfillMs,
+    run: async (store, transport, now) =>
+      void (await syncRecentRefunds(ctx, transport, store.id, now - 3600_000)),
+  });
   // Level-triggered: parked orders are retried once their SKU is linked or their location mapped.
   worker.addStorePass({
     name: "orders:parked",
@@ -111,7 +143,12 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     run: async (store) => void (await reprocessParked(ctx, store.id)),
   });
   const server = await buildServer(ctx, {
-    routes: [...shops.routes, ...pushRoutes(ctx, { transportFor: shops.transportFor }), ...orderRoutes(ctx)],
+    routes: [
+      ...shops.routes,
+      ...pushRoutes(ctx, { transportFor: shops.transportFor }),
+      ...orderRoutes(ctx),
+      ...fulfillmentRoutes(ctx, { transportFor: shops.transportFor }),
+    ],
     plugins: [shops.webhookPlugin, consolePlugin],
   });
   let url = "";
