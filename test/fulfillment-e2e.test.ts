@@ -173,6 +173,11 @@ describe.each(DIALECTS)("shipments and refunds on %s", (dialect) => {
       { onHand: 10, reserved: 3 },
     ]);
     const movementsAfterFirst = await count("movements");
+    // Shopify has not recorded the fulfillment yet: a new version of the order still shows the
+    // shipped units as fulfillable, and must not reserve them again.
+    emulator.control.updateOrder(store.domain, placed.id, { note: "gift wrap" });
+    await importFromShopify(placed.id);
+    expect(await allStock()).toEqual(afterFirst);
 
     // Replay: same id, same content → 200 duplicate, nothing changes; different content → 409.
     const replay = await call("POST", "/api/v1/shipments", s1);

@@ -336,10 +336,25 @@ export async function importOrderTx(
   // Reserve while the order is imported (or parked after import: its linked lines stay held).
   const active =
     order.cancelledAt === null && (status === "imported" || (status === "parked" && wasImported));
+  // Units the back office already shipped through the hub are no longer held, even before
+  // Shopify records the fulfillment (an orders/updated in between still shows them fulfillable).
+  const shipped = new Map<string, number>();
+  for (const r of await trx
+    .selectFrom("shipment_lines as sl")
+    .innerJoin("shipments as s", "s.id", "sl.shipment_id")
+    .select(["sl.shopify_line_gid", "sl.quantity"])
+    .where("s.order_id", "=", orderId)
+    .where("s.status", "!=", "rejected")
+    .execute()) {
+    shipped.set(r.shopify_line_gid, (shipped.get(r.shopify_line_gid) ?? 0) + r.quantity);
+  }
   const desired = desiredReservations(
     order.lines.map((l) => ({
       variantId: l.sku === null ? null : (link.variantBySku.get(l.sku) ?? null),
-      fulfillableQuantity: l.fulfillableQuantity,
+      fulfillableQuantity: Math.min(
+        l.fulfillableQuantity,
+        Math.max(0, l.currentQuantity - (shipped.get(l.gid) ?? 0)),
+      ),
     })),
     link.warehouseId,
     active,
