@@ -393,4 +393,21 @@ describe.each(DIALECTS)("inventory push on %s", (dialect) => {
     expect(summary).toMatchObject({ drifted: 1, fixed: 1 });
     expect(shopifyAvailable(store, sku, loc)).toBe(await hubSellable(sku, MAPPING[0]!));
   });
+
+  it("reads a large store's levels with one bulk operation for the drift check", async () => {
+    const sku = SKUS[21]!;
+    const loc = store.locations[1]!.id;
+    emulator.control.setInventory(store.domain, { sku, locationId: loc, quantity: 55 });
+    const bulkBefore = emulator.control.listBulkOperations(store.domain).length;
+    const summary = await runDriftCheck(
+      { ...deps(), bulkReadThreshold: 0 },
+      await storeRow(),
+      transport,
+      "schedule",
+    );
+    expect(summary).toMatchObject({ drifted: 1, fixed: 1 });
+    expect(summary.checked).toBeGreaterThanOrEqual(SKUS.length * 2);
+    expect(emulator.control.listBulkOperations(store.domain).length).toBe(bulkBefore + 1);
+    expect(shopifyAvailable(store, sku, loc)).toBe(await hubSellable(sku, MAPPING[1]!));
+  });
 });

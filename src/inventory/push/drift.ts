@@ -8,7 +8,7 @@ import type { AdminTransport } from "../../shopify/transport.ts";
 import { logActivity } from "../../shops/activity.ts";
 import { loadTargets, markStoreDirtyFor, recordSync } from "./push-store.ts";
 import { type PushDeps, type PushStore, runPushCycle } from "./reconciler.ts";
-import { itemLocationKey, readLocationLevels } from "./shopify-inventory.ts";
+import { itemLocationKey, readAllLevelsBulk, readLocationLevels } from "./shopify-inventory.ts";
 
 export interface DryRunRow {
   readonly sku: string;
@@ -31,10 +31,18 @@ export interface DryRunReport {
   readonly rows: readonly DryRunRow[];
 }
 
+/** Above this many item-locations one bulk operation is cheaper than paging level by level. */
+export const BULK_READ_THRESHOLD = 2500;
+
 async function shopifyLevels(
   transport: AdminTransport,
   locationGids: readonly string[],
+  targets: number,
+  deps: PushDeps,
 ): Promise<Map<string, number>> {
+  if (targets > (deps.bulkReadThreshold ?? BULK_READ_THRESHOLD)) {
+    return readAllLevelsBulk(transport, { now: deps.now }, new Set(locationGids));
+  }
   const all = new Map<string, number>();
   for (const location of locationGids)
     for (const [k, v] of await readLocationLevels(transport, location)) all.set(k, v);
@@ -58,7 +66,12 @@ export async function dryRun(
   onlyDifferences = false,
 ): Promise<DryRunReport> {
   const targets = await loadTargets(deps.db, store.id, "all");
-  const levels = await shopifyLevels(transport, [...new Set(targets.map((t) => t.locationGid))]);
+  const levels = await shopifyLevels(
+    transport,
+    [...new Set(targets.map((t) => t.locationGid))],
+    targets.length,
+    deps,
+  );
   const names = await locationNames(deps.db, store.id);
   const skus = new Map(
     (
@@ -152,7 +165,12 @@ export async function runDriftCheck(
     .executeTakeFirstOrThrow();
   try {
     const targets = await loadTargets(deps.db, store.id, "all");
-    const levels = await shopifyLevels(transport, [...new Set(targets.map((t) => t.locationGid))]);
+    const levels = await shopifyLevels(
+      transport,
+      [...new Set(targets.map((t) => t.locationGid))],
+      targets.length,
+      deps,
+    );
     const drifted = targets.filter(
       (t) =>
         t.confirmed !== null &&

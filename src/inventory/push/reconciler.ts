@@ -50,6 +50,8 @@ export interface PushDeps {
   readonly now: () => number;
   readonly logger: Logger;
   readonly windowMs: number;
+  /** Reads of more item-locations than this use a bulk operation (drift check, dry run). */
+  readonly bulkReadThreshold?: number;
 }
 
 export interface PushCycleResult {

@@ -2,6 +2,8 @@
  * The inventory push's Shopify operations, each document beside the code that sends it and the
  * translation of its userErrors into a result the reconciler switches on.
  */
+import type { Clock } from "../../core/clock.ts";
+import { runBulkQuery } from "../../shopify/bulk-query.ts";
 import { ShopifyQueryError } from "../../shopify/errors.ts";
 import { graphql } from "../../shopify/graphql.ts";
 import type { AdminTransport } from "../../shopify/transport.ts";
@@ -213,6 +215,49 @@ export async function readItemLevels(
           : null,
       );
     }
+  }
+  return out;
+}
+
+/** Every inventory level of the store in one bulk operation (JSONL: levels carry their location as `__parentId`). */
+export const ALL_LEVELS_BULK = graphql`
+  {
+    locations {
+      edges {
+        node {
+          id
+          inventoryLevels {
+            edges {
+              node {
+                item {
+                  id
+                }
+                quantities(names: ["available"]) {
+                  name
+                  quantity
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+`;
+
+/** Every item's `available` at every location, through a bulk operation (large stores). */
+export async function readAllLevelsBulk(
+  transport: AdminTransport,
+  clock: Clock,
+  locationGids: ReadonlySet<string>,
+): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for await (const row of runBulkQuery(transport, ALL_LEVELS_BULK, { clock, pollMs: 500 })) {
+    const location = row.__parentId;
+    const item = (row.item as { id?: string } | undefined)?.id;
+    if (!location || !item || !locationGids.has(location)) continue;
+    const quantities = (row.quantities as { name: string; quantity: number }[] | undefined) ?? [];
+    out.set(levelKey(item, location), quantities.find((q) => q.name === "available")?.quantity ?? 0);
   }
   return out;
 }
