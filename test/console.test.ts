@@ -84,6 +84,45 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
       .executeTakeFirstOrThrow();
     expect(flow.state).toBe("paused");
 
+    // A dead letter, replayed from the console.
+    const db = hub.ctx.database.db;
+    const store = await db.selectFrom("stores").select("id").executeTakeFirstOrThrow();
+    const { id: deadId } = await db
+      .insertInto("outbound_events")
+      .values({
+        event_id: "evt-dead-1",
+        store_id: store.id,
+        order_id: 1,
+        type: "order.created",
+        payload: "{}",
+        status: "dead",
+        attempts: 8,
+        next_attempt_at: 0,
+        last_error: "HTTP 502 from the back office",
+        created_at: Date.now(),
+        delivered_at: null,
+      })
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    await page.reload();
+    const dead = page.locator(`tr[data-dead="${deadId}"]`);
+    await dead.waitFor();
+    expect(await dead.textContent()).toContain("HTTP 502");
+    await dead.getByRole("button", { name: "Replay" }).click();
+    await expect
+      .poll(
+        async () =>
+          (
+            await db
+              .selectFrom("outbound_events")
+              .select("status")
+              .where("id", "=", deadId)
+              .executeTakeFirstOrThrow()
+          ).status,
+      )
+      .toBe("pending");
+    await expect.poll(() => page.locator(`tr[data-dead="${deadId}"]`).count()).toBe(0);
+
     await page.fill("#stock-sku", "C-1");
     await page.click("#stock-form button");
     await expect.poll(() => page.locator("#stock tbody").textContent()).toContain("MAIN");

@@ -100,6 +100,61 @@ async function loadStores() {
   fill($("#stores tbody"), rows);
 }
 
+async function loadProblems() {
+  const [problems, dead] = await Promise.all([
+    api("GET", "/api/v1/order-problems?limit=100").catch(() => ({ items: [] })),
+    api("GET", "/api/v1/outbound/dead").catch(() => ({ items: [] })),
+  ]);
+  $("#order-problems-empty").hidden = problems.items.length > 0;
+  fill(
+    $("#order-problems tbody"),
+    problems.items.map((o) =>
+      el(
+        "tr",
+        {},
+        el("td", {}, o.store),
+        el("td", {}, o.name),
+        el("td", {}, o.status),
+        el("td", {}, o.reason ?? ""),
+        el("td", {}, el("button", { type: "button", onclick: () => reprocess(o.store) }, "Re-process")),
+      ),
+    ),
+  );
+  $("#dead-empty").hidden = dead.items.length > 0;
+  fill(
+    $("#dead tbody"),
+    dead.items.map((d) =>
+      el(
+        "tr",
+        { "data-dead": d.id },
+        el("td", {}, d.type),
+        el("td", {}, d.orderId ?? ""),
+        el("td", {}, d.attempts),
+        el("td", {}, d.lastError ?? ""),
+        el("td", {}, el("button", { type: "button", onclick: () => replay(d.id) }, "Replay")),
+      ),
+    ),
+  );
+}
+
+async function reprocess(domain) {
+  try {
+    await api("POST", `/api/v1/stores/${encodeURIComponent(domain)}/orders/reprocess`);
+  } catch (err) {
+    $("#action-result").textContent = err.message;
+  }
+  await loadProblems();
+}
+
+async function replay(id) {
+  try {
+    await api("POST", `/api/v1/outbound/${id}/replay`);
+  } catch (err) {
+    $("#action-result").textContent = err.message;
+  }
+  await loadProblems();
+}
+
 async function setFlow(domain, action) {
   try {
     await api("POST", `/api/v1/stores/${encodeURIComponent(domain)}/flows/inventory_push/${action}`);
@@ -221,6 +276,7 @@ async function start() {
   }
   try {
     await loadStores();
+    await loadProblems();
     $("#login").hidden = true;
     $("#app").hidden = false;
     $("#logout").hidden = false;
@@ -253,5 +309,7 @@ document.addEventListener("DOMContentLoaded", () => {
     b.addEventListener("click", () => storeAction(b.dataset.action));
   $("#stock-form").addEventListener("submit", lookupStock);
   start();
-  setInterval(() => state.key && !$("#app").hidden && loadStores().catch(() => {}), 5000);
+  setInterval(() => {
+    if (state.key && !$("#app").hidden) Promise.all([loadStores(), loadProblems()]).catch(() => {});
+  }, 5000);
 });
