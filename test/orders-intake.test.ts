@@ -470,6 +470,12 @@ describe.each(DIALECTS)("order intake on %s", (dialect) => {
       });
       expect(put.status).toBe(200);
       expect(put.body).not.toHaveProperty("outboundSecret");
+      const stored = await hub.ctx.database.db
+        .selectFrom("order_settings")
+        .select("settings")
+        .where("store_id", "=", storeId)
+        .executeTakeFirstOrThrow();
+      expect(stored.settings).not.toContain(secret); // encrypted at rest
       const o = emulator.control.placeOrder(domain, {
         lineItems: [{ sku: SKUS[4]!, quantity: 1 }],
         locationId: store.locations[0]!.id,

@@ -88,6 +88,7 @@ export async function startShopsHub(
     clock,
     logger: createLogger(config.logLevel),
     metrics: createMetrics(),
+    secretKey: Buffer.alloc(32, 7),
     stockListeners: [],
   };
   const shops = createShops(ctx, {

@@ -15,6 +15,8 @@ export interface AppContext {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** AES-256-GCM key for secrets at rest (Shopify tokens, outbound webhook secrets). */
+  readonly secretKey: Buffer;
   /** Listeners told, inside the writing transaction, which variants' stock changed. */
   readonly stockListeners: StockChangeListener[];
 }

@@ -8,7 +8,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { AppContext } from "../core/context.ts";
 import { coerceError } from "../core/errors.ts";
-import { loadSettings, type OrderSettings } from "./settings.ts";
+import { loadSettings, type OrderSettings, outboundSecretOf } from "./settings.ts";
 
 export interface OutboundOptions {
   readonly maxAttempts?: number;
@@ -82,7 +82,8 @@ export async function deliverOutbound(
     }
     const attempts = e.attempts + 1;
     let error: string | null = null;
-    if (!settings.outboundUrl || !settings.outboundSecret) {
+    const secret = outboundSecretOf(settings, ctx.secretKey);
+    if (!settings.outboundUrl || !secret) {
       error = "no outbound URL or secret in the store's order settings";
     } else {
       const ts = Math.floor(ctx.clock.now() / 1000);
@@ -93,7 +94,7 @@ export async function deliverOutbound(
             "content-type": "application/json",
             "x-tillbridge-event": e.type,
             "x-tillbridge-event-id": e.event_id,
-            "x-tillbridge-signature": signOutbound(e.payload, settings.outboundSecret, ts),
+            "x-tillbridge-signature": signOutbound(e.payload, secret, ts),
           },
           body: e.payload,
           signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),

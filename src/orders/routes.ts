@@ -192,7 +192,7 @@ export function orderRoutes(ctx: AppContext) {
               `no customer ${next.defaultCustomerId} for defaultCustomerId`,
             );
         }
-        await saveSettings(db, s.id, next, ctx.clock.now());
+        await saveSettings(db, s.id, next, ctx.clock.now(), ctx.secretKey);
         return publicSettings(next);
       },
     }),

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import type { Db } from "../db/database.ts";
 import type { Trx } from "../inventory/ledger-store.ts";
+import { decryptSecret, encryptSecret, SEALED_PREFIX } from "../shops/secrets.ts";
 
 export const FULFILLMENT_FILTER = ["unfulfilled", "partial", "fulfilled"] as const;
 
@@ -48,13 +49,33 @@ export async function loadSettings(db: Db | Trx, storeId: number): Promise<Order
   return parsed.success ? parsed.data : DEFAULT_SETTINGS;
 }
 
-export async function saveSettings(db: Db, storeId: number, settings: OrderSettings, now: number) {
-  const json = JSON.stringify(settings);
+/**
+ * Stores the settings; the outbound secret is kept encrypted (AES-256-GCM), and only
+ * `outboundSecretOf` turns it back into the signing secret.
+ */
+export async function saveSettings(
+  db: Db,
+  storeId: number,
+  settings: OrderSettings,
+  now: number,
+  key: Buffer,
+) {
+  const secret = settings.outboundSecret;
+  const sealed = secret === null || isSealed(secret) ? secret : encryptSecret(secret, key);
+  const json = JSON.stringify({ ...settings, outboundSecret: sealed });
   await db
     .insertInto("order_settings")
     .values({ store_id: storeId, settings: json, backfill_cursor: null, backfill_at: null, updated_at: now })
     .onConflict((oc) => oc.column("store_id").doUpdateSet({ settings: json, updated_at: now }))
     .execute();
+}
+
+const isSealed = (s: string) => s.startsWith(SEALED_PREFIX);
+
+/** The signing secret (decrypted; secrets stored before encryption are read as they are). */
+export function outboundSecretOf(settings: OrderSettings, key: Buffer): string | null {
+  const s = settings.outboundSecret;
+  return s === null ? null : isSealed(s) ? decryptSecret(s, key) : s;
 }
 
 /** What the API shows: the secret is never returned, only whether one is set. */

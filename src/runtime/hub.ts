@@ -31,6 +31,7 @@ import { ORDER_JOB_INTERVALS, orderJobs, orderStorePass } from "../orders/worker
 import type { ShopifyAdminTransport } from "../shopify/admin-client.ts";
 import { createAdminTransport } from "../shopify/admin-client.ts";
 import { createShops } from "../shops/index.ts";
+import { loadOrCreateKey } from "../shops/secrets.ts";
 import { BASE_WEBHOOK_TOPICS } from "../shops/webhook-subscriptions.ts";
 import { Worker } from "./worker.ts";
 
@@ -66,9 +67,11 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     clock: options.clock ?? systemClock,
     logger,
     metrics: createMetrics({ defaultMetrics: options.listen !== false }),
+    secretKey: loadOrCreateKey(config, logger),
     stockListeners: [markPushDirty],
   };
   const shops = createShops(ctx, {
+    key: ctx.secretKey,
     webhookTopics: [
       ...BASE_WEBHOOK_TOPICS,
       ...ORDER_WEBHOOK_SUBSCRIPTIONS,

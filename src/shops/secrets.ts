@@ -10,6 +10,8 @@ import type { Logger } from "pino";
 import type { Config } from "../config/config.ts";
 
 const VERSION = "v1";
+/** How every sealed value starts (lets callers tell sealed from plain values). */
+export const SEALED_PREFIX = `${VERSION}:`;
 const IV_BYTES = 12;
 const KEY_BYTES = 32;
 
