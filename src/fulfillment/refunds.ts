@@ -11,9 +11,9 @@ import { coerceError } from "../core/errors.ts";
 import type { OutboundEventType, RestockRule } from "../db/tables.ts";
 import { ingestMovements, type Trx } from "../inventory/ledger-store.ts";
 import { orderView } from "../orders/feed-view.ts";
-import { handleWebhook } from "../orders/inbox.ts";
 import { lockOrders } from "../orders/intake.ts";
 import { loadSettings } from "../orders/settings.ts";
+import { storeTopicsInInbox } from "../orders/webhooks.ts";
 import { graphql } from "../shopify/graphql.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
 import type { WebhookHandlers } from "../shops/webhooks.ts";
@@ -269,18 +269,7 @@ async function enqueueOutbound(
 
 /** Stores `refunds/create` deliveries in the durable inbox (the shops plugin has verified them). */
 export function registerFulfillmentWebhookHandlers(ctx: AppContext, handlers: WebhookHandlers): void {
-  for (const topic of FULFILLMENT_TOPICS) {
-    handlers.set(topic, async (event) => {
-      await handleWebhook(ctx, {
-        shop: event.shop,
-        topic: event.topic,
-        webhookId:
-          event.webhookId ??
-          `sha256:${createHash("sha256").update(event.topic).update(event.rawBody).digest("hex")}`,
-        rawBody: event.rawBody,
-      });
-    });
-  }
+  storeTopicsInInbox(ctx, handlers, FULFILLMENT_TOPICS);
 }
 
 const INBOX_MAX_ATTEMPTS = 8;

@@ -17,7 +17,19 @@ export const ORDER_WEBHOOK_SUBSCRIPTIONS: readonly string[] = [
 
 /** Sets the inbox handler for every handled topic on the plugin's handler map. */
 export function registerOrderWebhookHandlers(ctx: AppContext, handlers: WebhookHandlers): void {
-  for (const topic of HANDLED_TOPICS) {
+  storeTopicsInInbox(ctx, handlers, HANDLED_TOPICS);
+}
+
+/**
+ * Makes the plugin store deliveries of these topics in the durable inbox (deduplicated by
+ * webhook id); whoever owns a topic processes its inbox rows afterwards.
+ */
+export function storeTopicsInInbox(
+  ctx: AppContext,
+  handlers: WebhookHandlers,
+  topics: readonly string[],
+): void {
+  for (const topic of topics) {
     handlers.set(topic, async (event) => {
       await handleWebhook(ctx, {
         shop: event.shop,
