@@ -5,7 +5,7 @@
  * `return` movements keyed `refund:<refund gid>:<line gid>` (never more than the hub shipped of
  * that line, minus what earlier refunds restocked), and the back office gets `order.refunded`.
  */
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { type AppContext, stockChanged } from "../core/context.ts";
 import { coerceError } from "../core/errors.ts";
 import type { OutboundEventType, RestockRule } from "../db/tables.ts";
