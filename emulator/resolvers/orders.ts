@@ -412,6 +412,9 @@ export const orderResolvers: ResolverMap = {
     billingAddress: (o: Order) => addressFields(o.billingAddress),
     shippingAddress: (o: Order) => addressFields(o.shippingAddress),
     physicalLocation: () => null,
+    // The location the order was placed at (POS), as the REST payload's location_id.
+    retailLocation: (o: Order, _a, ctx) =>
+      o.locationId ? (ctx.shop.locations.get(o.locationId) ?? null) : null,
     lineItems: (o: Order, args: PageArgs, ctx) =>
       connection(
         o.lineItems.map((li) => lineRef(o, li)),

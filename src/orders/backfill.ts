@@ -74,14 +74,8 @@ export const ORDERS_UPDATED_SINCE_QUERY = graphql`
           countryCodeV2
           phone
         }
-        fulfillmentOrders(first: 1) {
-          nodes {
-            assignedLocation {
-              location {
-                id
-              }
-            }
-          }
+        retailLocation {
+          id
         }
         lineItems(first: 10) {
           nodes {

@@ -248,7 +248,8 @@ export interface GraphqlOrderNode {
   purchasingEntity: { __typename: string; company?: { name: string } | null } | null;
   billingAddress: GraphqlAddress | null;
   shippingAddress: GraphqlAddress | null;
-  fulfillmentOrders: { nodes: { assignedLocation: { location: { id: string } | null } | null }[] };
+  /** The POS location that took the order; the REST payload's `location_id`. Null for web orders. */
+  retailLocation: { id: string } | null;
   lineItems: {
     nodes: {
       id: string;
@@ -314,7 +315,8 @@ export function fromGraphqlOrder(n: GraphqlOrderNode): ParseResult {
       cancelledAt: time(n.cancelledAt),
       financialStatus: n.displayFinancialStatus?.toLowerCase() ?? null,
       fulfillmentStatus: graphqlFulfillment(n.displayFulfillmentStatus),
-      locationGid: n.fulfillmentOrders.nodes[0]?.assignedLocation?.location?.id ?? null,
+      // Same meaning as the webhook's `location_id`, so both paths reserve at the same warehouse.
+      locationGid: n.retailLocation?.id ?? null,
       email: normaliseEmail(n.email ?? n.customer?.email),
       phone: clean(n.phone),
       customerName:
