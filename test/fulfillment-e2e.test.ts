@@ -23,6 +23,7 @@ import { importOrder } from "../src/orders/intake.ts";
 import { orderRoutes } from "../src/orders/routes.ts";
 import { fromWebhookPayload } from "../src/orders/shopify-order.ts";
 import { createAdminTransport } from "../src/shopify/admin-client.ts";
+import { ShopifyTransientError } from "../src/shopify/errors.ts";
 import type { AdminTransport } from "../src/shopify/transport.ts";
 import { registerWebhooks } from "../src/shops/webhook-subscriptions.ts";
 import { createWebhookHandlers, shopsWebhookPlugin } from "../src/shops/webhooks.ts";
@@ -372,5 +373,44 @@ describe.each(DIALECTS)("shipments and refunds on %s", (dialect) => {
     expect((await stock("FUL-B")).onHand).toBe(onHand);
     const refunds = await call("GET", `/api/v1/orders/${orderId}/refunds`);
     expect(refunds.body.items[0]).toMatchObject({ restockRule: "none", source: "poll" });
+  });
+  it("adopts the fulfillment a timed-out attempt created instead of refusing the shipment", async () => {
+    const placed = emulator.control.placeOrder(domain, {
+      lineItems: [{ sku: "FUL-C", quantity: 2 }],
+      locationId: store.locations[0]!.id,
+    });
+    const { orderId } = await importFromShopify(placed.id);
+    const s = await call("POST", "/api/v1/shipments", {
+      id: `LOST-${dialect}`,
+      orderId,
+      warehouse: "W1",
+      lines: [{ sku: "FUL-C", quantity: 2 }],
+      packages: [{ carrier: "DHL", trackingNumber: "JD-LOST-1" }],
+    });
+    expect(s.status).toBe(201);
+    // Shopify applies fulfillmentCreate, the answer is lost on the way back.
+    const losing: AdminTransport = {
+      store: transport.store,
+      async graphql(doc, vars, opts) {
+        const r = await transport.graphql(doc, vars, opts);
+        if (doc.includes("fulfillmentCreate"))
+          throw new ShopifyTransientError("socket hang up", transport.store, undefined);
+        return r as never;
+      },
+    };
+    const first = await deliverStoreShipments(hub.ctx, losing, storeId);
+    expect(first.applied).toBe(0);
+    await hub.ctx.database.db
+      .updateTable("shipments")
+      .set({ next_attempt_at: 0 })
+      .where("external_id", "=", `LOST-${dialect}`)
+      .execute();
+    const second = await deliverStoreShipments(hub.ctx, transport, storeId);
+    expect(second.applied).toBe(1);
+    const order = emulator.control.getOrder(domain, placed.id);
+    expect(order.fulfillments).toHaveLength(1);
+    expect(order.displayFulfillmentStatus).toBe("FULFILLED");
+    const shown = await call("GET", `/api/v1/shipments/LOST-${dialect}`);
+    expect(shown.body.status ?? shown.body.shipment?.status).toBe("applied");
   });
 });

@@ -12,6 +12,7 @@ import type { ShipmentStatus } from "../db/tables.ts";
 import { graphql } from "../shopify/graphql.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
 import {
+  adoptableFulfillments,
   type FulfillmentGroup,
   type FulfillmentOrderNode,
   matchFulfillmentOrders,
@@ -45,6 +46,28 @@ export const ORDER_FULFILLMENT_ORDERS_QUERY = graphql`
                 id
                 sku
               }
+            }
+          }
+        }
+      }
+    }
+  }
+`;
+
+/** Only after a failed attempt: fulfillments Shopify may have created without us hearing back. */
+export const ORDER_FULFILLMENTS_QUERY = graphql`
+  query TillbridgeOrderFulfillments($id: ID!) {
+    order(id: $id) {
+      fulfillments(first: 5) {
+        id
+        trackingInfo(first: 5) {
+          number
+        }
+        fulfillmentLineItems(first: 30) {
+          nodes {
+            quantity
+            lineItem {
+              id
             }
           }
         }
@@ -238,6 +261,7 @@ async function deliverOne(ctx: AppContext, transport: AdminTransport, id: number
       "s.store_id",
       "s.warehouse_id",
       "s.notify_customer",
+      "s.attempts",
       "o.shopify_order_gid",
     ])
     .where("s.id", "=", id)
@@ -253,6 +277,10 @@ async function deliverOne(ctx: AppContext, transport: AdminTransport, id: number
   for (const d of done)
     for (const l of JSON.parse(d.lines) as { lineGid: string; quantity: number }[])
       fulfilled.set(l.lineGid, (fulfilled.get(l.lineGid) ?? 0) + l.quantity);
+  if (s.attempts > 0) {
+    for (const [lineGid, quantity] of await adoptLostFulfillments(ctx, transport, s, lines, fulfilled))
+      fulfilled.set(lineGid, (fulfilled.get(lineGid) ?? 0) + quantity);
+  }
   const remaining = lines
     .map((l) => ({
       lineGid: l.shopify_line_gid,
@@ -332,6 +360,79 @@ async function deliverOne(ctx: AppContext, transport: AdminTransport, id: number
   const status = created > 0 ? "partially_applied" : "rejected";
   await setStatus(ctx, id, status, `Shopify refused: ${refused.join("; ")}`.slice(0, 1000));
   return status;
+}
+
+/** Records fulfillments an earlier, timed-out attempt created; returns the quantities they cover. */
+async function adoptLostFulfillments(
+  ctx: AppContext,
+  transport: AdminTransport,
+  s: { id: number; shopify_order_gid: string },
+  lines: readonly { shopify_line_gid: string; quantity: number }[],
+  fulfilled: ReadonlyMap<string, number>,
+): Promise<Map<string, number>> {
+  const db = ctx.database.db;
+  const numbers = (
+    await db
+      .selectFrom("shipment_packages")
+      .select("tracking_number")
+      .where("shipment_id", "=", s.id)
+      .execute()
+  )
+    .map((p) => p.tracking_number)
+    .filter((n): n is string => n !== null);
+  if (numbers.length === 0) return new Map();
+  const { data } = await transport.graphql<{
+    order: {
+      fulfillments: {
+        id: string;
+        trackingInfo: { number: string | null }[];
+        fulfillmentLineItems: { nodes: { quantity: number; lineItem: { id: string } }[] };
+      }[];
+    } | null;
+  }>(ORDER_FULFILLMENTS_QUERY, { id: s.shopify_order_gid }, { estimatedCost: 350 });
+  const known = new Set(
+    (
+      await db
+        .selectFrom("shipment_fulfillments")
+        .select("fulfillment_gid")
+        .where("fulfillment_gid", "is not", null)
+        .execute()
+    ).map((r) => r.fulfillment_gid!),
+  );
+  const adopted = adoptableFulfillments(
+    lines.map((l) => ({
+      lineGid: l.shopify_line_gid,
+      quantity: l.quantity - (fulfilled.get(l.shopify_line_gid) ?? 0),
+    })),
+    (data.order?.fulfillments ?? []).map((f) => ({
+      gid: f.id,
+      trackingNumbers: f.trackingInfo.map((t) => t.number).filter((n): n is string => n !== null),
+      lines: f.fulfillmentLineItems.nodes.map((n) => ({ lineGid: n.lineItem.id, quantity: n.quantity })),
+    })),
+    known,
+    numbers,
+  );
+  const covered = new Map<string, number>();
+  for (const f of adopted) {
+    await db
+      .insertInto("shipment_fulfillments")
+      .values({
+        shipment_id: s.id,
+        fulfillment_order_gid: "(adopted)",
+        fulfillment_gid: f.gid,
+        lines: JSON.stringify(f.lines),
+        status: "done",
+        last_error: null,
+        created_at: ctx.clock.now(),
+      })
+      .execute();
+    for (const l of f.lines) covered.set(l.lineGid, (covered.get(l.lineGid) ?? 0) + l.quantity);
+    ctx.logger.info(
+      { shipment: s.id, fulfillment: f.gid },
+      "adopted a fulfillment an earlier attempt created",
+    );
+  }
+  return covered;
 }
 
 /** null when created; the userErrors' text when Shopify refused. Throws on transport failures. */

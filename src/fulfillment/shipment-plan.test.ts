@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  adoptableFulfillments,
   type FulfillmentOrderNode,
   matchFulfillmentOrders,
   trackingInput,
@@ -82,5 +83,32 @@ describe("helpers", () => {
       ]),
     ).toEqual({ company: "UPS", numbers: ["1", "2"] });
     expect(trackingInput([])).toBeNull();
+  });
+});
+
+describe("adopting a fulfillment created by an attempt whose answer was lost", () => {
+  const remaining = [
+    { lineGid: "L1", quantity: 2 },
+    { lineGid: "L2", quantity: 1 },
+  ];
+  const f = (gid: string, numbers: string[], lines: { lineGid: string; quantity: number }[]) => ({
+    gid,
+    trackingNumbers: numbers,
+    lines,
+  });
+
+  it("adopts an unrecorded fulfillment with our tracking number and only lines we still ship", () => {
+    const ours = f("F1", ["1Z-1"], [{ lineGid: "L1", quantity: 2 }]);
+    expect(adoptableFulfillments(remaining, [ours], new Set(), ["1Z-1"])).toEqual([ours]);
+  });
+
+  it("leaves alone fulfillments already recorded, with other tracking, or with more than remains", () => {
+    const recorded = f("F1", ["1Z-1"], [{ lineGid: "L1", quantity: 2 }]);
+    const other = f("F2", ["OTHER"], [{ lineGid: "L1", quantity: 1 }]);
+    const tooMuch = f("F3", ["1Z-1"], [{ lineGid: "L2", quantity: 3 }]);
+    expect(adoptableFulfillments(remaining, [recorded, other, tooMuch], new Set(["F1"]), ["1Z-1"])).toEqual(
+      [],
+    );
+    expect(adoptableFulfillments(remaining, [other], new Set(), [])).toEqual([]);
   });
 });

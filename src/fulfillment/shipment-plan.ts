@@ -330,3 +330,34 @@ export function trackingInput(
 export function retryDelayMs(attempts: number): number {
   return Math.min(3_600_000, 5_000 * 2 ** Math.max(0, attempts - 1));
 }
+
+export interface ShopifyFulfillment {
+  readonly gid: string;
+  readonly trackingNumbers: readonly string[];
+  readonly lines: readonly { lineGid: string; quantity: number }[];
+}
+
+/**
+ * `fulfillmentCreate` takes no idempotency key: when an earlier attempt timed out, Shopify may
+ * have created the fulfillment anyway. A fulfillment no shipment has recorded, carrying one of
+ * this shipment's tracking numbers and only lines it still has to ship, is that attempt's
+ * result: adopt it instead of sending (and being refused for) the same items again.
+ */
+export function adoptableFulfillments(
+  remaining: readonly { lineGid: string; quantity: number }[],
+  fulfillments: readonly ShopifyFulfillment[],
+  knownGids: ReadonlySet<string>,
+  trackingNumbers: readonly string[],
+): ShopifyFulfillment[] {
+  if (trackingNumbers.length === 0) return [];
+  const left = new Map(remaining.map((l) => [l.lineGid, l.quantity]));
+  const ours = new Set(trackingNumbers);
+  const adopted: ShopifyFulfillment[] = [];
+  for (const f of fulfillments) {
+    if (knownGids.has(f.gid) || !f.trackingNumbers.some((n) => ours.has(n))) continue;
+    if (!f.lines.every((l) => (left.get(l.lineGid) ?? 0) >= l.quantity)) continue;
+    for (const l of f.lines) left.set(l.lineGid, (left.get(l.lineGid) ?? 0) - l.quantity);
+    adopted.push(f);
+  }
+  return adopted;
+}
