@@ -106,6 +106,20 @@ describe.each(DIALECTS)("OAuth install on %s", (dialect) => {
     expect(await stores()).toEqual([]);
   });
 
+  it("refuses a state older than its 10-minute lifetime and stores nothing", async () => {
+    const callback = await installRedirect(hub, SHOP);
+    // As if the merchant came back from Shopify's screen eleven minutes later.
+    await hub.ctx.database.db
+      .updateTable("oauth_states")
+      .set({ expires_at: Date.now() - 60_000 })
+      .where("state", "=", callback.searchParams.get("state")!)
+      .execute();
+    const res = await sendCallback(hub, callback);
+    expect(res.status).toBe(401);
+    expect(JSON.parse(res.body).error.code).toBe("INVALID_OAUTH_CALLBACK");
+    expect(await stores()).toEqual([]);
+  });
+
   it("connects: encrypted expiring token, refresh token, scopes, flows, webhook and locations; a reused state is refused", async () => {
     const callback = await installRedirect(hub, SHOP);
     const res = await sendCallback(hub, callback);
