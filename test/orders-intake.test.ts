@@ -48,7 +48,7 @@ function rng(seed: number) {
 }
 
 describe.each(DIALECTS)("order intake on %s", (dialect) => {
-  const N = dialect === "sqlite" ? 1000 : 300;
+  const N = 1000;
   let hub: TestHub;
   let api: FastifyInstance;
   let webhookUrl: string;
