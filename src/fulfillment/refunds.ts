@@ -7,10 +7,10 @@
  */
 import { randomUUID } from "node:crypto";
 import { type AppContext, stockChanged } from "../core/context.ts";
-import { coerceError } from "../core/errors.ts";
 import type { OutboundEventType, RestockRule } from "../db/tables.ts";
 import { ingestMovements, type Trx } from "../inventory/ledger-store.ts";
 import { orderView } from "../orders/feed-view.ts";
+import { drainInbox, InboxRejection, type InboxRunResult, markInboxDone } from "../orders/inbox.ts";
 import { lockOrders } from "../orders/intake.ts";
 import { loadSettings } from "../orders/settings.ts";
 import { storeTopicsInInbox } from "../orders/webhooks.ts";
@@ -272,82 +272,33 @@ export function registerFulfillmentWebhookHandlers(ctx: AppContext, handlers: We
   storeTopicsInInbox(ctx, handlers, FULFILLMENT_TOPICS);
 }
 
-const INBOX_MAX_ATTEMPTS = 8;
-
 /** Applies due `refunds/create` deliveries from the inbox (call it every second or so). */
-export async function processRefundInbox(
-  ctx: AppContext,
-  limit = 200,
-): Promise<{ processed: number; failed: number; dead: number }> {
-  const db = ctx.database.db;
-  const now = ctx.clock.now();
-  const due = await db
-    .selectFrom("webhook_inbox")
-    .select(["id", "shop", "topic", "body", "attempts"])
-    .where("status", "in", ["pending", "failed"])
-    .where("next_attempt_at", "<=", now)
-    .where("topic", "in", [...FULFILLMENT_TOPICS])
-    .orderBy("id")
-    .limit(limit)
-    .execute();
-  let processed = 0;
-  let failed = 0;
-  let dead = 0;
-  for (const row of due) {
-    let reject: string | null = null;
-    try {
-      const store = await db
+export async function processRefundInbox(ctx: AppContext, limit = 200): Promise<InboxRunResult> {
+  return drainInbox(ctx, {
+    topics: FULFILLMENT_TOPICS,
+    limit,
+    async apply(row) {
+      const store = await ctx.database.db
         .selectFrom("stores")
         .select("id")
         .where("domain", "=", row.shop)
         .executeTakeFirst();
+      if (!store) throw new InboxRejection(`store ${row.shop} is not connected to the hub`);
       let body: unknown;
       try {
         body = JSON.parse(row.body);
       } catch {
-        body = undefined;
+        throw new InboxRejection("body is not JSON");
       }
       const parsed = fromRefundWebhook(body);
-      if (!store) reject = `store ${row.shop} is not connected to the hub`;
-      else if (!parsed.ok) reject = parsed.reason;
-      else {
-        const outcome = await recordRefund(ctx, store.id, parsed.refund, "webhook");
-        if (outcome === "unknown_order") reject = `order ${parsed.refund.orderGid} is not in the hub`;
-      }
-      await db
-        .updateTable("webhook_inbox")
-        .set(
-          reject === null
-            ? { status: "done", processed_at: ctx.clock.now(), last_error: null }
-            : { status: "dead", attempts: row.attempts + 1, last_error: reject },
-        )
-        .where("id", "=", row.id)
-        .execute();
-      if (reject === null) processed++;
-      else dead++;
-    } catch (thrown) {
-      const err = coerceError(thrown);
-      const attempts = row.attempts + 1;
-      const isDead = attempts >= INBOX_MAX_ATTEMPTS;
-      if (isDead) dead++;
-      else failed++;
-      await db
-        .updateTable("webhook_inbox")
-        .set({
-          status: isDead ? "dead" : "failed",
-          attempts,
-          next_attempt_at: now + Math.min(3_600_000, 5_000 * 2 ** (attempts - 1)),
-          last_error: err.message.slice(0, 500),
-        })
-        .where("id", "=", row.id)
-        .execute();
-      ctx.logger.warn(
-        { inboxId: row.id, topic: row.topic, attempts, dead: isDead, reason: err.message.slice(0, 200) },
-        "refund webhook not applied",
-      );
-    }
-  }
-  return { processed, failed, dead };
+      if (!parsed.ok) throw new InboxRejection(parsed.reason);
+      // Recording is idempotent (unique per store and refund), so marking done afterwards is safe.
+      const outcome = await recordRefund(ctx, store.id, parsed.refund, "webhook");
+      if (outcome === "unknown_order")
+        throw new InboxRejection(`order ${parsed.refund.orderGid} is not in the hub`);
+      await markInboxDone(ctx.database.db, row.id, ctx.clock.now());
+    },
+  });
 }
 
 // ---- polling safety net ----

@@ -66,7 +66,8 @@ export interface InboxRunResult {
   readonly dead: number;
 }
 
-class Rejected extends Error {}
+/** A delivery that can never be applied (unreadable, unknown store…): dead at once, no retries. */
+export class InboxRejection extends Error {}
 
 async function applyDelivery(
   ctx: AppContext,
@@ -82,75 +83,67 @@ async function applyDelivery(
   try {
     body = JSON.parse(row.body);
   } catch {
-    throw new Rejected("body is not JSON");
+    throw new InboxRejection("body is not JSON");
   }
   if ((COMPLIANCE_TOPICS as readonly string[]).includes(row.topic)) {
     await handleComplianceTx(trx, store, row.topic, body as object, ctx.clock.now());
     return;
   }
-  if (!store) throw new Rejected(`store ${row.shop} is not connected to the hub`);
+  if (!store) throw new InboxRejection(`store ${row.shop} is not connected to the hub`);
   const parsed = fromWebhookPayload(body);
-  if (!parsed.ok) throw new Rejected(parsed.reason);
+  if (!parsed.ok) throw new InboxRejection(parsed.reason);
   await importOrderTx(ctx, trx, store.id, parsed.order);
 }
 
-/** Applies up to `limit` due deliveries of the handled topics. Call it from the worker loop (every tick). */
-export async function processInbox(ctx: AppContext, limit = 200): Promise<InboxRunResult> {
+export interface InboxRow {
+  readonly id: number;
+  readonly shop: string;
+  readonly topic: string;
+  readonly body: string;
+  readonly attempts: number;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the query builder of webhook_inbox, narrowed by the caller
+type InboxQuery = any;
+
+/**
+ * The one loop over due inbox rows, shared by every capability that stores topics here.
+ * `apply` applies a row and marks it done (ideally in the transaction of its effects, see
+ * `markInboxDone`); an `InboxRejection` is final, anything else is retried with backoff and
+ * dead-lettered after the last attempt. Yields to the event loop between rows, so webhook
+ * requests keep being answered while a backlog drains.
+ */
+export async function drainInbox(
+  ctx: AppContext,
+  options: {
+    readonly topics: readonly string[];
+    readonly limit: number;
+    readonly narrow?: (query: InboxQuery) => InboxQuery;
+    apply(row: InboxRow): Promise<void>;
+  },
+): Promise<InboxRunResult> {
   const db = ctx.database.db;
   const now = ctx.clock.now();
-  const due = await db
+  let query = db
     .selectFrom("webhook_inbox")
     .select(["id", "shop", "topic", "body", "attempts"])
     .where("status", "in", ["pending", "failed"])
     .where("next_attempt_at", "<=", now)
-    .where("topic", "in", HANDLED_TOPICS)
-    // A store whose order intake is paused or disabled keeps its deliveries until it resumes;
-    // compliance requests are handled whatever the flow state.
-    .where((eb) =>
-      eb.or([
-        eb("topic", "in", [...COMPLIANCE_TOPICS]),
-        eb(
-          "shop",
-          "in",
-          eb
-            .selectFrom("stores")
-            .innerJoin("flows", "flows.store_id", "stores.id")
-            .select("stores.domain")
-            .where("flows.flow", "=", "order_intake")
-            .where("flows.state", "=", "enabled"),
-        ),
-      ]),
-    )
-    .orderBy("id")
-    .limit(limit)
-    .execute();
+    .where("topic", "in", [...options.topics]);
+  if (options.narrow) query = options.narrow(query);
+  const due: InboxRow[] = await query.orderBy("id").limit(options.limit).execute();
   let processed = 0;
   let failed = 0;
   let dead = 0;
   for (const row of due) {
     await yieldToEventLoop();
     try {
-      await db.transaction().execute(async (trx) => {
-        await lockOrders(trx, ctx.database.dialect);
-        // Another worker may have taken it meanwhile: only a row still due is applied.
-        const still = await trx
-          .selectFrom("webhook_inbox")
-          .select("status")
-          .where("id", "=", row.id)
-          .executeTakeFirst();
-        if (!still || (still.status !== "pending" && still.status !== "failed")) return;
-        await applyDelivery(ctx, trx, row);
-        await trx
-          .updateTable("webhook_inbox")
-          .set({ status: "done", processed_at: ctx.clock.now(), last_error: null })
-          .where("id", "=", row.id)
-          .execute();
-      });
+      await options.apply(row);
       processed++;
     } catch (thrown) {
       const err = coerceError(thrown);
       const attempts = row.attempts + 1;
-      const isDead = err instanceof Rejected || attempts >= INBOX_MAX_ATTEMPTS;
+      const isDead = err instanceof InboxRejection || attempts >= INBOX_MAX_ATTEMPTS;
       if (isDead) dead++;
       else failed++;
       await db
@@ -178,6 +171,57 @@ export async function processInbox(ctx: AppContext, limit = 200): Promise<InboxR
     }
   }
   return { processed, failed, dead };
+}
+
+export async function markInboxDone(
+  db: Trx | AppContext["database"]["db"],
+  id: number,
+  now: number,
+): Promise<void> {
+  await db
+    .updateTable("webhook_inbox")
+    .set({ status: "done", processed_at: now, last_error: null })
+    .where("id", "=", id)
+    .execute();
+}
+
+/** Applies up to `limit` due deliveries of the handled topics. Call it from the worker loop (every tick). */
+export async function processInbox(ctx: AppContext, limit = 200): Promise<InboxRunResult> {
+  return drainInbox(ctx, {
+    topics: HANDLED_TOPICS,
+    limit,
+    // A store whose order intake is paused or disabled keeps its deliveries until it resumes;
+    // compliance requests are handled whatever the flow state.
+    narrow: (query) =>
+      query.where((eb: InboxQuery) =>
+        eb.or([
+          eb("topic", "in", [...COMPLIANCE_TOPICS]),
+          eb(
+            "shop",
+            "in",
+            eb
+              .selectFrom("stores")
+              .innerJoin("flows", "flows.store_id", "stores.id")
+              .select("stores.domain")
+              .where("flows.flow", "=", "order_intake")
+              .where("flows.state", "=", "enabled"),
+          ),
+        ]),
+      ),
+    apply: (row) =>
+      ctx.database.db.transaction().execute(async (trx) => {
+        await lockOrders(trx, ctx.database.dialect);
+        // Another worker may have taken it meanwhile: only a row still due is applied.
+        const still = await trx
+          .selectFrom("webhook_inbox")
+          .select("status")
+          .where("id", "=", row.id)
+          .executeTakeFirst();
+        if (!still || (still.status !== "pending" && still.status !== "failed")) return;
+        await applyDelivery(ctx, trx, row);
+        await markInboxDone(trx, row.id, ctx.clock.now());
+      }),
+  });
 }
 
 /** Puts a dead or failed delivery back in the queue (operator's replay). */
