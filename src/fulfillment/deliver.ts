@@ -333,19 +333,7 @@ async function deliverOne(ctx: AppContext, transport: AdminTransport, id: number
     await setStatus(ctx, id, status, match.reason);
     return status;
   }
-  const packages = await db
-    .selectFrom("shipment_packages")
-    .selectAll()
-    .where("shipment_id", "=", id)
-    .orderBy("id")
-    .execute();
-  const tracking = trackingInput(
-    packages.map((p) => ({
-      carrier: p.carrier,
-      trackingNumber: p.tracking_number,
-      trackingUrl: p.tracking_url,
-    })),
-  );
+  const tracking = await shipmentTracking(db, id);
   const refused: string[] = [];
   let created = done.length;
   for (const g of match.groups) {
@@ -360,6 +348,23 @@ async function deliverOne(ctx: AppContext, transport: AdminTransport, id: number
   const status = created > 0 ? "partially_applied" : "rejected";
   await setStatus(ctx, id, status, `Shopify refused: ${refused.join("; ")}`.slice(0, 1000));
   return status;
+}
+
+/** The shipment's packages as Shopify's trackingInfo (undefined without packages). */
+async function shipmentTracking(db: AppContext["database"]["db"], shipmentId: number) {
+  const packages = await db
+    .selectFrom("shipment_packages")
+    .selectAll()
+    .where("shipment_id", "=", shipmentId)
+    .orderBy("id")
+    .execute();
+  return trackingInput(
+    packages.map((p) => ({
+      carrier: p.carrier,
+      trackingNumber: p.tracking_number,
+      trackingUrl: p.tracking_url,
+    })),
+  );
 }
 
 /** Records fulfillments an earlier, timed-out attempt created; returns the quantities they cover. */
@@ -500,19 +505,7 @@ async function updateTracking(ctx: AppContext, transport: AdminTransport, id: nu
     .select(["notify_customer"])
     .where("id", "=", id)
     .executeTakeFirstOrThrow();
-  const packages = await db
-    .selectFrom("shipment_packages")
-    .selectAll()
-    .where("shipment_id", "=", id)
-    .orderBy("id")
-    .execute();
-  const tracking = trackingInput(
-    packages.map((p) => ({
-      carrier: p.carrier,
-      trackingNumber: p.tracking_number,
-      trackingUrl: p.tracking_url,
-    })),
-  ) ?? { numbers: [] };
+  const tracking = (await shipmentTracking(db, id)) ?? { numbers: [] };
   const fulfillments = await db
     .selectFrom("shipment_fulfillments")
     .select(["fulfillment_gid"])

@@ -1,17 +1,9 @@
-/**
- * Refunds into the hub: from the `refunds/create` webhook (through the durable inbox) and, as the
- * safety net, by polling an order's refunds. A refund is recorded once per (store, refund gid)
- * against the hub order; lines Shopify marks as returned are restocked under the store's rule as
- * `return` movements keyed `refund:<refund gid>:<line gid>` (never more than the hub shipped of
- * that line, minus what earlier refunds restocked), and the back office gets `order.refunded`.
- */
-import { randomUUID } from "node:crypto";
 import { type AppContext, stockChanged } from "../core/context.ts";
-import type { OutboundEventType, RestockRule } from "../db/tables.ts";
+import type { RestockRule } from "../db/tables.ts";
 import { ingestMovements, type Trx } from "../inventory/ledger-store.ts";
-import { orderView } from "../orders/feed-view.ts";
 import { drainInbox, InboxRejection, type InboxRunResult, markInboxDone } from "../orders/inbox.ts";
 import { lockOrders } from "../orders/intake.ts";
+import { enqueueOutboundEvent } from "../orders/outbound.ts";
 import { loadSettings } from "../orders/settings.ts";
 import { storeTopicsInInbox } from "../orders/webhooks.ts";
 import { graphql } from "../shopify/graphql.ts";
@@ -225,10 +217,7 @@ export async function recordRefund(
   return recorded ? "recorded" : "duplicate";
 }
 
-/**
- * Writes an outbound event in the caller's transaction, like intake does for order events.
- * (`OutboundEventType` in tables.ts lists only the order events so far; the column is text.)
- */
+/** The back office hears of refunds and returns through the same outbox as order events. */
 async function enqueueOutbound(
   trx: Trx,
   storeId: number,
@@ -239,30 +228,11 @@ async function enqueueOutbound(
 ): Promise<void> {
   const settings = await loadSettings(trx, storeId);
   if (settings.outboundUrl === null) return;
-  const eventId = randomUUID();
-  const payload = {
-    id: eventId,
-    type,
-    createdAt: now,
-    order: await orderView(trx, orderId),
-    [type === "order.refunded" ? "refund" : "return"]: data,
-  };
-  await trx
-    .insertInto("outbound_events")
-    .values({
-      event_id: eventId,
-      store_id: storeId,
-      order_id: orderId,
-      type: type as OutboundEventType,
-      payload: JSON.stringify(payload),
-      status: "pending",
-      attempts: 0,
-      next_attempt_at: now,
-      last_error: null,
-      created_at: now,
-      delivered_at: null,
-    })
-    .execute();
+  await enqueueOutboundEvent(
+    trx,
+    { storeId, orderId, type, extra: { [type === "order.refunded" ? "refund" : "return"]: data } },
+    now,
+  );
 }
 
 // ---- webhook → inbox → refund ----

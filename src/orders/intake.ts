@@ -1,17 +1,9 @@
-/**
- * Applying one version of a Shopify order to the hub, in the caller's transaction: the order
- * (upserted on its unique (store, Shopify id)), its lines linked to hub variants, its customer,
- * its reservation (reflected in `stock_levels.reserved`, the inventory push told), the feed
- * number, the outbound event and the tag job all commit together, or not at all.
- */
-import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
 import { type AppContext, stockChanged } from "../core/context.ts";
 import type { Dialect } from "../db/database.ts";
 import type { OrderStatus, OutboundEventType } from "../db/tables.ts";
 import type { Trx } from "../inventory/ledger-store.ts";
 import { customerUpdates, planCustomer } from "./customer-match.ts";
-import { orderView } from "./feed-view.ts";
 import { importDecision } from "./filters.ts";
 import {
   compareVersion,
@@ -21,6 +13,7 @@ import {
   type Reservation,
   reservationChanges,
 } from "./order-merge.ts";
+import { enqueueOutboundEvent } from "./outbound.ts";
 import { loadSettings, type OrderSettings } from "./settings.ts";
 import type { ShopifyOrder } from "./shopify-order.ts";
 
@@ -382,24 +375,7 @@ export async function importOrderTx(
         : status === "cancelled" && existing?.status !== "cancelled"
           ? "order.cancelled"
           : "order.updated";
-      const eventId = randomUUID();
-      const payload = { id: eventId, type, createdAt: now, order: await orderView(trx, orderId) };
-      await trx
-        .insertInto("outbound_events")
-        .values({
-          event_id: eventId,
-          store_id: storeId,
-          order_id: orderId,
-          type,
-          payload: JSON.stringify(payload),
-          status: "pending",
-          attempts: 0,
-          next_attempt_at: now,
-          last_error: null,
-          created_at: now,
-          delivered_at: null,
-        })
-        .execute();
+      await enqueueOutboundEvent(trx, { storeId, orderId, type }, now);
     }
   }
   if (importsNow && settings.tag !== null && !order.tags.includes(settings.tag)) {

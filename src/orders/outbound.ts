@@ -5,9 +5,12 @@
  * with exponential backoff, moved to the dead letters after the last attempt, replayable.
  * Events of one order leave in the order they were written: a later one waits for an earlier one.
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, randomUUID, timingSafeEqual } from "node:crypto";
 import type { AppContext } from "../core/context.ts";
 import { coerceError } from "../core/errors.ts";
+import type { OutboundEventType } from "../db/tables.ts";
+import type { Trx } from "../inventory/ledger-store.ts";
+import { orderView } from "./feed-view.ts";
 import { loadSettings, type OrderSettings, outboundSecretOf } from "./settings.ts";
 
 export interface OutboundOptions {
@@ -167,4 +170,39 @@ export async function replayEvent(ctx: AppContext, id: number): Promise<boolean>
     .where("status", "=", "dead")
     .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
+}
+
+/**
+ * Writes an outbound event in the caller's transaction, so the event exists exactly when the
+ * change that causes it does. `extra` adds fields to the payload (e.g. the refund).
+ */
+export async function enqueueOutboundEvent(
+  trx: Trx,
+  event: { storeId: number; orderId: number; type: OutboundEventType; extra?: Record<string, unknown> },
+  now: number,
+): Promise<void> {
+  const eventId = randomUUID();
+  const payload = {
+    id: eventId,
+    type: event.type,
+    createdAt: now,
+    order: await orderView(trx, event.orderId),
+    ...event.extra,
+  };
+  await trx
+    .insertInto("outbound_events")
+    .values({
+      event_id: eventId,
+      store_id: event.storeId,
+      order_id: event.orderId,
+      type: event.type,
+      payload: JSON.stringify(payload),
+      status: "pending",
+      attempts: 0,
+      next_attempt_at: now,
+      last_error: null,
+      created_at: now,
+      delivered_at: null,
+    })
+    .execute();
 }
