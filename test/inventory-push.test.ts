@@ -12,6 +12,7 @@ import { runPushCycle } from "../src/inventory/push/reconciler.ts";
 import { createAdminTransport } from "../src/shopify/admin-client.ts";
 import { ShopifyTransientError } from "../src/shopify/errors.ts";
 import type { AdminTransport } from "../src/shopify/transport.ts";
+import { setInventoryMode } from "../src/shops/stores.ts";
 import { DIALECTS } from "./support/databases.ts";
 import { startTestHub, type TestHub } from "./support/hub.ts";
 import { connectDirectly, type EmulatedStore, emulatedStore, shopifyAvailable } from "./support/shopify.ts";
@@ -261,6 +262,23 @@ describe.each(DIALECTS)("inventory push on %s", (dialect) => {
       .set({ inventory_mode: "absolute" })
       .where("id", "=", storeId)
       .execute();
+  });
+
+  it("switching a store to absolute makes every linked item due, so Shopify ends up showing the hub's values", async () => {
+    const db = hub.ctx.database.db;
+    await setInventoryMode(hub.ctx.database, storeId, "delta", Date.now());
+    await converge();
+    const sku = SKUS[13]!;
+    emulator.control.setInventory(store.domain, { sku, locationId: store.locations[0]!.id, quantity: 123 });
+    await setInventoryMode(hub.ctx.database, storeId, "absolute", Date.now());
+    const dirty = await db
+      .selectFrom("push_dirty")
+      .select("variant_id")
+      .where("store_id", "=", storeId)
+      .execute();
+    expect(dirty.length).toBeGreaterThanOrEqual(SKUS.length);
+    await converge();
+    expect(shopifyAvailable(store, sku, store.locations[0]!.id)).toBe(await hubSellable(sku, MAPPING[0]!));
   });
 
   it("converges under constant throttling pressure from another app", async () => {

@@ -121,13 +121,25 @@ export class Worker {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    // SQLite serves one hub process: leases left by a crashed predecessor (whose worker id died
+    // with it) are this process's to take at once, instead of waiting out their lifetime.
+    const takeOver =
+      this.ctx.database.dialect === "sqlite"
+        ? this.ctx.database.db
+            .deleteFrom("store_leases")
+            .execute()
+            .then(() => undefined)
+        : Promise.resolve();
     const loop = () => {
       if (this.stopped) return;
       this.running = this.tick().finally(() => {
         if (!this.stopped) this.timer = setTimeout(loop, this.tickMs);
       });
     };
-    loop();
+    this.running = takeOver.then(loop, (err) => {
+      this.ctx.logger.error({ err: coerceError(err) }, "worker: cannot take over store leases");
+      loop();
+    });
   }
 
   async stop(): Promise<void> {

@@ -2,9 +2,11 @@
  * Connected stores: saving a connection (OAuth or custom app), the public view (never tokens),
  * disconnecting, the inventory mode and the per-flow state.
  */
+
 import { AppError } from "../core/errors.ts";
 import type { Database, Db } from "../db/database.ts";
 import type { FlowName, FlowState, InventoryMode, StoreTable } from "../db/tables.ts";
+import { markStoreDirtyFor } from "../inventory/push/push-store.ts";
 import { logActivity } from "./activity.ts";
 import { missingScopes, parseScopes } from "./scopes.ts";
 import { encryptSecret } from "./secrets.ts";
@@ -233,6 +235,16 @@ export async function setInventoryMode(
       { storeId, flow: "inventory_push", kind: "mode_changed", message: `inventory mode set to ${mode}` },
       now,
     );
+    // Absolute means Shopify shows the hub's values: every linked item is due once, now, and is
+    // read back first, since in delta mode Shopify's own count moved without the hub knowing.
+    if (mode === "absolute") {
+      await trx
+        .updateTable("inventory_sync")
+        .set({ confirmed: null, confirmed_at: null })
+        .where("store_id", "=", storeId)
+        .execute();
+      await markStoreDirtyFor(trx, storeId, "all", now);
+    }
   });
 }
 

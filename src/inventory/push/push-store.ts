@@ -285,10 +285,14 @@ export async function finishBatch(
     .execute();
 }
 
-export async function noteBatchAttempt(db: Db, id: number, error: string): Promise<void> {
+export async function countBatchSend(db: Db, id: number): Promise<void> {
   await db
     .updateTable("push_batches")
-    .set((eb) => ({ attempts: eb("attempts", "+", 1), last_error: error }))
+    .set((eb) => ({ attempts: eb("attempts", "+", 1) }))
     .where("id", "=", id)
     .execute();
+}
+
+export async function noteBatchError(db: Db, id: number, error: string): Promise<void> {
+  await db.updateTable("push_batches").set({ last_error: error }).where("id", "=", id).execute();
 }

@@ -14,11 +14,12 @@ import { batchesOf, planPush, readyMarks, type SyncTarget } from "./planner.ts";
 import {
   type BatchPayload,
   clearDirty,
+  countBatchSend,
   finishBatch,
   loadDirty,
   loadPendingBatches,
   loadTargets,
-  noteBatchAttempt,
+  noteBatchError,
   type PendingBatch,
   recordSync,
   type SyncUpdate,
@@ -252,6 +253,8 @@ async function sendBatch(
 ): Promise<SendResult> {
   const { payload } = batch;
   const size = payload.kind === "set" ? payload.quantities.length : payload.changes.length;
+  // Counted before the call: a batch resent after a crash shows how often it went out.
+  await countBatchSend(deps.db, batch.id);
   let outcome: MutationOutcome;
   try {
     outcome =
@@ -268,7 +271,7 @@ async function sendBatch(
           );
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    await noteBatchAttempt(deps.db, batch.id, message);
+    await noteBatchError(deps.db, batch.id, message);
     const retriable = err instanceof ShopifyError ? err.retriable : true;
     log.warn({ batch: batch.id, key: batch.key, retriable, err: message }, "inventory push call failed");
     if (!retriable) {
