@@ -194,13 +194,7 @@ export function inventorySetQuantities(ctx: Ctx, input: SetInput) {
   if (errors.length > 0) return { inventoryAdjustmentGroup: null, userErrors: errors };
 
   const at = ctx.now;
-  const group: AdjustmentGroup = {
-    id: ctx.store.nextId(),
-    createdAt: at,
-    reason: input.reason,
-    referenceDocumentUri: input.referenceDocumentUri ?? null,
-    changes: [],
-  };
+  const group = newGroup(ctx, input);
   const other: QuantityName = input.name === "available" ? "on_hand" : "available";
   for (const t of targets) {
     const level = ensureLevel(shop, t.itemId, t.locId, at);
@@ -331,13 +325,7 @@ export function inventoryAdjustQuantities(ctx: Ctx, input: AdjustInput) {
   if (errors.length > 0) return { inventoryAdjustmentGroup: null, userErrors: errors };
 
   const at = ctx.now;
-  const group: AdjustmentGroup = {
-    id: ctx.store.nextId(),
-    createdAt: at,
-    reason: input.reason,
-    referenceDocumentUri: input.referenceDocumentUri ?? null,
-    changes: [],
-  };
+  const group = newGroup(ctx, input);
   for (const t of targets) {
     const level = ensureLevel(shop, t.itemId, t.locId, at);
     applyDelta(level, name, t.delta, at);
@@ -519,4 +507,18 @@ export function inventoryActivate(ctx: Ctx, args: ActivateArgs) {
   if (args.onHand != null) setQuantity(level, "on_hand", args.onHand, ctx.now);
   if (args.available != null) setQuantity(level, "available", args.available, ctx.now);
   return { inventoryLevel: level, userErrors: [] };
+}
+
+/** The record of one inventory mutation, its changes filled in by the caller. */
+function newGroup(
+  ctx: Ctx,
+  input: { reason: string; referenceDocumentUri?: string | null },
+): AdjustmentGroup {
+  return {
+    id: ctx.store.nextId(),
+    createdAt: ctx.now,
+    reason: input.reason,
+    referenceDocumentUri: input.referenceDocumentUri ?? null,
+    changes: [],
+  };
 }

@@ -4,6 +4,7 @@ import type { AppContext } from "../../core/context.ts";
 import { AppError } from "../../core/errors.ts";
 import { route } from "../../core/route.ts";
 import type { AdminTransport } from "../../shopify/transport.ts";
+import { requireStore } from "../../shops/stores.ts";
 import { dryRun, runDriftCheck } from "./drift.ts";
 import type { PushDeps, PushStore } from "./reconciler.ts";
 
@@ -14,15 +15,7 @@ export interface PushRouteDeps {
 const storeParams = z.object({ domain: z.string().min(1) });
 
 async function pushStore(ctx: AppContext, domain: string): Promise<PushStore> {
-  const s = await ctx.database.db
-    .selectFrom("stores")
-    .select(["id", "domain", "inventory_mode", "status"])
-    .where("domain", "=", domain)
-    .executeTakeFirst();
-  if (!s)
-    throw new AppError("UNKNOWN_STORE", `no connected store ${domain}`, [
-      { code: "UNKNOWN_STORE", message: "see GET /api/v1/stores", id: domain },
-    ]);
+  const s = await requireStore(ctx.database, domain);
   if (s.status !== "active")
     throw new AppError("CONFLICT", `store ${domain} is disconnected; reconnect it first`);
   return { id: s.id, domain: s.domain, mode: s.inventory_mode };
@@ -46,12 +39,7 @@ export function pushRoutes(ctx: AppContext, deps: PushRouteDeps) {
       params: storeParams,
       async handler({ params }) {
         const db = ctx.database.db;
-        const s = await db
-          .selectFrom("stores")
-          .select(["id", "inventory_mode", "status"])
-          .where("domain", "=", params.domain)
-          .executeTakeFirst();
-        if (!s) throw new AppError("UNKNOWN_STORE", `no connected store ${params.domain}`);
+        const s = await requireStore(ctx.database, params.domain);
         const flow = await db
           .selectFrom("flows")
           .select("state")
@@ -145,12 +133,7 @@ export function pushRoutes(ctx: AppContext, deps: PushRouteDeps) {
       summary: "Recent drift checks with their summaries.",
       params: storeParams,
       async handler({ params }) {
-        const store = await ctx.database.db
-          .selectFrom("stores")
-          .select("id")
-          .where("domain", "=", params.domain)
-          .executeTakeFirst();
-        if (!store) throw new AppError("UNKNOWN_STORE", `no connected store ${params.domain}`);
+        const store = await requireStore(ctx.database, params.domain);
         const runs = await ctx.database.db
           .selectFrom("drift_runs")
           .selectAll()
