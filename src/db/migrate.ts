@@ -9,6 +9,7 @@ import { shopsExtra } from "./migrations/0003-shops-extra.ts";
 import { orders } from "./migrations/0004-orders.ts";
 import { leases } from "./migrations/0005-leases.ts";
 import { fulfillment } from "./migrations/0006-fulfillment.ts";
+import { stockModel } from "./migrations/0007-stock-model.ts";
 import { type HubMigration, migrationContext } from "./schema-helpers.ts";
 
 export const MIGRATIONS: readonly HubMigration[] = [
@@ -18,6 +19,7 @@ export const MIGRATIONS: readonly HubMigration[] = [
   orders,
   leases,
   fulfillment,
+  stockModel,
 ];
 
 export class MigrationError extends Error {

@@ -178,9 +178,18 @@ export interface InventorySyncTable {
   inventory_item_gid: string;
   location_gid: string;
   variant_id: number;
+  /** Delta mode: the hub's desired on_hand as Shopify holds it (moved by Shopify's own changes too). */
   pushed: number | null;
+  /** Shopify's `on_hand` as last confirmed (absolute mode's changeFromQuantity). */
   confirmed: number | null;
   confirmed_at: number | null;
+  /** Why Shopify refused the last push of this item-location; null when it was accepted. */
+  error: string | null;
+  error_attempts: Generated<number>;
+  /** A refused item waits until then. */
+  retry_at: number | null;
+  /** 1: Shopify reported a change here; read it before the next push. */
+  recheck: Generated<number>;
 }
 
 export interface PushBatchTable {
@@ -411,6 +420,8 @@ export interface ShipmentLineTable {
   sku: string | null;
   variant_id: number;
   quantity: number;
+  /** Units of this line that Shopify shows fulfilled for this shipment. */
+  fulfilled_quantity: Generated<number>;
 }
 
 export interface ShipmentPackageTable {
@@ -449,8 +460,31 @@ export interface RefundTable {
   created_at: number;
 }
 
+export type ShopifyFulfillmentRule = "record_in_ledger" | "back_office";
+
+/** One line of one Shopify fulfillment of a hub order, whoever made it (migration 0007). */
+export interface FulfillmentRecordTable {
+  store_id: number;
+  fulfillment_gid: string;
+  line_gid: string;
+  order_id: number;
+  variant_id: number | null;
+  location_gid: string | null;
+  quantity: number;
+  origin: "hub" | "shopify";
+  /** Units covering what the back office shipped through the hub (no second sale). */
+  hub_quantity: number;
+  /** Units recorded as a `sale` movement. */
+  sale_quantity: number;
+  warehouse_id: number | null;
+  cancelled: number;
+  occurred_at: number;
+  recorded_at: number;
+}
+
 export interface FulfillmentSettingsTable {
   store_id: number;
+  shopify_fulfillments: Generated<ShopifyFulfillmentRule>;
   notify_customer: number;
   restock_rule: RestockRule;
   returns_warehouse_id: number | null;
@@ -494,4 +528,5 @@ export interface Tables {
   shipment_fulfillments: ShipmentFulfillmentTable;
   refunds: RefundTable;
   fulfillment_settings: FulfillmentSettingsTable;
+  fulfillment_records: FulfillmentRecordTable;
 }

@@ -1,25 +1,37 @@
 /**
  * Before and after the push: the dry run (what the hub would change, without writing) and drift
- * reconciliation (read Shopify's levels for every linked item, compare with what Shopify last
- * confirmed, correct in absolute mode).
+ * reconciliation (read Shopify's levels for every linked item, compare with what the stock model
+ * says Shopify should hold, correct in absolute mode). Both use one comparison.
  */
 import type { Db } from "../../db/database.ts";
 import type { AdminTransport } from "../../shopify/transport.ts";
 import { logActivity } from "../../shops/activity.ts";
+import { chunks } from "../../db/batching.ts";
+import type { SyncTarget } from "./planner.ts";
 import { loadTargets, markStoreDirtyFor, recordSync } from "./push-store.ts";
 import { type PushDeps, type PushStore, runPushCycle } from "./reconciler.ts";
-import { itemLocationKey, readAllLevelsBulk, readLocationLevels } from "./shopify-inventory.ts";
+import {
+  itemLocationKey,
+  type LevelReading,
+  NOT_STOCKED,
+  readAllLevelsBulk,
+  readLocationLevels,
+} from "./shopify-inventory.ts";
+import { expectedAvailable, likelyCause } from "./stock-model.ts";
 
 export interface DryRunRow {
   readonly sku: string;
   readonly inventoryItemId: string;
   readonly locationId: string;
   readonly location: string;
-  /** Shopify's `available` now (0 when the item is not stocked there). */
-  readonly shopify: number;
-  /** The hub's sellable for that location. */
-  readonly hub: number;
+  /** Shopify's quantities now (0 when the item is not stocked there). */
+  readonly shopify: { readonly onHand: number; readonly available: number; readonly committed: number };
+  /** What the model says Shopify should hold (docs/STOCK-MODEL.md). */
+  readonly hub: { readonly onHand: number; readonly available: number; readonly committed: number };
+  /** hub.onHand − shopify.onHand: what a push would change. */
   readonly difference: number;
+  /** Why the two differ, for an operator; null when they agree. */
+  readonly cause: string | null;
 }
 
 export interface DryRunReport {
@@ -39,14 +51,59 @@ async function shopifyLevels(
   locationGids: readonly string[],
   targets: number,
   deps: PushDeps,
-): Promise<Map<string, number>> {
+): Promise<Map<string, LevelReading>> {
   if (targets > (deps.bulkReadThreshold ?? BULK_READ_THRESHOLD)) {
     return readAllLevelsBulk(transport, { now: deps.now }, new Set(locationGids));
   }
-  const all = new Map<string, number>();
+  const all = new Map<string, LevelReading>();
   for (const location of locationGids)
     for (const [k, v] of await readLocationLevels(transport, location)) all.set(k, v);
   return all;
+}
+
+/** Where the hub and Shopify stand for every linked item-location, with the likely cause of each difference. */
+async function compare(
+  deps: PushDeps,
+  store: PushStore,
+  transport: AdminTransport,
+): Promise<{ targets: SyncTarget[]; rows: DryRunRow[] }> {
+  const targets = await loadTargets(deps.db, store.id, "all");
+  const levels = await shopifyLevels(
+    transport,
+    [...new Set(targets.map((t) => t.locationGid))],
+    targets.length,
+    deps,
+  );
+  const names = await locationNames(deps.db, store.id);
+  const variantIds = [...new Set(targets.map((t) => t.variantId))];
+  const skus = new Map<number, string>();
+  const waiting = new Set<number>();
+  for (const part of chunks(variantIds, 500)) {
+    for (const r of await deps.db.selectFrom("variants").select(["id", "sku"]).where("id", "in", part).execute())
+      skus.set(r.id, r.sku);
+    for (const r of await deps.db
+      .selectFrom("push_dirty")
+      .select("variant_id")
+      .where("store_id", "=", store.id)
+      .where("variant_id", "in", part)
+      .execute())
+      waiting.add(r.variant_id);
+  }
+  const rows = targets.map((t): DryRunRow => {
+    const shopify = levels.get(itemLocationKey(t.inventoryItemGid, t.locationGid)) ?? NOT_STOCKED;
+    const hub = { onHand: t.desired, available: expectedAvailable(t), committed: t.committed };
+    return {
+      sku: skus.get(t.variantId) ?? String(t.variantId),
+      inventoryItemId: t.inventoryItemGid,
+      locationId: t.locationGid,
+      location: names.get(t.locationGid) ?? t.locationGid,
+      shopify,
+      hub,
+      difference: hub.onHand - shopify.onHand,
+      cause: likelyCause({ mode: store.mode, shopify, hub, error: t.error, waiting: waiting.has(t.variantId) }),
+    };
+  });
+  return { targets, rows };
 }
 
 async function locationNames(db: Db, storeId: number): Promise<Map<string, string>> {
@@ -65,35 +122,7 @@ export async function dryRun(
   transport: AdminTransport,
   onlyDifferences = false,
 ): Promise<DryRunReport> {
-  const targets = await loadTargets(deps.db, store.id, "all");
-  const levels = await shopifyLevels(
-    transport,
-    [...new Set(targets.map((t) => t.locationGid))],
-    targets.length,
-    deps,
-  );
-  const names = await locationNames(deps.db, store.id);
-  const skus = new Map(
-    (
-      await deps.db
-        .selectFrom("variants")
-        .select(["id", "sku"])
-        .where("id", "in", targets.length ? [...new Set(targets.map((t) => t.variantId))] : [-1])
-        .execute()
-    ).map((r) => [r.id, r.sku]),
-  );
-  const rows: DryRunRow[] = targets.map((t) => {
-    const shopify = levels.get(itemLocationKey(t.inventoryItemGid, t.locationGid)) ?? 0;
-    return {
-      sku: skus.get(t.variantId) ?? String(t.variantId),
-      inventoryItemId: t.inventoryItemGid,
-      locationId: t.locationGid,
-      location: names.get(t.locationGid) ?? t.locationGid,
-      shopify,
-      hub: t.desired,
-      difference: t.desired - shopify,
-    };
-  });
+  const { rows } = await compare(deps, store, transport);
   const wouldChange = rows.filter((r) => r.difference !== 0).length;
   await logActivity(
     deps.db,
@@ -112,7 +141,7 @@ export async function dryRun(
     generatedAt: new Date(deps.now()).toISOString(),
     checked: rows.length,
     wouldChange,
-    rows: (onlyDifferences ? rows.filter((r) => r.difference !== 0) : rows).sort(
+    rows: (onlyDifferences ? rows.filter((r) => r.difference !== 0 || r.cause !== null) : rows).sort(
       (a, b) => a.sku.localeCompare(b.sku) || a.location.localeCompare(b.location),
     ),
   };
@@ -131,15 +160,19 @@ export async function hasDryRun(db: Db, storeId: number): Promise<boolean> {
 
 export interface DriftSummary {
   readonly runId: number;
+  /** Item-locations compared. */
   readonly checked: number;
+  /** Of those, where Shopify's on_hand differed from what the model says. */
   readonly drifted: number;
+  /** Of the drifted, corrected by this check (absolute mode); delta mode corrects none. */
   readonly fixed: number;
 }
 
 /**
- * Compares Shopify's levels with the last confirmed values. Drift is recorded as the new
- * confirmed value; in absolute mode every item whose Shopify value differs from the hub's is
- * pushed again at once (compare-and-set against the value just read).
+ * Compares Shopify's quantities with what the model says they should be (the same comparison
+ * as the dry run), records Shopify's values as confirmed, and in absolute mode corrects every
+ * difference at once (compare-and-set against the value just read). Delta mode reports and
+ * keeps Shopify's own changes.
  */
 export async function runDriftCheck(
   deps: PushDeps,
@@ -164,41 +197,33 @@ export async function runDriftCheck(
     .returning("id")
     .executeTakeFirstOrThrow();
   try {
-    const targets = await loadTargets(deps.db, store.id, "all");
-    const levels = await shopifyLevels(
-      transport,
-      [...new Set(targets.map((t) => t.locationGid))],
-      targets.length,
-      deps,
-    );
-    const drifted = targets.filter(
-      (t) =>
-        t.confirmed !== null &&
-        (levels.get(itemLocationKey(t.inventoryItemGid, t.locationGid)) ?? 0) !== t.confirmed,
-    );
+    const { targets, rows } = await compare(deps, store, transport);
+    const drifted = rows.filter((r) => r.difference !== 0);
     await recordSync(
       deps.db,
       store.id,
-      targets.map((t) => ({
+      targets.map((t, i) => ({
         variantId: t.variantId,
         inventoryItemGid: t.inventoryItemGid,
         locationGid: t.locationGid,
-        confirmed: levels.get(itemLocationKey(t.inventoryItemGid, t.locationGid)) ?? 0,
+        confirmed: rows[i]!.shopify.onHand,
       })),
       deps.now(),
     );
     let fixed = 0;
-    if (store.mode === "absolute") {
-      const wrong = targets.filter(
-        (t) => (levels.get(itemLocationKey(t.inventoryItemGid, t.locationGid)) ?? 0) !== t.desired,
-      );
-      if (wrong.length > 0) {
-        await markStoreDirtyFor(deps.db, store.id, [...new Set(wrong.map((t) => t.variantId))], deps.now());
-        const result = await runPushCycle({ ...deps, windowMs: 0 }, store, transport);
-        fixed = result.pushed;
-      }
+    if (store.mode === "absolute" && drifted.length > 0) {
+      const keys = new Set(drifted.map((d) => itemLocationKey(d.inventoryItemId, d.locationId)));
+      const variants = [
+        ...new Set(targets.filter((t) => keys.has(itemLocationKey(t.inventoryItemGid, t.locationGid))).map((t) => t.variantId)),
+      ];
+      await markStoreDirtyFor(deps.db, store.id, variants, deps.now());
+      await runPushCycle({ ...deps, windowMs: 0 }, store, transport);
+      // Fixed: a drifted item-location whose confirmed value is now what the model says.
+      fixed = (await loadTargets(deps.db, store.id, variants)).filter(
+        (t) => keys.has(itemLocationKey(t.inventoryItemGid, t.locationGid)) && t.confirmed === t.desired,
+      ).length;
     }
-    const summary = { runId: run.id, checked: targets.length, drifted: drifted.length, fixed };
+    const summary = { runId: run.id, checked: rows.length, drifted: drifted.length, fixed };
     await deps.db
       .updateTable("drift_runs")
       .set({
@@ -216,15 +241,23 @@ export async function runDriftCheck(
         storeId: store.id,
         flow: "inventory_push",
         kind: "drift_check",
-        level: drifted.length > 0 ? "warn" : "info",
-        message: `Drift check: ${summary.checked} checked, ${summary.drifted} drifted, ${fixed} fixed`,
+        level: drifted.length > fixed ? "warn" : "info",
+        message:
+          drifted.length === 0
+            ? `Drift check: ${summary.checked} checked, all as the hub says`
+            : store.mode === "absolute"
+              ? `Drift check: ${summary.checked} checked, ${summary.drifted} differed from the hub, ${fixed} corrected`
+              : `Drift check: ${summary.checked} checked, ${summary.drifted} differ from the hub (delta mode keeps Shopify's own changes)`,
         data: {
           runId: run.id,
           drifted: drifted.slice(0, 100).map((d) => ({
-            item: d.inventoryItemGid,
-            location: d.locationGid,
-            expected: d.confirmed,
-            found: levels.get(itemLocationKey(d.inventoryItemGid, d.locationGid)) ?? 0,
+            sku: d.sku,
+            item: d.inventoryItemId,
+            location: d.locationId,
+            expected: d.hub.onHand,
+            found: d.shopify.onHand,
+            difference: d.difference,
+            cause: d.cause,
           })),
         },
       },

@@ -1,14 +1,26 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { batchesOf, planPush, readyMarks, type SyncTarget } from "./planner.ts";
+import {
+  batchesOf,
+  itemRetryDelayMs,
+  planPush,
+  readyMarks,
+  rejectedIndexes,
+  type SyncTarget,
+} from "./planner.ts";
 
 const target = (over: Partial<SyncTarget>): SyncTarget => ({
   variantId: 1,
   inventoryItemGid: "gid://shopify/InventoryItem/1",
   locationGid: "gid://shopify/Location/1",
   desired: 5,
+  sellable: 5,
+  committed: 0,
   confirmed: 5,
   pushed: 5,
+  recheck: false,
+  retryAt: null,
+  error: null,
   ...over,
 });
 
@@ -26,6 +38,7 @@ describe("push planner", () => {
     const plan = planPush(
       [target({ desired: 7, confirmed: 5 }), target({ variantId: 2, desired: 3, confirmed: 3 })],
       "absolute",
+      0,
     );
     expect(plan.sets).toEqual([
       {
@@ -41,13 +54,13 @@ describe("push planner", () => {
 
   it("reads before setting when Shopify's value was never confirmed", () => {
     const t = target({ confirmed: null });
-    expect(planPush([t], "absolute")).toMatchObject({ sets: [], needsRead: [t] });
+    expect(planPush([t], "absolute", 0)).toMatchObject({ sets: [], needsRead: [t] });
   });
 
   it("sends only the hub's change in delta mode, and only records the baseline the first time", () => {
     const first = target({ pushed: null, desired: 9, confirmed: 40 });
-    expect(planPush([first], "delta")).toMatchObject({ adjusts: [], baselines: [first] });
-    const plan = planPush([target({ pushed: 9, desired: 6, confirmed: 40 })], "delta");
+    expect(planPush([first], "delta", 0)).toMatchObject({ adjusts: [], baselines: [first] });
+    const plan = planPush([target({ pushed: 9, desired: 6, confirmed: 40 })], "delta", 0);
     expect(plan.adjusts).toEqual([
       expect.objectContaining({ delta: -3, changeFromQuantity: null, desired: 6 }),
     ]);
@@ -65,7 +78,7 @@ describe("push planner", () => {
           const targets = raw.map((r, i) =>
             target({ ...r, variantId: i, inventoryItemGid: `gid://shopify/InventoryItem/${i}` }),
           );
-          const plan = planPush(targets, mode);
+          const plan = planPush(targets, mode, 0);
           const planned = [...plan.sets, ...plan.adjusts, ...plan.needsRead, ...plan.baselines].map(
             (p) => p.variantId,
           );
@@ -77,6 +90,30 @@ describe("push planner", () => {
         },
       ),
     );
+  });
+
+  it("reads first where Shopify reported a change, and holds refused items until their retry time", () => {
+    const edited = target({ recheck: true, desired: 7 });
+    const refused = target({ variantId: 2, desired: 7, retryAt: 5000, error: "INVALID" });
+    expect(planPush([edited, refused], "absolute", 4000)).toMatchObject({
+      sets: [],
+      needsRead: [edited],
+      waiting: [refused],
+    });
+    expect(planPush([refused], "absolute", 5000).sets).toHaveLength(1);
+    expect(planPush([target({ pushed: 3, retryAt: 5000 })], "delta", 4000).waiting).toHaveLength(1);
+  });
+
+  it("finds the refused items a userError names by index, or none", () => {
+    expect(rejectedIndexes([{ field: ["input", "quantities", "3", "quantity"] }], "quantities")).toEqual(
+      new Set([3]),
+    );
+    expect(rejectedIndexes([{ field: ["input", "reason"] }], "quantities")).toBeNull();
+    expect(rejectedIndexes([{ field: null }], "changes")).toBeNull();
+  });
+
+  it("backs refused items off from 30 s to an hour", () => {
+    expect([1, 2, 3, 20].map(itemRetryDelayMs)).toEqual([30_000, 60_000, 120_000, 3_600_000]);
   });
 
   it("batches at Shopify's 250-quantity limit", () => {

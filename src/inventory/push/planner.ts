@@ -5,11 +5,14 @@
  * - Coalescing: a variant marked dirty is pushed once `windowMs` has passed since its FIRST
  *   mark, so a burst becomes one update and a SKU that changes constantly still goes out
  *   every window (a window restarted on every change would starve it).
- * - Absolute mode sets `available` to the desired value, compare-and-set against the last
- *   confirmed value. Delta mode sends desired − pushed (the hub's value at the last push) and
- *   leaves Shopify's own count otherwise untouched; its first sync only records the baseline.
+ * - The desired value is Shopify's `on_hand` (stock-model.ts): Shopify subtracts its own
+ *   orders' committed units itself. Absolute mode sets `on_hand`, compare-and-set against the
+ *   last confirmed value. Delta mode sends desired − pushed as a change (of `available`, which
+ *   moves `on_hand` by the same amount) and leaves Shopify's own count otherwise untouched; its
+ *   first sync only records the baseline.
  */
 import type { InventoryMode } from "../../db/tables.ts";
+import type { StockFigures } from "./stock-model.ts";
 
 /** Shopify's limit on `quantities` / `changes` per inventory mutation. */
 export const MAX_QUANTITIES_PER_CALL = 250;
@@ -37,16 +40,21 @@ export function readyMarks(marks: readonly DirtyMark[], now: number, windowMs: n
   return { ready, nextAt };
 }
 
-export interface SyncTarget {
+export interface SyncTarget extends StockFigures {
   readonly variantId: number;
   readonly inventoryItemGid: string;
   readonly locationGid: string;
-  /** Sellable summed over the warehouses mapped to the location. */
+  /** The on_hand Shopify should hold: sellable + committed to this store (stock-model.ts). */
   readonly desired: number;
-  /** Shopify's `available` as last confirmed; null when never read. */
+  /** Shopify's `on_hand` as last confirmed; null when never read. */
   readonly confirmed: number | null;
-  /** The hub's value at the last push (delta mode's baseline); null before the first. */
+  /** Delta mode's baseline: the desired on_hand Shopify holds, moved by Shopify's own changes; null before the first sync. */
   readonly pushed: number | null;
+  /** Shopify reported a change here since it was confirmed: read before pushing. */
+  readonly recheck: boolean;
+  /** Shopify refused the last push of this item-location; it waits until then. */
+  readonly retryAt: number | null;
+  readonly error: string | null;
 }
 
 export interface SetQuantity {
@@ -65,25 +73,30 @@ export interface AdjustChange {
 }
 
 export type PushPlan = {
-  /** Absolute-mode quantities Shopify must be set to. */
+  /** Absolute-mode on_hand values Shopify must be set to. */
   readonly sets: readonly (SetQuantity & { readonly variantId: number })[];
   /** Delta-mode changes. */
   readonly adjusts: readonly (AdjustChange & { readonly variantId: number; readonly desired: number })[];
-  /** Targets whose current value must be read first (absolute mode, never confirmed). */
+  /** Targets whose current value must be read first (absolute mode: never confirmed, or Shopify reported a change). */
   readonly needsRead: readonly SyncTarget[];
   /** Delta mode's first sight of a target: record the baseline, send nothing. */
   readonly baselines: readonly SyncTarget[];
+  /** Targets Shopify refused, waiting for their retry time. */
+  readonly waiting: readonly SyncTarget[];
 };
 
-export function planPush(targets: readonly SyncTarget[], mode: InventoryMode): PushPlan {
+export function planPush(targets: readonly SyncTarget[], mode: InventoryMode, now: number): PushPlan {
   const sets: PushPlan["sets"][number][] = [];
   const adjusts: PushPlan["adjusts"][number][] = [];
   const needsRead: SyncTarget[] = [];
   const baselines: SyncTarget[] = [];
+  const waiting: SyncTarget[] = [];
   for (const t of targets) {
     if (mode === "absolute") {
-      if (t.confirmed === null) needsRead.push(t);
-      else if (t.confirmed !== t.desired) {
+      if (t.confirmed === null || t.recheck) needsRead.push(t);
+      else if (t.confirmed === t.desired) continue;
+      else if (t.retryAt !== null && t.retryAt > now) waiting.push(t);
+      else {
         sets.push({
           variantId: t.variantId,
           inventoryItemId: t.inventoryItemGid,
@@ -94,7 +107,11 @@ export function planPush(targets: readonly SyncTarget[], mode: InventoryMode): P
       }
     } else if (t.pushed === null) {
       baselines.push(t);
-    } else if (t.pushed !== t.desired) {
+    } else if (t.pushed === t.desired) {
+      continue;
+    } else if (t.retryAt !== null && t.retryAt > now) {
+      waiting.push(t);
+    } else {
       adjusts.push({
         variantId: t.variantId,
         inventoryItemId: t.inventoryItemGid,
@@ -105,7 +122,30 @@ export function planPush(targets: readonly SyncTarget[], mode: InventoryMode): P
       });
     }
   }
-  return { sets, adjusts, needsRead, baselines };
+  return { sets, adjusts, needsRead, baselines, waiting };
+}
+
+/** Backoff of an item Shopify refused: 30 s, doubling, at most an hour. */
+export function itemRetryDelayMs(attempts: number): number {
+  return Math.min(3_600_000, 30_000 * 2 ** Math.max(0, attempts - 1));
+}
+
+/**
+ * Which items of a batch a userError names: Shopify points at them by index
+ * (`["input", "quantities", "3", "quantity"]`); null when an error names none.
+ */
+export function rejectedIndexes(
+  errors: readonly { readonly field: readonly string[] | null }[],
+  listName: "quantities" | "changes",
+): Set<number> | null {
+  const out = new Set<number>();
+  for (const e of errors) {
+    const at = e.field?.indexOf(listName) ?? -1;
+    const index = at >= 0 ? Number(e.field?.[at + 1]) : Number.NaN;
+    if (!Number.isInteger(index)) return null;
+    out.add(index);
+  }
+  return out;
 }
 
 export function batchesOf<T>(items: readonly T[], size = MAX_QUANTITIES_PER_CALL): T[][] {

@@ -4,8 +4,9 @@ import { chunks } from "../../db/batching.ts";
 import type { Db } from "../../db/database.ts";
 import type { InventoryMode } from "../../db/tables.ts";
 import type { StockChangeListener } from "../ledger-store.ts";
-import type { DirtyMark, SyncTarget } from "./planner.ts";
+import { type DirtyMark, itemRetryDelayMs, type SyncTarget } from "./planner.ts";
 import { itemLocationKey } from "./shopify-inventory.ts";
+import { desiredOnHand, inTransit, type ShippedLine } from "./stock-model.ts";
 
 /**
  * Marks every store that links these variants as needing a push, inside the transaction that
@@ -88,61 +89,169 @@ export async function clearDirty(db: Db, storeId: number, marks: readonly DirtyM
 }
 
 /**
- * Desired quantity per linked (item, managed location): sellable summed over the location's
- * warehouses, joined with the last pushed and confirmed values.
+ * Desired on_hand per linked (item, managed location), with the figures it comes from and the
+ * last pushed and confirmed values (see stock-model.ts). Read in one repeatable-read
+ * transaction, so a delta baseline moved by a Shopify fulfillment is never paired with the
+ * stock from before it.
  */
 export async function loadTargets(
   db: Db,
   storeId: number,
   variantIds: readonly number[] | "all",
 ): Promise<SyncTarget[]> {
-  const out: SyncTarget[] = [];
-  const parts = variantIds === "all" ? [null] : chunks(variantIds, 500);
-  for (const part of parts) {
-    let q = db
-      .selectFrom("variant_links as vl")
-      .innerJoin("store_locations as sl", (j) =>
-        j
-          .onRef("sl.store_id", "=", "vl.store_id")
-          .on("sl.managed", "=", 1)
-          .on("sl.active_in_shopify", "=", 1),
-      )
-      .leftJoin("location_warehouses as lw", "lw.store_location_id", "sl.id")
-      .leftJoin("stock_levels as lv", (j) =>
-        j.onRef("lv.variant_id", "=", "vl.variant_id").onRef("lv.warehouse_id", "=", "lw.warehouse_id"),
-      )
-      .select([
-        "vl.variant_id",
-        "vl.inventory_item_gid",
-        "sl.location_gid",
-        sql<number>`coalesce(sum(case when lv.on_hand - lv.reserved - lv.safety_stock > 0 then lv.on_hand - lv.reserved - lv.safety_stock else 0 end), 0)`.as(
-          "desired",
-        ),
-      ])
-      .where("vl.store_id", "=", storeId)
-      .groupBy(["vl.variant_id", "vl.inventory_item_gid", "sl.location_gid"]);
-    if (part) q = q.where("vl.variant_id", "in", part);
-    const desired = await q.execute();
-    let syncQ = db
-      .selectFrom("inventory_sync")
-      .select(["inventory_item_gid", "location_gid", "pushed", "confirmed"])
-      .where("store_id", "=", storeId);
-    if (part) syncQ = syncQ.where("variant_id", "in", part);
-    const sync = new Map(
-      (await syncQ.execute()).map((r) => [itemLocationKey(r.inventory_item_gid, r.location_gid), r]),
-    );
-    for (const d of desired) {
-      const s = sync.get(itemLocationKey(d.inventory_item_gid, d.location_gid));
-      out.push({
-        variantId: d.variant_id,
-        inventoryItemGid: d.inventory_item_gid,
-        locationGid: d.location_gid,
-        desired: Number(d.desired),
-        confirmed: s?.confirmed ?? null,
-        pushed: s?.pushed ?? null,
-      });
-    }
+  return db
+    .transaction()
+    .setIsolationLevel("repeatable read")
+    .execute(async (trx) => {
+      const out: SyncTarget[] = [];
+      const parts = variantIds === "all" ? [null] : chunks(variantIds, 500);
+      const locationsOf = await warehouseLocations(trx, storeId);
+      for (const part of parts) {
+        const committed = await committedToStore(trx, storeId, part, locationsOf);
+        let q = trx
+          .selectFrom("variant_links as vl")
+          .innerJoin("store_locations as sl", (j) =>
+            j
+              .onRef("sl.store_id", "=", "vl.store_id")
+              .on("sl.managed", "=", 1)
+              .on("sl.active_in_shopify", "=", 1),
+          )
+          .leftJoin("location_warehouses as lw", "lw.store_location_id", "sl.id")
+          .leftJoin("stock_levels as lv", (j) =>
+            j.onRef("lv.variant_id", "=", "vl.variant_id").onRef("lv.warehouse_id", "=", "lw.warehouse_id"),
+          )
+          .select([
+            "vl.variant_id",
+            "vl.inventory_item_gid",
+            "sl.location_gid",
+            sql<number>`coalesce(sum(case when lv.on_hand - lv.reserved - lv.safety_stock > 0 then lv.on_hand - lv.reserved - lv.safety_stock else 0 end), 0)`.as(
+              "sellable",
+            ),
+          ])
+          .where("vl.store_id", "=", storeId)
+          .groupBy(["vl.variant_id", "vl.inventory_item_gid", "sl.location_gid"]);
+        if (part) q = q.where("vl.variant_id", "in", part);
+        const rows = await q.execute();
+        let syncQ = trx
+          .selectFrom("inventory_sync")
+          .select([
+            "inventory_item_gid",
+            "location_gid",
+            "pushed",
+            "confirmed",
+            "recheck",
+            "retry_at",
+            "error",
+          ])
+          .where("store_id", "=", storeId);
+        if (part) syncQ = syncQ.where("variant_id", "in", part);
+        const sync = new Map(
+          (await syncQ.execute()).map((r) => [itemLocationKey(r.inventory_item_gid, r.location_gid), r]),
+        );
+        for (const d of rows) {
+          const s = sync.get(itemLocationKey(d.inventory_item_gid, d.location_gid));
+          const figures = {
+            sellable: Number(d.sellable),
+            committed: committed.get(`${d.variant_id}|${d.location_gid}`) ?? 0,
+          };
+          out.push({
+            variantId: d.variant_id,
+            inventoryItemGid: d.inventory_item_gid,
+            locationGid: d.location_gid,
+            ...figures,
+            desired: desiredOnHand(figures),
+            confirmed: s?.confirmed ?? null,
+            pushed: s?.pushed ?? null,
+            recheck: (s?.recheck ?? 0) === 1,
+            retryAt: s?.retry_at ?? null,
+            error: s?.error ?? null,
+          });
+        }
+      }
+      return out;
+    });
+}
+
+/** warehouse id → the store's managed, active locations it is mapped to. */
+async function warehouseLocations(trx: Db, storeId: number): Promise<Map<number, string[]>> {
+  const out = new Map<number, string[]>();
+  for (const r of await trx
+    .selectFrom("location_warehouses as lw")
+    .innerJoin("store_locations as sl", "sl.id", "lw.store_location_id")
+    .select(["lw.warehouse_id", "sl.location_gid"])
+    .where("sl.store_id", "=", storeId)
+    .where("sl.managed", "=", 1)
+    .where("sl.active_in_shopify", "=", 1)
+    .execute()) {
+    const list = out.get(r.warehouse_id);
+    if (list) list.push(r.location_gid);
+    else out.set(r.warehouse_id, [r.location_gid]);
   }
+  return out;
+}
+
+/**
+ * Units of this store's orders that Shopify holds as committed, as the hub knows them, per
+ * `variant|location`: the reservations, plus units shipped through the hub not yet fulfilled.
+ */
+async function committedToStore(
+  trx: Db,
+  storeId: number,
+  variantIds: readonly number[] | null,
+  locationsOf: ReadonlyMap<number, readonly string[]>,
+): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const add = (variantId: number, warehouseId: number, n: number) => {
+    if (n <= 0) return;
+    for (const location of locationsOf.get(warehouseId) ?? []) {
+      const k = `${variantId}|${location}`;
+      out.set(k, (out.get(k) ?? 0) + n);
+    }
+  };
+  let rq = trx
+    .selectFrom("reservations as r")
+    .innerJoin("orders as o", "o.id", "r.order_id")
+    .select(["r.variant_id", "r.warehouse_id", (eb) => eb.fn.sum<number>("r.quantity").as("n")])
+    .where("o.store_id", "=", storeId)
+    .groupBy(["r.variant_id", "r.warehouse_id"]);
+  if (variantIds) rq = rq.where("r.variant_id", "in", variantIds);
+  for (const r of await rq.execute()) add(r.variant_id, r.warehouse_id, Number(r.n));
+
+  let tq = trx
+    .selectFrom("shipment_lines as l")
+    .innerJoin("shipments as s", "s.id", "l.shipment_id")
+    .innerJoin("orders as o", "o.id", "s.order_id")
+    .leftJoin("order_lines as ol", (j) =>
+      j.onRef("ol.order_id", "=", "s.order_id").onRef("ol.shopify_line_gid", "=", "l.shopify_line_gid"),
+    )
+    .select([
+      "s.order_id",
+      "l.shopify_line_gid",
+      "l.variant_id",
+      "s.warehouse_id",
+      "l.quantity",
+      "l.fulfilled_quantity",
+      "o.cancelled_at",
+      "ol.fulfillable_quantity",
+    ])
+    .where("s.store_id", "=", storeId)
+    .whereRef("l.quantity", ">", "l.fulfilled_quantity");
+  if (variantIds) tq = tq.where("l.variant_id", "in", variantIds);
+  const lines = new Map<string, { variantId: number; warehouseId: number; line: ShippedLine }>();
+  for (const r of await tq.execute()) {
+    const k = `${r.order_id}|${r.shopify_line_gid}|${r.warehouse_id}`;
+    const prev = lines.get(k)?.line;
+    lines.set(k, {
+      variantId: r.variant_id,
+      warehouseId: r.warehouse_id,
+      line: {
+        shipped: (prev?.shipped ?? 0) + r.quantity,
+        fulfilled: (prev?.fulfilled ?? 0) + r.fulfilled_quantity,
+        fulfillable: r.cancelled_at !== null ? 0 : (r.fulfillable_quantity ?? 0),
+      },
+    });
+  }
+  for (const l of lines.values()) add(l.variantId, l.warehouseId, inTransit(l.line));
   return out;
 }
 
@@ -164,7 +273,9 @@ export async function recordSync(
   const groups = new Map<string, SyncUpdate[]>();
   for (const u of updates) {
     const shape = `${u.pushed !== undefined}${u.confirmed !== undefined}`;
-    groups.set(shape, [...(groups.get(shape) ?? []), u]);
+    const group = groups.get(shape);
+    if (group) group.push(u);
+    else groups.set(shape, [u]);
   }
   for (const group of groups.values()) {
     const sample = group[0]!;
@@ -295,4 +406,113 @@ export async function countBatchSend(db: Db, id: number): Promise<void> {
 
 export async function noteBatchError(db: Db, id: number, error: string): Promise<void> {
   await db.updateTable("push_batches").set({ last_error: error }).where("id", "=", id).execute();
+}
+
+type ItemLocation = { readonly inventoryItemGid: string; readonly locationGid: string };
+
+async function updateItems(
+  db: Db,
+  storeId: number,
+  items: readonly ItemLocation[],
+  set: Partial<{ error: string | null; error_attempts: number; retry_at: number | null; recheck: number }>,
+): Promise<void> {
+  for (const part of chunks(items, 200)) {
+    await db
+      .updateTable("inventory_sync")
+      .set(set)
+      .where("store_id", "=", storeId)
+      .where((eb) =>
+        eb.or(
+          part.map((i) =>
+            eb.and([eb("inventory_item_gid", "=", i.inventoryItemGid), eb("location_gid", "=", i.locationGid)]),
+          ),
+        ),
+      )
+      .execute();
+  }
+}
+
+/** Items Shopify accepted: no error, no wait. */
+export const clearItemErrors = (db: Db, storeId: number, items: readonly ItemLocation[]) =>
+  updateItems(db, storeId, items, { error: null, error_attempts: 0, retry_at: null });
+
+/** Items just read from Shopify. */
+export const clearRecheck = (db: Db, storeId: number, items: readonly ItemLocation[]) =>
+  updateItems(db, storeId, items, { recheck: 0 });
+
+/** Items Shopify refused: their error, and a retry time that backs off with each refusal. */
+export async function noteItemErrors(
+  db: Db,
+  storeId: number,
+  items: readonly (ItemLocation & { variantId: number; error: string })[],
+  now: number,
+): Promise<void> {
+  for (const i of items) {
+    const row = await db
+      .selectFrom("inventory_sync")
+      .select("error_attempts")
+      .where("store_id", "=", storeId)
+      .where("inventory_item_gid", "=", i.inventoryItemGid)
+      .where("location_gid", "=", i.locationGid)
+      .executeTakeFirst();
+    const attempts = (row?.error_attempts ?? 0) + 1;
+    const values = {
+      error: i.error.slice(0, 500),
+      error_attempts: attempts,
+      retry_at: now + itemRetryDelayMs(attempts),
+    };
+    await db
+      .insertInto("inventory_sync")
+      .values({
+        store_id: storeId,
+        inventory_item_gid: i.inventoryItemGid,
+        location_gid: i.locationGid,
+        variant_id: i.variantId,
+        pushed: null,
+        confirmed: null,
+        confirmed_at: null,
+        ...values,
+      })
+      .onConflict((oc) => oc.columns(["store_id", "inventory_item_gid", "location_gid"]).doUpdateSet(values))
+      .execute();
+  }
+}
+
+/** Marks of variants held by a refused item become due when it may be retried. */
+export async function delayMarks(
+  db: Db,
+  storeId: number,
+  dueAt: ReadonlyMap<number, number>,
+  windowMs: number,
+): Promise<void> {
+  for (const [variantId, at] of dueAt)
+    await db
+      .updateTable("push_dirty")
+      .set({ first_marked_at: at - windowMs })
+      .where("store_id", "=", storeId)
+      .where("variant_id", "=", variantId)
+      .execute();
+}
+
+/**
+ * Shopify moved its own on_hand (a fulfillment: −n; a restock of returned units: +n): in delta
+ * mode the baseline follows, in the transaction that records the event, so the change is never
+ * sent back. Absolute mode needs nothing: its compare-and-set notices and re-reads.
+ */
+export async function followShopifyChange(
+  trx: Db,
+  storeId: number,
+  changes: readonly { variantId: number; locationGid: string; delta: number }[],
+): Promise<void> {
+  for (const c of changes) {
+    if (c.delta === 0) continue;
+    await trx
+      .updateTable("inventory_sync")
+      .set({ pushed: sql`pushed + ${c.delta}` })
+      .where("store_id", "=", storeId)
+      .where("variant_id", "=", c.variantId)
+      .where("location_gid", "=", c.locationGid)
+      .where("pushed", "is not", null)
+      .execute();
+  }
 }

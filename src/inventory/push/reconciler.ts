@@ -10,16 +10,20 @@ import type { InventoryMode } from "../../db/tables.ts";
 import { ShopifyError } from "../../shopify/errors.ts";
 import type { AdminTransport } from "../../shopify/transport.ts";
 import { logActivity } from "../../shops/activity.ts";
-import { batchesOf, planPush, readyMarks, type SyncTarget } from "./planner.ts";
+import { batchesOf, planPush, readyMarks, rejectedIndexes, type SyncTarget } from "./planner.ts";
 import {
   type BatchPayload,
   clearDirty,
+  clearItemErrors,
+  clearRecheck,
   countBatchSend,
+  delayMarks,
   finishBatch,
   loadDirty,
   loadPendingBatches,
   loadTargets,
   noteBatchError,
+  noteItemErrors,
   type PendingBatch,
   recordSync,
   type SyncUpdate,
@@ -93,7 +97,7 @@ export async function runPushCycle(
   const variantIds = ready.map((m) => m.variantId);
   for (let round = 0; round <= MAX_STALE_ROUNDS; round++) {
     const targets = await loadTargets(deps.db, store.id, variantIds);
-    const plan = planPush(targets, store.mode);
+    const plan = planPush(targets, store.mode, deps.now());
     if (plan.baselines.length > 0) {
       await recordSync(
         deps.db,
@@ -103,9 +107,9 @@ export async function runPushCycle(
       );
     }
     if (plan.needsRead.length > 0) {
-      // Never confirmed: read Shopify's value, then plan again with it as changeFromQuantity.
+      // Never confirmed, or Shopify reported a change: read Shopify's value, then plan again.
       const { levels, notStocked } = await readCurrent(transport, plan.needsRead);
-      await recordSync(deps.db, store.id, levels, deps.now());
+      await recordRead(deps, store, plan.needsRead, levels);
       calls++;
       for (const t of notStocked) {
         calls++;
@@ -116,7 +120,7 @@ export async function runPushCycle(
       }
       continue;
     }
-    let stale = false;
+    let again = false;
     const payloads: BatchPayload[] = [
       ...batchesOf(plan.sets).map((quantities): BatchPayload => ({ kind: "set", quantities })),
       ...batchesOf(plan.adjusts).map((changes): BatchPayload => ({ kind: "adjust", changes })),
@@ -136,13 +140,30 @@ export async function runPushCycle(
         return { pushed, calls, staleCorrected, nextAt: deps.now() + 1000, remaining: true };
       if (r.kind === "applied") pushed += r.count;
       if (r.kind === "stale") {
-        stale = true;
+        again = true;
         staleCorrected += r.drifted;
       }
+      // The refused items now wait for their retry; the rest of the batch goes out again.
+      if (r.kind === "rejected" && r.rest > 0) again = true;
     }
-    if (!stale) {
-      await clearDirty(deps.db, store.id, ready);
-      return { pushed, calls, staleCorrected, nextAt, remaining: marks.length >= MAX_VARIANTS_PER_CYCLE };
+    if (!again) {
+      // A variant with a refused item keeps its mark, due when the item may be retried.
+      const held = new Map<number, number>();
+      for (const t of plan.waiting) held.set(t.variantId, Math.min(held.get(t.variantId) ?? Infinity, t.retryAt!));
+      await clearDirty(
+        deps.db,
+        store.id,
+        ready.filter((m) => !held.has(m.variantId)),
+      );
+      await delayMarks(deps.db, store.id, held, deps.windowMs);
+      const retryAt = held.size > 0 ? Math.min(...held.values()) : null;
+      return {
+        pushed,
+        calls,
+        staleCorrected,
+        nextAt: nextAt === null ? retryAt : retryAt === null ? nextAt : Math.min(nextAt, retryAt),
+        remaining: marks.length >= MAX_VARIANTS_PER_CYCLE,
+      };
     }
   }
   log.warn(
@@ -164,7 +185,11 @@ async function readCurrent(
   targets: readonly SyncTarget[],
 ): Promise<{ levels: SyncUpdate[]; notStocked: SyncTarget[] }> {
   const byLocation = new Map<string, SyncTarget[]>();
-  for (const t of targets) byLocation.set(t.locationGid, [...(byLocation.get(t.locationGid) ?? []), t]);
+  for (const t of targets) {
+    const group = byLocation.get(t.locationGid);
+    if (group) group.push(t);
+    else byLocation.set(t.locationGid, [t]);
+  }
   const levels: SyncUpdate[] = [];
   const notStocked: SyncTarget[] = [];
   for (const [location, group] of byLocation) {
@@ -174,12 +199,59 @@ async function readCurrent(
       group.map((t) => t.inventoryItemGid),
     );
     for (const t of group) {
-      const available = found.get(itemLocationKey(t.inventoryItemGid, location));
-      if (available === null) notStocked.push(t);
-      else levels.push({ ...ids(t), confirmed: available ?? 0 });
+      const level = found.get(itemLocationKey(t.inventoryItemGid, location));
+      if (level === null) notStocked.push(t);
+      else levels.push({ ...ids(t), confirmed: level?.onHand ?? 0 });
     }
   }
   return { levels, notStocked };
+}
+
+/**
+ * Records what a read found. Where Shopify had reported a change (inventory_levels/update) and
+ * its on_hand is no longer what the hub last confirmed, the edit is logged as drift: absolute
+ * mode then overwrites it, delta mode keeps it as Shopify's own change.
+ */
+async function recordRead(
+  deps: PushDeps,
+  store: PushStore,
+  read: readonly SyncTarget[],
+  levels: readonly SyncUpdate[],
+): Promise<void> {
+  const found = new Map(levels.map((l) => [itemLocationKey(l.inventoryItemGid, l.locationGid), l.confirmed]));
+  const edited = read.filter((t) => {
+    const now = found.get(itemLocationKey(t.inventoryItemGid, t.locationGid));
+    return t.recheck && t.confirmed !== null && now !== undefined && now !== t.confirmed;
+  });
+  const now = deps.now();
+  await deps.db.transaction().execute(async (trx) => {
+    await recordSync(trx, store.id, levels, now);
+    await clearRecheck(trx, store.id, read);
+    if (edited.length === 0) return;
+    await logActivity(
+      trx,
+      {
+        storeId: store.id,
+        flow: FLOW,
+        kind: "shopify_edit",
+        level: "warn",
+        message:
+          store.mode === "absolute"
+            ? `Stock was changed in Shopify for ${edited.length} item(s); the hub's values will overwrite them`
+            : `Stock was changed in Shopify for ${edited.length} item(s); delta mode keeps Shopify's change`,
+        data: {
+          drift: edited.slice(0, 100).map((t) => ({
+            item: t.inventoryItemGid,
+            location: t.locationGid,
+            expected: t.confirmed,
+            found: found.get(itemLocationKey(t.inventoryItemGid, t.locationGid)),
+            hub: t.desired,
+          })),
+        },
+      },
+      now,
+    );
+  });
 }
 
 /**
@@ -242,7 +314,8 @@ type SendResult =
   | "retry-later"
   | { kind: "applied"; count: number }
   | { kind: "stale"; drifted: number }
-  | { kind: "rejected" };
+  /** `rest`: items of the batch Shopify did not name, to be sent again without the refused ones. */
+  | { kind: "rejected"; rest: number };
 
 async function sendBatch(
   deps: PushDeps,
@@ -315,6 +388,7 @@ async function sendBatch(
             });
       await deps.db.transaction().execute(async (trx) => {
         await recordSync(trx, store.id, updates, now);
+        await clearItemErrors(trx, store.id, updates);
         await finishBatch(trx, batch.id, "done", null, now);
         await logActivity(
           trx,
@@ -335,7 +409,7 @@ async function sendBatch(
       // the drift, and let the next round overwrite with them as changeFromQuantity.
       if (payload.kind !== "set") {
         await finishBatch(deps.db, batch.id, "failed", outcome.message, now);
-        return { kind: "rejected" };
+        return { kind: "rejected", rest: 0 };
       }
       const { levels: current } = await readCurrent(
         transport,
@@ -344,8 +418,13 @@ async function sendBatch(
           inventoryItemGid: q.inventoryItemId,
           locationGid: q.locationId,
           desired: q.quantity,
+          sellable: q.quantity,
+          committed: 0,
           confirmed: q.changeFromQuantity,
           pushed: null,
+          recheck: false,
+          retryAt: null,
+          error: null,
         })),
       );
       const expected = new Map(
@@ -367,7 +446,7 @@ async function sendBatch(
             flow: FLOW,
             kind: "stale_corrected",
             level: "warn",
-            message: `Stock was changed in Shopify for ${drifted.length} item(s); the hub's values will overwrite them`,
+            message: `Shopify's on_hand had moved for ${drifted.length} item(s) since the hub last confirmed it (a fulfillment, restock or edit in Shopify); the hub pushes again from the values read`,
             data: {
               batchId: batch.id,
               drift: drifted.map((d) => ({
@@ -385,21 +464,46 @@ async function sendBatch(
     }
     case "rejected": {
       const message = outcome.errors.map((e) => `${e.code ?? "ERROR"}: ${e.message}`).join("; ");
-      await finishBatch(deps.db, batch.id, "failed", message, now);
-      await logActivity(
-        deps.db,
-        {
-          storeId: store.id,
-          flow: FLOW,
-          kind: "push_rejected",
-          level: "error",
-          message: `Shopify refused ${size} quantities: ${message}`,
-          data: { batchId: batch.id, key: batch.key, errors: outcome.errors },
-        },
-        now,
-      );
+      const list = payload.kind === "set" ? "quantities" : "changes";
+      const items: { variantId: number; inventoryItemGid: string; locationGid: string }[] = (
+        payload.kind === "set" ? payload.quantities : payload.changes
+      ).map((q) => ({ variantId: q.variantId, inventoryItemGid: q.inventoryItemId, locationGid: q.locationId }));
+      const named = rejectedIndexes(outcome.errors, list);
+      // Errors that name no item refuse the whole batch: every item waits and is retried.
+      const refused = named === null ? items : items.filter((_, i) => named.has(i));
+      const errorOf = (i: number) =>
+        outcome.errors
+          .filter((e) => named === null || Number(e.field?.[e.field.indexOf(list) + 1]) === i)
+          .map((e) => `${e.code ?? "ERROR"}: ${e.message}`)
+          .join("; ");
+      await deps.db.transaction().execute(async (trx) => {
+        await finishBatch(trx, batch.id, "failed", message, now);
+        await noteItemErrors(
+          trx,
+          store.id,
+          refused.map((r) => ({ ...r, error: errorOf(items.indexOf(r)) || message })),
+          now,
+        );
+        await logActivity(
+          trx,
+          {
+            storeId: store.id,
+            flow: FLOW,
+            kind: "push_rejected",
+            level: "error",
+            message: `Shopify refused ${refused.length} of ${size} quantities: ${message}. They are retried with backoff; the others are sent again.`,
+            data: {
+              batchId: batch.id,
+              key: batch.key,
+              errors: outcome.errors,
+              items: refused.slice(0, 100).map((r) => ({ item: r.inventoryItemGid, location: r.locationGid })),
+            },
+          },
+          now,
+        );
+      });
       log.error({ batch: batch.id, errors: outcome.errors }, "Shopify rejected an inventory batch");
-      return { kind: "rejected" };
+      return { kind: "rejected", rest: size - refused.length };
     }
   }
 }

@@ -33,7 +33,8 @@ export const ADJUST_QUANTITIES = graphql`
     inventoryAdjustQuantities(input: $input) @idempotent(key: $key) {
       inventoryAdjustmentGroup {
         id
-        changes(quantityNames: ["available"]) {
+        changes(quantityNames: ["available", "on_hand"]) {
+          name
           delta
           quantityAfterChange
           item {
@@ -59,7 +60,7 @@ export const ITEM_LEVELS_AT_LOCATION = graphql`
       ... on InventoryItem {
         id
         inventoryLevel(locationId: $locationId) {
-          quantities(names: ["available"]) {
+          quantities(names: ["available", "committed", "on_hand"]) {
             name
             quantity
           }
@@ -95,7 +96,7 @@ export const LOCATION_LEVELS_PAGE = graphql`
           item {
             id
           }
-          quantities(names: ["available"]) {
+          quantities(names: ["available", "committed", "on_hand"]) {
             name
             quantity
           }
@@ -104,6 +105,20 @@ export const LOCATION_LEVELS_PAGE = graphql`
     }
   }
 `;
+
+/** One inventory level as Shopify holds it. */
+export interface LevelReading {
+  readonly onHand: number;
+  readonly available: number;
+  readonly committed: number;
+}
+
+function reading(quantities: readonly { name: string; quantity: number }[]): LevelReading {
+  const q = (name: string) => quantities.find((x) => x.name === name)?.quantity ?? 0;
+  return { onHand: q("on_hand"), available: q("available"), committed: q("committed") };
+}
+
+export const NOT_STOCKED: LevelReading = { onHand: 0, available: 0, committed: 0 };
 
 interface UserError {
   code: string | null;
@@ -141,7 +156,7 @@ export async function setQuantities(
     SET_QUANTITIES,
     {
       key,
-      input: { name: "available", reason: REASON, referenceDocumentUri: REFERENCE, quantities },
+      input: { name: "on_hand", reason: REASON, referenceDocumentUri: REFERENCE, quantities },
     },
     { estimatedCost: 10 },
   );
@@ -164,7 +179,12 @@ export async function adjustQuantities(
   const { data } = await transport.graphql<{
     inventoryAdjustQuantities: {
       inventoryAdjustmentGroup: {
-        changes: { quantityAfterChange: number | null; item: { id: string }; location: { id: string } }[];
+        changes: {
+          name: string;
+          quantityAfterChange: number | null;
+          item: { id: string };
+          location: { id: string };
+        }[];
       } | null;
       userErrors: UserError[];
     } | null;
@@ -182,22 +202,24 @@ export async function adjustQuantities(
   const failed = outcomeOf(payload.userErrors);
   if (failed) return failed;
   const after = new Map<string, number>();
+  // `after` holds on_hand; a change of `available` moves on_hand by the same amount.
   for (const c of payload.inventoryAdjustmentGroup?.changes ?? []) {
-    if (c.quantityAfterChange !== null) after.set(levelKey(c.item.id, c.location.id), c.quantityAfterChange);
+    if (c.name === "on_hand" && c.quantityAfterChange !== null)
+      after.set(levelKey(c.item.id, c.location.id), c.quantityAfterChange);
   }
   return { kind: "applied", after };
 }
 
 /**
- * Shopify's current `available` for items at one location; null when the item is not stocked
+ * Shopify's current quantities for items at one location; null when the item is not stocked
  * there (no inventory level: it must be activated before it can hold a quantity).
  */
 export async function readItemLevels(
   transport: AdminTransport,
   locationGid: string,
   itemGids: readonly string[],
-): Promise<Map<string, number | null>> {
-  const out = new Map<string, number | null>();
+): Promise<Map<string, LevelReading | null>> {
+  const out = new Map<string, LevelReading | null>();
   for (let i = 0; i < itemGids.length; i += 100) {
     const ids = itemGids.slice(i, i + 100);
     const { data } = await transport.graphql<{
@@ -208,12 +230,7 @@ export async function readItemLevels(
     }>(ITEM_LEVELS_AT_LOCATION, { ids, locationId: locationGid }, { estimatedCost: 2 + ids.length * 3 });
     for (const node of data.nodes) {
       if (!node) continue;
-      out.set(
-        levelKey(node.id, locationGid),
-        node.inventoryLevel
-          ? (node.inventoryLevel.quantities.find((q) => q.name === "available")?.quantity ?? 0)
-          : null,
-      );
+      out.set(levelKey(node.id, locationGid), node.inventoryLevel ? reading(node.inventoryLevel.quantities) : null);
     }
   }
   return out;
@@ -232,7 +249,7 @@ export const ALL_LEVELS_BULK = graphql`
                 item {
                   id
                 }
-                quantities(names: ["available"]) {
+                quantities(names: ["available", "committed", "on_hand"]) {
                   name
                   quantity
                 }
@@ -245,29 +262,29 @@ export const ALL_LEVELS_BULK = graphql`
   }
 `;
 
-/** Every item's `available` at every location, through a bulk operation (large stores). */
+/** Every item's quantities at every location, through a bulk operation (large stores). */
 export async function readAllLevelsBulk(
   transport: AdminTransport,
   clock: Clock,
   locationGids: ReadonlySet<string>,
-): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
+): Promise<Map<string, LevelReading>> {
+  const out = new Map<string, LevelReading>();
   for await (const row of runBulkQuery(transport, ALL_LEVELS_BULK, { clock, pollMs: 500 })) {
     const location = row.__parentId;
     const item = (row.item as { id?: string } | undefined)?.id;
     if (!location || !item || !locationGids.has(location)) continue;
     const quantities = (row.quantities as { name: string; quantity: number }[] | undefined) ?? [];
-    out.set(levelKey(item, location), quantities.find((q) => q.name === "available")?.quantity ?? 0);
+    out.set(levelKey(item, location), reading(quantities));
   }
   return out;
 }
 
-/** Every item's `available` at a location, page by page. */
+/** Every item's quantities at a location, page by page. */
 export async function readLocationLevels(
   transport: AdminTransport,
   locationGid: string,
-): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
+): Promise<Map<string, LevelReading>> {
+  const out = new Map<string, LevelReading>();
   let after: string | null = null;
   for (;;) {
     const { data } = (await transport.graphql(
@@ -288,17 +305,17 @@ export async function readLocationLevels(
       throw new ShopifyQueryError(`location ${locationGid} no longer exists in Shopify`, transport.store, []);
     const page = data.location.inventoryLevels;
     for (const n of page.nodes) {
-      out.set(
-        levelKey(n.item.id, locationGid),
-        n.quantities.find((q) => q.name === "available")?.quantity ?? 0,
-      );
+      out.set(levelKey(n.item.id, locationGid), reading(n.quantities));
     }
     if (!page.pageInfo.hasNextPage || !page.pageInfo.endCursor) return out;
     after = page.pageInfo.endCursor;
   }
 }
 
-/** Starts stocking an item at a location with the hub's quantity. */
+/**
+ * Starts stocking an item at a location with the hub's quantity (`available`: a level that did
+ * not exist has no committed units, so it equals the desired on_hand).
+ */
 export async function activateItem(
   transport: AdminTransport,
   inventoryItemId: string,
