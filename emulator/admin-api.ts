@@ -42,6 +42,7 @@ export const ROOT_SCOPES: Record<string, string> = {
   fulfillmentOrder: "read_merchant_managed_fulfillment_orders",
   fulfillmentCreate: "write_merchant_managed_fulfillment_orders",
   fulfillmentTrackingInfoUpdate: "write_merchant_managed_fulfillment_orders",
+  fulfillmentCancel: "write_merchant_managed_fulfillment_orders",
   fulfillment: "read_fulfillments",
   refund: "read_orders",
   tagsAdd: "write_orders",

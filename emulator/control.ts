@@ -3,11 +3,18 @@
 import { randomBytes } from "node:crypto";
 import { type BucketState, newBucket, refill, setAvailable, setDrainRate, throttleStatus } from "./bucket.ts";
 import { gid } from "./gid.ts";
+import { LevelEvents } from "./level-events.ts";
 import { mintCustomToken } from "./oauth.ts";
 import {
+  cancelFulfillment,
   cancelOrder,
   createRefund,
+  currentQuantity,
   displayFulfillmentStatus,
+  type EditOrderInput,
+  editOrder,
+  type FulfillInput,
+  fulfill,
   fulfillableQuantity,
   orderPayload,
   type PlaceOrderInput,
@@ -24,6 +31,7 @@ import {
   ControlError,
   ensureLevel,
   type Faults,
+  type Fulfillment,
   type InventoryLevel,
   noFaults,
   type Order,
@@ -36,6 +44,7 @@ import {
   type Shop,
   type Store,
   setQuantity,
+  type TrackingInfo,
 } from "./state.ts";
 import type { Delivery, WebhookDispatcher, WebhookOptions } from "./webhooks.ts";
 
@@ -98,32 +107,58 @@ export interface OrderView {
   tags: string[];
   note: string | null;
   locationId: string;
+  /** "web" or "pos". */
+  sourceName: string;
   updatedAt: string;
   lineItems: {
     id: string;
     sku: string | null;
     variantId: string | null;
     quantity: number;
+    /** quantity less removed units and refunded fulfilled units (Shopify's currentQuantity). */
+    currentQuantity: number;
     fulfilledQuantity: number;
     fulfillableQuantity: number;
     refundedQuantity: number;
+    /** Units removed before fulfilment (cancellation, CANCEL refunds, order edits). */
+    removedQuantity: number;
   }[];
   fulfillmentOrders: {
     id: string;
     status: string;
     locationId: string;
-    lineItems: { id: string; lineItemId: string; remainingQuantity: number }[];
+    lineItems: { id: string; lineItemId: string; totalQuantity: number; remainingQuantity: number }[];
   }[];
-  fulfillments: {
-    id: string;
-    status: string;
-    tracking: { company: string | null; number: string | null; url: string | null }[];
-    lineItems: { lineItemId: string; quantity: number }[];
-  }[];
+  fulfillments: FulfillmentView[];
   refunds: {
     id: string;
     lineItems: { lineItemId: string; quantity: number; restockType: string; restocked: boolean }[];
   }[];
+}
+
+export interface FulfillmentView {
+  id: string;
+  legacyId: number;
+  name: string;
+  status: string;
+  locationId: string;
+  tracking: { company: string | null; number: string | null; url: string | null }[];
+  lineItems: { lineItemId: string; quantity: number }[];
+}
+
+export interface FulfillOrderInput {
+  /** Units per order line; without: everything remaining on the order's open fulfillment orders. */
+  lines?: { lineItemId: string | number; quantity: number }[];
+  tracking?: { number: string; company?: string; url?: string }[];
+  notifyCustomer?: boolean;
+}
+
+export interface ControlEditOrderInput {
+  /** New current quantity per existing line (lower removes unfulfilled units, higher adds). */
+  lines?: { lineItemId: string | number; quantity: number; restock?: boolean }[];
+  add?: { variantId?: string | number; sku?: string; quantity: number; price?: string | number }[];
+  notifyCustomer?: boolean;
+  staffNote?: string;
 }
 
 export interface CreateProductInput {
@@ -469,7 +504,8 @@ export class Control {
     const itemId = this.itemId(shop, input);
     const lid = this.locationId(shop, input.locationId);
     const at = this.store.nowIso();
-    const level = ensureLevel(shop, itemId, lid, at);
+    const events = new LevelEvents(this.store, shop);
+    const level = events.touch(ensureLevel(shop, itemId, lid, at));
     const name = input.name ?? "available";
     if (name === "available" || name === "on_hand") setQuantity(level, name, input.quantity, at);
     else {
@@ -478,13 +514,7 @@ export class Control {
       if (name !== "incoming" && name !== "committed") level.q.on_hand += delta;
       level.updatedAt = at;
     }
-    this.store.emit(shop, "inventory_levels/update", {
-      inventory_item_id: itemId,
-      location_id: lid,
-      available: quantity(level, "available"),
-      updated_at: at,
-      admin_graphql_api_id: `gid://shopify/InventoryLevel/${lid}?inventory_item_id=${itemId}`,
-    });
+    events.flush();
     return this.levelView(shop, level);
   }
 
@@ -572,6 +602,105 @@ export class Control {
     return this.orderView(shop, o);
   }
 
+  /**
+   * A fulfilment made in Shopify itself (the Shopify admin, POS, a fulfillment app), through the
+   * same path as fulfillmentCreate: fires fulfillments/create and orders/updated.
+   */
+  fulfillOrder(domain: string, orderId: string | number, input: FulfillOrderInput = {}): FulfillmentView {
+    const shop = this.store.shop(domain);
+    const o = this.order(shop, orderId);
+    const open = [...shop.fulfillmentOrders.values()].filter(
+      (fo) => fo.orderId === o.id && (fo.status === "OPEN" || fo.status === "IN_PROGRESS"),
+    );
+    let groups: FulfillInput["lineItemsByFulfillmentOrder"];
+    if (!input.lines) {
+      groups = open
+        .filter((fo) => fo.lineItems.some((l) => l.remainingQuantity > 0))
+        .map((fo) => ({ fulfillmentOrderId: fo.id, lines: null }));
+    } else {
+      const byFo = new Map<number, { id: number; quantity: number }[]>();
+      for (const l of input.lines) {
+        const lineItemId = toNumericId(l.lineItemId, "LineItem");
+        if (lineItemId === undefined || !o.lineItems.some((li) => li.id === lineItemId))
+          throw new ControlError("LINE_ITEM_NOT_FOUND", `No line item ${l.lineItemId} on ${o.name}`, 404);
+        let left = l.quantity;
+        for (const fo of open) {
+          for (const line of fo.lineItems) {
+            if (line.lineItemId !== lineItemId || left <= 0) continue;
+            const already = (byFo.get(fo.id) ?? [])
+              .filter((x) => x.id === line.id)
+              .reduce((n, x) => n + x.quantity, 0);
+            const take = Math.min(left, line.remainingQuantity - already);
+            if (take <= 0) continue;
+            byFo.set(fo.id, [...(byFo.get(fo.id) ?? []), { id: line.id, quantity: take }]);
+            left -= take;
+          }
+        }
+        if (!(l.quantity > 0) || left > 0)
+          throw new ControlError(
+            "INVALID_FULFILLMENT",
+            `Line item ${l.lineItemId}: ${l.quantity} units asked, ${l.quantity - Math.max(0, left)} left to fulfil`,
+          );
+      }
+      groups = [...byFo].map(([fulfillmentOrderId, lines]) => ({ fulfillmentOrderId, lines }));
+    }
+    const tracking: TrackingInfo[] = (input.tracking ?? []).map((t) => ({
+      number: t.number ?? null,
+      company: t.company ?? null,
+      url: t.url ?? null,
+    }));
+    const r = fulfill(this.store, shop, {
+      lineItemsByFulfillmentOrder: groups,
+      tracking,
+      notifyCustomer: input.notifyCustomer ?? false,
+    });
+    if (!r.ok) throw new ControlError("INVALID_FULFILLMENT", r.errors.map((e) => e.message).join("; "));
+    return this.fulfillmentView(r.fulfillment);
+  }
+
+  /** Cancel a fulfilment (Shopify admin or fulfillmentCancel): its units go back to be fulfilled again. */
+  cancelFulfillment(domain: string, fulfillmentId: string | number): FulfillmentView {
+    const shop = this.store.shop(domain);
+    const n = toNumericId(fulfillmentId, "Fulfillment");
+    const f = n === undefined ? undefined : shop.fulfillments.get(n);
+    if (!f) throw new ControlError("FULFILLMENT_NOT_FOUND", `No fulfillment ${fulfillmentId}`, 404);
+    const r = cancelFulfillment(this.store, shop, f);
+    if (!r.ok) throw new ControlError("INVALID_FULFILLMENT", r.errors.map((e) => e.message).join("; "));
+    return this.fulfillmentView(r.fulfillment);
+  }
+
+  /** Shopify's order edit, made in the Shopify admin (fires orders/edited and orders/updated). */
+  editOrder(domain: string, orderId: string | number, input: ControlEditOrderInput): OrderView {
+    const shop = this.store.shop(domain);
+    const o = this.order(shop, orderId);
+    const edit: EditOrderInput = {
+      lines: input.lines?.map((l) => ({
+        lineItemId: toNumericId(l.lineItemId, "LineItem") ?? -1,
+        quantity: l.quantity,
+        restock: l.restock,
+      })),
+      add: input.add,
+      notifyCustomer: input.notifyCustomer,
+      staffNote: input.staffNote,
+    };
+    return this.orderView(shop, editOrder(this.store, shop, o, edit));
+  }
+
+  private fulfillmentView(f: Fulfillment): FulfillmentView {
+    return {
+      id: gid("Fulfillment", f.id),
+      legacyId: f.id,
+      name: f.name,
+      status: f.status,
+      locationId: gid("Location", f.locationId),
+      tracking: f.tracking,
+      lineItems: f.lineItems.map((l) => ({
+        lineItemId: gid("LineItem", l.lineItemId),
+        quantity: l.quantity,
+      })),
+    };
+  }
+
   getOrder(domain: string, orderId: string | number): OrderView {
     const shop = this.store.shop(domain);
     return this.orderView(shop, this.order(shop, orderId));
@@ -600,15 +729,18 @@ export class Control {
       tags: o.tags,
       note: o.note,
       locationId: gid("Location", o.locationId),
+      sourceName: o.sourceName,
       updatedAt: o.updatedAt,
       lineItems: o.lineItems.map((li) => ({
         id: gid("LineItem", li.id),
         sku: li.sku,
         variantId: li.variantId === null ? null : gid("ProductVariant", li.variantId),
         quantity: li.quantity,
+        currentQuantity: currentQuantity(li),
         fulfilledQuantity: li.fulfilledQuantity,
         fulfillableQuantity: fulfillableQuantity(li),
         refundedQuantity: li.refundedQuantity,
+        removedQuantity: li.removedQuantity,
       })),
       fulfillmentOrders: [...shop.fulfillmentOrders.values()]
         .filter((fo) => fo.orderId === o.id)
@@ -619,20 +751,13 @@ export class Control {
           lineItems: fo.lineItems.map((l) => ({
             id: gid("FulfillmentOrderLineItem", l.id),
             lineItemId: gid("LineItem", l.lineItemId),
+            totalQuantity: l.totalQuantity,
             remainingQuantity: l.remainingQuantity,
           })),
         })),
       fulfillments: [...shop.fulfillments.values()]
         .filter((f) => f.orderId === o.id)
-        .map((f) => ({
-          id: gid("Fulfillment", f.id),
-          status: f.status,
-          tracking: f.tracking,
-          lineItems: f.lineItems.map((l) => ({
-            lineItemId: gid("LineItem", l.lineItemId),
-            quantity: l.quantity,
-          })),
-        })),
+        .map((f) => this.fulfillmentView(f)),
       refunds: [...shop.refunds.values()]
         .filter((r) => r.orderId === o.id)
         .map((r) => ({

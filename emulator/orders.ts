@@ -1,6 +1,7 @@
 // Order-side domain operations shared by the control API (checkout, merchant edits) and the Admin
 // API resolvers (fulfillmentCreate, refundCreate, tagsAdd), plus Shopify's REST-shaped webhook payloads.
 import { gid } from "./gid.ts";
+import { LevelEvents } from "./level-events.ts";
 import {
   type Address,
   ControlError,
@@ -9,9 +10,9 @@ import {
   type FinancialStatus,
   type Fulfillment,
   type FulfillmentOrder,
+  type InventoryLevel,
   type LineItem,
   type Order,
-  quantity,
   type Refund,
   type RestockType,
   type Shop,
@@ -24,11 +25,9 @@ export function fulfillableQuantity(li: LineItem): number {
   return Math.max(0, li.quantity - li.fulfilledQuantity - li.removedQuantity);
 }
 
+/** Units ordered, less those removed before fulfilment and fulfilled units refunded since. */
 export function currentQuantity(li: LineItem): number {
-  return Math.max(
-    0,
-    li.quantity - li.removedQuantity - Math.max(0, li.refundedQuantity - li.removedQuantity),
-  );
+  return Math.max(0, li.quantity - li.removedQuantity - li.refundedFulfilledQuantity);
 }
 
 export type DisplayFulfillment = "UNFULFILLED" | "PARTIALLY_FULFILLED" | "FULFILLED" | "RESTOCKED";
@@ -188,7 +187,7 @@ export function orderPayload(shop: Shop, o: Order) {
     tags: o.tags.join(", "),
     test: o.test,
     location_id: o.locationId,
-    source_name: "web",
+    source_name: o.sourceName,
     line_items: o.lineItems.map(restLineItem),
     customer: c
       ? {
@@ -213,8 +212,15 @@ export function orderPayload(shop: Shop, o: Order) {
   };
 }
 
+export interface OrderLineInput {
+  variantId?: string | number;
+  sku?: string;
+  quantity: number;
+  price?: string | number;
+}
+
 export interface PlaceOrderInput {
-  lineItems: { variantId?: string | number; sku?: string; quantity: number; price?: string | number }[];
+  lineItems: OrderLineInput[];
   locationId?: string | number;
   email?: string;
   phone?: string;
@@ -226,6 +232,10 @@ export interface PlaceOrderInput {
   note?: string;
   tags?: string[];
   test?: boolean;
+  /** "web" (the default) or "pos"; an order fulfilled at checkout is "pos" unless given. */
+  sourceName?: string;
+  /** A POS sale handed over at checkout: placed and fulfilled at once at its location. */
+  fulfilled?: boolean;
 }
 
 export function toNumericId(v: string | number | undefined, type: string): number | undefined {
@@ -264,7 +274,99 @@ function findOrCreateCustomer(store: Store, shop: Shop, input: PlaceOrderInput):
   return c;
 }
 
-/** A checkout: stock moves from available to committed at the order's location. */
+/** A new line item for a variant (validated; not yet part of any order). */
+function newLineItem(store: Store, shop: Shop, l: OrderLineInput): LineItem {
+  const vid = toNumericId(l.variantId, "ProductVariant");
+  const v =
+    vid !== undefined
+      ? shop.variants.get(vid)
+      : [...shop.variants.values()].find((x) => l.sku && x.sku === l.sku);
+  if (!v) throw new ControlError("VARIANT_NOT_FOUND", `No variant for ${l.variantId ?? l.sku}`);
+  if (!(l.quantity > 0)) throw new ControlError("INVALID_QUANTITY", "Line item quantity must be positive");
+  const p = shop.products.get(v.productId)!;
+  return {
+    id: store.nextId(),
+    variantId: v.id,
+    productId: p.id,
+    sku: v.sku,
+    title: p.title,
+    variantTitle: variantTitle(v) === "Default Title" ? null : variantTitle(v),
+    quantity: l.quantity,
+    price: l.price !== undefined ? Number(l.price).toFixed(2) : v.price,
+    requiresShipping: true,
+    fulfilledQuantity: 0,
+    refundedQuantity: 0,
+    removedQuantity: 0,
+    refundedFulfilledQuantity: 0,
+  };
+}
+
+/** The level of a line's inventory item at a location (none for a line without a variant). */
+function lineLevel(shop: Shop, li: LineItem, locationId: number, at: string): InventoryLevel | undefined {
+  if (li.variantId === null) return undefined;
+  const v = shop.variants.get(li.variantId);
+  return v ? ensureLevel(shop, v.inventoryItemId, locationId, at) : undefined;
+}
+
+/** Units of an order move from available to committed at a location. */
+function commit(events: LevelEvents, shop: Shop, li: LineItem, locationId: number, qty: number, at: string) {
+  const level = lineLevel(shop, li, locationId, at);
+  if (!level) return;
+  events.touch(level);
+  level.q.committed += qty;
+  level.updatedAt = at;
+}
+
+/** The order's open fulfillment order at a location, or a new one there. */
+function openFulfillmentOrderAt(store: Store, shop: Shop, o: Order, locationId: number, at: string) {
+  for (const fo of shop.fulfillmentOrders.values()) {
+    if (
+      fo.orderId === o.id &&
+      fo.locationId === locationId &&
+      (fo.status === "OPEN" || fo.status === "IN_PROGRESS")
+    )
+      return fo;
+  }
+  return newFulfillmentOrder(store, shop, o, locationId, at);
+}
+
+function newFulfillmentOrder(store: Store, shop: Shop, o: Order, locationId: number, at: string) {
+  const fo: FulfillmentOrder = {
+    id: store.nextId(),
+    orderId: o.id,
+    locationId,
+    status: "OPEN",
+    lineItems: [],
+    createdAt: at,
+    updatedAt: at,
+  };
+  shop.fulfillmentOrders.set(fo.id, fo);
+  return fo;
+}
+
+/** New units of a line to fulfil from a fulfillment order. */
+function addToFulfillmentOrder(
+  store: Store,
+  fo: FulfillmentOrder,
+  lineItemId: number,
+  qty: number,
+  at: string,
+) {
+  let line = fo.lineItems.find((x) => x.lineItemId === lineItemId);
+  if (!line) {
+    line = { id: store.nextId(), lineItemId, totalQuantity: 0, remainingQuantity: 0 };
+    fo.lineItems.push(line);
+  }
+  line.totalQuantity += qty;
+  line.remainingQuantity += qty;
+  fo.updatedAt = at;
+}
+
+/**
+ * A checkout: stock moves from available to committed at the order's location. With `fulfilled`
+ * (a POS sale handed over at checkout) the order is fulfilled at once, so the net effect is
+ * available −n, committed ±0, on_hand −n.
+ */
 export function placeOrder(store: Store, shop: Shop, input: PlaceOrderInput): Order {
   if (!input.lineItems?.length)
     throw new ControlError("INVALID_ORDER", "An order needs at least one line item");
@@ -274,30 +376,7 @@ export function placeOrder(store: Store, shop: Shop, input: PlaceOrderInput): Or
     throw new ControlError("LOCATION_NOT_FOUND", "The shop has no such location (create one first)");
   }
   const at = store.nowIso();
-  const lines: LineItem[] = input.lineItems.map((l) => {
-    const vid = toNumericId(l.variantId, "ProductVariant");
-    const v =
-      vid !== undefined
-        ? shop.variants.get(vid)
-        : [...shop.variants.values()].find((x) => l.sku && x.sku === l.sku);
-    if (!v) throw new ControlError("VARIANT_NOT_FOUND", `No variant for ${l.variantId ?? l.sku}`);
-    if (!(l.quantity > 0)) throw new ControlError("INVALID_QUANTITY", "Line item quantity must be positive");
-    const p = shop.products.get(v.productId)!;
-    return {
-      id: store.nextId(),
-      variantId: v.id,
-      productId: p.id,
-      sku: v.sku,
-      title: p.title,
-      variantTitle: variantTitle(v) === "Default Title" ? null : variantTitle(v),
-      quantity: l.quantity,
-      price: l.price !== undefined ? Number(l.price).toFixed(2) : v.price,
-      requiresShipping: true,
-      fulfilledQuantity: 0,
-      refundedQuantity: 0,
-      removedQuantity: 0,
-    };
-  });
+  const lines = input.lineItems.map((l) => newLineItem(store, shop, l));
   const customer = findOrCreateCustomer(store, shop, input);
   let companyId: number | null = null;
   if (input.company) {
@@ -338,45 +417,36 @@ export function placeOrder(store: Store, shop: Shop, input: PlaceOrderInput): Or
     cancelReason: null,
     closedAt: null,
     test: input.test ?? false,
+    sourceName: input.sourceName ?? (input.fulfilled ? "pos" : "web"),
   };
   shop.orders.set(order.id, order);
-  for (const li of lines) {
-    const v = shop.variants.get(li.variantId!)!;
-    const level = ensureLevel(shop, v.inventoryItemId, locationId, at);
-    level.q.committed += li.quantity;
-    level.updatedAt = at;
-    emitLevel(store, shop, level.itemId, level.locationId);
+  const events = new LevelEvents(store, shop);
+  for (const li of lines) commit(events, shop, li, locationId, li.quantity, at);
+  const fo = newFulfillmentOrder(store, shop, order, locationId, at);
+  for (const li of lines) addToFulfillmentOrder(store, fo, li.id, li.quantity, at);
+  let fulfillment: Fulfillment | undefined;
+  if (input.fulfilled) {
+    const r = fulfill(
+      store,
+      shop,
+      {
+        lineItemsByFulfillmentOrder: [{ fulfillmentOrderId: fo.id, lines: null }],
+        tracking: [],
+        notifyCustomer: false,
+      },
+      { events, emit: false },
+    );
+    if (!r.ok) throw new ControlError("INVALID_ORDER", r.errors.map((e) => e.message).join("; "));
+    fulfillment = r.fulfillment;
   }
-  const fo: FulfillmentOrder = {
-    id: store.nextId(),
-    orderId: order.id,
-    locationId,
-    status: "OPEN",
-    lineItems: lines.map((li) => ({
-      id: store.nextId(),
-      lineItemId: li.id,
-      totalQuantity: li.quantity,
-      remainingQuantity: li.quantity,
-    })),
-    createdAt: at,
-    updatedAt: at,
-  };
-  shop.fulfillmentOrders.set(fo.id, fo);
+  events.flush();
   store.emit(shop, "orders/create", orderPayload(shop, order));
   if (order.financialStatus === "paid") store.emit(shop, "orders/paid", orderPayload(shop, order));
+  if (fulfillment) {
+    store.emit(shop, "fulfillments/create", fulfillmentPayload(shop, fulfillment));
+    store.emit(shop, "orders/updated", orderPayload(shop, order));
+  }
   return order;
-}
-
-function emitLevel(store: Store, shop: Shop, itemId: number, locationId: number): void {
-  const level = shop.levels.get(`${itemId}:${locationId}`);
-  if (!level) return;
-  store.emit(shop, "inventory_levels/update", {
-    inventory_item_id: itemId,
-    location_id: locationId,
-    available: quantity(level, "available"),
-    updated_at: level.updatedAt,
-    admin_graphql_api_id: `gid://shopify/InventoryLevel/${locationId}?inventory_item_id=${itemId}`,
-  });
 }
 
 export function touchOrder(store: Store, shop: Shop, o: Order): void {
@@ -406,8 +476,13 @@ export function updateOrder(store: Store, shop: Shop, o: Order, input: UpdateOrd
   return o;
 }
 
-/** Release what is still committed for a line at the order's location (cancellation / CANCEL restock). */
+/**
+ * Unfulfilled units of a line leave its fulfillment orders and committed, at the fulfillment
+ * orders' location (cancellation, CANCEL restock, order edit). With `restock` they go back to
+ * available; without, they leave on_hand too.
+ */
 function releaseCommitted(
+  events: LevelEvents,
   store: Store,
   shop: Shop,
   o: Order,
@@ -415,27 +490,32 @@ function releaseCommitted(
   qty: number,
   restock: boolean,
 ): void {
-  if (li.variantId === null) return;
-  const v = shop.variants.get(li.variantId);
-  if (!v) return;
   const at = store.nowIso();
-  const level = ensureLevel(shop, v.inventoryItemId, o.locationId, at);
-  level.q.committed -= qty;
-  if (!restock) level.q.on_hand -= qty;
-  level.updatedAt = at;
-  emitLevel(store, shop, level.itemId, level.locationId);
+  const release = (locationId: number, n: number) => {
+    const level = lineLevel(shop, li, locationId, at);
+    if (!level || n === 0) return;
+    events.touch(level);
+    level.q.committed -= n;
+    if (!restock) level.q.on_hand -= n;
+    level.updatedAt = at;
+  };
+  let left = qty;
   for (const fo of shop.fulfillmentOrders.values()) {
-    if (fo.orderId !== o.id) continue;
+    if (fo.orderId !== o.id || left === 0) continue;
     const line = fo.lineItems.find((x) => x.lineItemId === li.id);
     if (!line) continue;
-    const take = Math.min(line.remainingQuantity, qty);
+    const take = Math.min(line.remainingQuantity, left);
+    if (take === 0) continue;
     line.remainingQuantity -= take;
     line.totalQuantity -= take;
+    left -= take;
+    release(fo.locationId, take);
     fo.updatedAt = at;
     if (fo.lineItems.every((x) => x.remainingQuantity === 0) && fo.status !== "CLOSED") {
       fo.status = fo.lineItems.some((x) => x.totalQuantity > 0) ? "CLOSED" : "CANCELLED";
     }
   }
+  release(o.locationId, left);
 }
 
 export function cancelOrder(
@@ -445,10 +525,11 @@ export function cancelOrder(
   input: { reason?: string; restock?: boolean } = {},
 ): Order {
   if (o.cancelledAt) throw new ControlError("ALREADY_CANCELLED", "The order is already cancelled");
+  const events = new LevelEvents(store, shop);
   for (const li of o.lineItems) {
     const open = fulfillableQuantity(li);
     if (open > 0) {
-      releaseCommitted(store, shop, o, li, open, input.restock ?? true);
+      releaseCommitted(events, store, shop, o, li, open, input.restock ?? true);
       li.removedQuantity += open;
     }
   }
@@ -459,6 +540,7 @@ export function cancelOrder(
   o.cancelReason = (input.reason ?? "other").toLowerCase();
   o.closedAt = o.cancelledAt;
   o.updatedAt = o.cancelledAt;
+  events.flush();
   store.emit(shop, "orders/cancelled", orderPayload(shop, o));
   store.emit(shop, "orders/updated", orderPayload(shop, o));
   return o;
@@ -475,6 +557,12 @@ export type RefundResult =
   | { ok: true; refund: Refund }
   | { ok: false; errors: { field: string[]; message: string }[] };
 
+/**
+ * A refund. Its units are taken first from what is still unfulfilled (they leave the order:
+ * committed −n, and available +n unless NO_RESTOCK), then from fulfilled units (RETURN puts them
+ * back on hand at the refund's location) or units already removed (cancelled, edited away: no stock
+ * moves again).
+ */
 export function createRefund(
   store: Store,
   shop: Shop,
@@ -483,6 +571,7 @@ export function createRefund(
   note: string | null,
 ): RefundResult {
   const errors: { field: string[]; message: string }[] = [];
+  const pending = new Map<number, number>();
   lines.forEach((l, i) => {
     const li = o.lineItems.find((x) => x.id === l.lineItemId);
     if (!li)
@@ -490,11 +579,15 @@ export function createRefund(
         field: ["refundLineItems", String(i), "lineItemId"],
         message: "Line item does not exist",
       });
-    else if (l.quantity <= 0 || l.quantity > li.quantity - li.refundedQuantity) {
-      errors.push({
-        field: ["refundLineItems", String(i), "quantity"],
-        message: "Quantity cannot refund more items than were purchased",
-      });
+    else {
+      const asked = (pending.get(li.id) ?? 0) + l.quantity;
+      pending.set(li.id, asked);
+      if (l.quantity <= 0 || asked > li.quantity - li.refundedQuantity) {
+        errors.push({
+          field: ["refundLineItems", String(i), "quantity"],
+          message: "Quantity cannot refund more items than were purchased",
+        });
+      }
     }
     if (l.locationId != null && !shop.locations.has(l.locationId)) {
       errors.push({
@@ -505,31 +598,37 @@ export function createRefund(
   });
   if (errors.length) return { ok: false, errors };
   const at = store.nowIso();
+  const events = new LevelEvents(store, shop);
   const refund: Refund = { id: store.nextId(), orderId: o.id, note, lineItems: [], createdAt: at };
   for (const l of lines) {
     const li = o.lineItems.find((x) => x.id === l.lineItemId)!;
     const unfulfilled = Math.min(l.quantity, fulfillableQuantity(li));
     let type = l.restockType ?? "NO_RESTOCK";
     if (type === "LEGACY_RESTOCK") type = unfulfilled > 0 ? "CANCEL" : "RETURN";
+    const fulfilledLeft = li.fulfilledQuantity - li.refundedFulfilledQuantity;
+    const removedLeft = Math.max(
+      0,
+      li.removedQuantity - (li.refundedQuantity - li.refundedFulfilledQuantity),
+    );
+    const rest = l.quantity - unfulfilled;
+    const fromFulfilled = Math.min(fulfilledLeft, type === "RETURN" ? rest : Math.max(0, rest - removedLeft));
     let restocked = false;
     const locationId = l.locationId ?? o.locationId;
     if (unfulfilled > 0) {
-      // Unfulfilled units leave the fulfillment order; CANCEL puts them back on sale.
-      releaseCommitted(store, shop, o, li, unfulfilled, type === "CANCEL" || type === "RETURN");
+      releaseCommitted(events, store, shop, o, li, unfulfilled, type !== "NO_RESTOCK");
       li.removedQuantity += unfulfilled;
       restocked = type !== "NO_RESTOCK";
     }
-    const fulfilledPart = l.quantity - unfulfilled;
-    if (fulfilledPart > 0 && type === "RETURN" && li.variantId !== null) {
-      const v = shop.variants.get(li.variantId);
-      if (v) {
-        const level = ensureLevel(shop, v.inventoryItemId, locationId, at);
-        level.q.on_hand += fulfilledPart;
+    if (fromFulfilled > 0 && type === "RETURN") {
+      const level = lineLevel(shop, li, locationId, at);
+      if (level) {
+        events.touch(level);
+        level.q.on_hand += fromFulfilled;
         level.updatedAt = at;
-        emitLevel(store, shop, level.itemId, level.locationId);
         restocked = true;
       }
     }
+    li.refundedFulfilledQuantity += fromFulfilled;
     li.refundedQuantity += l.quantity;
     refund.lineItems.push({
       id: store.nextId(),
@@ -546,6 +645,7 @@ export function createRefund(
     o.financialStatus = allRefunded ? "refunded" : "partially_refunded";
   }
   o.updatedAt = at;
+  events.flush();
   store.emit(shop, "refunds/create", refundPayload(shop, refund));
   store.emit(shop, "orders/updated", orderPayload(shop, o));
   return { ok: true, refund };
@@ -564,10 +664,21 @@ export type FulfillResult =
   | { ok: true; fulfillment: Fulfillment }
   | { ok: false; errors: { field: string[]; message: string }[] };
 
-/** Ship units: they leave committed and on_hand at the fulfillment order's location. */
-export function fulfill(store: Store, shop: Shop, input: FulfillInput): FulfillResult {
+/**
+ * Ship units: they leave committed and on_hand at the fulfillment order's location. Every
+ * fulfilment goes through here (fulfillmentCreate, control.fulfillOrder, a POS sale fulfilled at
+ * checkout). `events`: the caller's level snapshots (it flushes them); `emit: false`: the caller
+ * sends fulfillments/create and orders/updated itself.
+ */
+export function fulfill(
+  store: Store,
+  shop: Shop,
+  input: FulfillInput,
+  opts: { events?: LevelEvents; emit?: boolean } = {},
+): FulfillResult {
   const errors: { field: string[]; message: string }[] = [];
   const planned: { fo: FulfillmentOrder; lineId: number; qty: number }[] = [];
+  const asked = new Map<number, number>();
   let order: Order | undefined;
   input.lineItemsByFulfillmentOrder.forEach((g, i) => {
     const fo = shop.fulfillmentOrders.get(g.fulfillmentOrderId);
@@ -599,24 +710,31 @@ export function fulfill(store: Store, shop: Shop, input: FulfillInput): FulfillR
         .map((l) => ({ id: l.id, quantity: l.remainingQuantity }));
     lines.forEach((l, j) => {
       const line = fo.lineItems.find((x) => x.id === l.id);
+      const total = (line ? (asked.get(line.id) ?? 0) : 0) + l.quantity;
       if (!line) {
         errors.push({
           field: [...path, "fulfillmentOrderLineItems", String(j), "id"],
           message: "Fulfillment order line item does not exist.",
         });
-      } else if (l.quantity <= 0 || l.quantity > line.remainingQuantity) {
+      } else if (l.quantity <= 0 || total > line.remainingQuantity) {
         errors.push({
           field: [...path, "fulfillmentOrderLineItems", String(j), "quantity"],
           message: `Invalid fulfillment order line item quantity requested: ${l.quantity} exceeds the remaining quantity ${line.remainingQuantity}.`,
         });
-      } else planned.push({ fo, lineId: line.id, qty: l.quantity });
+      } else {
+        asked.set(line.id, total);
+        planned.push({ fo, lineId: line.id, qty: l.quantity });
+      }
     });
   });
   if (!order && errors.length === 0)
     errors.push({ field: ["fulfillment"], message: "No fulfillment order line items to fulfill." });
+  if (errors.length === 0 && planned.length === 0)
+    errors.push({ field: ["fulfillment"], message: "No fulfillment order line items to fulfill." });
   if (errors.length || !order) return { ok: false, errors };
   const at = store.nowIso();
   const o = order;
+  const events = opts.events ?? new LevelEvents(store, shop);
   const count = [...shop.fulfillments.values()].filter((f) => f.orderId === o.id).length;
   const fulfillment: Fulfillment = {
     id: store.nextId(),
@@ -636,15 +754,19 @@ export function fulfill(store: Store, shop: Shop, input: FulfillInput): FulfillR
     line.remainingQuantity -= p.qty;
     const li = o.lineItems.find((x) => x.id === line.lineItemId)!;
     li.fulfilledQuantity += p.qty;
-    fulfillment.lineItems.push({ id: store.nextId(), lineItemId: li.id, quantity: p.qty });
-    if (li.variantId !== null) {
-      const v = shop.variants.get(li.variantId);
-      if (v) {
-        const level = ensureLevel(shop, v.inventoryItemId, p.fo.locationId, at);
-        level.q.committed -= p.qty;
-        level.q.on_hand -= p.qty;
-        level.updatedAt = at;
-      }
+    fulfillment.lineItems.push({
+      id: store.nextId(),
+      lineItemId: li.id,
+      quantity: p.qty,
+      fulfillmentOrderId: p.fo.id,
+      fulfillmentOrderLineId: line.id,
+    });
+    const level = lineLevel(shop, li, p.fo.locationId, at);
+    if (level) {
+      events.touch(level);
+      level.q.committed -= p.qty;
+      level.q.on_hand -= p.qty;
+      level.updatedAt = at;
     }
     p.fo.updatedAt = at;
   }
@@ -654,7 +776,150 @@ export function fulfill(store: Store, shop: Shop, input: FulfillInput): FulfillR
   }
   shop.fulfillments.set(fulfillment.id, fulfillment);
   o.updatedAt = at;
-  store.emit(shop, "fulfillments/create", fulfillmentPayload(shop, fulfillment));
-  store.emit(shop, "orders/updated", orderPayload(shop, o));
+  if (!opts.events) events.flush();
+  if (opts.emit !== false) {
+    store.emit(shop, "fulfillments/create", fulfillmentPayload(shop, fulfillment));
+    store.emit(shop, "orders/updated", orderPayload(shop, o));
+  }
   return { ok: true, fulfillment };
+}
+
+/**
+ * Cancel a fulfilment: its units go back to committed and on_hand at its location and are to be
+ * fulfilled again. As Shopify documents for fulfillmentCancel: a fulfillment order that is still
+ * open takes the units back into its remaining quantities; a closed (entirely fulfilled) one stays
+ * closed and a new fulfillment order at the fulfilment's location gets them.
+ */
+export function cancelFulfillment(store: Store, shop: Shop, f: Fulfillment): FulfillResult {
+  const o = shop.orders.get(f.orderId)!;
+  const fail = (message: string): FulfillResult => ({ ok: false, errors: [{ field: ["id"], message }] });
+  if (f.status === "CANCELLED") return fail("Fulfillment has already been cancelled.");
+  if (o.cancelledAt) return fail("A fulfillment of a cancelled order can't be cancelled.");
+  const perLine = new Map<number, number>();
+  for (const fl of f.lineItems) perLine.set(fl.lineItemId, (perLine.get(fl.lineItemId) ?? 0) + fl.quantity);
+  for (const [lineItemId, qty] of perLine) {
+    const li = o.lineItems.find((x) => x.id === lineItemId)!;
+    if (li.fulfilledQuantity - li.refundedFulfilledQuantity < qty)
+      return fail("The fulfillment can't be cancelled: some of its units have been refunded.");
+  }
+  const flIds = new Set(f.lineItems.map((fl) => fl.id));
+  for (const r of shop.returns.values()) {
+    if (
+      r.orderId === o.id &&
+      r.status !== "CANCELED" &&
+      r.lines.some((l) => flIds.has(l.fulfillmentLineItemId))
+    )
+      return fail("The fulfillment can't be cancelled: some of its units are being returned.");
+  }
+  const at = store.nowIso();
+  const events = new LevelEvents(store, shop);
+  let reopened: FulfillmentOrder | undefined;
+  for (const fl of f.lineItems) {
+    const li = o.lineItems.find((x) => x.id === fl.lineItemId)!;
+    li.fulfilledQuantity -= fl.quantity;
+    const level = lineLevel(shop, li, f.locationId, at);
+    if (level) {
+      events.touch(level);
+      level.q.committed += fl.quantity;
+      level.q.on_hand += fl.quantity;
+      level.updatedAt = at;
+    }
+    const fo = shop.fulfillmentOrders.get(fl.fulfillmentOrderId);
+    const line = fo?.lineItems.find((x) => x.id === fl.fulfillmentOrderLineId);
+    if (fo && line && (fo.status === "OPEN" || fo.status === "IN_PROGRESS")) {
+      line.remainingQuantity += fl.quantity;
+      fo.updatedAt = at;
+      fo.status = fo.lineItems.every((x) => x.remainingQuantity === x.totalQuantity) ? "OPEN" : "IN_PROGRESS";
+    } else {
+      reopened ??= newFulfillmentOrder(store, shop, o, f.locationId, at);
+      addToFulfillmentOrder(store, reopened, li.id, fl.quantity, at);
+    }
+  }
+  f.status = "CANCELLED";
+  f.updatedAt = at;
+  o.updatedAt = at;
+  events.flush();
+  store.emit(shop, "fulfillments/update", fulfillmentPayload(shop, f));
+  store.emit(shop, "orders/updated", orderPayload(shop, o));
+  return { ok: true, fulfillment: f };
+}
+
+export interface EditOrderInput {
+  /** New current quantities of existing lines (units not yet fulfilled can be removed). */
+  lines?: { lineItemId: number; quantity: number; restock?: boolean }[];
+  /** New lines, committed at the order's location. */
+  add?: OrderLineInput[];
+  notifyCustomer?: boolean;
+  staffNote?: string;
+}
+
+/**
+ * Shopify's order edit. Lowering a line's current quantity removes unfulfilled units (committed
+ * −n, available +n unless `restock: false`, the fulfillment order line shrinks); raising it or
+ * adding a line commits units at the order's location (available −n, committed +n) and puts them
+ * on an open fulfillment order there. Emits orders/edited and orders/updated.
+ */
+export function editOrder(store: Store, shop: Shop, o: Order, input: EditOrderInput): Order {
+  if (o.cancelledAt) throw new ControlError("ORDER_CANCELLED", "A cancelled order can't be edited");
+  const changes: { li: LineItem; delta: number; restock: boolean }[] = [];
+  for (const l of input.lines ?? []) {
+    const li = o.lineItems.find((x) => x.id === l.lineItemId);
+    if (!li) throw new ControlError("LINE_ITEM_NOT_FOUND", `No line item ${l.lineItemId} on ${o.name}`, 404);
+    if (changes.some((c) => c.li === li))
+      throw new ControlError("INVALID_EDIT", `Line item ${li.id} is given twice`);
+    if (!Number.isInteger(l.quantity) || l.quantity < 0)
+      throw new ControlError("INVALID_QUANTITY", "A line's new quantity must be a whole number, 0 or more");
+    const delta = l.quantity - currentQuantity(li);
+    if (-delta > fulfillableQuantity(li)) {
+      throw new ControlError(
+        "INVALID_EDIT",
+        `Line item ${li.id} can't go below its ${currentQuantity(li) - fulfillableQuantity(li)} fulfilled units`,
+      );
+    }
+    if (delta !== 0) changes.push({ li, delta, restock: l.restock ?? true });
+  }
+  const added = (input.add ?? []).map((l) => newLineItem(store, shop, l));
+  if (changes.length === 0 && added.length === 0)
+    throw new ControlError("INVALID_EDIT", "The edit changes nothing");
+  const at = store.nowIso();
+  const events = new LevelEvents(store, shop);
+  const additions: { id: number; delta: number }[] = [];
+  const removals: { id: number; delta: number }[] = [];
+  const grow = (li: LineItem, n: number) => {
+    commit(events, shop, li, o.locationId, n, at);
+    addToFulfillmentOrder(store, openFulfillmentOrderAt(store, shop, o, o.locationId, at), li.id, n, at);
+    additions.push({ id: li.id, delta: n });
+  };
+  for (const c of changes) {
+    if (c.delta < 0) {
+      releaseCommitted(events, store, shop, o, c.li, -c.delta, c.restock);
+      c.li.removedQuantity += -c.delta;
+      removals.push({ id: c.li.id, delta: -c.delta });
+    } else {
+      c.li.quantity += c.delta;
+      grow(c.li, c.delta);
+    }
+  }
+  for (const li of added) {
+    o.lineItems.push(li);
+    grow(li, li.quantity);
+  }
+  o.updatedAt = at;
+  events.flush();
+  store.emit(shop, "orders/edited", {
+    order_edit: {
+      id: store.nextId(),
+      app_id: null,
+      created_at: at,
+      notify_customer: input.notifyCustomer ?? false,
+      order_id: o.id,
+      staff_note: input.staffNote ?? "",
+      user_id: null,
+      line_items: { additions, removals },
+      discounts: { additions: [], removals: [] },
+      shipping_lines: { additions: [], removals: [] },
+    },
+  });
+  store.emit(shop, "orders/updated", orderPayload(shop, o));
+  return o;
 }

@@ -19,12 +19,15 @@
 //   GET    /_emulator/shops/:shop/inventory/level       getInventoryLevel ?inventoryItemId|sku&locationId
 //   POST   /_emulator/shops/:shop/inventory             setInventory { inventoryItemId|sku, locationId, name?, quantity }
 //   GET    /_emulator/shops/:shop/orders                listOrders
-//   POST   /_emulator/shops/:shop/orders                placeOrder { lineItems: [{ variantId|sku, quantity, price? }], locationId?, email?, customer?, company?, billingAddress?, shippingAddress?, financialStatus?, note?, tags? }
+//   POST   /_emulator/shops/:shop/orders                placeOrder { lineItems: [{ variantId|sku, quantity, price? }], locationId?, email?, customer?, company?, billingAddress?, shippingAddress?, financialStatus?, note?, tags?, sourceName?, fulfilled? }
 //   GET    /_emulator/shops/:shop/orders/:id            getOrder
 //   GET    /_emulator/shops/:shop/orders/:id/payload    orderPayload (REST webhook shape)
 //   PATCH  /_emulator/shops/:shop/orders/:id            updateOrder { note?, tags?, email?, shippingAddress?, financialStatus?, closed? }
 //   POST   /_emulator/shops/:shop/orders/:id/cancel     cancelOrder { reason?, restock? }
 //   POST   /_emulator/shops/:shop/orders/:id/refunds    createRefund { lineItems: [{ lineItemId, quantity, restockType?, locationId? }], note? }
+//   POST   /_emulator/shops/:shop/orders/:id/fulfillments fulfillOrder { lines?: [{ lineItemId, quantity }], tracking?: [{ number, company?, url? }], notifyCustomer? } → fulfillment
+//   POST   /_emulator/shops/:shop/orders/:id/edit       editOrder { lines?: [{ lineItemId, quantity, restock? }], add?: [{ variantId|sku, quantity, price? }], notifyCustomer?, staffNote? }
+//   POST   /_emulator/shops/:shop/fulfillments/:id/cancel cancelFulfillment → fulfillment
 //   GET    /_emulator/shops/:shop/api-calls             apiCalls
 //   GET    /_emulator/shops/:shop/bulk-operations       listBulkOperations
 //   GET    /_emulator/shops/:shop/throttle?clientId=    throttleStatus
@@ -209,6 +212,15 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   );
   app.post("/_emulator/shops/:shop/orders/:id/refunds", async (req) =>
     control.createRefund(p(req)["shop"]!, p(req)["id"]!, b(req)),
+  );
+  app.post("/_emulator/shops/:shop/orders/:id/fulfillments", async (req) =>
+    control.fulfillOrder(p(req)["shop"]!, p(req)["id"]!, b(req)),
+  );
+  app.post("/_emulator/shops/:shop/orders/:id/edit", async (req) =>
+    control.editOrder(p(req)["shop"]!, p(req)["id"]!, b(req)),
+  );
+  app.post("/_emulator/shops/:shop/fulfillments/:id/cancel", async (req) =>
+    control.cancelFulfillment(p(req)["shop"]!, p(req)["id"]!),
   );
   app.get("/_emulator/shops/:shop/api-calls", async (req) => control.apiCalls(p(req)["shop"]!));
   app.get("/_emulator/shops/:shop/bulk-operations", async (req) =>

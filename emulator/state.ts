@@ -193,8 +193,11 @@ export interface LineItem {
   requiresShipping: boolean;
   fulfilledQuantity: number;
   refundedQuantity: number;
-  /** Quantity removed before fulfilment (refunds with CANCEL restock, order cancellation). */
+  /** Quantity removed before fulfilment (refunds of unfulfilled units, order cancellation, order edits). */
   removedQuantity: number;
+  /** Fulfilled units that a refund has covered since (returned or not): they can't be refunded or
+   * restocked again, and their fulfilment can't be cancelled. */
+  refundedFulfilledQuantity: number;
 }
 
 export interface Order {
@@ -220,6 +223,8 @@ export interface Order {
   cancelReason: string | null;
   closedAt: string | null;
   test: boolean;
+  /** Where the order was placed: "web" (online store) or "pos" (point of sale). */
+  sourceName: string;
 }
 
 export type FulfillmentOrderStatus = "OPEN" | "IN_PROGRESS" | "CLOSED" | "CANCELLED" | "INCOMPLETE";
@@ -253,7 +258,14 @@ export interface Fulfillment {
   locationId: number;
   name: string;
   status: "SUCCESS" | "CANCELLED";
-  lineItems: { id: number; lineItemId: number; quantity: number }[];
+  lineItems: {
+    id: number;
+    lineItemId: number;
+    quantity: number;
+    /** The fulfillment order line the units came from (a cancelled fulfilment gives them back). */
+    fulfillmentOrderId: number;
+    fulfillmentOrderLineId: number;
+  }[];
   fulfillmentOrderIds: number[];
   tracking: TrackingInfo[];
   notifyCustomer: boolean;

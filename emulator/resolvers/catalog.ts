@@ -1,5 +1,6 @@
 // Products, variants, productSet (wholesale replacement of variants) and productVariantsBulkUpdate.
 import { gid, parseGid } from "../gid.ts";
+import { LevelEvents } from "../level-events.ts";
 import { matches, parseSearch } from "../search.ts";
 import {
   ensureLevel,
@@ -253,6 +254,7 @@ function productSet(
   if (errors.length > 0) return { product: null, productSetOperation: null, userErrors: errors };
 
   const at = ctx.now;
+  const levelEvents = new LevelEvents(store, shop);
   if (!product) {
     product = {
       id: store.nextId(),
@@ -317,7 +319,7 @@ function productSet(
       }
       for (const q of v.inventoryQuantities ?? []) {
         const lid = parseGid(q.locationId, "Location")!;
-        const level = ensureLevel(shop, variant.inventoryItemId, lid, at);
+        const level = levelEvents.touch(ensureLevel(shop, variant.inventoryItemId, lid, at));
         setQuantity(level, q.name === "on_hand" ? "on_hand" : "available", q.quantity, at);
       }
       keep.add(variant.id);
@@ -339,6 +341,7 @@ function productSet(
     p.options = [{ name: "Title", values: ["Default Title"] }];
   }
   p.updatedAt = at;
+  levelEvents.flush();
   ctx.store.emit(shop, "products/update", {
     id: p.id,
     title: p.title,

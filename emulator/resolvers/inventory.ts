@@ -2,6 +2,7 @@
 // compare-and-swap rule: every quantity must carry `changeFromQuantity` (explicit null opts out),
 // and one stale value rejects the whole call.
 import { gid, parseGid } from "../gid.ts";
+import { LevelEvents } from "../level-events.ts";
 import { matches, parseSearch } from "../search.ts";
 import {
   ensureLevel,
@@ -100,16 +101,6 @@ function checkTarget(
   return [itemId, locId];
 }
 
-function emitLevel(ctx: Ctx, level: InventoryLevel): void {
-  ctx.store.emit(ctx.shop, "inventory_levels/update", {
-    inventory_item_id: level.itemId,
-    location_id: level.locationId,
-    available: quantity(level, "available"),
-    updated_at: level.updatedAt,
-    admin_graphql_api_id: levelGid(level),
-  });
-}
-
 interface SetInput {
   name: string;
   reason: string;
@@ -195,9 +186,10 @@ export function inventorySetQuantities(ctx: Ctx, input: SetInput) {
 
   const at = ctx.now;
   const group = newGroup(ctx, input);
+  const events = new LevelEvents(ctx.store, shop);
   const other: QuantityName = input.name === "available" ? "on_hand" : "available";
   for (const t of targets) {
-    const level = ensureLevel(shop, t.itemId, t.locId, at);
+    const level = events.touch(ensureLevel(shop, t.itemId, t.locId, at));
     const before = quantity(level, input.name as QuantityName);
     const beforeOther = quantity(level, other);
     setQuantity(level, input.name as QuantityName, t.quantity, at);
@@ -214,8 +206,8 @@ export function inventorySetQuantities(ctx: Ctx, input: SetInput) {
       delta: quantity(level, other) - beforeOther,
       quantityAfterChange: quantity(level, other),
     });
-    emitLevel(ctx, level);
   }
+  events.flush();
   return { inventoryAdjustmentGroup: group, userErrors: [] };
 }
 
@@ -326,8 +318,9 @@ export function inventoryAdjustQuantities(ctx: Ctx, input: AdjustInput) {
 
   const at = ctx.now;
   const group = newGroup(ctx, input);
+  const events = new LevelEvents(ctx.store, shop);
   for (const t of targets) {
-    const level = ensureLevel(shop, t.itemId, t.locId, at);
+    const level = events.touch(ensureLevel(shop, t.itemId, t.locId, at));
     applyDelta(level, name, t.delta, at);
     group.changes.push({
       name,
@@ -340,15 +333,15 @@ export function inventoryAdjustQuantities(ctx: Ctx, input: AdjustInput) {
     if (name !== "on_hand" && name !== "incoming") {
       group.changes.push({
         name: "on_hand",
-        delta: name === "available" ? t.delta : t.delta,
+        delta: t.delta,
         quantityAfterChange: level.q.on_hand,
         itemId: t.itemId,
         locationId: t.locId,
         ledgerDocumentUri: t.ledger,
       });
     }
-    emitLevel(ctx, level);
   }
+  events.flush();
   return { inventoryAdjustmentGroup: group, userErrors: [] };
 }
 

@@ -1,8 +1,9 @@
 // Orders, line items, fulfillment orders, fulfillments, refunds, customers and companies, and the
-// mutations the hub sends on the order side: fulfillmentCreate, fulfillmentTrackingInfoUpdate,
-// tagsAdd/tagsRemove and refundCreate.
+// mutations the hub sends on the order side: fulfillmentCreate, fulfillmentCancel,
+// fulfillmentTrackingInfoUpdate, tagsAdd/tagsRemove and refundCreate.
 import { gid, gidType, parseGid } from "../gid.ts";
 import {
+  cancelFulfillment,
   createRefund,
   currentQuantity,
   displayFulfillmentStatus,
@@ -344,6 +345,13 @@ export const orderResolvers: ResolverMap = {
       ctx.store.emit(ctx.shop, "fulfillments/update", fulfillmentPayload(ctx.shop, f));
       return { fulfillment: f, userErrors: [] };
     },
+    fulfillmentCancel: (_s, args: { id: string }, ctx) => {
+      const f = byGid(ctx.shop.fulfillments, args.id, "Fulfillment");
+      if (!f) return { fulfillment: null, userErrors: [userError("Fulfillment does not exist.", ["id"])] };
+      const r = cancelFulfillment(ctx.store, ctx.shop, f);
+      if (!r.ok) return { fulfillment: f, userErrors: r.errors.map((e) => userError(e.message, e.field)) };
+      return { fulfillment: r.fulfillment, userErrors: [] };
+    },
     tagsAdd: (_s, args, ctx) => tagsChange(ctx, args, true),
     tagsRemove: (_s, args, ctx) => tagsChange(ctx, args, false),
     refundCreate: (_s, args: RefundArgs, ctx) => refundCreate(ctx, args),
@@ -353,6 +361,7 @@ export const orderResolvers: ResolverMap = {
     fulfillment: (p) => p.fulfillment,
     userErrors: (p) => p.userErrors,
   },
+  FulfillmentCancelPayload: { fulfillment: (p) => p.fulfillment, userErrors: (p) => p.userErrors },
   TagsAddPayload: { node: (p) => p.node, userErrors: (p) => p.userErrors },
   TagsRemovePayload: { node: (p) => p.node, userErrors: (p) => p.userErrors },
   RefundCreatePayload: {
@@ -386,7 +395,7 @@ export const orderResolvers: ResolverMap = {
     unpaid: (o: Order) => o.financialStatus === "pending" || o.financialStatus === "authorized",
     fulfillable: (o: Order) => !o.cancelledAt && o.lineItems.some((l) => fulfillableQuantity(l) > 0),
     requiresShipping: (o: Order) => o.lineItems.some((l) => l.requiresShipping),
-    sourceName: () => "web",
+    sourceName: (o: Order) => o.sourceName,
     subtotalLineItemsQuantity: (o: Order) => o.lineItems.reduce((n, l) => n + l.quantity, 0),
     currentSubtotalLineItemsQuantity: (o: Order) => o.lineItems.reduce((n, l) => n + currentQuantity(l), 0),
     totalPriceSet: (o: Order, _a, ctx) => money(ctx, orderTotal(o)),

@@ -10,7 +10,7 @@ function findFulfillmentLine(
   id: number,
 ): { f: Fulfillment; lineItemId: number; quantity: number } | undefined {
   for (const f of shop.fulfillments.values()) {
-    if (f.orderId !== order.id) continue;
+    if (f.orderId !== order.id || f.status === "CANCELLED") continue;
     const l = f.lineItems.find((x) => x.id === id);
     if (l) return { f, lineItemId: l.lineItemId, quantity: l.quantity };
   }
