@@ -124,7 +124,8 @@ const envSchema = z.object({
     .number()
     .int()
     .min(0)
-    .default(6 * 3600_000),
+    // The backstop behind inventory_levels/update: one bulk read (or a few level pages) per store.
+    .default(15 * 60_000),
   WORKER: z.enum(["on", "off"], { error: "WORKER must be on or off" }).default("on"),
 });
 

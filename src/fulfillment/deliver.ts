@@ -11,6 +11,7 @@ import { coerceError } from "../core/errors.ts";
 import type { ShipmentStatus } from "../db/tables.ts";
 import { graphql } from "../shopify/graphql.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
+import { recordFulfillment } from "./shopify-fulfillments.ts";
 import {
   adoptableFulfillments,
   type FulfillmentGroup,
@@ -60,6 +61,10 @@ export const ORDER_FULFILLMENTS_QUERY = graphql`
     order(id: $id) {
       fulfillments(first: 5) {
         id
+        createdAt
+        location {
+          id
+        }
         trackingInfo(first: 5) {
           number
         }
@@ -336,8 +341,14 @@ async function deliverOne(ctx: AppContext, transport: AdminTransport, id: number
   const tracking = await shipmentTracking(db, id);
   const refused: string[] = [];
   let created = done.length;
+  const foLocation = new Map(fos.map((fo) => [fo.id, fo.locationGid]));
   for (const g of match.groups) {
-    const errors = await createFulfillment(ctx, transport, id, g, tracking, s.notify_customer === 1);
+    const target = {
+      storeId: s.store_id,
+      orderGid: s.shopify_order_gid,
+      locationGid: foLocation.get(g.fulfillmentOrderGid) ?? null,
+    };
+    const errors = await createFulfillment(ctx, transport, id, target, g, tracking, s.notify_customer === 1);
     if (errors === null) created++;
     else refused.push(errors);
   }
@@ -371,7 +382,7 @@ async function shipmentTracking(db: AppContext["database"]["db"], shipmentId: nu
 async function adoptLostFulfillments(
   ctx: AppContext,
   transport: AdminTransport,
-  s: { id: number; shopify_order_gid: string },
+  s: { id: number; store_id: number; shopify_order_gid: string },
   lines: readonly { shopify_line_gid: string; quantity: number }[],
   fulfilled: ReadonlyMap<string, number>,
 ): Promise<Map<string, number>> {
@@ -390,6 +401,8 @@ async function adoptLostFulfillments(
     order: {
       fulfillments: {
         id: string;
+        createdAt: string;
+        location: { id: string } | null;
         trackingInfo: { number: string | null }[];
         fulfillmentLineItems: { nodes: { quantity: number; lineItem: { id: string } }[] };
       }[];
@@ -418,19 +431,22 @@ async function adoptLostFulfillments(
     numbers,
   );
   const covered = new Map<string, number>();
+  const byGid = new Map((data.order?.fulfillments ?? []).map((f) => [f.id, f]));
   for (const f of adopted) {
-    await db
-      .insertInto("shipment_fulfillments")
-      .values({
-        shipment_id: s.id,
-        fulfillment_order_gid: "(adopted)",
-        fulfillment_gid: f.gid,
-        lines: JSON.stringify(f.lines),
-        status: "done",
-        last_error: null,
-        created_at: ctx.clock.now(),
-      })
-      .execute();
+    const found = byGid.get(f.gid);
+    await recordFulfillment(
+      ctx,
+      s.store_id,
+      {
+        gid: f.gid,
+        orderGid: s.shopify_order_gid,
+        locationGid: found?.location?.id ?? null,
+        createdAt: found ? Date.parse(found.createdAt) : ctx.clock.now(),
+        cancelled: false,
+        lines: f.lines,
+      },
+      { shipmentId: s.id, fulfillmentOrderGid: "(adopted)", lines: f.lines },
+    );
     for (const l of f.lines) covered.set(l.lineGid, (covered.get(l.lineGid) ?? 0) + l.quantity);
     ctx.logger.info(
       { shipment: s.id, fulfillment: f.gid },
@@ -445,6 +461,7 @@ async function createFulfillment(
   ctx: AppContext,
   transport: AdminTransport,
   shipmentId: number,
+  target: { storeId: number; orderGid: string; locationGid: string | null },
   g: FulfillmentGroup,
   tracking: ReturnType<typeof trackingInput>,
   notifyCustomer: boolean,
@@ -463,21 +480,24 @@ async function createFulfillment(
     fulfillmentCreate: { fulfillment: { id: string } | null; userErrors: UserError[] } | null;
   }>(FULFILLMENT_CREATE_MUTATION, { fulfillment }, { estimatedCost: 10 });
   const r = data.fulfillmentCreate;
-  const lines = JSON.stringify(g.lines.map((l) => ({ lineGid: l.lineGid, quantity: l.quantity })));
+  const shipped = g.lines.map((l) => ({ lineGid: l.lineGid, quantity: l.quantity }));
+  const lines = JSON.stringify(shipped);
   const now = ctx.clock.now();
   if (r?.fulfillment && r.userErrors.length === 0) {
-    await ctx.database.db
-      .insertInto("shipment_fulfillments")
-      .values({
-        shipment_id: shipmentId,
-        fulfillment_order_gid: g.fulfillmentOrderGid,
-        fulfillment_gid: r.fulfillment.id,
-        lines,
-        status: "done",
-        last_error: null,
-        created_at: now,
-      })
-      .execute();
+    // Recorded with its shipment in one transaction: its units are no longer in transit.
+    await recordFulfillment(
+      ctx,
+      target.storeId,
+      {
+        gid: r.fulfillment.id,
+        orderGid: target.orderGid,
+        locationGid: target.locationGid,
+        createdAt: now,
+        cancelled: false,
+        lines: shipped,
+      },
+      { shipmentId, fulfillmentOrderGid: g.fulfillmentOrderGid, lines: shipped },
+    );
     return null;
   }
   const message = `${g.fulfillmentOrderGid}: ${(r?.userErrors ?? []).map((e) => e.message).join(", ") || "no fulfillment returned"}`;

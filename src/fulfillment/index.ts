@@ -13,3 +13,8 @@ export {
   syncRefundsForOrder,
 } from "./refunds.ts";
 export { fulfillmentRoutes } from "./routes.ts";
+export {
+  processFulfillmentInbox,
+  recordFulfillment,
+  syncUnexplainedFulfillments,
+} from "./shopify-fulfillments.ts";

@@ -1,6 +1,7 @@
 import { type AppContext, stockChanged } from "../core/context.ts";
 import type { RestockRule } from "../db/tables.ts";
 import { ingestMovements, type Trx } from "../inventory/ledger-store.ts";
+import { followShopifyChange, markStoreDirtyFor } from "../inventory/push/push-store.ts";
 import { drainInbox, InboxRejection, type InboxRunResult, markInboxDone } from "../orders/inbox.ts";
 import { lockOrders } from "../orders/intake.ts";
 import { enqueueOutboundEvent } from "../orders/outbound.ts";
@@ -10,10 +11,14 @@ import { graphql } from "../shopify/graphql.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
 import type { WebhookHandlers } from "../shops/webhooks.ts";
 import { loadFulfillmentSettings } from "./settings.ts";
+import { SHOPIFY_FULFILLMENT_SUBSCRIPTIONS, SHOPIFY_FULFILLMENT_TOPICS } from "./shopify-fulfillments.ts";
 
 /** Webhook topics this module handles (REST names) and their subscription enum names. */
 export const FULFILLMENT_TOPICS = ["refunds/create"] as const;
-export const FULFILLMENT_WEBHOOK_SUBSCRIPTIONS: readonly string[] = ["REFUNDS_CREATE"];
+export const FULFILLMENT_WEBHOOK_SUBSCRIPTIONS: readonly string[] = [
+  "REFUNDS_CREATE",
+  ...SHOPIFY_FULFILLMENT_SUBSCRIPTIONS,
+];
 
 export interface ShopifyRefund {
   readonly gid: string;
@@ -62,7 +67,11 @@ export interface RestockLine {
   readonly sku: string | null;
   readonly quantity: number;
   readonly restockType: string;
+  /** Units the hub's ledger takes back (a `return` movement). */
   readonly restocked: number;
+  /** Units Shopify put back into its on_hand at the refund's location (fulfilled units on a RETURN). */
+  readonly shopifyRestocked?: number;
+  readonly locationGid?: string | null;
 }
 
 /**
@@ -76,16 +85,34 @@ export function planRestock(
   rule: RestockRule,
   shippedByLine: ReadonlyMap<string, number>,
   restockedByLine: ReadonlyMap<string, number>,
+  fulfilledByLine: ReadonlyMap<string, number> = shippedByLine,
+  returnedByLine: ReadonlyMap<string, number> = new Map(),
 ): RestockLine[] {
   const used = new Map(restockedByLine);
+  const returned = new Map(returnedByLine);
   return refund.lines.map((l) => {
     let restocked = 0;
-    if (rule !== "none" && (l.restockType === "RETURN" || l.restockType === "LEGACY_RESTOCK")) {
-      const room = (shippedByLine.get(l.lineGid) ?? 0) - (used.get(l.lineGid) ?? 0);
-      restocked = Math.max(0, Math.min(l.quantity, room));
-      used.set(l.lineGid, (used.get(l.lineGid) ?? 0) + restocked);
+    let shopifyRestocked = 0;
+    if (l.restockType === "RETURN" || l.restockType === "LEGACY_RESTOCK") {
+      // Shopify restocks fulfilled units at the refund's location by itself.
+      const fulfilled = Math.max(fulfilledByLine.get(l.lineGid) ?? 0, shippedByLine.get(l.lineGid) ?? 0);
+      shopifyRestocked = Math.max(0, Math.min(l.quantity, fulfilled - (returned.get(l.lineGid) ?? 0)));
+      returned.set(l.lineGid, (returned.get(l.lineGid) ?? 0) + shopifyRestocked);
+      if (rule !== "none") {
+        const room = (shippedByLine.get(l.lineGid) ?? 0) - (used.get(l.lineGid) ?? 0);
+        restocked = Math.max(0, Math.min(l.quantity, room));
+        used.set(l.lineGid, (used.get(l.lineGid) ?? 0) + restocked);
+      }
     }
-    return { lineGid: l.lineGid, sku: l.sku, quantity: l.quantity, restockType: l.restockType, restocked };
+    return {
+      lineGid: l.lineGid,
+      sku: l.sku,
+      quantity: l.quantity,
+      restockType: l.restockType,
+      restocked,
+      shopifyRestocked,
+      locationGid: l.locationGid,
+    };
   });
 }
 
@@ -100,7 +127,7 @@ export async function recordRefund(
   const db = ctx.database.db;
   const order = await db
     .selectFrom("orders")
-    .select(["id", "warehouse_id"])
+    .select(["id", "warehouse_id", "location_gid"])
     .where("store_id", "=", storeId)
     .where("shopify_order_gid", "=", refund.orderGid)
     .executeTakeFirst();
@@ -121,22 +148,49 @@ export async function recordRefund(
         ? settings.returnsWarehouseId
         : null;
   const rule: RestockRule = warehouseId === null ? "none" : settings.restockRule;
+  // Units that left through the ledger: the hub's shipments and sales recorded from Shopify's fulfillments.
   const shipped = new Map<string, number>();
   const shippedVariant = new Map<string, number>();
+  // Units Shopify fulfilled (it restocks only those on a RETURN): by the hub or in Shopify.
+  const fulfilled = new Map<string, number>();
   for (const r of await db
     .selectFrom("shipment_lines as l")
     .innerJoin("shipments as s", "s.id", "l.shipment_id")
-    .select(["l.shopify_line_gid", "l.variant_id", "l.quantity"])
+    .select(["l.shopify_line_gid", "l.variant_id", "l.quantity", "l.fulfilled_quantity"])
     .where("s.order_id", "=", order.id)
     .execute()) {
     shipped.set(r.shopify_line_gid, (shipped.get(r.shopify_line_gid) ?? 0) + r.quantity);
     shippedVariant.set(r.shopify_line_gid, r.variant_id);
   }
+  for (const r of await db
+    .selectFrom("fulfillment_records")
+    .select(["line_gid", "variant_id", "quantity", "sale_quantity"])
+    .where("order_id", "=", order.id)
+    .where("cancelled", "=", 0)
+    .execute()) {
+    fulfilled.set(r.line_gid, (fulfilled.get(r.line_gid) ?? 0) + r.quantity);
+    if (r.sale_quantity > 0 && r.variant_id !== null) {
+      shipped.set(r.line_gid, (shipped.get(r.line_gid) ?? 0) + r.sale_quantity);
+      shippedVariant.set(r.line_gid, r.variant_id);
+    }
+  }
+  const lineVariant = new Map(
+    (
+      await db
+        .selectFrom("order_lines")
+        .select(["shopify_line_gid", "variant_id"])
+        .where("order_id", "=", order.id)
+        .execute()
+    ).map((l) => [l.shopify_line_gid, l.variant_id]),
+  );
   const restockedBefore = new Map<string, number>();
+  const returnedBefore = new Map<string, number>();
   for (const r of await db.selectFrom("refunds").select("lines").where("order_id", "=", order.id).execute())
-    for (const l of JSON.parse(r.lines) as RestockLine[])
+    for (const l of JSON.parse(r.lines) as RestockLine[]) {
       restockedBefore.set(l.lineGid, (restockedBefore.get(l.lineGid) ?? 0) + l.restocked);
-  const plan = planRestock(refund, rule, shipped, restockedBefore);
+      returnedBefore.set(l.lineGid, (returnedBefore.get(l.lineGid) ?? 0) + (l.shopifyRestocked ?? 0));
+    }
+  const plan = planRestock(refund, rule, shipped, restockedBefore, fulfilled, returnedBefore);
 
   const now = ctx.clock.now();
   const warehouse =
@@ -185,6 +239,18 @@ export async function recordRefund(
       .executeTakeFirst();
     if (Number(r.numInsertedOrUpdatedRows ?? 0n) === 0) return;
     recorded = true;
+    // Shopify raised its own on_hand where it restocked: the delta baseline follows, and the
+    // push looks again (a restock the hub's rule does not follow is taken back).
+    const restocks = plan.flatMap((l) => {
+      const variantId = lineVariant.get(l.lineGid) ?? shippedVariant.get(l.lineGid) ?? null;
+      const locationGid = l.locationGid ?? order.location_gid;
+      return l.shopifyRestocked && locationGid && variantId !== null
+        ? [{ variantId, locationGid, delta: l.shopifyRestocked }]
+        : [];
+    });
+    await followShopifyChange(trx, storeId, restocks);
+    if (restocks.length > 0)
+      await markStoreDirtyFor(trx, storeId, [...new Set(restocks.map((r) => r.variantId))], now);
     await enqueueOutbound(
       trx,
       storeId,
@@ -237,9 +303,9 @@ async function enqueueOutbound(
 
 // ---- webhook → inbox → refund ----
 
-/** Stores `refunds/create` deliveries in the durable inbox (the shops plugin has verified them). */
+/** Stores `refunds/create` and `fulfillments/*` deliveries in the durable inbox (the shops plugin has verified them). */
 export function registerFulfillmentWebhookHandlers(ctx: AppContext, handlers: WebhookHandlers): void {
-  storeTopicsInInbox(ctx, handlers, FULFILLMENT_TOPICS);
+  storeTopicsInInbox(ctx, handlers, [...FULFILLMENT_TOPICS, ...SHOPIFY_FULFILLMENT_TOPICS]);
 }
 
 /** Applies due `refunds/create` deliveries from the inbox (call it every second or so). */

@@ -6,10 +6,11 @@ import { z } from "zod";
 import type { AppContext } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
 import type { Db } from "../db/database.ts";
-import type { RestockRule } from "../db/tables.ts";
+import type { RestockRule, ShopifyFulfillmentRule } from "../db/tables.ts";
 import type { Trx } from "../inventory/ledger-store.ts";
 
 export const RESTOCK_RULES = ["none", "order_warehouse", "returns_warehouse"] as const;
+export const SHOPIFY_FULFILLMENT_RULES = ["record_in_ledger", "back_office"] as const;
 
 export const fulfillmentSettingsInput = z
   .object({
@@ -20,6 +21,12 @@ export const fulfillmentSettingsInput = z
         "none (default: returned goods often need inspection), order_warehouse, or returns_warehouse",
       ),
     returnsWarehouse: z.string().min(1).max(100).nullable().default(null),
+    shopifyFulfillments: z
+      .enum(SHOPIFY_FULFILLMENT_RULES)
+      .default("record_in_ledger")
+      .describe(
+        "Fulfillments made in Shopify (admin, POS, apps), not by the hub: record_in_ledger (default: each line becomes one sale at the fulfillment's location) or back_office (the back office posts those sales itself)",
+      ),
   })
   .strict();
 
@@ -27,12 +34,14 @@ export interface FulfillmentSettings {
   readonly notifyCustomer: boolean;
   readonly restockRule: RestockRule;
   readonly returnsWarehouseId: number | null;
+  readonly shopifyFulfillments: ShopifyFulfillmentRule;
 }
 
 export const DEFAULT_FULFILLMENT_SETTINGS: FulfillmentSettings = {
   notifyCustomer: false,
   restockRule: "none",
   returnsWarehouseId: null,
+  shopifyFulfillments: "record_in_ledger",
 };
 
 export async function loadFulfillmentSettings(db: Db | Trx, storeId: number): Promise<FulfillmentSettings> {
@@ -46,6 +55,7 @@ export async function loadFulfillmentSettings(db: Db | Trx, storeId: number): Pr
     notifyCustomer: row.notify_customer === 1,
     restockRule: row.restock_rule,
     returnsWarehouseId: row.returns_warehouse_id,
+    shopifyFulfillments: row.shopify_fulfillments,
   };
 }
 
@@ -81,6 +91,7 @@ export async function saveFulfillmentSettings(
     notify_customer: input.notifyCustomer ? 1 : 0,
     restock_rule: input.restockRule,
     returns_warehouse_id: warehouseId,
+    shopify_fulfillments: input.shopifyFulfillments,
     updated_at: now,
   };
   await db
@@ -99,5 +110,10 @@ export async function publicFulfillmentSettings(db: Db, s: FulfillmentSettings) 
           .select("code")
           .where("id", "=", s.returnsWarehouseId)
           .executeTakeFirst();
-  return { notifyCustomer: s.notifyCustomer, restockRule: s.restockRule, returnsWarehouse: w?.code ?? null };
+  return {
+    notifyCustomer: s.notifyCustomer,
+    restockRule: s.restockRule,
+    returnsWarehouse: w?.code ?? null,
+    shopifyFulfillments: s.shopifyFulfillments,
+  };
 }

@@ -138,7 +138,11 @@ export async function resolveOrderId(db: Db | Trx, ref: number | string): Promis
   return rows[0]!.id;
 }
 
-/** Units of each Shopify line already shipped through the hub (every recorded shipment of the order). */
+/**
+ * Units of each Shopify line that already left, as the hub knows: every recorded shipment of the
+ * order, plus units of fulfillments made in Shopify that cover no hub shipment (whether or not
+ * they became sales), so a back-office shipment can never ship them a second time.
+ */
 async function shippedByLine(db: Db | Trx, orderId: number): Promise<Map<string, number>> {
   const rows = await db
     .selectFrom("shipment_lines as l")
@@ -147,7 +151,16 @@ async function shippedByLine(db: Db | Trx, orderId: number): Promise<Map<string,
     .where("s.order_id", "=", orderId)
     .groupBy("l.shopify_line_gid")
     .execute();
-  return new Map(rows.map((r) => [r.shopify_line_gid, Number(r.q)]));
+  const out = new Map(rows.map((r) => [r.shopify_line_gid, Number(r.q)]));
+  for (const r of await db
+    .selectFrom("fulfillment_records")
+    .select(["line_gid", "quantity", "hub_quantity"])
+    .where("order_id", "=", orderId)
+    .where("origin", "=", "shopify")
+    .where("cancelled", "=", 0)
+    .execute())
+    out.set(r.line_gid, (out.get(r.line_gid) ?? 0) + r.quantity - r.hub_quantity);
+  return out;
 }
 
 async function loadOrderForShipment(db: Db | Trx, orderId: number) {

@@ -210,6 +210,62 @@ async function applyReservations(
 }
 
 /**
+ * Sets an order's reservation to what it still has to ship, from the order as stored: held while
+ * imported (or parked after import: its linked lines stay held), per line Shopify's fulfillable
+ * quantity, less units the back office already shipped through the hub and units recorded from
+ * Shopify's own fulfillments (either may be ahead of the order version the hub holds).
+ */
+export async function refreshReservations(
+  ctx: AppContext,
+  trx: Trx,
+  orderId: number,
+  now: number,
+): Promise<void> {
+  const order = await trx
+    .selectFrom("orders")
+    .select(["status", "imported_at", "cancelled_at", "warehouse_id"])
+    .where("id", "=", orderId)
+    .executeTakeFirstOrThrow();
+  const active =
+    order.cancelled_at === null &&
+    (order.status === "imported" || (order.status === "parked" && order.imported_at !== null));
+  const left = new Map<string, number>();
+  const add = (line: string, n: number) => left.set(line, (left.get(line) ?? 0) + n);
+  for (const r of await trx
+    .selectFrom("shipment_lines as sl")
+    .innerJoin("shipments as s", "s.id", "sl.shipment_id")
+    .select(["sl.shopify_line_gid", "sl.quantity"])
+    .where("s.order_id", "=", orderId)
+    .where("s.status", "!=", "rejected")
+    .execute())
+    add(r.shopify_line_gid, r.quantity);
+  for (const r of await trx
+    .selectFrom("fulfillment_records")
+    .select(["line_gid", "sale_quantity"])
+    .where("order_id", "=", orderId)
+    .where("cancelled", "=", 0)
+    .execute())
+    add(r.line_gid, r.sale_quantity);
+  const lines = await trx
+    .selectFrom("order_lines")
+    .select(["shopify_line_gid", "variant_id", "current_quantity", "fulfillable_quantity"])
+    .where("order_id", "=", orderId)
+    .execute();
+  const desired = desiredReservations(
+    lines.map((l) => ({
+      variantId: l.variant_id,
+      fulfillableQuantity: Math.min(
+        l.fulfillable_quantity,
+        Math.max(0, l.current_quantity - (left.get(l.shopify_line_gid) ?? 0)),
+      ),
+    })),
+    order.warehouse_id,
+    active,
+  );
+  await applyReservations(ctx, trx, orderId, desired, now);
+}
+
+/**
  * Applies `order` (one version) for `storeId`. `force` re-evaluates even the same version (used
  * when links, mappings or settings changed). The caller holds the transaction and `lockOrders`.
  */
@@ -326,33 +382,7 @@ export async function importOrderTx(
       )
       .execute();
 
-  // Reserve while the order is imported (or parked after import: its linked lines stay held).
-  const active =
-    order.cancelledAt === null && (status === "imported" || (status === "parked" && wasImported));
-  // Units the back office already shipped through the hub are no longer held, even before
-  // Shopify records the fulfillment (an orders/updated in between still shows them fulfillable).
-  const shipped = new Map<string, number>();
-  for (const r of await trx
-    .selectFrom("shipment_lines as sl")
-    .innerJoin("shipments as s", "s.id", "sl.shipment_id")
-    .select(["sl.shopify_line_gid", "sl.quantity"])
-    .where("s.order_id", "=", orderId)
-    .where("s.status", "!=", "rejected")
-    .execute()) {
-    shipped.set(r.shopify_line_gid, (shipped.get(r.shopify_line_gid) ?? 0) + r.quantity);
-  }
-  const desired = desiredReservations(
-    order.lines.map((l) => ({
-      variantId: l.sku === null ? null : (link.variantBySku.get(l.sku) ?? null),
-      fulfillableQuantity: Math.min(
-        l.fulfillableQuantity,
-        Math.max(0, l.currentQuantity - (shipped.get(l.gid) ?? 0)),
-      ),
-    })),
-    link.warehouseId,
-    active,
-  );
-  await applyReservations(ctx, trx, orderId, desired, now);
+  await refreshReservations(ctx, trx, orderId, now);
 
   const changed = !existing || existing.content_hash !== hash || existing.status !== status;
   const outcome: ImportOutcome = importsNow

@@ -16,17 +16,28 @@ import {
   deliverStoreShipments,
   FULFILLMENT_WEBHOOK_SUBSCRIPTIONS,
   fulfillmentRoutes,
+  processFulfillmentInbox,
   processRefundInbox,
   registerFulfillmentWebhookHandlers,
   syncRecentRefunds,
+  syncUnexplainedFulfillments,
 } from "../fulfillment/index.ts";
+import {
+  LEVEL_SUBSCRIPTIONS,
+  LEVEL_TOPICS,
+  processLevelInbox,
+} from "../inventory/push/shopify-level-events.ts";
 import { buildServer } from "../http/server.ts";
 import { hasDryRun } from "../inventory/push/drift.ts";
 import { markPushDirty, markStoreDirtyFor } from "../inventory/push/push-store.ts";
 import { pushRoutes } from "../inventory/push/routes.ts";
 import { reprocessParked } from "../orders/intake.ts";
 import { orderRoutes } from "../orders/routes.ts";
-import { ORDER_WEBHOOK_SUBSCRIPTIONS, registerOrderWebhookHandlers } from "../orders/webhooks.ts";
+import {
+  ORDER_WEBHOOK_SUBSCRIPTIONS,
+  registerOrderWebhookHandlers,
+  storeTopicsInInbox,
+} from "../orders/webhooks.ts";
 import { ORDER_JOB_INTERVALS, orderJobs, orderStorePass } from "../orders/worker-jobs.ts";
 import type { ShopifyAdminTransport } from "../shopify/admin-client.ts";
 import { createAdminTransport } from "../shopify/admin-client.ts";
@@ -76,6 +87,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       ...BASE_WEBHOOK_TOPICS,
       ...ORDER_WEBHOOK_SUBSCRIPTIONS,
       ...FULFILLMENT_WEBHOOK_SUBSCRIPTIONS,
+      ...LEVEL_SUBSCRIPTIONS,
     ],
     createTransport: (o) =>
       createAdminTransport({
@@ -103,6 +115,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
   });
   registerOrderWebhookHandlers(ctx, shops.webhookHandlers);
   registerFulfillmentWebhookHandlers(ctx, shops.webhookHandlers);
+  storeTopicsInInbox(ctx, shops.webhookHandlers, LEVEL_TOPICS);
   const worker = new Worker(ctx, shops.transportFor, { driftIntervalMs: config.driftCheckIntervalMs });
   for (const job of orderJobs(ctx)) worker.addJob(job);
   worker.addStorePass({
@@ -124,6 +137,16 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     everyMs: 1000,
     run: async () => void (await processRefundInbox(ctx)),
   });
+  worker.addJob({
+    name: "fulfillment:shopify-fulfillments-inbox",
+    everyMs: 1000,
+    run: async () => void (await processFulfillmentInbox(ctx)),
+  });
+  worker.addJob({
+    name: "inventory:level-inbox",
+    everyMs: 1000,
+    run: async () => void (await processLevelInbox(ctx)),
+  });
   worker.addStorePass({
     name: "fulfillment:shipments",
     flow: "fulfillment_push",
@@ -137,6 +160,13 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     everyMs: ORDER_JOB_INTERVALS.backfillMs,
     run: async (store, transport, now) =>
       void (await syncRecentRefunds(ctx, transport, store.id, now - 3600_000)),
+  });
+  // The safety net for lost fulfillments/create webhooks (sales made in Shopify).
+  worker.addStorePass({
+    name: "fulfillment:shopify-fulfillments",
+    flow: "order_intake",
+    everyMs: ORDER_JOB_INTERVALS.backfillMs,
+    run: async (store, transport) => void (await syncUnexplainedFulfillments(ctx, transport, store.id)),
   });
   // Level-triggered: parked orders are retried once their SKU is linked or their location mapped.
   worker.addStorePass({
