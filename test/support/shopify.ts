@@ -79,6 +79,20 @@ export function shopifyAvailable(store: EmulatedStore, sku: string, locationId: 
   return level ? Number(level.available) : 0;
 }
 
+/** Shopify's `available`, `committed` and `on_hand` for a SKU at a location. */
+export function shopifyLevel(
+  store: EmulatedStore,
+  sku: string,
+  locationId: string,
+): { available: number; committed: number; onHand: number } {
+  const level = store.emulator.control.getInventoryLevel(store.domain, { sku, locationId });
+  return {
+    available: Number(level?.available ?? 0),
+    committed: Number(level?.committed ?? 0),
+    onHand: Number(level?.on_hand ?? 0),
+  };
+}
+
 /**
  * Writes the connection, mapping and links straight into the hub's tables, with the inventory
  * flow enabled. `mapping[i]` lists the warehouse codes mapped to location i.
@@ -164,7 +178,7 @@ export async function connectDirectly(
             location_gid: loc.id,
             variant_id: variantId,
             pushed: null,
-            confirmed: shopifyAvailable(store, v.sku, loc.id),
+            confirmed: shopifyLevel(store, v.sku, loc.id).onHand,
             confirmed_at: now,
           })
           .execute();
