@@ -11,7 +11,6 @@ import { coerceError } from "../core/errors.ts";
 import type { ShipmentStatus } from "../db/tables.ts";
 import { graphql } from "../shopify/graphql.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
-import { recordFulfillment } from "./shopify-fulfillments.ts";
 import {
   adoptableFulfillments,
   type FulfillmentGroup,
@@ -20,6 +19,7 @@ import {
   retryDelayMs,
   trackingInput,
 } from "./shipment-plan.ts";
+import { recordFulfillment } from "./shopify-fulfillments.ts";
 
 export const SHIPMENT_MAX_ATTEMPTS = 10;
 /** How often a parked shipment (fulfillment order on hold) is checked again. */

@@ -509,7 +509,8 @@ export async function processFulfillmentInbox(ctx: AppContext, limit = 200): Pro
       if (!parsed.ok) throw new InboxRejection(parsed.reason);
       const outcome = await recordFulfillment(ctx, store.id, parsed.fulfillment);
       // The order itself arrives by its own webhook or the backfill; retried until then.
-      if (outcome === "unknown_order") throw new Error(`order ${parsed.fulfillment.orderGid} is not in the hub yet`);
+      if (outcome === "unknown_order")
+        throw new Error(`order ${parsed.fulfillment.orderGid} is not in the hub yet`);
       await markInboxDone(ctx.database.db, row.id, ctx.clock.now());
     },
   });
@@ -604,7 +605,9 @@ export async function syncUnexplainedFulfillments(
   const orders = await db
     .selectFrom("order_lines as ol")
     .innerJoin("orders as o", "o.id", "ol.order_id")
-    .leftJoin(recorded, (j) => j.onRef("fr.order_id", "=", "ol.order_id").onRef("fr.line_gid", "=", "ol.shopify_line_gid"))
+    .leftJoin(recorded, (j) =>
+      j.onRef("fr.order_id", "=", "ol.order_id").onRef("fr.line_gid", "=", "ol.shopify_line_gid"),
+    )
     .select(["o.shopify_order_gid"])
     .distinct()
     .where("o.store_id", "=", storeId)

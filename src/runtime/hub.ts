@@ -22,15 +22,15 @@ import {
   syncRecentRefunds,
   syncUnexplainedFulfillments,
 } from "../fulfillment/index.ts";
+import { buildServer } from "../http/server.ts";
+import { hasDryRun } from "../inventory/push/drift.ts";
+import { markPushDirty, markStoreDirtyFor } from "../inventory/push/push-store.ts";
+import { pushRoutes } from "../inventory/push/routes.ts";
 import {
   LEVEL_SUBSCRIPTIONS,
   LEVEL_TOPICS,
   processLevelInbox,
 } from "../inventory/push/shopify-level-events.ts";
-import { buildServer } from "../http/server.ts";
-import { hasDryRun } from "../inventory/push/drift.ts";
-import { markPushDirty, markStoreDirtyFor } from "../inventory/push/push-store.ts";
-import { pushRoutes } from "../inventory/push/routes.ts";
 import { reprocessParked } from "../orders/intake.ts";
 import { orderRoutes } from "../orders/routes.ts";
 import {

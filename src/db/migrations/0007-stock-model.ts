@@ -12,12 +12,21 @@ export const stockModel: HubMigration = {
   name: "0007-stock-model",
   async up({ db }) {
     // Values were Shopify's `available`: read `on_hand` afresh, take delta baselines again.
-    await db.updateTable("inventory_sync").set({ pushed: null, confirmed: null, confirmed_at: null }).execute();
+    await db
+      .updateTable("inventory_sync")
+      .set({ pushed: null, confirmed: null, confirmed_at: null })
+      .execute();
     await db.schema.alterTable("inventory_sync").addColumn("error", "text").execute();
-    await db.schema.alterTable("inventory_sync").addColumn("error_attempts", "integer", (c) => c.notNull().defaultTo(0)).execute();
+    await db.schema
+      .alterTable("inventory_sync")
+      .addColumn("error_attempts", "integer", (c) => c.notNull().defaultTo(0))
+      .execute();
     await db.schema.alterTable("inventory_sync").addColumn("retry_at", "bigint").execute();
     // 1 when Shopify reported a change there (inventory_levels/update): read before the next push.
-    await db.schema.alterTable("inventory_sync").addColumn("recheck", "integer", (c) => c.notNull().defaultTo(0)).execute();
+    await db.schema
+      .alterTable("inventory_sync")
+      .addColumn("recheck", "integer", (c) => c.notNull().defaultTo(0))
+      .execute();
 
     // Units of each shipment line that Shopify shows fulfilled (by the hub's fulfillments or adopted).
     await db.schema

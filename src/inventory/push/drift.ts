@@ -3,10 +3,11 @@
  * reconciliation (read Shopify's levels for every linked item, compare with what the stock model
  * says Shopify should hold, correct in absolute mode). Both use one comparison.
  */
+
+import { chunks } from "../../db/batching.ts";
 import type { Db } from "../../db/database.ts";
 import type { AdminTransport } from "../../shopify/transport.ts";
 import { logActivity } from "../../shops/activity.ts";
-import { chunks } from "../../db/batching.ts";
 import type { SyncTarget } from "./planner.ts";
 import { loadTargets, markStoreDirtyFor, recordSync } from "./push-store.ts";
 import { type PushDeps, type PushStore, runPushCycle } from "./reconciler.ts";
@@ -79,7 +80,11 @@ async function compare(
   const skus = new Map<number, string>();
   const waiting = new Set<number>();
   for (const part of chunks(variantIds, 500)) {
-    for (const r of await deps.db.selectFrom("variants").select(["id", "sku"]).where("id", "in", part).execute())
+    for (const r of await deps.db
+      .selectFrom("variants")
+      .select(["id", "sku"])
+      .where("id", "in", part)
+      .execute())
       skus.set(r.id, r.sku);
     for (const r of await deps.db
       .selectFrom("push_dirty")
@@ -100,7 +105,13 @@ async function compare(
       shopify,
       hub,
       difference: hub.onHand - shopify.onHand,
-      cause: likelyCause({ mode: store.mode, shopify, hub, error: t.error, waiting: waiting.has(t.variantId) }),
+      cause: likelyCause({
+        mode: store.mode,
+        shopify,
+        hub,
+        error: t.error,
+        waiting: waiting.has(t.variantId),
+      }),
     };
   });
   return { targets, rows };
@@ -214,7 +225,11 @@ export async function runDriftCheck(
     if (store.mode === "absolute" && drifted.length > 0) {
       const keys = new Set(drifted.map((d) => itemLocationKey(d.inventoryItemId, d.locationId)));
       const variants = [
-        ...new Set(targets.filter((t) => keys.has(itemLocationKey(t.inventoryItemGid, t.locationGid))).map((t) => t.variantId)),
+        ...new Set(
+          targets
+            .filter((t) => keys.has(itemLocationKey(t.inventoryItemGid, t.locationGid)))
+            .map((t) => t.variantId),
+        ),
       ];
       await markStoreDirtyFor(deps.db, store.id, variants, deps.now());
       await runPushCycle({ ...deps, windowMs: 0 }, store, transport);

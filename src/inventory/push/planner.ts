@@ -107,8 +107,10 @@ export function planPush(targets: readonly SyncTarget[], mode: InventoryMode, no
       }
     } else if (t.pushed === null) {
       baselines.push(t);
+    } else if (t.recheck) {
+      // Shopify reported a change: read it (delta mode keeps it, but records and reports it).
+      needsRead.push(t);
     } else if (t.pushed === t.desired) {
-      continue;
     } else if (t.retryAt !== null && t.retryAt > now) {
       waiting.push(t);
     } else {

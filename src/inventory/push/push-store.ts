@@ -424,7 +424,10 @@ async function updateItems(
       .where((eb) =>
         eb.or(
           part.map((i) =>
-            eb.and([eb("inventory_item_gid", "=", i.inventoryItemGid), eb("location_gid", "=", i.locationGid)]),
+            eb.and([
+              eb("inventory_item_gid", "=", i.inventoryItemGid),
+              eb("location_gid", "=", i.locationGid),
+            ]),
           ),
         ),
       )

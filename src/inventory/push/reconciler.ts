@@ -149,7 +149,8 @@ export async function runPushCycle(
     if (!again) {
       // A variant with a refused item keeps its mark, due when the item may be retried.
       const held = new Map<number, number>();
-      for (const t of plan.waiting) held.set(t.variantId, Math.min(held.get(t.variantId) ?? Infinity, t.retryAt!));
+      for (const t of plan.waiting)
+        held.set(t.variantId, Math.min(held.get(t.variantId) ?? Infinity, t.retryAt!));
       await clearDirty(
         deps.db,
         store.id,
@@ -219,9 +220,11 @@ async function recordRead(
   levels: readonly SyncUpdate[],
 ): Promise<void> {
   const found = new Map(levels.map((l) => [itemLocationKey(l.inventoryItemGid, l.locationGid), l.confirmed]));
+  // Against the last confirmed value, or (delta mode, never confirmed) what the model expects.
+  const before = (t: SyncTarget) => t.confirmed ?? t.pushed ?? t.desired;
   const edited = read.filter((t) => {
     const now = found.get(itemLocationKey(t.inventoryItemGid, t.locationGid));
-    return t.recheck && t.confirmed !== null && now !== undefined && now !== t.confirmed;
+    return t.recheck && now !== undefined && now !== before(t);
   });
   const now = deps.now();
   await deps.db.transaction().execute(async (trx) => {
@@ -243,7 +246,7 @@ async function recordRead(
           drift: edited.slice(0, 100).map((t) => ({
             item: t.inventoryItemGid,
             location: t.locationGid,
-            expected: t.confirmed,
+            expected: before(t),
             found: found.get(itemLocationKey(t.inventoryItemGid, t.locationGid)),
             hub: t.desired,
           })),
@@ -467,7 +470,11 @@ async function sendBatch(
       const list = payload.kind === "set" ? "quantities" : "changes";
       const items: { variantId: number; inventoryItemGid: string; locationGid: string }[] = (
         payload.kind === "set" ? payload.quantities : payload.changes
-      ).map((q) => ({ variantId: q.variantId, inventoryItemGid: q.inventoryItemId, locationGid: q.locationId }));
+      ).map((q) => ({
+        variantId: q.variantId,
+        inventoryItemGid: q.inventoryItemId,
+        locationGid: q.locationId,
+      }));
       const named = rejectedIndexes(outcome.errors, list);
       // Errors that name no item refuse the whole batch: every item waits and is retried.
       const refused = named === null ? items : items.filter((_, i) => named.has(i));
@@ -496,7 +503,9 @@ async function sendBatch(
               batchId: batch.id,
               key: batch.key,
               errors: outcome.errors,
-              items: refused.slice(0, 100).map((r) => ({ item: r.inventoryItemGid, location: r.locationGid })),
+              items: refused
+                .slice(0, 100)
+                .map((r) => ({ item: r.inventoryItemGid, location: r.locationGid })),
             },
           },
           now,

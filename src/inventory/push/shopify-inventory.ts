@@ -230,7 +230,10 @@ export async function readItemLevels(
     }>(ITEM_LEVELS_AT_LOCATION, { ids, locationId: locationGid }, { estimatedCost: 2 + ids.length * 3 });
     for (const node of data.nodes) {
       if (!node) continue;
-      out.set(levelKey(node.id, locationGid), node.inventoryLevel ? reading(node.inventoryLevel.quantities) : null);
+      out.set(
+        levelKey(node.id, locationGid),
+        node.inventoryLevel ? reading(node.inventoryLevel.quantities) : null,
+      );
     }
   }
   return out;

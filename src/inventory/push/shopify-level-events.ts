@@ -23,11 +23,16 @@ const levelPayload = z.object({
 
 export type LevelEvent = { itemGid: string; locationGid: string; available: number | null };
 
-export function fromLevelWebhook(body: unknown): { ok: true; event: LevelEvent } | { ok: false; reason: string } {
+export function fromLevelWebhook(
+  body: unknown,
+): { ok: true; event: LevelEvent } | { ok: false; reason: string } {
   const r = levelPayload.safeParse(body);
   if (!r.success) {
     const first = r.error.issues[0];
-    return { ok: false, reason: `not an inventory level payload: ${first?.path.join(".")} ${first?.message}` };
+    return {
+      ok: false,
+      reason: `not an inventory level payload: ${first?.path.join(".")} ${first?.message}`,
+    };
   }
   return {
     ok: true,
