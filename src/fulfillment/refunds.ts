@@ -116,7 +116,8 @@ export function planRestock(
   });
 }
 
-export type RecordOutcome = "recorded" | "duplicate" | "unknown_order";
+/** `waiting`: it returns fulfilled units the hub has not seen fulfilled yet; try again later. */
+export type RecordOutcome = "recorded" | "duplicate" | "unknown_order" | "waiting";
 
 export async function recordRefund(
   ctx: AppContext,
@@ -153,6 +154,7 @@ export async function recordRefund(
   const shippedVariant = new Map<string, number>();
   // Units Shopify fulfilled (it restocks only those on a RETURN): by the hub or in Shopify.
   const fulfilled = new Map<string, number>();
+  const hubFulfilled = new Map<string, number>();
   for (const r of await db
     .selectFrom("shipment_lines as l")
     .innerJoin("shipments as s", "s.id", "l.shipment_id")
@@ -161,6 +163,7 @@ export async function recordRefund(
     .execute()) {
     shipped.set(r.shopify_line_gid, (shipped.get(r.shopify_line_gid) ?? 0) + r.quantity);
     shippedVariant.set(r.shopify_line_gid, r.variant_id);
+    hubFulfilled.set(r.shopify_line_gid, (hubFulfilled.get(r.shopify_line_gid) ?? 0) + r.fulfilled_quantity);
   }
   for (const r of await db
     .selectFrom("fulfillment_records")
@@ -190,6 +193,15 @@ export async function recordRefund(
       restockedBefore.set(l.lineGid, (restockedBefore.get(l.lineGid) ?? 0) + l.restocked);
       returnedBefore.set(l.lineGid, (returnedBefore.get(l.lineGid) ?? 0) + (l.shopifyRestocked ?? 0));
     }
+  // Shopify only returns fulfilled units: one the hub has not seen fulfilled yet (its webhook is
+  // late) must be recorded first, or the restock would find no room.
+  for (const [line, n] of hubFulfilled) fulfilled.set(line, Math.max(fulfilled.get(line) ?? 0, n));
+  const returning = new Map<string, number>();
+  for (const l of refund.lines)
+    if (l.restockType === "RETURN")
+      returning.set(l.lineGid, (returning.get(l.lineGid) ?? 0) + l.quantity);
+  for (const [line, n] of returning)
+    if ((returnedBefore.get(line) ?? 0) + n > (fulfilled.get(line) ?? 0)) return "waiting";
   const plan = planRestock(refund, rule, shipped, restockedBefore, fulfilled, returnedBefore);
 
   const now = ctx.clock.now();
@@ -330,8 +342,13 @@ export async function processRefundInbox(ctx: AppContext, limit = 200): Promise<
       if (!parsed.ok) throw new InboxRejection(parsed.reason);
       // Recording is idempotent (unique per store and refund), so marking done afterwards is safe.
       const outcome = await recordRefund(ctx, store.id, parsed.refund, "webhook");
+      // The order arrives by its own webhook or the backfill, perhaps after its refund: retried.
       if (outcome === "unknown_order")
-        throw new InboxRejection(`order ${parsed.refund.orderGid} is not in the hub`);
+        throw new Error(`order ${parsed.refund.orderGid} is not in the hub yet; retrying`);
+      if (outcome === "waiting")
+        throw new Error(
+          `refund ${parsed.refund.gid} returns units of order ${parsed.refund.orderGid} whose fulfillment the hub has not recorded yet; retrying`,
+        );
       await markInboxDone(ctx.database.db, row.id, ctx.clock.now());
     },
   });

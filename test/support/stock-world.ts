@@ -183,7 +183,7 @@ export async function createWorld(o: WorldOptions): Promise<World> {
       await db
         .updateTable("webhook_inbox")
         .set({ next_attempt_at: 0 })
-        .where("status", "=", "pending")
+        .where("status", "in", ["pending", "failed"])
         .execute();
       await steps[which % steps.length]!();
     },
@@ -202,7 +202,7 @@ export async function createWorld(o: WorldOptions): Promise<World> {
           db
             .selectFrom("webhook_inbox")
             .select((eb) => eb.fn.countAll().as("n"))
-            .where("status", "=", "pending")
+            .where("status", "in", ["pending", "failed"])
             .where("shop", "=", domain)
             .executeTakeFirst(),
         );
