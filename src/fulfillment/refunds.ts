@@ -198,8 +198,7 @@ export async function recordRefund(
   for (const [line, n] of hubFulfilled) fulfilled.set(line, Math.max(fulfilled.get(line) ?? 0, n));
   const returning = new Map<string, number>();
   for (const l of refund.lines)
-    if (l.restockType === "RETURN")
-      returning.set(l.lineGid, (returning.get(l.lineGid) ?? 0) + l.quantity);
+    if (l.restockType === "RETURN") returning.set(l.lineGid, (returning.get(l.lineGid) ?? 0) + l.quantity);
   for (const [line, n] of returning)
     if ((returnedBefore.get(line) ?? 0) + n > (fulfilled.get(line) ?? 0)) return "waiting";
   const plan = planRestock(refund, rule, shipped, restockedBefore, fulfilled, returnedBefore);

@@ -235,7 +235,33 @@ export async function recordFulfillment(
         }
       }
     };
-    if (f.cancelled) {
+    if (f.cancelled && p.known.length === 0) {
+      // Cancelled before the hub heard of its creation (webhooks come in any order): remember it
+      // as cancelled, so the late `fulfillments/create` changes nothing (Shopify's net is zero).
+      for (const l of f.lines) {
+        if (l.quantity <= 0) continue;
+        await trx
+          .insertInto("fulfillment_records")
+          .values({
+            store_id: storeId,
+            fulfillment_gid: f.gid,
+            line_gid: l.lineGid,
+            order_id: order.id,
+            variant_id: p.lines.get(l.lineGid) ?? null,
+            location_gid: f.locationGid,
+            quantity: l.quantity,
+            origin: p.origin,
+            hub_quantity: 0,
+            sale_quantity: 0,
+            warehouse_id: null,
+            cancelled: 1,
+            occurred_at: f.createdAt,
+            recorded_at: now,
+          })
+          .execute();
+        outcome = "reversed";
+      }
+    } else if (f.cancelled) {
       for (const k of p.known) {
         if (k.cancelled === 1) continue;
         await trx
