@@ -205,7 +205,8 @@ export async function backfillOrders(
         );
         continue;
       }
-      const r = await importOrder(ctx, storeId, parsed.order);
+      // Read from the API just now: Shopify's current state of the order.
+      const r = await importOrder(ctx, storeId, parsed.order, { authoritative: true });
       outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
       if (cursor === null || parsed.order.updatedAt > cursor) cursor = parsed.order.updatedAt;
     }

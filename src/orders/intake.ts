@@ -274,7 +274,7 @@ export async function importOrderTx(
   trx: Trx,
   storeId: number,
   order: ShopifyOrder,
-  options: { force?: boolean } = {},
+  options: { force?: boolean; authoritative?: boolean } = {},
 ): Promise<ImportResult> {
   const now = ctx.clock.now();
   const existing = await trx
@@ -286,11 +286,15 @@ export async function importOrderTx(
   const hash = contentHash(order);
   if (existing) {
     const storedOrder = JSON.parse(existing.source) as ShopifyOrder;
-    const verdict = compareVersion(order, {
-      updatedAt: existing.shopify_updated_at,
-      progress: progressOf(storedOrder),
-      contentHash: existing.content_hash,
-    });
+    const verdict = compareVersion(
+      order,
+      {
+        updatedAt: existing.shopify_updated_at,
+        progress: progressOf(storedOrder),
+        contentHash: existing.content_hash,
+      },
+      options.authoritative,
+    );
     if (verdict === "older") return { outcome: "stale", orderId: existing.id };
     if (verdict === "same" && !options.force) return { outcome: "unchanged", orderId: existing.id };
   }
@@ -432,7 +436,7 @@ export async function importOrder(
   ctx: AppContext,
   storeId: number,
   order: ShopifyOrder,
-  options: { force?: boolean } = {},
+  options: { force?: boolean; authoritative?: boolean } = {},
 ): Promise<ImportResult> {
   return ctx.database.db.transaction().execute(async (trx) => {
     await lockOrders(trx, ctx.database.dialect);

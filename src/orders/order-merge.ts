@@ -3,6 +3,7 @@
  * - An older Shopify `updatedAt` never overwrites a newer one. Two deliveries of the same
  *   instant (Shopify's timestamps are coarse) are ordered by progress: cancelled beats open,
  *   more shipped beats less, so a retried "older" body of the same instant cannot undo a step.
+ *   A version read from the API is Shopify's current state and wins at the same instant.
  * - The reservation of an order is what it still has to ship, per (variant, warehouse);
  *   `reservationChanges` is what to add to `stock_levels.reserved` to go from one to the other.
  */
@@ -30,11 +31,21 @@ export function contentHash(o: ShopifyOrder): string {
   return createHash("sha256").update(JSON.stringify(content)).digest("hex").slice(0, 32);
 }
 
-export function compareVersion(incoming: ShopifyOrder, stored: StoredVersion | undefined): VersionVerdict {
+/**
+ * `authoritative`: the version was just read from Shopify's API (the backfill), so it is Shopify's
+ * current state; at an equal `updatedAt` it wins whatever its progress (a fulfillment cancelled
+ * within the same instant lowers progress, which a webhook body cannot be trusted to do).
+ */
+export function compareVersion(
+  incoming: ShopifyOrder,
+  stored: StoredVersion | undefined,
+  authoritative = false,
+): VersionVerdict {
   if (!stored) return "newer";
   if (incoming.updatedAt > stored.updatedAt) return "newer";
   if (incoming.updatedAt < stored.updatedAt) return "older";
   if (contentHash(incoming) === stored.contentHash) return "same";
+  if (authoritative) return "newer";
   return progressOf(incoming) >= stored.progress ? "newer" : "older";
 }
 

@@ -19,6 +19,7 @@ import { type PushDeps, type PushStore, runPushCycle } from "../../src/inventory
 import { LEVEL_SUBSCRIPTIONS, processLevelInbox } from "../../src/inventory/push/shopify-level-events.ts";
 import { processInbox } from "../../src/orders/inbox.ts";
 import { ORDER_WEBHOOK_SUBSCRIPTIONS } from "../../src/orders/webhooks.ts";
+import { orderStorePass } from "../../src/orders/worker-jobs.ts";
 import { createAdminTransport } from "../../src/shopify/admin-client.ts";
 import type { AdminTransport } from "../../src/shopify/transport.ts";
 import { registerWebhooks } from "../../src/shops/webhook-subscriptions.ts";
@@ -167,6 +168,7 @@ export async function createWorld(o: WorldOptions): Promise<World> {
     async () => void (await processLevelInbox(hub.ctx)),
     async () => void (await deliverStoreShipments(hub.ctx, transport, storeId, Date.now() + 3_600_000)),
     async () => void (await runPushCycle(pushDeps(), await pushStore(), transport)),
+    async () => void (await orderStorePass(hub.ctx, transport, storeId, { backfill: true })),
   ];
   const world: World = {
     store,
