@@ -262,6 +262,7 @@ export async function recordFulfillment(
         outcome = "reversed";
       }
     } else if (f.cancelled) {
+      if (p.known.some((k) => k.cancelled === 0 && k.hub_quantity > 0)) await uncover(trx, f.gid, now);
       for (const k of p.known) {
         if (k.cancelled === 1) continue;
         await trx
@@ -271,7 +272,6 @@ export async function recordFulfillment(
           .where("fulfillment_gid", "=", f.gid)
           .where("line_gid", "=", k.line_gid)
           .execute();
-        if (k.hub_quantity > 0) await uncover(trx, order.id, k.line_gid, k.hub_quantity);
         if (k.variant_id !== null && k.location_gid !== null)
           baseline.push({ variantId: k.variant_id, locationGid: k.location_gid, delta: k.quantity });
         outcome = "reversed";
@@ -487,27 +487,48 @@ async function plannedMovements(
   return out;
 }
 
-/** A cancelled fulfillment's hub units are in transit again (their shipment is no longer fulfilled). */
-async function uncover(trx: Trx, orderId: number, lineGid: string, quantity: number): Promise<void> {
-  let left = quantity;
+/**
+ * A cancelled fulfillment that covered back-office shipments: their units are in transit again
+ * (still committed in Shopify, no longer fulfilled), and each shipment says so. The hub does not
+ * fulfil them again by itself: whoever cancelled it in Shopify decides; a later fulfillment there
+ * covers them.
+ */
+async function uncover(trx: Trx, fulfillmentGid: string, now: number): Promise<void> {
   const rows = await trx
-    .selectFrom("shipment_lines as l")
-    .innerJoin("shipments as s", "s.id", "l.shipment_id")
-    .select(["l.id", "l.fulfilled_quantity"])
-    .where("s.order_id", "=", orderId)
-    .where("l.shopify_line_gid", "=", lineGid)
-    .where("l.fulfilled_quantity", ">", 0)
-    .orderBy("l.id", "desc")
+    .selectFrom("shipment_fulfillments")
+    .select(["id", "shipment_id", "lines"])
+    .where("fulfillment_gid", "=", fulfillmentGid)
+    .where("status", "=", "done")
     .execute();
   for (const r of rows) {
-    if (left <= 0) break;
-    const n = Math.min(left, r.fulfilled_quantity);
+    for (const l of JSON.parse(r.lines) as { lineGid: string; quantity: number }[])
+      await trx
+        .updateTable("shipment_lines")
+        .set((eb) => ({ fulfilled_quantity: eb("fulfilled_quantity", "-", l.quantity) }))
+        .where("shipment_id", "=", r.shipment_id)
+        .where("shopify_line_gid", "=", l.lineGid)
+        .execute();
     await trx
-      .updateTable("shipment_lines")
-      .set((eb) => ({ fulfilled_quantity: eb("fulfilled_quantity", "-", n) }))
+      .updateTable("shipment_fulfillments")
+      .set({ status: "failed", last_error: "cancelled in Shopify" })
       .where("id", "=", r.id)
       .execute();
-    left -= n;
+    const left = await trx
+      .selectFrom("shipment_fulfillments")
+      .select("id")
+      .where("shipment_id", "=", r.shipment_id)
+      .where("status", "=", "done")
+      .executeTakeFirst();
+    await trx
+      .updateTable("shipments")
+      .set({
+        status: left ? "partially_applied" : "rejected",
+        reason: `fulfillment ${fulfillmentGid} was cancelled in Shopify: its units stay committed there until they are fulfilled again`,
+        updated_at: now,
+      })
+      .where("id", "=", r.shipment_id)
+      .where("status", "in", ["applied", "partially_applied", "pending"])
+      .execute();
   }
 }
 

@@ -236,7 +236,7 @@ export async function refreshReservations(
     .innerJoin("shipments as s", "s.id", "sl.shipment_id")
     .select(["sl.shopify_line_gid", "sl.quantity"])
     .where("s.order_id", "=", orderId)
-    .where("s.status", "!=", "rejected")
+    // Every recorded shipment, delivered or not: its sale is in the ledger.
     .execute())
     add(r.shopify_line_gid, r.quantity);
   for (const r of await trx
