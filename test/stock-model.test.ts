@@ -289,6 +289,47 @@ describe.each(DIALECTS)("stock through an order's life on %s", (dialect) => {
     });
   });
 
+  it("an item Shopify refuses waits with its error and retries; the rest of its batch is confirmed", async () => {
+    const w = await world("absolute", 5);
+    const [a, b] = w.store.variants.map((v) => v.sku) as [string, string];
+    const at = new Date().toISOString();
+    const post = (id: string, sku: string, quantity: number) =>
+      w.call("POST", "/api/v1/movements", {
+        movements: [
+          {
+            id: `${w.store.domain}-${id}`,
+            type: quantity > 0 ? "receipt" : "adjustment",
+            sku,
+            warehouse: "W1",
+            quantity,
+            occurredAt: at,
+          },
+        ],
+      });
+    // Shopify refuses quantities above 1,000,000,000.
+    expect((await post("huge", a, 1_200_000_000)).status).toBe(200);
+    expect((await post("fine", b, 3)).status).toBe(200);
+    await w.step(5);
+    expect(level(w, b)).toEqual({ available: 8, committed: 0, onHand: 8 });
+    expect(level(w, a)).toEqual({ available: 5, committed: 0, onHand: 5 });
+    const status = await w.call("GET", `/api/v1/stores/${w.store.domain}/inventory/status`);
+    expect(status.body.failingItems).toEqual([
+      expect.objectContaining({
+        sku: a,
+        attempts: 1,
+        error: expect.stringContaining("INVALID_QUANTITY_TOO_HIGH"),
+      }),
+    ]);
+    // Still waiting: the mark stays until the item's retry time.
+    expect(status.body.waitingVariants).toBe(1);
+    // The back office corrects its mistake; the item goes out at its retry and the error clears.
+    expect((await post("fix", a, -1_200_000_000)).status).toBe(200);
+    await w.settle();
+    expect(level(w, a)).toEqual({ available: 5, committed: 0, onHand: 5 });
+    const after = await w.call("GET", `/api/v1/stores/${w.store.domain}/inventory/status`);
+    expect(after.body.failingItems).toEqual([]);
+  });
+
   it("absolute mode: an order placed in Shopify before the hub imports it is never overwritten by a push", async () => {
     const w = await world("absolute", 10);
     const sku = w.store.variants[0]!.sku;

@@ -194,9 +194,15 @@ export async function createWorld(o: WorldOptions): Promise<World> {
         await emulator.control.webhooksIdle(10_000);
         for (let i = 0; i < steps.length; i++) await world.step(i);
         await syncUnexplainedFulfillments(hub.ctx, transport, storeId);
+        // Refused items wait for their retry time; here it has come.
         await db
           .updateTable("inventory_sync")
           .set({ retry_at: null })
+          .where("store_id", "=", storeId)
+          .execute();
+        await db
+          .updateTable("push_dirty")
+          .set({ first_marked_at: 0 })
           .where("store_id", "=", storeId)
           .execute();
         await emulator.control.webhooksIdle(10_000);

@@ -147,6 +147,11 @@ export async function runPushCycle(
       if (r.kind === "rejected" && r.rest > 0) again = true;
     }
     if (!again) {
+      // A refused item that needs nothing any more (the hub's value changed back) is no longer failing.
+      const resolved = targets.filter(
+        (t) => t.error !== null && (store.mode === "absolute" ? t.confirmed : t.pushed) === t.desired,
+      );
+      if (resolved.length > 0) await clearItemErrors(deps.db, store.id, resolved);
       // A variant with a refused item keeps its mark, due when the item may be retried.
       const held = new Map<number, number>();
       for (const t of plan.waiting)

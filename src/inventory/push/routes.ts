@@ -35,7 +35,7 @@ export function pushRoutes(ctx: AppContext, deps: PushRouteDeps) {
       tag: "inventory push",
       auth: "api-key",
       summary:
-        "The inventory push of one store: mode, flow state, items waiting, batches in flight or failed, last drift check.",
+        "The inventory push of one store: mode, flow state, items waiting, batches in flight or failed, items Shopify refused (with their error and next retry), last drift check.",
       params: storeParams,
       async handler({ params }) {
         const db = ctx.database.db;
@@ -72,6 +72,26 @@ export function pushRoutes(ctx: AppContext, deps: PushRouteDeps) {
           .orderBy("id", "desc")
           .limit(20)
           .execute();
+        const failing = await db
+          .selectFrom("inventory_sync as i")
+          .innerJoin("variants as v", "v.id", "i.variant_id")
+          .leftJoin("store_locations as sl", (j) =>
+            j.onRef("sl.store_id", "=", "i.store_id").onRef("sl.location_gid", "=", "i.location_gid"),
+          )
+          .select([
+            "v.sku",
+            "i.inventory_item_gid",
+            "i.location_gid",
+            "sl.name",
+            "i.error",
+            "i.error_attempts",
+            "i.retry_at",
+          ])
+          .where("i.store_id", "=", s.id)
+          .where("i.error", "is not", null)
+          .orderBy("v.sku")
+          .limit(100)
+          .execute();
         return {
           store: params.domain,
           status: s.status,
@@ -84,6 +104,15 @@ export function pushRoutes(ctx: AppContext, deps: PushRouteDeps) {
             key: f.idempotency_key,
             error: f.last_error,
             at: new Date(f.created_at).toISOString(),
+          })),
+          failingItems: failing.map((f) => ({
+            sku: f.sku,
+            inventoryItemId: f.inventory_item_gid,
+            locationId: f.location_gid,
+            location: f.name ?? f.location_gid,
+            error: f.error,
+            attempts: f.error_attempts,
+            retryAt: f.retry_at === null ? null : new Date(f.retry_at).toISOString(),
           })),
           lastDriftCheck: lastDrift
             ? {
@@ -104,7 +133,7 @@ export function pushRoutes(ctx: AppContext, deps: PushRouteDeps) {
       tag: "inventory push",
       auth: "api-key",
       summary:
-        "What the push would change, per SKU and location (Shopify's value now, the hub's, the difference), without writing to Shopify. Required before the inventory flow is enabled.",
+        "What the push would change, per SKU and location: Shopify's on hand, available and committed now, what the stock model says they should be, the difference and its likely cause, without writing to Shopify. Required before the inventory flow is enabled.",
       params: storeParams,
       query: z.object({ onlyDifferences: z.enum(["true", "false"]).optional() }),
       async handler({ params, query }) {
@@ -118,7 +147,7 @@ export function pushRoutes(ctx: AppContext, deps: PushRouteDeps) {
       tag: "inventory push",
       auth: "api-key",
       summary:
-        "Read Shopify's levels for every linked item now, record drift and (absolute mode) correct it.",
+        "Read Shopify's levels for every linked item now and compare them with the stock model (the dry run's comparison): report every difference with its likely cause and, in absolute mode, correct it.",
       params: storeParams,
       async handler({ params }) {
         const store = await pushStore(ctx, params.domain);
