@@ -123,6 +123,57 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
       .toBe("pending");
     await expect.poll(() => page.locator(`tr[data-dead="${deadId}"]`).count()).toBe(0);
 
+    // The store's stock rules say what happens to sales Shopify fulfils, and can be changed.
+    const storeRow = await db.selectFrom("stores").select(["id"]).executeTakeFirstOrThrow();
+    const link = await db
+      .selectFrom("variant_links")
+      .select(["variant_id", "inventory_item_gid"])
+      .executeTakeFirstOrThrow();
+    const managed = await db
+      .selectFrom("store_locations")
+      .select("location_gid")
+      .where("managed", "=", 1)
+      .executeTakeFirstOrThrow();
+    await db
+      .insertInto("inventory_sync")
+      .values({
+        store_id: storeRow.id,
+        inventory_item_gid: link.inventory_item_gid,
+        location_gid: managed.location_gid,
+        variant_id: link.variant_id,
+        pushed: null,
+        confirmed: null,
+        confirmed_at: null,
+        error: "INVALID_QUANTITY_TOO_HIGH: The quantity can't be higher than 1,000,000,000.",
+        error_attempts: 2,
+        retry_at: Date.now() + 60_000,
+      })
+      .onConflict((oc) =>
+        oc.columns(["store_id", "inventory_item_gid", "location_gid"]).doUpdateSet({
+          error: "INVALID_QUANTITY_TOO_HIGH: The quantity can't be higher than 1,000,000,000.",
+          error_attempts: 2,
+          retry_at: Date.now() + 60_000,
+        }),
+      )
+      .execute();
+    await page
+      .locator('tr[data-store="console.myshopify.com"]')
+      .getByRole("button", { name: "Details" })
+      .click();
+    await expect.poll(() => page.locator("#rule-shopify-fulfillments").inputValue()).toBe("record_in_ledger");
+    await expect
+      .poll(() => page.locator("#refused tbody").textContent())
+      .toContain("INVALID_QUANTITY_TOO_HIGH");
+    await page.selectOption("#rule-shopify-fulfillments", "back_office");
+    await page.getByRole("button", { name: "Save rules" }).click();
+    await expect.poll(() => page.locator("#rules-result").textContent()).toBe("Saved.");
+    const rules = await db
+      .selectFrom("fulfillment_settings")
+      .select("shopify_fulfillments")
+      .where("store_id", "=", storeRow.id)
+      .executeTakeFirstOrThrow();
+    expect(rules.shopify_fulfillments).toBe("back_office");
+
     await page.fill("#stock-sku", "C-1");
     await page.click("#stock-form button");
     await expect.poll(() => page.locator("#stock tbody").textContent()).toContain("MAIN");

@@ -322,6 +322,13 @@ describe.each(DIALECTS)("stock through an order's life on %s", (dialect) => {
     ]);
     // Still waiting: the mark stays until the item's retry time.
     expect(status.body.waitingVariants).toBe(1);
+    // A batch Shopify refuses whole (its only item) keeps its mark too.
+    expect((await post("huge-b", b, 1_500_000_000)).status).toBe(200);
+    await w.step(5);
+    const both = await w.call("GET", `/api/v1/stores/${w.store.domain}/inventory/status`);
+    expect(both.body.failingItems.map((f: { sku: string }) => f.sku).sort()).toEqual([a, b].sort());
+    expect(both.body.waitingVariants).toBe(2);
+    expect((await post("fix-b", b, -1_500_000_000)).status).toBe(200);
     // The back office corrects its mistake; the item goes out at its retry and the error clears.
     expect((await post("fix", a, -1_200_000_000)).status).toBe(200);
     await w.settle();

@@ -90,7 +90,11 @@ async function loadStores() {
           "td",
           {},
           drift
-            ? `${drift.status}: ${drift.checked} checked, ${drift.drifted} drifted, ${drift.fixed} fixed`
+            ? drift.status !== "done"
+              ? `${drift.status}${drift.error ? `: ${drift.error}` : ""}`
+              : drift.drifted === 0
+                ? `${drift.checked} checked, all right`
+                : `${drift.checked} checked, ${drift.drifted} differed, ${drift.fixed} corrected`
             : "never",
         ),
         el("td", {}, el("button", { onclick: () => openStore(s.domain) }, "Details")),
@@ -175,10 +179,34 @@ async function openStore(domain) {
 
 async function refreshStore() {
   const d = encodeURIComponent(state.store);
-  const [problems, activity] = await Promise.all([
+  const [problems, activity, push, rules] = await Promise.all([
     api("GET", `/api/v1/stores/${d}/link-problems`).catch(() => ({ items: [] })),
     api("GET", `/api/v1/stores/${d}/activity?limit=50`).catch(() => ({ items: [] })),
+    api("GET", `/api/v1/stores/${d}/inventory/status`).catch(() => ({})),
+    api("GET", `/api/v1/stores/${d}/fulfillment-settings`).catch(() => null),
   ]);
+  if (rules) {
+    state.rules = rules;
+    $("#rule-shopify-fulfillments").value = rules.shopifyFulfillments;
+    $("#rule-restock").value = rules.restockRule;
+    $("#rule-returns-warehouse").value = rules.returnsWarehouse ?? "";
+  }
+  const refused = push.failingItems ?? [];
+  $("#refused-empty").hidden = refused.length > 0;
+  fill(
+    $("#refused tbody"),
+    refused.map((f) =>
+      el(
+        "tr",
+        { "data-refused": `${f.sku}|${f.location}` },
+        el("td", {}, f.sku),
+        el("td", {}, f.location),
+        el("td", {}, f.error),
+        el("td", {}, f.attempts),
+        el("td", {}, f.retryAt ? new Date(f.retryAt).toLocaleString() : ""),
+      ),
+    ),
+  );
   fill(
     $("#link-problems tbody"),
     (problems.items ?? []).map((p) =>
@@ -222,9 +250,10 @@ async function storeAction(action) {
             {},
             el("td", {}, r.sku),
             el("td", {}, r.location),
-            el("td", {}, r.shopify),
-            el("td", {}, r.hub),
+            el("td", {}, `${r.shopify.onHand} / ${r.shopify.available} / ${r.shopify.committed}`),
+            el("td", {}, `${r.hub.onHand} / ${r.hub.available} / ${r.hub.committed}`),
             el("td", {}, r.difference),
+            el("td", {}, r.cause ?? ""),
           ),
         ),
       );
@@ -233,7 +262,9 @@ async function storeAction(action) {
     } else if (action === "drift-check") {
       const s = await api("POST", `/api/v1/stores/${d}/inventory/drift-check`);
       $("#action-result").textContent =
-        `Drift check: ${s.checked} checked, ${s.drifted} drifted, ${s.fixed} fixed.`;
+        s.drifted === 0
+          ? `Drift check: ${s.checked} checked, all as the hub says.`
+          : `Drift check: ${s.checked} checked, ${s.drifted} differed from the hub, ${s.fixed} corrected (see Activity for each one and its likely cause).`;
     } else if (action === "link") {
       const s = await api("POST", `/api/v1/stores/${d}/link`);
       $("#action-result").textContent = `Linked ${s.linked ?? "?"} variants; ${s.problems ?? 0} problems.`;
@@ -242,6 +273,24 @@ async function storeAction(action) {
     $("#action-result").textContent = err.message;
   }
   await Promise.all([refreshStore(), loadStores()]);
+}
+
+async function saveRules(event) {
+  event.preventDefault();
+  const d = encodeURIComponent(state.store);
+  const warehouse = $("#rule-returns-warehouse").value.trim();
+  try {
+    const saved = await api("PUT", `/api/v1/stores/${d}/fulfillment-settings`, {
+      notifyCustomer: state.rules?.notifyCustomer ?? false,
+      restockRule: $("#rule-restock").value,
+      returnsWarehouse: warehouse === "" ? null : warehouse,
+      shopifyFulfillments: $("#rule-shopify-fulfillments").value,
+    });
+    state.rules = saved;
+    $("#rules-result").textContent = "Saved.";
+  } catch (err) {
+    $("#rules-result").textContent = err.message;
+  }
 }
 
 async function lookupStock(event) {
@@ -308,6 +357,7 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const b of document.querySelectorAll("[data-action]"))
     b.addEventListener("click", () => storeAction(b.dataset.action));
   $("#stock-form").addEventListener("submit", lookupStock);
+  $("#stock-rules").addEventListener("submit", saveRules);
   start();
   setInterval(() => {
     if (state.key && !$("#app").hidden) Promise.all([loadStores(), loadProblems()]).catch(() => {});

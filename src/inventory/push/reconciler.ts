@@ -143,8 +143,9 @@ export async function runPushCycle(
         again = true;
         staleCorrected += r.drifted;
       }
-      // The refused items now wait for their retry; the rest of the batch goes out again.
-      if (r.kind === "rejected" && r.rest > 0) again = true;
+      // Plan again: the refused items now wait for their retry (their marks are kept, due then),
+      // the rest of the batch goes out at once.
+      if (r.kind === "rejected") again = true;
     }
     if (!again) {
       // A refused item that needs nothing any more (the hub's value changed back) is no longer failing.
@@ -322,8 +323,7 @@ type SendResult =
   | "retry-later"
   | { kind: "applied"; count: number }
   | { kind: "stale"; drifted: number }
-  /** `rest`: items of the batch Shopify did not name, to be sent again without the refused ones. */
-  | { kind: "rejected"; rest: number };
+  | { kind: "rejected" };
 
 async function sendBatch(
   deps: PushDeps,
@@ -417,7 +417,7 @@ async function sendBatch(
       // the drift, and let the next round overwrite with them as changeFromQuantity.
       if (payload.kind !== "set") {
         await finishBatch(deps.db, batch.id, "failed", outcome.message, now);
-        return { kind: "rejected", rest: 0 };
+        return { kind: "rejected" };
       }
       const { levels: current } = await readCurrent(
         transport,
@@ -517,7 +517,7 @@ async function sendBatch(
         );
       });
       log.error({ batch: batch.id, errors: outcome.errors }, "Shopify rejected an inventory batch");
-      return { kind: "rejected", rest: size - refused.length };
+      return { kind: "rejected" };
     }
   }
 }
