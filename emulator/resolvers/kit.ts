@@ -107,30 +107,39 @@ export function connection<T>(
     }
   }
   const dir = args.reverse ? -1 : 1;
-  const keyed = items.map((t) => ({ t, k: keyOf(t) })).sort((a, b) => dir * cmp(a.k, b.k));
-  let list = keyed;
-  if (args.after) {
-    const k = decodeCursor(args.after);
-    list = list.filter((x) => dir * cmp(x.k, k) > 0);
-  }
-  if (args.before) {
-    const k = decodeCursor(args.before);
-    list = list.filter((x) => dir * cmp(x.k, k) < 0);
-  }
-  let hasNextPage = args.before
-    ? list.length < keyed.length && keyed.some((x) => dir * cmp(x.k, decodeCursor(args.before!)) >= 0)
-    : false;
-  let hasPreviousPage = args.after
-    ? keyed.some((x) => dir * cmp(x.k, decodeCursor(args.after!)) <= 0)
-    : false;
+  // Items usually come in key order already (ids grow): check in one pass and sort only when
+  // not, then find the cursors by binary search, so paging a large list is linear, not n log n
+  // per page.
+  const order = (a: T, b: T) => dir * cmp(keyOf(a), keyOf(b));
+  let inOrder = true;
+  for (let i = 1; i < items.length && inOrder; i++) if (order(items[i - 1]!, items[i]!) > 0) inOrder = false;
+  const ordered = inOrder ? items : [...items].sort(order);
+  /** First index whose key is beyond `k` (strictly, or at-or-beyond when `inclusive`). */
+  const boundary = (k: string | number, inclusive: boolean) => {
+    let lo = 0;
+    let hi = ordered.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = dir * cmp(keyOf(ordered[mid]!), k);
+      if (c > 0 || (inclusive && c === 0)) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  };
+  let start = args.after ? boundary(decodeCursor(args.after), false) : 0;
+  let end = args.before ? boundary(decodeCursor(args.before), true) : ordered.length;
+  if (end < start) end = start;
+  let hasNextPage = args.before ? end < ordered.length : false;
+  let hasPreviousPage = args.after ? start > 0 : false;
   if (!ctx.bulk && hasFirst) {
-    if (list.length > args.first!) hasNextPage = true;
-    list = list.slice(0, Math.max(0, args.first!));
+    if (end - start > args.first!) hasNextPage = true;
+    end = Math.min(end, start + Math.max(0, args.first!));
   }
   if (!ctx.bulk && hasLast) {
-    if (list.length > args.last!) hasPreviousPage = true;
-    list = list.slice(Math.max(0, list.length - args.last!));
+    if (end - start > args.last!) hasPreviousPage = true;
+    start = Math.max(start, end - args.last!);
   }
+  const list = ordered.slice(start, end).map((t) => ({ t, k: keyOf(t) }));
   const edges = list.map((x) => ({ cursor: encodeCursor(x.k), node: x.t }));
   return {
     edges,

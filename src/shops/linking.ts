@@ -1,11 +1,17 @@
 /**
  * Linking hub variants to a store's inventory items (SKU, then barcode), replacing the store's
- * link problems each run, then reading Shopify's current `available` at the managed locations
+ * link problems each run, then reading Shopify's current `on_hand` at the managed locations
  * into inventory_sync.confirmed (the push's `changeFromQuantity`). New links are marked dirty.
+ * A large store is read with bulk operations.
  */
+
+import type { Clock } from "../core/clock.ts";
+import { yieldToEventLoop } from "../core/clock.ts";
 import { chunks } from "../db/batching.ts";
 import type { Database } from "../db/database.ts";
 import { markStoreDirtyFor } from "../inventory/push/push-store.ts";
+import { itemLocationKey, readLevels } from "../inventory/push/shopify-inventory.ts";
+import { runBulkQuery } from "../shopify/bulk-query.ts";
 import { graphql } from "../shopify/graphql.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
 import { logActivity } from "./activity.ts";
@@ -30,22 +36,18 @@ export const PRODUCT_VARIANTS_QUERY = graphql`
   }
 `;
 
-export const LOCATION_LEVELS_QUERY = graphql`
-  query TillbridgeLocationLevels($locationId: ID!, $after: String) {
-    location(id: $locationId) {
-      inventoryLevels(first: 250, after: $after) {
-        nodes {
-          item {
+/** The same read for a large store: one bulk operation, streamed (JSONL, one line per variant). */
+export const PRODUCT_VARIANTS_BULK = graphql`
+  {
+    productVariants {
+      edges {
+        node {
+          id
+          sku
+          barcode
+          inventoryItem {
             id
           }
-          quantities(names: ["available"]) {
-            name
-            quantity
-          }
-        }
-        pageInfo {
-          hasNextPage
-          endCursor
         }
       }
     }
@@ -59,31 +61,38 @@ interface VariantsPage {
   };
 }
 
-interface LevelsPage {
-  location: {
-    inventoryLevels: {
-      nodes: { item: { id: string }; quantities: { name: string; quantity: number }[] }[];
-      pageInfo: { hasNextPage: boolean; endCursor: string | null };
-    };
-  } | null;
-}
-
-export async function readShopifyVariants(transport: AdminTransport): Promise<ShopifyVariant[]> {
+/**
+ * Every variant of the store: one page when the store is small; otherwise the rest comes from
+ * one bulk operation (a few points instead of ~500 per 250 variants).
+ */
+export async function readShopifyVariants(
+  transport: AdminTransport,
+  clock: Clock,
+): Promise<ShopifyVariant[]> {
+  const first: { data: VariantsPage } = await transport.graphql<VariantsPage>(
+    PRODUCT_VARIANTS_QUERY,
+    { after: null },
+    { estimatedCost: 502 },
+  );
+  const toVariant = (v: VariantsPage["productVariants"]["nodes"][number]): ShopifyVariant => ({
+    id: v.id,
+    sku: v.sku,
+    barcode: v.barcode,
+    inventoryItemId: v.inventoryItem.id,
+  });
+  if (!first.data.productVariants.pageInfo.hasNextPage)
+    return first.data.productVariants.nodes.map(toVariant);
   const out: ShopifyVariant[] = [];
-  let after: string | null = null;
-  do {
-    const page: { data: VariantsPage } = await transport.graphql<VariantsPage>(
-      PRODUCT_VARIANTS_QUERY,
-      { after },
-      { estimatedCost: 502 },
-    );
-    for (const v of page.data.productVariants.nodes) {
-      out.push({ id: v.id, sku: v.sku, barcode: v.barcode, inventoryItemId: v.inventoryItem.id });
-    }
-    after = page.data.productVariants.pageInfo.hasNextPage
-      ? page.data.productVariants.pageInfo.endCursor
-      : null;
-  } while (after);
+  for await (const row of runBulkQuery(transport, PRODUCT_VARIANTS_BULK, { clock, pollMs: 500 })) {
+    const item = (row.inventoryItem as { id?: string } | undefined)?.id;
+    if (typeof row.id !== "string" || !item) continue;
+    out.push({
+      id: row.id,
+      sku: (row.sku as string | null | undefined) ?? null,
+      barcode: (row.barcode as string | null | undefined) ?? null,
+      inventoryItemId: item,
+    });
+  }
   return out;
 }
 
@@ -104,7 +113,7 @@ export async function linkVariants(
   storeId: number,
   now: number,
 ): Promise<LinkSummary> {
-  const shopify = await readShopifyVariants(transport);
+  const shopify = await readShopifyVariants(transport, { now: () => now });
   const db = database.db;
   const hub = (await db.selectFrom("variants").select(["id", "sku", "barcode"]).execute()).map((v) => ({
     id: Number(v.id),
@@ -175,9 +184,11 @@ export async function linkVariants(
         .execute();
     }
     // matched_by may change without the item changing (SKU match after a barcode match).
+    const rowOf = new Map(existingRows.map((r) => [Number(r.variant_id), r]));
+    const changedSet = new Set(changed);
     for (const l of result.links) {
-      const old = existingRows.find((r) => Number(r.variant_id) === l.variantId);
-      if (old && old.matched_by !== l.matchedBy && !changed.includes(l)) {
+      const old = rowOf.get(l.variantId);
+      if (old && old.matched_by !== l.matchedBy && !changedSet.has(l)) {
         await trx
           .updateTable("variant_links")
           .set({ matched_by: l.matchedBy })
@@ -240,9 +251,10 @@ export async function linkVariants(
 }
 
 /**
- * Reads Shopify's current `available` for every linked item at every managed, active location
- * and stores it as `confirmed` (keeping `pushed`). Items not stocked at a location get no row.
- * Returns the number of levels stored.
+ * Reads Shopify's current `on_hand` for every linked item at every managed, active location and
+ * stores it as `confirmed` (the push's compare-and-set value; `pushed` is kept). One bulk
+ * operation for a large store. Items not stocked at a location get no row. Returns the number of
+ * levels stored.
  */
 export async function readConfirmedLevels(
   database: Database,
@@ -251,67 +263,56 @@ export async function readConfirmedLevels(
   now: number,
 ): Promise<number> {
   const db = database.db;
-  const locations = await db
-    .selectFrom("store_locations")
-    .select("location_gid")
-    .where("store_id", "=", storeId)
-    .where("managed", "=", 1)
-    .where("active_in_shopify", "=", 1)
-    .execute();
+  const locations = (
+    await db
+      .selectFrom("store_locations")
+      .select("location_gid")
+      .where("store_id", "=", storeId)
+      .where("managed", "=", 1)
+      .where("active_in_shopify", "=", 1)
+      .execute()
+  ).map((l) => l.location_gid);
   if (locations.length === 0) return 0;
   const links = await db
     .selectFrom("variant_links")
     .select(["variant_id", "inventory_item_gid"])
     .where("store_id", "=", storeId)
     .execute();
-  const variantOf = new Map(links.map((l) => [l.inventory_item_gid, Number(l.variant_id)]));
-  if (variantOf.size === 0) return 0;
-  let stored = 0;
-  for (const { location_gid } of locations) {
-    let after: string | null = null;
-    do {
-      const page: { data: LevelsPage } = await transport.graphql<LevelsPage>(
-        LOCATION_LEVELS_QUERY,
-        { locationId: location_gid, after },
-        { estimatedCost: 752 },
-      );
-      const conn = page.data.location?.inventoryLevels;
-      if (!conn) break;
-      const rows = conn.nodes.flatMap((n) => {
-        const variantId = variantOf.get(n.item.id);
-        const available = n.quantities.find((q) => q.name === "available")?.quantity;
-        return variantId === undefined || available === undefined
-          ? []
-          : [{ item: n.item.id, variantId, available }];
-      });
-      for (const part of chunks(rows, 300)) {
-        await db
-          .insertInto("inventory_sync")
-          .values(
-            part.map((r) => ({
-              store_id: storeId,
-              inventory_item_gid: r.item,
-              location_gid,
-              variant_id: r.variantId,
-              pushed: null,
-              confirmed: r.available,
-              confirmed_at: now,
-            })),
-          )
-          .onConflict((oc) =>
-            oc.columns(["store_id", "inventory_item_gid", "location_gid"]).doUpdateSet((eb) => ({
-              variant_id: eb.ref("excluded.variant_id"),
-              confirmed: eb.ref("excluded.confirmed"),
-              confirmed_at: eb.ref("excluded.confirmed_at"),
-            })),
-          )
-          .execute();
-        stored += part.length;
-      }
-      after = conn.pageInfo.hasNextPage ? conn.pageInfo.endCursor : null;
-    } while (after);
+  if (links.length === 0) return 0;
+  const levels = await readLevels(transport, { now: () => now }, locations, links.length * locations.length);
+  const rows = links.flatMap((l) =>
+    locations.flatMap((location) => {
+      const level = levels.get(itemLocationKey(l.inventory_item_gid, location));
+      return level === undefined
+        ? []
+        : [{ item: l.inventory_item_gid, location, variantId: Number(l.variant_id), onHand: level.onHand }];
+    }),
+  );
+  for (const part of chunks(rows, 300)) {
+    await db
+      .insertInto("inventory_sync")
+      .values(
+        part.map((r) => ({
+          store_id: storeId,
+          inventory_item_gid: r.item,
+          location_gid: r.location,
+          variant_id: r.variantId,
+          pushed: null,
+          confirmed: r.onHand,
+          confirmed_at: now,
+        })),
+      )
+      .onConflict((oc) =>
+        oc.columns(["store_id", "inventory_item_gid", "location_gid"]).doUpdateSet((eb) => ({
+          variant_id: eb.ref("excluded.variant_id"),
+          confirmed: eb.ref("excluded.confirmed"),
+          confirmed_at: eb.ref("excluded.confirmed_at"),
+        })),
+      )
+      .execute();
+    await yieldToEventLoop();
   }
-  return stored;
+  return rows.length;
 }
 
 export interface LinkProblemView {

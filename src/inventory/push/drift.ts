@@ -11,13 +11,7 @@ import { logActivity } from "../../shops/activity.ts";
 import type { SyncTarget } from "./planner.ts";
 import { loadTargets, markStoreDirtyFor, recordSync } from "./push-store.ts";
 import { type PushDeps, type PushStore, runPushCycle } from "./reconciler.ts";
-import {
-  itemLocationKey,
-  type LevelReading,
-  NOT_STOCKED,
-  readAllLevelsBulk,
-  readLocationLevels,
-} from "./shopify-inventory.ts";
+import { itemLocationKey, NOT_STOCKED, readLevels } from "./shopify-inventory.ts";
 import { expectedAvailable, likelyCause } from "./stock-model.ts";
 
 export interface DryRunRow {
@@ -44,23 +38,7 @@ export interface DryRunReport {
   readonly rows: readonly DryRunRow[];
 }
 
-/** Above this many item-locations one bulk operation is cheaper than paging level by level. */
-export const BULK_READ_THRESHOLD = 2500;
-
-async function shopifyLevels(
-  transport: AdminTransport,
-  locationGids: readonly string[],
-  targets: number,
-  deps: PushDeps,
-): Promise<Map<string, LevelReading>> {
-  if (targets > (deps.bulkReadThreshold ?? BULK_READ_THRESHOLD)) {
-    return readAllLevelsBulk(transport, { now: deps.now }, new Set(locationGids));
-  }
-  const all = new Map<string, LevelReading>();
-  for (const location of locationGids)
-    for (const [k, v] of await readLocationLevels(transport, location)) all.set(k, v);
-  return all;
-}
+export { BULK_READ_THRESHOLD } from "./shopify-inventory.ts";
 
 /** Where the hub and Shopify stand for every linked item-location, with the likely cause of each difference. */
 async function compare(
@@ -69,11 +47,12 @@ async function compare(
   transport: AdminTransport,
 ): Promise<{ targets: SyncTarget[]; rows: DryRunRow[] }> {
   const targets = await loadTargets(deps.db, store.id, "all");
-  const levels = await shopifyLevels(
+  const levels = await readLevels(
     transport,
+    { now: deps.now },
     [...new Set(targets.map((t) => t.locationGid))],
     targets.length,
-    deps,
+    deps.bulkReadThreshold,
   );
   const names = await locationNames(deps.db, store.id);
   const variantIds = [...new Set(targets.map((t) => t.variantId))];

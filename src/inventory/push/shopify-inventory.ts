@@ -315,6 +315,27 @@ export async function readLocationLevels(
   }
 }
 
+/** Above this many item-locations one bulk operation is cheaper than paging level by level. */
+export const BULK_READ_THRESHOLD = 2500;
+
+/**
+ * Every item's quantities at these locations: page by page for a small store, one bulk
+ * operation (streamed, never held as a file) when `expected` item-locations exceed `threshold`.
+ */
+export async function readLevels(
+  transport: AdminTransport,
+  clock: Clock,
+  locationGids: readonly string[],
+  expected: number,
+  threshold = BULK_READ_THRESHOLD,
+): Promise<Map<string, LevelReading>> {
+  if (expected > threshold) return readAllLevelsBulk(transport, clock, new Set(locationGids));
+  const all = new Map<string, LevelReading>();
+  for (const location of locationGids)
+    for (const [k, v] of await readLocationLevels(transport, location)) all.set(k, v);
+  return all;
+}
+
 /**
  * Starts stocking an item at a location with the hub's quantity (`available`: a level that did
  * not exist has no committed units, so it equals the desired on_hand).
