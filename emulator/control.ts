@@ -1,10 +1,12 @@
 // The control API: what a test, the demo or a benchmark does to the emulated Shopify that is not
 // part of Shopify's own surface. The same methods are served over HTTP by server.ts.
+
 import { randomBytes } from "node:crypto";
 import { type BucketState, newBucket, refill, setAvailable, setDrainRate, throttleStatus } from "./bucket.ts";
 import { gid } from "./gid.ts";
 import { LevelEvents } from "./level-events.ts";
 import { mintCustomToken } from "./oauth.ts";
+import { fmt } from "./order-money.ts";
 import {
   cancelFulfillment,
   cancelOrder,
@@ -17,9 +19,12 @@ import {
   fulfill,
   fulfillableQuantity,
   orderPayload,
+  orderTotals,
   type PlaceOrderInput,
   placeOrder,
   type RefundLineInput,
+  type RefundMoneyInput,
+  recordPayment,
   toNumericId,
   type UpdateOrderInput,
   updateOrder,
@@ -110,6 +115,14 @@ export interface OrderView {
   /** "web" or "pos". */
   sourceName: string;
   updatedAt: string;
+  /** Shopify's totals (decimal strings) in shop and presentment currency, and the payments. */
+  currency: string;
+  presentmentCurrency: string;
+  totals: Record<
+    "subtotal" | "discounts" | "shipping" | "tax" | "duties" | "total",
+    { shop: string; presentment: string }
+  >;
+  transactions: { id: string; kind: string; status: string; gateway: string; amount: string }[];
   lineItems: {
     id: string;
     sku: string | null;
@@ -575,6 +588,20 @@ export class Control {
     return this.orderView(shop, cancelOrder(this.store, shop, this.order(shop, orderId), input));
   }
 
+  /**
+   * A payment Shopify records after checkout (bank transfer received, net terms settled, an
+   * authorization captured): fires `order_transactions/create`, `orders/paid` once fully paid,
+   * and `orders/updated`.
+   */
+  payOrder(
+    domain: string,
+    orderId: string | number,
+    input: { gateway?: string; amount?: string | number; kind?: "sale" | "capture" } = {},
+  ): OrderView {
+    const shop = this.store.shop(domain);
+    return this.orderView(shop, recordPayment(this.store, shop, this.order(shop, orderId), input));
+  }
+
   /** A refund made in the Shopify admin (fires `refunds/create`). */
   createRefund(
     domain: string,
@@ -587,7 +614,7 @@ export class Control {
         locationId?: string | number;
       }[];
       note?: string;
-    },
+    } & RefundMoneyInput,
   ): OrderView {
     const shop = this.store.shop(domain);
     const o = this.order(shop, orderId);
@@ -597,7 +624,11 @@ export class Control {
       restockType: l.restockType ?? "RETURN",
       locationId: l.locationId === undefined ? null : this.locationId(shop, l.locationId),
     }));
-    const r = createRefund(this.store, shop, o, lines, input.note ?? null);
+    const r = createRefund(this.store, shop, o, lines, input.note ?? null, {
+      shipping: input.shipping,
+      adjustments: input.adjustments,
+      transactions: input.transactions,
+    });
     if (!r.ok) throw new ControlError("INVALID_REFUND", r.errors.map((e) => e.message).join("; "));
     return this.orderView(shop, o);
   }
@@ -731,6 +762,28 @@ export class Control {
       locationId: gid("Location", o.locationId),
       sourceName: o.sourceName,
       updatedAt: o.updatedAt,
+      currency: o.currency,
+      presentmentCurrency: o.money.presentmentCurrency,
+      totals: (() => {
+        const t = orderTotals(o);
+        const p = orderTotals(o, true);
+        const pair = (k: keyof typeof t) => ({ shop: fmt(t[k]), presentment: fmt(p[k]) });
+        return {
+          subtotal: pair("subtotal"),
+          discounts: pair("discounts"),
+          shipping: pair("shipping"),
+          tax: pair("tax"),
+          duties: pair("duties"),
+          total: pair("total"),
+        };
+      })(),
+      transactions: o.money.transactions.map((t) => ({
+        id: gid("OrderTransaction", t.id),
+        kind: t.kind,
+        status: t.status,
+        gateway: t.gateway,
+        amount: fmt(t.cents),
+      })),
       lineItems: o.lineItems.map((li) => ({
         id: gid("LineItem", li.id),
         sku: li.sku,

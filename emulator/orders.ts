@@ -3,6 +3,26 @@
 import { gid } from "./gid.ts";
 import { LevelEvents } from "./level-events.ts";
 import {
+  allocate,
+  type Cents,
+  computeTaxes,
+  type DiscountInput,
+  discountApplications,
+  fmt,
+  type LineMoney,
+  type OrderMoneyState,
+  orderTaxLines,
+  type PricedLine,
+  presentment,
+  rateString,
+  refundOfLine,
+  type TaxLineState,
+  type TransactionKind,
+  type TransactionState,
+  toCents,
+  totals,
+} from "./order-money.ts";
+import {
   type Address,
   ControlError,
   type Customer,
@@ -56,8 +76,68 @@ export function orderStatus(o: Order): "open" | "closed" | "cancelled" {
   return o.closedAt ? "closed" : "open";
 }
 
-export function orderTotal(o: Order): number {
-  return o.lineItems.reduce((n, li) => n + Number(li.price) * li.quantity, 0);
+export function pricedLines(o: Order): PricedLine[] {
+  return o.lineItems.map((li) => ({ priceCents: toCents(li.price), quantity: li.quantity, money: li.money }));
+}
+
+/** The order's totals in shop currency (`presentment`: in the customer's currency), integer cents. */
+export function orderTotals(o: Order, inPresentment = false) {
+  return totals(o.money, pricedLines(o), inPresentment ? (c) => presentment(o.money, c) : undefined);
+}
+
+/** The order total in shop currency, as a decimal string. */
+export function orderTotal(o: Order): string {
+  return fmt(orderTotals(o).total);
+}
+
+/** Shopify's REST money set: `{ shop_money, presentment_money }`. */
+export function restMoneySet(o: Order, cents: Cents, presentmentCents = presentment(o.money, cents)) {
+  return {
+    shop_money: { amount: fmt(cents), currency_code: o.currency },
+    presentment_money: { amount: fmt(presentmentCents), currency_code: o.money.presentmentCurrency },
+  };
+}
+
+function restTaxLines(o: Order, lines: TaxLineState[]) {
+  return lines.map((t) => ({
+    title: t.title,
+    rate: Number(t.rate),
+    price: fmt(t.cents),
+    price_set: restMoneySet(o, t.cents),
+    channel_liable: false,
+  }));
+}
+
+function restAllocations(o: Order, allocs: { applicationIndex: number; cents: Cents }[]) {
+  return allocs.map((a) => ({
+    amount: fmt(a.cents),
+    amount_set: restMoneySet(o, a.cents),
+    discount_application_index: a.applicationIndex,
+  }));
+}
+
+export function transactionPayload(o: Order, t: TransactionState) {
+  return {
+    id: t.id,
+    admin_graphql_api_id: gid("OrderTransaction", t.id),
+    order_id: o.id,
+    kind: t.kind,
+    gateway: t.gateway,
+    status: t.status,
+    message: null,
+    created_at: t.processedAt,
+    processed_at: t.processedAt,
+    test: o.test,
+    authorization: t.authorization,
+    parent_id: t.parentId,
+    currency: o.currency,
+    amount: fmt(t.cents),
+    amount_set: restMoneySet(o, t.cents),
+    source_name: o.sourceName,
+    location_id: o.sourceName === "pos" ? o.locationId : null,
+    user_id: o.money.staffMember?.id ?? null,
+    receipt: t.authorization ? { authorization: t.authorization } : {},
+  };
 }
 
 function restAddress(a: Address | null) {
@@ -79,7 +159,9 @@ function restAddress(a: Address | null) {
   };
 }
 
-function restLineItem(li: LineItem) {
+function restLineItem(o: Order, li: LineItem) {
+  const m = li.money;
+  const price = toCents(li.price);
   return {
     id: li.id,
     admin_graphql_api_id: gid("LineItem", li.id),
@@ -95,9 +177,36 @@ function restLineItem(li: LineItem) {
     fulfillment_status:
       li.fulfilledQuantity === 0 ? null : fulfillableQuantity(li) === 0 ? "fulfilled" : "partial",
     price: li.price,
+    price_set: restMoneySet(o, price),
+    total_discount: fmt(m.allocations.reduce((n, a) => n + a.cents, 0)),
+    total_discount_set: restMoneySet(
+      o,
+      m.allocations.reduce((n, a) => n + a.cents, 0),
+      m.allocations.reduce((n, a) => n + presentment(o.money, a.cents), 0),
+    ),
+    discount_allocations: restAllocations(o, m.allocations),
+    tax_lines: restTaxLines(o, m.taxLines),
+    duties: m.duty
+      ? [
+          {
+            id: String(m.duty.id),
+            admin_graphql_api_id: gid("Duty", m.duty.id),
+            harmonized_system_code: m.duty.harmonizedSystemCode,
+            country_code_of_origin: m.duty.countryCodeOfOrigin,
+            shop_money: { amount: fmt(m.duty.cents), currency_code: o.currency },
+            presentment_money: {
+              amount: fmt(presentment(o.money, m.duty.cents)),
+              currency_code: o.money.presentmentCurrency,
+            },
+            price_set: restMoneySet(o, m.duty.cents),
+            tax_lines: [],
+          },
+        ]
+      : [],
+    properties: m.properties,
     requires_shipping: li.requiresShipping,
-    taxable: true,
-    gift_card: false,
+    taxable: m.taxRates.length > 0,
+    gift_card: m.giftCard,
   };
 }
 
@@ -121,13 +230,14 @@ export function fulfillmentPayload(shop: Shop, f: Fulfillment) {
     notify_customer: f.notifyCustomer,
     line_items: f.lineItems.map((fl) => {
       const li = o.lineItems.find((x) => x.id === fl.lineItemId)!;
-      return { ...restLineItem(li), quantity: fl.quantity };
+      return { ...restLineItem(o, li), quantity: fl.quantity };
     }),
   };
 }
 
 export function refundPayload(shop: Shop, r: Refund) {
   const o = shop.orders.get(r.orderId)!;
+  const m = r.money;
   return {
     id: r.id,
     admin_graphql_api_id: gid("Refund", r.id),
@@ -138,26 +248,52 @@ export function refundPayload(shop: Shop, r: Refund) {
     restock: r.lineItems.some((l) => l.restocked),
     refund_line_items: r.lineItems.map((rl) => {
       const li = o.lineItems.find((x) => x.id === rl.lineItemId)!;
+      const lm = m.lines.find((x) => x.lineItemId === rl.lineItemId) ?? { subtotalCents: 0, taxCents: 0 };
       return {
         id: rl.id,
         line_item_id: rl.lineItemId,
         quantity: rl.quantity,
         restock_type: rl.restockType.toLowerCase(),
         location_id: rl.locationId,
-        subtotal: (Number(li.price) * rl.quantity).toFixed(2),
-        total_tax: "0.00",
-        line_item: restLineItem(li),
+        subtotal: fmt(lm.subtotalCents),
+        subtotal_set: restMoneySet(o, lm.subtotalCents),
+        total_tax: fmt(lm.taxCents),
+        total_tax_set: restMoneySet(o, lm.taxCents),
+        line_item: restLineItem(o, li),
       };
     }),
-    transactions: [],
-    order_adjustments: [],
+    refund_shipping_lines: m.shipping.map((s) => ({
+      id: s.shippingLineId,
+      shipping_line_id: s.shippingLineId,
+      subtotal_amount_set: restMoneySet(o, s.cents),
+      tax_amount_set: restMoneySet(o, s.taxCents),
+    })),
+    transactions: o.money.transactions
+      .filter((t) => m.transactionIds.includes(t.id))
+      .map((t) => transactionPayload(o, t)),
+    order_adjustments: m.adjustments.map((a) => ({
+      id: a.id,
+      order_id: o.id,
+      refund_id: r.id,
+      kind: "refund_discrepancy",
+      reason: a.reason,
+      amount: fmt(-a.cents),
+      amount_set: restMoneySet(o, -a.cents),
+      tax_amount: fmt(-a.taxCents),
+      tax_amount_set: restMoneySet(o, -a.taxCents),
+    })),
   };
 }
 
 export function orderPayload(shop: Shop, o: Order) {
   const c = o.customerId ? shop.customers.get(o.customerId) : undefined;
   const company = o.companyId ? shop.companies.get(o.companyId) : undefined;
-  const total = orderTotal(o).toFixed(2);
+  const t = orderTotals(o);
+  const p = orderTotals(o, true);
+  const set = (k: keyof typeof t) => restMoneySet(o, t[k], p[k]);
+  const m = o.money;
+  const lines = pricedLines(o);
+  const codes = m.applications.filter((a) => a.kind === "code");
   return {
     id: o.id,
     admin_graphql_api_id: gid("Order", o.id),
@@ -177,18 +313,80 @@ export function orderPayload(shop: Shop, o: Order) {
     fulfillment_status: restFulfillmentStatus(o),
     confirmed: true,
     currency: o.currency,
-    presentment_currency: o.currency,
-    total_price: total,
-    subtotal_price: total,
-    current_total_price: total,
-    total_tax: "0.00",
-    total_discounts: "0.00",
+    presentment_currency: m.presentmentCurrency,
+    taxes_included: m.taxesIncluded,
+    total_line_items_price: fmt(t.lineItems),
+    total_line_items_price_set: set("lineItems"),
+    subtotal_price: fmt(t.subtotal),
+    subtotal_price_set: set("subtotal"),
+    total_discounts: fmt(t.discounts),
+    total_discounts_set: set("discounts"),
+    total_shipping_price_set: set("shipping"),
+    total_tax: fmt(t.tax),
+    total_tax_set: set("tax"),
+    original_total_duties_set: t.duties > 0 ? set("duties") : null,
+    current_total_duties_set: t.duties > 0 ? set("duties") : null,
+    total_price: fmt(t.total),
+    total_price_set: set("total"),
+    current_total_price: fmt(t.total),
+    tax_lines: restTaxLines(o, orderTaxLines(lines, m.shippingLines)),
+    discount_applications: m.applications.map((a) => ({
+      type: a.kind === "code" ? "discount_code" : a.kind,
+      value: a.value,
+      value_type: a.valueType,
+      allocation_method: a.allocationMethod,
+      target_selection: "all",
+      target_type: a.target,
+      ...(a.kind === "code" ? { code: a.code } : { title: a.title, description: a.title }),
+    })),
+    discount_codes: codes.map((a) => ({
+      code: a.code,
+      type: a.valueType === "percentage" ? "percentage" : "fixed_amount",
+      amount: fmt(
+        [...lines.flatMap((l) => l.money.allocations), ...m.shippingLines.flatMap((s) => s.allocations)]
+          .filter((x) => x.applicationIndex === a.index)
+          .reduce((n, x) => n + x.cents, 0),
+      ),
+    })),
+    shipping_lines: m.shippingLines.map((sl) => ({
+      id: sl.id,
+      title: sl.title,
+      code: sl.code,
+      source: sl.source,
+      carrier_identifier: sl.carrierIdentifier,
+      price: fmt(sl.cents),
+      price_set: restMoneySet(o, sl.cents),
+      discounted_price: fmt(sl.cents - sl.allocations.reduce((n, a) => n + a.cents, 0)),
+      tax_lines: restTaxLines(o, sl.taxLines),
+      discount_allocations: restAllocations(o, sl.allocations),
+    })),
+    payment_gateway_names: m.paymentGatewayNames,
+    payment_terms: m.paymentTerms
+      ? {
+          id: m.paymentTerms.id,
+          payment_terms_name: m.paymentTerms.name,
+          payment_terms_type: m.paymentTerms.type.toLowerCase(),
+          due_in_days: m.paymentTerms.dueInDays,
+          payment_schedules: [
+            {
+              amount: fmt(m.paymentTerms.cents),
+              currency: o.currency,
+              issued_at: o.createdAt,
+              due_at: m.paymentTerms.dueAt,
+              completed_at: m.paymentTerms.completedAt,
+            },
+          ],
+        }
+      : null,
     note: o.note,
+    note_attributes: m.noteAttributes,
+    customer_locale: m.customerLocale,
     tags: o.tags.join(", "),
     test: o.test,
     location_id: o.locationId,
+    user_id: m.staffMember?.id ?? null,
     source_name: o.sourceName,
-    line_items: o.lineItems.map(restLineItem),
+    line_items: o.lineItems.map((li) => restLineItem(o, li)),
     customer: c
       ? {
           id: c.id,
@@ -202,7 +400,9 @@ export function orderPayload(shop: Shop, o: Order) {
           tags: c.tags.join(", "),
         }
       : null,
-    company: company ? { id: company.id, location_id: null, name: company.name } : null,
+    company: company
+      ? { id: company.id, location_id: m.companyLocation?.id ?? null, name: company.name }
+      : null,
     billing_address: restAddress(o.billingAddress),
     shipping_address: restAddress(o.shippingAddress),
     fulfillments: [...shop.fulfillments.values()]
@@ -217,9 +417,54 @@ export interface OrderLineInput {
   sku?: string;
   quantity: number;
   price?: string | number;
+  /** Taxes charged on this line (rates as decimal fractions, "0.21"). */
+  taxLines?: { title: string; rate: string | number }[];
+  /** A gift card sold: no variant needed, issued rather than shipped. */
+  giftCard?: boolean;
+  /** Title of a gift-card line (or of a custom line). */
+  title?: string;
+  /** Custom line attributes (Shopify's `properties`). */
+  properties?: { name: string; value: string }[];
+  /** Import duty charged on this line. */
+  duty?: { amount: string | number; harmonizedSystemCode?: string; countryCodeOfOrigin?: string };
 }
 
-export interface PlaceOrderInput {
+export interface PaymentInput {
+  /** "shopify_payments" (card), "gift_card", "shopify_store_credit", "manual", "bogus"… */
+  gateway: string;
+  /** Defaults to what is left to pay. */
+  amount?: string | number;
+  kind?: "sale" | "authorization";
+  status?: "success" | "pending" | "failure";
+}
+
+export interface MoneyInput {
+  taxesIncluded?: boolean;
+  presentmentCurrency?: string;
+  /** Shop → presentment currency rate (decimal string). */
+  exchangeRate?: string;
+  discounts?: DiscountInput[];
+  shippingLines?: {
+    title: string;
+    code?: string;
+    carrierIdentifier?: string;
+    source?: string;
+    price: string | number;
+    taxLines?: { title: string; rate: string | number }[];
+  }[];
+  /** Payments at checkout; without, a paid order is paid by card for its total. */
+  payments?: PaymentInput[];
+  /** Pending payment terms (B2B net terms, bank transfer): nothing is paid at checkout. */
+  paymentTerms?: { name?: string; type?: "NET" | "FIXED" | "RECEIPT" | "FULFILLMENT"; dueInDays?: number };
+  /** POS staff member who rang the sale up. */
+  staffMember?: { id?: number; name: string };
+  /** B2B: the company's location that bought. */
+  companyLocation?: { name: string };
+  noteAttributes?: { name: string; value: string }[];
+  customerLocale?: string;
+}
+
+export interface PlaceOrderInput extends MoneyInput {
   lineItems: OrderLineInput[];
   locationId?: string | number;
   email?: string;
@@ -274,31 +519,231 @@ function findOrCreateCustomer(store: Store, shop: Shop, input: PlaceOrderInput):
   return c;
 }
 
-/** A new line item for a variant (validated; not yet part of any order). */
+function lineMoney(store: Store, l: OrderLineInput): LineMoney {
+  return {
+    giftCard: l.giftCard ?? false,
+    properties: (l.properties ?? []).map((p) => ({ name: String(p.name), value: String(p.value) })),
+    taxRates: (l.taxLines ?? []).map((t) => ({ title: t.title, rate: rateString(t) })),
+    taxLines: [],
+    allocations: [],
+    duty: l.duty
+      ? {
+          id: store.nextId(),
+          cents: toCents(l.duty.amount, "duty amount"),
+          harmonizedSystemCode: l.duty.harmonizedSystemCode ?? null,
+          countryCodeOfOrigin: l.duty.countryCodeOfOrigin ?? null,
+        }
+      : null,
+  };
+}
+
+/** A new line item for a variant, or a gift card (validated; not yet part of any order). */
 function newLineItem(store: Store, shop: Shop, l: OrderLineInput): LineItem {
+  if (!(l.quantity > 0) || !Number.isInteger(l.quantity))
+    throw new ControlError("INVALID_QUANTITY", "Line item quantity must be a positive whole number");
+  if (l.giftCard && l.variantId === undefined && l.sku === undefined) {
+    if (l.price === undefined) throw new ControlError("INVALID_ORDER", "A gift-card line needs its price");
+    return {
+      id: store.nextId(),
+      variantId: null,
+      productId: null,
+      sku: null,
+      title: l.title ?? "Gift card",
+      variantTitle: null,
+      quantity: l.quantity,
+      price: fmt(toCents(l.price, "price")),
+      requiresShipping: false,
+      // A gift card is issued at checkout: nothing to ship, nothing to commit.
+      fulfilledQuantity: l.quantity,
+      refundedQuantity: 0,
+      removedQuantity: 0,
+      refundedFulfilledQuantity: 0,
+      money: lineMoney(store, l),
+    };
+  }
   const vid = toNumericId(l.variantId, "ProductVariant");
   const v =
     vid !== undefined
       ? shop.variants.get(vid)
       : [...shop.variants.values()].find((x) => l.sku && x.sku === l.sku);
   if (!v) throw new ControlError("VARIANT_NOT_FOUND", `No variant for ${l.variantId ?? l.sku}`);
-  if (!(l.quantity > 0)) throw new ControlError("INVALID_QUANTITY", "Line item quantity must be positive");
   const p = shop.products.get(v.productId)!;
   return {
     id: store.nextId(),
     variantId: v.id,
     productId: p.id,
     sku: v.sku,
-    title: p.title,
+    title: l.title ?? p.title,
     variantTitle: variantTitle(v) === "Default Title" ? null : variantTitle(v),
     quantity: l.quantity,
-    price: l.price !== undefined ? Number(l.price).toFixed(2) : v.price,
-    requiresShipping: true,
+    price: l.price !== undefined ? fmt(toCents(l.price, "price")) : v.price,
+    requiresShipping: !l.giftCard,
     fulfilledQuantity: 0,
     refundedQuantity: 0,
     removedQuantity: 0,
     refundedFulfilledQuantity: 0,
+    money: lineMoney(store, l),
   };
+}
+
+/** Discounts allocated, taxes computed: after placing, and after an edit adds lines. */
+function reprice(o: Order, reallocate: boolean): void {
+  const lines = pricedLines(o);
+  if (reallocate) allocate(o.money.applications, lines, o.money.shippingLines);
+  computeTaxes(lines, o.money.shippingLines, o.money.taxesIncluded);
+}
+
+function orderMoneyState(store: Store, shop: Shop, input: MoneyInput, at: string): OrderMoneyState {
+  const rate = input.exchangeRate ?? "1";
+  if (!/^\d+(\.\d+)?$/.test(rate) || Number(rate) === 0)
+    throw new ControlError("INVALID_RATE", "exchangeRate must be a positive decimal");
+  const terms = input.paymentTerms;
+  return {
+    presentmentCurrency: input.presentmentCurrency ?? shop.currency,
+    rate: input.presentmentCurrency && input.presentmentCurrency !== shop.currency ? rate : "1",
+    taxesIncluded: input.taxesIncluded ?? false,
+    applications: discountApplications(input.discounts),
+    shippingLines: (input.shippingLines ?? []).map((sl) => ({
+      id: store.nextId(),
+      title: sl.title,
+      code: sl.code ?? sl.title,
+      carrierIdentifier: sl.carrierIdentifier ?? null,
+      source: sl.source ?? "shopify",
+      cents: toCents(sl.price, "shipping price"),
+      taxRates: (sl.taxLines ?? []).map((t) => ({ title: t.title, rate: rateString(t) })),
+      taxLines: [],
+      allocations: [],
+    })),
+    transactions: [],
+    paymentGatewayNames: [],
+    paymentTerms: terms
+      ? {
+          id: store.nextId(),
+          name: terms.name ?? `Net ${terms.dueInDays ?? 30}`,
+          type: terms.type ?? "NET",
+          dueInDays: terms.dueInDays ?? 30,
+          dueAt: new Date(Date.parse(at) + (terms.dueInDays ?? 30) * 86_400_000).toISOString(),
+          completedAt: null,
+          cents: 0,
+        }
+      : null,
+    staffMember: input.staffMember
+      ? { id: input.staffMember.id ?? store.nextId(), name: input.staffMember.name }
+      : null,
+    companyLocation: null,
+    noteAttributes: (input.noteAttributes ?? []).map((a) => ({
+      name: String(a.name),
+      value: String(a.value),
+    })),
+    customerLocale: input.customerLocale ?? null,
+  };
+}
+
+/** What is left to pay: the total less successful sales and captures. */
+export function outstanding(o: Order): Cents {
+  const paid = o.money.transactions
+    .filter((t) => t.status === "success" && (t.kind === "sale" || t.kind === "capture"))
+    .reduce((n, t) => n + t.cents, 0);
+  return orderTotals(o).total - paid;
+}
+
+/** Adds a transaction to the order and sends `order_transactions/create`. */
+export function addTransaction(
+  store: Store,
+  shop: Shop,
+  o: Order,
+  t: {
+    kind: TransactionKind;
+    gateway: string;
+    cents: Cents;
+    status?: TransactionState["status"];
+    parentId?: number | null;
+    refundId?: number | null;
+  },
+): TransactionState {
+  const tx: TransactionState = {
+    id: store.nextId(),
+    kind: t.kind,
+    status: t.status ?? "success",
+    gateway: t.gateway,
+    cents: t.cents,
+    authorization: t.gateway === "shopify_payments" ? `AUTH-${store.nextId()}` : null,
+    parentId: t.parentId ?? null,
+    refundId: t.refundId ?? null,
+    processedAt: store.nowIso(),
+  };
+  o.money.transactions.push(tx);
+  if (!o.money.paymentGatewayNames.includes(tx.gateway) && tx.kind !== "refund")
+    o.money.paymentGatewayNames.push(tx.gateway);
+  store.emit(shop, "order_transactions/create", transactionPayload(o, tx));
+  return tx;
+}
+
+/** The financial status the order's transactions give it. */
+function financialFromTransactions(o: Order): FinancialStatus {
+  const ok = o.money.transactions.filter((t) => t.status === "success");
+  const paid = ok.filter((t) => t.kind === "sale" || t.kind === "capture").reduce((n, t) => n + t.cents, 0);
+  const authorized = ok.filter((t) => t.kind === "authorization").reduce((n, t) => n + t.cents, 0);
+  const refunded = ok.filter((t) => t.kind === "refund").reduce((n, t) => n + t.cents, 0);
+  const total = orderTotals(o).total;
+  if (refunded > 0) return refunded >= paid ? "refunded" : "partially_refunded";
+  if (paid >= total && total >= 0 && (paid > 0 || total === 0)) return "paid";
+  if (paid > 0) return "partially_paid";
+  if (authorized > 0) return "authorized";
+  return "pending";
+}
+
+/** Checkout payments; a pending order (terms, bank transfer) pays nothing now. */
+function payAtCheckout(store: Store, shop: Shop, o: Order, input: PlaceOrderInput): void {
+  const total = orderTotals(o).total;
+  if (o.money.paymentTerms) {
+    o.money.paymentTerms.cents = total;
+    if (!input.payments?.length) return;
+  }
+  const payments =
+    input.payments ??
+    (input.financialStatus === undefined || input.financialStatus === "paid"
+      ? [{ gateway: "shopify_payments" }]
+      : input.financialStatus === "authorized"
+        ? [{ gateway: "shopify_payments", kind: "authorization" as const }]
+        : []);
+  for (const p of payments) {
+    const left = Math.max(0, outstanding(o));
+    const cents = p.amount === undefined ? left : toCents(p.amount, "payment amount");
+    if (cents <= 0 && p.amount === undefined) continue;
+    addTransaction(store, shop, o, { kind: p.kind ?? "sale", gateway: p.gateway, cents, status: p.status });
+  }
+  if (input.payments !== undefined || input.financialStatus === undefined)
+    o.financialStatus = financialFromTransactions(o);
+}
+
+/** A payment recorded later (bank transfer arrived, net terms settled, authorization captured). */
+export function recordPayment(
+  store: Store,
+  shop: Shop,
+  o: Order,
+  input: { gateway?: string; amount?: string | number; kind?: "sale" | "capture" },
+): Order {
+  if (o.cancelledAt) throw new ControlError("ORDER_CANCELLED", "A cancelled order can't be paid");
+  const left = outstanding(o);
+  const cents = input.amount === undefined ? left : toCents(input.amount, "amount");
+  if (cents <= 0 || cents > left)
+    throw new ControlError("INVALID_PAYMENT", `The order has ${fmt(left)} outstanding, ${fmt(cents)} asked`);
+  const wasPaid = o.financialStatus === "paid";
+  const auth = o.money.transactions.find((t) => t.kind === "authorization" && t.status === "success");
+  const kind = input.kind ?? (auth ? "capture" : "sale");
+  addTransaction(store, shop, o, {
+    kind,
+    gateway: input.gateway ?? auth?.gateway ?? "manual",
+    cents,
+    parentId: kind === "capture" ? (auth?.id ?? null) : null,
+  });
+  o.financialStatus = financialFromTransactions(o);
+  if (o.money.paymentTerms && o.financialStatus === "paid") o.money.paymentTerms.completedAt = store.nowIso();
+  o.updatedAt = store.nowIso();
+  if (!wasPaid && o.financialStatus === "paid") store.emit(shop, "orders/paid", orderPayload(shop, o));
+  store.emit(shop, "orders/updated", orderPayload(shop, o));
+  return o;
 }
 
 /** The level of a line's inventory item at a location (none for a line without a variant). */
@@ -393,6 +838,9 @@ export function placeOrder(store: Store, shop: Shop, input: PlaceOrderInput): Or
     }
     companyId = co.id;
   }
+  const money = orderMoneyState(store, shop, input, at);
+  if (input.company)
+    money.companyLocation = { id: store.nextId(), name: input.companyLocation?.name ?? input.company.name };
   const number = shop.nextOrderNumber++;
   const order: Order = {
     id: store.nextId(),
@@ -404,7 +852,7 @@ export function placeOrder(store: Store, shop: Shop, input: PlaceOrderInput): Or
     companyId,
     billingAddress: input.billingAddress ?? input.shippingAddress ?? null,
     shippingAddress: input.shippingAddress ?? null,
-    financialStatus: input.financialStatus ?? "paid",
+    financialStatus: input.financialStatus ?? (input.paymentTerms ? "pending" : "paid"),
     lineItems: lines,
     locationId,
     note: input.note ?? null,
@@ -417,15 +865,19 @@ export function placeOrder(store: Store, shop: Shop, input: PlaceOrderInput): Or
     cancelReason: null,
     closedAt: null,
     test: input.test ?? false,
-    sourceName: input.sourceName ?? (input.fulfilled ? "pos" : "web"),
+    sourceName: input.sourceName ?? (input.fulfilled || input.staffMember ? "pos" : "web"),
+    money,
   };
+  reprice(order, true);
   shop.orders.set(order.id, order);
+  payAtCheckout(store, shop, order, input);
   const events = new LevelEvents(store, shop);
-  for (const li of lines) commit(events, shop, li, locationId, li.quantity, at);
+  const shipped = lines.filter((li) => !li.money.giftCard);
+  for (const li of shipped) commit(events, shop, li, locationId, li.quantity, at);
   const fo = newFulfillmentOrder(store, shop, order, locationId, at);
-  for (const li of lines) addToFulfillmentOrder(store, fo, li.id, li.quantity, at);
+  for (const li of shipped) addToFulfillmentOrder(store, fo, li.id, li.quantity, at);
   let fulfillment: Fulfillment | undefined;
-  if (input.fulfilled) {
+  if (input.fulfilled && shipped.length > 0) {
     const r = fulfill(
       store,
       shop,
@@ -563,12 +1015,22 @@ export type RefundResult =
  * back on hand at the refund's location) or units already removed (cancelled, edited away: no stock
  * moves again).
  */
+export interface RefundMoneyInput {
+  /** Shipping refunded: `full` gives back every shipping line with its tax, or an amount. */
+  shipping?: { full?: boolean; amount?: string | number };
+  /** Order-level adjustments (a goodwill amount, a restocking fee as a negative). */
+  adjustments?: { amount: string | number; reason?: string }[];
+  /** Where the money goes; default: back to the order's payments, gift card first used last. */
+  transactions?: { gateway: string; amount: string | number }[];
+}
+
 export function createRefund(
   store: Store,
   shop: Shop,
   o: Order,
   lines: RefundLineInput[],
   note: string | null,
+  moneyInput: RefundMoneyInput = {},
 ): RefundResult {
   const errors: { field: string[]; message: string }[] = [];
   const pending = new Map<number, number>();
@@ -599,7 +1061,15 @@ export function createRefund(
   if (errors.length) return { ok: false, errors };
   const at = store.nowIso();
   const events = new LevelEvents(store, shop);
-  const refund: Refund = { id: store.nextId(), orderId: o.id, note, lineItems: [], createdAt: at };
+  const refund: Refund = {
+    id: store.nextId(),
+    orderId: o.id,
+    note,
+    lineItems: [],
+    createdAt: at,
+    money: { lines: [], shipping: [], adjustments: [], transactionIds: [] },
+  };
+  const priced = pricedLines(o);
   for (const l of lines) {
     const li = o.lineItems.find((x) => x.id === l.lineItemId)!;
     const unfulfilled = Math.min(l.quantity, fulfillableQuantity(li));
@@ -630,6 +1100,8 @@ export function createRefund(
     }
     li.refundedFulfilledQuantity += fromFulfilled;
     li.refundedQuantity += l.quantity;
+    const share = refundOfLine(priced[o.lineItems.indexOf(li)]!, l.quantity);
+    refund.money.lines.push({ lineItemId: li.id, ...share });
     refund.lineItems.push({
       id: store.nextId(),
       lineItemId: li.id,
@@ -639,6 +1111,7 @@ export function createRefund(
       restocked,
     });
   }
+  refundMoney(store, shop, o, refund, moneyInput);
   shop.refunds.set(refund.id, refund);
   const allRefunded = o.lineItems.every((li) => li.refundedQuantity >= li.quantity);
   if (o.financialStatus === "paid" || o.financialStatus === "partially_refunded") {
@@ -649,6 +1122,67 @@ export function createRefund(
   store.emit(shop, "refunds/create", refundPayload(shop, refund));
   store.emit(shop, "orders/updated", orderPayload(shop, o));
   return { ok: true, refund };
+}
+
+/** Shipping and adjustments of a refund, and the transactions paying it out. */
+function refundMoney(store: Store, shop: Shop, o: Order, refund: Refund, input: RefundMoneyInput): void {
+  const m = refund.money;
+  const inc = o.money.taxesIncluded;
+  if (input.shipping?.full) {
+    for (const sl of o.money.shippingLines) {
+      const net = sl.cents - sl.allocations.reduce((n, a) => n + a.cents, 0);
+      m.shipping.push({
+        shippingLineId: sl.id,
+        cents: net,
+        taxCents: sl.taxLines.reduce((n, t) => n + t.cents, 0),
+      });
+    }
+  } else if (input.shipping?.amount !== undefined && o.money.shippingLines[0]) {
+    m.shipping.push({
+      shippingLineId: o.money.shippingLines[0].id,
+      cents: toCents(input.shipping.amount, "shipping refund"),
+      taxCents: 0,
+    });
+  }
+  for (const a of input.adjustments ?? [])
+    m.adjustments.push({
+      id: store.nextId(),
+      cents: toCents(a.amount, "adjustment"),
+      taxCents: 0,
+      reason: a.reason ?? "refund_discrepancy",
+    });
+  const due =
+    m.lines.reduce((n, l) => n + l.subtotalCents + (inc ? 0 : l.taxCents), 0) +
+    m.shipping.reduce((n, s) => n + s.cents + (inc ? 0 : s.taxCents), 0) +
+    m.adjustments.reduce((n, a) => n + a.cents, 0);
+  const paidOut = (gateway: string, cents: Cents, parentId: number | null) => {
+    if (cents <= 0) return;
+    const tx = addTransaction(store, shop, o, {
+      kind: "refund",
+      gateway,
+      cents,
+      parentId,
+      refundId: refund.id,
+    });
+    m.transactionIds.push(tx.id);
+  };
+  if (input.transactions) {
+    for (const t of input.transactions) paidOut(t.gateway, toCents(t.amount, "refund amount"), null);
+    return;
+  }
+  // Back to the payments: card first, gift card and store credit last, each up to what it paid.
+  const sales = o.money.transactions
+    .filter((t) => t.status === "success" && (t.kind === "sale" || t.kind === "capture"))
+    .sort((a, b) => Number(a.gateway !== "shopify_payments") - Number(b.gateway !== "shopify_payments"));
+  let left = due;
+  for (const sale of sales) {
+    const already = o.money.transactions
+      .filter((t) => t.kind === "refund" && t.parentId === sale.id)
+      .reduce((n, t) => n + t.cents, 0);
+    const take = Math.min(left, sale.cents - already);
+    paidOut(sale.gateway, take, sale.id);
+    left -= Math.max(0, take);
+  }
 }
 
 export interface FulfillInput {
@@ -904,6 +1438,7 @@ export function editOrder(store: Store, shop: Shop, o: Order, input: EditOrderIn
     o.lineItems.push(li);
     grow(li, li.quantity);
   }
+  if (added.length > 0 || changes.some((c) => c.delta > 0)) reprice(o, false);
   o.updatedAt = at;
   events.flush();
   store.emit(shop, "orders/edited", {

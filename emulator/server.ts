@@ -24,7 +24,9 @@
 //   GET    /_emulator/shops/:shop/orders/:id/payload    orderPayload (REST webhook shape)
 //   PATCH  /_emulator/shops/:shop/orders/:id            updateOrder { note?, tags?, email?, shippingAddress?, financialStatus?, closed? }
 //   POST   /_emulator/shops/:shop/orders/:id/cancel     cancelOrder { reason?, restock? }
-//   POST   /_emulator/shops/:shop/orders/:id/refunds    createRefund { lineItems: [{ lineItemId, quantity, restockType?, locationId? }], note? }
+//          … money: taxesIncluded?, presentmentCurrency?, exchangeRate?, discounts?, shippingLines?, payments?, paymentTerms?, staffMember?, companyLocation?, noteAttributes?, customerLocale?; lines: taxLines?, giftCard?, properties?, duty?
+//   POST   /_emulator/shops/:shop/orders/:id/payments   payOrder { gateway?, amount?, kind? } (a payment recorded later)
+//   POST   /_emulator/shops/:shop/orders/:id/refunds    createRefund { lineItems: [{ lineItemId, quantity, restockType?, locationId? }], note?, shipping?, adjustments?, transactions? }
 //   POST   /_emulator/shops/:shop/orders/:id/fulfillments fulfillOrder { lines?: [{ lineItemId, quantity }], tracking?: [{ number, company?, url? }], notifyCustomer? } → fulfillment
 //   POST   /_emulator/shops/:shop/orders/:id/edit       editOrder { lines?: [{ lineItemId, quantity, restock? }], add?: [{ variantId|sku, quantity, price? }], notifyCustomer?, staffNote? }
 //   POST   /_emulator/shops/:shop/fulfillments/:id/cancel cancelFulfillment → fulfillment
@@ -97,10 +99,14 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     if (!shop) return reply.status(404).send({ errors: "Not Found" });
     const version = (req.params as Params)["version"];
     if (version !== API_VERSION) return reply.status(404).send({ errors: "Not Found" });
+    const ua = req.headers["user-agent"];
+    const request = { receivedAt: store.clock.now(), client: typeof ua === "string" ? ua : null };
     const f = shop.faults;
     if (f.latencyMs > 0) await new Promise((r) => setTimeout(r, f.latencyMs));
     const logFault = (status: number, fault: string) =>
       pushCapped(shop.apiCalls, {
+        ...request,
+        answeredAt: store.clock.now(),
         at: store.nowIso(),
         appId: null,
         status,
@@ -130,6 +136,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     const auth = authenticate(store, shop, typeof header === "string" ? header : undefined);
     if (!auth.ok) return reply.status(401).send(INVALID_TOKEN_BODY);
     const res = await executeAdmin((req.body ?? {}) as Record<string, unknown>, {
+      request,
       store,
       shop,
       app: auth.app,
@@ -209,6 +216,9 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   );
   app.post("/_emulator/shops/:shop/orders/:id/cancel", async (req) =>
     control.cancelOrder(p(req)["shop"]!, p(req)["id"]!, b(req)),
+  );
+  app.post("/_emulator/shops/:shop/orders/:id/payments", async (req) =>
+    control.payOrder(p(req)["shop"]!, p(req)["id"]!, b(req)),
   );
   app.post("/_emulator/shops/:shop/orders/:id/refunds", async (req) =>
     control.createRefund(p(req)["shop"]!, p(req)["id"]!, b(req)),

@@ -5,8 +5,10 @@
 // - bucket: the leaky bucket of one app on one shop (Shopify limits per app per store).
 // - level: one inventory item at one location, with its named quantities. `available` is derived:
 //   on_hand = available + committed + reserved + damaged + safety_stock + quality_control.
+
 import type { BucketState } from "./bucket.ts";
 import type { Clock } from "./clock.ts";
+import type { LineMoney, OrderMoneyState, RefundMoney } from "./order-money.ts";
 
 export type Plan = "standard" | "advanced" | "plus" | "enterprise";
 
@@ -198,6 +200,8 @@ export interface LineItem {
   /** Fulfilled units that a refund has covered since (returned or not): they can't be refunded or
    * restocked again, and their fulfilment can't be cancelled. */
   refundedFulfilledQuantity: number;
+  /** Gift card flag, properties, taxes, discount allocations and duty (order-money.ts). */
+  money: LineMoney;
 }
 
 export interface Order {
@@ -223,8 +227,10 @@ export interface Order {
   cancelReason: string | null;
   closedAt: string | null;
   test: boolean;
-  /** Where the order was placed: "web" (online store) or "pos" (point of sale). */
+  /** Where the order was placed: "web" (online store), "pos" (point of sale), "shopify_draft_order". */
   sourceName: string;
+  /** Discounts, shipping, taxes mode, payments, terms, POS staff, B2B location (order-money.ts). */
+  money: OrderMoneyState;
 }
 
 export type FulfillmentOrderStatus = "OPEN" | "IN_PROGRESS" | "CLOSED" | "CANCELLED" | "INCOMPLETE";
@@ -288,6 +294,8 @@ export interface Refund {
     restocked: boolean;
   }[];
   createdAt: string;
+  /** Money refunded per line, shipping, adjustments and the refund transactions (order-money.ts). */
+  money: RefundMoney;
 }
 
 export interface ReturnRecord {
@@ -336,7 +344,14 @@ export interface BulkOperation {
 }
 
 export interface ApiCall {
+  /** When the answer was ready (ISO). */
   at: string;
+  /** When the request arrived, before any latency fault (epoch ms of the emulator's clock). */
+  receivedAt?: number;
+  /** When the answer was ready (epoch ms of the emulator's clock). */
+  answeredAt?: number;
+  /** The caller's User-Agent (tells the processes of one app apart). */
+  client?: string | null;
   appId: number | null;
   status: number;
   operationName: string | null;

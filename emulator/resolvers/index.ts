@@ -7,6 +7,7 @@ import { catalogResolvers } from "./catalog.ts";
 import { inventoryResolvers } from "./inventory.ts";
 import type { ResolverMap, TypeResolvers } from "./kit.ts";
 import { nodeResolvers } from "./node.ts";
+import { orderMoneyResolvers } from "./order-money.ts";
 import { orderResolvers } from "./orders.ts";
 import { returnResolvers } from "./returns.ts";
 import { shopResolvers } from "./shop.ts";
@@ -17,6 +18,7 @@ const domainMaps: ResolverMap[] = [
   catalogResolvers,
   inventoryResolvers,
   orderResolvers,
+  orderMoneyResolvers,
   webhookResolvers,
   bulkResolvers,
   nodeResolvers,
