@@ -216,6 +216,8 @@ function formatError(e: GraphQLError, code?: string): GraphQLFormattedError {
 }
 
 export interface ExecuteOptions {
+  /** Logged with the call: when the request arrived and its User-Agent. */
+  request?: { receivedAt: number; client: string | null };
   store: Store;
   shop: Shop;
   app: App;
@@ -240,6 +242,7 @@ export async function executeAdmin(req: AdminRequest, opts: ExecuteOptions): Pro
       actualQueryCost: null,
       throttled: false,
       fault: null,
+      ...(opts.request ? { ...opts.request, answeredAt: now() } : {}),
       ...entry,
     });
   if (typeof req.query !== "string" || !req.query.trim()) {

@@ -51,6 +51,8 @@ async function main(argv: string[]): Promise<number> {
       }
       const stop = async (signal: string) => {
         hub.ctx.logger.info({ signal }, "stopping");
+        // A stop finishes within 5 s whatever is in progress (passes give up after 3 s).
+        setTimeout(() => process.exit(0), 4500).unref();
         await hub.stop();
         await demo?.emulator.close();
         process.exit(0);

@@ -79,6 +79,17 @@ export const SETTINGS: readonly Setting[] = [
     description: "`on` runs the background sync workers inside `tillbridge start`.",
     default: "on",
   },
+  {
+    env: "LEASE_TTL_MS",
+    description:
+      "How long a worker's ownership of a store lasts without renewal: after a crash, another process takes the store over within about this time (a clean stop hands it over at once).",
+    default: "8000",
+  },
+  {
+    env: "LEASE_HEARTBEAT_MS",
+    description: "How often a worker renews the leases it holds; at most half of LEASE_TTL_MS.",
+    default: "2000",
+  },
 ];
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -127,6 +138,12 @@ const envSchema = z.object({
     // The backstop behind inventory_levels/update: one bulk read (or a few level pages) per store.
     .default(15 * 60_000),
   WORKER: z.enum(["on", "off"], { error: "WORKER must be on or off" }).default("on"),
+  LEASE_TTL_MS: z.coerce.number().int().min(1000, "LEASE_TTL_MS must be at least 1000").default(8000),
+  LEASE_HEARTBEAT_MS: z.coerce
+    .number()
+    .int()
+    .min(100, "LEASE_HEARTBEAT_MS must be at least 100")
+    .default(2000),
 });
 
 export type DatabaseTarget =
@@ -149,6 +166,8 @@ export interface Config {
   readonly coalesceWindowMs: number;
   readonly driftCheckIntervalMs: number;
   readonly worker: boolean;
+  readonly leaseTtlMs: number;
+  readonly leaseHeartbeatMs: number;
 }
 
 export class ConfigError extends Error {
@@ -203,6 +222,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if ((e.SHOPIFY_API_KEY === undefined) !== (e.SHOPIFY_API_SECRET === undefined)) {
     problems.push("SHOPIFY_API_KEY and SHOPIFY_API_SECRET must be set together");
   }
+  if (e.LEASE_HEARTBEAT_MS * 2 > e.LEASE_TTL_MS) {
+    problems.push(
+      `LEASE_HEARTBEAT_MS (${e.LEASE_HEARTBEAT_MS}) must be at most half of LEASE_TTL_MS (${e.LEASE_TTL_MS})`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   const shopifyApp =
     e.SHOPIFY_API_KEY && e.SHOPIFY_API_SECRET
@@ -225,5 +249,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     coalesceWindowMs: e.COALESCE_WINDOW_MS,
     driftCheckIntervalMs: e.DRIFT_CHECK_INTERVAL_MS,
     worker: e.WORKER === "on",
+    leaseTtlMs: e.LEASE_TTL_MS,
+    leaseHeartbeatMs: e.LEASE_HEARTBEAT_MS,
   });
 }

@@ -10,6 +10,7 @@ import { orders } from "./migrations/0004-orders.ts";
 import { leases } from "./migrations/0005-leases.ts";
 import { fulfillment } from "./migrations/0006-fulfillment.ts";
 import { stockModel } from "./migrations/0007-stock-model.ts";
+import { ownership } from "./migrations/0009-ownership.ts";
 import { type HubMigration, migrationContext } from "./schema-helpers.ts";
 
 export const MIGRATIONS: readonly HubMigration[] = [
@@ -20,6 +21,7 @@ export const MIGRATIONS: readonly HubMigration[] = [
   leases,
   fulfillment,
   stockModel,
+  ownership,
 ];
 
 export class MigrationError extends Error {

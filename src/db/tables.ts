@@ -7,7 +7,7 @@
  * - stock level: the running balance per (variant, warehouse): on hand, reserved, safety stock.
  * Times are epoch milliseconds (bigint), so both dialects compare them the same way.
  */
-import type { Generated } from "kysely";
+import type { ColumnType, Generated } from "kysely";
 
 export interface ApiKeyTable {
   id: Generated<number>;
@@ -164,6 +164,9 @@ export interface FlowTable {
   flow: FlowName;
   state: FlowState;
   updated_at: number;
+  /** Why the flow stopped on an error no retry can fix (bad key, revoked token, missing scope). */
+  failure: ColumnType<string | null, string | null | undefined, string | null>;
+  failed_at: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface PushDirtyTable {
@@ -235,6 +238,22 @@ export interface StoreLeaseTable {
   /** The worker holding the lease (host:pid:random). */
   owner: string;
   expires_at: number;
+  /** Raised each time the store changes hands: the fencing token of the holder's writes. */
+  generation: Generated<number>;
+}
+
+/** A live hub process running workers (the fair share of stores is counted over these). */
+export interface HubWorkerTable {
+  id: string;
+  started_at: number;
+  expires_at: number;
+}
+
+/** Facts about the hub itself, by name (e.g. `key_check`). */
+export interface HubMetaTable {
+  name: string;
+  value: string;
+  updated_at: number;
 }
 
 // ---- orders (migration 0004) ----
@@ -511,6 +530,8 @@ export interface Tables {
   activity_log: ActivityLogTable;
   drift_runs: DriftRunTable;
   store_leases: StoreLeaseTable;
+  hub_workers: HubWorkerTable;
+  hub_meta: HubMetaTable;
   webhook_inbox: WebhookInboxTable;
   companies: CompanyTable;
   customers: CustomerTable;

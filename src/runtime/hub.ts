@@ -116,7 +116,11 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
   registerOrderWebhookHandlers(ctx, shops.webhookHandlers);
   registerFulfillmentWebhookHandlers(ctx, shops.webhookHandlers);
   storeTopicsInInbox(ctx, shops.webhookHandlers, LEVEL_TOPICS);
-  const worker = new Worker(ctx, shops.transportFor, { driftIntervalMs: config.driftCheckIntervalMs });
+  const worker = new Worker(ctx, shops.transportFor, {
+    driftIntervalMs: config.driftCheckIntervalMs,
+    leaseTtlMs: config.leaseTtlMs,
+    leaseHeartbeatMs: config.leaseHeartbeatMs,
+  });
   for (const job of orderJobs(ctx)) worker.addJob(job);
   worker.addStorePass({
     name: "orders:tags",

@@ -1,21 +1,55 @@
 /**
- * The background loop of one hub process: per store, the inventory push (one cycle at a time
- * per store, so each store's API budget has one spender) and scheduled drift checks; plus
- * periodic jobs that other capabilities register (order inbox, backfill, outbound delivery).
+ * The background loop of one hub process.
+ *
+ * Per store, everything that spends the store's API budget (the inventory push, drift checks and
+ * the passes other capabilities register) runs only under the store's lease:
+ *
+ * - the lease is taken before a pass and renewed by a heartbeat (every `leaseHeartbeatMs`, well
+ *   inside `leaseTtlMs`) for as long as this process runs, so a long pass never outlives it;
+ * - every Shopify call goes through a lease-guarded transport that checks, right before the
+ *   request is sent, that the lease is still held (locally, then in the database);
+ * - the push's writes of Shopify results carry the lease generation as a fencing token;
+ * - a process owns at most its fair share ⌈stores / live workers⌉ and sheds the excess when
+ *   another process joins; a dead process's stores move after its lease lapses; a clean stop
+ *   releases them at once;
+ * - a pass that fails is retried with capped exponential backoff and jitter; an error no retry
+ *   can fix (a key that does not open the token, a revoked token, a missing scope) marks the
+ *   flow failing with its reason and gives the store up.
+ *
+ * Hub-wide jobs (inboxes, outbound delivery) run in one process at a time, under a lease of
+ * their own (`HUB_JOBS_LEASE`).
  */
 import type { AppContext } from "../core/context.ts";
 import { coerceError } from "../core/errors.ts";
 import type { FlowState, InventoryMode } from "../db/tables.ts";
 import { runDriftCheck } from "../inventory/push/drift.ts";
-import { type PushCycleResult, runPushCycle } from "../inventory/push/reconciler.ts";
-import type { AdminTransport } from "../shopify/transport.ts";
-import { acquireLease, newWorkerId, releaseLeases } from "./leases.ts";
+import { type PushCycleResult, type PushDeps, runPushCycle } from "../inventory/push/reconciler.ts";
+import { ShopifyAuthError } from "../shopify/errors.ts";
+import type { AdminTransport, GraphQLCallOptions } from "../shopify/transport.ts";
+import { logActivity } from "../shops/activity.ts";
+import { SecretError } from "../shops/secrets.ts";
+import {
+  fenceLease,
+  HUB_JOBS_LEASE,
+  heartbeatWorker,
+  holdsLease,
+  LeaseLostError,
+  newWorkerId,
+  releaseLease,
+  releaseLeases,
+  removeWorker,
+  renewLeases,
+  storesHeldByOthers,
+  takeLease,
+} from "./leases.ts";
 
 export interface ActiveStore {
   readonly id: number;
   readonly domain: string;
   readonly mode: InventoryMode;
   readonly flows: Readonly<Record<string, FlowState>>;
+  /** Flows marked failing, with the reason. */
+  readonly failing?: Readonly<Record<string, string>>;
 }
 
 export type TransportFor = (store: { id: number; domain: string }) => AdminTransport;
@@ -40,6 +74,27 @@ export interface WorkerOptions {
   readonly driftIntervalMs?: number;
   /** How long a store lease lasts without renewal (a dead worker's stores move after this). */
   readonly leaseTtlMs?: number;
+  /** How often held leases are renewed; well inside the TTL. */
+  readonly leaseHeartbeatMs?: number;
+  /** How long a stop waits for running passes before giving up on them. */
+  readonly stopGraceMs?: number;
+  readonly random?: () => number;
+}
+
+export const DEFAULT_LEASE_TTL_MS = 8000;
+export const DEFAULT_LEASE_HEARTBEAT_MS = 2000;
+
+/** An error no retry can fix: the flow is marked failing and the store given up. */
+export function permanentReason(err: unknown): string | undefined {
+  if (err instanceof SecretError) return `the store's token cannot be read: ${err.message}`;
+  if (err instanceof ShopifyAuthError) return err.message;
+  return undefined;
+}
+
+/** Capped exponential backoff with full jitter over the upper half: [cap/2, cap] of 2^n · base. */
+export function retryDelayMs(failures: number, random: () => number, baseMs = 1000, capMs = 60_000): number {
+  const ceiling = Math.min(capMs, baseMs * 2 ** Math.max(0, failures - 1));
+  return Math.round(ceiling / 2 + (ceiling / 2) * random());
 }
 
 export async function activeStores(ctx: AppContext): Promise<ActiveStore[]> {
@@ -52,33 +107,62 @@ export async function activeStores(ctx: AppContext): Promise<ActiveStore[]> {
   if (stores.length === 0) return [];
   const flows = await ctx.database.db
     .selectFrom("flows")
-    .select(["store_id", "flow", "state"])
+    .select(["store_id", "flow", "state", "failure"])
     .where(
       "store_id",
       "in",
       stores.map((s) => s.id),
     )
     .execute();
-  return stores.map((s) => ({
-    id: s.id,
-    domain: s.domain,
-    mode: s.inventory_mode,
-    flows: Object.fromEntries(flows.filter((f) => f.store_id === s.id).map((f) => [f.flow, f.state])),
-  }));
+  return stores.map((s) => {
+    const own = flows.filter((f) => f.store_id === s.id);
+    return {
+      id: s.id,
+      domain: s.domain,
+      mode: s.inventory_mode,
+      flows: Object.fromEntries(own.map((f) => [f.flow, f.state])),
+      failing: Object.fromEntries(own.flatMap((f) => (f.failure ? [[f.flow, f.failure]] : []))),
+    };
+  });
+}
+
+/** What this process knows of a lease it holds. */
+interface Held {
+  readonly generation: number;
+  expiresAt: number;
+  lost: boolean;
+  /** Calls sent to Shopify and not answered yet. */
+  inFlight: number;
+}
+
+/** What a pass's guarded transport saw go wrong. */
+interface PassErrors {
+  permanent: string | undefined;
+  failed: boolean;
 }
 
 export class Worker {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private loopTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private scheduling: Promise<void> | undefined;
   private stopped = true;
-  private readonly busy = new Set<number>();
+  private stopping = false;
+  private readonly held = new Map<number, Held>();
+  private readonly running = new Map<number, Promise<void>>();
+  private readonly runningJobs = new Map<string, Promise<void>>();
+  private readonly failures = new Map<number, { count: number; notBefore: number }>();
   private readonly lastJob = new Map<string, number>();
   private readonly jobs: PeriodicJob[] = [];
   private readonly storePasses: StorePass[] = [];
   private readonly lastStorePass = new Map<string, number>();
   private readonly tickMs: number;
   private readonly driftIntervalMs: number;
-  private readonly leaseTtlMs: number;
+  readonly leaseTtlMs: number;
+  readonly leaseHeartbeatMs: number;
+  private readonly stopGraceMs: number;
+  private readonly random: () => number;
+  /** A lease with less than this left is not used for a new call (the request must land first). */
+  private readonly sendMarginMs: number;
   readonly workerId = newWorkerId();
 
   constructor(
@@ -88,7 +172,12 @@ export class Worker {
   ) {
     this.tickMs = options.tickMs ?? 200;
     this.driftIntervalMs = options.driftIntervalMs ?? 6 * 3600_000;
-    this.leaseTtlMs = options.leaseTtlMs ?? 30_000;
+    this.leaseTtlMs = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
+    this.leaseHeartbeatMs =
+      options.leaseHeartbeatMs ?? Math.min(DEFAULT_LEASE_HEARTBEAT_MS, this.leaseTtlMs / 4);
+    this.stopGraceMs = options.stopGraceMs ?? 3000;
+    this.random = options.random ?? Math.random;
+    this.sendMarginMs = Math.min(1000, this.leaseTtlMs / 4);
     if (this.driftIntervalMs > 0) {
       this.addStorePass({
         name: "inventory:drift-check",
@@ -96,17 +185,24 @@ export class Worker {
         everyMs: this.driftIntervalMs,
         // The first pass after a start checks at once: a restart is when drift is likeliest.
         run: async (store, transport) =>
-          void (await runDriftCheck(this.pushDeps(), store, transport, "schedule")),
+          void (await runDriftCheck(this.pushDeps(store.id), store, transport, "schedule")),
       });
     }
   }
 
-  private pushDeps() {
+  private pushDeps(storeId?: number): PushDeps {
+    const held = storeId === undefined ? undefined : this.held.get(storeId);
+    const { db, dialect } = this.ctx.database;
     return {
-      db: this.ctx.database.db,
+      db,
       now: () => this.ctx.clock.now(),
       logger: this.ctx.logger,
       windowMs: this.ctx.config.coalesceWindowMs,
+      ...(held && storeId !== undefined
+        ? {
+            fence: (trx) => fenceLease(trx, dialect, { storeId, generation: held.generation }, this.workerId),
+          }
+        : {}),
     };
   }
 
@@ -118,92 +214,376 @@ export class Worker {
     this.storePasses.push(pass);
   }
 
+  /** Stores whose lease this process holds now. */
+  ownedStores(): number[] {
+    return [...this.held.entries()]
+      .filter(([id, h]) => id !== HUB_JOBS_LEASE && !h.lost)
+      .map(([id]) => id)
+      .sort((a, b) => a - b);
+  }
+
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    this.stopping = false;
+    const { db, dialect } = this.ctx.database;
     // SQLite serves one hub process: leases left by a crashed predecessor (whose worker id died
     // with it) are this process's to take at once, instead of waiting out their lifetime.
     const takeOver =
-      this.ctx.database.dialect === "sqlite"
-        ? this.ctx.database.db
-            .deleteFrom("store_leases")
+      dialect === "sqlite"
+        ? db
+            .updateTable("store_leases")
+            .set({ expires_at: 0 })
             .execute()
+            .then(() => db.deleteFrom("hub_workers").execute())
             .then(() => undefined)
         : Promise.resolve();
     const loop = () => {
       if (this.stopped) return;
-      this.running = this.tick().finally(() => {
-        if (!this.stopped) this.timer = setTimeout(loop, this.tickMs);
+      this.scheduling = this.schedule()
+        .then(() => undefined)
+        .finally(() => {
+          if (!this.stopped) this.loopTimer = setTimeout(loop, this.tickMs);
+        });
+    };
+    const beat = () => {
+      if (this.stopped) return;
+      void this.heartbeat().finally(() => {
+        if (!this.stopped) this.heartbeatTimer = setTimeout(beat, this.leaseHeartbeatMs);
       });
     };
-    this.running = takeOver.then(loop, (err) => {
-      this.ctx.logger.error({ err: coerceError(err) }, "worker: cannot take over store leases");
-      loop();
-    });
+    this.scheduling = takeOver
+      .catch((err) => {
+        this.ctx.logger.error({ err: coerceError(err) }, "worker: cannot take over store leases");
+      })
+      .then(() => this.heartbeat())
+      .then(() => {
+        this.heartbeatTimer = setTimeout(beat, this.leaseHeartbeatMs);
+        loop();
+      });
   }
 
+  /**
+   * Stops: no new call leaves from here on; waits up to the grace period for running passes,
+   * then releases every lease at once, except those of stores with a call still in flight at
+   * Shopify (those lapse after their TTL, so no second spender can overlap the call).
+   */
   async stop(): Promise<void> {
+    if (this.stopped) return;
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
-    await releaseLeases(this.ctx.database.db, this.workerId).catch(() => {});
+    this.stopping = true;
+    if (this.loopTimer) clearTimeout(this.loopTimer);
+    if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
+    const all = Promise.allSettled([this.scheduling, ...this.running.values(), ...this.runningJobs.values()]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all, new Promise((r) => (timer = setTimeout(r, this.stopGraceMs)))]);
+    clearTimeout(timer);
+    const keep = [...this.held.entries()].filter(([, h]) => h.inFlight > 0).map(([id]) => id);
+    const { db } = this.ctx.database;
+    await releaseLeases(db, this.workerId, keep).catch(() => {});
+    await removeWorker(db, this.workerId, this.ctx.clock.now()).catch(() => {});
+    this.held.clear();
   }
 
-  /** One pass over every store and job. Tests call it directly instead of sleeping. */
+  /** One pass over every store and job, waiting for them. Tests call it instead of sleeping. */
   async tick(): Promise<void> {
-    const now = this.ctx.clock.now();
-    let stores: ActiveStore[] = [];
-    try {
-      stores = await activeStores(this.ctx);
-    } catch (err) {
-      this.ctx.logger.error({ err: coerceError(err) }, "worker: cannot read stores");
-    }
-    await Promise.all([
-      ...stores.map((s) => this.storePass(s, now)),
-      ...this.jobs.map(async (job) => {
-        if (now - (this.lastJob.get(job.name) ?? 0) < job.everyMs) return;
-        this.lastJob.set(job.name, now);
-        try {
-          await job.run(now);
-        } catch (err) {
-          this.ctx.logger.error({ err: coerceError(err), job: job.name }, "worker: job failed");
-        }
-      }),
-    ]);
+    await this.schedule();
+    await Promise.allSettled([...this.running.values(), ...this.runningJobs.values()]);
   }
 
-  /** Pushes one store until nothing is ready (used by tick, by tests and by the operator's "push now"). */
+  /** Pushes one store until nothing is ready (used by tests and the operator's "push now"). */
   async pushStore(store: ActiveStore): Promise<PushCycleResult | undefined> {
     if (store.flows.inventory_push !== "enabled") return undefined;
-    return runPushCycle(this.pushDeps(), store, this.transportFor(store));
+    return runPushCycle(this.pushDeps(store.id), store, this.transportFor(store));
   }
 
-  private async storePass(store: ActiveStore, now: number): Promise<void> {
-    if (this.busy.has(store.id)) return;
-    this.busy.add(store.id);
+  /** Renews every held lease and this worker's registration; marks lapsed leases lost. */
+  private async heartbeat(): Promise<void> {
+    const now = this.ctx.clock.now();
+    const { db } = this.ctx.database;
+    // Leases taken while the renewal runs are not judged by it.
+    const before = [...this.held.entries()];
     try {
-      if (!(await acquireLease(this.ctx.database.db, store.id, this.workerId, now, this.leaseTtlMs))) return;
-      const result = await this.pushStore(store);
-      if (result && result.calls > 0)
-        this.ctx.logger.debug({ store: store.domain, ...result }, "inventory push cycle");
-      for (const pass of this.storePasses) {
-        const key = `${pass.name}:${store.id}`;
-        if (store.flows[pass.flow] !== "enabled" || now - (this.lastStorePass.get(key) ?? 0) < pass.everyMs)
-          continue;
-        this.lastStorePass.set(key, now);
-        try {
-          await pass.run(store, this.transportFor(store), now);
-        } catch (err) {
-          this.ctx.logger.error(
-            { err: coerceError(err), store: store.domain, pass: pass.name },
-            "worker: store pass failed",
-          );
+      const renewed = new Map(
+        (await renewLeases(db, this.workerId, now, this.leaseTtlMs)).map((l) => [l.storeId, l]),
+      );
+      for (const [id, h] of before) {
+        if (this.held.get(id) !== h) continue;
+        const r = renewed.get(id);
+        if (r && r.generation === h.generation) h.expiresAt = r.expiresAt;
+        else {
+          h.lost = true;
+          this.held.delete(id);
+          if (id !== HUB_JOBS_LEASE)
+            this.ctx.logger.warn({ storeId: id }, "worker: store lease lost (it lapsed or was taken over)");
         }
       }
+      await heartbeatWorker(db, this.workerId, now, this.leaseTtlMs);
     } catch (err) {
-      this.ctx.logger.error({ err: coerceError(err), store: store.domain }, "worker: store pass failed");
-    } finally {
-      this.busy.delete(store.id);
+      // Leases keep their last known expiry: calls stop by themselves when it comes near.
+      this.ctx.logger.error({ err: coerceError(err) }, "worker: lease heartbeat failed");
     }
+  }
+
+  private isHeld(storeId: number, now: number): Held | undefined {
+    const h = this.held.get(storeId);
+    if (!h || h.lost) return undefined;
+    if (h.expiresAt - this.sendMarginMs < now) return undefined;
+    return h;
+  }
+
+  private async take(storeId: number, now: number): Promise<Held | undefined> {
+    const current = this.isHeld(storeId, now);
+    if (current) return current;
+    const lease = await takeLease(this.ctx.database.db, storeId, this.workerId, now, this.leaseTtlMs);
+    if (!lease) return undefined;
+    const held: Held = { generation: lease.generation, expiresAt: lease.expiresAt, lost: false, inFlight: 0 };
+    this.held.set(storeId, held);
+    return held;
+  }
+
+  private async giveUp(storeId: number): Promise<void> {
+    const h = this.held.get(storeId);
+    if (!h || h.inFlight > 0) return;
+    h.lost = true;
+    this.held.delete(storeId);
+    await releaseLease(this.ctx.database.db, storeId, this.workerId);
+  }
+
+  /** Decides what runs now and starts it; passes and jobs run on without being awaited. */
+  private async schedule(): Promise<void> {
+    if (this.stopping) return;
+    const now = this.ctx.clock.now();
+    const { db } = this.ctx.database;
+    let stores: ActiveStore[] = [];
+    let others = new Set<number>();
+    let live = 1;
+    try {
+      stores = await activeStores(this.ctx);
+      others = await storesHeldByOthers(db, this.workerId, now);
+      const row = await db
+        .selectFrom("hub_workers")
+        .select((eb) => eb.fn.countAll<number>().as("n"))
+        .where("expires_at", ">=", now)
+        .executeTakeFirst();
+      live = Math.max(1, Number(row?.n ?? 1));
+    } catch (err) {
+      this.ctx.logger.error({ err: coerceError(err) }, "worker: cannot read stores");
+      return;
+    }
+    if (this.stopping) return;
+
+    // Hub-wide jobs: one process at a time.
+    if (this.jobs.length > 0 && !others.has(HUB_JOBS_LEASE)) {
+      try {
+        if (await this.take(HUB_JOBS_LEASE, now)) this.startJobs(now);
+      } catch (err) {
+        this.ctx.logger.error({ err: coerceError(err) }, "worker: cannot take the hub jobs lease");
+      }
+    }
+
+    // The fair share: ⌈stores / live workers⌉; a process over it gives the excess up.
+    const ids = new Set(stores.map((s) => s.id));
+    const target = Math.ceil(stores.length / live);
+    const mine = this.ownedStores().filter((id) => ids.has(id));
+    for (const id of this.ownedStores()) if (!ids.has(id) && !this.running.has(id)) await this.giveUp(id);
+    let count = mine.length;
+    for (const id of [...mine].reverse()) {
+      if (count <= target) break;
+      if (this.running.has(id)) continue;
+      await this.giveUp(id).catch(() => {});
+      count--;
+    }
+
+    for (const store of stores) {
+      if (this.stopping) return;
+      if (this.running.has(store.id)) continue;
+      const failure = this.failures.get(store.id);
+      if (failure && failure.notBefore > now) continue;
+      const owned = this.isHeld(store.id, now) !== undefined;
+      if (!owned && (others.has(store.id) || count >= target)) continue;
+      let held: Held | undefined;
+      try {
+        held = await this.take(store.id, now);
+      } catch (err) {
+        this.ctx.logger.error({ err: coerceError(err), store: store.domain }, "worker: cannot take lease");
+        continue;
+      }
+      if (!held) continue;
+      if (!owned) count++;
+      const run = this.storePass(store, held, now).finally(() => this.running.delete(store.id));
+      this.running.set(store.id, run);
+    }
+  }
+
+  private startJobs(now: number): void {
+    for (const job of this.jobs) {
+      if (this.runningJobs.has(job.name)) continue;
+      if (now - (this.lastJob.get(job.name) ?? 0) < job.everyMs) continue;
+      this.lastJob.set(job.name, now);
+      const run = job
+        .run(now)
+        .catch((err) => {
+          this.ctx.logger.error({ err: coerceError(err), job: job.name }, "worker: job failed");
+        })
+        .finally(() => this.runningJobs.delete(job.name));
+      this.runningJobs.set(job.name, run);
+    }
+  }
+
+  /**
+   * The store's transport as one pass sees it: each call checks the lease right before it is
+   * sent, in-flight calls are counted, and errors are remembered for the pass's outcome.
+   */
+  private guarded(store: ActiveStore, held: Held, errors: PassErrors): AdminTransport {
+    const inner = this.transportFor(store);
+    const check = async () => {
+      const refuse = (why: string) => {
+        throw new LeaseLostError(store.id, why);
+      };
+      if (this.stopping) refuse("the hub is stopping; the call was not sent");
+      if (held.lost || this.held.get(store.id) !== held) refuse("the lease was lost; the call was not sent");
+      const now = this.ctx.clock.now();
+      if (held.expiresAt - this.sendMarginMs < now)
+        refuse("the lease is about to lapse; the call was not sent");
+      const ok = await holdsLease(
+        this.ctx.database.db,
+        { storeId: store.id, generation: held.generation, expiresAt: held.expiresAt },
+        this.workerId,
+        now,
+      );
+      if (!ok) {
+        held.lost = true;
+        if (this.held.get(store.id) === held) this.held.delete(store.id);
+        refuse("another worker holds the lease; the call was not sent");
+      }
+      if (this.stopping) refuse("the hub is stopping; the call was not sent");
+      if (held.expiresAt - this.sendMarginMs < this.ctx.clock.now())
+        refuse("the lease is about to lapse; the call was not sent");
+    };
+    return {
+      store: inner.store,
+      graphql: <T>(document: string, variables?: Record<string, unknown>, options?: GraphQLCallOptions) => {
+        let sent = false;
+        const call = inner.graphql<T>(document, variables, {
+          ...options,
+          beforeSend: async () => {
+            await options?.beforeSend?.();
+            await check();
+            if (!sent) {
+              sent = true;
+              held.inFlight++;
+            }
+          },
+        });
+        return call.then(
+          (r) => {
+            if (sent) held.inFlight--;
+            return r;
+          },
+          (err: unknown) => {
+            if (sent) held.inFlight--;
+            if (!(err instanceof LeaseLostError)) {
+              errors.failed = true;
+              errors.permanent ??= permanentReason(err);
+            }
+            throw err;
+          },
+        );
+      },
+    };
+  }
+
+  private async storePass(store: ActiveStore, held: Held, now: number): Promise<void> {
+    const errors: PassErrors = { permanent: undefined, failed: false };
+    const transport = this.guarded(store, held, errors);
+    const log = this.ctx.logger.child({ store: store.domain });
+    const attempt = async (flow: string, run: () => Promise<void>): Promise<boolean> => {
+      errors.failed = false;
+      errors.permanent = undefined;
+      try {
+        await run();
+      } catch (err) {
+        if (err instanceof LeaseLostError) {
+          log.warn({ err: err.message }, "worker: pass stopped, the store lease is gone");
+          return false;
+        }
+        errors.failed = true;
+        errors.permanent ??= permanentReason(err);
+        log.error({ err: coerceError(err), flow }, "worker: store pass failed");
+      }
+      if (errors.permanent) {
+        await this.markFailing(store, flow, errors.permanent);
+        return false;
+      }
+      if (!errors.failed && store.failing?.[flow]) await this.clearFailing(store, flow);
+      return !errors.failed;
+    };
+    let ok = true;
+    if (store.flows.inventory_push === "enabled") {
+      ok = await attempt("inventory_push", async () => {
+        const result = await runPushCycle(this.pushDeps(store.id), store, transport);
+        if (result.calls > 0) log.debug({ ...result }, "inventory push cycle");
+      });
+    }
+    for (const pass of this.storePasses) {
+      if (!ok || held.lost || this.stopping) break;
+      const key = `${pass.name}:${store.id}`;
+      if (store.flows[pass.flow] !== "enabled" || now - (this.lastStorePass.get(key) ?? 0) < pass.everyMs)
+        continue;
+      this.lastStorePass.set(key, now);
+      ok = await attempt(pass.flow, () => pass.run(store, transport, now));
+    }
+    if (ok) {
+      this.failures.delete(store.id);
+      return;
+    }
+    if (held.lost || this.stopping) return;
+    const count = (this.failures.get(store.id)?.count ?? 0) + 1;
+    const permanent = errors.permanent !== undefined;
+    const delay = retryDelayMs(count, this.random, 1000, permanent ? 600_000 : 60_000);
+    this.failures.set(store.id, { count, notBefore: this.ctx.clock.now() + delay });
+    if (permanent) {
+      // Another process (perhaps with the right key) may take the store meanwhile.
+      await this.giveUp(store.id).catch(() => {});
+    }
+  }
+
+  private async markFailing(store: ActiveStore, flow: string, reason: string): Promise<void> {
+    const now = this.ctx.clock.now();
+    const db = this.ctx.database.db;
+    try {
+      await db
+        .updateTable("flows")
+        .set({ failure: reason, failed_at: now })
+        .where("store_id", "=", store.id)
+        .where("flow", "=", flow as never)
+        .execute();
+      if (store.failing?.[flow] !== reason)
+        await logActivity(
+          db,
+          {
+            storeId: store.id,
+            flow,
+            kind: "flow_failing",
+            level: "error",
+            message: `${flow} stopped on an error a retry cannot fix: ${reason}`,
+          },
+          now,
+        );
+      this.ctx.logger.error({ store: store.domain, flow, reason }, "worker: flow failing");
+    } catch (err) {
+      this.ctx.logger.error({ err: coerceError(err) }, "worker: cannot mark the flow failing");
+    }
+  }
+
+  private async clearFailing(store: ActiveStore, flow: string): Promise<void> {
+    await this.ctx.database.db
+      .updateTable("flows")
+      .set({ failure: null, failed_at: null })
+      .where("store_id", "=", store.id)
+      .where("flow", "=", flow as never)
+      .execute()
+      .catch(() => {});
   }
 }

@@ -35,7 +35,7 @@ import {
   type ThrottleState,
   waitBefore,
 } from "./throttle.ts";
-import type { AdminTransport, GraphQLResult, QueryCost } from "./transport.ts";
+import type { AdminTransport, GraphQLCallOptions, GraphQLResult, QueryCost } from "./transport.ts";
 
 /** How one HTTP attempt ended, for metrics (`onCall`). */
 export type CallOutcome =
@@ -80,6 +80,9 @@ export interface ShopifyAdminTransport extends AdminTransport {
 const DEFAULT_QUERY_COST = 50;
 const DEFAULT_MUTATION_COST = 10;
 const LEARNED_COSTS_MAX = 500;
+
+/** Names the process, so Shopify's (and the emulator's) request logs tell spenders apart. */
+const USER_AGENT = `Tillbridge (pid ${process.pid})`;
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -164,8 +167,10 @@ export function createAdminTransport(options: AdminTransportOptions): ShopifyAdm
     }
   };
 
-  async function attempt(body: string): Promise<Attempt> {
+  async function attempt(body: string, beforeSend: (() => Promise<void>) | undefined): Promise<Attempt> {
     const token = await options.getAccessToken();
+    // Last: nothing may stand between this check and the request leaving.
+    await beforeSend?.();
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
     let res: Response;
@@ -177,6 +182,7 @@ export function createAdminTransport(options: AdminTransportOptions): ShopifyAdm
           "content-type": "application/json",
           accept: "application/json",
           "x-shopify-access-token": token,
+          "user-agent": USER_AGENT,
         },
         body,
         signal: controller.signal,
@@ -290,7 +296,8 @@ export function createAdminTransport(options: AdminTransportOptions): ShopifyAdm
     return { kind: "ok", data: parsed.data, cost };
   }
 
-  async function send<T>(document: string, body: string, estimatedCost: number | undefined) {
+  async function send<T>(document: string, body: string, callOptions: GraphQLCallOptions | undefined) {
+    const estimatedCost = callOptions?.estimatedCost;
     let lastError: ShopifyError | undefined;
     let lastThrottleWait = 0;
     for (let n = 1; n <= maxAttempts; n++) {
@@ -304,7 +311,7 @@ export function createAdminTransport(options: AdminTransportOptions): ShopifyAdm
         await sleep(wait);
       }
       state = reserve(state, costGuess, clock.now());
-      const r = await attempt(body);
+      const r = await attempt(body, callOptions?.beforeSend);
       const now = clock.now();
       if ("cost" in r && r.cost?.requestedQueryCost !== undefined) {
         if (learnedCost.size >= LEARNED_COSTS_MAX) learnedCost.clear();
@@ -376,11 +383,11 @@ export function createAdminTransport(options: AdminTransportOptions): ShopifyAdm
     graphql<T>(
       document: string,
       variables?: Record<string, unknown>,
-      callOptions?: { estimatedCost?: number },
+      callOptions?: GraphQLCallOptions,
     ): Promise<GraphQLResult<T>> {
       const body = JSON.stringify(variables ? { query: document, variables } : { query: document });
       pending++;
-      const run = tail.then(() => send<T>(document, body, callOptions?.estimatedCost));
+      const run = tail.then(() => send<T>(document, body, callOptions));
       // the queue continues whatever this call's fate
       tail = run.then(
         () => {

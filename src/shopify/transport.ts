@@ -19,6 +19,15 @@ export interface GraphQLResult<T> {
   readonly cost: QueryCost | undefined;
 }
 
+export interface GraphQLCallOptions {
+  readonly estimatedCost?: number;
+  /**
+   * Runs right before each HTTP attempt is sent (after any wait for the budget, before every
+   * retry); throwing stops the call unsent. The worker checks its store lease here.
+   */
+  readonly beforeSend?: () => Promise<void>;
+}
+
 export interface AdminTransport {
   /** The store's domain, `<name>.myshopify.com`. */
   readonly store: string;
@@ -31,6 +40,6 @@ export interface AdminTransport {
   graphql<T>(
     document: string,
     variables?: Record<string, unknown>,
-    options?: { estimatedCost?: number },
+    options?: GraphQLCallOptions,
   ): Promise<GraphQLResult<T>>;
 }

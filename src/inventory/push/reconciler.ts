@@ -57,6 +57,11 @@ export interface PushDeps {
   readonly windowMs: number;
   /** Reads of more item-locations than this use a bulk operation (drift check, dry run). */
   readonly bulkReadThreshold?: number;
+  /**
+   * The store lease's fencing check (src/runtime/leases.ts), run inside each transaction that
+   * records what Shopify accepted; throws when another worker has taken the store over.
+   */
+  readonly fence?: (trx: Db) => Promise<void>;
 }
 
 export interface PushCycleResult {
@@ -312,6 +317,7 @@ async function activate(
     return false;
   }
   await deps.db.transaction().execute(async (trx) => {
+    await deps.fence?.(trx);
     await recordSync(trx, store.id, [{ ...ids(t), pushed: t.desired, confirmed: t.desired }], now);
     const message = `Started stocking ${t.inventoryItemGid} at ${t.locationGid} with ${t.desired} available`;
     await logActivity(trx, { storeId: store.id, flow: FLOW, kind: "activated", message, data: where }, now);
@@ -395,6 +401,7 @@ async function sendBatch(
               };
             });
       await deps.db.transaction().execute(async (trx) => {
+        await deps.fence?.(trx);
         await recordSync(trx, store.id, updates, now);
         await clearItemErrors(trx, store.id, updates);
         await finishBatch(trx, batch.id, "done", null, now);
