@@ -42,7 +42,7 @@ import { ORDER_JOB_INTERVALS, orderJobs, orderStorePass } from "../orders/worker
 import type { ShopifyAdminTransport } from "../shopify/admin-client.ts";
 import { createAdminTransport } from "../shopify/admin-client.ts";
 import { createShops } from "../shops/index.ts";
-import { loadOrCreateKey } from "../shops/secrets.ts";
+import { openSecretKey } from "../shops/secrets.ts";
 import { BASE_WEBHOOK_TOPICS } from "../shops/webhook-subscriptions.ts";
 import { Worker } from "./worker.ts";
 
@@ -72,13 +72,21 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     await database.close();
     throw err;
   }
+  // Before anything else (and before any lease): the key must open the secrets already stored.
+  let secretKey: Buffer;
+  try {
+    secretKey = await openSecretKey(database.db, config, logger, (options.clock ?? systemClock).now());
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
   const ctx: AppContext = {
     config,
     database,
     clock: options.clock ?? systemClock,
     logger,
     metrics: createMetrics({ defaultMetrics: options.listen !== false }),
-    secretKey: loadOrCreateKey(config, logger),
+    secretKey,
     stockListeners: [markPushDirty],
   };
   const shops = createShops(ctx, {

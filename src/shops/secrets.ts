@@ -3,11 +3,12 @@
  * The key comes from ENCRYPTION_KEY, or is generated once into `${dataDir}/encryption.key`
  * (mode 0600) with a warning to back it up. Neither the key nor a plaintext is ever logged.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import type { Config } from "../config/config.ts";
+import type { Db } from "../db/database.ts";
 
 const VERSION = "v1";
 /** How every sealed value starts (lets callers tell sealed from plain values). */
@@ -82,5 +83,101 @@ export function loadOrCreateKey(config: Pick<Config, "encryptionKey" | "dataDir"
     { keyFile: path },
     "WARNING: generated a new encryption key for Shopify tokens. Back up this file: without it the stored store connections cannot be read (or set ENCRYPTION_KEY).",
   );
+  return key;
+}
+
+/** Where this process's key comes from, in words an operator can act on. */
+export function keySource(config: Pick<Config, "encryptionKey" | "dataDir">): string {
+  return config.encryptionKey ? "the ENCRYPTION_KEY setting" : `the key file ${keyFilePath(config.dataDir)}`;
+}
+
+/** A short, non-secret fingerprint of a key (first 8 hex digits of its SHA-256). */
+export const keyId = (key: Buffer) => createHash("sha256").update(key).digest("hex").slice(0, 8);
+
+/** The process's key does not open the secrets in the database: it must stop before any work. */
+export class KeyMismatchError extends Error {
+  readonly code = "ENCRYPTION_KEY_MISMATCH";
+  constructor(message: string) {
+    super(message);
+    this.name = "KeyMismatchError";
+  }
+}
+
+const KEY_CHECK = "key_check";
+const KEY_CHECK_PLAINTEXT = "tillbridge key check v1";
+
+interface KeyCheck {
+  readonly sealed: string;
+  readonly keyId: string;
+  readonly source: string;
+}
+
+/**
+ * The key for this process, proven against the database before any work: a key check value
+ * (a known plaintext sealed with the key) is stored beside the secrets on first use, and every
+ * later start must open it. A key is generated (into DATA_DIR) only when the database holds no
+ * secrets yet; a mismatch throws KeyMismatchError naming the expected key and its source.
+ */
+export async function openSecretKey(
+  db: Db,
+  config: Pick<Config, "encryptionKey" | "dataDir">,
+  logger: Logger,
+  now: number,
+): Promise<Buffer> {
+  const readCheck = async (): Promise<KeyCheck | undefined> => {
+    const row = await db
+      .selectFrom("hub_meta")
+      .select("value")
+      .where("name", "=", KEY_CHECK)
+      .executeTakeFirst();
+    return row ? (JSON.parse(row.value) as KeyCheck) : undefined;
+  };
+  const sealedToken = async () =>
+    (
+      await db
+        .selectFrom("stores")
+        .select("access_token_enc")
+        .where("access_token_enc", "is not", null)
+        .limit(1)
+        .executeTakeFirst()
+    )?.access_token_enc ?? undefined;
+  let check = await readCheck();
+  const token = check ? undefined : await sealedToken();
+  const hasSecrets = check !== undefined || token !== undefined;
+  if (hasSecrets && !config.encryptionKey && !existsSync(keyFilePath(config.dataDir))) {
+    throw new KeyMismatchError(
+      `no encryption key is configured, but this database holds secrets sealed with ${
+        check ? `key ${check.keyId} from ${check.source}` : "another key"
+      }. Set ENCRYPTION_KEY to that key (every process sharing a database needs the same one); a new key is generated only into an empty database.`,
+    );
+  }
+  const key = loadOrCreateKey(config, logger);
+  const source = keySource(config);
+  const mismatch = (expected: KeyCheck | undefined) =>
+    new KeyMismatchError(
+      `the encryption key from ${source} (key ${keyId(key)}) does not open the secrets stored in this database; they were sealed with ${
+        expected ? `key ${expected.keyId} from ${expected.source}` : "another key"
+      }. Start every process that shares this database with that same ENCRYPTION_KEY.`,
+    );
+  const opens = (sealed: string) => {
+    try {
+      decryptSecret(sealed, key);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!check) {
+    if (token !== undefined && !opens(token)) throw mismatch(undefined);
+    const value: KeyCheck = { sealed: encryptSecret(KEY_CHECK_PLAINTEXT, key), keyId: keyId(key), source };
+    await db
+      .insertInto("hub_meta")
+      .values({ name: KEY_CHECK, value: JSON.stringify(value), updated_at: now })
+      .onConflict((oc) => oc.column("name").doNothing())
+      .execute();
+    // Another process may have written its own check first: the stored one decides.
+    check = await readCheck();
+  }
+  if (!check || !opens(check.sealed)) throw mismatch(check);
   return key;
 }
