@@ -1,9 +1,14 @@
 /**
  * Movements per second into the ledger: through the store directly and through the HTTP API,
  * on SQLite and on PostgreSQL, with 1,000-movement batches. Target: ≥ 20,000/s into SQLite.
+ * Then PostgreSQL with 1, 2 and 4 hub processes posting concurrently over HTTP to one database
+ * (each its own SKUs, then a hot-SKU variant where every batch also moves 10 shared SKUs):
+ * movements/s and the ratio to one process (issue 13: ≥ 1.5× with 2).
  *
- *   npm run bench:ledger -- [--batches 40]
+ *   npm run bench:ledger -- [--batches 40] [--only fleet|single]
  */
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { createApiKey } from "../src/auth/api-keys.ts";
 import { upsertVariants } from "../src/catalog/variants-store.ts";
@@ -14,7 +19,14 @@ import { upsertWarehouses } from "../src/inventory/warehouses-store.ts";
 import { startHub } from "../src/runtime/hub.ts";
 import { createTestDatabase, DIALECTS, type TestDialect } from "../test/support/databases.ts";
 
-const { values } = parseArgs({ options: { batches: { type: "string", default: "40" } } });
+const { values } = parseArgs({
+  options: {
+    batches: { type: "string", default: "40" },
+    only: { type: "string" },
+    child: { type: "string" },
+    hot: { type: "boolean", default: false },
+  },
+});
 const BATCHES = Number(values.batches);
 const BATCH = 1000;
 const SKUS = 5000;
@@ -86,20 +98,151 @@ async function run(dialect: TestDialect, via: "store" | "http"): Promise<number>
   }
 }
 
-console.log(
-  `ledger ingest: ${BATCHES} batches of ${BATCH} movements over ${SKUS} SKUs × 3 warehouses (2% counts)`,
-);
-const results: Record<string, number> = {};
-for (const dialect of DIALECTS) {
-  for (const via of ["store", "http"] as const) {
-    const rate = await run(dialect, via);
-    results[`${dialect}/${via}`] = rate;
-    console.log(
-      `  ${dialect.padEnd(8)} via ${via.padEnd(5)} ${Math.round(rate).toLocaleString("en-US").padStart(8)} movements/s`,
+/** Fleet child: a hub on the shared database posting its own batches over HTTP when told to go. */
+async function child(url: string, index: number, hot: boolean): Promise<void> {
+  const config = loadConfig({
+    DATABASE_URL: url,
+    DEMO: "off",
+    WORKER: "off",
+    PORT: "0",
+    LOG_LEVEL: "silent",
+    ENCRYPTION_KEY: Buffer.alloc(32, 3).toString("base64"),
+  });
+  const hub = await startHub(config, { logger: createLogger("silent"), listen: true });
+  const { key } = await createApiKey(hub.ctx.database, `bench-${index}`, Date.now());
+  const base = Date.UTC(2026, 10, 1);
+  let n = 0;
+  const body = () =>
+    Array.from({ length: BATCH }, (_, i) => {
+      const k = n++;
+      const type = k % 50 === 0 ? "count" : k % 3 === 0 ? "receipt" : "sale";
+      const sku = hot && i < 10 ? `SKU-${i}` : `SKU-${index * 1000 + 10 + ((k * 7919) % 990)}`;
+      return {
+        id: `p${index}-m-${k}`,
+        type,
+        sku,
+        warehouse: `W${k % 3}`,
+        quantity: type === "count" ? 100 : type === "receipt" ? 5 : -1,
+        occurredAt: new Date(base + k * 1000 - (i % 10) * 60_000).toISOString(),
+      };
+    });
+  const bodies = Array.from({ length: BATCHES + 1 }, body);
+  const send = async (movements: ReturnType<typeof body>) => {
+    const res = await fetch(`${hub.url}/api/v1/movements`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ movements }),
+    });
+    if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
+    await res.arrayBuffer();
+  };
+  await send(bodies[0]!);
+  console.log("ready");
+  const lines = createInterface({ input: process.stdin });
+  for await (const _ of lines) break;
+  const start = performance.now();
+  for (let b = 1; b < bodies.length; b++) await send(bodies[b]!);
+  console.log(`done ${BATCHES * BATCH} ${(performance.now() - start) / 1000}`);
+  await hub.stop();
+  process.exit(0);
+}
+
+async function fleet(processes: number, hot: boolean): Promise<number> {
+  const test = await createTestDatabase("postgres");
+  const url = test.target.kind === "postgres" ? test.target.url : "";
+  const config = loadConfig({
+    DATABASE_URL: url,
+    DEMO: "off",
+    WORKER: "off",
+    PORT: "0",
+    LOG_LEVEL: "silent",
+    ENCRYPTION_KEY: Buffer.alloc(32, 3).toString("base64"),
+  });
+  const hub = await startHub(config, { logger: createLogger("silent"), listen: false });
+  try {
+    await upsertWarehouses(
+      hub.ctx.database,
+      ["W0", "W1", "W2"].map((code) => ({ code, name: code })),
+      Date.now(),
     );
+    for (let i = 0; i < 4000; i += 1000)
+      await upsertVariants(
+        hub.ctx.database,
+        Array.from({ length: 1000 }, (_, j) => ({ sku: `SKU-${i + j}` })),
+        Date.now(),
+      );
+  } finally {
+    await hub.stop();
+  }
+  try {
+    const children = Array.from({ length: processes }, (_, i) =>
+      spawn(
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          import.meta.filename,
+          "--child",
+          String(i),
+          "--batches",
+          String(BATCHES),
+          ...(hot ? ["--hot"] : []),
+        ],
+        { env: { ...process.env, BENCH_DATABASE_URL: url }, stdio: ["pipe", "pipe", "inherit"] },
+      ),
+    );
+    const outputs = children.map((c) => createInterface({ input: c.stdout! })[Symbol.asyncIterator]());
+    for (const o of outputs) {
+      const line = await o.next();
+      if (line.value !== "ready") throw new Error(`child: ${line.value}`);
+    }
+    for (const c of children) c.stdin!.write("go\n");
+    let total = 0;
+    let slowest = 0;
+    for (const o of outputs) {
+      const [, count, seconds] = String((await o.next()).value).split(" ");
+      total += Number(count);
+      slowest = Math.max(slowest, Number(seconds));
+    }
+    return total / slowest;
+  } finally {
+    await test.drop();
   }
 }
-const sqliteHttp = results["sqlite/http"]!;
-console.log(
-  `  SQLite over HTTP vs target ${TARGET_SQLITE.toLocaleString("en-US")}/s: ratio ${(sqliteHttp / TARGET_SQLITE).toFixed(2)} ${sqliteHttp >= TARGET_SQLITE ? "(met)" : "(NOT met)"}`,
-);
+
+if (values.child !== undefined) {
+  await child(process.env.BENCH_DATABASE_URL!, Number(values.child), values.hot ?? false);
+} else {
+  if (values.only !== "fleet") {
+    console.log(
+      `ledger ingest: ${BATCHES} batches of ${BATCH} movements over ${SKUS} SKUs × 3 warehouses (2% counts)`,
+    );
+    const results: Record<string, number> = {};
+    for (const dialect of DIALECTS) {
+      for (const via of ["store", "http"] as const) {
+        const rate = await run(dialect, via);
+        results[`${dialect}/${via}`] = rate;
+        console.log(
+          `  ${dialect.padEnd(8)} via ${via.padEnd(5)} ${Math.round(rate).toLocaleString("en-US").padStart(8)} movements/s`,
+        );
+      }
+    }
+    const sqliteHttp = results["sqlite/http"]!;
+    console.log(
+      `  SQLite over HTTP vs target ${TARGET_SQLITE.toLocaleString("en-US")}/s: ratio ${(sqliteHttp / TARGET_SQLITE).toFixed(2)} ${sqliteHttp >= TARGET_SQLITE ? "(met)" : "(NOT met)"}`,
+    );
+  }
+  if (values.only !== "single") {
+    console.log(`PostgreSQL, several hub processes over HTTP, ${BATCHES} batches of ${BATCH} each:`);
+    for (const hot of [false, true]) {
+      let one = 0;
+      for (const n of [1, 2, 4]) {
+        const rate = await fleet(n, hot);
+        if (n === 1) one = rate;
+        console.log(
+          `  ${hot ? "hot SKUs" : "distinct"} ${n} process${n > 1 ? "es" : "  "} ${Math.round(rate).toLocaleString("en-US").padStart(8)} movements/s  ${(rate / one).toFixed(2)}× one`,
+        );
+      }
+    }
+  }
+}

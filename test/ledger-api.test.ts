@@ -240,6 +240,61 @@ describe.each(DIALECTS)("back-office API on %s", (dialect) => {
     }
   });
 
+  it("keeps every level equal to its replay when batches sharing levels and ids arrive concurrently", async () => {
+    const skus = ["C-1", "C-2", "C-3"];
+    await call("PUT", "/api/v1/variants", { variants: skus.map((sku) => ({ sku })) });
+    let n = 0;
+    const movement = () =>
+      fc.record({
+        type: fc.constantFrom("receipt", "sale", "count", "transfer"),
+        sku: fc.constantFrom(...skus),
+        quantity: fc.integer({ min: 1, max: 9 }),
+        hour: fc.integer({ min: 0, max: 30 }),
+      });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(movement(), { minLength: 1, maxLength: 12 }), { minLength: 2, maxLength: 4 }),
+        movement(),
+        async (batches, shared) => {
+          const round = n++;
+          const toBody = (m: typeof shared, id: string) => ({
+            id,
+            type: m.type,
+            sku: m.sku,
+            warehouse: "MAIN",
+            ...(m.type === "transfer" ? { toWarehouse: "SHOP1" } : {}),
+            quantity: m.type === "sale" ? -m.quantity : m.quantity,
+            occurredAt: iso(T0 + m.hour * 3600_000),
+          });
+          // Every batch also carries one movement with the same id and content: applied once.
+          const answers = await Promise.all(
+            batches.map((b, i) =>
+              call("POST", "/api/v1/movements", {
+                movements: [
+                  ...b.map((m, j) => toBody(m, `c-${round}-${i}-${j}`)),
+                  toBody(shared, `c-${round}-shared`),
+                ],
+              }),
+            ),
+          );
+          expect(answers.map((a) => a.status)).toEqual(batches.map(() => 200));
+          expect(answers.filter((a) => a.body.duplicates.length === 0)).toHaveLength(1);
+        },
+      ),
+      { numRuns: 10 },
+    );
+    const db = hub.ctx.database.db;
+    const entries = await db.selectFrom("ledger_entries").selectAll().execute();
+    const levels = await db.selectFrom("stock_levels").selectAll().execute();
+    for (const level of levels) {
+      const mine: Entry[] = entries
+        .filter((e) => e.variant_id === level.variant_id && e.warehouse_id === level.warehouse_id)
+        .map((e) => ({ kind: e.kind, quantity: e.quantity, occurredAt: e.occurred_at, seq: e.movement_id }))
+        .sort(compareEntries);
+      expect(level.on_hand).toBe(replay(mine).onHand);
+    }
+  });
+
   it("answers each malformed request with its own code", async () => {
     const raw = async (headers: Record<string, string>, payload: string) =>
       hub.server.inject({ method: "POST", url: "/api/v1/movements", headers, payload });

@@ -20,11 +20,16 @@ export interface IngestResult {
   readonly duplicates: readonly { index: number; id: string }[];
 }
 
-// Serialises ledger writers on PostgreSQL; SQLite has a single writer anyway.
-const LEDGER_LOCK = 7_346_001;
-
+/**
+ * Concurrency: writers serialise only on the stock levels they write. Before a batch reads any
+ * level it locks every level it will write, in one pass in key order (variant, warehouse), by an
+ * upsert that creates missing rows and locks existing ones (ON CONFLICT DO UPDATE takes the row
+ * lock and returns the latest committed state). Two batches on disjoint levels run in parallel;
+ * two on shared levels queue in the same order and cannot deadlock. The late-movement semantics
+ * need no more: a level's entries are only written under its lock.
+ */
 const IN_CHUNK = 500;
-const INSERT_CHUNK = 100;
+const INSERT_CHUNK = 500;
 
 export async function ingestMovements(
   database: Database,
@@ -41,8 +46,6 @@ export async function ingestMovements(
   }
   const keys = referencedKeys(items);
   return database.db.transaction().execute(async (trx) => {
-    if (database.dialect === "postgres") await sql`select pg_advisory_xact_lock(${LEDGER_LOCK})`.execute(trx);
-
     const variantIdBySku = new Map<string, number>();
     for (const part of chunks(keys.skus, IN_CHUNK)) {
       for (const r of await trx
@@ -63,17 +66,39 @@ export async function ingestMovements(
         warehouseIdByCode.set(r.code, r.id);
       }
     }
-    const recordedHashById = new Map<string, string>();
-    for (const part of chunks(keys.ids, IN_CHUNK)) {
-      const rows = await trx
-        .selectFrom("movements")
-        .select(["external_id", "content_hash"])
-        .where("external_id", "in", part)
-        .execute();
-      for (const r of rows) recordedHashById.set(r.external_id, r.content_hash);
+    const recorded = async () => {
+      const out = new Map<string, string>();
+      for (const part of chunks(keys.ids, IN_CHUNK)) {
+        const rows = await trx
+          .selectFrom("movements")
+          .select(["external_id", "content_hash"])
+          .where("external_id", "in", part)
+          .execute();
+        for (const r of rows) out.set(r.external_id, r.content_hash);
+      }
+      return out;
+    };
+    let plan = planBatch(
+      items,
+      { variantIdBySku, warehouseIdByCode, recordedHashById: await recorded() },
+      now,
+    );
+    let current = new Map<string, LevelState>();
+    if (plan.ok && plan.apply.length > 0) {
+      current = await lockLevels(
+        trx,
+        plan.apply.flatMap((m) => entriesOf(m, 0).map((e) => [m.variantId, e.warehouseId] as const)),
+        now,
+      );
+      // Under the locks, a concurrent batch may have recorded some of these ids meanwhile: plan
+      // again (the levels can only shrink: those movements are now duplicates or conflicts).
+      if (database.dialect === "postgres")
+        plan = planBatch(
+          items,
+          { variantIdBySku, warehouseIdByCode, recordedHashById: await recorded() },
+          now,
+        );
     }
-
-    const plan = planBatch(items, { variantIdBySku, warehouseIdByCode, recordedHashById }, now);
     if (!plan.ok) {
       const bad = new Set(plan.errors.map((e) => e.index)).size;
       throw new AppError(
@@ -103,7 +128,16 @@ export async function ingestMovements(
           })),
         )
         .returning("id")
-        .execute();
+        .execute()
+        .catch((err: unknown) => {
+          // Only a concurrent batch recording the same id with other content gets here.
+          if ((err as { code?: string }).code === "23505")
+            throw new AppError(
+              "CONFLICT",
+              "a movement id of this batch was recorded by another request at the same moment with other content; nothing was recorded",
+            );
+          throw err;
+        });
       ids.push(...rows.map((r) => r.id));
     }
 
@@ -130,7 +164,6 @@ export async function ingestMovements(
       }
     });
 
-    const current = await loadLevels(trx, [...incoming.values()]);
     const updates: { variantId: number; warehouseId: number; state: LevelState }[] = [];
     for (const [key, level] of incoming) {
       const before = current.get(key) ?? { onHand: 0, lastCount: null };
@@ -186,17 +219,40 @@ export async function ingestMovements(
   });
 }
 
-async function loadLevels(
+/**
+ * Locks the given stock levels in key order and returns their current state: an upsert in
+ * sorted order that inserts missing levels and takes the row lock of existing ones.
+ */
+async function lockLevels(
   trx: Trx,
-  levels: readonly { variantId: number; warehouseId: number }[],
+  pairs: readonly (readonly [number, number])[],
+  now: number,
 ): Promise<Map<string, LevelState>> {
+  const unique = new Map<string, readonly [number, number]>();
+  for (const p of pairs) unique.set(levelKey(p[0], p[1]), p);
+  const sorted = [...unique.values()].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   const out = new Map<string, LevelState>();
-  const variantIds = [...new Set(levels.map((l) => l.variantId))];
-  for (const part of chunks(variantIds, IN_CHUNK)) {
+  for (const part of chunks(sorted, INSERT_CHUNK)) {
     const rows = await trx
-      .selectFrom("stock_levels")
-      .select(["variant_id", "warehouse_id", "on_hand", "last_count_at", "last_count_seq"])
-      .where("variant_id", "in", part)
+      .insertInto("stock_levels")
+      .values(
+        part.map(([variantId, warehouseId]) => ({
+          variant_id: variantId,
+          warehouse_id: warehouseId,
+          on_hand: 0,
+          reserved: 0,
+          safety_stock: 0,
+          last_count_at: null,
+          last_count_seq: null,
+          updated_at: now,
+        })),
+      )
+      .onConflict((oc) =>
+        oc.columns(["variant_id", "warehouse_id"]).doUpdateSet((eb) => ({
+          variant_id: eb.ref("stock_levels.variant_id"),
+        })),
+      )
+      .returning(["variant_id", "warehouse_id", "on_hand", "last_count_at", "last_count_seq"])
       .execute();
     for (const r of rows) {
       out.set(levelKey(r.variant_id, r.warehouse_id), {
