@@ -7,9 +7,12 @@
  * backstop for lost deliveries.
  */
 import { z } from "zod";
+import { yieldToEventLoop } from "../../core/clock.ts";
 import type { AppContext } from "../../core/context.ts";
-import { drainInbox, InboxRejection, type InboxRunResult, markInboxDone } from "../../orders/inbox.ts";
+import { chunks } from "../../db/batching.ts";
+import type { InboxRunResult } from "../../orders/inbox.ts";
 import { loadTargets, markStoreDirtyFor } from "./push-store.ts";
+import { itemLocationKey } from "./shopify-inventory.ts";
 import { expectedAvailable } from "./stock-model.ts";
 
 export const LEVEL_TOPICS = ["inventory_levels/update"] as const;
@@ -46,57 +49,130 @@ export function fromLevelWebhook(
 
 export type LevelOutcome = "ignored" | "expected" | "recheck";
 
-/** Applies one level event to a store: asks for a read where Shopify's value is not the model's. */
-export async function noteLevelEvent(ctx: AppContext, storeId: number, e: LevelEvent): Promise<LevelOutcome> {
+/**
+ * Applies level events of one store: asks for a read where Shopify's value is not the model's.
+ * Batched: a full push echoes one event per item and location it set.
+ */
+export async function noteLevelEvents(
+  ctx: AppContext,
+  storeId: number,
+  events: readonly LevelEvent[],
+): Promise<LevelOutcome[]> {
   const db = ctx.database.db;
-  const link = await db
-    .selectFrom("variant_links")
-    .select("variant_id")
-    .where("store_id", "=", storeId)
-    .where("inventory_item_gid", "=", e.itemGid)
-    .executeTakeFirst();
-  if (!link) return "ignored";
-  const target = (await loadTargets(db, storeId, [link.variant_id])).find(
-    (t) => t.inventoryItemGid === e.itemGid && t.locationGid === e.locationGid,
-  );
-  if (!target) return "ignored"; // not a managed location
-  if (e.available === expectedAvailable(target) && target.confirmed === target.desired) return "expected";
-  const now = ctx.clock.now();
-  await db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable("inventory_sync")
-      .set({ recheck: 1 })
+  const variantOf = new Map<string, number>();
+  for (const part of chunks([...new Set(events.map((e) => e.itemGid))], 500))
+    for (const l of await db
+      .selectFrom("variant_links")
+      .select(["variant_id", "inventory_item_gid"])
       .where("store_id", "=", storeId)
-      .where("inventory_item_gid", "=", e.itemGid)
-      .where("location_gid", "=", e.locationGid)
-      .execute();
-    await markStoreDirtyFor(trx, storeId, [link.variant_id], now);
+      .where("inventory_item_gid", "in", part)
+      .execute())
+      variantOf.set(l.inventory_item_gid, l.variant_id);
+  const targets = new Map(
+    (await loadTargets(db, storeId, [...new Set(variantOf.values())])).map((t) => [
+      itemLocationKey(t.inventoryItemGid, t.locationGid),
+      t,
+    ]),
+  );
+  const outcomes = events.map((e): LevelOutcome => {
+    if (!variantOf.has(e.itemGid)) return "ignored";
+    const t = targets.get(itemLocationKey(e.itemGid, e.locationGid));
+    if (!t) return "ignored"; // not a managed location
+    return e.available === expectedAvailable(t) && t.confirmed === t.desired ? "expected" : "recheck";
   });
-  return "recheck";
+  const recheck = events.filter((_, i) => outcomes[i] === "recheck");
+  if (recheck.length > 0) {
+    const now = ctx.clock.now();
+    await db.transaction().execute(async (trx) => {
+      for (const part of chunks(recheck, 200))
+        await trx
+          .updateTable("inventory_sync")
+          .set({ recheck: 1 })
+          .where("store_id", "=", storeId)
+          .where((eb) =>
+            eb.or(
+              part.map((e) =>
+                eb.and([eb("inventory_item_gid", "=", e.itemGid), eb("location_gid", "=", e.locationGid)]),
+              ),
+            ),
+          )
+          .execute();
+      await markStoreDirtyFor(trx, storeId, [...new Set(recheck.map((e) => variantOf.get(e.itemGid)!))], now);
+    });
+  }
+  return outcomes;
 }
 
-/** Applies due `inventory_levels/update` deliveries from the inbox. */
-export async function processLevelInbox(ctx: AppContext, limit = 500): Promise<InboxRunResult> {
-  return drainInbox(ctx, {
-    topics: LEVEL_TOPICS,
-    limit,
-    async apply(row) {
-      const store = await ctx.database.db
-        .selectFrom("stores")
-        .select("id")
-        .where("domain", "=", row.shop)
-        .executeTakeFirst();
-      if (!store) throw new InboxRejection(`store ${row.shop} is not connected to the hub`);
-      let body: unknown;
-      try {
-        body = JSON.parse(row.body);
-      } catch {
-        throw new InboxRejection("body is not JSON");
-      }
-      const parsed = fromLevelWebhook(body);
-      if (!parsed.ok) throw new InboxRejection(parsed.reason);
-      await noteLevelEvent(ctx, store.id, parsed.event);
-      await markInboxDone(ctx.database.db, row.id, ctx.clock.now());
-    },
-  });
+/** Applies due `inventory_levels/update` deliveries from the inbox, a batch per store at a time. */
+export async function processLevelInbox(ctx: AppContext, limit = 1000): Promise<InboxRunResult> {
+  const db = ctx.database.db;
+  const now = ctx.clock.now();
+  const rows = await db
+    .selectFrom("webhook_inbox")
+    .select(["id", "shop", "body"])
+    .where("status", "in", ["pending", "failed"])
+    .where("next_attempt_at", "<=", now)
+    .where("topic", "in", [...LEVEL_TOPICS])
+    .orderBy("id")
+    .limit(limit)
+    .execute();
+  if (rows.length === 0) return { processed: 0, failed: 0, dead: 0 };
+  const byShop = new Map<string, { id: number; event: LevelEvent }[]>();
+  const dead: { id: number; reason: string }[] = [];
+  for (const r of rows) {
+    let parsed: ReturnType<typeof fromLevelWebhook>;
+    try {
+      parsed = fromLevelWebhook(JSON.parse(r.body));
+    } catch {
+      parsed = { ok: false, reason: "body is not JSON" };
+    }
+    if (!parsed.ok) dead.push({ id: r.id, reason: parsed.reason });
+    else {
+      const list = byShop.get(r.shop) ?? [];
+      list.push({ id: r.id, event: parsed.event });
+      byShop.set(r.shop, list);
+    }
+  }
+  let processed = 0;
+  let failed = 0;
+  for (const [shop, list] of byShop) {
+    const store = await db.selectFrom("stores").select("id").where("domain", "=", shop).executeTakeFirst();
+    if (!store) {
+      for (const l of list) dead.push({ id: l.id, reason: `store ${shop} is not connected to the hub` });
+      continue;
+    }
+    try {
+      await noteLevelEvents(
+        ctx,
+        store.id,
+        list.map((l) => l.event),
+      );
+      for (const part of chunks(list, 500))
+        await db
+          .updateTable("webhook_inbox")
+          .set({ status: "done", processed_at: ctx.clock.now(), last_error: null })
+          .where(
+            "id",
+            "in",
+            part.map((l) => l.id),
+          )
+          .execute();
+      processed += list.length;
+    } catch (err) {
+      // The events stay pending and are tried again on the next run; nothing was half-applied.
+      failed += list.length;
+      ctx.logger.warn(
+        { shop, events: list.length, err: (err as Error).message },
+        "inventory level events not applied",
+      );
+    }
+    await yieldToEventLoop();
+  }
+  for (const d of dead)
+    await db
+      .updateTable("webhook_inbox")
+      .set({ status: "dead", attempts: 1, last_error: d.reason.slice(0, 500) })
+      .where("id", "=", d.id)
+      .execute();
+  return { processed, failed, dead: dead.length };
 }

@@ -1,0 +1,267 @@
+/**
+ * A large store from an empty hub to a converged push, as an operator would do it, with the hub
+ * as a real `tillbridge start` process and the emulator as the store:
+ * connect → map → link → dry run → absolute mode + enable → receipts for every variant at every
+ * warehouse → every level in Shopify equal to the hub's sellable.
+ *
+ * Prints per phase: wall time, the query points it spent and their theoretical time at the
+ * plan's restore rate; the hub's peak RSS; the longest /healthz answer during the run; the
+ * levels correct at the end.
+ *
+ *   node --import tsx bench/large-store.ts [--variants 100000] [--locations 5] [--db sqlite|postgres] [--plan standard]
+ */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import pg from "pg";
+import { startEmulator } from "../emulator/index.ts";
+
+const { values } = parseArgs({
+  options: {
+    variants: { type: "string", default: "100000" },
+    locations: { type: "string", default: "5" },
+    db: { type: "string", default: "sqlite" },
+    plan: { type: "string", default: "standard" },
+    timeout: { type: "string", default: "3600" },
+  },
+});
+const VARIANTS = Number(values.variants);
+const LOCATIONS = Number(values.locations);
+const PLAN = values.plan as "standard" | "advanced" | "plus";
+const RESTORE = { standard: 100, advanced: 200, plus: 1000 }[PLAN];
+const DOMAIN = "large.myshopify.com";
+const root = new URL("..", import.meta.url).pathname;
+
+const t0 = Date.now();
+const emulator = await startEmulator();
+const app = emulator.control.createApp({
+  name: "Tillbridge",
+  scopes: [
+    "read_products",
+    "write_products",
+    "read_inventory",
+    "write_inventory",
+    "read_locations",
+    "read_orders",
+    "write_orders",
+    "read_customers",
+    "read_fulfillments",
+    "read_merchant_managed_fulfillment_orders",
+    "write_merchant_managed_fulfillment_orders",
+  ],
+});
+emulator.control.createShop({ domain: DOMAIN, plan: PLAN });
+const locations = Array.from({ length: LOCATIONS }, (_, i) =>
+  emulator.control.createLocation(DOMAIN, { name: `Location ${i + 1}` }),
+);
+const skus: string[] = [];
+for (let p = 0; p * 100 < VARIANTS; p++) {
+  const n = Math.min(100, VARIANTS - p * 100);
+  emulator.control.createProduct(DOMAIN, {
+    title: `Product ${p}`,
+    variants: Array.from({ length: n }, (_, j) => {
+      const sku = `LG-${String(p * 100 + j).padStart(7, "0")}`;
+      skus.push(sku);
+      return {
+        sku,
+        price: "10.00",
+        options: [{ name: "Size", value: `S${j}` }],
+        inventory: Object.fromEntries(locations.map((l) => [l.id, 0])),
+      };
+    }),
+  });
+}
+const { accessToken } = emulator.control.mintToken({ shop: DOMAIN, clientId: app.clientId });
+const seedMs = Date.now() - t0;
+
+// The hub: a real process on its own data folder (SQLite) or a fresh PostgreSQL database.
+const dataDir = mkdtempSync(join(tmpdir(), "tillbridge-large-"));
+let databaseUrl = `sqlite:${join(dataDir, "tillbridge.db")}`;
+const pgName = `tb_large_${randomBytes(4).toString("hex")}`;
+if (values.db === "postgres") {
+  const admin = new pg.Client({ host: "127.0.0.1", port: 5432, user: "postgres", database: "postgres" });
+  await admin.connect();
+  await admin.query(`create database ${pgName}`);
+  await admin.end();
+  databaseUrl = `postgres://postgres@127.0.0.1:5432/${pgName}`;
+}
+const port = 18_000 + Math.floor(Math.random() * 1000);
+const env = {
+  ...process.env,
+  DATABASE_URL: databaseUrl,
+  DATA_DIR: dataDir,
+  PORT: String(port),
+  DEMO: "off",
+  LOG_LEVEL: "warn",
+  ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+  SHOPIFY_ADMIN_URL_TEMPLATE: `${emulator.url}/{shop}`,
+  SHOPIFY_API_KEY: app.clientId,
+  SHOPIFY_API_SECRET: app.clientSecret,
+};
+const cli = (args: string[]) =>
+  new Promise<string>((resolve, reject) => {
+    const p = spawn(process.execPath, [join(root, "bin/tillbridge.mjs"), ...args], {
+      env,
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    p.stdout.on("data", (d) => {
+      out += d;
+    });
+    p.on("exit", (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`tillbridge ${args.join(" ")} exited ${code}`)),
+    );
+  });
+await cli(["migrate"]);
+const key = (await cli(["api-key", "create", "--name", "bench"])).trim().split("\n").pop()!.trim();
+// HUB_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the hub.
+const hubFlags = (process.env.HUB_NODE_FLAGS ?? "").split(" ").filter(Boolean);
+const hubProcess = spawn(process.execPath, [...hubFlags, join(root, "bin/tillbridge.mjs"), "start"], {
+  env,
+  stdio: "inherit",
+});
+const base = `http://127.0.0.1:${port}`;
+for (let i = 0; ; i++) {
+  try {
+    if ((await fetch(`${base}/healthz`)).ok) break;
+  } catch {}
+  if (i > 300) throw new Error("the hub did not start");
+  await new Promise((r) => setTimeout(r, 100));
+}
+
+// Watchers: the hub's RSS and its /healthz answer time, from a process of their own (the
+// emulator's work in this process must not count as the hub's latency).
+const watcher = spawn(
+  process.execPath,
+  [
+    "-e",
+    `
+    const fs = require("node:fs");
+    let peakRss = 0, longest = 0, stop = false;
+    process.on("message", () => { stop = true; });
+    (async () => {
+      while (!stop) {
+        try {
+          const kb = Number(/VmRSS:\\s+(\\d+)/.exec(fs.readFileSync("/proc/${hubProcess.pid}/status", "utf8"))?.[1] ?? 0);
+          peakRss = Math.max(peakRss, kb * 1024);
+        } catch {}
+        const t = performance.now();
+        try { await fetch("${base}/healthz", { signal: AbortSignal.timeout(60000) }); } catch {}
+        longest = Math.max(longest, performance.now() - t);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      process.send({ peakRss, longest }, () => process.exit(0));
+    })();
+    `,
+  ],
+  { stdio: ["ignore", "inherit", "inherit", "ipc"] },
+);
+const watched = new Promise<{ peakRss: number; longest: number }>((resolve) =>
+  watcher.on("message", resolve),
+);
+
+const api = async (method: string, path: string, body?: unknown) => {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${key}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(Number(values.timeout) * 1000),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 500)}`);
+  return text ? JSON.parse(text) : null;
+};
+const points = () => emulator.control.apiCalls(DOMAIN).reduce((n, c) => n + (c.actualQueryCost ?? 0), 0);
+const phases: { phase: string; seconds: number; points: number }[] = [];
+const phase = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
+  const started = Date.now();
+  const before = points();
+  const result = await run();
+  phases.push({ phase: name, seconds: (Date.now() - started) / 1000, points: points() - before });
+  console.log(`${name}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return result;
+};
+
+const warehouses = locations.map((_, i) => `W${i + 1}`);
+await phase("catalog into the hub", async () => {
+  await api("PUT", "/api/v1/warehouses", { warehouses: warehouses.map((code) => ({ code, name: code })) });
+  for (let i = 0; i < skus.length; i += 1000)
+    await api("PUT", "/api/v1/variants", { variants: skus.slice(i, i + 1000).map((sku) => ({ sku })) });
+});
+await phase("connect and map", async () => {
+  await api("POST", "/api/v1/stores", { domain: DOMAIN, accessToken, webhookSecret: app.clientSecret });
+  const { items } = await api("GET", `/api/v1/stores/${DOMAIN}/locations`);
+  await api("PUT", `/api/v1/stores/${DOMAIN}/locations/mapping`, {
+    locations: (items as { locationId: string; name: string }[]).map((l) => ({
+      locationId: l.locationId,
+      warehouses: [warehouses[Number(l.name.split(" ")[1]) - 1]],
+      managed: true,
+      default: l.name === "Location 1",
+    })),
+  });
+});
+const link = await phase("link", () => api("POST", `/api/v1/stores/${DOMAIN}/link`));
+const dry = await phase("dry run", () =>
+  api("POST", `/api/v1/stores/${DOMAIN}/inventory/dry-run?onlyDifferences=true`),
+);
+await phase("absolute mode and enable", async () => {
+  await api("PUT", `/api/v1/stores/${DOMAIN}/inventory-mode`, { mode: "absolute" });
+  await api("POST", `/api/v1/stores/${DOMAIN}/flows/inventory_push/enable`);
+});
+const expected = new Map<string, number>();
+await phase("receipts for every variant and warehouse", async () => {
+  const at = new Date().toISOString();
+  const all = skus.flatMap((sku, i) =>
+    warehouses.map((w, j) => {
+      const quantity = 1 + ((i + j) % 13);
+      expected.set(`${sku}|${locations[j]!.id}`, quantity);
+      return { id: `r-${sku}-${w}`, type: "receipt", sku, warehouse: w, quantity, occurredAt: at };
+    }),
+  );
+  for (let i = 0; i < all.length; i += 1000)
+    await api("POST", "/api/v1/movements", { movements: all.slice(i, i + 1000) });
+});
+const correct = () => {
+  let n = 0;
+  for (const level of emulator.control.listInventoryLevels(DOMAIN))
+    if (level.sku && expected.get(`${level.sku}|${level.locationId}`) === Number(level.available)) n++;
+  return n;
+};
+await phase("push until converged", async () => {
+  const deadline = Date.now() + Number(values.timeout) * 1000;
+  while (correct() < expected.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2000));
+});
+const finalCorrect = correct();
+watcher.send("stop");
+const { peakRss, longest: longestHealth } = await watched;
+hubProcess.kill("SIGTERM");
+await new Promise((r) => hubProcess.on("exit", r));
+await emulator.close();
+rmSync(dataDir, { recursive: true, force: true });
+if (values.db === "postgres") {
+  const admin = new pg.Client({ host: "127.0.0.1", port: 5432, user: "postgres", database: "postgres" });
+  await admin.connect();
+  await admin.query(`drop database if exists ${pgName}`);
+  await admin.end();
+}
+
+console.log(
+  `\n${VARIANTS} variants × ${LOCATIONS} locations on ${values.db}, ${PLAN} plan (${RESTORE} points/s); emulator seeded in ${(seedMs / 1000).toFixed(1)} s`,
+);
+console.log("phase | wall s | query points | at the plan's rate s");
+for (const p of phases)
+  console.log(`${p.phase} | ${p.seconds.toFixed(1)} | ${p.points} | ${(p.points / RESTORE).toFixed(1)}`);
+console.log(
+  `link: ${link.linked} linked, ${link.problems} problems, ${link.levelsRead} levels read; dry run: ${dry.checked} checked`,
+);
+console.log(
+  `hub peak RSS: ${(peakRss / 2 ** 20).toFixed(0)} MB; longest /healthz: ${longestHealth.toFixed(0)} ms`,
+);
+console.log(`levels correct at the end: ${finalCorrect} of ${expected.size}`);
+process.exit(finalCorrect === expected.size ? 0 : 1);
