@@ -10,6 +10,7 @@ import { orders } from "./migrations/0004-orders.ts";
 import { leases } from "./migrations/0005-leases.ts";
 import { fulfillment } from "./migrations/0006-fulfillment.ts";
 import { stockModel } from "./migrations/0007-stock-model.ts";
+import { orderMoney } from "./migrations/0008-order-money.ts";
 import { ownership } from "./migrations/0009-ownership.ts";
 import { type HubMigration, migrationContext } from "./schema-helpers.ts";
 
@@ -21,6 +22,7 @@ export const MIGRATIONS: readonly HubMigration[] = [
   leases,
   fulfillment,
   stockModel,
+  orderMoney,
   ownership,
 ];
 

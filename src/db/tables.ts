@@ -365,6 +365,25 @@ export type OutboundEventType =
   | "order.refunded"
   | "order.returned";
 
+/** A payment transaction of a Shopify order (migration 0008). */
+export interface OrderTransactionTable {
+  id: Generated<number>;
+  store_id: number;
+  shopify_order_gid: string;
+  transaction_gid: string;
+  /** money.ts `Transaction`, JSON. */
+  data: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Per-store mapping of order values to back-office codes (migration 0008; mapping.ts). */
+export interface OrderMappingsTable {
+  store_id: number;
+  mappings: string;
+  updated_at: number;
+}
+
 export interface OutboundEventTable {
   id: Generated<number>;
   event_id: string;
@@ -540,6 +559,8 @@ export interface Tables {
   reservations: ReservationTable;
   order_feed: OrderFeedTable;
   outbound_events: OutboundEventTable;
+  order_transactions: OrderTransactionTable;
+  order_mappings: OrderMappingsTable;
   order_tag_jobs: OrderTagJobTable;
   order_settings: OrderSettingsTable;
   compliance_requests: ComplianceRequestTable;

@@ -8,9 +8,11 @@
 import type { AppContext } from "../core/context.ts";
 import { graphql } from "../shopify/graphql.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
-import { type ImportOutcome, importOrder } from "./intake.ts";
+import { type ImportOutcome, importOrder, lockOrders } from "./intake.ts";
+import { readOrderMoney } from "./order-money-read.ts";
 import { loadSettings } from "./settings.ts";
-import { fromGraphqlOrder, type GraphqlOrderNode } from "./shopify-order.ts";
+import { fromGraphqlOrder, type GraphqlOrderNode, withMoney } from "./shopify-order.ts";
+import { applyTransactions } from "./transactions.ts";
 
 /** 15 orders × (10 lines + the rest) stays well under Shopify's 1,000-point ceiling per query. */
 export const ORDERS_PAGE = 15;
@@ -205,8 +207,29 @@ export async function backfillOrders(
         );
         continue;
       }
+      // Its money and payments: one more read per order (taxes, discounts, shipping, refunds, transactions).
+      const money = await readOrderMoney(transport, node.id);
+      // The money read holds 20 lines and 2 refunds (Shopify's 1,000-point ceiling per query).
+      if (money === null || !money.money.ok || money.money.money.lines.length < parsed.order.lines.length) {
+        outcomes.unreadable = (outcomes.unreadable ?? 0) + 1;
+        ctx.logger.warn(
+          {
+            store: transport.store,
+            order: node.id,
+            reason: money?.money.ok === false ? money.money.reason : "gone",
+          },
+          "backfill: order money not readable",
+        );
+        continue;
+      }
       // Read from the API just now: Shopify's current state of the order.
-      const r = await importOrder(ctx, storeId, parsed.order, { authoritative: true });
+      const r = await importOrder(ctx, storeId, withMoney(parsed.order, money.money.money), {
+        authoritative: true,
+      });
+      await ctx.database.db.transaction().execute(async (trx) => {
+        await lockOrders(trx, ctx.database.dialect);
+        await applyTransactions(trx, storeId, node.id, money.transactions, ctx.clock.now());
+      });
       outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
       if (cursor === null || parsed.order.updatedAt > cursor) cursor = parsed.order.updatedAt;
     }

@@ -4,6 +4,10 @@
  */
 import type { Db } from "../db/database.ts";
 import type { Trx } from "../inventory/ledger-store.ts";
+import { type FeedMoney, feedMoney, ORDER_DOCUMENT_VERSION } from "./feed-money.ts";
+import { loadMappings, type OrderMappings } from "./mapping.ts";
+import type { ShopifyOrder } from "./shopify-order.ts";
+import { transactionsOf } from "./transactions.ts";
 
 export interface OrderViewLine {
   sku: string | null;
@@ -18,6 +22,8 @@ export interface OrderViewLine {
 }
 
 export interface OrderView {
+  /** The document's version (ORDER_DOCUMENT_VERSION). */
+  version: number;
   id: number;
   store: string;
   shopifyOrderId: string;
@@ -46,6 +52,8 @@ export interface OrderView {
   currency: string | null;
   totalPrice: string | null;
   lines: OrderViewLine[];
+  /** Taxes, discounts, shipping, duties, totals, source, payments and refunds, exact; null for orders read before money was. */
+  money: FeedMoney | null;
   feedSeq: number | null;
   importedAt: number | null;
   ackedAt: number | null;
@@ -92,6 +100,8 @@ export async function orderViews(db: Db | Trx, ids: readonly number[]): Promise<
       "o.acked_at",
       "o.redacted_at",
       "o.updated_at",
+      "o.store_id",
+      "o.source",
     ])
     .where("o.id", "in", ids)
     .execute();
@@ -117,8 +127,31 @@ export async function orderViews(db: Db | Trx, ids: readonly number[]): Promise<
     });
     byOrder.set(l.order_id, list);
   }
+  const mappingsByStore = new Map<number, OrderMappings>();
+  for (const storeId of new Set(rows.map((r) => r.store_id)))
+    mappingsByStore.set(storeId, await loadMappings(db, storeId));
+  const moneyById = new Map<number, FeedMoney | null>();
+  for (const r of rows) {
+    const source = JSON.parse(r.source) as ShopifyOrder;
+    if (!source.money) {
+      moneyById.set(r.id, null);
+      continue;
+    }
+    const address = source.shippingAddress ?? source.billingAddress;
+    moneyById.set(
+      r.id,
+      feedMoney(
+        source.money,
+        byOrder.get(r.id) ?? [],
+        mappingsByStore.get(r.store_id)!,
+        { country: address?.countryCode ?? null, province: address?.province ?? null },
+        await transactionsOf(db as Trx, r.store_id, r.shopify_order_gid),
+      ),
+    );
+  }
   const views = rows.map(
     (r): OrderView => ({
+      version: ORDER_DOCUMENT_VERSION,
       id: r.id,
       store: r.domain,
       shopifyOrderId: r.shopify_order_gid,
@@ -150,6 +183,7 @@ export async function orderViews(db: Db | Trx, ids: readonly number[]): Promise<
       currency: r.currency,
       totalPrice: r.total_price,
       lines: byOrder.get(r.id) ?? [],
+      money: moneyById.get(r.id) ?? null,
       feedSeq: r.feed_seq,
       importedAt: r.imported_at,
       ackedAt: r.acked_at,

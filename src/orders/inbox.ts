@@ -11,13 +11,17 @@ import type { AppContext } from "../core/context.ts";
 import { coerceError } from "../core/errors.ts";
 import type { Trx } from "../inventory/ledger-store.ts";
 import { importOrderTx, lockOrders } from "./intake.ts";
+import { restTransaction, transactionFromRest } from "./money.ts";
 import { handleComplianceTx } from "./personal-data.ts";
 import { fromWebhookPayload } from "./shopify-order.ts";
+import { applyTransactions } from "./transactions.ts";
 
 export const ORDER_TOPICS = ["orders/create", "orders/updated", "orders/paid", "orders/cancelled"] as const;
 export const COMPLIANCE_TOPICS = ["customers/data_request", "customers/redact", "shop/redact"] as const;
+/** A payment recorded on an order (checkout, late payment, capture, refund). */
+export const TRANSACTION_TOPIC = "order_transactions/create";
 /** Every topic `processInbox` handles (register these subscriptions when a store connects). */
-export const HANDLED_TOPICS: readonly string[] = [...ORDER_TOPICS, ...COMPLIANCE_TOPICS];
+export const HANDLED_TOPICS: readonly string[] = [...ORDER_TOPICS, TRANSACTION_TOPIC, ...COMPLIANCE_TOPICS];
 
 export const INBOX_MAX_ATTEMPTS = 8;
 const BACKOFF_BASE_MS = 5_000;
@@ -90,6 +94,19 @@ async function applyDelivery(
     return;
   }
   if (!store) throw new InboxRejection(`store ${row.shop} is not connected to the hub`);
+  if (row.topic === TRANSACTION_TOPIC) {
+    const t = restTransaction.safeParse(body);
+    if (!t.success || t.data.order_id === null || t.data.order_id === undefined)
+      throw new InboxRejection("not a transaction payload (id, order_id and kind are required)");
+    await applyTransactions(
+      trx,
+      store.id,
+      `gid://shopify/Order/${t.data.order_id}`,
+      [transactionFromRest(t.data)],
+      ctx.clock.now(),
+    );
+    return;
+  }
   const parsed = fromWebhookPayload(body);
   if (!parsed.ok) throw new InboxRejection(parsed.reason);
   await importOrderTx(ctx, trx, store.id, parsed.order);

@@ -5,6 +5,8 @@ import type { OrderStatus, OutboundEventType } from "../db/tables.ts";
 import type { Trx } from "../inventory/ledger-store.ts";
 import { customerUpdates, planCustomer } from "./customer-match.ts";
 import { importDecision } from "./filters.ts";
+import { loadMappings, mappingMisses, type OrderMappings } from "./mapping.ts";
+import { checkTotals } from "./money.ts";
 import {
   compareVersion,
   contentHash,
@@ -46,7 +48,9 @@ interface Linking {
 }
 
 async function linkOrder(trx: Trx, storeId: number, order: ShopifyOrder): Promise<Linking> {
-  const skus = [...new Set(order.lines.map((l) => l.sku).filter((s): s is string => s !== null))];
+  // Gift cards are issued, not shipped: they need no variant and are never reserved.
+  const goods = order.lines.filter((l) => !l.giftCard);
+  const skus = [...new Set(goods.map((l) => l.sku).filter((s): s is string => s !== null))];
   const variantBySku = new Map<string, number>();
   if (skus.length > 0) {
     // A store's own link wins; otherwise the hub variant of that SKU.
@@ -68,7 +72,7 @@ async function linkOrder(trx: Trx, storeId: number, order: ShopifyOrder): Promis
         variantBySku.set(r.sku, r.id);
   }
   const problems: string[] = [];
-  const noSku = order.lines.filter((l) => l.sku === null).length;
+  const noSku = goods.filter((l) => l.sku === null).length;
   if (noSku > 0) problems.push(`${noSku} line(s) without SKU`);
   const unknown = skus.filter((s) => !variantBySku.has(s));
   if (unknown.length > 0) problems.push(`unknown SKU(s): ${unknown.join(", ")}`);
@@ -81,6 +85,19 @@ async function linkOrder(trx: Trx, storeId: number, order: ShopifyOrder): Promis
         : `no warehouse mapped to location ${order.locationGid}`,
     );
   return { variantBySku, warehouseId, problem: problems.length > 0 ? problems.join("; ") : null };
+}
+
+/** Why an order cannot go to the back office as it is: its totals do not add up, or a value is unmapped. */
+export function problemsOfMoney(order: ShopifyOrder, mappings: OrderMappings): string | null {
+  if (!order.money) return null;
+  const check = checkTotals(order.money);
+  const address = order.shippingAddress ?? order.billingAddress;
+  const misses = mappingMisses(mappings, order.money, {
+    country: address?.countryCode ?? null,
+    province: address?.province ?? null,
+  });
+  const all = [...check.problems, ...misses];
+  return all.length > 0 ? all.join("; ") : null;
 }
 
 /** The warehouse mapped to the order's location (the lowest id when several), else the default location's. */
@@ -302,6 +319,7 @@ export async function importOrderTx(
   const settings = await loadSettings(trx, storeId);
   const wasImported = existing?.imported_at != null;
   const link = await linkOrder(trx, storeId, order);
+  const moneyProblem = order.money ? problemsOfMoney(order, await loadMappings(trx, storeId)) : null;
 
   let status: OrderStatus;
   let reason: string | null = null;
@@ -311,9 +329,9 @@ export async function importOrderTx(
   } else if (!wasImported && !decision.importable) {
     status = decision.status;
     reason = decision.reason;
-  } else if (link.problem !== null) {
+  } else if (link.problem !== null || moneyProblem !== null) {
     status = "parked";
-    reason = link.problem;
+    reason = [link.problem, moneyProblem].filter((p) => p !== null).join("; ");
   } else {
     status = "imported";
   }
@@ -376,7 +394,7 @@ export async function importOrderTx(
           shopify_line_gid: l.gid,
           sku: l.sku,
           title: l.title,
-          variant_id: l.sku === null ? null : (link.variantBySku.get(l.sku) ?? null),
+          variant_id: l.sku === null || l.giftCard ? null : (link.variantBySku.get(l.sku) ?? null),
           quantity: l.quantity,
           current_quantity: l.currentQuantity,
           fulfilled_quantity: l.fulfilledQuantity,

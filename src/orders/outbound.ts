@@ -10,6 +10,7 @@ import type { AppContext } from "../core/context.ts";
 import { coerceError } from "../core/errors.ts";
 import type { OutboundEventType } from "../db/tables.ts";
 import type { Trx } from "../inventory/ledger-store.ts";
+import { ORDER_DOCUMENT_VERSION } from "./feed-money.ts";
 import { orderView } from "./feed-view.ts";
 import { loadSettings, type OrderSettings, outboundSecretOf } from "./settings.ts";
 
@@ -186,6 +187,7 @@ export async function enqueueOutboundEvent(
     id: eventId,
     type: event.type,
     createdAt: now,
+    version: ORDER_DOCUMENT_VERSION,
     order: await orderView(trx, event.orderId),
     ...event.extra,
   };

@@ -24,6 +24,8 @@ function scrub(source: string): string {
     customerName: null,
     billingAddress: null,
     shippingAddress: null,
+    // A note and its attributes are free text the customer may have written.
+    money: o.money ? { ...o.money, note: null, noteAttributes: [] } : o.money,
   });
 }
 

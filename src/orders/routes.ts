@@ -7,8 +7,10 @@ import { z } from "zod";
 import type { AppContext } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
 import { route } from "../core/route.ts";
+import { orderDocument, orderDocumentSchema, orderFeedPage } from "./feed-document.ts";
 import { orderView, orderViews } from "./feed-view.ts";
 import { reprocessParked } from "./intake.ts";
+import { loadMappings, orderMappingsSchema, saveMappings } from "./mapping.ts";
 import { listDeadEvents, replayEvent } from "./outbound.ts";
 import { loadSettings, orderSettingsSchema, publicSettings, saveSettings } from "./settings.ts";
 
@@ -22,6 +24,24 @@ const problemsQuery = z.object({
   store: z.string().optional(),
   status: z.enum(["parked", "waiting", "skipped"]).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+const outboundEventSchema = z.object({
+  id: z.number().int(),
+  eventId: z.string(),
+  type: z.string(),
+  status: z.enum(["pending", "delivered", "dead"]),
+  attempts: z.number().int(),
+  lastError: z.string().nullable(),
+  body: z.object({
+    id: z.string(),
+    type: z
+      .string()
+      .meta({ description: "order.created, order.updated, order.cancelled, order.refunded, order.returned" }),
+    createdAt: z.number(),
+    version: z.literal(2),
+    order: orderDocumentSchema.nullable(),
+  }),
 });
 
 async function storeByDomain(ctx: AppContext, domain: string) {
@@ -45,6 +65,7 @@ export function orderRoutes(ctx: AppContext) {
       summary:
         "Imported orders in feed order. Pass `after=nextCursor` to resume; an order that changes gets a new place at the end, so updates re-appear.",
       query: feedQuery,
+      response: orderFeedPage,
       async handler({ query }) {
         const rows = await db
           .selectFrom("orders")
@@ -67,8 +88,10 @@ export function orderRoutes(ctx: AppContext) {
       url: "/api/v1/orders/:id",
       tag: "orders",
       auth: "api-key",
-      summary: "One order with its lines, customer and addresses.",
+      summary:
+        "One order with its lines, customer, addresses and money (document version 2: taxes, discounts, shipping, duties, totals in shop and presentment currency, source, payments with the mapped codes, refunds).",
       params: idParams,
+      response: orderDocument,
       async handler({ params }) {
         const v = await orderView(db, params.id);
         if (!v) throw new AppError("NOT_FOUND", `no order ${params.id}`);
@@ -194,6 +217,63 @@ export function orderRoutes(ctx: AppContext) {
         }
         await saveSettings(db, s.id, next, ctx.clock.now(), ctx.secretKey);
         return publicSettings(next);
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/api/v1/stores/:domain/order-mappings",
+      tag: "orders",
+      auth: "api-key",
+      summary:
+        "The store's mapping of payment gateways, shipping lines, tax lines, sources and POS locations to back-office codes (null: not mapped).",
+      params: domainParams,
+      response: orderMappingsSchema,
+      async handler({ params }) {
+        const s = await storeByDomain(ctx, params.domain);
+        return loadMappings(db, s.id);
+      },
+    }),
+    route({
+      method: "PUT",
+      url: "/api/v1/stores/:domain/order-mappings",
+      tag: "orders",
+      auth: "api-key",
+      summary:
+        "Replaces the store's mappings (categories left out are not mapped). Once a category is set, an order carrying a value it does not map is parked with a reason naming the value; saving a mapping re-applies the store's parked orders, so adding the missing value releases them.",
+      params: domainParams,
+      body: orderMappingsSchema.partial(),
+      async handler({ params, body }) {
+        const s = await storeByDomain(ctx, params.domain);
+        const next = orderMappingsSchema.parse(body);
+        await saveMappings(db, s.id, next, ctx.clock.now());
+        return { mappings: next, reprocessed: await reprocessParked(ctx, s.id) };
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/api/v1/outbound/events/:id",
+      tag: "orders",
+      auth: "api-key",
+      summary:
+        "One outbound webhook as it was (or will be) sent: headers X-Tillbridge-Event, X-Tillbridge-Event-Id and X-Tillbridge-Signature; body { id, type, createdAt, version, order (the order document), … }.",
+      params: idParams,
+      response: outboundEventSchema,
+      async handler({ params }) {
+        const e = await db
+          .selectFrom("outbound_events")
+          .select(["id", "event_id", "type", "status", "attempts", "last_error", "payload"])
+          .where("id", "=", params.id)
+          .executeTakeFirst();
+        if (!e) throw new AppError("NOT_FOUND", `no outbound event ${params.id}`);
+        return {
+          id: e.id,
+          eventId: e.event_id,
+          type: e.type,
+          status: e.status,
+          attempts: e.attempts,
+          lastError: e.last_error,
+          body: JSON.parse(e.payload),
+        };
       },
     }),
     route({

@@ -7,6 +7,7 @@
  * version of the order, in epoch ms; quantities are Shopify's current view of each line.
  */
 import { z } from "zod";
+import { moneyFromRest, type OrderMoney } from "./money.ts";
 
 export interface ShopifyAddress {
   readonly name: string | null;
@@ -32,6 +33,8 @@ export interface ShopifyOrderLine {
   /** Units still to ship: what the hub reserves. */
   readonly fulfillableQuantity: number;
   readonly price: string;
+  /** A gift card sold: issued, not shipped, never reserved. */
+  readonly giftCard?: boolean;
 }
 
 /** Lower-case Shopify statuses: financial `paid`, fulfillment `unfulfilled` | `partial` | `fulfilled` | `on_hold` | `scheduled` | `restocked`. */
@@ -54,6 +57,14 @@ export interface ShopifyOrder {
   readonly billingAddress: ShopifyAddress | null;
   readonly shippingAddress: ShopifyAddress | null;
   readonly lines: readonly ShopifyOrderLine[];
+  /** Taxes, discounts, shipping, payments, source and refunds in money (money.ts); null when not read yet. */
+  readonly money?: OrderMoney | null;
+}
+
+/** The order with its money; lines learn whether they are gift cards. */
+export function withMoney(order: ShopifyOrder, money: OrderMoney): ShopifyOrder {
+  const gift = new Set(money.lines.filter((l) => l.giftCard).map((l) => l.gid));
+  return { ...order, money, lines: order.lines.map((l) => ({ ...l, giftCard: gift.has(l.gid) })) };
 }
 
 export type ParseResult = { ok: true; order: ShopifyOrder } | { ok: false; reason: string };
@@ -161,6 +172,8 @@ export function fromWebhookPayload(body: unknown): ParseResult {
   const updatedAt = time(o.updated_at);
   if (createdAt === null || updatedAt === null)
     return { ok: false, reason: "created_at/updated_at unreadable" };
+  const money = moneyFromRest(body);
+  if (!money.ok) return { ok: false, reason: money.reason };
   const fulfilled = (li: (typeof o.line_items)[number]) => {
     const current = li.current_quantity ?? li.quantity;
     const open = li.fulfillable_quantity ?? (li.fulfillment_status === "fulfilled" ? 0 : current);
@@ -168,45 +181,48 @@ export function fromWebhookPayload(body: unknown): ParseResult {
   };
   return {
     ok: true,
-    order: {
-      gid: gidOf("Order", o.id, o.admin_graphql_api_id),
-      name: o.name,
-      createdAt,
-      updatedAt,
-      cancelledAt: time(o.cancelled_at),
-      financialStatus: clean(o.financial_status)?.toLowerCase() ?? null,
-      fulfillmentStatus: restFulfillment(o.fulfillment_status),
-      locationGid:
-        o.location_id === null || o.location_id === undefined ? null : gidOf("Location", o.location_id),
-      email: normaliseEmail(o.email ?? o.contact_email ?? o.customer?.email),
-      phone: clean(o.phone ?? o.customer?.phone),
-      customerName:
-        joinName(o.customer?.first_name, o.customer?.last_name) ??
-        address(o.billing_address)?.name ??
-        address(o.shipping_address)?.name ??
-        null,
-      companyName: clean(o.company?.name) ?? clean(o.billing_address?.company),
-      currency: clean(o.currency),
-      totalPrice: o.total_price ?? null,
-      tags: (o.tags ?? "")
-        .split(",")
-        .map((t) => t.trim())
-        .filter(Boolean),
-      billingAddress: address(o.billing_address),
-      shippingAddress: address(o.shipping_address),
-      lines: o.line_items.map((li) => ({
-        gid: gidOf("LineItem", li.id, li.admin_graphql_api_id),
-        sku: clean(li.sku),
-        title: clean(li.name ?? li.title),
-        quantity: li.quantity,
-        currentQuantity: li.current_quantity ?? li.quantity,
-        fulfilledQuantity: fulfilled(li),
-        fulfillableQuantity:
-          li.fulfillable_quantity ??
-          (li.fulfillment_status === "fulfilled" ? 0 : (li.current_quantity ?? li.quantity)),
-        price: typeof li.price === "number" ? li.price.toFixed(2) : li.price,
-      })),
-    },
+    order: withMoney(
+      {
+        gid: gidOf("Order", o.id, o.admin_graphql_api_id),
+        name: o.name,
+        createdAt,
+        updatedAt,
+        cancelledAt: time(o.cancelled_at),
+        financialStatus: clean(o.financial_status)?.toLowerCase() ?? null,
+        fulfillmentStatus: restFulfillment(o.fulfillment_status),
+        locationGid:
+          o.location_id === null || o.location_id === undefined ? null : gidOf("Location", o.location_id),
+        email: normaliseEmail(o.email ?? o.contact_email ?? o.customer?.email),
+        phone: clean(o.phone ?? o.customer?.phone),
+        customerName:
+          joinName(o.customer?.first_name, o.customer?.last_name) ??
+          address(o.billing_address)?.name ??
+          address(o.shipping_address)?.name ??
+          null,
+        companyName: clean(o.company?.name) ?? clean(o.billing_address?.company),
+        currency: clean(o.currency),
+        totalPrice: o.total_price ?? null,
+        tags: (o.tags ?? "")
+          .split(",")
+          .map((t) => t.trim())
+          .filter(Boolean),
+        billingAddress: address(o.billing_address),
+        shippingAddress: address(o.shipping_address),
+        lines: o.line_items.map((li) => ({
+          gid: gidOf("LineItem", li.id, li.admin_graphql_api_id),
+          sku: clean(li.sku),
+          title: clean(li.name ?? li.title),
+          quantity: li.quantity,
+          currentQuantity: li.current_quantity ?? li.quantity,
+          fulfilledQuantity: fulfilled(li),
+          fulfillableQuantity:
+            li.fulfillable_quantity ??
+            (li.fulfillment_status === "fulfilled" ? 0 : (li.current_quantity ?? li.quantity)),
+          price: typeof li.price === "number" ? li.price.toFixed(2) : li.price,
+        })),
+      },
+      money.money,
+    ),
   };
 }
 

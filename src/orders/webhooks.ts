@@ -13,6 +13,7 @@ export const ORDER_WEBHOOK_SUBSCRIPTIONS: readonly string[] = [
   "ORDERS_UPDATED",
   "ORDERS_PAID",
   "ORDERS_CANCELLED",
+  "ORDER_TRANSACTIONS_CREATE",
 ];
 
 /** Sets the inbox handler for every handled topic on the plugin's handler map. */
