@@ -13,7 +13,7 @@ import { importOrder } from "../src/orders/intake.ts";
 import { checkTotals } from "../src/orders/money.ts";
 import { fromWebhookPayload } from "../src/orders/shopify-order.ts";
 import { DIALECTS } from "./support/databases.ts";
-import { type MoneyWorld, moneyWorld } from "./support/money-world.ts";
+import { type Json, type MoneyWorld, moneyWorld } from "./support/money-world.ts";
 
 let emulator: Emulator;
 beforeAll(async () => {
@@ -44,13 +44,13 @@ describe.each(DIALECTS)("orders in money on %s", (dialect) => {
     expect(doc.money.presentmentCurrency).toBe(shop.presentmentCurrency);
     const check = checkTotals({
       ...doc.money,
-      lines: doc.money.lines.map((l: any) => ({ ...l, gid: l.shopifyLineId })),
+      lines: doc.money.lines.map((l: Json) => ({ ...l, gid: l.shopifyLineId })),
     });
     expect(check.problems).toEqual([]);
-    const sent = w.outbound.filter((o) => (o.body.order as any)?.shopifyOrderId === gid).at(-1);
+    const sent = w.outbound.filter((o) => (o.body.order as Json)?.shopifyOrderId === gid).at(-1);
     expect(sent, "an outbound notification").toBeDefined();
     expect(sent!.body.version).toBe(2);
-    expect((sent!.body.order as any).money).toEqual(doc.money);
+    expect((sent!.body.order as Json).money).toEqual(doc.money);
     return doc;
   }
 
@@ -93,9 +93,9 @@ describe.each(DIALECTS)("orders in money on %s", (dialect) => {
     await w.settle();
     const doc = await expectExact(o.gid);
     expect(doc.money.discountCodes).toEqual(["WELCOME10"]);
-    expect(doc.money.discountApplications.map((a: any) => a.type)).toEqual(["discount_code", "automatic"]);
+    expect(doc.money.discountApplications.map((a: Json) => a.type)).toEqual(["discount_code", "automatic"]);
     expect(doc.money.lines[0].discountAllocations.length).toBe(2);
-    expect(doc.money.lines[0].taxLines.map((t: any) => t.title)).toEqual(["State", "County"]);
+    expect(doc.money.lines[0].taxLines.map((t: Json) => t.title)).toEqual(["State", "County"]);
     expect(doc.money.lines[0].properties).toEqual([{ name: "engraving", value: "A.S." }]);
     expect(doc.money.shippingLines[0]).toMatchObject({
       code: "ups_ground",
@@ -156,14 +156,14 @@ describe.each(DIALECTS)("orders in money on %s", (dialect) => {
     });
     await w.settle();
     const doc = await expectExact(o.gid);
-    expect(doc.money.lines.map((l: any) => l.giftCard)).toEqual([true, false]);
-    expect(doc.money.payments.transactions.map((t: any) => [t.method, t.amount.shop])).toEqual([
+    expect(doc.money.lines.map((l: Json) => l.giftCard)).toEqual([true, false]);
+    expect(doc.money.payments.transactions.map((t: Json) => [t.method, t.amount.shop])).toEqual([
       ["gift_card", "20.00"],
       ["store_credit", "15.00"],
       ["card", "20.00"],
     ]);
     const after = await w.call("GET", "/api/v1/stock?limit=500");
-    const reserved = (b: any) => b.items.reduce((n: number, r: any) => n + r.reserved, 0);
+    const reserved = (b: Json) => b.items.reduce((n: number, r: Json) => n + r.reserved, 0);
     expect(reserved(after.body) - reserved(before.body)).toBe(1);
   });
 
@@ -245,9 +245,9 @@ describe.each(DIALECTS)("orders in money on %s", (dialect) => {
     expect(paid.money.source.paymentTerms.completedAt).not.toBeNull();
     // The back office was told, with the new transaction.
     const told = w.outbound.filter(
-      (e) => (e.body.order as any)?.shopifyOrderId === o.gid && e.type === "order.updated",
+      (e) => (e.body.order as Json)?.shopifyOrderId === o.gid && e.type === "order.updated",
     );
-    expect(told.some((e) => (e.body.order as any).money.payments.transactions.length === 1)).toBe(true);
+    expect(told.some((e) => (e.body.order as Json).money.payments.transactions.length === 1)).toBe(true);
   });
 
   it("a partial refund carries the money refunded per line, shipping and the transactions that paid it out", async () => {
@@ -287,7 +287,7 @@ describe.each(DIALECTS)("orders in money on %s", (dialect) => {
     expect(r.transactions).toMatchObject([
       { kind: "refund", gateway: "shopify_payments", method: "card", amount: { shop: "66.49" } },
     ]);
-    expect(w.outbound.some((e) => (e.body.order as any)?.money?.refunds?.length === 1)).toBe(true);
+    expect(w.outbound.some((e) => (e.body.order as Json)?.money?.refunds?.length === 1)).toBe(true);
   });
 
   it("the GraphQL backfill reads the same document as the webhooks (nothing changes)", async () => {
@@ -303,7 +303,7 @@ describe.each(DIALECTS)("orders in money on %s", (dialect) => {
       email: "bad@example.com",
     });
     await w.settle();
-    const body = emulator.control.orderPayload(w.domain, o.gid) as Record<string, any>;
+    const body = emulator.control.orderPayload(w.domain, o.gid) as Json;
     const bad = {
       ...body,
       updated_at: new Date(Date.parse(body.updated_at) + 5000).toISOString(),
@@ -314,7 +314,7 @@ describe.each(DIALECTS)("orders in money on %s", (dialect) => {
     if (!parsed.ok) throw new Error(parsed.reason);
     await importOrder(w.hub.ctx, w.storeId, parsed.order);
     const problems = await w.call("GET", `/api/v1/order-problems?store=${w.domain}`);
-    const p = problems.body.items.find((i: any) => i.shopifyOrderId === o.gid);
+    const p = problems.body.items.find((i: Json) => i.shopifyOrderId === o.gid);
     expect(p.reason).toContain("total does not add up");
     expect(p.reason).toContain("= 10.00, Shopify says 10.01");
   });
@@ -347,7 +347,7 @@ describe.each(DIALECTS)("mapping misses on %s", (dialect) => {
     let doc = await w.feed(o.gid);
     expect(doc?.status ?? (await statusOf(o.gid))).toBe("parked");
     const problems = await w.call("GET", `/api/v1/order-problems?store=${w.domain}&status=parked`);
-    expect(problems.body.items.find((i: any) => i.shopifyOrderId === o.gid).reason).toContain(reason);
+    expect(problems.body.items.find((i: Json) => i.shopifyOrderId === o.gid).reason).toContain(reason);
     const release = await w.call("PUT", `/api/v1/stores/${w.domain}/order-mappings`, full());
     expect(release.status).toBe(200);
     expect(release.body.reprocessed.imported ?? 0).toBeGreaterThanOrEqual(1);
@@ -355,7 +355,7 @@ describe.each(DIALECTS)("mapping misses on %s", (dialect) => {
     doc = await w.feed(o.gid);
     expect(doc.status).toBe("imported");
     expect(
-      w.outbound.some((e) => e.type === "order.created" && (e.body.order as any).shopifyOrderId === o.gid),
+      w.outbound.some((e) => e.type === "order.created" && (e.body.order as Json).shopifyOrderId === o.gid),
     ).toBe(true);
     return doc;
   }

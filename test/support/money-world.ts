@@ -21,6 +21,10 @@ import type { TestDialect } from "./databases.ts";
 import { startTestHub, type TestHub } from "./hub.ts";
 import { connectDirectly, type EmulatedStore, emulatedStore } from "./shopify.ts";
 
+/** A JSON answer of one of several endpoints, read by the tests field by field. */
+// biome-ignore lint/suspicious/noExplicitAny: JSON answers of several endpoints
+export type Json = any;
+
 export const MONEY_SKUS = Array.from({ length: 10 }, (_, i) => `MSKU-${i}`);
 
 export interface MoneyWorld {
@@ -36,12 +40,12 @@ export interface MoneyWorld {
     method: "GET" | "POST" | "PUT",
     url: string,
     payload?: unknown,
-  ): Promise<{ status: number; body: any }>;
+  ): Promise<{ status: number; body: Json }>;
   /** Waits for every webhook, applies the inbox, delivers outbound events. */
   settle(): Promise<void>;
   place(input: PlaceOrderInput): { gid: string; lineIds: string[] };
   /** The feed document of a Shopify order. */
-  feed(gid: string): Promise<any>;
+  feed(gid: string): Promise<Json>;
   close(): Promise<void>;
 }
 
