@@ -14,6 +14,7 @@ import { runPushCycle } from "../src/inventory/push/reconciler.ts";
 import { createAdminTransport } from "../src/shopify/admin-client.ts";
 import type { AdminTransport } from "../src/shopify/transport.ts";
 import { linkVariants } from "../src/shops/linking.ts";
+import { setInventoryMode } from "../src/shops/stores.ts";
 import { DIALECTS } from "./support/databases.ts";
 import { startTestHub, type TestHub } from "./support/hub.ts";
 import { connectDirectly, type EmulatedStore, emulatedStore, shopifyLevel } from "./support/shopify.ts";
@@ -134,6 +135,17 @@ describe.each(DIALECTS)("a large store on %s", (dialect) => {
     }
     const after = await dryRun(deps(), await storeRow(), transport, true);
     expect(after.rows).toEqual([]);
+    // Switching to absolute re-reads every level with one bulk operation, not ~3 points a level.
+    await setInventoryMode(hub.ctx.database, storeId, "delta", Date.now());
+    await setInventoryMode(hub.ctx.database, storeId, "absolute", Date.now());
+    const bulkBefore = emulator.control.listBulkOperations(store.domain).length;
+    const pointsBefore = queryPoints();
+    for (let i = 0; i < 10; i++) {
+      const r = await runPushCycle(deps(), await storeRow(), transport);
+      if (!r.remaining) break;
+    }
+    expect(emulator.control.listBulkOperations(store.domain).length - bulkBefore).toBe(1);
+    expect(queryPoints() - pointsBefore).toBeLessThan(500);
     for (const sku of [SKUS[0]!, SKUS[VARIANTS - 1]!]) {
       const level = shopifyLevel(store, sku, store.locations[1]!.id);
       expect(level.onHand).toBe(level.available);

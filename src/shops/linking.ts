@@ -6,11 +6,10 @@
  */
 
 import type { Clock } from "../core/clock.ts";
-import { yieldToEventLoop } from "../core/clock.ts";
 import { chunks } from "../db/batching.ts";
 import type { Database } from "../db/database.ts";
+import { confirmAllLevels } from "../inventory/push/confirm-levels.ts";
 import { markStoreDirtyFor } from "../inventory/push/push-store.ts";
-import { itemLocationKey, readLevels } from "../inventory/push/shopify-inventory.ts";
 import { runBulkQuery } from "../shopify/bulk-query.ts";
 import { graphql } from "../shopify/graphql.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
@@ -250,70 +249,13 @@ export async function linkVariants(
   return summary;
 }
 
-/**
- * Reads Shopify's current `on_hand` for every linked item at every managed, active location and
- * stores it as `confirmed` (the push's compare-and-set value; `pushed` is kept). One bulk
- * operation for a large store. Items not stocked at a location get no row. Returns the number of
- * levels stored.
- */
-export async function readConfirmedLevels(
+/** Shopify's `on_hand` for every linked item at the managed locations, as the push's confirmed values. */
+export const readConfirmedLevels = (
   database: Database,
   transport: AdminTransport,
   storeId: number,
   now: number,
-): Promise<number> {
-  const db = database.db;
-  const locations = (
-    await db
-      .selectFrom("store_locations")
-      .select("location_gid")
-      .where("store_id", "=", storeId)
-      .where("managed", "=", 1)
-      .where("active_in_shopify", "=", 1)
-      .execute()
-  ).map((l) => l.location_gid);
-  if (locations.length === 0) return 0;
-  const links = await db
-    .selectFrom("variant_links")
-    .select(["variant_id", "inventory_item_gid"])
-    .where("store_id", "=", storeId)
-    .execute();
-  if (links.length === 0) return 0;
-  const levels = await readLevels(transport, { now: () => now }, locations, links.length * locations.length);
-  const rows = links.flatMap((l) =>
-    locations.flatMap((location) => {
-      const level = levels.get(itemLocationKey(l.inventory_item_gid, location));
-      return level === undefined
-        ? []
-        : [{ item: l.inventory_item_gid, location, variantId: Number(l.variant_id), onHand: level.onHand }];
-    }),
-  );
-  for (const part of chunks(rows, 300)) {
-    await db
-      .insertInto("inventory_sync")
-      .values(
-        part.map((r) => ({
-          store_id: storeId,
-          inventory_item_gid: r.item,
-          location_gid: r.location,
-          variant_id: r.variantId,
-          pushed: null,
-          confirmed: r.onHand,
-          confirmed_at: now,
-        })),
-      )
-      .onConflict((oc) =>
-        oc.columns(["store_id", "inventory_item_gid", "location_gid"]).doUpdateSet((eb) => ({
-          variant_id: eb.ref("excluded.variant_id"),
-          confirmed: eb.ref("excluded.confirmed"),
-          confirmed_at: eb.ref("excluded.confirmed_at"),
-        })),
-      )
-      .execute();
-    await yieldToEventLoop();
-  }
-  return rows.length;
-}
+) => confirmAllLevels(database.db, transport, storeId, now);
 
 export interface LinkProblemView {
   readonly kind: string;

@@ -10,6 +10,7 @@ import type { InventoryMode } from "../../db/tables.ts";
 import { ShopifyError } from "../../shopify/errors.ts";
 import type { AdminTransport } from "../../shopify/transport.ts";
 import { logActivity } from "../../shops/activity.ts";
+import { confirmAllLevels } from "./confirm-levels.ts";
 import { batchesOf, planPush, readyMarks, rejectedIndexes, type SyncTarget } from "./planner.ts";
 import {
   type BatchPayload,
@@ -32,6 +33,7 @@ import {
 import {
   activateItem,
   adjustQuantities,
+  BULK_READ_THRESHOLD,
   itemLocationKey,
   type MutationOutcome,
   readItemLevels,
@@ -102,7 +104,7 @@ export async function runPushCycle(
   const variantIds = ready.map((m) => m.variantId);
   for (let round = 0; round <= MAX_STALE_ROUNDS; round++) {
     const targets = await loadTargets(deps.db, store.id, variantIds);
-    const plan = planPush(targets, store.mode, deps.now());
+    let plan = planPush(targets, store.mode, deps.now());
     if (plan.baselines.length > 0) {
       await recordSync(
         deps.db,
@@ -113,6 +115,17 @@ export async function runPushCycle(
     }
     if (plan.needsRead.length > 0) {
       // Never confirmed, or Shopify reported a change: read Shopify's value, then plan again.
+      // Many at once (a mode switch, a first sync): one bulk read of the store, not ~3 points an item.
+      if (plan.needsRead.length > (deps.bulkReadThreshold ?? BULK_READ_THRESHOLD)) {
+        // Confirms every linked level of the store at once, so later cycles need no read either.
+        await confirmAllLevels(deps.db, transport, store.id, deps.now());
+        await clearRecheck(deps.db, store.id, plan.needsRead);
+        calls++;
+        const unread = (await loadTargets(deps.db, store.id, variantIds)).filter((t) => t.confirmed === null);
+        // What the store does not stock at a managed location is activated below, item by item.
+        if (unread.length === 0) continue;
+        plan = { ...plan, needsRead: unread };
+      }
       const { levels, notStocked } = await readCurrent(transport, plan.needsRead);
       await recordRead(deps, store, plan.needsRead, levels);
       calls++;
