@@ -41,6 +41,19 @@ const outboundEventSchema = z.object({
     createdAt: z.number(),
     version: z.literal(2),
     order: orderDocumentSchema.nullable(),
+    change: z
+      .literal("transactions")
+      .optional()
+      .meta({ description: "Set when the event is a payment recorded later (the order's new transactions)" }),
+    transactionIds: z.array(z.string()).optional(),
+    refund: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .meta({ description: "order.refunded: the refund recorded" }),
+    return: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .meta({ description: "order.returned: the return recorded" }),
   }),
 });
 

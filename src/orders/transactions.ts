@@ -104,7 +104,7 @@ export async function applyTransactions(
   if (order && order.feed_seq !== null)
     await bumpFeed(trx, storeId, order.id, now, {
       type: "order.updated",
-      extra: { change: "transactions", transactions: changed },
+      extra: { change: "transactions", transactionIds: changed.map((t) => t.gid) },
     });
   return changed.length;
 }
