@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator/index.ts";
-import { runDriftCheck } from "../src/inventory/push/drift.ts";
+import { dryRun, initialDeltaSync, runDriftCheck } from "../src/inventory/push/drift.ts";
 import { DIALECTS } from "./support/databases.ts";
 import { startTestHub, type TestHub } from "./support/hub.ts";
 import { APP_SCOPES, shopifyLevel } from "./support/shopify.ts";
@@ -287,6 +287,33 @@ describe.each(DIALECTS)("stock through an order's life on %s", (dialect) => {
       expect(level(w, sku)).toEqual({ available: 8, committed: 0, onHand: 8 });
       await expectNoDrift(w);
     });
+  });
+
+  it("delta mode says what Shopify keeps, and an initial sync sends the hub's values once", async () => {
+    const w = await world("delta", 9);
+    const sku = w.store.variants[0]!.sku;
+    emulator.control.setInventory(w.store.domain, { sku, locationId: w.locations[0]!.id, quantity: 4 });
+    await w.settle();
+    // (The world's store row carries no token: the operations are called as the routes call them.)
+    const dry = await dryRun(w.pushDeps(), await w.pushStore(), w.transport, true);
+    expect(dry).toMatchObject({ mode: "delta", wouldChange: 0, keptByDelta: 1 });
+    expect(dry.rows).toEqual([
+      expect.objectContaining({ sku, difference: 5, cause: expect.stringContaining("delta mode keeps it") }),
+    ]);
+    expect(await initialDeltaSync(w.pushDeps(), await w.pushStore(), w.transport)).toEqual({
+      read: 4,
+      toSend: 1,
+    });
+    await w.settle();
+    expect(level(w, sku)).toEqual({ available: 9, committed: 0, onHand: 9 });
+    await expectNoDrift(w);
+    // Absolute mode needs none.
+    const absolute = await world("absolute", 3);
+    const refused = await absolute.call(
+      "POST",
+      `/api/v1/stores/${absolute.store.domain}/inventory/initial-sync`,
+    );
+    expect(refused.status).toBe(409);
   });
 
   it("an item Shopify refuses waits with its error and retries; the rest of its batch is confirmed", async () => {

@@ -23,7 +23,7 @@ import {
   syncUnexplainedFulfillments,
 } from "../fulfillment/index.ts";
 import { buildServer } from "../http/server.ts";
-import { hasDryRun } from "../inventory/push/drift.ts";
+import { hasDryRun, warnOfDeltaDifferences } from "../inventory/push/drift.ts";
 import { markPushDirty, markStoreDirtyFor } from "../inventory/push/push-store.ts";
 import { pushRoutes } from "../inventory/push/routes.ts";
 import {
@@ -119,6 +119,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       }
       // Enabling makes every linked item due once, so Shopify ends up showing the hub's values.
       await markStoreDirtyFor(database.db, storeId, "all", ctx.clock.now());
+      await warnOfDeltaDifferences(database.db, storeId, ctx.clock.now());
     },
   });
   registerOrderWebhookHandlers(ctx, shops.webhookHandlers);

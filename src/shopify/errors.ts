@@ -1,3 +1,4 @@
+import { AppError } from "../core/errors.ts";
 /**
  * Failures talking to Shopify, as classes that say whether a retry can help. Expected outcomes
  * of a mutation (`userErrors`) are not here: each operation turns them into its own result type.
@@ -64,4 +65,20 @@ export class ShopifyQueryError extends ShopifyError {
   ) {
     super(message, store);
   }
+}
+
+/**
+ * A Shopify failure met while answering an operator's request, as the API's error: refused
+ * access names the missing scope (409), anything else is Shopify's failure (502), never a 500.
+ */
+export function shopifyFailure(err: unknown, what: string): never {
+  if (err instanceof ShopifyAuthError) {
+    throw new AppError(
+      "MISSING_SCOPE",
+      `${what}: Shopify refused access${err.missingScope ? ` (missing scope ${err.missingScope})` : ""}: ${err.message}`,
+    );
+  }
+  if (err instanceof ShopifyError)
+    throw new AppError("SHOPIFY_ERROR", `${what}: ${err.message}`, [], { cause: err });
+  throw err;
 }

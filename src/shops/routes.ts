@@ -7,7 +7,7 @@ import type { AppContext } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
 import { route } from "../core/route.ts";
 import type { FlowName, FlowState } from "../db/tables.ts";
-import { ShopifyAuthError, ShopifyError } from "../shopify/errors.ts";
+import { ShopifyAuthError, shopifyFailure } from "../shopify/errors.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
 import { listActivity, logActivity } from "./activity.ts";
 import { linkVariants, listLinkProblems, readConfirmedLevels } from "./linking.ts";
@@ -151,18 +151,6 @@ export async function afterConnect(
       now(),
     );
   }
-}
-
-function shopifyFailure(err: unknown, what: string): never {
-  if (err instanceof ShopifyAuthError) {
-    throw new AppError(
-      "MISSING_SCOPE",
-      `${what}: Shopify refused access${err.missingScope ? ` (missing scope ${err.missingScope})` : ""}: ${err.message}`,
-    );
-  }
-  if (err instanceof ShopifyError)
-    throw new AppError("SHOPIFY_ERROR", `${what}: ${err.message}`, [], { cause: err });
-  throw err;
 }
 
 export function shopsRoutes(ctx: AppContext, deps: ShopsDeps) {

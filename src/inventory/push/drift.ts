@@ -4,10 +4,12 @@
  * says Shopify should hold, correct in absolute mode). Both use one comparison.
  */
 
+import { AppError } from "../../core/errors.ts";
 import { chunks } from "../../db/batching.ts";
 import type { Db } from "../../db/database.ts";
 import type { AdminTransport } from "../../shopify/transport.ts";
 import { logActivity } from "../../shops/activity.ts";
+import { confirmAllLevels } from "./confirm-levels.ts";
 import type { SyncTarget } from "./planner.ts";
 import { loadTargets, markStoreDirtyFor, recordSync } from "./push-store.ts";
 import { type PushDeps, type PushStore, runPushCycle } from "./reconciler.ts";
@@ -35,6 +37,11 @@ export interface DryRunReport {
   readonly generatedAt: string;
   readonly checked: number;
   readonly wouldChange: number;
+  /**
+   * Delta mode: item-locations where Shopify keeps its own value because the hub only sends its
+   * own changes (what `POST …/inventory/initial-sync` would send once); 0 in absolute mode.
+   */
+  readonly keptByDelta: number;
   readonly rows: readonly DryRunRow[];
 }
 
@@ -90,6 +97,7 @@ async function compare(
         hub,
         error: t.error,
         waiting: waiting.has(t.variantId),
+        neverSent: t.pushed === null,
       }),
     };
   });
@@ -112,16 +120,27 @@ export async function dryRun(
   transport: AdminTransport,
   onlyDifferences = false,
 ): Promise<DryRunReport> {
-  const { rows } = await compare(deps, store, transport);
-  const wouldChange = rows.filter((r) => r.difference !== 0).length;
+  const { targets, rows } = await compare(deps, store, transport);
+  const differing = rows.filter((r) => r.difference !== 0).length;
+  // Delta mode sends only the hub's own changes (desired − baseline): a difference from
+  // Shopify's count is kept unless an initial sync sends it once.
+  const wouldChange =
+    store.mode === "absolute"
+      ? differing
+      : targets.filter((t) => t.pushed !== null && t.pushed !== t.desired).length;
+  const keptByDelta = store.mode === "delta" ? differing : 0;
   await logActivity(
     deps.db,
     {
       storeId: store.id,
       flow: "inventory_push",
       kind: "dry_run",
-      message: `Dry run: ${rows.length} item-locations checked, ${wouldChange} would change`,
-      data: { checked: rows.length, wouldChange },
+      message:
+        keptByDelta > 0
+          ? `Dry run: ${rows.length} item-locations checked; delta mode keeps Shopify's own count at ${keptByDelta} that differ from the hub (an initial sync would send the hub's values once)`
+          : `Dry run: ${rows.length} item-locations checked, ${wouldChange} would change`,
+      level: keptByDelta > 0 ? "warn" : "info",
+      data: { checked: rows.length, wouldChange, keptByDelta },
     },
     deps.now(),
   );
@@ -131,6 +150,7 @@ export async function dryRun(
     generatedAt: new Date(deps.now()).toISOString(),
     checked: rows.length,
     wouldChange,
+    keptByDelta,
     rows: (onlyDifferences ? rows.filter((r) => r.difference !== 0 || r.cause !== null) : rows).sort(
       (a, b) => a.sku.localeCompare(b.sku) || a.location.localeCompare(b.location),
     ),
@@ -279,4 +299,87 @@ export async function runDriftCheck(
     );
     throw err;
   }
+}
+
+export interface InitialSyncSummary {
+  /** Item-locations whose Shopify value was read. */
+  readonly read: number;
+  /** Of those, where the hub's value will now be sent once. */
+  readonly toSend: number;
+}
+
+/**
+ * Delta mode's one-off start from the hub's values: reads Shopify's on_hand everywhere (one bulk
+ * operation for a large store) and takes it as the delta baseline, so the next push sends the
+ * difference to the hub's value once; afterwards only the hub's own changes go out again.
+ */
+export async function initialDeltaSync(
+  deps: PushDeps,
+  store: PushStore,
+  transport: AdminTransport,
+): Promise<InitialSyncSummary> {
+  if (store.mode !== "delta")
+    throw new AppError(
+      "CONFLICT",
+      `store ${store.domain} is in absolute mode, which already sets the hub's values; an initial sync is for delta mode`,
+    );
+  const now = deps.now();
+  const read = await confirmAllLevels(deps.db, transport, store.id, now);
+  await deps.db
+    .updateTable("inventory_sync")
+    .set((eb) => ({ pushed: eb.ref("confirmed") }))
+    .where("store_id", "=", store.id)
+    .where("confirmed", "is not", null)
+    .execute();
+  const targets = await loadTargets(deps.db, store.id, "all");
+  const toSend = targets.filter((t) => t.pushed !== null && t.pushed !== t.desired);
+  await markStoreDirtyFor(deps.db, store.id, [...new Set(toSend.map((t) => t.variantId))], now);
+  await logActivity(
+    deps.db,
+    {
+      storeId: store.id,
+      flow: "inventory_push",
+      kind: "initial_sync",
+      message: `Initial sync: Shopify's count read at ${read} item-location(s); the hub's value goes out once at ${toSend.length}`,
+      data: { read, toSend: toSend.length },
+    },
+    now,
+  );
+  return { read, toSend: toSend.length };
+}
+
+/**
+ * Enabling the push in delta mode sends nothing for what the hub holds already: when the last dry
+ * run found Shopify's count different from the hub's, the operator is told (activity, warn) what
+ * stays and how to send the hub's values once.
+ */
+export async function warnOfDeltaDifferences(db: Db, storeId: number, now: number): Promise<void> {
+  const store = await db
+    .selectFrom("stores")
+    .select(["inventory_mode", "domain"])
+    .where("id", "=", storeId)
+    .executeTakeFirst();
+  if (store?.inventory_mode !== "delta") return;
+  const last = await db
+    .selectFrom("activity_log")
+    .select("data")
+    .where("store_id", "=", storeId)
+    .where("kind", "=", "dry_run")
+    .orderBy("id", "desc")
+    .limit(1)
+    .executeTakeFirst();
+  const kept = Number((JSON.parse(last?.data ?? "{}") as { keptByDelta?: number }).keptByDelta ?? 0);
+  if (kept === 0) return;
+  await logActivity(
+    db,
+    {
+      storeId,
+      flow: "inventory_push",
+      kind: "delta_kept",
+      level: "warn",
+      message: `Delta mode: Shopify keeps its own count at ${kept} item-location(s) where the last dry run found it different from the hub; only the hub's later changes are sent. To send the hub's values once: POST /api/v1/stores/${store.domain}/inventory/initial-sync (or switch to absolute mode).`,
+      data: { keptByDelta: kept },
+    },
+    now,
+  );
 }

@@ -3,9 +3,10 @@ import { z } from "zod";
 import type { AppContext } from "../../core/context.ts";
 import { AppError } from "../../core/errors.ts";
 import { route } from "../../core/route.ts";
+import { shopifyFailure } from "../../shopify/errors.ts";
 import type { AdminTransport } from "../../shopify/transport.ts";
 import { requireStore } from "../../shops/stores.ts";
-import { dryRun, runDriftCheck } from "./drift.ts";
+import { dryRun, initialDeltaSync, runDriftCheck } from "./drift.ts";
 import type { PushDeps, PushStore } from "./reconciler.ts";
 
 export interface PushRouteDeps {
@@ -138,7 +139,24 @@ export function pushRoutes(ctx: AppContext, deps: PushRouteDeps) {
       query: z.object({ onlyDifferences: z.enum(["true", "false"]).optional() }),
       async handler({ params, query }) {
         const store = await pushStore(ctx, params.domain);
-        return dryRun(pushDeps(), store, deps.transportFor(store), query.onlyDifferences === "true");
+        return dryRun(pushDeps(), store, deps.transportFor(store), query.onlyDifferences === "true").catch(
+          (e) => shopifyFailure(e, "dry run"),
+        );
+      },
+    }),
+    route({
+      method: "POST",
+      url: "/api/v1/stores/:domain/inventory/initial-sync",
+      tag: "inventory push",
+      auth: "api-key",
+      summary:
+        "Delta mode only: read Shopify's count everywhere and send the hub's value once where they differ (the dry run's keptByDelta); afterwards only the hub's own changes go out again.",
+      params: storeParams,
+      async handler({ params }) {
+        const store = await pushStore(ctx, params.domain);
+        return initialDeltaSync(pushDeps(), store, deps.transportFor(store)).catch((e) =>
+          shopifyFailure(e, "initial sync"),
+        );
       },
     }),
     route({
@@ -151,7 +169,9 @@ export function pushRoutes(ctx: AppContext, deps: PushRouteDeps) {
       params: storeParams,
       async handler({ params }) {
         const store = await pushStore(ctx, params.domain);
-        return runDriftCheck(pushDeps(), store, deps.transportFor(store), "operator");
+        return runDriftCheck(pushDeps(), store, deps.transportFor(store), "operator").catch((e) =>
+          shopifyFailure(e, "drift check"),
+        );
       },
     }),
     route({

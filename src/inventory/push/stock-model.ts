@@ -57,6 +57,8 @@ export interface Comparison {
   readonly error: string | null;
   /** A hub change of this variant waits to be pushed. */
   readonly waiting: boolean;
+  /** Delta mode: the hub has sent nothing for this item-location yet (no baseline). */
+  readonly neverSent?: boolean;
 }
 
 /** The likely reason Shopify and the hub differ, in words an operator can act on; null when they agree. */
@@ -69,6 +71,8 @@ export function likelyCause(c: Comparison): string | null {
       ? `Shopify holds ${committed} more unit(s) committed to orders than the hub knows: orders not imported yet (or filtered out); Shopify keeps them off sale`
       : `Shopify holds ${-committed} fewer unit(s) committed than the hub: an order fulfilled or cancelled in Shopify that the hub has not heard of yet`;
   if (c.error !== null) return `Shopify refused the last push: ${c.error}`;
+  if (c.mode === "delta" && c.neverSent)
+    return "delta mode: the hub sends only its own changes from the moment the push is enabled, so Shopify keeps its own count here until the hub's stock changes; an initial sync sends the hub's value once";
   if (c.waiting) return "a hub change is waiting for its coalescing window or its next push";
   if (committed < 0)
     return `an order fulfilled or cancelled in Shopify that the hub has not recorded yet (Shopify holds ${-committed} fewer committed unit(s))`;
