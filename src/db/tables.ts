@@ -529,6 +529,27 @@ export interface FulfillmentSettingsTable {
   updated_at: number;
 }
 
+export type OperatorJobKind = "link" | "dry_run" | "drift_check" | "initial_sync";
+export type OperatorJobStatus = "queued" | "running" | "done" | "failed" | "cancelled";
+
+/** Long work on one store, run under its lease (migration 0011). */
+export interface OperatorJobTable {
+  id: Generated<number>;
+  store_id: number;
+  kind: OperatorJobKind;
+  status: OperatorJobStatus;
+  /** JSON { phase, done, total } */
+  progress: string | null;
+  /** JSON */
+  result: string | null;
+  error: string | null;
+  cancel_requested: number;
+  attempts: number;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
 export interface Tables {
   api_keys: ApiKeyTable;
   warehouses: WarehouseTable;
@@ -571,4 +592,5 @@ export interface Tables {
   refunds: RefundTable;
   fulfillment_settings: FulfillmentSettingsTable;
   fulfillment_records: FulfillmentRecordTable;
+  operator_jobs: OperatorJobTable;
 }

@@ -3,13 +3,16 @@
  * folder; it imports them.
  */
 import helmet from "@fastify/helmet";
+import rateLimit from "@fastify/rate-limit";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { verifyApiKey } from "../auth/api-keys.ts";
 import { catalogRoutes } from "../catalog/routes.ts";
 import type { AppContext } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
+import { screenInput } from "../core/input.ts";
 import type { AnyRoute } from "../core/route.ts";
 import { inventoryRoutes } from "../inventory/routes.ts";
+import { AuthFailureLimiter } from "./auth-limiter.ts";
 import { sendError, toAppError } from "./errors.ts";
 import { buildOpenApi } from "./openapi.ts";
 
@@ -20,6 +23,8 @@ export interface ServerExtras {
   readonly routes?: readonly AnyRoute[];
   /** Plugins that need their own body parsing (webhooks need the raw body) or static files. */
   readonly plugins?: readonly ((app: FastifyInstance) => Promise<void>)[];
+  /** Failed API authentications allowed per address and window before 429 (default 20 a minute). */
+  readonly authFailures?: { readonly max: number; readonly windowMs: number };
 }
 
 const UNAUTHORIZED_MESSAGES = {
@@ -37,8 +42,20 @@ export async function buildServer(ctx: AppContext, extras: ServerExtras = {}): P
     // Per-request lines would drown the sync logs; metrics count requests instead.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    // Errors Fastify raises before routing (a malformed URL…) get the envelope as well.
+    frameworkErrors: (err, request, reply) => sendError(request, reply, err),
   });
   await app.register(helmet, { contentSecurityPolicy: false, global: true });
+  // Only routes that ask for it (`rateLimit` in their spec) are limited.
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) =>
+      new AppError(
+        "RATE_LIMITED",
+        `too many requests from this address: at most ${context.max} per ${context.after}; try again in ${Math.ceil(context.ttl / 1000)} s`,
+      ),
+  });
+  const authLimiter = new AuthFailureLimiter(extras.authFailures ?? { max: 20, windowMs: 60_000 });
 
   app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
   app.setNotFoundHandler((request, reply) =>
@@ -59,7 +76,7 @@ export async function buildServer(ctx: AppContext, extras: ServerExtras = {}): P
   });
 
   const routes: AnyRoute[] = [...inventoryRoutes(ctx), ...catalogRoutes(ctx), ...(extras.routes ?? [])];
-  for (const spec of routes) registerRoute(app, ctx, spec);
+  for (const spec of routes) registerRoute(app, ctx, spec, authLimiter);
 
   const openapi = buildOpenApi(routes, API_VERSION);
   app.get("/api/v1/openapi.json", async () => openapi);
@@ -79,16 +96,42 @@ export async function buildServer(ctx: AppContext, extras: ServerExtras = {}): P
   return app;
 }
 
-function registerRoute(app: FastifyInstance, ctx: AppContext, spec: AnyRoute) {
+function registerRoute(app: FastifyInstance, ctx: AppContext, spec: AnyRoute, authLimiter: AuthFailureLimiter) {
   app.route({
     method: spec.method,
     url: spec.url,
+    ...(spec.rateLimit
+      ? { config: { rateLimit: { max: spec.rateLimit.max, timeWindow: spec.rateLimit.windowMs } } }
+      : {}),
+    // Authentication runs before the body is read or parsed: an unauthenticated client cannot
+    // make the hub parse megabytes of JSON.
+    onRequest:
+      spec.auth === "api-key"
+        ? async (request) => {
+            const now = ctx.clock.now();
+            const wait = authLimiter.blockedFor(request.ip, now);
+            if (wait > 0) {
+              ctx.metrics.authFailures.inc({ reason: "rate_limited" });
+              throw new AppError(
+                "RATE_LIMITED",
+                `too many failed API authentications from this address; try again in ${Math.ceil(wait / 1000)} s with a valid key`,
+              );
+            }
+            const check = await verifyApiKey(ctx.database, request.headers.authorization);
+            if (!check.ok) {
+              authLimiter.recordFailure(request.ip, now);
+              ctx.metrics.authFailures.inc({ reason: check.reason });
+              throw new AppError("UNAUTHORIZED", UNAUTHORIZED_MESSAGES[check.reason]);
+            }
+          }
+        : undefined,
     handler: async (request, reply) => {
-      if (spec.auth === "api-key") {
-        const check = await verifyApiKey(ctx.database, request.headers.authorization);
-        if (!check.ok) throw new AppError("UNAUTHORIZED", UNAUTHORIZED_MESSAGES[check.reason]);
-      }
       const parse = (schema: typeof spec.query, value: unknown, where: "query" | "params" | "body") => {
+        const screened = screenInput(value, where === "body" ? "" : where);
+        if (screened)
+          throw new AppError("INVALID_REQUEST", `the request ${where} is invalid: ${screened.message}`, [
+            screened,
+          ]);
         if (!schema) return value;
         const r = schema.safeParse(value);
         if (!r.success) throw toAppError(r.error, where);
@@ -106,7 +149,8 @@ function registerRoute(app: FastifyInstance, ctx: AppContext, spec: AnyRoute) {
       };
       const result = await spec.handler(input);
       if (reply.sent) return reply;
-      reply.code(spec.successStatus ?? 200);
+      // A handler may choose its own status (e.g. 202 while a job still runs).
+      if (reply.statusCode === 200) reply.code(spec.successStatus ?? 200);
       return result ?? { ok: true };
     },
   });

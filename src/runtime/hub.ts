@@ -31,6 +31,8 @@ import {
   LEVEL_TOPICS,
   processLevelInbox,
 } from "../inventory/push/shopify-level-events.ts";
+import { runStoreJobs } from "../jobs/operator-jobs.ts";
+import { jobRoutes } from "../jobs/routes.ts";
 import { reprocessParked } from "../orders/intake.ts";
 import { orderRoutes } from "../orders/routes.ts";
 import {
@@ -44,6 +46,7 @@ import { createAdminTransport } from "../shopify/admin-client.ts";
 import { createShops } from "../shops/index.ts";
 import { openSecretKey } from "../shops/secrets.ts";
 import { BASE_WEBHOOK_TOPICS } from "../shops/webhook-subscriptions.ts";
+import { operatorJobHandlers } from "./operator-job-handlers.ts";
 import { Worker } from "./worker.ts";
 
 export interface Hub {
@@ -150,6 +153,14 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     everyMs: 1000,
     run: async () => void (await processRefundInbox(ctx)),
   });
+  // Long operator work (linking, dry runs, drift checks, initial sync) under the store's lease.
+  worker.addStorePass({
+    name: "jobs:operator",
+    flow: null,
+    everyMs: 1000,
+    run: async (store, transport) =>
+      void (await runStoreJobs(ctx, store, transport, operatorJobHandlers(ctx))),
+  });
   worker.addJob({
     name: "fulfillment:shopify-fulfillments-inbox",
     everyMs: 1000,
@@ -194,6 +205,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       ...pushRoutes(ctx, { transportFor: shops.transportFor }),
       ...orderRoutes(ctx),
       ...fulfillmentRoutes(ctx, { transportFor: shops.transportFor }),
+      ...jobRoutes(ctx),
     ],
     plugins: [shops.webhookPlugin, consolePlugin],
   });

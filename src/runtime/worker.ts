@@ -63,8 +63,8 @@ export interface PeriodicJob {
 /** Work on one store that spends its API budget: runs under the store's lease, after the push. */
 export interface StorePass {
   readonly name: string;
-  /** Runs only while this flow of the store is enabled. */
-  readonly flow: string;
+  /** Runs only while this flow of the store is enabled; null: whatever the flows (operator jobs). */
+  readonly flow: string | null;
   readonly everyMs: number;
   run(store: ActiveStore, transport: AdminTransport, now: number): Promise<void>;
 }
@@ -529,10 +529,13 @@ export class Worker {
     for (const pass of this.storePasses) {
       if (!ok || held.lost || this.stopping) break;
       const key = `${pass.name}:${store.id}`;
-      if (store.flows[pass.flow] !== "enabled" || now - (this.lastStorePass.get(key) ?? 0) < pass.everyMs)
+      if (
+        (pass.flow !== null && store.flows[pass.flow] !== "enabled") ||
+        now - (this.lastStorePass.get(key) ?? 0) < pass.everyMs
+      )
         continue;
       this.lastStorePass.set(key, now);
-      ok = await attempt(pass.flow, () => pass.run(store, transport, now));
+      ok = await attempt(pass.flow ?? "inventory_push", () => pass.run(store, transport, now));
     }
     if (ok) {
       this.failures.delete(store.id);

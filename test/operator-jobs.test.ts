@@ -1,0 +1,153 @@
+/**
+ * Operator jobs: long work on a store answers at once with a job, the worker holding the store's
+ * lease runs it (through the real hub assembly and a store connected through the API), progress
+ * and result are read back; asking twice runs it once; a queued job can be cancelled; a job left
+ * running by a dead process is picked up again and given up after its attempts.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Emulator, startEmulator } from "../emulator/index.ts";
+import { runStoreJobs } from "../src/jobs/operator-jobs.ts";
+import { operatorJobHandlers } from "../src/runtime/operator-job-handlers.ts";
+import { startTestHub, type TestHub } from "./support/hub.ts";
+import { type EmulatedStore, emulatedStore } from "./support/shopify.ts";
+
+let emulator: Emulator;
+beforeAll(async () => {
+  emulator = await startEmulator();
+});
+afterAll(async () => emulator?.close());
+
+describe("operator jobs", () => {
+  let hub: TestHub;
+  let store: EmulatedStore;
+  // biome-ignore lint/suspicious/noExplicitAny: test reads of JSON answers
+  const call = async (method: "GET" | "POST" | "PUT", url: string, payload?: unknown): Promise<any> => {
+    const res = await hub.server.inject({ method, url, headers: hub.auth, ...(payload ? { payload } : {}) });
+    return { status: res.statusCode, body: res.json() };
+  };
+
+  beforeAll(async () => {
+    store = await emulatedStore({ emulator, domain: "jobs.myshopify.com", skus: ["J-1", "J-2", "J-3"] });
+    hub = await startTestHub("sqlite", {
+      env: { WORKER: "on", SHOPIFY_ADMIN_URL_TEMPLATE: `${emulator.url}/{shop}` },
+    });
+    expect((await call("PUT", "/api/v1/warehouses", { warehouses: [{ code: "W", name: "W" }] })).status).toBe(
+      200,
+    );
+    expect(
+      (await call("PUT", "/api/v1/variants", { variants: ["J-1", "J-2", "J-3"].map((sku) => ({ sku })) }))
+        .status,
+    ).toBe(200);
+    const connected = await call("POST", "/api/v1/stores", {
+      domain: store.domain,
+      accessToken: store.token,
+    });
+    expect(connected.status, JSON.stringify(connected.body)).toBe(201);
+    const { body: locations } = await call("GET", `/api/v1/stores/${store.domain}/locations`);
+    const mapped = await call("PUT", `/api/v1/stores/${store.domain}/locations/mapping`, {
+      locations: [
+        { locationId: locations.items[0].locationId, warehouses: ["W"], managed: true, default: true },
+      ],
+    });
+    expect(mapped.status, JSON.stringify(mapped.body)).toBe(200);
+  }, 60_000);
+  afterAll(async () => hub?.close());
+
+  it("runs linking and a dry run as jobs in the store's worker and returns their results", async () => {
+    const started = await call("POST", `/api/v1/stores/${store.domain}/jobs`, { kind: "link" });
+    expect(started.status).toBe(202);
+    expect(started.body).toMatchObject({ kind: "link", status: "queued", store: store.domain });
+    // Asking again while it is queued or running returns the same job.
+    const again = await call("POST", `/api/v1/stores/${store.domain}/jobs`, { kind: "link" });
+    expect(again.body.id).toBe(started.body.id);
+
+    const done = await call("POST", `/api/v1/stores/${store.domain}/jobs`, { kind: "link", waitSeconds: 30 });
+    expect(done.status, JSON.stringify(done.body)).toBe(200);
+    expect(done.body).toMatchObject({
+      id: started.body.id,
+      status: "done",
+      result: { linked: 3, problems: 0 },
+    });
+
+    const dry = await call("POST", `/api/v1/stores/${store.domain}/jobs`, {
+      kind: "dry_run",
+      waitSeconds: 30,
+    });
+    expect(dry.status, JSON.stringify(dry.body)).toBe(200);
+    expect(dry.body).toMatchObject({ status: "done", result: { checked: 3, rowsOmitted: 0 } });
+    const list = await call("GET", `/api/v1/stores/${store.domain}/jobs`);
+    expect(list.body.items.map((j: { kind: string }) => j.kind)).toEqual(["dry_run", "link"]);
+    const one = await call("GET", `/api/v1/jobs/${dry.body.id}`);
+    expect(one.body.progress).toEqual({ phase: "done" });
+    expect((await call("GET", "/api/v1/jobs/999999")).status).toBe(404);
+  }, 60_000);
+
+  it("cancels a queued job, and gives up a job whose runner kept dying", async () => {
+    const db = hub.ctx.database.db;
+    // A disconnected store: no worker runs its jobs, so nothing races the assertions.
+    const now = Date.now();
+    const { id: idle } = await db
+      .insertInto("stores")
+      .values({
+        domain: "idle.myshopify.com",
+        name: "idle",
+        auth_kind: "custom_app",
+        access_token_enc: null,
+        access_token_expires_at: null,
+        refresh_token_enc: null,
+        refresh_token_expires_at: null,
+        scopes: "",
+        status: "disconnected",
+        status_reason: null,
+        inventory_mode: "absolute",
+        connected_at: now,
+        disconnected_at: now,
+        updated_at: now,
+      })
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    const insert = (status: "queued" | "running", attempts: number) =>
+      db
+        .insertInto("operator_jobs")
+        .values({
+          store_id: idle,
+          kind: "drift_check",
+          status,
+          progress: null,
+          result: null,
+          error: null,
+          cancel_requested: 0,
+          attempts,
+          created_at: now,
+          started_at: null,
+          finished_at: null,
+        })
+        .returning("id")
+        .executeTakeFirstOrThrow();
+    const queued = await insert("queued", 0);
+    const cancelled = await call("POST", `/api/v1/jobs/${queued.id}/cancel`);
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body).toMatchObject({ status: "cancelled", cancelRequested: true });
+    // Starting jobs on a disconnected store is refused with the reason.
+    const refused = await call("POST", "/api/v1/stores/idle.myshopify.com/jobs", { kind: "dry_run" });
+    expect(refused.status).toBe(409);
+
+    const dying = await insert("running", 3);
+    const ran = await runStoreJobs(
+      hub.ctx,
+      { id: idle, domain: "idle.myshopify.com" },
+      { store: "idle.myshopify.com", graphql: async () => Promise.reject(new Error("not called")) },
+      operatorJobHandlers(hub.ctx),
+    );
+    expect(ran).toBe(0);
+    const gaveUp = await db
+      .selectFrom("operator_jobs")
+      .selectAll()
+      .where("id", "=", dying.id)
+      .executeTakeFirstOrThrow();
+    expect(gaveUp).toMatchObject({
+      status: "failed",
+      error: expect.stringContaining("gave up after 3 attempts"),
+    });
+  });
+});
