@@ -1,6 +1,7 @@
 /** Minimal catalog: variants keyed by SKU, upserted in batches by the back office. */
 import { z } from "zod";
 import { AppError, type ErrorDetail } from "../core/errors.ts";
+import { line, trimmedKey } from "../core/input.ts";
 import { chunks } from "../db/batching.ts";
 import type { Database } from "../db/database.ts";
 
@@ -8,10 +9,10 @@ export const MAX_VARIANTS_PER_BATCH = 1000;
 
 export const variantInput = z
   .object({
-    sku: z.string().trim().min(1).max(255),
-    barcode: z.string().trim().min(1).max(255).nullable().optional(),
-    title: z.string().max(255).nullable().optional(),
-    options: z.array(z.string().max(255)).max(3, "a variant has at most three option values").optional(),
+    sku: trimmedKey(255),
+    barcode: trimmedKey(255).nullable().optional(),
+    title: line(255).nullable().optional(),
+    options: z.array(line(255)).max(3, "a variant has at most three option values").optional(),
   })
   .strict();
 

@@ -34,6 +34,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       help: "Movement batches rejected as invalid (nothing applied)",
       registers: [registry],
     }),
+    authFailures: new Counter({
+      name: "tillbridge_api_auth_failures_total",
+      help: "Back-office API requests refused for their API key, by reason (missing, malformed, unknown, revoked, rate_limited)",
+      labelNames: ["reason"] as const,
+      registers: [registry],
+    }),
     shopifyCalls: new Counter({
       name: "tillbridge_shopify_calls_total",
       help: "Shopify Admin API calls by store and outcome",

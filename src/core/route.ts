@@ -34,6 +34,8 @@ export interface RouteSpec<B = unknown, Q = unknown, P = unknown> {
   readonly params?: z.ZodType<P>;
   readonly response?: z.ZodType;
   readonly successStatus?: number;
+  /** Requests allowed per client address and window (for unauthenticated routes that write). */
+  readonly rateLimit?: { readonly max: number; readonly windowMs: number };
   handler(input: RouteInput<B, Q, P>): Promise<unknown>;
 }
 

@@ -12,6 +12,7 @@ import { fulfillment } from "./migrations/0006-fulfillment.ts";
 import { stockModel } from "./migrations/0007-stock-model.ts";
 import { orderMoney } from "./migrations/0008-order-money.ts";
 import { ownership } from "./migrations/0009-ownership.ts";
+import { bounds } from "./migrations/0010-bounds.ts";
 import { operatorJobs } from "./migrations/0011-operator-jobs.ts";
 import { type HubMigration, migrationContext } from "./schema-helpers.ts";
 
@@ -25,6 +26,7 @@ export const MIGRATIONS: readonly HubMigration[] = [
   stockModel,
   orderMoney,
   ownership,
+  bounds,
   operatorJobs,
 ];
 

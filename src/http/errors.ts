@@ -44,6 +44,26 @@ export function toAppError(err: unknown, where: "body" | "query" | "params" = "b
       return new AppError("INVALID_JSON", "the body is empty; send a JSON document");
     case "FST_ERR_CTP_INVALID_JSON_BODY":
       return new AppError("INVALID_JSON", `the body is not valid JSON: ${fe.message}`);
+    case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
+      return new AppError(
+        "INVALID_REQUEST",
+        "the Content-Length header does not match the body that was sent",
+        [],
+        { status: 400 },
+      );
+    case "FST_ERR_CTP_INVALID_CHARSET":
+    case "FST_ERR_CTP_INVALID_TYPE":
+      return new AppError(
+        "UNSUPPORTED_CONTENT_TYPE",
+        "send the body as UTF-8 JSON with Content-Type: application/json",
+      );
+    case "FST_ERR_BAD_URL":
+      return new AppError(
+        "INVALID_REQUEST",
+        "the URL is malformed (a path parameter is not valid percent-encoding); encode ids with encodeURIComponent",
+      );
+    case "FST_ERR_ASYNC_CONSTRAINT":
+      return new AppError("INVALID_REQUEST", "the request does not match any route's constraints");
   }
   if (err instanceof SyntaxError && (fe.statusCode === 400 || /JSON/.test(err.message))) {
     return new AppError("INVALID_JSON", `the body is not valid JSON: ${err.message}`);

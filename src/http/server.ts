@@ -96,7 +96,12 @@ export async function buildServer(ctx: AppContext, extras: ServerExtras = {}): P
   return app;
 }
 
-function registerRoute(app: FastifyInstance, ctx: AppContext, spec: AnyRoute, authLimiter: AuthFailureLimiter) {
+function registerRoute(
+  app: FastifyInstance,
+  ctx: AppContext,
+  spec: AnyRoute,
+  authLimiter: AuthFailureLimiter,
+) {
   app.route({
     method: spec.method,
     url: spec.url,

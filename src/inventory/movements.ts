@@ -6,32 +6,28 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { ErrorDetail } from "../core/errors.ts";
+import { key, normalizeKey, quantity } from "../core/input.ts";
 import type { MovementType } from "../db/tables.ts";
 import type { Entry } from "./ledger.ts";
 
 export const MAX_MOVEMENTS_PER_BATCH = 1000;
 /** Tills' clocks drift; a movement dated further ahead than this is a mistake, not drift. */
 export const MAX_FUTURE_SKEW_MS = 60 * 60 * 1000;
+/** Nothing the hub records happened before this (2000-01-01T00:00:00Z): an earlier date is a typo. */
+export const EARLIEST_OCCURRED_AT = Date.UTC(2000, 0, 1);
 
 export const MOVEMENT_TYPES = ["receipt", "sale", "return", "adjustment", "transfer", "count"] as const;
 
 export const movementInput = z
   .object({
-    id: z
-      .string()
-      .min(1)
-      .max(200)
-      .describe("The back office's own id for this movement: the idempotency key."),
+    id: key(200).describe("The back office's own id for this movement: the idempotency key."),
     type: z.enum(MOVEMENT_TYPES),
-    sku: z.string().min(1).max(255),
-    warehouse: z.string().min(1).max(100).describe("Warehouse code; for a transfer, where stock leaves."),
-    toWarehouse: z.string().min(1).max(100).optional().describe("Transfers only: where stock arrives."),
-    quantity: z
-      .number()
-      .int()
-      .describe(
-        "Signed change of on hand: receipt and return > 0, sale < 0, adjustment ≠ 0, transfer > 0 (units moved). For a count: the counted quantity (≥ 0).",
-      ),
+    sku: key(255),
+    warehouse: key(100).describe("Warehouse code; for a transfer, where stock leaves."),
+    toWarehouse: key(100).optional().describe("Transfers only: where stock arrives."),
+    quantity: quantity().describe(
+      "Signed change of on hand: receipt and return > 0, sale < 0, adjustment ≠ 0, transfer > 0 (units moved). For a count: the counted quantity (≥ 0).",
+    ),
     occurredAt: z.iso
       .datetime({ offset: true })
       .describe("When it happened (ISO 8601 with offset); may be in the past."),
@@ -100,10 +96,10 @@ export function referencedKeys(items: readonly unknown[]): {
   for (const item of items) {
     if (typeof item !== "object" || item === null) continue;
     const r = item as Record<string, unknown>;
-    if (typeof r.sku === "string") skus.add(r.sku);
-    if (typeof r.warehouse === "string") warehouses.add(r.warehouse);
-    if (typeof r.toWarehouse === "string") warehouses.add(r.toWarehouse);
-    if (typeof r.id === "string") ids.add(r.id);
+    if (typeof r.sku === "string") skus.add(normalizeKey(r.sku));
+    if (typeof r.warehouse === "string") warehouses.add(normalizeKey(r.warehouse));
+    if (typeof r.toWarehouse === "string") warehouses.add(normalizeKey(r.toWarehouse));
+    if (typeof r.id === "string") ids.add(normalizeKey(r.id));
   }
   return { skus: [...skus], warehouses: [...warehouses], ids: [...ids] };
 }
@@ -152,7 +148,13 @@ function zodProblems(index: number, raw: unknown, id: string | undefined, error:
         );
     } else if (field === "quantity") {
       code = "INVALID_QUANTITY";
-      message = "quantity must be a whole number";
+      message =
+        typeof input === "number" && Number.isInteger(input)
+          ? "quantity must be between -1000000000 and 1000000000"
+          : "quantity must be a whole number";
+    } else if (issue.code === "custom") {
+      code = "CONTROL_CHARACTER";
+      message = `${field} ${issue.message}`;
     } else if (issue.code === "unrecognized_keys") {
       code = "UNKNOWN_FIELD";
     }
@@ -234,7 +236,15 @@ export function planBatch(items: readonly unknown[], lookup: Lookup, now: number
     const sign = signProblem(m.type, m.quantity);
     if (sign) problems.push(at(m.quantity === 0 ? "ZERO_QUANTITY" : "INVALID_QUANTITY", sign, "quantity"));
     const occurredAt = Date.parse(m.occurredAt);
-    if (occurredAt > now + MAX_FUTURE_SKEW_MS) {
+    if (occurredAt < EARLIEST_OCCURRED_AT) {
+      problems.push(
+        at(
+          "IMPLAUSIBLE_DATE",
+          `occurredAt ${m.occurredAt} is before the year 2000; check the till's clock`,
+          "occurredAt",
+        ),
+      );
+    } else if (occurredAt > now + MAX_FUTURE_SKEW_MS) {
       problems.push(
         at("FUTURE_DATE", `occurredAt ${m.occurredAt} is more than an hour in the future`, "occurredAt"),
       );

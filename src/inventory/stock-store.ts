@@ -1,6 +1,7 @@
 /** Reading stock and setting safety stock. */
 import { z } from "zod";
 import { AppError, type ErrorDetail } from "../core/errors.ts";
+import { count, key, normalizeKey } from "../core/input.ts";
 import type { Database } from "../db/database.ts";
 import { sellable } from "./ledger.ts";
 import type { StockChangeListener } from "./ledger-store.ts";
@@ -30,7 +31,7 @@ const listOf = (v: string | string[] | undefined) =>
     ? undefined
     : (Array.isArray(v) ? v : [v])
         .flatMap((s) => s.split(","))
-        .map((s) => s.trim())
+        .map((s) => normalizeKey(s.trim()))
         .filter(Boolean);
 
 function decodeCursor(after: string): [number, number] {
@@ -93,9 +94,9 @@ export async function listStock(
 
 export const safetyStockInput = z
   .object({
-    sku: z.string().min(1),
-    warehouse: z.string().min(1),
-    safetyStock: z.number().int().min(0).max(1_000_000_000),
+    sku: key(255),
+    warehouse: key(100),
+    safetyStock: count(),
   })
   .strict();
 export const safetyStockBatchInput = z.object({ items: z.array(safetyStockInput).min(1).max(1000) });

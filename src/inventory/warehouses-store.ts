@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { AppError } from "../core/errors.ts";
+import { line } from "../core/input.ts";
 import type { Database } from "../db/database.ts";
 
 export const warehouseInput = z
@@ -9,7 +10,7 @@ export const warehouseInput = z
       .min(1)
       .max(100)
       .regex(/^[A-Za-z0-9._-]+$/, "a warehouse code holds letters, digits, dot, dash and underscore only"),
-    name: z.string().trim().min(1).max(255),
+    name: line(255).trim().min(1),
   })
   .strict();
 export const warehouseBatchInput = z.object({ warehouses: z.array(warehouseInput).min(1).max(500) });
