@@ -174,6 +174,19 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
       .executeTakeFirstOrThrow();
     expect(rules.shopify_fulfillments).toBe("back_office");
 
+    // Long work runs as a job: started from the console, followed there, cancellable.
+    await page.getByRole("button", { name: "Dry run" }).click();
+    await expect
+      .poll(() => page.locator("#action-result").textContent())
+      .toContain("waiting for the store's worker");
+    const job = page.locator("#jobs tbody tr").first();
+    await expect.poll(() => job.textContent()).toContain("queued");
+    await job.getByRole("button", { name: "Cancel" }).click();
+    await expect
+      .poll(() => page.locator("#action-result").textContent(), { timeout: 10_000 })
+      .toContain("cancelled");
+    await expect.poll(() => page.locator("#jobs tbody tr").first().textContent()).toContain("cancelled");
+
     await page.fill("#stock-sku", "C-1");
     await page.click("#stock-form button");
     await expect.poll(() => page.locator("#stock tbody").textContent()).toContain("MAIN");

@@ -191,6 +191,7 @@ async function refreshStore() {
     $("#rule-restock").value = rules.restockRule;
     $("#rule-returns-warehouse").value = rules.returnsWarehouse ?? "";
   }
+  await refreshJobs();
   const refused = push.failingItems ?? [];
   $("#refused-empty").hidden = refused.length > 0;
   fill(
@@ -235,12 +236,37 @@ async function refreshStore() {
   );
 }
 
+const JOB_KINDS = {
+  "dry-run": "dry_run",
+  "drift-check": "drift_check",
+  link: "link",
+  "initial-sync": "initial_sync",
+};
+const JOB_NAMES = {
+  dry_run: "Dry run",
+  drift_check: "Drift check",
+  link: "Linking",
+  initial_sync: "Initial sync",
+};
+
+/** Long work runs as a job in the store's worker: start it, then follow its progress here. */
 async function storeAction(action) {
   const d = encodeURIComponent(state.store);
-  $("#action-result").textContent = "Working…";
+  const kind = JOB_KINDS[action];
+  $("#action-result").textContent = `${JOB_NAMES[kind]}: starting…`;
   try {
-    if (action === "dry-run") {
-      const report = await api("POST", `/api/v1/stores/${d}/inventory/dry-run?onlyDifferences=true`);
+    let job = await api("POST", `/api/v1/stores/${d}/jobs`, { kind });
+    while (job.status === "queued" || job.status === "running") {
+      $("#action-result").textContent =
+        `${JOB_NAMES[kind]}: ${job.status === "queued" ? "waiting for the store's worker" : (job.progress?.phase ?? "running")}…`;
+      await new Promise((r) => setTimeout(r, 1000));
+      job = await api("GET", `/api/v1/jobs/${job.id}`);
+      await refreshJobs();
+    }
+    if (job.status !== "done") {
+      $("#action-result").textContent = `${JOB_NAMES[kind]} ${job.status}: ${job.error ?? ""}`;
+    } else if (kind === "dry_run") {
+      const report = job.result;
       $("#dry-run").hidden = false;
       fill(
         $("#dry-run tbody"),
@@ -258,21 +284,67 @@ async function storeAction(action) {
         ),
       );
       $("#action-result").textContent =
-        `Dry run: ${report.checked} checked, ${report.wouldChange} would change.`;
-    } else if (action === "drift-check") {
-      const s = await api("POST", `/api/v1/stores/${d}/inventory/drift-check`);
+        report.keptByDelta > 0
+          ? `Dry run: ${report.checked} checked; delta mode keeps Shopify's own count at ${report.keptByDelta} (use Initial sync to send the hub's values once).`
+          : `Dry run: ${report.checked} checked, ${report.wouldChange} would change${report.rowsOmitted ? ` (first ${report.rows.length} shown)` : ""}.`;
+    } else if (kind === "drift_check") {
+      const s = job.result;
       $("#action-result").textContent =
         s.drifted === 0
           ? `Drift check: ${s.checked} checked, all as the hub says.`
           : `Drift check: ${s.checked} checked, ${s.drifted} differed from the hub, ${s.fixed} corrected (see Activity for each one and its likely cause).`;
-    } else if (action === "link") {
-      const s = await api("POST", `/api/v1/stores/${d}/link`);
-      $("#action-result").textContent = `Linked ${s.linked ?? "?"} variants; ${s.problems ?? 0} problems.`;
+    } else if (kind === "link") {
+      const s = job.result;
+      $("#action-result").textContent =
+        `Linked ${s.linked} variants (${s.bySku} by SKU, ${s.byBarcode} by barcode); ${s.problems} problems.`;
+    } else if (kind === "initial_sync") {
+      const s = job.result;
+      $("#action-result").textContent =
+        `Initial sync: read ${s.read} levels; the hub's value goes out once at ${s.toSend}.`;
     }
   } catch (err) {
     $("#action-result").textContent = err.message;
   }
   await Promise.all([refreshStore(), loadStores()]);
+}
+
+async function refreshJobs() {
+  const d = encodeURIComponent(state.store);
+  const { items } = await api("GET", `/api/v1/stores/${d}/jobs`).catch(() => ({ items: [] }));
+  $("#jobs-empty").hidden = items.length > 0;
+  fill(
+    $("#jobs tbody"),
+    items.map((j) =>
+      el(
+        "tr",
+        { "data-job": j.id },
+        el("td", {}, JOB_NAMES[j.kind] ?? j.kind),
+        el("td", {}, j.status),
+        el(
+          "td",
+          {},
+          j.status === "failed" || j.status === "cancelled" ? (j.error ?? "") : (j.progress?.phase ?? ""),
+        ),
+        el("td", {}, new Date(j.createdAt).toLocaleString()),
+        el(
+          "td",
+          {},
+          j.status === "queued" || j.status === "running"
+            ? el(
+                "button",
+                {
+                  onclick: async () => {
+                    await api("POST", `/api/v1/jobs/${j.id}/cancel`);
+                    await refreshJobs();
+                  },
+                },
+                "Cancel",
+              )
+            : "",
+        ),
+      ),
+    ),
+  );
 }
 
 async function saveRules(event) {
