@@ -7,6 +7,7 @@
  */
 import type { OutboundEventType } from "../db/tables.ts";
 import type { Trx } from "../inventory/ledger-store.ts";
+import { orderView } from "./feed-view.ts";
 import type { Transaction } from "./money.ts";
 import { enqueueOutboundEvent } from "./outbound.ts";
 import { loadSettings } from "./settings.ts";
@@ -81,8 +82,28 @@ export async function bumpFeed(
     .executeTakeFirstOrThrow();
   await trx.updateTable("orders").set({ feed_seq: seq }).where("id", "=", orderId).execute();
   const settings = await loadSettings(trx, storeId);
-  if (settings.outboundUrl !== null)
-    await enqueueOutboundEvent(trx, { storeId, orderId, type: event.type, extra: event.extra }, now);
+  if (settings.outboundUrl === null) return;
+  // An event of this order not yet tried carries the latest document instead of a second event
+  // (a checkout payment recorded just after its order: one `order.created` with the payment).
+  const waiting = await trx
+    .selectFrom("outbound_events")
+    .select(["id", "type", "payload"])
+    .where("order_id", "=", orderId)
+    .where("status", "=", "pending")
+    .where("attempts", "=", 0)
+    .orderBy("id", "desc")
+    .limit(1)
+    .executeTakeFirst();
+  if (waiting && (waiting.type === "order.created" || waiting.type === "order.updated")) {
+    const body = { ...JSON.parse(waiting.payload), order: await orderView(trx, orderId) };
+    await trx
+      .updateTable("outbound_events")
+      .set({ payload: JSON.stringify(body) })
+      .where("id", "=", waiting.id)
+      .execute();
+    return;
+  }
+  await enqueueOutboundEvent(trx, { storeId, orderId, type: event.type, extra: event.extra }, now);
 }
 
 /** Applies transactions learnt for an order: stored, and an order in the feed re-appears with them. */
