@@ -291,7 +291,7 @@ describe.each(DIALECTS)("orders in money on %s", (dialect) => {
   });
 
   it("the GraphQL backfill reads the same document as the webhooks (nothing changes)", async () => {
-    const r = await backfillOrders(w.hub.ctx, w.transport, w.storeId);
+    const r = await backfillOrders(w.hub.ctx, w.transport, w.storeId, { rereadMoney: true });
     expect(r.outcomes.unreadable ?? 0).toBe(0);
     expect(r.outcomes.updated ?? 0).toBe(0);
     expect(r.outcomes.unchanged).toBeGreaterThan(5);

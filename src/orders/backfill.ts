@@ -9,9 +9,10 @@ import type { AppContext } from "../core/context.ts";
 import { graphql } from "../shopify/graphql.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
 import { type ImportOutcome, importOrder, lockOrders } from "./intake.ts";
+import type { OrderMoney, Transaction } from "./money.ts";
 import { readOrderMoney } from "./order-money-read.ts";
 import { loadSettings } from "./settings.ts";
-import { fromGraphqlOrder, type GraphqlOrderNode, withMoney } from "./shopify-order.ts";
+import { fromGraphqlOrder, type GraphqlOrderNode, type ShopifyOrder, withMoney } from "./shopify-order.ts";
 import { applyTransactions } from "./transactions.ts";
 
 /** 15 orders × (10 lines + the rest) stays well under Shopify's 1,000-point ceiling per query. */
@@ -172,7 +173,10 @@ export async function backfillOrders(
   ctx: AppContext,
   transport: AdminTransport,
   storeId: number,
-  options: { maxPages?: number } = {},
+  options: {
+    maxPages?: number /** Read every order's money again, even of versions the hub holds. */;
+    rereadMoney?: boolean;
+  } = {},
 ): Promise<BackfillResult> {
   const db = ctx.database.db;
   const settings = await loadSettings(db, storeId);
@@ -207,29 +211,46 @@ export async function backfillOrders(
         );
         continue;
       }
-      // Its money and payments: one more read per order (taxes, discounts, shipping, refunds, transactions).
-      const money = await readOrderMoney(transport, node.id);
-      // The money read holds 20 lines and 2 refunds (Shopify's 1,000-point ceiling per query).
-      if (money === null || !money.money.ok || money.money.money.lines.length < parsed.order.lines.length) {
-        outcomes.unreadable = (outcomes.unreadable ?? 0) + 1;
-        ctx.logger.warn(
-          {
-            store: transport.store,
-            order: node.id,
-            reason: money?.money.ok === false ? money.money.reason : "gone",
-          },
-          "backfill: order money not readable",
-        );
-        continue;
+      // Its money and payments: one more read per order (taxes, discounts, shipping, refunds,
+      // transactions), unless the hub holds this very version with its money already (Shopify
+      // moves `updatedAt` with every payment, refund and edit).
+      let order = parsed.order;
+      let transactions: Transaction[] | null = null;
+      const known = options.rereadMoney
+        ? null
+        : await moneyOfVersion(ctx, storeId, node.id, parsed.order.updatedAt);
+      if (known) order = withMoney(order, known);
+      else {
+        const money = await readOrderMoney(transport, node.id);
+        // The money read holds 20 lines and 2 refunds (Shopify's 1,000-point ceiling per query).
+        const problem =
+          money === null
+            ? "the order is gone"
+            : !money.money.ok
+              ? money.money.reason
+              : money.money.money.lines.length < parsed.order.lines.length
+                ? "more lines than the money read holds"
+                : null;
+        if (problem !== null || money === null || !money.money.ok) {
+          outcomes.unreadable = (outcomes.unreadable ?? 0) + 1;
+          ctx.logger.warn(
+            { store: transport.store, order: node.id, reason: problem },
+            "backfill: order money not readable",
+          );
+          continue;
+        }
+        order = withMoney(order, money.money.money);
+        transactions = money.transactions;
       }
       // Read from the API just now: Shopify's current state of the order.
-      const r = await importOrder(ctx, storeId, withMoney(parsed.order, money.money.money), {
-        authoritative: true,
-      });
-      await ctx.database.db.transaction().execute(async (trx) => {
-        await lockOrders(trx, ctx.database.dialect);
-        await applyTransactions(trx, storeId, node.id, money.transactions, ctx.clock.now());
-      });
+      const r = await importOrder(ctx, storeId, order, { authoritative: true });
+      if (transactions !== null) {
+        const txs = transactions;
+        await ctx.database.db.transaction().execute(async (trx) => {
+          await lockOrders(trx, ctx.database.dialect);
+          await applyTransactions(trx, storeId, node.id, txs, ctx.clock.now());
+        });
+      }
       outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
       if (cursor === null || parsed.order.updatedAt > cursor) cursor = parsed.order.updatedAt;
     }
@@ -239,6 +260,23 @@ export async function backfillOrders(
     after = data.orders.pageInfo.endCursor;
   }
   return { read, outcomes, cursor };
+}
+
+/** The money of the stored version of an order when it is this version (same `updatedAt`). */
+async function moneyOfVersion(
+  ctx: AppContext,
+  storeId: number,
+  orderGid: string,
+  updatedAt: number,
+): Promise<OrderMoney | null> {
+  const row = await ctx.database.db
+    .selectFrom("orders")
+    .select(["source", "shopify_updated_at"])
+    .where("store_id", "=", storeId)
+    .where("shopify_order_gid", "=", orderGid)
+    .executeTakeFirst();
+  if (!row || row.shopify_updated_at !== updatedAt) return null;
+  return (JSON.parse(row.source) as ShopifyOrder).money ?? null;
 }
 
 async function saveCursor(ctx: AppContext, storeId: number, cursor: number | null, now: number) {

@@ -53,7 +53,9 @@ export async function recordTransactions(
   return changed;
 }
 
-/** The order's transactions, oldest first. */
+const idOf = (gid: string) => Number(/\/(\d+)$/.exec(gid)?.[1] ?? 0);
+
+/** The order's transactions, oldest first (Shopify's ids grow, so one instant keeps its order). */
 export async function transactionsOf(trx: Trx, storeId: number, orderGid: string): Promise<Transaction[]> {
   const rows = await trx
     .selectFrom("order_transactions")
@@ -64,7 +66,7 @@ export async function transactionsOf(trx: Trx, storeId: number, orderGid: string
     .execute();
   return rows
     .map((r) => JSON.parse(r.data) as Transaction)
-    .sort((a, b) => (a.processedAt ?? 0) - (b.processedAt ?? 0));
+    .sort((a, b) => (a.processedAt ?? 0) - (b.processedAt ?? 0) || idOf(a.gid) - idOf(b.gid));
 }
 
 /** Gives an order a new place at the end of the feed and tells the back office, in the caller's transaction. */
