@@ -206,10 +206,18 @@ await phase("connect and map", async () => {
     })),
   });
 });
-const link = await phase("link", () => api("POST", `/api/v1/stores/${DOMAIN}/link`));
-const dry = await phase("dry run", () =>
-  api("POST", `/api/v1/stores/${DOMAIN}/inventory/dry-run?onlyDifferences=true`),
-);
+/** Starts an operator job and follows it until it ends (the hub's worker runs it under the store's lease). */
+const job = async (kind: string) => {
+  let j = await api("POST", `/api/v1/stores/${DOMAIN}/jobs`, { kind });
+  while (j.status === "queued" || j.status === "running") {
+    await new Promise((r) => setTimeout(r, 500));
+    j = await api("GET", `/api/v1/jobs/${j.id}`);
+  }
+  if (j.status !== "done") throw new Error(`${kind} job ${j.status}: ${j.error}`);
+  return j.result;
+};
+const link = await phase("link (job)", () => job("link"));
+const dry = await phase("dry run (job)", () => job("dry_run"));
 await phase("absolute mode and enable", async () => {
   await api("PUT", `/api/v1/stores/${DOMAIN}/inventory-mode`, { mode: "absolute" });
   await api("POST", `/api/v1/stores/${DOMAIN}/flows/inventory_push/enable`);
