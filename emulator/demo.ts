@@ -30,11 +30,13 @@ export interface DemoSeed {
   skus: string[];
 }
 
-export function seedDemo(control: Control): DemoSeed {
+/** `clientSecret`: the app secret that signs the demo shop's webhooks (the hub's demo passes a random one). */
+export function seedDemo(control: Control, options: { clientSecret?: string } = {}): DemoSeed {
+  const clientSecret = options.clientSecret ?? DEMO_CLIENT_SECRET;
   control.createApp({
     name: "Tillbridge",
     clientId: DEMO_CLIENT_ID,
-    clientSecret: DEMO_CLIENT_SECRET,
+    clientSecret,
     scopes: DEMO_SCOPES,
   });
   control.createShop({ domain: DEMO_SHOP, name: "Demo Outfitters", plan: "standard" });
@@ -78,7 +80,7 @@ export function seedDemo(control: Control): DemoSeed {
   return {
     shop: DEMO_SHOP,
     clientId: DEMO_CLIENT_ID,
-    clientSecret: DEMO_CLIENT_SECRET,
+    clientSecret,
     accessToken,
     locations: [main, store].map((l) => ({ id: l.id, name: l.name })),
     skus,

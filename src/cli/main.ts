@@ -38,23 +38,38 @@ async function main(argv: string[]): Promise<number> {
       let env: Record<string, string | undefined> = process.env;
       let demo: import("../demo/demo.ts").DemoEmulator | undefined;
       const base = loadConfig(env);
+      let demoWatch: { stop(): void } | undefined;
       if (base.demo) {
-        const { startDemoEmulator } = await import("../demo/demo.ts");
-        demo = await startDemoEmulator(base.demoEmulatorPort);
-        env = { ...env, ...demo.env };
+        const { realStoreConnected, startDemoEmulator, switchOffDemo } = await import("../demo/demo.ts");
+        // The demo never runs beside a real store: once one is connected it stays off.
+        const real = await withDatabase(async (db) => {
+          const domain = await realStoreConnected(db);
+          if (domain) await switchOffDemo(db, Date.now());
+          return domain;
+        });
+        if (real) {
+          console.log(
+            `Demo off: store ${real} is connected (the demo's key is revoked). Set DEMO=off to silence this.`,
+          );
+        } else {
+          demo = await startDemoEmulator(base.demoEmulatorPort);
+          env = { ...env, ...demo.env };
+        }
       }
       const hub = await startHub(loadConfig(env));
       if (demo) {
-        const { connectDemoStore, demoInstructions } = await import("../demo/demo.ts");
+        const { connectDemoStore, demoInstructions, watchForRealStore } = await import("../demo/demo.ts");
         const { apiKey } = await connectDemoStore(hub, demo);
+        demoWatch = watchForRealStore(hub, demo);
         console.log(demoInstructions(hub, demo, apiKey));
       }
       const stop = async (signal: string) => {
         hub.ctx.logger.info({ signal }, "stopping");
         // A stop finishes within 5 s whatever is in progress (passes give up after 3 s).
         setTimeout(() => process.exit(0), 4500).unref();
+        demoWatch?.stop();
         await hub.stop();
-        await demo?.emulator.close();
+        await demo?.emulator.close().catch(() => {});
         process.exit(0);
       };
       process.once("SIGINT", () => void stop("SIGINT"));

@@ -2,34 +2,122 @@
  * The newcomer's first run: with no Shopify app configured, `tillbridge start` also starts the
  * built-in emulator with a demo store and connects it through the hub's own API, exactly as an
  * operator would (custom-app token, location mapping, linking, dry run, enabling the push). The
- * only thing the demo changes in the hub is configuration: where the Admin API lives and which
- * app secret signs webhooks.
+ * only thing the demo changes in the hub's configuration is where the Admin API lives.
+ *
+ * The demo must never weaken a real installation:
+ * - the demo app's secret is random per run and is given to the hub as the demo store's own
+ *   webhook secret, so it verifies the demo store's webhooks and no other shop's (the hub gets no
+ *   app-wide SHOPIFY_API_SECRET from the demo);
+ * - the demo's API key is revoked at the next start (one live demo key at most) and when the
+ *   demo switches off;
+ * - once a real store (any other shop) is connected, the demo switches itself off: at start it
+ *   does not run at all, while running it revokes its key and disconnects the demo store.
  */
 
-import { DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, type DemoSeed, seedDemo } from "../../emulator/demo.ts";
+import { randomBytes } from "node:crypto";
+import { DEMO_SHOP, type DemoSeed, seedDemo } from "../../emulator/demo.ts";
 import { type Emulator, startEmulator } from "../../emulator/index.ts";
 import { createApiKey } from "../auth/api-keys.ts";
+import type { Database } from "../db/database.ts";
 import type { Hub } from "../runtime/hub.ts";
+import { disconnectStore } from "../shops/stores.ts";
+
+/** The name of the demo's API key; keys with this name are revoked when the demo restarts or stops. */
+export const DEMO_KEY_NAME = "tillbridge-demo";
+export const DEMO_OFF_REASON = "the demo switched itself off: a real store is connected";
 
 export interface DemoEmulator {
   readonly emulator: Emulator;
   readonly seed: DemoSeed;
+  /** This run's random app secret (signs the demo store's webhooks only). */
+  readonly webhookSecret: string;
   /** Environment the hub's configuration is loaded with on top of the user's. */
   readonly env: Record<string, string>;
 }
 
 export async function startDemoEmulator(port: number): Promise<DemoEmulator> {
   const emulator = await startEmulator({ port });
-  const seed = seedDemo(emulator.control);
+  const webhookSecret = randomBytes(32).toString("base64url");
+  const seed = seedDemo(emulator.control, { clientSecret: webhookSecret });
   return {
     emulator,
     seed,
+    webhookSecret,
     env: {
       SHOPIFY_ADMIN_URL_TEMPLATE: `${emulator.url}/{shop}`,
-      SHOPIFY_API_KEY: DEMO_CLIENT_ID,
-      SHOPIFY_API_SECRET: DEMO_CLIENT_SECRET,
       DEMO: "on",
     },
+  };
+}
+
+/** The first active store that is not the demo's, if any: its presence switches the demo off. */
+export async function realStoreConnected(database: Database): Promise<string | undefined> {
+  const row = await database.db
+    .selectFrom("stores")
+    .select("domain")
+    .where("status", "=", "active")
+    .where("domain", "!=", DEMO_SHOP)
+    .orderBy("id")
+    .executeTakeFirst();
+  return row?.domain;
+}
+
+/** Revokes every demo key still live; returns how many were revoked. */
+export async function revokeDemoKeys(database: Database, now: number): Promise<number> {
+  const r = await database.db
+    .updateTable("api_keys")
+    .set({ revoked_at: now })
+    .where("name", "=", DEMO_KEY_NAME)
+    .where("revoked_at", "is", null)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
+
+/**
+ * Switches the demo off for good in this database: its keys revoked, the demo store
+ * disconnected (its webhooks are then dead-lettered, its flows stop).
+ */
+export async function switchOffDemo(database: Database, now: number): Promise<void> {
+  await revokeDemoKeys(database, now);
+  const demoStore = await database.db
+    .selectFrom("stores")
+    .select("id")
+    .where("domain", "=", DEMO_SHOP)
+    .where("status", "=", "active")
+    .executeTakeFirst();
+  if (demoStore) await disconnectStore(database, Number(demoStore.id), DEMO_OFF_REASON, now);
+}
+
+/**
+ * Watches for a real store while the demo runs; the first one switches the demo off. `check`
+ * runs one look (tests call it directly); `stop` ends the watch.
+ */
+export function watchForRealStore(
+  hub: Hub,
+  demo: DemoEmulator,
+  intervalMs = 2000,
+): { check(): Promise<boolean>; stop(): void } {
+  let off = false;
+  const check = async () => {
+    if (off) return true;
+    const real = await realStoreConnected(hub.ctx.database);
+    if (!real) return false;
+    off = true;
+    await switchOffDemo(hub.ctx.database, hub.ctx.clock.now());
+    hub.ctx.logger.warn(
+      { store: real },
+      `store ${real} is connected: the demo switched itself off (demo API key revoked, demo store disconnected)`,
+    );
+    await demo.emulator.close().catch(() => {});
+    return true;
+  };
+  const timer = setInterval(() => {
+    check().catch((err) => hub.ctx.logger.error({ err }, "demo watch failed"));
+  }, intervalMs);
+  timer.unref();
+  return {
+    check,
+    stop: () => clearInterval(timer),
   };
 }
 
@@ -40,7 +128,9 @@ const WAREHOUSES = [
 
 /** Connects the demo store through the hub's API; safe to run on every start. */
 export async function connectDemoStore(hub: Hub, demo: DemoEmulator): Promise<{ apiKey: string }> {
-  const { key } = await createApiKey(hub.ctx.database, "demo", hub.ctx.clock.now());
+  // One live demo key at most: the previous run's key stops working now.
+  await revokeDemoKeys(hub.ctx.database, hub.ctx.clock.now());
+  const { key } = await createApiKey(hub.ctx.database, DEMO_KEY_NAME, hub.ctx.clock.now());
   const call = async (method: "GET" | "POST" | "PUT", url: string, payload?: unknown) => {
     const res = await hub.server.inject({
       method,
@@ -76,7 +166,7 @@ export async function connectDemoStore(hub: Hub, demo: DemoEmulator): Promise<{ 
     domain: shop,
     accessToken: demo.seed.accessToken,
     name: "Demo Outfitters",
-    webhookSecret: DEMO_CLIENT_SECRET,
+    webhookSecret: demo.webhookSecret,
   });
   const { items: locations } = (await call("GET", `/api/v1/stores/${shop}/locations`)) as {
     items: { locationId: string; name: string }[];

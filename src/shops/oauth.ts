@@ -49,6 +49,21 @@ const sign = (secret: string, nonce: string, shop: string) =>
 
 export const redirectUri = (config: Pick<Config, "publicUrl">) => `${config.publicUrl}/shopify/callback`;
 
+/** Unanswered installs kept at most (each expires after STATE_TTL_MS); more are refused. */
+export const MAX_PENDING_STATES = 1000;
+
+/**
+ * Deletes states one TTL after they expired (kept that long so a late callback is told "expired"
+ * or "already used" rather than "unknown"); every install runs it first.
+ */
+export async function expireOAuthStates(database: Database, now: number): Promise<number> {
+  const r = await database.db
+    .deleteFrom("oauth_states")
+    .where("expires_at", "<", now - STATE_TTL_MS)
+    .executeTakeFirst();
+  return Number(r.numDeletedRows);
+}
+
 /** Creates the state and returns the URL of Shopify's authorization screen for `shop`. */
 export async function beginInstall(
   database: Database,
@@ -60,10 +75,18 @@ export async function beginInstall(
   const shop = normaliseShop(shopInput);
   const nonce = randomBytes(24).toString("base64url");
   const state = `${nonce}.${sign(app.apiSecret, nonce, shop)}`;
-  await database.db
-    .deleteFrom("oauth_states")
-    .where("expires_at", "<", now - STATE_TTL_MS)
-    .execute();
+  await expireOAuthStates(database, now);
+  const pending = await database.db
+    .selectFrom("oauth_states")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("used_at", "is", null)
+    .where("expires_at", ">", now)
+    .executeTakeFirstOrThrow();
+  if (Number(pending.n) >= MAX_PENDING_STATES)
+    throw new AppError(
+      "RATE_LIMITED",
+      `${MAX_PENDING_STATES} installs are already waiting for Shopify's answer; try again in a few minutes`,
+    );
   await database.db
     .insertInto("oauth_states")
     .values({ state, shop, created_at: now, expires_at: now + STATE_TTL_MS, used_at: null })

@@ -174,6 +174,8 @@ export function shopsRoutes(ctx: AppContext, deps: ShopsDeps) {
       summary:
         "Start the OAuth install of the Tillbridge app on a store: redirects to Shopify's authorization screen.",
       query: z.object({ shop: z.string().max(255) }),
+      // Each install stores a state row: an unauthenticated client may start only a few.
+      rateLimit: { max: 20, windowMs: 60_000 },
       async handler({ query, reply }) {
         const { url } = await beginInstall(database, ctx.config, query.shop, clock.now());
         return reply.redirect(url, 302);
@@ -187,6 +189,7 @@ export function shopsRoutes(ctx: AppContext, deps: ShopsDeps) {
       summary:
         "Shopify's OAuth redirect: verifies hmac and state, exchanges the code, stores the connection.",
       query: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
+      rateLimit: { max: 30, windowMs: 60_000 },
       async handler({ query, reply }) {
         const r = await completeInstall(
           database,

@@ -9,9 +9,15 @@
  * `webhookSecret` when connecting the store (stored encrypted); without it, that store's
  * webhooks cannot be verified and are refused — the hub then relies on polling/reconciliation.
  *
+ * A delivery for a shop the hub does not know, or for a disconnected store, is answered (so
+ * Shopify stops retrying) and recorded in the inbox as a dead letter with its reason, never
+ * processed. Only the compliance topics of a known, disconnected store still go through (a
+ * `shop/redact` arrives 48 hours after an uninstall and must erase that store's data).
+ *
  * The orders engineer's durable webhook inbox can replace the dispatch here (dedupe on
  * X-Shopify-Webhook-Id); handlers must be idempotent meanwhile (duplicates happen).
  */
+import { randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type { AppContext } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
@@ -59,6 +65,22 @@ export function createWebhookHandlers(ctx: AppContext): WebhookHandlers {
 
 const header = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 
+/** Topics that must reach a disconnected store's data (Shopify's mandatory compliance webhooks). */
+const COMPLIANCE_TOPICS: ReadonlySet<string> = new Set([
+  "customers/data_request",
+  "customers/redact",
+  "shop/redact",
+]);
+
+/** Why a verified delivery must not be processed, or undefined when it may. */
+export function refusalReason(shop: string, topic: string, store: StoreRow | undefined): string | undefined {
+  if (!store)
+    return `no store ${shop || "(no X-Shopify-Shop-Domain)"} is connected to the hub; not processed`;
+  if (store.status !== "active" && !COMPLIANCE_TOPICS.has(topic))
+    return `store ${shop} is disconnected (${store.status_reason ?? "no reason recorded"}); not processed`;
+  return undefined;
+}
+
 export function shopsWebhookPlugin(
   ctx: AppContext,
   deps: { readonly key: Buffer },
@@ -85,6 +107,29 @@ export function shopsWebhookPlugin(
       if (!secrets.some((s) => verifyWebhookHmac(raw, hmac, s))) {
         ctx.logger.warn({ topic, shop }, "refused a webhook with an invalid signature");
         throw new AppError("INVALID_WEBHOOK", "the X-Shopify-Hmac-Sha256 signature does not match");
+      }
+      const refusal = refusalReason(shop, topic, store);
+      if (refusal) {
+        const now = ctx.clock.now();
+        await ctx.database.db
+          .insertInto("webhook_inbox")
+          .values({
+            webhook_id: header(request.headers["x-shopify-webhook-id"]) ?? `no-webhook-id:${randomUUID()}`,
+            shop: shop.slice(0, 255),
+            topic: topic.slice(0, 255),
+            // PostgreSQL text cannot hold NUL; the body is kept for the operator, not parsed.
+            body: raw.toString("utf8").replaceAll("\u0000", "\ufffd"),
+            received_at: now,
+            status: "dead",
+            attempts: 0,
+            next_attempt_at: now,
+            last_error: refusal,
+            processed_at: null,
+          })
+          .onConflict((oc) => oc.column("webhook_id").doNothing())
+          .execute();
+        ctx.logger.warn({ topic, shop }, `webhook dead-lettered: ${refusal}`);
+        return reply.code(200).send({ ok: true, deadLettered: true, reason: refusal });
       }
       const handler = handlers.get(topic);
       if (!handler) {
