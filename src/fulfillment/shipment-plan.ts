@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { ErrorDetail } from "../core/errors.ts";
+import { quantity as boundedQuantity, key } from "../core/input.ts";
 
 export const MAX_SHIPMENT_LINES = 250;
 
@@ -20,11 +21,11 @@ export type PackageInput = z.infer<typeof packageInput>;
 
 export const shipmentInput = z
   .object({
-    id: z.string().min(1).max(120).describe("The back office's shipment id: the idempotency key."),
+    id: key(120).describe("The back office's shipment id: the idempotency key."),
     orderId: z
       .union([z.number().int().positive(), z.string().min(1).max(200)])
       .describe("Hub order id; the Shopify order gid or name (#1001) are accepted too."),
-    warehouse: z.string().min(1).max(100).describe("Code of the warehouse the parcels left from."),
+    warehouse: key(100).describe("Code of the warehouse the parcels left from."),
     lines: z
       .array(
         z
@@ -33,8 +34,8 @@ export const shipmentInput = z
               .union([z.number().int().positive(), z.string().min(1).max(200)])
               .optional()
               .describe("Hub order line id, or Shopify line item gid."),
-            sku: z.string().min(1).max(255).optional(),
-            quantity: z.number().int(),
+            sku: key(255).optional(),
+            quantity: boundedQuantity(),
           })
           .strict(),
       )

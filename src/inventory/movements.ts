@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { ErrorDetail } from "../core/errors.ts";
-import { key, normalizeKey, quantity } from "../core/input.ts";
+import { controlCharacterProblem, key, normalizeKey, quantity } from "../core/input.ts";
 import type { MovementType } from "../db/tables.ts";
 import type { Entry } from "./ledger.ts";
 
@@ -96,10 +96,13 @@ export function referencedKeys(items: readonly unknown[]): {
   for (const item of items) {
     if (typeof item !== "object" || item === null) continue;
     const r = item as Record<string, unknown>;
-    if (typeof r.sku === "string") skus.add(normalizeKey(r.sku));
-    if (typeof r.warehouse === "string") warehouses.add(normalizeKey(r.warehouse));
-    if (typeof r.toWarehouse === "string") warehouses.add(normalizeKey(r.toWarehouse));
-    if (typeof r.id === "string") ids.add(normalizeKey(r.id));
+    // Only values that can be keys are looked up (PostgreSQL refuses NUL in a query parameter).
+    const usable = (v: unknown): v is string =>
+      typeof v === "string" && v.length <= 255 && controlCharacterProblem(v, false) === undefined;
+    if (usable(r.sku)) skus.add(normalizeKey(r.sku));
+    if (usable(r.warehouse)) warehouses.add(normalizeKey(r.warehouse));
+    if (usable(r.toWarehouse)) warehouses.add(normalizeKey(r.toWarehouse));
+    if (usable(r.id)) ids.add(normalizeKey(r.id));
   }
   return { skus: [...skus], warehouses: [...warehouses], ids: [...ids] };
 }
