@@ -3,7 +3,7 @@ import type { HubMigration } from "../schema-helpers.ts";
 /**
  * Operator jobs: long work on one store (linking, dry runs, drift checks, the delta initial sync)
  * runs as a job under the store's lease, with progress, a result, cancellation and a restart that
- * picks it up again; the API answers at once with the job.
+ * picks it up again; the API answers at once with the job. And an inbox index per topic.
  */
 export const operatorJobs: HubMigration = {
   name: "0011-operator-jobs",
@@ -20,6 +20,13 @@ export const operatorJobs: HubMigration = {
       .addColumn("created_at", "bigint", (c) => c.notNull())
       .addColumn("started_at", "bigint")
       .addColumn("finished_at", "bigint")
+      .execute();
+    // Each capability drains its own topics from the inbox: without the topic in an index, every
+    // drain walks every pending delivery (a full push echoes one inventory_levels/update per level).
+    await db.schema
+      .createIndex("webhook_inbox_topic_due")
+      .on("webhook_inbox")
+      .columns(["topic", "status", "next_attempt_at"])
       .execute();
     await db.schema
       .createIndex("operator_jobs_store")

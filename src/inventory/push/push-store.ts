@@ -417,6 +417,7 @@ async function updateItems(
   set: Partial<{ error: string | null; error_attempts: number; retry_at: number | null; recheck: number }>,
   only: "error" | "recheck",
 ): Promise<void> {
+  if (items.length === 0) return;
   // Nearly always no row is flagged: one indexed look first spares a large OR per batch.
   const flagged = await db
     .selectFrom("inventory_sync")

@@ -89,7 +89,8 @@ export async function runPushCycle(
 
   // 1. Whatever a crash or a failure left in flight goes first, exactly as it was written.
   for (const batch of await loadPendingBatches(deps.db, store.id)) {
-    const r = await sendBatch(deps, store, transport, batch, log);
+    // Resent after a crash: whether its items were failing is not known here, so it is looked up.
+    const r = await sendBatch(deps, store, transport, batch, log, null);
     calls++;
     if (r === "retry-later")
       return { pushed, calls, staleCorrected, nextAt: deps.now() + 1000, remaining: true };
@@ -119,7 +120,11 @@ export async function runPushCycle(
       if (plan.needsRead.length > (deps.bulkReadThreshold ?? BULK_READ_THRESHOLD)) {
         // Confirms every linked level of the store at once, so later cycles need no read either.
         await confirmAllLevels(deps.db, transport, store.id, deps.now());
-        await clearRecheck(deps.db, store.id, plan.needsRead);
+        await clearRecheck(
+          deps.db,
+          store.id,
+          plan.needsRead.filter((t) => t.recheck),
+        );
         calls++;
         const unread = (await loadTargets(deps.db, store.id, variantIds)).filter((t) => t.confirmed === null);
         // What the store does not stock at a managed location is activated below, item by item.
@@ -139,6 +144,10 @@ export async function runPushCycle(
       continue;
     }
     let again = false;
+    // Items Shopify had refused before: their error is cleared once accepted.
+    const failing = new Set(
+      targets.filter((t) => t.error !== null).map((t) => itemLocationKey(t.inventoryItemGid, t.locationGid)),
+    );
     const payloads: BatchPayload[] = [
       ...batchesOf(plan.sets).map((quantities): BatchPayload => ({ kind: "set", quantities })),
       ...batchesOf(plan.adjusts).map((changes): BatchPayload => ({ kind: "adjust", changes })),
@@ -152,7 +161,7 @@ export async function runPushCycle(
         payload,
         deps.now(),
       );
-      const r = await sendBatch(deps, store, transport, batch, log);
+      const r = await sendBatch(deps, store, transport, batch, log, failing);
       calls++;
       if (r === "retry-later")
         return { pushed, calls, staleCorrected, nextAt: deps.now() + 1000, remaining: true };
@@ -253,7 +262,11 @@ async function recordRead(
   const now = deps.now();
   await deps.db.transaction().execute(async (trx) => {
     await recordSync(trx, store.id, levels, now);
-    await clearRecheck(trx, store.id, read);
+    await clearRecheck(
+      trx,
+      store.id,
+      read.filter((t) => t.recheck),
+    );
     if (edited.length === 0) return;
     await logActivity(
       trx,
@@ -350,6 +363,8 @@ async function sendBatch(
   transport: AdminTransport,
   batch: PendingBatch,
   log: Logger,
+  /** Keys of items that were failing when planned; null when unknown (a batch resent after a crash). */
+  failing: ReadonlySet<string> | null,
 ): Promise<SendResult> {
   const { payload } = batch;
   const size = payload.kind === "set" ? payload.quantities.length : payload.changes.length;
@@ -416,7 +431,11 @@ async function sendBatch(
       await deps.db.transaction().execute(async (trx) => {
         await deps.fence?.(trx);
         await recordSync(trx, store.id, updates, now);
-        await clearItemErrors(trx, store.id, updates);
+        const cleared =
+          failing === null
+            ? updates
+            : updates.filter((u) => failing.has(itemLocationKey(u.inventoryItemGid, u.locationGid)));
+        if (cleared.length > 0) await clearItemErrors(trx, store.id, cleared);
         await finishBatch(trx, batch.id, "done", null, now);
         await logActivity(
           trx,
