@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { startEmulator } from "../emulator/index.ts";
+import { INSTALL_SCOPES } from "../src/shops/scopes.ts";
 
 const { values } = parseArgs({
   options: {
@@ -37,22 +38,7 @@ const root = new URL("..", import.meta.url).pathname;
 
 const t0 = Date.now();
 const emulator = await startEmulator();
-const app = emulator.control.createApp({
-  name: "Tillbridge",
-  scopes: [
-    "read_products",
-    "write_products",
-    "read_inventory",
-    "write_inventory",
-    "read_locations",
-    "read_orders",
-    "write_orders",
-    "read_customers",
-    "read_fulfillments",
-    "read_merchant_managed_fulfillment_orders",
-    "write_merchant_managed_fulfillment_orders",
-  ],
-});
+const app = emulator.control.createApp({ name: "Tillbridge", scopes: [...INSTALL_SCOPES] });
 emulator.control.createShop({ domain: DOMAIN, plan: PLAN });
 const locations = Array.from({ length: LOCATIONS }, (_, i) =>
   emulator.control.createLocation(DOMAIN, { name: `Location ${i + 1}` }),

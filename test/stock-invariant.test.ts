@@ -20,11 +20,16 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Emulator, startEmulator } from "../emulator/index.ts";
+import type { Emulator } from "../emulator/index.ts";
 import { DIALECTS } from "./support/databases.ts";
-import { startTestHub, type TestHub } from "./support/hub.ts";
-import { APP_SCOPES } from "./support/shopify.ts";
-import { createWorld, WORLD_WAREHOUSES, type World } from "./support/stock-world.ts";
+import type { TestHub } from "./support/hub.ts";
+import {
+  createWorld,
+  startWorldEmulator,
+  startWorldHub,
+  WORLD_WAREHOUSES,
+  type World,
+} from "./support/stock-world.ts";
 
 const RUNS = Number(process.env.STOCK_PROPERTY_RUNS ?? 5);
 const INITIAL = 8;
@@ -174,9 +179,7 @@ interface Tracked {
 let emulator: Emulator;
 let app: { clientId: string; clientSecret: string };
 beforeAll(async () => {
-  emulator = await startEmulator();
-  emulator.control.setWebhookOptions({ baseDelayMs: 5, timeoutMs: 5000 });
-  app = emulator.control.createApp({ name: "Tillbridge", scopes: [...APP_SCOPES] });
+  ({ emulator, app } = await startWorldEmulator());
 });
 afterAll(async () => emulator?.close());
 
@@ -184,10 +187,7 @@ describe.each(DIALECTS)("the stock invariant on %s", (dialect) => {
   let hub: TestHub;
   let n = 0;
   beforeAll(async () => {
-    hub = await startTestHub(dialect, {
-      env: { SHOPIFY_API_KEY: app.clientId, SHOPIFY_API_SECRET: app.clientSecret },
-      listen: true,
-    });
+    hub = await startWorldHub(dialect, app);
   });
   afterAll(async () => hub?.close());
 

@@ -5,19 +5,17 @@
  * and Shopify ends every sequence holding exactly what the hub says, with no drift reported.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Emulator, startEmulator } from "../emulator/index.ts";
+import type { Emulator } from "../emulator/index.ts";
 import { dryRun, initialDeltaSync, runDriftCheck } from "../src/inventory/push/drift.ts";
 import { DIALECTS } from "./support/databases.ts";
-import { startTestHub, type TestHub } from "./support/hub.ts";
-import { APP_SCOPES, shopifyLevel } from "./support/shopify.ts";
-import { createWorld, type World } from "./support/stock-world.ts";
+import type { TestHub } from "./support/hub.ts";
+import { shopifyLevel } from "./support/shopify.ts";
+import { createWorld, startWorldEmulator, startWorldHub, type World } from "./support/stock-world.ts";
 
 let emulator: Emulator;
 let app: { clientId: string; clientSecret: string };
 beforeAll(async () => {
-  emulator = await startEmulator();
-  emulator.control.setWebhookOptions({ baseDelayMs: 20, timeoutMs: 5000 });
-  app = emulator.control.createApp({ name: "Tillbridge", scopes: [...APP_SCOPES] });
+  ({ emulator, app } = await startWorldEmulator());
 });
 afterAll(async () => emulator?.close());
 
@@ -25,10 +23,7 @@ describe.each(DIALECTS)("stock through an order's life on %s", (dialect) => {
   let hub: TestHub;
   let n = 0;
   beforeAll(async () => {
-    hub = await startTestHub(dialect, {
-      env: { SHOPIFY_API_KEY: app.clientId, SHOPIFY_API_SECRET: app.clientSecret },
-      listen: true,
-    });
+    hub = await startWorldHub(dialect, app);
   });
   afterAll(async () => hub?.close());
 

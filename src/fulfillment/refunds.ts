@@ -2,7 +2,7 @@ import { type AppContext, stockChanged } from "../core/context.ts";
 import type { RestockRule } from "../db/tables.ts";
 import { ingestMovements, type Trx } from "../inventory/ledger-store.ts";
 import { followShopifyChange, markStoreDirtyFor } from "../inventory/push/push-store.ts";
-import { drainInbox, InboxRejection, type InboxRunResult, markInboxDone } from "../orders/inbox.ts";
+import { drainInbox, type InboxRunResult, markInboxDone, storeDelivery } from "../orders/inbox.ts";
 import { lockOrders } from "../orders/intake.ts";
 import { enqueueOutboundEvent } from "../orders/outbound.ts";
 import { loadSettings } from "../orders/settings.ts";
@@ -325,28 +325,18 @@ export async function processRefundInbox(ctx: AppContext, limit = 200): Promise<
     topics: FULFILLMENT_TOPICS,
     limit,
     async apply(row) {
-      const store = await ctx.database.db
-        .selectFrom("stores")
-        .select("id")
-        .where("domain", "=", row.shop)
-        .executeTakeFirst();
-      if (!store) throw new InboxRejection(`store ${row.shop} is not connected to the hub`);
-      let body: unknown;
-      try {
-        body = JSON.parse(row.body);
-      } catch {
-        throw new InboxRejection("body is not JSON");
-      }
-      const parsed = fromRefundWebhook(body);
-      if (!parsed.ok) throw new InboxRejection(parsed.reason);
+      const { storeId, value: refund } = await storeDelivery(ctx, row, (b) => {
+        const p = fromRefundWebhook(b);
+        return p.ok ? { ok: true, value: p.refund } : p;
+      });
       // Recording is idempotent (unique per store and refund), so marking done afterwards is safe.
-      const outcome = await recordRefund(ctx, store.id, parsed.refund, "webhook");
+      const outcome = await recordRefund(ctx, storeId, refund, "webhook");
       // The order arrives by its own webhook or the backfill, perhaps after its refund: retried.
       if (outcome === "unknown_order")
-        throw new Error(`order ${parsed.refund.orderGid} is not in the hub yet; retrying`);
+        throw new Error(`order ${refund.orderGid} is not in the hub yet; retrying`);
       if (outcome === "waiting")
         throw new Error(
-          `refund ${parsed.refund.gid} returns units of order ${parsed.refund.orderGid} whose fulfillment the hub has not recorded yet; retrying`,
+          `refund ${refund.gid} returns units of order ${refund.orderGid} whose fulfillment the hub has not recorded yet; retrying`,
         );
       await markInboxDone(ctx.database.db, row.id, ctx.clock.now());
     },

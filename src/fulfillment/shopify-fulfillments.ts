@@ -20,7 +20,7 @@ import { type AppContext, stockChanged } from "../core/context.ts";
 import type { ShopifyFulfillmentRule } from "../db/tables.ts";
 import { ingestMovements, type Trx } from "../inventory/ledger-store.ts";
 import { followShopifyChange, markStoreDirtyFor } from "../inventory/push/push-store.ts";
-import { drainInbox, InboxRejection, type InboxRunResult, markInboxDone } from "../orders/inbox.ts";
+import { drainInbox, type InboxRunResult, markInboxDone, storeDelivery } from "../orders/inbox.ts";
 import { lockOrders, refreshReservations } from "../orders/intake.ts";
 import { graphql } from "../shopify/graphql.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
@@ -540,24 +540,13 @@ export async function processFulfillmentInbox(ctx: AppContext, limit = 200): Pro
     topics: SHOPIFY_FULFILLMENT_TOPICS,
     limit,
     async apply(row) {
-      const store = await ctx.database.db
-        .selectFrom("stores")
-        .select("id")
-        .where("domain", "=", row.shop)
-        .executeTakeFirst();
-      if (!store) throw new InboxRejection(`store ${row.shop} is not connected to the hub`);
-      let body: unknown;
-      try {
-        body = JSON.parse(row.body);
-      } catch {
-        throw new InboxRejection("body is not JSON");
-      }
-      const parsed = fromFulfillmentWebhook(body);
-      if (!parsed.ok) throw new InboxRejection(parsed.reason);
-      const outcome = await recordFulfillment(ctx, store.id, parsed.fulfillment);
+      const { storeId, value: fulfillment } = await storeDelivery(ctx, row, (b) => {
+        const p = fromFulfillmentWebhook(b);
+        return p.ok ? { ok: true, value: p.fulfillment } : p;
+      });
+      const outcome = await recordFulfillment(ctx, storeId, fulfillment);
       // The order itself arrives by its own webhook or the backfill; retried until then.
-      if (outcome === "unknown_order")
-        throw new Error(`order ${parsed.fulfillment.orderGid} is not in the hub yet`);
+      if (outcome === "unknown_order") throw new Error(`order ${fulfillment.orderGid} is not in the hub yet`);
       await markInboxDone(ctx.database.db, row.id, ctx.clock.now());
     },
   });

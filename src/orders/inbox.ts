@@ -251,3 +251,29 @@ export async function replayInbox(ctx: AppContext, id: number): Promise<boolean>
     .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }
+
+/**
+ * The common first half of applying a stored delivery: the connected store it is for and its
+ * parsed body. Unreadable bodies and unknown stores are final (`InboxRejection`).
+ */
+export async function storeDelivery<T>(
+  ctx: AppContext,
+  row: InboxRow,
+  parse: (body: unknown) => { ok: true; value: T } | { ok: false; reason: string },
+): Promise<{ storeId: number; value: T }> {
+  const store = await ctx.database.db
+    .selectFrom("stores")
+    .select("id")
+    .where("domain", "=", row.shop)
+    .executeTakeFirst();
+  if (!store) throw new InboxRejection(`store ${row.shop} is not connected to the hub`);
+  let body: unknown;
+  try {
+    body = JSON.parse(row.body);
+  } catch {
+    throw new InboxRejection("body is not JSON");
+  }
+  const parsed = parse(body);
+  if (!parsed.ok) throw new InboxRejection(parsed.reason);
+  return { storeId: store.id, value: parsed.value };
+}

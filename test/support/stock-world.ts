@@ -5,7 +5,7 @@
  * model's end-to-end and property tests.
  */
 import { expect } from "vitest";
-import type { Emulator } from "../../emulator/index.ts";
+import { type Emulator, startEmulator } from "../../emulator/index.ts";
 import { systemClock } from "../../src/core/clock.ts";
 import { deliverStoreShipments } from "../../src/fulfillment/deliver.ts";
 import { FULFILLMENT_WEBHOOK_SUBSCRIPTIONS, processRefundInbox } from "../../src/fulfillment/refunds.ts";
@@ -23,8 +23,9 @@ import { orderStorePass } from "../../src/orders/worker-jobs.ts";
 import { createAdminTransport } from "../../src/shopify/admin-client.ts";
 import type { AdminTransport } from "../../src/shopify/transport.ts";
 import { registerWebhooks } from "../../src/shops/webhook-subscriptions.ts";
-import type { TestHub } from "./hub.ts";
-import { connectDirectly, type EmulatedStore, shopifyLevel } from "./shopify.ts";
+import type { TestDialect } from "./databases.ts";
+import { startTestHub, type TestHub } from "./hub.ts";
+import { APP_SCOPES, connectDirectly, type EmulatedStore, shopifyLevel } from "./shopify.ts";
 
 export const WORLD_WAREHOUSES = ["W1", "W2"] as const;
 
@@ -275,3 +276,18 @@ export async function createWorld(o: WorldOptions): Promise<World> {
   await world.settle();
   return world;
 }
+
+/** The emulator every world of a test file lives in, and the app its stores install. */
+export async function startWorldEmulator(): Promise<{ emulator: Emulator; app: WorldOptions["app"] }> {
+  const emulator = await startEmulator();
+  emulator.control.setWebhookOptions({ baseDelayMs: 5, timeoutMs: 5000 });
+  const app = emulator.control.createApp({ name: "Tillbridge", scopes: [...APP_SCOPES] });
+  return { emulator, app };
+}
+
+/** A hub listening on a real port (webhooks arrive over HTTP), configured with the app's secret. */
+export const startWorldHub = (dialect: TestDialect, app: WorldOptions["app"]): Promise<TestHub> =>
+  startTestHub(dialect, {
+    env: { SHOPIFY_API_KEY: app.clientId, SHOPIFY_API_SECRET: app.clientSecret },
+    listen: true,
+  });
