@@ -40,7 +40,7 @@ export function operatorJobHandlers(ctx: AppContext): Record<OperatorJobKind, Jo
       return {
         ...report,
         rows: report.rows.slice(0, MAX_RESULT_ROWS),
-        rowsOmitted: Math.max(0, report.rows.length - MAX_RESULT_ROWS),
+        rowsOmitted: report.rowsOmitted + Math.max(0, report.rows.length - MAX_RESULT_ROWS),
       };
     },
     drift_check: async (store, transport, control) => {

@@ -11,7 +11,7 @@ import type { AdminTransport } from "../../shopify/transport.ts";
 import { logActivity } from "../../shops/activity.ts";
 import { confirmAllLevels } from "./confirm-levels.ts";
 import type { SyncTarget } from "./planner.ts";
-import { loadTargets, markStoreDirtyFor, recordSync } from "./push-store.ts";
+import { loadTargets, markStoreDirtyFor, recordSync, targetPages } from "./push-store.ts";
 import { type PushDeps, type PushStore, runPushCycle } from "./reconciler.ts";
 import { itemLocationKey, NOT_STOCKED, readLevels } from "./shopify-inventory.ts";
 import { expectedAvailable, likelyCause } from "./stock-model.ts";
@@ -43,65 +43,87 @@ export interface DryRunReport {
    */
   readonly keptByDelta: number;
   readonly rows: readonly DryRunRow[];
+  /** Rows beyond MAX_REPORT_ROWS, counted but not listed. */
+  readonly rowsOmitted: number;
 }
 
 export { BULK_READ_THRESHOLD } from "./shopify-inventory.ts";
 
-/** Where the hub and Shopify stand for every linked item-location, with the likely cause of each difference. */
+/** A dry run's report holds at most this many rows; its counts cover every item-location. */
+export const MAX_REPORT_ROWS = 5000;
+
+/**
+ * Where the hub and Shopify stand for every linked item-location, with the likely cause of each
+ * difference: Shopify's levels are read once (one bulk operation for a large store), then the
+ * hub's targets are compared a page at a time and handed to `visit`.
+ */
 async function compare(
   deps: PushDeps,
   store: PushStore,
   transport: AdminTransport,
-): Promise<{ targets: SyncTarget[]; rows: DryRunRow[] }> {
-  const targets = await loadTargets(deps.db, store.id, "all");
+  visit: (targets: readonly SyncTarget[], rows: readonly DryRunRow[]) => Promise<void>,
+): Promise<void> {
+  const db = deps.db;
+  const links = await db
+    .selectFrom("variant_links")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("store_id", "=", store.id)
+    .executeTakeFirstOrThrow();
+  const locations = (
+    await db
+      .selectFrom("store_locations")
+      .select(["location_gid", "name"])
+      .where("store_id", "=", store.id)
+      .where("managed", "=", 1)
+      .where("active_in_shopify", "=", 1)
+      .execute()
+  ).map((l) => l.location_gid);
   const levels = await readLevels(
     transport,
     { now: deps.now },
-    [...new Set(targets.map((t) => t.locationGid))],
-    targets.length,
+    locations,
+    Number(links.n) * locations.length,
     deps.bulkReadThreshold,
   );
-  const names = await locationNames(deps.db, store.id);
-  const variantIds = [...new Set(targets.map((t) => t.variantId))];
-  const skus = new Map<number, string>();
-  const waiting = new Set<number>();
-  for (const part of chunks(variantIds, 500)) {
-    for (const r of await deps.db
-      .selectFrom("variants")
-      .select(["id", "sku"])
-      .where("id", "in", part)
-      .execute())
-      skus.set(r.id, r.sku);
-    for (const r of await deps.db
-      .selectFrom("push_dirty")
-      .select("variant_id")
-      .where("store_id", "=", store.id)
-      .where("variant_id", "in", part)
-      .execute())
-      waiting.add(r.variant_id);
-  }
-  const rows = targets.map((t): DryRunRow => {
-    const shopify = levels.get(itemLocationKey(t.inventoryItemGid, t.locationGid)) ?? NOT_STOCKED;
-    const hub = { onHand: t.desired, available: expectedAvailable(t), committed: t.committed };
-    return {
-      sku: skus.get(t.variantId) ?? String(t.variantId),
-      inventoryItemId: t.inventoryItemGid,
-      locationId: t.locationGid,
-      location: names.get(t.locationGid) ?? t.locationGid,
-      shopify,
-      hub,
-      difference: hub.onHand - shopify.onHand,
-      cause: likelyCause({
-        mode: store.mode,
+  const names = await locationNames(db, store.id);
+  for await (const targets of targetPages(db, store.id)) {
+    const variantIds = [...new Set(targets.map((t) => t.variantId))];
+    const skus = new Map<number, string>();
+    const waiting = new Set<number>();
+    for (const part of chunks(variantIds, 500)) {
+      for (const r of await db.selectFrom("variants").select(["id", "sku"]).where("id", "in", part).execute())
+        skus.set(r.id, r.sku);
+      for (const r of await db
+        .selectFrom("push_dirty")
+        .select("variant_id")
+        .where("store_id", "=", store.id)
+        .where("variant_id", "in", part)
+        .execute())
+        waiting.add(r.variant_id);
+    }
+    const rows = targets.map((t): DryRunRow => {
+      const shopify = levels.get(itemLocationKey(t.inventoryItemGid, t.locationGid)) ?? NOT_STOCKED;
+      const hub = { onHand: t.desired, available: expectedAvailable(t), committed: t.committed };
+      return {
+        sku: skus.get(t.variantId) ?? String(t.variantId),
+        inventoryItemId: t.inventoryItemGid,
+        locationId: t.locationGid,
+        location: names.get(t.locationGid) ?? t.locationGid,
         shopify,
         hub,
-        error: t.error,
-        waiting: waiting.has(t.variantId),
-        neverSent: t.pushed === null,
-      }),
-    };
-  });
-  return { targets, rows };
+        difference: hub.onHand - shopify.onHand,
+        cause: likelyCause({
+          mode: store.mode,
+          shopify,
+          hub,
+          error: t.error,
+          waiting: waiting.has(t.variantId),
+          neverSent: t.pushed === null,
+        }),
+      };
+    });
+    await visit(targets, rows);
+  }
 }
 
 async function locationNames(db: Db, storeId: number): Promise<Map<string, string>> {
@@ -120,14 +142,24 @@ export async function dryRun(
   transport: AdminTransport,
   onlyDifferences = false,
 ): Promise<DryRunReport> {
-  const { targets, rows } = await compare(deps, store, transport);
-  const differing = rows.filter((r) => r.difference !== 0).length;
-  // Delta mode sends only the hub's own changes (desired − baseline): a difference from
-  // Shopify's count is kept unless an initial sync sends it once.
-  const wouldChange =
-    store.mode === "absolute"
-      ? differing
-      : targets.filter((t) => t.pushed !== null && t.pushed !== t.desired).length;
+  let checked = 0;
+  let differing = 0;
+  let deltaSends = 0;
+  let omitted = 0;
+  const kept: DryRunRow[] = [];
+  await compare(deps, store, transport, async (targets, rows) => {
+    checked += rows.length;
+    for (const r of rows) if (r.difference !== 0) differing++;
+    // Delta mode sends only the hub's own changes (desired − baseline).
+    for (const t of targets) if (t.pushed !== null && t.pushed !== t.desired) deltaSends++;
+    for (const r of rows) {
+      if (onlyDifferences && r.difference === 0 && r.cause === null) continue;
+      if (kept.length < MAX_REPORT_ROWS) kept.push(r);
+      else omitted++;
+    }
+  });
+  const wouldChange = store.mode === "absolute" ? differing : deltaSends;
+  // A difference from Shopify's count that delta mode keeps, unless an initial sync sends it once.
   const keptByDelta = store.mode === "delta" ? differing : 0;
   await logActivity(
     deps.db,
@@ -137,10 +169,10 @@ export async function dryRun(
       kind: "dry_run",
       message:
         keptByDelta > 0
-          ? `Dry run: ${rows.length} item-locations checked; delta mode keeps Shopify's own count at ${keptByDelta} that differ from the hub (an initial sync would send the hub's values once)`
-          : `Dry run: ${rows.length} item-locations checked, ${wouldChange} would change`,
+          ? `Dry run: ${checked} item-locations checked; delta mode keeps Shopify's own count at ${keptByDelta} that differ from the hub (an initial sync would send the hub's values once)`
+          : `Dry run: ${checked} item-locations checked, ${wouldChange} would change`,
       level: keptByDelta > 0 ? "warn" : "info",
-      data: { checked: rows.length, wouldChange, keptByDelta },
+      data: { checked, wouldChange, keptByDelta },
     },
     deps.now(),
   );
@@ -148,12 +180,13 @@ export async function dryRun(
     store: store.domain,
     mode: store.mode,
     generatedAt: new Date(deps.now()).toISOString(),
-    checked: rows.length,
+    checked,
     wouldChange,
     keptByDelta,
-    rows: (onlyDifferences ? rows.filter((r) => r.difference !== 0 || r.cause !== null) : rows).sort(
-      (a, b) => a.sku.localeCompare(b.sku) || a.location.localeCompare(b.location),
+    rows: kept.sort((a, b) =>
+      a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : a.location < b.location ? -1 : a.location > b.location ? 1 : 0,
     ),
+    rowsOmitted: omitted,
   };
 }
 
@@ -207,37 +240,43 @@ export async function runDriftCheck(
     .returning("id")
     .executeTakeFirstOrThrow();
   try {
-    const { targets, rows } = await compare(deps, store, transport);
-    const drifted = rows.filter((r) => r.difference !== 0);
-    await recordSync(
-      deps.db,
-      store.id,
-      targets.map((t, i) => ({
-        variantId: t.variantId,
-        inventoryItemGid: t.inventoryItemGid,
-        locationGid: t.locationGid,
-        confirmed: rows[i]!.shopify.onHand,
-      })),
-      deps.now(),
-    );
+    let checked = 0;
+    const drifted: DryRunRow[] = [];
+    const driftedKeys = new Set<string>();
+    const driftedVariants = new Set<number>();
+    await compare(deps, store, transport, async (targets, rows) => {
+      checked += rows.length;
+      await recordSync(
+        deps.db,
+        store.id,
+        targets.map((t, i) => ({
+          variantId: t.variantId,
+          inventoryItemGid: t.inventoryItemGid,
+          locationGid: t.locationGid,
+          confirmed: rows[i]!.shopify.onHand,
+        })),
+        deps.now(),
+      );
+      rows.forEach((r, i) => {
+        if (r.difference === 0) return;
+        if (drifted.length < 100) drifted.push(r);
+        driftedKeys.add(itemLocationKey(r.inventoryItemId, r.locationId));
+        driftedVariants.add(targets[i]!.variantId);
+      });
+    });
     let fixed = 0;
-    if (store.mode === "absolute" && drifted.length > 0) {
-      const keys = new Set(drifted.map((d) => itemLocationKey(d.inventoryItemId, d.locationId)));
-      const variants = [
-        ...new Set(
-          targets
-            .filter((t) => keys.has(itemLocationKey(t.inventoryItemGid, t.locationGid)))
-            .map((t) => t.variantId),
-        ),
-      ];
+    if (store.mode === "absolute" && driftedKeys.size > 0) {
+      const variants = [...driftedVariants];
       await markStoreDirtyFor(deps.db, store.id, variants, deps.now());
       await runPushCycle({ ...deps, windowMs: 0 }, store, transport);
       // Fixed: a drifted item-location whose confirmed value is now what the model says.
-      fixed = (await loadTargets(deps.db, store.id, variants)).filter(
-        (t) => keys.has(itemLocationKey(t.inventoryItemGid, t.locationGid)) && t.confirmed === t.desired,
-      ).length;
+      for (const part of chunks(variants, 1000))
+        fixed += (await loadTargets(deps.db, store.id, part)).filter(
+          (t) =>
+            driftedKeys.has(itemLocationKey(t.inventoryItemGid, t.locationGid)) && t.confirmed === t.desired,
+        ).length;
     }
-    const summary = { runId: run.id, checked: rows.length, drifted: drifted.length, fixed };
+    const summary = { runId: run.id, checked, drifted: driftedKeys.size, fixed };
     await deps.db
       .updateTable("drift_runs")
       .set({
@@ -255,16 +294,16 @@ export async function runDriftCheck(
         storeId: store.id,
         flow: "inventory_push",
         kind: "drift_check",
-        level: drifted.length > fixed ? "warn" : "info",
+        level: driftedKeys.size > fixed ? "warn" : "info",
         message:
-          drifted.length === 0
+          driftedKeys.size === 0
             ? `Drift check: ${summary.checked} checked, all as the hub says`
             : store.mode === "absolute"
               ? `Drift check: ${summary.checked} checked, ${summary.drifted} differed from the hub, ${fixed} corrected`
               : `Drift check: ${summary.checked} checked, ${summary.drifted} differ from the hub (delta mode keeps Shopify's own changes)`,
         data: {
           runId: run.id,
-          drifted: drifted.slice(0, 100).map((d) => ({
+          drifted: drifted.map((d) => ({
             sku: d.sku,
             item: d.inventoryItemId,
             location: d.locationId,
@@ -331,8 +370,9 @@ export async function initialDeltaSync(
     .where("store_id", "=", store.id)
     .where("confirmed", "is not", null)
     .execute();
-  const targets = await loadTargets(deps.db, store.id, "all");
-  const toSend = targets.filter((t) => t.pushed !== null && t.pushed !== t.desired);
+  const toSend: SyncTarget[] = [];
+  for await (const page of targetPages(deps.db, store.id))
+    for (const t of page) if (t.pushed !== null && t.pushed !== t.desired) toSend.push(t);
   await markStoreDirtyFor(deps.db, store.id, [...new Set(toSend.map((t) => t.variantId))], now);
   await logActivity(
     deps.db,

@@ -1,5 +1,6 @@
 /** The inventory push's tables: dirty marks, per-target sync state and the outbox of batches. */
 import { sql } from "kysely";
+import { yieldToEventLoop } from "../../core/clock.ts";
 import { chunks } from "../../db/batching.ts";
 import type { Db } from "../../db/database.ts";
 import type { InventoryMode } from "../../db/tables.ts";
@@ -170,6 +171,34 @@ export async function loadTargets(
       }
       return out;
     });
+}
+
+/**
+ * Every linked target of a store, a page of variants at a time (yielding between pages), so a
+ * store of 100,000 variants is never one query, one array or one long block of the event loop.
+ */
+export async function* targetPages(
+  db: Db,
+  storeId: number,
+  variantsPerPage = 1000,
+): AsyncGenerator<SyncTarget[]> {
+  let after = -1;
+  for (;;) {
+    const ids = (
+      await db
+        .selectFrom("variant_links")
+        .select("variant_id")
+        .where("store_id", "=", storeId)
+        .where("variant_id", ">", after)
+        .orderBy("variant_id")
+        .limit(variantsPerPage)
+        .execute()
+    ).map((r) => r.variant_id);
+    if (ids.length === 0) return;
+    after = ids[ids.length - 1]!;
+    yield await loadTargets(db, storeId, ids);
+    await yieldToEventLoop();
+  }
 }
 
 /** warehouse id → the store's managed, active locations it is mapped to. */
