@@ -246,7 +246,10 @@ describe.each(DIALECTS)("order intake on %s", (dialect) => {
       `[orders ${dialect}] ${N} orders, ${dropped} deliveries dropped, ${duplicated} duplicated; ${beforeBackfill} orders from webhooks in ${webhookMs} ms; backfill read ${b.read} (${JSON.stringify(b.outcomes)}) in ${backfillMs} ms`,
     );
     emulator.control.clearFaults(domain);
-  }, 120_000);
+    // Order payloads carry their money (taxes, discounts, shipping, payments) and every payment
+    // is one more webhook (order_transactions/create): on a loaded 2-core machine this run took
+    // up to ~100 s of webhooks alone.
+  }, 240_000);
 
   it("concurrent duplicate deliveries create one order and one reservation", async () => {
     const o = emulator.control.placeOrder(domain, {
