@@ -174,10 +174,21 @@ describe("several hub processes on PostgreSQL", () => {
         while (streaming) {
           const i = n++ % SKUS.length;
           const j = (n * 7) % SKUS.length;
-          await post(target, [
-            { sku: SKUS[i]!, type: "receipt", quantity: 1 },
-            { sku: SKUS[j]!, type: "receipt", quantity: 2 },
-          ]);
+          // The same ids on a retry: a request cut by a kill may or may not have been applied,
+          // and a re-sent id is reported as a duplicate, never applied twice.
+          const movements = [
+            { sku: SKUS[i]!, type: "receipt", quantity: 1, id: `m-${moveId++}` },
+            { sku: SKUS[j]!, type: "receipt", quantity: 2, id: `m-${moveId++}` },
+          ].map((m) => ({ ...m, warehouse: "W1", occurredAt: new Date().toISOString() }));
+          for (let attempt = 0; ; attempt++) {
+            try {
+              await call(target, "POST", "/api/v1/movements", { movements });
+              break;
+            } catch (err) {
+              if (attempt >= 50 || !(err instanceof TypeError)) throw err;
+              await sleep(100);
+            }
+          }
           received[i]! += 1;
           received[j]! += 2;
           await sleep(40);
