@@ -38,6 +38,13 @@ export interface StoreView {
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
 
+/**
+ * Bumped whenever this process connects or disconnects a store, so caches of store rows (the
+ * webhook endpoint's) drop them at once; other processes' changes are seen within their TTL.
+ */
+let connectionsVersion = 0;
+export const storeConnectionsVersion = () => connectionsVersion;
+
 export async function findStore(database: Database, domain: string): Promise<StoreRow | undefined> {
   return (await database.db
     .selectFrom("stores")
@@ -116,6 +123,7 @@ export async function saveConnection(
   key: Buffer,
   now: number,
 ): Promise<number> {
+  connectionsVersion++;
   const domain = c.domain.toLowerCase();
   const values = {
     name: c.name,
@@ -183,6 +191,7 @@ export async function disconnectStore(
   reason: string,
   now: number,
 ): Promise<void> {
+  connectionsVersion++;
   await database.db.transaction().execute(async (trx) => {
     await trx
       .updateTable("stores")

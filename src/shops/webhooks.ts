@@ -23,7 +23,7 @@ import type { AppContext } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
 import { verifyWebhookHmac } from "../shopify/hmac.ts";
 import { decryptSecret } from "./secrets.ts";
-import { disconnectStore, findStore, type StoreRow } from "./stores.ts";
+import { disconnectStore, findStore, type StoreRow, storeConnectionsVersion } from "./stores.ts";
 
 export interface WebhookEvent {
   readonly topic: string;
@@ -86,6 +86,32 @@ export function shopsWebhookPlugin(
   deps: { readonly key: Buffer },
   handlers: WebhookHandlers,
 ): (app: FastifyInstance) => Promise<void> {
+  // A full inventory push echoes one delivery per level it set: the store row and its secrets are
+  // looked up once a second per shop, not once per delivery (a disconnect is seen within 1 s).
+  const recent = new Map<
+    string,
+    { at: number; version: number; store: StoreRow | undefined; secrets: string[] }
+  >();
+  const storeAndSecrets = async (shop: string) => {
+    const now = Date.now();
+    const version = storeConnectionsVersion();
+    const hit = recent.get(shop);
+    if (hit && hit.version === version && now - hit.at < 1000) return hit;
+    const store = shop ? await findStore(ctx.database, shop) : undefined;
+    const secrets: string[] = [];
+    if (ctx.config.shopifyApp) secrets.push(ctx.config.shopifyApp.apiSecret);
+    if (store?.webhook_secret_enc) {
+      try {
+        secrets.push(decryptSecret(store.webhook_secret_enc, deps.key));
+      } catch (err) {
+        ctx.logger.error({ store: shop, err: (err as Error).message }, "webhook secret unreadable");
+      }
+    }
+    if (recent.size > 1000) recent.clear();
+    const entry = { at: now, version, store, secrets };
+    if (shop) recent.set(shop, entry);
+    return entry;
+  };
   return async (app) => {
     app.removeAllContentTypeParsers();
     app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
@@ -94,16 +120,7 @@ export function shopsWebhookPlugin(
       const topic = header(request.headers["x-shopify-topic"]) ?? "";
       const shop = (header(request.headers["x-shopify-shop-domain"]) ?? "").toLowerCase();
       const hmac = header(request.headers["x-shopify-hmac-sha256"]);
-      const store = shop ? await findStore(ctx.database, shop) : undefined;
-      const secrets: string[] = [];
-      if (ctx.config.shopifyApp) secrets.push(ctx.config.shopifyApp.apiSecret);
-      if (store?.webhook_secret_enc) {
-        try {
-          secrets.push(decryptSecret(store.webhook_secret_enc, deps.key));
-        } catch (err) {
-          ctx.logger.error({ store: shop, err: (err as Error).message }, "webhook secret unreadable");
-        }
-      }
+      const { store, secrets } = await storeAndSecrets(shop);
       if (!secrets.some((s) => verifyWebhookHmac(raw, hmac, s))) {
         ctx.logger.warn({ topic, shop }, "refused a webhook with an invalid signature");
         throw new AppError("INVALID_WEBHOOK", "the X-Shopify-Hmac-Sha256 signature does not match");
