@@ -121,9 +121,13 @@ describe.each(DIALECTS)("order intake on %s", (dialect) => {
     expect(put.status, JSON.stringify(put.body)).toBe(200);
   });
   afterAll(async () => {
+    // Deliveries still retried by the emulator would keep the server's connections busy.
+    emulator.control.setFaults(domain, { webhookDropRate: 1 });
+    await emulator.control.webhooksIdle(30_000).catch(() => {});
+    api?.server.closeAllConnections();
     await api?.close();
     await hub?.close();
-  });
+  }, 120_000);
 
   it(`${N} orders through duplicated, reordered and dropped webhooks plus backfill equal the emulator's latest versions`, async () => {
     const started = Date.now();
