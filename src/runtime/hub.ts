@@ -45,7 +45,7 @@ import type { ShopifyAdminTransport } from "../shopify/admin-client.ts";
 import { createAdminTransport } from "../shopify/admin-client.ts";
 import { createShops } from "../shops/index.ts";
 import { openSecretKey } from "../shops/secrets.ts";
-import { BASE_WEBHOOK_TOPICS } from "../shops/webhook-subscriptions.ts";
+import { BASE_WEBHOOK_TOPICS, ensureWebhooks } from "../shops/webhook-subscriptions.ts";
 import { operatorJobHandlers } from "./operator-job-handlers.ts";
 import { Worker } from "./worker.ts";
 
@@ -92,14 +92,15 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     secretKey,
     stockListeners: [markPushDirty],
   };
+  const webhookTopics = [
+    ...BASE_WEBHOOK_TOPICS,
+    ...ORDER_WEBHOOK_SUBSCRIPTIONS,
+    ...FULFILLMENT_WEBHOOK_SUBSCRIPTIONS,
+    ...LEVEL_SUBSCRIPTIONS,
+  ];
   const shops = createShops(ctx, {
     key: ctx.secretKey,
-    webhookTopics: [
-      ...BASE_WEBHOOK_TOPICS,
-      ...ORDER_WEBHOOK_SUBSCRIPTIONS,
-      ...FULFILLMENT_WEBHOOK_SUBSCRIPTIONS,
-      ...LEVEL_SUBSCRIPTIONS,
-    ],
+    webhookTopics,
     createTransport: (o) =>
       createAdminTransport({
         ...o,
@@ -152,6 +153,21 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     name: "fulfillment:refund-inbox",
     everyMs: 1000,
     run: async () => void (await processRefundInbox(ctx)),
+  });
+  // Subscriptions a store should have (a new version adds topics; Shopify may have removed one
+  // after failed deliveries): checked at start and every 6 hours, missing ones created.
+  worker.addStorePass({
+    name: "shops:webhooks",
+    flow: null,
+    everyMs: 6 * 3600_000,
+    run: async (store, transport) =>
+      void (await ensureWebhooks(
+        ctx,
+        store,
+        transport,
+        webhookTopics,
+        `${config.publicUrl}/webhooks/shopify`,
+      )),
   });
   // Long operator work (linking, dry runs, drift checks, initial sync) under the store's lease.
   worker.addStorePass({

@@ -3,8 +3,10 @@
  * missing (idempotent, safe to re-run on every connect). Other capabilities add topics by
  * passing them in (e.g. the orders intake adds ORDERS_CREATE).
  */
+import type { AppContext } from "../core/context.ts";
 import { graphql } from "../shopify/graphql.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
+import { logActivity } from "./activity.ts";
 
 export const BASE_WEBHOOK_TOPICS: readonly string[] = ["APP_UNINSTALLED"];
 
@@ -83,4 +85,33 @@ export async function registerWebhooks(
     else out.created.push(topic);
   }
   return out;
+}
+
+/**
+ * Creates the subscriptions a connected store is missing, and says so in its activity log only
+ * when something was created or refused (run at start and periodically, so an upgrade's new topics
+ * and subscriptions Shopify removed after failed deliveries come back).
+ */
+export async function ensureWebhooks(
+  ctx: AppContext,
+  store: { id: number; domain: string },
+  transport: AdminTransport,
+  topics: readonly string[],
+  uri: string,
+): Promise<WebhookRegistration> {
+  const r = await registerWebhooks(transport, topics, uri);
+  if (r.created.length > 0 || r.failed.length > 0)
+    await logActivity(
+      ctx.database.db,
+      {
+        storeId: store.id,
+        flow: "connection",
+        kind: "webhooks_registered",
+        level: r.failed.length > 0 ? "warn" : "info",
+        message: `webhooks checked: ${r.created.length} missing and created, ${r.failed.length} refused${r.failed.map((f) => ` (${f.topic}: ${f.message})`).join("")}`,
+        data: { created: r.created, failed: r.failed.map((f) => f.topic) },
+      },
+      ctx.clock.now(),
+    );
+  return r;
 }
