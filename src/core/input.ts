@@ -37,53 +37,31 @@ export function controlCharacterProblem(value: string, allowNewlines: boolean): 
   }`;
 }
 
+/** Refuses control characters (tab and newline too, unless `allowNewlines`), naming the first. */
+const screened = (schema: z.ZodString, allowNewlines: boolean) =>
+  schema.superRefine((v, c) => {
+    const p = controlCharacterProblem(v, allowNewlines);
+    if (p) c.addIssue({ code: "custom", message: p });
+  });
+
 /** A key: trimmed of nothing, NFC-normalised, no control characters at all. */
 export function key(max: number) {
-  return z
-    .string()
-    .min(1)
-    .max(max)
-    .superRefine((v, c) => {
-      const p = controlCharacterProblem(v, false);
-      if (p) c.addIssue({ code: "custom", message: p });
-    })
-    .transform((v) => v.normalize("NFC"));
+  return screened(z.string().min(1).max(max), false).transform((v) => v.normalize("NFC"));
 }
 
 /** A key compared after trimming surrounding blanks (SKU, barcode). */
 export function trimmedKey(max: number) {
-  return z
-    .string()
-    .trim()
-    .min(1)
-    .max(max)
-    .superRefine((v, c) => {
-      const p = controlCharacterProblem(v, false);
-      if (p) c.addIssue({ code: "custom", message: p });
-    })
-    .transform((v) => v.normalize("NFC"));
+  return screened(z.string().trim().min(1).max(max), false).transform((v) => v.normalize("NFC"));
 }
 
 /** A single-line text (names, titles): no control characters. */
 export function line(max: number) {
-  return z
-    .string()
-    .max(max)
-    .superRefine((v, c) => {
-      const p = controlCharacterProblem(v, false);
-      if (p) c.addIssue({ code: "custom", message: p });
-    });
+  return screened(z.string().max(max), false);
 }
 
 /** Free text (notes, reasons): tab and newline allowed, other control characters refused. */
 export function text(max: number) {
-  return z
-    .string()
-    .max(max)
-    .superRefine((v, c) => {
-      const p = controlCharacterProblem(v, true);
-      if (p) c.addIssue({ code: "custom", message: p });
-    });
+  return screened(z.string().max(max), true);
 }
 
 /** A signed quantity, |q| ≤ 10^9. */
