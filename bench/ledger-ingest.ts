@@ -74,7 +74,7 @@ async function run(dialect: TestDialect, via: "store" | "http"): Promise<number>
         Date.now(),
       );
     }
-    const { key } = await createApiKey(database, "bench", Date.now());
+    const { key } = await createApiKey(database, "bench", Date.now(), ["stock"]);
     const bodies = Array.from({ length: BATCHES + 2 }, () => batch());
     const send = async (movements: ReturnType<typeof batch>) => {
       if (via === "store") return ingestMovements(database, movements, Date.now());
@@ -109,7 +109,7 @@ async function child(url: string, index: number, hot: boolean): Promise<void> {
     ENCRYPTION_KEY: Buffer.alloc(32, 3).toString("base64"),
   });
   const hub = await startHub(config, { logger: createLogger("silent"), listen: true });
-  const { key } = await createApiKey(hub.ctx.database, `bench-${index}`, Date.now());
+  const { key } = await createApiKey(hub.ctx.database, `bench-${index}`, Date.now(), ["stock"]);
   const base = Date.UTC(2026, 10, 1);
   let n = 0;
   const body = () =>

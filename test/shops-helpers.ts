@@ -100,7 +100,7 @@ export async function startShopsHub(
   });
   const server = await buildServer(ctx, { routes: shops.routes, plugins: [shops.webhookPlugin] });
   await server.ready();
-  const { key } = await createApiKey(database, "test", clock.now());
+  const { key } = await createApiKey(database, "test", clock.now(), ["admin"]);
   const auth = { authorization: `Bearer ${key}` };
   return {
     ctx,

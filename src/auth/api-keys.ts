@@ -4,6 +4,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Database } from "../db/database.ts";
+import { SCOPES, type Scope } from "./permissions.ts";
 
 const PREFIX = "tb_";
 
@@ -13,6 +14,7 @@ export async function createApiKey(
   database: Database,
   name: string,
   now: number,
+  scopes: readonly Scope[],
 ): Promise<{ id: number; key: string }> {
   const key = PREFIX + randomBytes(32).toString("base64url");
   const row = await database.db
@@ -24,6 +26,7 @@ export async function createApiKey(
       created_at: now,
       last_used_at: null,
       revoked_at: null,
+      scopes: scopes.join(","),
     })
     .returning("id")
     .executeTakeFirstOrThrow();
@@ -31,24 +34,37 @@ export async function createApiKey(
 }
 
 export type KeyCheck =
-  | { ok: true; keyId: number; name: string }
+  | { ok: true; keyId: number; name: string; scopes: Scope[] }
   | { ok: false; reason: "missing" | "malformed" | "unknown" | "revoked" };
 
-export async function verifyApiKey(database: Database, authorization: string | undefined): Promise<KeyCheck> {
+/** `last_used_at` is written at most once a minute per key, not on every request. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+const storedScopes = (text: string): Scope[] =>
+  text.split(",").filter((s): s is Scope => (SCOPES as readonly string[]).includes(s));
+
+export async function verifyApiKey(
+  database: Database,
+  authorization: string | undefined,
+  now: number,
+): Promise<KeyCheck> {
   if (!authorization) return { ok: false, reason: "missing" };
   const m = /^Bearer\s+(\S+)$/i.exec(authorization);
   if (!m || !m[1]!.startsWith(PREFIX)) return { ok: false, reason: "malformed" };
   const hash = hashKey(m[1]!);
   const row = await database.db
     .selectFrom("api_keys")
-    .select(["id", "name", "key_hash", "revoked_at"])
+    .select(["id", "name", "key_hash", "revoked_at", "scopes", "last_used_at"])
     .where("key_hash", "=", hash)
     .executeTakeFirst();
   // The lookup is by hash, so timing reveals nothing about the key; compare anyway to be explicit.
   if (!row || !timingSafeEqual(Buffer.from(row.key_hash), Buffer.from(hash)))
     return { ok: false, reason: "unknown" };
   if (row.revoked_at !== null) return { ok: false, reason: "revoked" };
-  return { ok: true, keyId: row.id, name: row.name };
+  if (row.last_used_at === null || row.last_used_at < now - LAST_USED_RESOLUTION_MS) {
+    await database.db.updateTable("api_keys").set({ last_used_at: now }).where("id", "=", row.id).execute();
+  }
+  return { ok: true, keyId: row.id, name: row.name, scopes: storedScopes(row.scopes) };
 }
 
 export async function revokeApiKey(database: Database, id: number, now: number): Promise<boolean> {
@@ -64,7 +80,7 @@ export async function revokeApiKey(database: Database, id: number, now: number):
 export async function listApiKeys(database: Database) {
   return database.db
     .selectFrom("api_keys")
-    .select(["id", "name", "prefix", "created_at", "revoked_at"])
+    .select(["id", "name", "prefix", "scopes", "created_at", "last_used_at", "revoked_at"])
     .orderBy("id")
     .execute();
 }

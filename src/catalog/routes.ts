@@ -9,7 +9,7 @@ export function catalogRoutes(ctx: AppContext) {
       method: "PUT",
       url: "/api/v1/variants",
       tag: "catalog",
-      auth: "api-key",
+      auth: "stock.write",
       summary: "Create or update variants by SKU (barcode, title, up to three option values).",
       body: variantBatchInput,
       response: z.object({ created: z.number().int(), updated: z.number().int() }),

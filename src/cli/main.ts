@@ -3,6 +3,7 @@
  */
 import { parseArgs } from "node:util";
 import { createApiKey, listApiKeys, revokeApiKey } from "../auth/api-keys.ts";
+import { parseScopes, SCOPE_DESCRIPTIONS, SCOPES } from "../auth/permissions.ts";
 import { ConfigError, loadConfig } from "../config/config.ts";
 import { openDatabase } from "../db/database.ts";
 import { migrateToLatest } from "../db/migrate.ts";
@@ -13,7 +14,9 @@ const USAGE = `Usage: tillbridge <command>
 Commands:
   start                         run the HTTP server and the background workers
   migrate                       apply pending database migrations and exit
-  api-key create --name NAME    create a back-office API key (printed once)
+  api-key create --name NAME --scope S[,S]
+                                create a back-office API key (printed once); scopes:
+                                stock, orders, read, operate, admin
   api-key list                  list keys (never the keys themselves)
   api-key revoke --id ID        revoke a key
   emulator [--port N] [--demo]  run the Shopify emulator on its own
@@ -83,21 +86,35 @@ async function main(argv: string[]): Promise<number> {
     }
     case "api-key": {
       const [sub, ...args] = rest;
-      const { values } = parseArgs({ args, options: { name: { type: "string" }, id: { type: "string" } } });
+      const { values } = parseArgs({
+        args,
+        options: { name: { type: "string" }, id: { type: "string" }, scope: { type: "string" } },
+      });
       if (sub === "create") {
         if (!values.name) {
           console.error("api-key create needs --name NAME (who or what uses the key)");
           return 2;
         }
-        const { id, key } = await withDatabase((db) => createApiKey(db, values.name!, Date.now()));
-        console.log(`API key ${id} (${values.name}) — shown once, store it now:\n${key}`);
+        const scopes = parseScopes(values.scope ?? "");
+        if (!scopes.ok) {
+          console.error(
+            `api-key create needs --scope with one or more of (comma-separated):\n${SCOPES.map((s) => `  ${s.padEnd(8)} ${SCOPE_DESCRIPTIONS[s]}`).join("\n")}${scopes.unknown.length ? `\nunknown: ${scopes.unknown.join(", ")}` : ""}`,
+          );
+          return 2;
+        }
+        const { id, key } = await withDatabase((db) =>
+          createApiKey(db, values.name!, Date.now(), scopes.scopes),
+        );
+        console.log(
+          `API key ${id} (${values.name}, scopes ${scopes.scopes.join(",")}) — shown once, store it now:\n${key}`,
+        );
         return 0;
       }
       if (sub === "list") {
         const keys = await withDatabase((db) => listApiKeys(db));
         for (const k of keys) {
           console.log(
-            `${k.id}\t${k.prefix}…\t${k.name}\t${new Date(k.created_at).toISOString()}${k.revoked_at ? "\trevoked" : ""}`,
+            `${k.id}\t${k.prefix}…\t${k.name}\t${k.scopes}\t${new Date(k.created_at).toISOString()}\t${k.last_used_at ? `used ${new Date(k.last_used_at).toISOString()}` : "never used"}${k.revoked_at ? "\trevoked" : ""}`,
           );
         }
         return 0;

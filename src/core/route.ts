@@ -5,6 +5,8 @@
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { z } from "zod";
+import type { Permission } from "../auth/permissions.ts";
+import type { Principal } from "../auth/principal.ts";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
@@ -14,6 +16,8 @@ export interface RouteInput<B, Q, P> {
   readonly params: P;
   readonly request: FastifyRequest;
   readonly reply: FastifyReply;
+  /** Who is calling; null only on routes with `auth: "none"`. */
+  readonly principal: Principal | null;
 }
 
 export interface RouteSpec<B = unknown, Q = unknown, P = unknown> {
@@ -22,8 +26,12 @@ export interface RouteSpec<B = unknown, Q = unknown, P = unknown> {
   readonly url: string;
   readonly summary: string;
   readonly tag: string;
-  /** false for routes that are not part of the back-office API (webhooks, OAuth, console). */
-  readonly auth: "api-key" | "none";
+  /**
+   * The permission a caller needs (an API key's scopes or a signed-in operator's role must grant
+   * it), "any" for routes every authenticated caller may use (its own session), or "none" for
+   * routes outside the authenticated API (webhooks, OAuth, sign-in).
+   */
+  readonly auth: Permission | "any" | "none";
   readonly body?: z.ZodType<B>;
   /**
    * "handler" when the handler validates the body itself (e.g. to report every bad item of a

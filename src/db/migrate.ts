@@ -14,6 +14,7 @@ import { orderMoney } from "./migrations/0008-order-money.ts";
 import { ownership } from "./migrations/0009-ownership.ts";
 import { bounds } from "./migrations/0010-bounds.ts";
 import { operatorJobs } from "./migrations/0011-operator-jobs.ts";
+import { access } from "./migrations/0012-access.ts";
 import { type HubMigration, migrationContext } from "./schema-helpers.ts";
 
 export const MIGRATIONS: readonly HubMigration[] = [
@@ -28,6 +29,7 @@ export const MIGRATIONS: readonly HubMigration[] = [
   ownership,
   bounds,
   operatorJobs,
+  access,
 ];
 
 export class MigrationError extends Error {

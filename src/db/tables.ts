@@ -18,6 +18,44 @@ export interface ApiKeyTable {
   created_at: number;
   last_used_at: number | null;
   revoked_at: number | null;
+  /** Comma-separated scopes (`stock,orders`); see src/auth/permissions.ts. */
+  scopes: Generated<string>;
+}
+
+export interface OperatorAccountTable {
+  id: Generated<number>;
+  /** NFC, lower case. */
+  username: string;
+  /** scrypt, self-describing: `scrypt$N$r$p$salt$hash` (base64url). */
+  password_hash: string;
+  role: "viewer" | "operator" | "admin";
+  created_at: number;
+  /** `cli`, `first-visit` or the admin who created the account. */
+  created_by: string;
+  disabled_at: number | null;
+  last_sign_in_at: number | null;
+}
+
+export interface OperatorSessionTable {
+  token_hash: string;
+  account_id: number;
+  csrf_token: string;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: number;
+  /** `operator:NAME`, `api-key:NAME` or `system`. */
+  actor: string;
+  store_id: number | null;
+  /** e.g. `order_settings.update`, `account.create`, `api_key.revoke`. */
+  action: string;
+  target: string | null;
+  before: string | null;
+  after: string | null;
 }
 
 export interface WarehouseTable {
@@ -552,6 +590,9 @@ export interface OperatorJobTable {
 
 export interface Tables {
   api_keys: ApiKeyTable;
+  operator_accounts: OperatorAccountTable;
+  operator_sessions: OperatorSessionTable;
+  audit_log: AuditLogTable;
   warehouses: WarehouseTable;
   variants: VariantTable;
   movements: MovementTable;

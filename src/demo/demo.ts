@@ -130,7 +130,7 @@ const WAREHOUSES = [
 export async function connectDemoStore(hub: Hub, demo: DemoEmulator): Promise<{ apiKey: string }> {
   // One live demo key at most: the previous run's key stops working now.
   await revokeDemoKeys(hub.ctx.database, hub.ctx.clock.now());
-  const { key } = await createApiKey(hub.ctx.database, DEMO_KEY_NAME, hub.ctx.clock.now());
+  const { key } = await createApiKey(hub.ctx.database, DEMO_KEY_NAME, hub.ctx.clock.now(), ["admin"]);
   const call = async (method: "GET" | "POST" | "PUT", url: string, payload?: unknown) => {
     const res = await hub.server.inject({
       method,

@@ -42,7 +42,7 @@ export function fulfillmentRoutes(ctx: AppContext, _deps: { transportFor?: Trans
       method: "POST",
       url: "/api/v1/shipments",
       tag: "fulfillment",
-      auth: "api-key",
+      auth: "orders.write",
       summary:
         "Record a shipment (the back office's id is the idempotency key): 201 when new, 200 with `duplicate: true` for a re-send with the same content, 409 for the same id with different content. Every invalid line is listed and nothing changes. The stock reserved for the shipped lines becomes a sale; Shopify gets a fulfillment with tracking shortly after.",
       body: shipmentInput,
@@ -58,7 +58,7 @@ export function fulfillmentRoutes(ctx: AppContext, _deps: { transportFor?: Trans
       method: "GET",
       url: "/api/v1/shipments/:id",
       tag: "fulfillment",
-      auth: "api-key",
+      auth: "orders.read",
       summary:
         "A shipment: status (pending, applied, partially_applied, parked, rejected, failed), reason, fulfillments.",
       params: shipmentParams,
@@ -72,7 +72,7 @@ export function fulfillmentRoutes(ctx: AppContext, _deps: { transportFor?: Trans
       method: "PATCH",
       url: "/api/v1/shipments/:id",
       tag: "fulfillment",
-      auth: "api-key",
+      auth: "orders.write",
       summary:
         "Replace a shipment's packages (tracking added later); Shopify's fulfillments get the new tracking.",
       params: shipmentParams,
@@ -83,7 +83,7 @@ export function fulfillmentRoutes(ctx: AppContext, _deps: { transportFor?: Trans
       method: "GET",
       url: "/api/v1/orders/:id/shipments",
       tag: "fulfillment",
-      auth: "api-key",
+      auth: "orders.read",
       summary: "The shipments recorded for an order (hub id, Shopify gid or name).",
       params: orderParams,
       async handler({ params }) {
@@ -94,7 +94,7 @@ export function fulfillmentRoutes(ctx: AppContext, _deps: { transportFor?: Trans
       method: "GET",
       url: "/api/v1/orders/:id/refunds",
       tag: "fulfillment",
-      auth: "api-key",
+      auth: "orders.read",
       summary: "The refunds recorded for an order, with what was restocked where.",
       params: orderParams,
       async handler({ params }) {
@@ -105,7 +105,7 @@ export function fulfillmentRoutes(ctx: AppContext, _deps: { transportFor?: Trans
       method: "GET",
       url: "/api/v1/stores/:domain/fulfillment-settings",
       tag: "fulfillment",
-      auth: "api-key",
+      auth: "store.read",
       summary: "Notify-customer default and restock rule of a store.",
       params: domainParams,
       async handler({ params }) {
@@ -119,7 +119,7 @@ export function fulfillmentRoutes(ctx: AppContext, _deps: { transportFor?: Trans
       method: "PUT",
       url: "/api/v1/stores/:domain/fulfillment-settings",
       tag: "fulfillment",
-      auth: "api-key",
+      auth: "store.operate",
       summary:
         "Set the notify-customer default and the restock rule: none (default), order_warehouse, returns_warehouse (with returnsWarehouse).",
       params: domainParams,

@@ -22,7 +22,7 @@ const toSchema = (schema: z.ZodType, io: "input" | "output") =>
 
 export function buildOpenApi(routes: readonly AnyRoute[], version: string) {
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const r of routes.filter((r) => r.auth === "api-key")) {
+  for (const r of routes.filter((r) => r.auth !== "none")) {
     const path = r.url.replace(/:([A-Za-z]+)/g, "{$1}");
     const parameters: unknown[] = [];
     for (const [where, schema] of [

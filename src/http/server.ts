@@ -2,10 +2,21 @@
  * Assembles the HTTP server from the capabilities' route specs. Capabilities never import this
  * folder; it imports them.
  */
+
+import cookie from "@fastify/cookie";
 import helmet from "@fastify/helmet";
 import rateLimit from "@fastify/rate-limit";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  LogController,
+} from "fastify";
+import { resolveSession, SESSION_COOKIE } from "../auth/accounts.ts";
 import { verifyApiKey } from "../auth/api-keys.ts";
+import { allows, type Permission } from "../auth/permissions.ts";
+import type { Principal } from "../auth/principal.ts";
+import { authRoutes } from "../auth/routes.ts";
 import { catalogRoutes } from "../catalog/routes.ts";
 import type { AppContext } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
@@ -27,9 +38,17 @@ export interface ServerExtras {
   readonly authFailures?: { readonly max: number; readonly windowMs: number };
 }
 
+declare module "fastify" {
+  interface FastifyRequest {
+    /** Set by the authentication hook of every route that is not `auth: "none"`. */
+    principal: Principal | null;
+  }
+}
+
 const UNAUTHORIZED_MESSAGES = {
   missing:
-    "send an API key as `Authorization: Bearer tb_…` (create one with `tillbridge api-key create --name NAME`)",
+    "sign in to the console, or send an API key as `Authorization: Bearer tb_…` (create one with `tillbridge api-key create --name NAME --scope SCOPE`)",
+  session_expired: "your session has ended (signed out, expired or the account changed); sign in again",
   malformed: "the Authorization header must be `Bearer tb_…`",
   unknown: "this API key is not known to the hub",
   revoked: "this API key was revoked",
@@ -45,7 +64,9 @@ export async function buildServer(ctx: AppContext, extras: ServerExtras = {}): P
     // Errors Fastify raises before routing (a malformed URL…) get the envelope as well.
     frameworkErrors: (err, request, reply) => sendError(request, reply, err),
   });
-  await app.register(helmet, { contentSecurityPolicy: false, global: true });
+  await app.register(cookie);
+  app.decorateRequest("principal", null);
+  await app.register(helmet, { contentSecurityPolicy: CONSOLE_CSP, global: true });
   // Only routes that ask for it (`rateLimit` in their spec) are limited.
   await app.register(rateLimit, {
     global: false,
@@ -75,7 +96,12 @@ export async function buildServer(ctx: AppContext, extras: ServerExtras = {}): P
     ctx.metrics.httpDuration.observe({ method: request.method, route: routeUrl }, reply.elapsedTime / 1000);
   });
 
-  const routes: AnyRoute[] = [...inventoryRoutes(ctx), ...catalogRoutes(ctx), ...(extras.routes ?? [])];
+  const routes: AnyRoute[] = [
+    ...authRoutes(ctx),
+    ...inventoryRoutes(ctx),
+    ...catalogRoutes(ctx),
+    ...(extras.routes ?? []),
+  ];
   for (const spec of routes) registerRoute(app, ctx, spec, authLimiter);
 
   const openapi = buildOpenApi(routes, API_VERSION);
@@ -96,12 +122,84 @@ export async function buildServer(ctx: AppContext, extras: ServerExtras = {}): P
   return app;
 }
 
+/**
+ * The console holds credentials (a session): only its own scripts, styles and API may run.
+ * `style-src` allows inline style attributes, which UI libraries set; scripts stay strict.
+ */
+const CONSOLE_CSP = {
+  useDefaults: false,
+  directives: {
+    defaultSrc: ["'self'"],
+    scriptSrc: ["'self'"],
+    styleSrc: ["'self'", "'unsafe-inline'"],
+    imgSrc: ["'self'", "data:"],
+    connectSrc: ["'self'"],
+    fontSrc: ["'self'"],
+    objectSrc: ["'none'"],
+    baseUri: ["'none'"],
+    frameAncestors: ["'none'"],
+    formAction: ["'self'"],
+  },
+};
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * An API key in `Authorization` (machines), else the session cookie (operators). Cookie-borne
+ * requests that change something must echo the session's CSRF token in `x-csrf-token`: a page
+ * on another site can make the browser send the cookie, but cannot read the token.
+ */
+async function authenticate(ctx: AppContext, request: FastifyRequest, authLimiter: AuthFailureLimiter) {
+  const now = ctx.clock.now();
+  const wait = authLimiter.blockedFor(request.ip, now);
+  if (wait > 0) {
+    ctx.metrics.authFailures.inc({ reason: "rate_limited" });
+    throw new AppError(
+      "RATE_LIMITED",
+      `too many failed authentications from this address; try again in ${Math.ceil(wait / 1000)} s with valid credentials`,
+    );
+  }
+  const fail = (reason: keyof typeof UNAUTHORIZED_MESSAGES): never => {
+    authLimiter.recordFailure(request.ip, now);
+    ctx.metrics.authFailures.inc({ reason });
+    throw new AppError("UNAUTHORIZED", UNAUTHORIZED_MESSAGES[reason]);
+  };
+  const sessionToken = request.cookies[SESSION_COOKIE];
+  if (request.headers.authorization !== undefined || !sessionToken) {
+    const check = await verifyApiKey(ctx.database, request.headers.authorization, now);
+    if (!check.ok) return fail(check.reason);
+    return {
+      kind: "api-key",
+      keyId: check.keyId,
+      name: check.name,
+      scopes: check.scopes,
+    } satisfies Principal;
+  }
+  const session = await resolveSession(ctx.database, sessionToken, now);
+  if (!session) return fail("session_expired");
+  if (!SAFE_METHODS.has(request.method) && request.headers["x-csrf-token"] !== session.csrfToken) {
+    ctx.metrics.authFailures.inc({ reason: "csrf" });
+    throw new AppError(
+      "CSRF_TOKEN_INVALID",
+      "this change must carry the session's x-csrf-token header; reload the console and try again",
+    );
+  }
+  return session.principal;
+}
+
+function forbiddenMessage(principal: Principal, needed: Permission): string {
+  return principal.kind === "api-key"
+    ? `the API key "${principal.name}" has the scopes ${principal.scopes.join(", ")}, which do not allow this (it needs ${needed}); an admin can create a key with the scope it needs`
+    : `${principal.username} signs in as ${principal.role}, which does not allow this (it needs ${needed}); ask an admin`;
+}
+
 function registerRoute(
   app: FastifyInstance,
   ctx: AppContext,
   spec: AnyRoute,
   authLimiter: AuthFailureLimiter,
 ) {
+  const needed = spec.auth;
   app.route({
     method: spec.method,
     url: spec.url,
@@ -111,25 +209,16 @@ function registerRoute(
     // Authentication runs before the body is read or parsed: an unauthenticated client cannot
     // make the hub parse megabytes of JSON.
     onRequest:
-      spec.auth === "api-key"
-        ? async (request) => {
-            const now = ctx.clock.now();
-            const wait = authLimiter.blockedFor(request.ip, now);
-            if (wait > 0) {
-              ctx.metrics.authFailures.inc({ reason: "rate_limited" });
-              throw new AppError(
-                "RATE_LIMITED",
-                `too many failed API authentications from this address; try again in ${Math.ceil(wait / 1000)} s with a valid key`,
-              );
-            }
-            const check = await verifyApiKey(ctx.database, request.headers.authorization);
-            if (!check.ok) {
-              authLimiter.recordFailure(request.ip, now);
-              ctx.metrics.authFailures.inc({ reason: check.reason });
-              throw new AppError("UNAUTHORIZED", UNAUTHORIZED_MESSAGES[check.reason]);
-            }
-          }
-        : undefined,
+      needed === "none"
+        ? undefined
+        : async (request) => {
+            const principal = await authenticate(ctx, request, authLimiter);
+            if (needed !== "any" && !allows(principal.scopes, needed))
+              throw new AppError("FORBIDDEN", forbiddenMessage(principal, needed), [
+                { code: "MISSING_PERMISSION", message: needed, id: principal.scopes.join(",") },
+              ]);
+            request.principal = principal;
+          },
     handler: async (request, reply) => {
       const parse = (schema: typeof spec.query, value: unknown, where: "query" | "params" | "body") => {
         const screened = screenInput(value, where === "body" ? "" : where);
@@ -151,6 +240,7 @@ function registerRoute(
         body: spec.bodyValidation === "handler" ? request.body : parse(spec.body, request.body, "body"),
         request,
         reply,
+        principal: request.principal,
       };
       const result = await spec.handler(input);
       if (reply.sent) return reply;

@@ -74,7 +74,7 @@ export function orderRoutes(ctx: AppContext) {
       method: "GET",
       url: "/api/v1/orders",
       tag: "orders",
-      auth: "api-key",
+      auth: "orders.read",
       summary:
         "Imported orders in feed order. Pass `after=nextCursor` to resume; an order that changes gets a new place at the end, so updates re-appear.",
       query: feedQuery,
@@ -100,7 +100,7 @@ export function orderRoutes(ctx: AppContext) {
       method: "GET",
       url: "/api/v1/orders/:id",
       tag: "orders",
-      auth: "api-key",
+      auth: "orders.read",
       summary:
         "One order with its lines, customer, addresses and money (document version 2: taxes, discounts, shipping, duties, totals in shop and presentment currency, source, payments with the mapped codes, refunds).",
       params: idParams,
@@ -115,7 +115,7 @@ export function orderRoutes(ctx: AppContext) {
       method: "POST",
       url: "/api/v1/orders/:id/ack",
       tag: "orders",
-      auth: "api-key",
+      auth: "orders.write",
       summary: "Records that the back office took the order (in its current version).",
       params: idParams,
       async handler({ params }) {
@@ -138,7 +138,7 @@ export function orderRoutes(ctx: AppContext) {
       method: "GET",
       url: "/api/v1/order-problems",
       tag: "orders",
-      auth: "api-key",
+      auth: "orders.read",
       summary:
         "Orders not imported (parked: unknown SKU or unmapped location; waiting: on hold; skipped: filtered out) with the reason.",
       query: problemsQuery,
@@ -175,7 +175,7 @@ export function orderRoutes(ctx: AppContext) {
       method: "POST",
       url: "/api/v1/stores/:domain/orders/reprocess",
       tag: "orders",
-      auth: "api-key",
+      auth: "store.operate",
       summary: "Re-applies the store's parked orders (after linking SKUs or mapping locations).",
       params: domainParams,
       async handler({ params }) {
@@ -187,7 +187,7 @@ export function orderRoutes(ctx: AppContext) {
       method: "GET",
       url: "/api/v1/stores/:domain/order-settings",
       tag: "orders",
-      auth: "api-key",
+      auth: "store.read",
       summary: "The store's order import settings (the outbound secret is never shown).",
       params: domainParams,
       async handler({ params }) {
@@ -199,7 +199,7 @@ export function orderRoutes(ctx: AppContext) {
       method: "PUT",
       url: "/api/v1/stores/:domain/order-settings",
       tag: "orders",
-      auth: "api-key",
+      auth: "store.operate",
       summary:
         "Replaces the store's order settings; fields left out take their defaults, except `outboundSecret`, which is kept when omitted.",
       params: domainParams,
@@ -236,7 +236,7 @@ export function orderRoutes(ctx: AppContext) {
       method: "GET",
       url: "/api/v1/stores/:domain/order-mappings",
       tag: "orders",
-      auth: "api-key",
+      auth: "store.read",
       summary:
         "The store's mapping of payment gateways, shipping lines, tax lines, sources and POS locations to back-office codes (null: not mapped).",
       params: domainParams,
@@ -250,7 +250,7 @@ export function orderRoutes(ctx: AppContext) {
       method: "PUT",
       url: "/api/v1/stores/:domain/order-mappings",
       tag: "orders",
-      auth: "api-key",
+      auth: "store.operate",
       summary:
         "Replaces the store's mappings (categories left out are not mapped). Once a category is set, an order carrying a value it does not map is parked with a reason naming the value; saving a mapping re-applies the store's parked orders, so adding the missing value releases them.",
       params: domainParams,
@@ -266,7 +266,7 @@ export function orderRoutes(ctx: AppContext) {
       method: "GET",
       url: "/api/v1/outbound/events/:id",
       tag: "orders",
-      auth: "api-key",
+      auth: "orders.read",
       summary:
         "One outbound webhook as it was (or will be) sent: headers X-Tillbridge-Event, X-Tillbridge-Event-Id and X-Tillbridge-Signature; body { id, type, createdAt, version, order (the order document), … }.",
       params: idParams,
@@ -293,7 +293,7 @@ export function orderRoutes(ctx: AppContext) {
       method: "GET",
       url: "/api/v1/outbound/dead",
       tag: "orders",
-      auth: "api-key",
+      auth: "store.read",
       summary: "Outbound webhooks that ran out of attempts, with their last error.",
       handler: async () => ({ items: await listDeadEvents(ctx) }),
     }),
@@ -301,7 +301,7 @@ export function orderRoutes(ctx: AppContext) {
       method: "POST",
       url: "/api/v1/outbound/:id/replay",
       tag: "orders",
-      auth: "api-key",
+      auth: "store.operate",
       summary: "Puts a dead outbound webhook back in the queue.",
       params: idParams,
       async handler({ params }) {
@@ -314,7 +314,7 @@ export function orderRoutes(ctx: AppContext) {
       method: "GET",
       url: "/api/v1/compliance/requests",
       tag: "orders",
-      auth: "api-key",
+      auth: "admin",
       summary:
         "Records of Shopify's compliance webhooks: the customer data to hand over (data_request) and what was erased.",
       async handler() {

@@ -212,7 +212,7 @@ export function shopsRoutes(ctx: AppContext, deps: ShopsDeps) {
       method: "POST",
       url: "/api/v1/stores",
       tag: "shops",
-      auth: "api-key",
+      auth: "admin",
       summary:
         "Connect a store with a custom-app Admin API token. The token is verified with a test call before it is saved (encrypted).",
       body: customAppInput,
@@ -262,7 +262,7 @@ export function shopsRoutes(ctx: AppContext, deps: ShopsDeps) {
       method: "GET",
       url: "/api/v1/stores",
       tag: "shops",
-      auth: "api-key",
+      auth: "store.read",
       summary: "List connected stores, their flows and granted scopes (never tokens).",
       response: z.object({ items: z.array(storeOut) }),
       handler: async () => ({ items: await listStores(database) }),
@@ -271,7 +271,7 @@ export function shopsRoutes(ctx: AppContext, deps: ShopsDeps) {
       method: "GET",
       url: "/api/v1/stores/:domain",
       tag: "shops",
-      auth: "api-key",
+      auth: "store.read",
       summary: "One store, its flows and granted scopes.",
       params: domainParams,
       response: storeOut,
@@ -281,7 +281,7 @@ export function shopsRoutes(ctx: AppContext, deps: ShopsDeps) {
       method: "POST",
       url: "/api/v1/stores/:domain/disconnect",
       tag: "shops",
-      auth: "api-key",
+      auth: "admin",
       summary: "Disconnect a store: every flow stops at once; hub data (mapping, links, history) is kept.",
       params: domainParams,
       body: z.object({ reason: z.string().max(500).optional() }).optional(),
@@ -301,7 +301,7 @@ export function shopsRoutes(ctx: AppContext, deps: ShopsDeps) {
       method: "PUT",
       url: "/api/v1/stores/:domain/inventory-mode",
       tag: "shops",
-      auth: "api-key",
+      auth: "store.operate",
       summary:
         "Delta (send only changes; recommended first) or absolute (the hub overwrites Shopify's quantity).",
       params: domainParams,
@@ -317,7 +317,7 @@ export function shopsRoutes(ctx: AppContext, deps: ShopsDeps) {
       method: "POST",
       url: "/api/v1/stores/:domain/flows/:flow/:action",
       tag: "shops",
-      auth: "api-key",
+      auth: "store.operate",
       summary:
         "pause | resume | enable | disable one flow of a store. Enabling needs an active store and the flow's scopes (the error names a missing scope).",
       params: flowParams,
@@ -344,7 +344,7 @@ export function shopsRoutes(ctx: AppContext, deps: ShopsDeps) {
       method: "POST",
       url: "/api/v1/stores/:domain/locations/sync",
       tag: "shops",
-      auth: "api-key",
+      auth: "store.operate",
       summary:
         "Read the store's locations from Shopify again (mapping is kept; removed ones become inactive).",
       params: domainParams,
@@ -362,7 +362,7 @@ export function shopsRoutes(ctx: AppContext, deps: ShopsDeps) {
       method: "GET",
       url: "/api/v1/stores/:domain/locations",
       tag: "shops",
-      auth: "api-key",
+      auth: "store.read",
       summary: "The store's locations with their mapped warehouse codes, managed flag and default.",
       params: domainParams,
       handler: async ({ params }) => ({
@@ -373,7 +373,7 @@ export function shopsRoutes(ctx: AppContext, deps: ShopsDeps) {
       method: "PUT",
       url: "/api/v1/stores/:domain/locations/mapping",
       tag: "shops",
-      auth: "api-key",
+      auth: "store.operate",
       summary:
         "Map locations to warehouses (sellable is summed), choose managed locations and the default. Atomic; every problem reported.",
       params: domainParams,
@@ -399,7 +399,7 @@ export function shopsRoutes(ctx: AppContext, deps: ShopsDeps) {
       method: "POST",
       url: "/api/v1/stores/:domain/link",
       tag: "shops",
-      auth: "api-key",
+      auth: "store.operate",
       summary:
         "Link hub variants to the store's variants by SKU, then barcode; replaces the link problems; reads Shopify's current quantities at managed locations.",
       params: domainParams,
@@ -416,7 +416,7 @@ export function shopsRoutes(ctx: AppContext, deps: ShopsDeps) {
       method: "GET",
       url: "/api/v1/stores/:domain/link-problems",
       tag: "shops",
-      auth: "api-key",
+      auth: "store.read",
       summary:
         "Variants that could not be linked, with the reason (duplicate SKU, not in Shopify, not in the hub, deleted).",
       params: domainParams,
@@ -428,7 +428,7 @@ export function shopsRoutes(ctx: AppContext, deps: ShopsDeps) {
       method: "GET",
       url: "/api/v1/stores/:domain/activity",
       tag: "shops",
-      auth: "api-key",
+      auth: "store.read",
       summary: "The store's activity log, newest first; filter by flow; page with `before` (an id).",
       params: domainParams,
       query: z.object({

@@ -33,7 +33,7 @@ export async function startTestHub(
     logger: createLogger(config.logLevel),
     listen: options.listen ?? false,
   });
-  const { key } = await createApiKey(hub.ctx.database, "test", clock.now());
+  const { key } = await createApiKey(hub.ctx.database, "test", clock.now(), ["admin"]);
   return {
     ctx: hub.ctx,
     server: hub.server,

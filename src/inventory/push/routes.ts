@@ -34,7 +34,7 @@ export function pushRoutes(ctx: AppContext, deps: PushRouteDeps) {
       method: "GET",
       url: "/api/v1/stores/:domain/inventory/status",
       tag: "inventory push",
-      auth: "api-key",
+      auth: "store.read",
       summary:
         "The inventory push of one store: mode, flow state, items waiting, batches in flight or failed, items Shopify refused (with their error and next retry), last drift check.",
       params: storeParams,
@@ -132,7 +132,7 @@ export function pushRoutes(ctx: AppContext, deps: PushRouteDeps) {
       method: "POST",
       url: "/api/v1/stores/:domain/inventory/dry-run",
       tag: "inventory push",
-      auth: "api-key",
+      auth: "store.operate",
       summary:
         "What the push would change, per SKU and location: Shopify's on hand, available and committed now, what the stock model says they should be, the difference and its likely cause, without writing to Shopify. Required before the inventory flow is enabled.",
       params: storeParams,
@@ -148,7 +148,7 @@ export function pushRoutes(ctx: AppContext, deps: PushRouteDeps) {
       method: "POST",
       url: "/api/v1/stores/:domain/inventory/initial-sync",
       tag: "inventory push",
-      auth: "api-key",
+      auth: "store.operate",
       summary:
         "Delta mode only: read Shopify's count everywhere and send the hub's value once where they differ (the dry run's keptByDelta); afterwards only the hub's own changes go out again.",
       params: storeParams,
@@ -163,7 +163,7 @@ export function pushRoutes(ctx: AppContext, deps: PushRouteDeps) {
       method: "POST",
       url: "/api/v1/stores/:domain/inventory/drift-check",
       tag: "inventory push",
-      auth: "api-key",
+      auth: "store.operate",
       summary:
         "Read Shopify's levels for every linked item now and compare them with the stock model (the dry run's comparison): report every difference with its likely cause and, in absolute mode, correct it.",
       params: storeParams,
@@ -178,7 +178,7 @@ export function pushRoutes(ctx: AppContext, deps: PushRouteDeps) {
       method: "GET",
       url: "/api/v1/stores/:domain/inventory/drift-checks",
       tag: "inventory push",
-      auth: "api-key",
+      auth: "store.read",
       summary: "Recent drift checks with their summaries.",
       params: storeParams,
       async handler({ params }) {
