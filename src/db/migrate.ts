@@ -15,6 +15,8 @@ import { ownership } from "./migrations/0009-ownership.ts";
 import { bounds } from "./migrations/0010-bounds.ts";
 import { operatorJobs } from "./migrations/0011-operator-jobs.ts";
 import { access } from "./migrations/0012-access.ts";
+import { consoleViews } from "./migrations/0013-console-views.ts";
+import { jobParams } from "./migrations/0013-job-params.ts";
 import { type HubMigration, migrationContext } from "./schema-helpers.ts";
 
 export const MIGRATIONS: readonly HubMigration[] = [
@@ -30,6 +32,7 @@ export const MIGRATIONS: readonly HubMigration[] = [
   bounds,
   operatorJobs,
   access,
+  jobParams,
 ];
 
 export class MigrationError extends Error {

@@ -311,6 +311,8 @@ export interface WebhookInboxTable {
   next_attempt_at: number;
   last_error: string | null;
   processed_at: number | null;
+  /** The Shopify order the delivery concerns, when it concerns one (migration 0013). */
+  order_gid: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface CompanyTable {
@@ -588,6 +590,32 @@ export interface OperatorJobTable {
   finished_at: number | null;
 }
 
+/** One sample of a store's flows, every ~30 s, kept a few days (migration 0013). */
+export interface StoreSeriesTable {
+  store_id: number;
+  at: number;
+  /** Age in seconds of the oldest change waiting for the inventory push; null when none waits. */
+  lag_seconds: number | null;
+  /** Items waiting for the inventory push. */
+  backlog: number;
+  /** Quantities pushed to Shopify since the previous sample. */
+  pushed: number;
+  /** Orders imported since the previous sample. */
+  orders_imported: number;
+  /** The last activity_log id counted for `pushed`. */
+  activity_id: number;
+}
+
+/** A failure an operator chose to hide, with why (migration 0013). */
+export interface FailureDismissalTable {
+  kind: string;
+  item_id: string;
+  store_id: number | null;
+  reason: string;
+  actor: string;
+  dismissed_at: number;
+}
+
 export interface Tables {
   api_keys: ApiKeyTable;
   operator_accounts: OperatorAccountTable;
@@ -634,4 +662,6 @@ export interface Tables {
   fulfillment_settings: FulfillmentSettingsTable;
   fulfillment_records: FulfillmentRecordTable;
   operator_jobs: OperatorJobTable;
+  store_series: StoreSeriesTable;
+  failure_dismissals: FailureDismissalTable;
 }
