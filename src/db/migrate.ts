@@ -16,7 +16,7 @@ import { bounds } from "./migrations/0010-bounds.ts";
 import { operatorJobs } from "./migrations/0011-operator-jobs.ts";
 import { access } from "./migrations/0012-access.ts";
 import { consoleViews } from "./migrations/0013-console-views.ts";
-import { jobParams } from "./migrations/0013-job-params.ts";
+import { jobParams } from "./migrations/0014-job-params.ts";
 import { type HubMigration, migrationContext } from "./schema-helpers.ts";
 
 export const MIGRATIONS: readonly HubMigration[] = [
@@ -32,6 +32,7 @@ export const MIGRATIONS: readonly HubMigration[] = [
   bounds,
   operatorJobs,
   access,
+  consoleViews,
   jobParams,
 ];
 
