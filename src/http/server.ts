@@ -23,6 +23,7 @@ import { AppError } from "../core/errors.ts";
 import { screenInput } from "../core/input.ts";
 import type { AnyRoute } from "../core/route.ts";
 import { inventoryRoutes } from "../inventory/routes.ts";
+import { flowViewRoutes } from "../shops/flow-routes.ts";
 import { AuthFailureLimiter } from "./auth-limiter.ts";
 import { sendError, toAppError } from "./errors.ts";
 import { buildOpenApi } from "./openapi.ts";
@@ -100,6 +101,7 @@ export async function buildServer(ctx: AppContext, extras: ServerExtras = {}): P
     ...authRoutes(ctx),
     ...inventoryRoutes(ctx),
     ...catalogRoutes(ctx),
+    ...flowViewRoutes(ctx),
     ...(extras.routes ?? []),
   ];
   for (const spec of routes) registerRoute(app, ctx, spec, authLimiter);

@@ -28,6 +28,7 @@ import { ShopifyAuthError } from "../shopify/errors.ts";
 import type { AdminTransport, GraphQLCallOptions } from "../shopify/transport.ts";
 import { logActivity } from "../shops/activity.ts";
 import { SecretError } from "../shops/secrets.ts";
+import { SERIES_SAMPLE_MS, sampleSeries } from "../shops/series.ts";
 import {
   fenceLease,
   HUB_JOBS_LEASE,
@@ -188,6 +189,12 @@ export class Worker {
           void (await runDriftCheck(this.pushDeps(store.id), store, transport, "schedule")),
       });
     }
+    // The console's lag and throughput chart (src/shops/series.ts): hub-wide, no Shopify call.
+    this.addJob({
+      name: "shops:series",
+      everyMs: SERIES_SAMPLE_MS,
+      run: async (now) => void (await sampleSeries(this.ctx.database.db, now)),
+    });
   }
 
   private pushDeps(storeId?: number): PushDeps {

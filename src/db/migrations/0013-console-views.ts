@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import type { HubMigration } from "../schema-helpers.ts";
 
 /**
@@ -132,7 +133,7 @@ export const consoleViews: HubMigration = {
       .createIndex("inventory_sync_failing")
       .on("inventory_sync")
       .columns(["store_id", "variant_id"])
-      .where("error", "is not", null)
+      .where(sql.ref("error"), "is not", null)
       .execute();
     await db.schema
       .createIndex("operator_jobs_status_id")
