@@ -23,6 +23,7 @@ import { AppError } from "../core/errors.ts";
 import { screenInput } from "../core/input.ts";
 import type { AnyRoute } from "../core/route.ts";
 import { inventoryRoutes } from "../inventory/routes.ts";
+import { orderConsoleRoutes } from "../orders/console-routes.ts";
 import { flowViewRoutes } from "../shops/flow-routes.ts";
 import { AuthFailureLimiter } from "./auth-limiter.ts";
 import { sendError, toAppError } from "./errors.ts";
@@ -102,6 +103,7 @@ export async function buildServer(ctx: AppContext, extras: ServerExtras = {}): P
     ...inventoryRoutes(ctx),
     ...catalogRoutes(ctx),
     ...flowViewRoutes(ctx),
+    ...orderConsoleRoutes(ctx),
     ...(extras.routes ?? []),
   ];
   for (const spec of routes) registerRoute(app, ctx, spec, authLimiter);

@@ -11,6 +11,7 @@ import type { AppContext } from "../core/context.ts";
 import { coerceError } from "../core/errors.ts";
 import type { Trx } from "../inventory/ledger-store.ts";
 import { importOrderTx, lockOrders } from "./intake.ts";
+import { orderGidOf } from "./order-gid.ts";
 import { restTransaction, transactionFromRest } from "./money.ts";
 import { handleComplianceTx } from "./personal-data.ts";
 import { fromWebhookPayload } from "./shopify-order.ts";
@@ -42,19 +43,21 @@ export interface WebhookDelivery {
 /** Stores a verified delivery; `stored: false` means it was a duplicate. Answer 200 either way. */
 export async function handleWebhook(ctx: AppContext, d: WebhookDelivery): Promise<{ stored: boolean }> {
   const now = ctx.clock.now();
+  const body = typeof d.rawBody === "string" ? d.rawBody : d.rawBody.toString("utf8");
   const r = await ctx.database.db
     .insertInto("webhook_inbox")
     .values({
       webhook_id: d.webhookId,
       shop: d.shop.toLowerCase(),
       topic: d.topic,
-      body: typeof d.rawBody === "string" ? d.rawBody : d.rawBody.toString("utf8"),
+      body,
       received_at: now,
       status: "pending",
       attempts: 0,
       next_attempt_at: now,
       last_error: null,
       processed_at: null,
+      order_gid: orderGidOf(d.topic, body),
     })
     .onConflict((oc) => oc.column("webhook_id").doNothing())
     .executeTakeFirst();
