@@ -76,10 +76,67 @@ describe("operator jobs", () => {
     expect(dry.status, JSON.stringify(dry.body)).toBe(200);
     expect(dry.body).toMatchObject({ status: "done", result: { checked: 3, rowsOmitted: 0 } });
     const list = await call("GET", `/api/v1/stores/${store.domain}/jobs`);
-    expect(list.body.items.map((j: { kind: string }) => j.kind)).toEqual(["dry_run", "link"]);
+    // Newest first; connecting and mapping ran their Shopify reads as jobs too.
+    expect(list.body.items.map((j: { kind: string }) => j.kind)).toEqual([
+      "dry_run",
+      "link",
+      "read_levels",
+      "after_connect",
+    ]);
     const one = await call("GET", `/api/v1/jobs/${dry.body.id}`);
     expect(one.body.progress).toEqual({ phase: "done" });
     expect((await call("GET", "/api/v1/jobs/999999")).status).toBe(404);
+  }, 60_000);
+
+  it("the store routes that call Shopify run under the store's lease: another holder means 202 and no call from here", async () => {
+    const db = hub.ctx.database.db;
+    const { id: storeId } = await db
+      .selectFrom("stores")
+      .select("id")
+      .where("domain", "=", store.domain)
+      .executeTakeFirstOrThrow();
+    // Another process takes the store (its lease far from lapsing): this hub must not call Shopify.
+    const other = "other-process:1";
+    await db
+      .updateTable("store_leases")
+      .set({ owner: other, expires_at: Date.now() + 600_000, generation: (eb) => eb("generation", "+", 1) })
+      .where("store_id", "=", storeId)
+      .execute();
+    const callsBefore = emulator.control.apiCalls(store.domain).length;
+    const res = await hub.server.inject({
+      method: "POST",
+      url: `/api/v1/stores/${store.domain}/inventory/drift-check?waitSeconds=1`,
+      headers: hub.auth,
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    const job = res.json();
+    expect(res.headers.location).toBe(`/api/v1/jobs/${job.id}`);
+    expect(job).toMatchObject({ kind: "drift_check" });
+    expect(["queued", "running"]).toContain(job.status);
+    for (const url of [
+      `/api/v1/stores/${store.domain}/link?waitSeconds=0`,
+      `/api/v1/stores/${store.domain}/locations/sync?waitSeconds=0`,
+      `/api/v1/stores/${store.domain}/inventory/dry-run?waitSeconds=0`,
+      `/api/v1/stores/${store.domain}/inventory/initial-sync?waitSeconds=0`,
+    ]) {
+      const r = await hub.server.inject({ method: "POST", url, headers: hub.auth });
+      expect(r.statusCode, `${url}: ${r.body}`).toBe(202);
+    }
+    expect(emulator.control.apiCalls(store.domain).length).toBe(callsBefore);
+
+    // The other process goes away: this hub's worker takes the store and runs the queued jobs.
+    await db.updateTable("store_leases").set({ expires_at: 0 }).where("store_id", "=", storeId).execute();
+    const done = await hub.server.inject({
+      method: "POST",
+      url: `/api/v1/stores/${store.domain}/inventory/drift-check?waitSeconds=30`,
+      headers: hub.auth,
+    });
+    expect(done.statusCode, done.body).toBe(200);
+    expect(done.json()).toMatchObject({ checked: 3 });
+    expect((await call("GET", `/api/v1/jobs/${job.id}`)).body).toMatchObject({ status: "done" });
+    const located = await call("POST", `/api/v1/stores/${store.domain}/locations/sync?waitSeconds=30`);
+    expect(located.status).toBe(200);
+    expect(located.body.items.length).toBeGreaterThan(0);
   }, 60_000);
 
   it("cancels a queued job, and gives up a job whose runner kept dying", async () => {

@@ -9,6 +9,10 @@ import type { AppContext } from "../src/core/context.ts";
 import { createLogger } from "../src/core/logger.ts";
 import { createMetrics } from "../src/core/metrics.ts";
 import { buildServer } from "../src/http/server.ts";
+import { runStoreJobs } from "../src/jobs/operator-jobs.ts";
+import { createJobRunner } from "../src/jobs/runner.ts";
+import { operatorJobHandlers } from "../src/runtime/operator-job-handlers.ts";
+import { Worker } from "../src/runtime/worker.ts";
 import { SHOPIFY_API_VERSION } from "../src/shopify/api-version.ts";
 import { ShopifyAuthError, ShopifyQueryError, ShopifyTransientError } from "../src/shopify/errors.ts";
 import { createShops, type ShopsOptions } from "../src/shops/index.ts";
@@ -76,6 +80,7 @@ export async function startShopsHub(
     WORKER: "off",
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     PUBLIC_URL,
+    TEST_ONLY_PLAIN_HTTP_OUTBOUND: "on",
     SHOPIFY_ADMIN_URL_TEMPLATE: `${options.emulatorUrl}/{shop}`,
     ...(options.app
       ? { SHOPIFY_API_KEY: options.app.clientId, SHOPIFY_API_SECRET: options.app.clientSecret }
@@ -91,13 +96,20 @@ export async function startShopsHub(
     secretKey: Buffer.alloc(32, 7),
     stockListeners: [],
   };
+  // Store work over HTTP runs as jobs under the store's lease, taken by a worker whose loop is off.
+  const handlers = operatorJobHandlers(ctx, { webhookTopics: options.shops?.webhookTopics });
+  const jobs = createJobRunner(ctx, (store) =>
+    worker.runNow(store, (transport) => runStoreJobs(ctx, store, transport, handlers)),
+  );
   const shops = createShops(ctx, {
+    jobs,
     createTransport: process.env.SHOPS_REAL_TRANSPORT
       ? (await import("../src/shopify/admin-client.ts")).createAdminTransport
       : fetchTransport,
     key: KEY,
     ...options.shops,
   });
+  const worker = new Worker(ctx, shops.transportFor, { driftIntervalMs: 0 });
   const server = await buildServer(ctx, { routes: shops.routes, plugins: [shops.webhookPlugin] });
   await server.ready();
   const { key } = await createApiKey(database, "test", clock.now(), ["admin"]);
@@ -118,6 +130,7 @@ export async function startShopsHub(
       return { status: res.statusCode, body, headers: res.headers };
     },
     async close() {
+      await worker.stop();
       await server.close();
       await database.drop();
     },

@@ -569,7 +569,14 @@ export interface FulfillmentSettingsTable {
   updated_at: number;
 }
 
-export type OperatorJobKind = "link" | "dry_run" | "drift_check" | "initial_sync";
+export type OperatorJobKind =
+  | "link"
+  | "dry_run"
+  | "drift_check"
+  | "initial_sync"
+  | "sync_locations"
+  | "read_levels"
+  | "after_connect";
 export type OperatorJobStatus = "queued" | "running" | "done" | "failed" | "cancelled";
 
 /** Long work on one store, run under its lease (migration 0011). */
@@ -585,6 +592,10 @@ export interface OperatorJobTable {
   error: string | null;
   cancel_requested: number;
   attempts: number;
+  /** JSON parameters of the job (migration 0014); null: none. */
+  params?: string | null;
+  /** The error envelope's code of a failed job (migration 0014). */
+  error_code?: string | null;
   created_at: number;
   started_at: number | null;
   finished_at: number | null;

@@ -6,12 +6,20 @@
  * a process that died is picked up again after a restart.
  */
 import type { AppContext } from "../core/context.ts";
-import { AppError } from "../core/errors.ts";
+import { AppError, type ErrorCode } from "../core/errors.ts";
 import type { Db } from "../db/database.ts";
 import type { OperatorJobKind, OperatorJobStatus } from "../db/tables.ts";
+import { shopifyFailure } from "../shopify/errors.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
 
-export const OPERATOR_JOB_KINDS = ["link", "dry_run", "drift_check", "initial_sync"] as const;
+/** The kinds an operator may start through POST /api/v1/stores/:domain/jobs. */
+export const OPERATOR_JOB_KINDS = [
+  "link",
+  "dry_run",
+  "drift_check",
+  "initial_sync",
+  "sync_locations",
+] as const;
 
 /** A job whose runner died is retried this often, then failed with its last error. */
 const MAX_ATTEMPTS = 3;
@@ -28,8 +36,11 @@ export interface JobView {
   readonly kind: OperatorJobKind;
   readonly status: OperatorJobStatus;
   readonly progress: JobProgress | null;
+  readonly params: Record<string, unknown> | null;
   readonly result: unknown;
   readonly error: string | null;
+  /** The error envelope's code of a failed job (null: an unexpected failure, or no failure). */
+  readonly errorCode: ErrorCode | null;
   readonly cancelRequested: boolean;
   readonly createdAt: string;
   readonly startedAt: string | null;
@@ -47,6 +58,7 @@ export type JobHandler = (
   store: { id: number; domain: string },
   transport: AdminTransport,
   control: JobControl,
+  params: Record<string, unknown>,
 ) => Promise<unknown>;
 
 export class JobCancelled extends Error {
@@ -61,8 +73,10 @@ type JobRow = {
   kind: OperatorJobKind;
   status: OperatorJobStatus;
   progress: string | null;
+  params?: string | null;
   result: string | null;
   error: string | null;
+  error_code?: string | null;
   cancel_requested: number;
   created_at: number;
   started_at: number | null;
@@ -78,8 +92,10 @@ function view(r: JobRow, domain: string): JobView {
     kind: r.kind,
     status: r.status,
     progress: r.progress ? (JSON.parse(r.progress) as JobProgress) : null,
+    params: r.params ? (JSON.parse(r.params) as Record<string, unknown>) : null,
     result: r.result ? JSON.parse(r.result) : null,
     error: r.error,
+    errorCode: (r.error_code as ErrorCode | null | undefined) ?? null,
     cancelRequested: r.cancel_requested === 1,
     createdAt: new Date(r.created_at).toISOString(),
     startedAt: iso(r.started_at),
@@ -88,23 +104,26 @@ function view(r: JobRow, domain: string): JobView {
 }
 
 /**
- * Queues a job; a job of the same kind already queued or running for the store is returned
- * instead (asking twice never runs the work twice).
+ * Queues a job; a job of the same kind and parameters already queued or running for the store is
+ * returned instead (asking twice never runs the work twice).
  */
 export async function startJob(
   db: Db,
   store: { id: number; domain: string },
   kind: OperatorJobKind,
   now: number,
+  params: Record<string, unknown> | null = null,
 ): Promise<{ job: JobView; existing: boolean }> {
+  const paramsText = params === null ? null : JSON.stringify(params);
   return db.transaction().execute(async (trx) => {
-    const open = await trx
+    let q = trx
       .selectFrom("operator_jobs")
       .selectAll()
       .where("store_id", "=", store.id)
       .where("kind", "=", kind)
-      .where("status", "in", ["queued", "running"])
-      .executeTakeFirst();
+      .where("status", "in", ["queued", "running"]);
+    q = paramsText === null ? q.where("params", "is", null) : q.where("params", "=", paramsText);
+    const open = await q.orderBy("id").executeTakeFirst();
     if (open) return { job: view(open as JobRow, store.domain), existing: true };
     const row = await trx
       .insertInto("operator_jobs")
@@ -113,6 +132,7 @@ export async function startJob(
         kind,
         status: "queued",
         progress: JSON.stringify({ phase: "waiting for the store's worker" }),
+        params: paramsText,
         result: null,
         error: null,
         cancel_requested: 0,
@@ -171,12 +191,60 @@ export async function cancelJob(db: Db, id: number, now: number): Promise<JobVie
   return getJob(db, id);
 }
 
+/** Runs of a store's jobs in this process, per database: one at a time per store. */
+const runsInProcess = new WeakMap<object, Map<number, Promise<number>>>();
+
 /**
  * Runs the store's due jobs, one at a time, oldest first. Call it only while holding the store's
  * lease. A job found `running` was left by a process that died (this one holds the lease now):
- * it starts again, at most MAX_ATTEMPTS times.
+ * it starts again, at most MAX_ATTEMPTS times. Within one process, runs for one store follow
+ * each other (the worker's pass and a request's run never work the same job twice).
  */
 export async function runStoreJobs(
+  ctx: AppContext,
+  store: { id: number; domain: string },
+  transport: AdminTransport,
+  handlers: Readonly<Record<OperatorJobKind, JobHandler>>,
+): Promise<number> {
+  let runs = runsInProcess.get(ctx.database);
+  if (!runs) {
+    runs = new Map();
+    runsInProcess.set(ctx.database, runs);
+  }
+  const before = runs.get(store.id);
+  const run = (before ?? Promise.resolve(0))
+    .catch(() => 0)
+    .then(() => drainStoreJobs(ctx, store, transport, handlers));
+  runs.set(store.id, run);
+  try {
+    return await run;
+  } finally {
+    if (runs.get(store.id) === run) runs.delete(store.id);
+  }
+}
+
+/** The code and message a failed job answers with: Shopify's failures as the routes always did. */
+function failureOf(err: unknown, kind: OperatorJobKind): { code: ErrorCode | null; message: string } {
+  if (err instanceof AppError) return { code: err.code, message: err.message };
+  try {
+    shopifyFailure(err, JOB_WHAT[kind]);
+  } catch (mapped) {
+    if (mapped instanceof AppError) return { code: mapped.code, message: mapped.message };
+  }
+  return { code: null, message: err instanceof Error ? err.message : String(err) };
+}
+
+const JOB_WHAT: Record<OperatorJobKind, string> = {
+  link: "linking variants",
+  dry_run: "dry run",
+  drift_check: "drift check",
+  initial_sync: "initial sync",
+  sync_locations: "reading locations",
+  read_levels: "reading levels",
+  after_connect: "after connecting",
+};
+
+async function drainStoreJobs(
   ctx: AppContext,
   store: { id: number; domain: string },
   transport: AdminTransport,
@@ -187,7 +255,7 @@ export async function runStoreJobs(
   for (;;) {
     const row = await db
       .selectFrom("operator_jobs")
-      .select(["id", "kind", "attempts", "status", "error"])
+      .select(["id", "kind", "attempts", "status", "error", "params"])
       .where("store_id", "=", store.id)
       .where("status", "in", ["queued", "running"])
       .orderBy("id")
@@ -237,7 +305,8 @@ export async function runStoreJobs(
     const log = ctx.logger.child({ store: store.domain, job: row.id, kind: row.kind });
     try {
       if (await control.cancelled()) throw new JobCancelled();
-      const result = await handlers[row.kind](store, transport, control);
+      const params = row.params ? (JSON.parse(row.params) as Record<string, unknown>) : {};
+      const result = await handlers[row.kind](store, transport, control, params);
       await db
         .updateTable("operator_jobs")
         .set({
@@ -245,21 +314,36 @@ export async function runStoreJobs(
           result: JSON.stringify(result ?? null),
           progress: JSON.stringify({ phase: "done" }),
           error: null,
+          error_code: null,
           finished_at: ctx.clock.now(),
         })
         .where("id", "=", row.id)
         .execute();
       log.info("operator job done");
     } catch (err) {
-      // The store moved to another worker mid-job: the job stays running for the new owner.
-      if ((err as { code?: string }).code === "LEASE_LOST") throw err;
+      // The store moved to another worker mid-job: the job goes back to the queue for the new
+      // owner, without spending an attempt (unless the new owner has started it already).
+      if ((err as { code?: string }).code === "LEASE_LOST") {
+        await db
+          .updateTable("operator_jobs")
+          .set((eb) => ({ status: "queued", attempts: eb("attempts", "-", 1) }))
+          .where("id", "=", row.id)
+          .where("status", "=", "running")
+          .where("started_at", "=", now)
+          .execute()
+          .catch(() => {});
+        throw err;
+      }
       const cancelled = err instanceof JobCancelled;
-      const message = err instanceof Error ? err.message : String(err);
+      const { code, message } = cancelled
+        ? { code: null, message: (err as Error).message }
+        : failureOf(err, row.kind);
       await db
         .updateTable("operator_jobs")
         .set({
           status: cancelled ? "cancelled" : "failed",
           error: message.slice(0, 1000),
+          error_code: code,
           finished_at: ctx.clock.now(),
         })
         .where("id", "=", row.id)

@@ -4,7 +4,8 @@ import type { AppContext } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
 import { route } from "../core/route.ts";
 import { requireStore } from "../shops/stores.ts";
-import { awaitJob, cancelJob, getJob, listJobs, OPERATOR_JOB_KINDS, startJob } from "./operator-jobs.ts";
+import { cancelJob, getJob, listJobs, OPERATOR_JOB_KINDS } from "./operator-jobs.ts";
+import type { JobRunner } from "./runner.ts";
 
 const domainParams = z.object({ domain: z.string().min(1).max(255) });
 const idParams = z.object({ id: z.coerce.number().int().positive() });
@@ -13,7 +14,9 @@ const startInput = z
   .object({
     kind: z
       .enum(OPERATOR_JOB_KINDS)
-      .describe("link (variants by SKU/barcode), dry_run, drift_check, initial_sync (delta mode)"),
+      .describe(
+        "link (variants by SKU/barcode), dry_run, drift_check, initial_sync (delta mode), sync_locations",
+      ),
     waitSeconds: z
       .number()
       .int()
@@ -24,9 +27,8 @@ const startInput = z
   })
   .strict();
 
-export function jobRoutes(ctx: AppContext) {
+export function jobRoutes(ctx: AppContext, jobs: JobRunner) {
   const db = ctx.database.db;
-  const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
   return [
     route({
       method: "POST",
@@ -41,9 +43,7 @@ export function jobRoutes(ctx: AppContext) {
         const store = await requireStore(ctx.database, params.domain);
         if (store.status !== "active")
           throw new AppError("STORE_DISCONNECTED", `${store.domain} is disconnected; reconnect it first`);
-        const { job } = await startJob(db, store, body.kind, ctx.clock.now());
-        const latest =
-          body.waitSeconds === 0 ? job : await awaitJob(db, job.id, body.waitSeconds * 1000, sleep);
+        const latest = await jobs.run(store, body.kind, null, body.waitSeconds * 1000);
         // 202 while the job is still queued or running; 200 with the result once it has ended.
         if (latest.status === "queued" || latest.status === "running") reply.code(202);
         return latest;

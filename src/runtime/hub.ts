@@ -33,6 +33,7 @@ import {
 } from "../inventory/push/shopify-level-events.ts";
 import { runStoreJobs } from "../jobs/operator-jobs.ts";
 import { jobRoutes } from "../jobs/routes.ts";
+import { createJobRunner } from "../jobs/runner.ts";
 import { reprocessParked } from "../orders/intake.ts";
 import { orderRoutes } from "../orders/routes.ts";
 import {
@@ -98,9 +99,15 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     ...FULFILLMENT_WEBHOOK_SUBSCRIPTIONS,
     ...LEVEL_SUBSCRIPTIONS,
   ];
+  // Store work asked for over HTTP runs as a job under the store's lease (see src/jobs/runner.ts).
+  const jobHandlers = operatorJobHandlers(ctx, { webhookTopics });
+  const jobs = createJobRunner(ctx, (store) =>
+    worker.runNow(store, (transport) => runStoreJobs(ctx, store, transport, jobHandlers)),
+  );
   const shops = createShops(ctx, {
     key: ctx.secretKey,
     webhookTopics,
+    jobs,
     createTransport: (o) =>
       createAdminTransport({
         ...o,
@@ -174,8 +181,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     name: "jobs:operator",
     flow: null,
     everyMs: 1000,
-    run: async (store, transport) =>
-      void (await runStoreJobs(ctx, store, transport, operatorJobHandlers(ctx))),
+    run: async (store, transport) => void (await runStoreJobs(ctx, store, transport, jobHandlers)),
   });
   worker.addJob({
     name: "fulfillment:shopify-fulfillments-inbox",
@@ -218,10 +224,10 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
   const server = await buildServer(ctx, {
     routes: [
       ...shops.routes,
-      ...pushRoutes(ctx, { transportFor: shops.transportFor }),
+      ...pushRoutes(ctx, { jobs }),
       ...orderRoutes(ctx),
       ...fulfillmentRoutes(ctx, { transportFor: shops.transportFor }),
-      ...jobRoutes(ctx),
+      ...jobRoutes(ctx, jobs),
     ],
     plugins: [shops.webhookPlugin, consolePlugin],
   });

@@ -7,12 +7,21 @@ import type { OperatorJobKind } from "../db/tables.ts";
 import { dryRun, initialDeltaSync, runDriftCheck } from "../inventory/push/drift.ts";
 import type { PushDeps, PushStore } from "../inventory/push/reconciler.ts";
 import type { JobHandler } from "../jobs/operator-jobs.ts";
-import { linkVariants } from "../shops/linking.ts";
+import { linkVariants, readConfirmedLevels } from "../shops/linking.ts";
+import { syncLocations } from "../shops/locations.ts";
+import { afterConnect } from "../shops/routes.ts";
+import { BASE_WEBHOOK_TOPICS } from "../shops/webhook-subscriptions.ts";
 
-/** A dry run's rows beyond this many stay out of the stored result (the counts cover them all). */
+/**
+ * A dry run's rows beyond this many stay out of the stored result (the counts cover them all);
+ * the dry-run route asks for more (`maxRows`).
+ */
 const MAX_RESULT_ROWS = 1000;
 
-export function operatorJobHandlers(ctx: AppContext): Record<OperatorJobKind, JobHandler> {
+export function operatorJobHandlers(
+  ctx: AppContext,
+  options: { webhookTopics?: readonly string[] } = {},
+): Record<OperatorJobKind, JobHandler> {
   const deps = (): PushDeps => ({
     db: ctx.database.db,
     now: () => ctx.clock.now(),
@@ -34,13 +43,15 @@ export function operatorJobHandlers(ctx: AppContext): Record<OperatorJobKind, Jo
       });
       return linkVariants(ctx.database, transport, store.id, ctx.clock.now());
     },
-    dry_run: async (store, transport, control) => {
+    dry_run: async (store, transport, control, params) => {
       await control.progress({ phase: "reading Shopify's levels and comparing them with the hub" });
-      const report = await dryRun(deps(), await pushStore(store.id), transport, true);
+      const onlyDifferences = params.onlyDifferences !== false;
+      const maxRows = typeof params.maxRows === "number" ? params.maxRows : MAX_RESULT_ROWS;
+      const report = await dryRun(deps(), await pushStore(store.id), transport, onlyDifferences);
       return {
         ...report,
-        rows: report.rows.slice(0, MAX_RESULT_ROWS),
-        rowsOmitted: report.rowsOmitted + Math.max(0, report.rows.length - MAX_RESULT_ROWS),
+        rows: report.rows.slice(0, maxRows),
+        rowsOmitted: report.rowsOmitted + Math.max(0, report.rows.length - maxRows),
       };
     },
     drift_check: async (store, transport, control) => {
@@ -50,6 +61,23 @@ export function operatorJobHandlers(ctx: AppContext): Record<OperatorJobKind, Jo
     initial_sync: async (store, transport, control) => {
       await control.progress({ phase: "reading Shopify's levels and taking them as the delta baseline" });
       return initialDeltaSync(deps(), await pushStore(store.id), transport);
+    },
+    sync_locations: async (store, transport, control) => {
+      await control.progress({ phase: "reading the store's locations" });
+      await syncLocations(ctx.database, transport, store.id, ctx.clock.now());
+      return null;
+    },
+    read_levels: async (store, transport, control) => {
+      await control.progress({ phase: "reading Shopify's quantities at managed locations" });
+      return readConfirmedLevels(ctx.database, transport, store.id, ctx.clock.now());
+    },
+    after_connect: async (store, transport, control, params) => {
+      await control.progress({ phase: "registering webhooks and reading locations" });
+      await afterConnect(ctx, transport, store, {
+        webhooks: params.webhooks === true,
+        topics: options.webhookTopics ?? BASE_WEBHOOK_TOPICS,
+      });
+      return null;
     },
   };
 }

@@ -271,14 +271,68 @@ export class Worker {
   }
 
   /**
+   * Runs `work` on one store now, in this process, under the store's lease, with the lease-guarded
+   * transport: an operator's request (a dry run, linking) answered by the process that can spend
+   * the store's budget. Resolves true once the work ran; false at once when another process holds
+   * the lease (its worker does the work at its next pass) or this one is stopping.
+   *
+   * Without the background loop (an API-only process, or a test hub), the lease is taken for the
+   * work alone: renewed while it runs, released after.
+   */
+  async runNow(
+    store: { id: number; domain: string },
+    work: (transport: AdminTransport) => Promise<unknown>,
+  ): Promise<boolean> {
+    for (;;) {
+      if (this.stopping) return false;
+      const current = this.running.get(store.id);
+      if (!current) break;
+      // The running pass of this process does the store's work after it; without the loop,
+      // what runs is another request's work: this one follows it.
+      if (!this.stopped) return false;
+      await current.catch(() => {});
+    }
+    const now = this.ctx.clock.now();
+    const already = this.isHeld(store.id, now);
+    const held = already ?? (await this.take(store.id, now));
+    if (!held || this.stopping) return false;
+    const errors: PassErrors = { permanent: undefined, failed: false };
+    const active: ActiveStore = { id: store.id, domain: store.domain, mode: "absolute", flows: {} };
+    const transport = this.guarded(active, held, errors);
+    const alone = this.stopped;
+    const beat = alone ? setInterval(() => void this.renewHeld(), this.leaseHeartbeatMs) : undefined;
+    const run = (async () => {
+      try {
+        await work(transport);
+      } catch (err) {
+        if (!(err instanceof LeaseLostError))
+          this.ctx.logger.error(
+            { err: coerceError(err), store: store.domain },
+            "worker: work on request failed",
+          );
+      } finally {
+        clearInterval(beat);
+        if (alone && !already) await this.giveUp(store.id).catch(() => {});
+      }
+    })();
+    this.running.set(store.id, run);
+    await run;
+    if (this.running.get(store.id) === run) this.running.delete(store.id);
+    return true;
+  }
+
+  /**
    * Stops: no new call leaves from here on; waits up to the grace period for running passes,
    * then releases every lease at once, except those of stores with a call still in flight at
    * Shopify (those lapse after their TTL, so no second spender can overlap the call).
    */
   async stop(): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopping) return;
+    const looping = !this.stopped;
     this.stopped = true;
     this.stopping = true;
+    // A hub without the loop may still be running work on request.
+    if (!looping && this.running.size === 0 && this.held.size === 0) return;
     if (this.loopTimer) clearTimeout(this.loopTimer);
     if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
     const all = Promise.allSettled([this.scheduling, ...this.running.values(), ...this.runningJobs.values()]);
@@ -304,8 +358,13 @@ export class Worker {
     return runPushCycle(this.pushDeps(store.id), store, this.transportFor(store));
   }
 
+  /** Renews held leases alone (work on request without the loop: not a worker of the fleet). */
+  private async renewHeld(): Promise<void> {
+    return this.heartbeat(false);
+  }
+
   /** Renews every held lease and this worker's registration; marks lapsed leases lost. */
-  private async heartbeat(): Promise<void> {
+  private async heartbeat(register = true): Promise<void> {
     const now = this.ctx.clock.now();
     const { db } = this.ctx.database;
     // Leases taken while the renewal runs are not judged by it.
@@ -325,7 +384,7 @@ export class Worker {
             this.ctx.logger.warn({ storeId: id }, "worker: store lease lost (it lapsed or was taken over)");
         }
       }
-      await heartbeatWorker(db, this.workerId, now, this.leaseTtlMs);
+      if (register) await heartbeatWorker(db, this.workerId, now, this.leaseTtlMs);
     } catch (err) {
       // Leases keep their last known expiry: calls stop by themselves when it comes near.
       this.ctx.logger.error({ err: coerceError(err) }, "worker: lease heartbeat failed");

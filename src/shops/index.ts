@@ -23,8 +23,10 @@ export { registerWebhooks } from "./webhook-subscriptions.ts";
 export type { WebhookEvent, WebhookHandler, WebhookHandlers } from "./webhooks.ts";
 
 export interface ShopsOptions
-  extends Partial<Omit<ShopsDeps, "key" | "tokens" | "transportFor" | "transportWithToken">> {
+  extends Partial<Omit<ShopsDeps, "key" | "tokens" | "transportFor" | "transportWithToken" | "jobs">> {
   readonly createTransport: AdminTransportFactory;
+  /** Store work asked for over HTTP runs as operator jobs under the store's lease. */
+  readonly jobs: ShopsDeps["jobs"];
   /** Defaults to loadOrCreateKey(ctx.config, ctx.logger). */
   readonly key?: Buffer;
 }

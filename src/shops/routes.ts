@@ -7,10 +7,11 @@ import type { AppContext } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
 import { route } from "../core/route.ts";
 import type { FlowName, FlowState } from "../db/tables.ts";
+import { answerFromJob, type JobRunner, waitMs, waitSecondsParam } from "../jobs/runner.ts";
 import { ShopifyAuthError, shopifyFailure } from "../shopify/errors.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
 import { listActivity, logActivity } from "./activity.ts";
-import { linkVariants, listLinkProblems, readConfirmedLevels } from "./linking.ts";
+import { listLinkProblems } from "./linking.ts";
 import { listLocations, locationMappingInput, setLocationMapping, syncLocations } from "./locations.ts";
 import { beginInstall, completeInstall, normaliseShop } from "./oauth.ts";
 import { readShopInfo } from "./shop-info.ts";
@@ -33,6 +34,11 @@ export interface ShopsDeps {
   readonly tokens: TokenKeeper;
   /** The store's one throttled transport (createAdminTransport with tokens.getAccessToken). */
   transportFor(store: { id: number; domain: string }): AdminTransport;
+  /**
+   * Runs the store work a request asks for (linking, reading locations and levels, the set-up
+   * after a connection) as an operator job under the store's lease (src/jobs/runner.ts).
+   */
+  readonly jobs: JobRunner;
   /** A one-off transport with an explicit token, to verify a pasted custom-app token before it is stored. */
   transportWithToken(domain: string, accessToken: string): AdminTransport;
   /** Webhook topics (GraphQL enum names) registered on connect; default APP_UNINSTALLED. */
@@ -94,20 +100,22 @@ const customAppInput = z
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-/** After a connection: webhooks and locations. Failures are logged to the activity log, not fatal. */
+/**
+ * After a connection: webhooks and locations. Failures are logged to the activity log, not fatal.
+ * Runs as the `after_connect` job, under the store's lease.
+ */
 export async function afterConnect(
   ctx: AppContext,
-  deps: ShopsDeps,
+  transport: AdminTransport,
   store: { id: number; domain: string },
-  options: { webhooks: boolean },
+  options: { webhooks: boolean; topics?: readonly string[] },
 ): Promise<void> {
-  const transport = deps.transportFor(store);
   const now = () => ctx.clock.now();
   if (options.webhooks) {
     try {
       const r = await registerWebhooks(
         transport,
-        deps.webhookTopics ?? BASE_WEBHOOK_TOPICS,
+        options.topics ?? BASE_WEBHOOK_TOPICS,
         `${ctx.config.publicUrl}/webhooks/shopify`,
       );
       await logActivity(
@@ -123,6 +131,7 @@ export async function afterConnect(
         now(),
       );
     } catch (err) {
+      if ((err as { code?: string }).code === "LEASE_LOST") throw err;
       await logActivity(
         ctx.database.db,
         {
@@ -139,6 +148,7 @@ export async function afterConnect(
   try {
     await syncLocations(ctx.database, transport, store.id, now());
   } catch (err) {
+    if ((err as { code?: string }).code === "LEASE_LOST") throw err;
     await logActivity(
       ctx.database.db,
       {
@@ -198,7 +208,12 @@ export function shopsRoutes(ctx: AppContext, deps: ShopsDeps) {
           query,
           clock.now(),
         );
-        await afterConnect(ctx, deps, { id: r.storeId, domain: r.domain }, { webhooks: true });
+        await deps.jobs.run(
+          { id: r.storeId, domain: r.domain },
+          "after_connect",
+          { webhooks: true },
+          waitMs(undefined),
+        );
         if (deps.afterInstallUrl) return reply.redirect(deps.afterInstallUrl(r.domain), 302);
         return reply
           .code(200)
@@ -249,11 +264,12 @@ export function shopsRoutes(ctx: AppContext, deps: ShopsDeps) {
           deps.key,
           clock.now(),
         );
-        await afterConnect(
-          ctx,
-          deps,
+        // Webhooks and locations: a job under the store's lease, waited for a bounded time.
+        await deps.jobs.run(
           { id: storeId, domain },
+          "after_connect",
           { webhooks: body.webhookSecret !== undefined },
+          waitMs(undefined),
         );
         return storeView(database, await requireStore(database, domain));
       },
@@ -346,16 +362,13 @@ export function shopsRoutes(ctx: AppContext, deps: ShopsDeps) {
       tag: "shops",
       auth: "store.operate",
       summary:
-        "Read the store's locations from Shopify again (mapping is kept; removed ones become inactive).",
+        "Read the store's locations from Shopify again (mapping is kept; removed ones become inactive). Runs as a job under the store's lease: 200 with the locations once done within `waitSeconds`, else 202 with the job (Location: /api/v1/jobs/:id).",
       params: domainParams,
-      async handler({ params }) {
+      query: z.object({ waitSeconds: waitSecondsParam }),
+      async handler({ params, query, reply }) {
         const store = await activeStore(params.domain);
-        try {
-          await syncLocations(database, deps.transportFor(store), store.id, clock.now());
-        } catch (err) {
-          shopifyFailure(err, "reading locations");
-        }
-        return { items: await listLocations(database, store.id) };
+        const job = await deps.jobs.run(store, "sync_locations", null, waitMs(query.waitSeconds));
+        return answerFromJob(reply, job, async () => ({ items: await listLocations(database, store.id) }));
       },
     }),
     route({
@@ -382,15 +395,11 @@ export function shopsRoutes(ctx: AppContext, deps: ShopsDeps) {
         const store = await requireStore(database, params.domain);
         const items = await setLocationMapping(database, store.id, body, clock.now());
         if (store.status === "active") {
-          // Newly managed locations need Shopify's current values as the push's baseline.
-          try {
-            await readConfirmedLevels(database, deps.transportFor(store), store.id, clock.now());
-          } catch (err) {
-            ctx.logger.warn(
-              { store: store.domain, err: (err as Error).message },
-              "reading levels after mapping failed",
-            );
-          }
+          // Newly managed locations need Shopify's current values as the push's baseline: read
+          // by a job under the store's lease (waited for a bounded time; its failure is logged).
+          const job = await deps.jobs.run(store, "read_levels", null, waitMs(undefined));
+          if (job.status === "failed")
+            ctx.logger.warn({ store: store.domain, err: job.error }, "reading levels after mapping failed");
         }
         return { items };
       },
@@ -401,15 +410,13 @@ export function shopsRoutes(ctx: AppContext, deps: ShopsDeps) {
       tag: "shops",
       auth: "store.operate",
       summary:
-        "Link hub variants to the store's variants by SKU, then barcode; replaces the link problems; reads Shopify's current quantities at managed locations.",
+        "Link hub variants to the store's variants by SKU, then barcode; replaces the link problems; reads Shopify's current quantities at managed locations. Runs as a job under the store's lease: 200 with the outcome once done within `waitSeconds`, else 202 with the job (Location: /api/v1/jobs/:id).",
       params: domainParams,
-      async handler({ params }) {
+      query: z.object({ waitSeconds: waitSecondsParam }),
+      async handler({ params, query, reply }) {
         const store = await activeStore(params.domain);
-        try {
-          return await linkVariants(database, deps.transportFor(store), store.id, clock.now());
-        } catch (err) {
-          shopifyFailure(err, "linking variants");
-        }
+        const job = await deps.jobs.run(store, "link", null, waitMs(query.waitSeconds));
+        return answerFromJob(reply, job, (result) => result);
       },
     }),
     route({

@@ -3,15 +3,17 @@ import { z } from "zod";
 import type { AppContext } from "../../core/context.ts";
 import { AppError } from "../../core/errors.ts";
 import { route } from "../../core/route.ts";
-import { shopifyFailure } from "../../shopify/errors.ts";
-import type { AdminTransport } from "../../shopify/transport.ts";
+import { answerFromJob, type JobRunner, waitMs, waitSecondsParam } from "../../jobs/runner.ts";
 import { requireStore } from "../../shops/stores.ts";
-import { dryRun, initialDeltaSync, runDriftCheck } from "./drift.ts";
-import type { PushDeps, PushStore } from "./reconciler.ts";
+import type { PushStore } from "./reconciler.ts";
 
 export interface PushRouteDeps {
-  readonly transportFor: (store: { id: number; domain: string }) => AdminTransport;
+  /** Dry runs, drift checks and the initial sync run as jobs under the store's lease. */
+  readonly jobs: JobRunner;
 }
+
+/** A dry run answered over HTTP keeps up to this many rows (the report's own cap). */
+const DRY_RUN_ROUTE_ROWS = 5000;
 
 const storeParams = z.object({ domain: z.string().min(1) });
 
@@ -23,12 +25,8 @@ async function pushStore(ctx: AppContext, domain: string): Promise<PushStore> {
 }
 
 export function pushRoutes(ctx: AppContext, deps: PushRouteDeps) {
-  const pushDeps = (): PushDeps => ({
-    db: ctx.database.db,
-    now: () => ctx.clock.now(),
-    logger: ctx.logger,
-    windowMs: ctx.config.coalesceWindowMs,
-  });
+  const asJob =
+    " Runs as a job under the store's lease: 200 with the report once done within `waitSeconds`, else 202 with the job (Location: /api/v1/jobs/:id).";
   return [
     route({
       method: "GET",
@@ -133,15 +131,21 @@ export function pushRoutes(ctx: AppContext, deps: PushRouteDeps) {
       url: "/api/v1/stores/:domain/inventory/dry-run",
       tag: "inventory push",
       auth: "store.operate",
-      summary:
-        "What the push would change, per SKU and location: Shopify's on hand, available and committed now, what the stock model says they should be, the difference and its likely cause, without writing to Shopify. Required before the inventory flow is enabled.",
+      summary: `What the push would change, per SKU and location: Shopify's on hand, available and committed now, what the stock model says they should be, the difference and its likely cause, without writing to Shopify. Required before the inventory flow is enabled.${asJob}`,
       params: storeParams,
-      query: z.object({ onlyDifferences: z.enum(["true", "false"]).optional() }),
-      async handler({ params, query }) {
+      query: z.object({
+        onlyDifferences: z.enum(["true", "false"]).optional(),
+        waitSeconds: waitSecondsParam,
+      }),
+      async handler({ params, query, reply }) {
         const store = await pushStore(ctx, params.domain);
-        return dryRun(pushDeps(), store, deps.transportFor(store), query.onlyDifferences === "true").catch(
-          (e) => shopifyFailure(e, "dry run"),
+        const job = await deps.jobs.run(
+          store,
+          "dry_run",
+          { onlyDifferences: query.onlyDifferences === "true", maxRows: DRY_RUN_ROUTE_ROWS },
+          waitMs(query.waitSeconds),
         );
+        return answerFromJob(reply, job, (result) => result);
       },
     }),
     route({
@@ -149,14 +153,13 @@ export function pushRoutes(ctx: AppContext, deps: PushRouteDeps) {
       url: "/api/v1/stores/:domain/inventory/initial-sync",
       tag: "inventory push",
       auth: "store.operate",
-      summary:
-        "Delta mode only: read Shopify's count everywhere and send the hub's value once where they differ (the dry run's keptByDelta); afterwards only the hub's own changes go out again.",
+      summary: `Delta mode only: read Shopify's count everywhere and send the hub's value once where they differ (the dry run's keptByDelta); afterwards only the hub's own changes go out again.${asJob}`,
       params: storeParams,
-      async handler({ params }) {
+      query: z.object({ waitSeconds: waitSecondsParam }),
+      async handler({ params, query, reply }) {
         const store = await pushStore(ctx, params.domain);
-        return initialDeltaSync(pushDeps(), store, deps.transportFor(store)).catch((e) =>
-          shopifyFailure(e, "initial sync"),
-        );
+        const job = await deps.jobs.run(store, "initial_sync", null, waitMs(query.waitSeconds));
+        return answerFromJob(reply, job, (result) => result);
       },
     }),
     route({
@@ -164,14 +167,13 @@ export function pushRoutes(ctx: AppContext, deps: PushRouteDeps) {
       url: "/api/v1/stores/:domain/inventory/drift-check",
       tag: "inventory push",
       auth: "store.operate",
-      summary:
-        "Read Shopify's levels for every linked item now and compare them with the stock model (the dry run's comparison): report every difference with its likely cause and, in absolute mode, correct it.",
+      summary: `Read Shopify's levels for every linked item now and compare them with the stock model (the dry run's comparison): report every difference with its likely cause and, in absolute mode, correct it.${asJob}`,
       params: storeParams,
-      async handler({ params }) {
+      query: z.object({ waitSeconds: waitSecondsParam }),
+      async handler({ params, query, reply }) {
         const store = await pushStore(ctx, params.domain);
-        return runDriftCheck(pushDeps(), store, deps.transportFor(store), "operator").catch((e) =>
-          shopifyFailure(e, "drift check"),
-        );
+        const job = await deps.jobs.run(store, "drift_check", null, waitMs(query.waitSeconds));
+        return answerFromJob(reply, job, (result) => result);
       },
     }),
     route({
