@@ -102,7 +102,11 @@ const cli = (args: string[]) =>
     );
   });
 await cli(["migrate"]);
-const key = (await cli(["api-key", "create", "--name", "bench"])).trim().split("\n").pop()!.trim();
+const key = (await cli(["api-key", "create", "--name", "bench", "--scope", "admin"]))
+  .trim()
+  .split("\n")
+  .pop()!
+  .trim();
 // HUB_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the hub.
 const hubFlags = (process.env.HUB_NODE_FLAGS ?? "").split(" ").filter(Boolean);
 const hubProcess = spawn(process.execPath, [...hubFlags, join(root, "bin/tillbridge.mjs"), "start"], {
@@ -119,35 +123,41 @@ for (let i = 0; ; i++) {
 }
 
 // Watchers: the hub's RSS and its /healthz answer time, from a process of their own (the
-// emulator's work in this process must not count as the hub's latency).
+// emulator's work in this process must not count as the hub's latency). Every sample goes to a
+// file (epoch ms, RSS bytes, /healthz ms), so each phase gets its own peak and longest answer.
+const samplesFile = join(dataDir, "samples.jsonl");
 const watcher = spawn(
   process.execPath,
   [
     "-e",
     `
     const fs = require("node:fs");
-    let peakRss = 0, longest = 0, stop = false;
+    let stop = false;
     process.on("message", () => { stop = true; });
     (async () => {
       while (!stop) {
+        let rss = 0;
         try {
-          const kb = Number(/VmRSS:\\s+(\\d+)/.exec(fs.readFileSync("/proc/${hubProcess.pid}/status", "utf8"))?.[1] ?? 0);
-          peakRss = Math.max(peakRss, kb * 1024);
+          rss = 1024 * Number(/VmRSS:\\s+(\\d+)/.exec(fs.readFileSync("/proc/${hubProcess.pid}/status", "utf8"))?.[1] ?? 0);
         } catch {}
+        const at = Date.now();
         const t = performance.now();
         try { await fetch("${base}/healthz", { signal: AbortSignal.timeout(60000) }); } catch {}
-        longest = Math.max(longest, performance.now() - t);
+        fs.appendFileSync(${JSON.stringify(samplesFile)}, JSON.stringify([at, rss, performance.now() - t]) + "\\n");
         await new Promise((r) => setTimeout(r, 200));
       }
-      process.send({ peakRss, longest }, () => process.exit(0));
+      process.send("stopped", () => process.exit(0));
     })();
     `,
   ],
   { stdio: ["ignore", "inherit", "inherit", "ipc"] },
 );
-const watched = new Promise<{ peakRss: number; longest: number }>((resolve) =>
-  watcher.on("message", resolve),
-);
+const watched = new Promise<void>((resolve) => watcher.on("message", () => resolve()));
+const samples = () =>
+  readFileSync(samplesFile, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as [number, number, number]);
 
 const api = async (method: string, path: string, body?: unknown) => {
   const res = await fetch(`${base}${path}`, {
@@ -164,13 +174,14 @@ const api = async (method: string, path: string, body?: unknown) => {
   return text ? JSON.parse(text) : null;
 };
 const points = () => emulator.control.apiCalls(DOMAIN).reduce((n, c) => n + (c.actualQueryCost ?? 0), 0);
-const phases: { phase: string; seconds: number; points: number }[] = [];
+const phases: { phase: string; seconds: number; points: number; from: number; to: number }[] = [];
 const phase = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
   const started = Date.now();
   const before = points();
   const result = await run();
-  phases.push({ phase: name, seconds: (Date.now() - started) / 1000, points: points() - before });
-  console.log(`${name}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const to = Date.now();
+  phases.push({ phase: name, seconds: (to - started) / 1000, points: points() - before, from: started, to });
+  console.log(`${name}: ${((to - started) / 1000).toFixed(1)} s`);
   return result;
 };
 
@@ -233,7 +244,11 @@ await phase("push until converged", async () => {
 });
 const finalCorrect = correct();
 watcher.send("stop");
-const { peakRss, longest: longestHealth } = await watched;
+await watched;
+const all = samples();
+const within = (p: { from: number; to: number }) => all.filter(([at]) => at >= p.from && at <= p.to);
+const peakRss = Math.max(0, ...all.map((x) => x[1]));
+const longestHealth = Math.max(0, ...all.map((x) => x[2]));
 hubProcess.kill("SIGTERM");
 await new Promise((r) => hubProcess.on("exit", r));
 await emulator.close();
@@ -248,9 +263,15 @@ if (values.db === "postgres") {
 console.log(
   `\n${VARIANTS} variants × ${LOCATIONS} locations on ${values.db}, ${PLAN} plan (${RESTORE} points/s); emulator seeded in ${(seedMs / 1000).toFixed(1)} s`,
 );
-console.log("phase | wall s | query points | at the plan's rate s");
-for (const p of phases)
-  console.log(`${p.phase} | ${p.seconds.toFixed(1)} | ${p.points} | ${(p.points / RESTORE).toFixed(1)}`);
+console.log(
+  "phase | wall s | query points | at the plan's rate s | at Standard's 100/s s | peak RSS MB | longest /healthz ms",
+);
+for (const p of phases) {
+  const s = within(p);
+  console.log(
+    `${p.phase} | ${p.seconds.toFixed(1)} | ${p.points} | ${(p.points / RESTORE).toFixed(1)} | ${(p.points / 100).toFixed(1)} | ${(Math.max(0, ...s.map((x) => x[1])) / 2 ** 20).toFixed(0)} | ${Math.max(0, ...s.map((x) => x[2])).toFixed(0)}`,
+  );
+}
 console.log(
   `link: ${link.linked} linked, ${link.problems} problems, ${link.levelsRead} levels read; dry run: ${dry.checked} checked`,
 );

@@ -17,11 +17,13 @@ import { verifyApiKey } from "../auth/api-keys.ts";
 import { allows, type Permission } from "../auth/permissions.ts";
 import type { Principal } from "../auth/principal.ts";
 import { authRoutes } from "../auth/routes.ts";
+import { catalogConsoleRoutes } from "../catalog/console-routes.ts";
 import { catalogRoutes } from "../catalog/routes.ts";
 import type { AppContext } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
 import { screenInput } from "../core/input.ts";
 import type { AnyRoute } from "../core/route.ts";
+import { shipmentConsoleRoutes } from "../fulfillment/console-routes.ts";
 import { inventoryRoutes } from "../inventory/routes.ts";
 import { orderConsoleRoutes } from "../orders/console-routes.ts";
 import { flowViewRoutes } from "../shops/flow-routes.ts";
@@ -104,6 +106,8 @@ export async function buildServer(ctx: AppContext, extras: ServerExtras = {}): P
     ...catalogRoutes(ctx),
     ...flowViewRoutes(ctx),
     ...orderConsoleRoutes(ctx),
+    ...shipmentConsoleRoutes(ctx),
+    ...catalogConsoleRoutes(ctx),
     ...(extras.routes ?? []),
   ];
   for (const spec of routes) registerRoute(app, ctx, spec, authLimiter);
