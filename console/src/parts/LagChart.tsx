@@ -1,0 +1,111 @@
+/** The store's push lag, backlog and throughput over the last hour or day, drawn with uPlot. */
+import { useEffect, useRef, useState } from "preact/hooks";
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+import { api, storePath } from "../api.ts";
+import { usePoll } from "../hooks.ts";
+import { ErrorBox } from "../ui.tsx";
+
+interface Series {
+  readonly range: "hour" | "day";
+  readonly stepSeconds: number;
+  readonly points: readonly {
+    at: number;
+    lagSeconds: number | null;
+    backlog: number;
+    pushed: number;
+    ordersImported: number;
+  }[];
+}
+
+export function LagChart({ domain }: { domain: string }) {
+  const [range, setRange] = useState<"hour" | "day">("hour");
+  const series = usePoll(
+    () => api.get<Series>(storePath(domain, `/series?range=${range}`)),
+    [domain, range],
+    15_000,
+  );
+  const box = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+
+  useEffect(() => {
+    const el = box.current;
+    if (!el || !series.data) return;
+    const p = series.data.points;
+    const data: uPlot.AlignedData = [
+      p.map((x) => x.at / 1000),
+      p.map((x) => x.lagSeconds),
+      p.map((x) => x.backlog),
+      p.map((x) => x.pushed),
+    ];
+    const width = Math.max(300, el.clientWidth);
+    if (plot.current) {
+      plot.current.setData(data);
+      return;
+    }
+    plot.current = new uPlot(
+      {
+        width,
+        height: 220,
+        series: [
+          {},
+          { label: "Lag (s)", stroke: "#a1221c", width: 2, scale: "s" },
+          { label: "Backlog (items)", stroke: "#1f5fbf", width: 2, scale: "n" },
+          { label: "Pushed (quantities)", stroke: "#1e6b3a", width: 1, scale: "n" },
+        ],
+        axes: [
+          {},
+          { scale: "s", label: "seconds" },
+          { scale: "n", side: 1, label: "items", grid: { show: false } },
+        ],
+      },
+      data,
+      el,
+    );
+    const resize = () => plot.current?.setSize({ width: Math.max(300, el.clientWidth), height: 220 });
+    window.addEventListener("resize", resize);
+    return () => window.removeEventListener("resize", resize);
+  }, [series.data]);
+
+  useEffect(
+    () => () => {
+      plot.current?.destroy();
+      plot.current = null;
+    },
+    [],
+  );
+
+  const pts = series.data?.points ?? [];
+  const last = pts.at(-1);
+  const maxBacklog = pts.reduce((m, x) => Math.max(m, x.backlog), 0);
+  return (
+    <figure class="chart-figure" aria-labelledby="lag-chart-caption">
+      <div class="toolbar">
+        <div class="field inline">
+          <label for="chart-range">Period</label>
+          <select
+            id="chart-range"
+            value={range}
+            onChange={(e) => setRange(e.currentTarget.value as "hour" | "day")}
+          >
+            <option value="hour">Last hour</option>
+            <option value="day">Last day</option>
+          </select>
+        </div>
+      </div>
+      <ErrorBox error={series.error} />
+      <div
+        ref={box}
+        class="chart"
+        id="lag-chart"
+        role="img"
+        aria-label="Chart of lag, backlog and quantities pushed"
+      />
+      <figcaption id="lag-chart-caption">
+        {pts.length === 0
+          ? "No samples yet: the hub records one every 30 seconds."
+          : `${pts.length} samples; now: lag ${last?.lagSeconds ?? 0} s, backlog ${last?.backlog ?? 0}; highest backlog ${maxBacklog}.`}
+      </figcaption>
+    </figure>
+  );
+}

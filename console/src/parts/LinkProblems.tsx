@@ -1,0 +1,65 @@
+/** Variants that could not be linked, each with what to do about it. */
+import { Table } from "../ui.tsx";
+
+export interface LinkProblemView {
+  readonly kind: string;
+  readonly sku: string | null;
+  readonly barcode: string | null;
+  readonly productVariantId: string | null;
+  readonly detail: string | null;
+}
+
+export const LINK_PROBLEM_HELP: Record<string, { label: string; todo: string }> = {
+  duplicate_sku_in_shopify: {
+    label: "SKU used twice in Shopify",
+    todo: "Give each of these Shopify variants its own SKU in Shopify's admin, then link again.",
+  },
+  duplicate_barcode_in_shopify: {
+    label: "Barcode used twice in Shopify",
+    todo: "Correct the barcode of one of these variants in Shopify's admin (or give them SKUs), then link again.",
+  },
+  not_in_shopify: {
+    label: "Not in Shopify",
+    todo: "The hub has this SKU but the store does not: create it in Shopify, or ignore it if the store does not sell it.",
+  },
+  not_in_hub: {
+    label: "Not in the hub",
+    todo: "Shopify sells this SKU but the back office never sent it: add it in the back office (it reaches the hub as a variant), then link again.",
+  },
+  deleted_in_shopify: {
+    label: "Deleted in Shopify",
+    todo: "The variant was removed from Shopify: nothing is pushed for it any more. Recreate it in Shopify if that was a mistake.",
+  },
+};
+
+export function LinkProblems({ items, id }: { items: readonly LinkProblemView[]; id?: string }) {
+  return (
+    <Table
+      id={id}
+      caption="Link problems"
+      headers={["Problem", "SKU", "Barcode", "Shopify variant", "What to do"]}
+      count={items.length}
+      empty="No link problems: every variant is linked."
+    >
+      {items.map((p, i) => {
+        const help = LINK_PROBLEM_HELP[p.kind];
+        return (
+          <tr
+            key={`${p.kind}-${p.sku}-${p.productVariantId}-${i}`}
+            data-problem={p.kind}
+            data-sku={p.sku ?? ""}
+          >
+            <td>{help?.label ?? p.kind}</td>
+            <td>{p.sku ?? "—"}</td>
+            <td>{p.barcode ?? "—"}</td>
+            <td class="mono">{p.productVariantId?.replace("gid://shopify/ProductVariant/", "") ?? "—"}</td>
+            <td>
+              {help?.todo ?? ""}
+              {p.detail && <div class="muted">{p.detail}</div>}
+            </td>
+          </tr>
+        );
+      })}
+    </Table>
+  );
+}

@@ -1,0 +1,3 @@
+export function AccessScreen() {
+  return <h1>AccessScreen</h1>;
+}

@@ -1,0 +1,3 @@
+export function StockScreen() {
+  return <h1>StockScreen</h1>;
+}

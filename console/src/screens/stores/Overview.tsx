@@ -1,0 +1,70 @@
+/** Every store, and every flow of each: status, backlog, lag and last success, with pause and resume. */
+import { api } from "../../api.ts";
+import { loadFlows } from "../../flows.ts";
+import { usePoll } from "../../hooks.ts";
+import { FlowsTable } from "../../parts/FlowsTable.tsx";
+import { href } from "../../router.ts";
+import { useSession } from "../../session.tsx";
+import type { FlowStatusView, StoreView } from "../../types.ts";
+import { Badge, ErrorBox, Loading } from "../../ui.tsx";
+
+interface Row {
+  readonly store: StoreView;
+  readonly flows: FlowStatusView[];
+}
+
+export function StoresOverview() {
+  const { can } = useSession();
+  const stores = usePoll(async (): Promise<Row[]> => {
+    const { items } = await api.get<{ items: StoreView[] }>("/api/v1/stores");
+    return Promise.all(items.map(async (store) => ({ store, flows: await loadFlows(store.domain) })));
+  }, []);
+  return (
+    <>
+      <div class="page-head">
+        <h1>Stores</h1>
+        {can("admin") && (
+          <a class="button" href={href("/connect")}>
+            Connect a store
+          </a>
+        )}
+      </div>
+      <ErrorBox error={stores.error} />
+      {!stores.data && !stores.error && <Loading what="stores" />}
+      {stores.data?.length === 0 && (
+        <p class="panel">
+          No store is connected yet.{" "}
+          {can("admin")
+            ? "Choose “Connect a store” to set one up: it takes about two minutes."
+            : "Ask an administrator to connect one."}
+        </p>
+      )}
+      {stores.data?.map(({ store, flows }) => (
+        <section
+          class="panel"
+          key={store.domain}
+          data-store={store.domain}
+          aria-labelledby={`store-${store.domain}`}
+        >
+          <div class="panel-head">
+            <h2 id={`store-${store.domain}`}>
+              <a href={href(`/stores/${encodeURIComponent(store.domain)}`)}>{store.name || store.domain}</a>
+            </h2>
+            <span class="muted">{store.domain}</span>
+            <Badge value={store.status === "active" ? "active" : "disconnected"} />
+            <span class="muted">{store.inventoryMode} mode</span>
+            {store.status === "active" &&
+              flows.every((f) => f.state === "disabled") &&
+              can("store.operate") && (
+                <a class="button secondary" href={href(`/stores/${encodeURIComponent(store.domain)}/setup`)}>
+                  Continue setup
+                </a>
+              )}
+          </div>
+          {store.statusReason && store.status !== "active" && <p class="reason">{store.statusReason}</p>}
+          <FlowsTable domain={store.domain} flows={flows} onChanged={() => void stores.reload()} />
+        </section>
+      ))}
+    </>
+  );
+}
