@@ -7,13 +7,14 @@ import type { ExpressionBuilder } from "kysely";
 import { z } from "zod";
 import type { AppContext } from "../core/context.ts";
 import { decodeCursor, pageOf, pageQuery } from "../core/cursor.ts";
+import { line, trimmedKey } from "../core/input.ts";
 import { route } from "../core/route.ts";
 import type { Db } from "../db/database.ts";
 import type { Tables } from "../db/tables.ts";
 import { requireStore } from "../shops/stores.ts";
 
 const catalogQuery = z.object({
-  q: z.string().trim().min(1).max(255).optional().describe("A SKU or its beginning, or a barcode"),
+  q: trimmedKey(255).optional().describe("A SKU or its beginning, or a barcode"),
   state: z.enum(["linked", "problem", "unlinked"]).optional(),
   ...pageQuery,
 });
@@ -208,7 +209,7 @@ export function catalogConsoleRoutes(ctx: AppContext) {
       auth: "store.read",
       summary:
         "The hub's variants and their link to the store: linked (with the Shopify variant and inventory item), unlinked, or a link problem with its reason (state=problem lists every problem, also Shopify variants the hub lacks). Search by SKU prefix or barcode; page with `cursor=nextCursor`.",
-      params: z.object({ domain: z.string().min(1).max(255) }),
+      params: z.object({ domain: line(255).pipe(z.string().min(1)) }),
       query: catalogQuery,
       response: z.object({ items: z.array(catalogItemSchema), nextCursor: z.string().nullable() }),
       async handler({ params, query }) {

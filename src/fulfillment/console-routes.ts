@@ -6,6 +6,7 @@ import { z } from "zod";
 import type { AppContext } from "../core/context.ts";
 import { decodeCursor, pageOf, pageQuery } from "../core/cursor.ts";
 import { AppError } from "../core/errors.ts";
+import { line } from "../core/input.ts";
 import { route } from "../core/route.ts";
 import type { Db } from "../db/database.ts";
 
@@ -19,7 +20,7 @@ const SHIPMENT_STATUSES = [
 ] as const;
 
 const listQuery = z.object({
-  store: z.string().max(255).optional(),
+  store: line(255).optional(),
   status: z.enum(SHIPMENT_STATUSES).optional(),
   ...pageQuery,
 });

@@ -24,6 +24,7 @@ import { AppError } from "../core/errors.ts";
 import { screenInput } from "../core/input.ts";
 import type { AnyRoute } from "../core/route.ts";
 import { shipmentConsoleRoutes } from "../fulfillment/console-routes.ts";
+import { stockConsoleRoutes } from "../inventory/console-routes.ts";
 import { inventoryRoutes } from "../inventory/routes.ts";
 import { orderConsoleRoutes } from "../orders/console-routes.ts";
 import { flowViewRoutes } from "../shops/flow-routes.ts";
@@ -108,6 +109,7 @@ export async function buildServer(ctx: AppContext, extras: ServerExtras = {}): P
     ...orderConsoleRoutes(ctx),
     ...shipmentConsoleRoutes(ctx),
     ...catalogConsoleRoutes(ctx),
+    ...stockConsoleRoutes(ctx),
     ...(extras.routes ?? []),
   ];
   for (const spec of routes) registerRoute(app, ctx, spec, authLimiter);

@@ -9,18 +9,15 @@ import { z } from "zod";
 import type { AppContext } from "../core/context.ts";
 import { decodeCursor, pageOf, pageQuery } from "../core/cursor.ts";
 import { AppError } from "../core/errors.ts";
+import { line } from "../core/input.ts";
 import { route } from "../core/route.ts";
 import type { Db } from "../db/database.ts";
 
 const ORDER_STATUSES = ["imported", "parked", "waiting", "skipped", "cancelled"] as const;
 
 const searchQuery = z.object({
-  store: z.string().max(255).optional(),
-  q: z
-    .string()
-    .max(320)
-    .optional()
-    .describe("An order number (#1001 or 1001) or a customer's email (exact, any case)"),
+  store: line(255).optional(),
+  q: line(320).optional().describe("An order number (#1001 or 1001) or a customer's email (exact, any case)"),
   status: z.enum(ORDER_STATUSES).optional().describe("The hub's status of the order"),
   ...pageQuery,
 });

@@ -1,12 +1,13 @@
 /** The console's per-store flow views: each flow's status, backlog and lag now, and over time. */
 import { z } from "zod";
 import type { AppContext } from "../core/context.ts";
+import { line } from "../core/input.ts";
 import { route } from "../core/route.ts";
 import { storeFlowStatus } from "./flow-status.ts";
 import { readSeries, SERIES_RANGES, type SeriesRange } from "./series.ts";
 import { FLOWS, requireStore } from "./stores.ts";
 
-const domainParams = z.object({ domain: z.string().min(1).max(255) });
+const domainParams = z.object({ domain: line(255).pipe(z.string().min(1)) });
 
 export const flowStatusSchema = z.object({
   flow: z.enum(FLOWS as [string, ...string[]]),
