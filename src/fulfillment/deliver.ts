@@ -205,6 +205,8 @@ export async function deliverStoreShipments(
         else if (outcome === "rejected" || outcome === "partially_applied") result.rejected++;
       } else if (await updateTracking(ctx, transport, s.id)) result.trackingUpdated++;
     } catch (thrown) {
+      // The store moved to another worker: the shipment is the new owner's to deliver.
+      if ((thrown as { code?: string }).code === "LEASE_LOST") throw thrown;
       const err = coerceError(thrown);
       const attempts = s.attempts + 1;
       const dead = attempts >= SHIPMENT_MAX_ATTEMPTS;
@@ -232,25 +234,30 @@ export async function deliverStoreShipments(
   return result;
 }
 
+/** Records a shipment's outcome; fenced by the transport's lease (a former owner cannot). */
 async function setStatus(
   ctx: AppContext,
+  transport: AdminTransport,
   id: number,
   status: ShipmentStatus,
   reason: string | null,
   nextAttemptAt?: number,
 ) {
   const now = ctx.clock.now();
-  await ctx.database.db
-    .updateTable("shipments")
-    .set({
-      status,
-      reason,
-      updated_at: now,
-      next_attempt_at: nextAttemptAt ?? now,
-      ...(status === "applied" ? { attempts: 0 } : {}),
-    })
-    .where("id", "=", id)
-    .execute();
+  await ctx.database.db.transaction().execute(async (trx) => {
+    await transport.fence?.(trx);
+    await trx
+      .updateTable("shipments")
+      .set({
+        status,
+        reason,
+        updated_at: now,
+        next_attempt_at: nextAttemptAt ?? now,
+        ...(status === "applied" ? { attempts: 0 } : {}),
+      })
+      .where("id", "=", id)
+      .execute();
+  });
 }
 
 async function deliverOne(ctx: AppContext, transport: AdminTransport, id: number): Promise<ShipmentStatus> {
@@ -294,7 +301,7 @@ async function deliverOne(ctx: AppContext, transport: AdminTransport, id: number
     }))
     .filter((l) => l.quantity > 0);
   if (remaining.length === 0) {
-    await setStatus(ctx, id, "applied", null);
+    await setStatus(ctx, transport, id, "applied", null);
     return "applied";
   }
   const locations = new Set(
@@ -314,7 +321,13 @@ async function deliverOne(ctx: AppContext, transport: AdminTransport, id: number
     { estimatedCost: 530 },
   );
   if (!data.order) {
-    await setStatus(ctx, id, "rejected", `order ${s.shopify_order_gid} no longer exists in Shopify`);
+    await setStatus(
+      ctx,
+      transport,
+      id,
+      "rejected",
+      `order ${s.shopify_order_gid} no longer exists in Shopify`,
+    );
     return "rejected";
   }
   const fos: FulfillmentOrderNode[] = data.order.fulfillmentOrders.nodes.map((fo) => ({
@@ -330,12 +343,12 @@ async function deliverOne(ctx: AppContext, transport: AdminTransport, id: number
   }));
   const match = matchFulfillmentOrders(remaining, fos, locations);
   if (match.kind === "park") {
-    await setStatus(ctx, id, "parked", match.reason, ctx.clock.now() + PARKED_RECHECK_MS);
+    await setStatus(ctx, transport, id, "parked", match.reason, ctx.clock.now() + PARKED_RECHECK_MS);
     return "parked";
   }
   if (match.kind !== "ok") {
     const status = done.length > 0 ? "partially_applied" : "rejected";
-    await setStatus(ctx, id, status, match.reason);
+    await setStatus(ctx, transport, id, status, match.reason);
     return status;
   }
   const tracking = await shipmentTracking(db, id);
@@ -353,11 +366,11 @@ async function deliverOne(ctx: AppContext, transport: AdminTransport, id: number
     else refused.push(errors);
   }
   if (refused.length === 0) {
-    await setStatus(ctx, id, "applied", null);
+    await setStatus(ctx, transport, id, "applied", null);
     return "applied";
   }
   const status = created > 0 ? "partially_applied" : "rejected";
-  await setStatus(ctx, id, status, `Shopify refused: ${refused.join("; ")}`.slice(0, 1000));
+  await setStatus(ctx, transport, id, status, `Shopify refused: ${refused.join("; ")}`.slice(0, 1000));
   return status;
 }
 
@@ -446,6 +459,7 @@ async function adoptLostFulfillments(
         lines: f.lines,
       },
       { shipmentId: s.id, fulfillmentOrderGid: "(adopted)", lines: f.lines },
+      transport.fence,
     );
     for (const l of f.lines) covered.set(l.lineGid, (covered.get(l.lineGid) ?? 0) + l.quantity);
     ctx.logger.info(
@@ -497,22 +511,26 @@ async function createFulfillment(
         lines: shipped,
       },
       { shipmentId, fulfillmentOrderGid: g.fulfillmentOrderGid, lines: shipped },
+      transport.fence,
     );
     return null;
   }
   const message = `${g.fulfillmentOrderGid}: ${(r?.userErrors ?? []).map((e) => e.message).join(", ") || "no fulfillment returned"}`;
-  await ctx.database.db
-    .insertInto("shipment_fulfillments")
-    .values({
-      shipment_id: shipmentId,
-      fulfillment_order_gid: g.fulfillmentOrderGid,
-      fulfillment_gid: null,
-      lines,
-      status: "failed",
-      last_error: message.slice(0, 500),
-      created_at: now,
-    })
-    .execute();
+  await ctx.database.db.transaction().execute(async (trx) => {
+    await transport.fence?.(trx);
+    await trx
+      .insertInto("shipment_fulfillments")
+      .values({
+        shipment_id: shipmentId,
+        fulfillment_order_gid: g.fulfillmentOrderGid,
+        fulfillment_gid: null,
+        lines,
+        status: "failed",
+        last_error: message.slice(0, 500),
+        created_at: now,
+      })
+      .execute();
+  });
   return message;
 }
 

@@ -130,6 +130,8 @@ export async function recordFulfillment(
   storeId: number,
   f: ShopifyFulfillment,
   hub: HubFulfillment | null = null,
+  /** The lease's fencing check, when a worker records the result of its own Shopify call. */
+  fence?: (trx: Trx) => Promise<void>,
 ): Promise<FulfillmentOutcome> {
   const hubShipmentId = hub?.shipmentId ?? null;
   const db = ctx.database.db;
@@ -207,6 +209,7 @@ export async function recordFulfillment(
   };
 
   const write = async (trx: Trx, movements: Movement[] | null) => {
+    await fence?.(trx);
     const p = await plan(trx);
     const knownLines = new Map(p.known.map((k) => [k.line_gid, k]));
     const baseline: { variantId: number; locationGid: string; delta: number }[] = [];

@@ -247,6 +247,7 @@ export async function backfillOrders(
       if (transactions !== null) {
         const txs = transactions;
         await ctx.database.db.transaction().execute(async (trx) => {
+          await transport.fence?.(trx);
           await lockOrders(trx, ctx.database.dialect);
           await applyTransactions(trx, storeId, node.id, txs, ctx.clock.now());
         });
@@ -255,7 +256,7 @@ export async function backfillOrders(
       if (cursor === null || parsed.order.updatedAt > cursor) cursor = parsed.order.updatedAt;
     }
     // The cursor moves after each page, so a crash resumes close to where it stopped.
-    await saveCursor(ctx, storeId, cursor, now);
+    await saveCursor(ctx, transport, storeId, cursor, now);
     if (!data.orders.pageInfo.hasNextPage) break;
     after = data.orders.pageInfo.endCursor;
   }
@@ -279,10 +280,26 @@ async function moneyOfVersion(
   return (JSON.parse(row.source) as ShopifyOrder).money ?? null;
 }
 
-async function saveCursor(ctx: AppContext, storeId: number, cursor: number | null, now: number) {
-  await ctx.database.db
-    .insertInto("order_settings")
-    .values({ store_id: storeId, settings: "{}", backfill_cursor: cursor, backfill_at: now, updated_at: now })
-    .onConflict((oc) => oc.column("store_id").doUpdateSet({ backfill_cursor: cursor, backfill_at: now }))
-    .execute();
+/** Fenced: a former owner of the store (paused past its lease) cannot move the cursor. */
+async function saveCursor(
+  ctx: AppContext,
+  transport: AdminTransport,
+  storeId: number,
+  cursor: number | null,
+  now: number,
+) {
+  await ctx.database.db.transaction().execute(async (trx) => {
+    await transport.fence?.(trx);
+    await trx
+      .insertInto("order_settings")
+      .values({
+        store_id: storeId,
+        settings: "{}",
+        backfill_cursor: cursor,
+        backfill_at: now,
+        updated_at: now,
+      })
+      .onConflict((oc) => oc.column("store_id").doUpdateSet({ backfill_cursor: cursor, backfill_at: now }))
+      .execute();
+  });
 }

@@ -57,25 +57,34 @@ export async function processTagJobs(
       );
       const errors = data.tagsAdd?.userErrors ?? [];
       if (errors.length > 0) throw new Error(`tagsAdd: ${errors.map((e) => e.message).join("; ")}`);
-      await db
-        .updateTable("order_tag_jobs")
-        .set({ status: "done", attempts: job.attempts + 1, last_error: null })
-        .where("id", "=", job.id)
-        .execute();
+      // Fenced: a former owner of the store (paused past its lease) cannot record it.
+      await db.transaction().execute(async (trx) => {
+        await transport.fence?.(trx);
+        await trx
+          .updateTable("order_tag_jobs")
+          .set({ status: "done", attempts: job.attempts + 1, last_error: null })
+          .where("id", "=", job.id)
+          .execute();
+      });
       done++;
     } catch (thrown) {
+      // The store moved to another worker: the job stays as it is for the new owner.
+      if ((thrown as { code?: string }).code === "LEASE_LOST") throw thrown;
       failed++;
       const attempts = job.attempts + 1;
-      await db
-        .updateTable("order_tag_jobs")
-        .set({
-          status: attempts >= TAG_MAX_ATTEMPTS ? "dead" : "pending",
-          attempts,
-          next_attempt_at: now + Math.min(3_600_000, 10_000 * 2 ** (attempts - 1)),
-          last_error: coerceError(thrown).message.slice(0, 500),
-        })
-        .where("id", "=", job.id)
-        .execute();
+      await db.transaction().execute(async (trx) => {
+        await transport.fence?.(trx);
+        await trx
+          .updateTable("order_tag_jobs")
+          .set({
+            status: attempts >= TAG_MAX_ATTEMPTS ? "dead" : "pending",
+            attempts,
+            next_attempt_at: now + Math.min(3_600_000, 10_000 * 2 ** (attempts - 1)),
+            last_error: coerceError(thrown).message.slice(0, 500),
+          })
+          .where("id", "=", job.id)
+          .execute();
+      });
     }
   }
   return { done, failed };

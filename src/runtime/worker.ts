@@ -8,7 +8,9 @@
  *   inside `leaseTtlMs`) for as long as this process runs, so a long pass never outlives it;
  * - every Shopify call goes through a lease-guarded transport that checks, right before the
  *   request is sent, that the lease is still held (locally, then in the database);
- * - the push's writes of Shopify results carry the lease generation as a fencing token;
+ * - writes of Shopify results carry the lease generation as a fencing token (the push's
+ *   confirmed levels through its deps; order cursors and tags, shipment outcomes and fulfillment
+ *   records through the guarded transport's `fence`);
  * - a process owns at most its fair share ⌈stores / live workers⌉ and sheds the excess when
  *   another process joins; a dead process's stores move after its lease lapses; a clean stop
  *   releases them at once;
@@ -527,8 +529,12 @@ export class Worker {
       if (held.expiresAt - this.sendMarginMs < this.ctx.clock.now())
         refuse("the lease is about to lapse; the call was not sent");
     };
+    const { dialect } = this.ctx.database;
     return {
       store: inner.store,
+      // Writes that record this pass's Shopify results are refused once a newer owner exists.
+      fence: (trx) =>
+        fenceLease(trx, dialect, { storeId: store.id, generation: held.generation }, this.workerId),
       graphql: <T>(document: string, variables?: Record<string, unknown>, options?: GraphQLCallOptions) => {
         let sent = false;
         const call = inner.graphql<T>(document, variables, {

@@ -2,6 +2,8 @@
  * What the rest of the hub sees of the Admin API: one GraphQL call for one store, already
  * throttled against that store's bucket. Implemented in admin-client.ts.
  */
+import type { Db } from "../db/database.ts";
+
 export interface ThrottleStatus {
   readonly maximumAvailable: number;
   readonly currentlyAvailable: number;
@@ -31,6 +33,13 @@ export interface GraphQLCallOptions {
 export interface AdminTransport {
   /** The store's domain, `<name>.myshopify.com`. */
   readonly store: string;
+  /**
+   * The fencing check of the lease this transport spends the store's budget under: run it inside
+   * the transaction of a write that records a result of Shopify work (a cursor, a tag done, a
+   * fulfillment); it throws (code LEASE_LOST) once a newer owner holds the store. Absent on a
+   * transport used outside any lease (tests, a connection being verified).
+   */
+  readonly fence?: (trx: Db) => Promise<void>;
   /**
    * Sends one document with variables through the store's throttle; retries transient failures
    * and throttling with backoff up to the configured attempts, then throws a ShopifyError.
