@@ -23,6 +23,7 @@ import type { AppContext } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
 import { screenInput } from "../core/input.ts";
 import type { AnyRoute } from "../core/route.ts";
+import { failureRoutes } from "../failures/routes.ts";
 import { shipmentConsoleRoutes } from "../fulfillment/console-routes.ts";
 import { stockConsoleRoutes } from "../inventory/console-routes.ts";
 import { inventoryRoutes } from "../inventory/routes.ts";
@@ -110,6 +111,7 @@ export async function buildServer(ctx: AppContext, extras: ServerExtras = {}): P
     ...shipmentConsoleRoutes(ctx),
     ...catalogConsoleRoutes(ctx),
     ...stockConsoleRoutes(ctx),
+    ...failureRoutes(ctx),
     ...(extras.routes ?? []),
   ];
   for (const spec of routes) registerRoute(app, ctx, spec, authLimiter);
