@@ -107,12 +107,17 @@ export async function runPushCycle(
     const targets = await loadTargets(deps.db, store.id, variantIds);
     let plan = planPush(targets, store.mode, deps.now());
     if (plan.baselines.length > 0) {
-      await recordSync(
-        deps.db,
-        store.id,
-        plan.baselines.map((t) => ({ ...ids(t), pushed: t.desired })),
-        deps.now(),
-      );
+      // Fenced: a baseline written by a former owner would make the new owner's next delta
+      // repeat a change Shopify already has.
+      await deps.db.transaction().execute(async (trx) => {
+        await deps.fence?.(trx);
+        await recordSync(
+          trx,
+          store.id,
+          plan.baselines.map((t) => ({ ...ids(t), pushed: t.desired })),
+          deps.now(),
+        );
+      });
     }
     if (plan.needsRead.length > 0) {
       // Never confirmed, or Shopify reported a change: read Shopify's value, then plan again.
@@ -153,14 +158,14 @@ export async function runPushCycle(
       ...batchesOf(plan.adjusts).map((changes): BatchPayload => ({ kind: "adjust", changes })),
     ];
     for (const payload of payloads) {
-      const batch = await savePendingBatch(
-        deps.db,
-        store.id,
-        `tillbridge-${randomUUID()}`,
-        store.mode,
-        payload,
-        deps.now(),
-      );
+      // Fenced: the batch was planned from this owner's view of what Shopify has. A former owner
+      // (paused between planning and here while another worker took the store over and pushed the
+      // same change) must not leave it pending, or the new owner would resend it and Shopify would
+      // apply the change twice (delta mode).
+      const batch = await deps.db.transaction().execute(async (trx) => {
+        await deps.fence?.(trx);
+        return savePendingBatch(trx, store.id, `tillbridge-${randomUUID()}`, store.mode, payload, deps.now());
+      });
       const r = await sendBatch(deps, store, transport, batch, log, failing);
       calls++;
       if (r === "retry-later")
@@ -261,6 +266,7 @@ async function recordRead(
   });
   const now = deps.now();
   await deps.db.transaction().execute(async (trx) => {
+    await deps.fence?.(trx);
     await recordSync(trx, store.id, levels, now);
     await clearRecheck(
       trx,
