@@ -9,10 +9,11 @@
 import { yieldToEventLoop } from "../core/clock.ts";
 import type { AppContext } from "../core/context.ts";
 import { coerceError } from "../core/errors.ts";
+import { chunks } from "../db/batching.ts";
 import type { Trx } from "../inventory/ledger-store.ts";
 import { importOrderTx, lockOrders } from "./intake.ts";
-import { orderGidOf } from "./order-gid.ts";
 import { restTransaction, transactionFromRest } from "./money.ts";
+import { orderGidOf } from "./order-gid.ts";
 import { handleComplianceTx } from "./personal-data.ts";
 import { fromWebhookPayload } from "./shopify-order.ts";
 import { applyTransactions } from "./transactions.ts";
@@ -40,28 +41,152 @@ export interface WebhookDelivery {
   readonly headers?: Record<string, string | string[] | undefined>;
 }
 
-/** Stores a verified delivery; `stored: false` means it was a duplicate. Answer 200 either way. */
+/**
+ * Stores a verified delivery; `stored: false` means it was a duplicate. Answer 200 either way.
+ * Resolves only once the row is committed: deliveries arriving together are written in one
+ * transaction (group commit, see `InboxWriter`), so a storm of them (a full push's echo is one
+ * `inventory_levels/update` per level set) costs one commit per group, not one per delivery.
+ */
 export async function handleWebhook(ctx: AppContext, d: WebhookDelivery): Promise<{ stored: boolean }> {
-  const now = ctx.clock.now();
-  const body = typeof d.rawBody === "string" ? d.rawBody : d.rawBody.toString("utf8");
-  const r = await ctx.database.db
+  let writer = writers.get(ctx.database);
+  if (!writer) {
+    writer = new InboxWriter(ctx);
+    writers.set(ctx.database, writer);
+  }
+  return { stored: await writer.add(d) };
+}
+
+/** One writer per open database (tests run several hubs in one process). */
+const writers = new WeakMap<AppContext["database"], InboxWriter>();
+
+/** How long a delivery waits for others to share its transaction, and how many share one at most. */
+export const GROUP_COMMIT_WINDOW_MS = 2;
+export const GROUP_COMMIT_MAX_ROWS = 200;
+
+interface Waiting {
+  readonly row: InboxInsert;
+  resolve(stored: boolean): void;
+  reject(err: unknown): void;
+}
+
+type InboxInsert = {
+  webhook_id: string;
+  shop: string;
+  topic: string;
+  body: string;
+  received_at: number;
+  /** The order the delivery concerns (an order's history finds it by this; see order-gid.ts). */
+  order_gid: string | null;
+};
+
+/**
+ * Group commit of inbox rows: deliveries are collected for `GROUP_COMMIT_WINDOW_MS` (or until
+ * `GROUP_COMMIT_MAX_ROWS` wait) and inserted in one transaction; while one group is being
+ * written the next one collects. Each caller learns whether its row was new only after the
+ * commit, so no webhook is answered before its row is durable. A group that fails is written
+ * row by row, so one bad delivery fails alone (answered 500: Shopify sends it again).
+ */
+export class InboxWriter {
+  private queue: Waiting[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly windowMs = GROUP_COMMIT_WINDOW_MS,
+    private readonly maxRows = GROUP_COMMIT_MAX_ROWS,
+  ) {}
+
+  add(d: WebhookDelivery): Promise<boolean> {
+    const body = typeof d.rawBody === "string" ? d.rawBody : d.rawBody.toString("utf8");
+    return new Promise<boolean>((resolve, reject) => {
+      this.queue.push({
+        row: {
+          webhook_id: d.webhookId,
+          shop: d.shop.toLowerCase(),
+          topic: d.topic,
+          body,
+          received_at: this.ctx.clock.now(),
+          order_gid: orderGidOf(d.topic, body),
+        },
+        resolve,
+        reject,
+      });
+      if (this.running) return; // the running loop takes it next
+      if (this.queue.length >= this.maxRows) {
+        clearTimeout(this.timer);
+        this.timer = undefined;
+        void this.run();
+      } else if (!this.timer) {
+        this.timer = setTimeout(() => {
+          this.timer = undefined;
+          void this.run();
+        }, this.windowMs);
+      }
+    });
+  }
+
+  private async run(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (this.queue.length > 0) await this.write(this.queue.splice(0, this.maxRows));
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async write(group: Waiting[]): Promise<void> {
+    // The first of several deliveries with one webhook id in a group is the one stored.
+    const first = new Map<string, Waiting>();
+    for (const w of group) if (!first.has(w.row.webhook_id)) first.set(w.row.webhook_id, w);
+    const rows = [...first.values()].map((w) => w.row);
+    let inserted: Set<string>;
+    try {
+      inserted = await this.ctx.database.db.transaction().execute(async (trx) => {
+        const out = new Set<string>();
+        for (const part of chunks(rows, 100))
+          for (const r of await insertRows(trx, part, this.ctx.clock.now())) out.add(r.webhook_id);
+        return out;
+      });
+    } catch {
+      // One row may be what failed: each is written alone, and only its own caller hears of it.
+      for (const w of group) {
+        if (first.get(w.row.webhook_id) !== w) continue;
+        try {
+          const r = await insertRows(this.ctx.database.db, [w.row], this.ctx.clock.now());
+          w.resolve(r.length > 0);
+        } catch (err) {
+          w.reject(err);
+        }
+      }
+      for (const w of group) if (first.get(w.row.webhook_id) !== w) w.resolve(false);
+      return;
+    }
+    for (const w of group) w.resolve(first.get(w.row.webhook_id) === w && inserted.has(w.row.webhook_id));
+  }
+}
+
+function insertRows(
+  db: Trx | AppContext["database"]["db"],
+  rows: readonly InboxInsert[],
+  now: number,
+): Promise<{ webhook_id: string }[]> {
+  return db
     .insertInto("webhook_inbox")
-    .values({
-      webhook_id: d.webhookId,
-      shop: d.shop.toLowerCase(),
-      topic: d.topic,
-      body,
-      received_at: now,
-      status: "pending",
-      attempts: 0,
-      next_attempt_at: now,
-      last_error: null,
-      processed_at: null,
-      order_gid: orderGidOf(d.topic, body),
-    })
+    .values(
+      rows.map((r) => ({
+        ...r,
+        status: "pending" as const,
+        attempts: 0,
+        next_attempt_at: now,
+        last_error: null,
+        processed_at: null,
+      })),
+    )
     .onConflict((oc) => oc.column("webhook_id").doNothing())
-    .executeTakeFirst();
-  return { stored: Number(r.numInsertedOrUpdatedRows ?? 0n) > 0 };
+    .returning("webhook_id")
+    .execute();
 }
 
 /** The same, under the name the brief's wiring uses for order topics. */
