@@ -414,6 +414,20 @@ describe.each(DIALECTS)("inventory push on %s", (dialect) => {
     const summary = await runDriftCheck(deps(), await storeRow(), transport, "operator");
     // The drift check and the dry run make the same comparison.
     expect(summary).toMatchObject({ checked: report.checked, drifted: report.wouldChange, fixed: 1 });
+    // Parts that add up (issue 14 read "18 checked, 0 drifted, 18 fixed").
+    expect(report.inSync + report.differing).toBe(report.checked);
+    expect(summary.inSync + summary.drifted).toBe(summary.checked);
+    expect(summary).toMatchObject({ remaining: 0, inSync: report.checked - 1 });
+    const line = await deps()
+      .db.selectFrom("activity_log")
+      .select("message")
+      .where("kind", "=", "drift_check")
+      .orderBy("id", "desc")
+      .limit(1)
+      .executeTakeFirstOrThrow();
+    expect(line.message).toBe(
+      `Drift check: ${summary.checked} checked: ${summary.inSync} as the hub says, 1 differed from the hub: 1 corrected, 0 still differ`,
+    );
     expect(shopifyAvailable(store, sku, loc)).toBe(await hubSellable(sku, MAPPING[0]!));
   });
 

@@ -15,6 +15,7 @@ import { loadTargets, markStoreDirtyFor, recordSync, targetPages } from "./push-
 import { type PushDeps, type PushStore, runPushCycle } from "./reconciler.ts";
 import { itemLocationKey, NOT_STOCKED, readLevels } from "./shopify-inventory.ts";
 import { expectedAvailable, likelyCause } from "./stock-model.ts";
+import { driftMessage, driftParts, dryRunMessage, dryRunParts } from "./summaries.ts";
 
 export interface DryRunRow {
   readonly sku: string;
@@ -36,6 +37,9 @@ export interface DryRunReport {
   readonly mode: PushStore["mode"];
   readonly generatedAt: string;
   readonly checked: number;
+  /** checked = inSync + differing (see summaries.ts). */
+  readonly inSync: number;
+  readonly differing: number;
   readonly wouldChange: number;
   /**
    * Delta mode: item-locations where Shopify keeps its own value because the hub only sends its
@@ -158,21 +162,18 @@ export async function dryRun(
       else omitted++;
     }
   });
-  const wouldChange = store.mode === "absolute" ? differing : deltaSends;
   // A difference from Shopify's count that delta mode keeps, unless an initial sync sends it once.
-  const keptByDelta = store.mode === "delta" ? differing : 0;
+  const parts = dryRunParts(store.mode, { checked, differing, deltaSends });
+  const { wouldChange, keptByDelta } = parts;
   await logActivity(
     deps.db,
     {
       storeId: store.id,
       flow: "inventory_push",
       kind: "dry_run",
-      message:
-        keptByDelta > 0
-          ? `Dry run: ${checked} item-locations checked; delta mode keeps Shopify's own count at ${keptByDelta} that differ from the hub (an initial sync would send the hub's values once)`
-          : `Dry run: ${checked} item-locations checked, ${wouldChange} would change`,
+      message: dryRunMessage(store.mode, parts),
       level: keptByDelta > 0 ? "warn" : "info",
-      data: { checked, wouldChange, keptByDelta },
+      data: { ...parts },
     },
     deps.now(),
   );
@@ -181,6 +182,8 @@ export async function dryRun(
     mode: store.mode,
     generatedAt: new Date(deps.now()).toISOString(),
     checked,
+    inSync: parts.inSync,
+    differing: parts.differing,
     wouldChange,
     keptByDelta,
     rows: kept.sort((a, b) =>
@@ -209,6 +212,9 @@ export interface DriftSummary {
   readonly drifted: number;
   /** Of the drifted, corrected by this check (absolute mode); delta mode corrects none. */
   readonly fixed: number;
+  /** checked = inSync + drifted; drifted = fixed + remaining (see summaries.ts). */
+  readonly inSync: number;
+  readonly remaining: number;
 }
 
 /**
@@ -276,14 +282,15 @@ export async function runDriftCheck(
             driftedKeys.has(itemLocationKey(t.inventoryItemGid, t.locationGid)) && t.confirmed === t.desired,
         ).length;
     }
-    const summary = { runId: run.id, checked, drifted: driftedKeys.size, fixed };
+    const parts = driftParts({ checked, drifted: driftedKeys.size, fixed });
+    const summary = { runId: run.id, ...parts };
     await deps.db
       .updateTable("drift_runs")
       .set({
         status: "done",
         checked: summary.checked,
         drifted: summary.drifted,
-        fixed,
+        fixed: summary.fixed,
         finished_at: deps.now(),
       })
       .where("id", "=", run.id)
@@ -294,15 +301,11 @@ export async function runDriftCheck(
         storeId: store.id,
         flow: "inventory_push",
         kind: "drift_check",
-        level: driftedKeys.size > fixed ? "warn" : "info",
-        message:
-          driftedKeys.size === 0
-            ? `Drift check: ${summary.checked} checked, all as the hub says`
-            : store.mode === "absolute"
-              ? `Drift check: ${summary.checked} checked, ${summary.drifted} differed from the hub, ${fixed} corrected`
-              : `Drift check: ${summary.checked} checked, ${summary.drifted} differ from the hub (delta mode keeps Shopify's own changes)`,
+        level: parts.remaining > 0 ? "warn" : "info",
+        message: driftMessage(store.mode, parts),
         data: {
           runId: run.id,
+          ...parts,
           drifted: drifted.map((d) => ({
             sku: d.sku,
             item: d.inventoryItemId,

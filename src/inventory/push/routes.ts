@@ -6,6 +6,7 @@ import { route } from "../../core/route.ts";
 import { answerFromJob, type JobRunner, waitMs, waitSecondsParam } from "../../jobs/runner.ts";
 import { requireStore } from "../../shops/stores.ts";
 import type { PushStore } from "./reconciler.ts";
+import { driftParts } from "./summaries.ts";
 
 export interface PushRouteDeps {
   /** Dry runs, drift checks and the initial sync run as jobs under the store's lease. */
@@ -116,9 +117,8 @@ export function pushRoutes(ctx: AppContext, deps: PushRouteDeps) {
           lastDriftCheck: lastDrift
             ? {
                 status: lastDrift.status,
-                checked: lastDrift.checked,
-                drifted: lastDrift.drifted,
-                fixed: lastDrift.fixed,
+                // Parts that add up, also for runs stored before they did (summaries.ts).
+                ...driftParts(lastDrift),
                 error: lastDrift.error,
                 at: new Date(lastDrift.started_at).toISOString(),
               }
@@ -197,9 +197,7 @@ export function pushRoutes(ctx: AppContext, deps: PushRouteDeps) {
             id: r.id,
             trigger: r.trigger,
             status: r.status,
-            checked: r.checked,
-            drifted: r.drifted,
-            fixed: r.fixed,
+            ...driftParts(r),
             error: r.error,
             startedAt: new Date(r.started_at).toISOString(),
             finishedAt: r.finished_at === null ? null : new Date(r.finished_at).toISOString(),
