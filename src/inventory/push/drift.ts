@@ -106,7 +106,7 @@ async function compare(
         waiting.add(r.variant_id);
     }
     const rows = targets.map((t): DryRunRow => {
-      const shopify = levels.get(itemLocationKey(t.inventoryItemGid, t.locationGid)) ?? NOT_STOCKED;
+      const shopify = levels.getLevel(t.inventoryItemGid, t.locationGid) ?? NOT_STOCKED;
       const hub = { onHand: t.desired, available: expectedAvailable(t), committed: t.committed };
       return {
         sku: skus.get(t.variantId) ?? String(t.variantId),

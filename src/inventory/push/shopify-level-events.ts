@@ -60,7 +60,8 @@ export async function noteLevelEvents(
 ): Promise<LevelOutcome[]> {
   const db = ctx.database.db;
   const variantOf = new Map<string, number>();
-  for (const part of chunks([...new Set(events.map((e) => e.itemGid))], 500))
+  for (const part of chunks([...new Set(events.map((e) => e.itemGid))], 500)) {
+    await yieldToEventLoop();
     for (const l of await db
       .selectFrom("variant_links")
       .select(["variant_id", "inventory_item_gid"])
@@ -68,6 +69,7 @@ export async function noteLevelEvents(
       .where("inventory_item_gid", "in", part)
       .execute())
       variantOf.set(l.inventory_item_gid, l.variant_id);
+  }
   const targets = new Map(
     (await loadTargets(db, storeId, [...new Set(variantOf.values())])).map((t) => [
       itemLocationKey(t.inventoryItemGid, t.locationGid),
@@ -84,26 +86,36 @@ export async function noteLevelEvents(
   if (recheck.length > 0) {
     const now = ctx.clock.now();
     await db.transaction().execute(async (trx) => {
-      for (const part of chunks(recheck, 200))
-        await trx
-          .updateTable("inventory_sync")
-          .set({ recheck: 1 })
-          .where("store_id", "=", storeId)
-          .where((eb) =>
-            eb.or(
-              part.map((e) =>
-                eb.and([eb("inventory_item_gid", "=", e.itemGid), eb("location_gid", "=", e.locationGid)]),
-              ),
-            ),
-          )
-          .execute();
+      // Per location an `IN` of items: the primary key answers it (an OR of pairs scans).
+      for (const [locationGid, items] of itemsByLocation(recheck))
+        for (const part of chunks(items, 500))
+          await trx
+            .updateTable("inventory_sync")
+            .set({ recheck: 1 })
+            .where("store_id", "=", storeId)
+            .where("location_gid", "=", locationGid)
+            .where("inventory_item_gid", "in", part)
+            .execute();
       await markStoreDirtyFor(trx, storeId, [...new Set(recheck.map((e) => variantOf.get(e.itemGid)!))], now);
     });
   }
   return outcomes;
 }
 
-/** Applies due `inventory_levels/update` deliveries from the inbox, a batch per store at a time. */
+function itemsByLocation(events: readonly LevelEvent[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const e of events) {
+    const list = out.get(e.locationGid);
+    if (list) list.push(e.itemGid);
+    else out.set(e.locationGid, [e.itemGid]);
+  }
+  return out;
+}
+
+/**
+ * Applies due `inventory_levels/update` deliveries from the inbox, a batch per store at a time,
+ * yielding between statements (a full push's echo is one delivery per level it set).
+ */
 export async function processLevelInbox(ctx: AppContext, limit = 1000): Promise<InboxRunResult> {
   const db = ctx.database.db;
   const now = ctx.clock.now();
@@ -147,7 +159,8 @@ export async function processLevelInbox(ctx: AppContext, limit = 1000): Promise<
         store.id,
         list.map((l) => l.event),
       );
-      for (const part of chunks(list, 500))
+      for (const part of chunks(list, 500)) {
+        await yieldToEventLoop();
         await db
           .updateTable("webhook_inbox")
           .set({ status: "done", processed_at: ctx.clock.now(), last_error: null })
@@ -157,6 +170,7 @@ export async function processLevelInbox(ctx: AppContext, limit = 1000): Promise<
             part.map((l) => l.id),
           )
           .execute();
+      }
       processed += list.length;
     } catch (err) {
       // The events stay pending and are tried again on the next run; nothing was half-applied.
