@@ -5,6 +5,7 @@ import { z } from "zod";
 import type { AppContext } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
 import { route } from "../core/route.ts";
+import { recordSettingChange } from "../shops/setting-changes.ts";
 import type { TransportFor } from "./deliver.ts";
 import { refundsOfOrder } from "./refunds.ts";
 import {
@@ -124,10 +125,26 @@ export function fulfillmentRoutes(ctx: AppContext, _deps: { transportFor?: Trans
         "Set the notify-customer default and the restock rule: none (default), order_warehouse, returns_warehouse (with returnsWarehouse).",
       params: domainParams,
       body: fulfillmentSettingsInput,
-      async handler({ params, body }) {
+      async handler({ params, body, principal }) {
         const storeId = await storeByDomain(params.domain);
+        const before = await publicFulfillmentSettings(db, await loadFulfillmentSettings(db, storeId));
         await saveFulfillmentSettings(ctx, storeId, body);
-        return publicFulfillmentSettings(db, await loadFulfillmentSettings(db, storeId));
+        const after = await publicFulfillmentSettings(db, await loadFulfillmentSettings(db, storeId));
+        await recordSettingChange(
+          db,
+          {
+            principal,
+            storeId,
+            action: "fulfillment_settings.update",
+            label: "Fulfillment settings",
+            flow: "fulfillment_push",
+            target: params.domain,
+            before,
+            after,
+          },
+          ctx.clock.now(),
+        );
+        return after;
       },
     }),
   ];

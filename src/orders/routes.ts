@@ -7,6 +7,7 @@ import { z } from "zod";
 import type { AppContext } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
 import { route } from "../core/route.ts";
+import { recordSettingChange } from "../shops/setting-changes.ts";
 import { orderDocument, orderDocumentSchema, orderFeedPage } from "./feed-document.ts";
 import { orderView, orderViews } from "./feed-view.ts";
 import { reprocessParked } from "./intake.ts";
@@ -204,7 +205,7 @@ export function orderRoutes(ctx: AppContext) {
         "Replaces the store's order settings; fields left out take their defaults, except `outboundSecret`, which is kept when omitted.",
       params: domainParams,
       body: orderSettingsSchema.partial(),
-      async handler({ params, body }) {
+      async handler({ params, body, principal }) {
         const s = await storeByDomain(ctx, params.domain);
         const current = await loadSettings(db, s.id);
         const next = orderSettingsSchema.parse({
@@ -228,7 +229,21 @@ export function orderRoutes(ctx: AppContext) {
               `no customer ${next.defaultCustomerId} for defaultCustomerId`,
             );
         }
-        await saveSettings(db, s.id, next, ctx.clock.now(), ctx.secretKey);
+        const now = ctx.clock.now();
+        await saveSettings(db, s.id, next, now, ctx.secretKey);
+        await recordSettingChange(
+          db,
+          {
+            principal,
+            storeId: s.id,
+            action: "order_settings.update",
+            label: "Order settings",
+            flow: "order_intake",
+            before: publicSettings(current),
+            after: publicSettings(next),
+          },
+          now,
+        );
         return publicSettings(next);
       },
     }),
@@ -255,10 +270,25 @@ export function orderRoutes(ctx: AppContext) {
         "Replaces the store's mappings (categories left out are not mapped). Once a category is set, an order carrying a value it does not map is parked with a reason naming the value; saving a mapping re-applies the store's parked orders, so adding the missing value releases them.",
       params: domainParams,
       body: orderMappingsSchema.partial(),
-      async handler({ params, body }) {
+      async handler({ params, body, principal }) {
         const s = await storeByDomain(ctx, params.domain);
         const next = orderMappingsSchema.parse(body);
-        await saveMappings(db, s.id, next, ctx.clock.now());
+        const before = await loadMappings(db, s.id);
+        const now = ctx.clock.now();
+        await saveMappings(db, s.id, next, now);
+        await recordSettingChange(
+          db,
+          {
+            principal,
+            storeId: s.id,
+            action: "order_mappings.update",
+            label: "Order mappings",
+            flow: "order_intake",
+            before,
+            after: next,
+          },
+          now,
+        );
         return { mappings: next, reprocessed: await reprocessParked(ctx, s.id) };
       },
     }),

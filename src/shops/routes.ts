@@ -12,12 +12,20 @@ import { ShopifyAuthError, shopifyFailure } from "../shopify/errors.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
 import { listActivity, logActivity } from "./activity.ts";
 import { listLinkProblems } from "./linking.ts";
-import { listLocations, locationMappingInput, setLocationMapping, syncLocations } from "./locations.ts";
+import {
+  type LocationView,
+  listLocations,
+  locationMappingInput,
+  setLocationMapping,
+  syncLocations,
+} from "./locations.ts";
 import { beginInstall, completeInstall, normaliseShop } from "./oauth.ts";
+import { recordSettingChange } from "./setting-changes.ts";
 import { readShopInfo } from "./shop-info.ts";
 import {
   disconnectStore,
   FLOWS,
+  flowStates,
   listStores,
   requireStore,
   saveConnection,
@@ -323,9 +331,24 @@ export function shopsRoutes(ctx: AppContext, deps: ShopsDeps) {
       params: domainParams,
       body: z.object({ mode: z.enum(["delta", "absolute"]) }),
       response: storeOut,
-      async handler({ params, body }) {
+      async handler({ params, body, principal }) {
         const store = await requireStore(database, params.domain);
-        await setInventoryMode(database, store.id, body.mode, clock.now());
+        const now = clock.now();
+        await setInventoryMode(database, store.id, body.mode, now);
+        await recordSettingChange(
+          database.db,
+          {
+            principal,
+            storeId: store.id,
+            action: "inventory_mode.update",
+            label: "Inventory mode",
+            flow: "inventory_push",
+            target: store.domain,
+            before: { mode: store.inventory_mode },
+            after: { mode: body.mode },
+          },
+          now,
+        );
         return storeView(database, await requireStore(database, params.domain));
       },
     }),
@@ -338,7 +361,7 @@ export function shopsRoutes(ctx: AppContext, deps: ShopsDeps) {
         "pause | resume | enable | disable one flow of a store. Enabling needs an active store and the flow's scopes (the error names a missing scope).",
       params: flowParams,
       response: storeOut,
-      async handler({ params }) {
+      async handler({ params, principal }) {
         const store = await requireStore(database, params.domain);
         const target: FlowState =
           params.action === "pause" ? "paused" : params.action === "disable" ? "disabled" : "enabled";
@@ -352,7 +375,23 @@ export function shopsRoutes(ctx: AppContext, deps: ShopsDeps) {
           }
         }
         if (target === "enabled" && deps.beforeEnable) await deps.beforeEnable(store.id, params.flow);
-        await setFlowState(database, store.id, params.flow, target, clock.now());
+        const before = (await flowStates(database.db, store.id)).get(params.flow) ?? "disabled";
+        const now = clock.now();
+        const after = await setFlowState(database, store.id, params.flow, target, now);
+        await recordSettingChange(
+          database.db,
+          {
+            principal,
+            storeId: store.id,
+            action: `flow.${params.action}`,
+            label: `The ${params.flow.replaceAll("_", " ")} flow (${params.action})`,
+            flow: params.flow,
+            target: params.flow,
+            before: { state: before },
+            after: { state: after },
+          },
+          now,
+        );
         return storeView(database, await requireStore(database, params.domain));
       },
     }),
@@ -391,9 +430,32 @@ export function shopsRoutes(ctx: AppContext, deps: ShopsDeps) {
         "Map locations to warehouses (sellable is summed), choose managed locations and the default. Atomic; every problem reported.",
       params: domainParams,
       body: locationMappingInput,
-      async handler({ params, body }) {
+      async handler({ params, body, principal }) {
         const store = await requireStore(database, params.domain);
-        const items = await setLocationMapping(database, store.id, body, clock.now());
+        const mapping = (views: LocationView[]) =>
+          Object.fromEntries(
+            views.map((l) => [
+              l.locationId,
+              { warehouses: l.warehouses, managed: l.managed, default: l.default },
+            ]),
+          );
+        const before = mapping(await listLocations(database, store.id));
+        const now = clock.now();
+        const items = await setLocationMapping(database, store.id, body, now);
+        await recordSettingChange(
+          database.db,
+          {
+            principal,
+            storeId: store.id,
+            action: "location_mapping.update",
+            label: "Location mapping",
+            flow: "inventory_push",
+            target: store.domain,
+            before,
+            after: mapping(items),
+          },
+          now,
+        );
         if (store.status === "active") {
           // Newly managed locations need Shopify's current values as the push's baseline: read
           // by a job under the store's lease (waited for a bounded time; its failure is logged).
