@@ -9,7 +9,11 @@ import { existsSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator/index.ts";
+import { importOrder } from "../src/orders/intake.ts";
+import { fromWebhookPayload } from "../src/orders/shopify-order.ts";
+import { sampleSeries } from "../src/shops/series.ts";
 import {
+  ARTIFACTS,
   CHROMIUM,
   type ConsolePage,
   Effort,
@@ -22,6 +26,8 @@ import { startTestHub, type TestHub } from "./support/hub.ts";
 import { type EmulatedStore, emulatedStore, shopifyAvailable } from "./support/shopify.ts";
 
 const DOMAIN = "wizard.myshopify.com";
+const nav = (page: Page, name: string) =>
+  page.getByRole("navigation", { name: "Main" }).getByRole("link", { name, exact: true });
 
 describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", () => {
   let emulator: Emulator;
@@ -31,7 +37,11 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
   let admin: ConsolePage;
   const a11y: Record<string, string[]> = {};
   // biome-ignore lint/suspicious/noExplicitAny: JSON answers
-  const call = async (method: "GET" | "POST" | "PUT", url: string, payload?: unknown): Promise<any> => {
+  const call = async (
+    method: "GET" | "POST" | "PUT" | "PATCH",
+    url: string,
+    payload?: unknown,
+  ): Promise<any> => {
     const res = await hub.server.inject({
       method,
       url,
@@ -208,4 +218,272 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
     expect(admin.problems).toEqual([]);
     for (const name of Object.keys(a11y)) expect(a11y[name], name).toEqual([]);
   }, 90_000);
+  it("pauses and resumes each flow from the stores overview", async () => {
+    const { page } = admin;
+    await nav(page, "Stores").click();
+    await page.getByRole("heading", { name: "Stores", level: 1 }).waitFor();
+    const row = (flow: string) => page.locator(`section[data-store="${DOMAIN}"] tr[data-flow="${flow}"]`);
+    const db = hub.ctx.database.db;
+    const state = async (flow: string) =>
+      (
+        await db
+          .selectFrom("flows")
+          .select("state")
+          .where("flow", "=", flow as never)
+          .executeTakeFirstOrThrow()
+      ).state;
+    for (const flow of ["order_intake", "fulfillment_push"]) {
+      await row(flow)
+        .getByRole("button", { name: /^Enable/ })
+        .click();
+      await expect.poll(() => row(flow).textContent()).toContain("running");
+    }
+    await shot(page, "11-stores-overview");
+    for (const flow of ["inventory_push", "order_intake", "fulfillment_push"]) {
+      await row(flow)
+        .getByRole("button", { name: /^Pause/ })
+        .click();
+      await expect.poll(() => row(flow).textContent()).toContain("paused");
+      expect(await state(flow)).toBe("paused");
+      await row(flow)
+        .getByRole("button", { name: /^Resume/ })
+        .click();
+      await expect.poll(() => row(flow).textContent()).toContain("running");
+      expect(await state(flow)).toBe("enabled");
+    }
+    expect(admin.problems).toEqual([]);
+    expect(a11y["11-stores-overview"]).toEqual([]);
+  });
+
+  it("changes a setting on the store page and shows it in the audit trail", async () => {
+    const { page } = admin;
+    await page.locator(`section[data-store="${DOMAIN}"] h2 a`).click();
+    await page.getByRole("heading", { name: "Shipments and returns" }).waitFor();
+    await page.getByLabel("Restock rule for refunds").selectOption("order_warehouse");
+    await page.getByRole("button", { name: "Save shipment rules" }).click();
+    await expect.poll(() => page.locator("#fulfillment-settings").textContent()).toContain("Saved.");
+    // A refused value is shown next to its field, with the code.
+    await page.getByLabel("Tag added in Shopify after import").fill("x".repeat(41));
+    await page.getByRole("button", { name: "Save order settings" }).click();
+    await expect.poll(() => page.locator("#os-tag-error").textContent()).toMatch(/^[A-Z_]+: /);
+    await page.reload();
+    await page.getByRole("heading", { name: "Lag and throughput" }).waitFor();
+    await expect
+      .poll(() => page.locator("#store-audit").textContent())
+      .toContain("restockRule: none → order_warehouse");
+    await shot(page, "12-store-page");
+    await nav(page, "Audit trail").click();
+    const entry = page.locator('#audit-table tr[data-action="fulfillment_settings.update"]');
+    await expect.poll(() => entry.textContent()).toContain("restockRule: none → order_warehouse");
+    expect(await entry.textContent()).toContain("ada");
+    await shot(page, "13-audit-trail");
+    expect(admin.problems).toEqual([]);
+    expect(a11y["12-store-page"]).toEqual([]);
+    expect(a11y["13-audit-trail"]).toEqual([]);
+  });
+
+  it("replays a dead letter and resolves a link problem from the failures screen", async () => {
+    const { page } = admin;
+    const db = hub.ctx.database.db;
+    const s = await db.selectFrom("stores").select("id").executeTakeFirstOrThrow();
+    const { id: deadId } = await db
+      .insertInto("outbound_events")
+      .values({
+        event_id: "evt-dead-1",
+        store_id: s.id,
+        order_id: 1,
+        type: "order.created",
+        payload: "{}",
+        status: "dead",
+        attempts: 8,
+        next_attempt_at: 0,
+        last_error: "HTTP 502 from the back office",
+        created_at: Date.now(),
+        delivered_at: null,
+      })
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    await nav(page, "Failures").click();
+    const dead = page.locator(`tr[data-dead="${deadId}"]`);
+    await expect.poll(() => dead.textContent()).toContain("HTTP 502");
+    const problem = page.locator('#failure-links-table tr[data-sku="W-3"]');
+    await expect.poll(() => problem.textContent()).toContain("add it in the back office");
+    await shot(page, "14-failures");
+    await dead.getByRole("button", { name: "Replay" }).click();
+    await expect.poll(() => page.locator(`tr[data-dead="${deadId}"]`).count()).toBe(0);
+    const status = await db
+      .selectFrom("outbound_events")
+      .select("status")
+      .where("id", "=", deadId)
+      .executeTakeFirstOrThrow();
+    expect(status.status).not.toBe("dead");
+
+    // The back office adds the missing SKU; linking again resolves the problem.
+    await call("PUT", "/api/v1/variants", { variants: [{ sku: "W-3" }] });
+    await problem.getByRole("button", { name: `Link again (${DOMAIN})` }).click();
+    await expect
+      .poll(() => page.locator('#failure-links-table tr[data-sku="W-3"]').count(), { timeout: 15_000 })
+      .toBe(0);
+    await nav(page, "Catalog").click();
+    const w3 = page.locator('#catalog-table tr[data-sku="W-3"]');
+    await expect.poll(() => w3.textContent()).toContain("linked");
+    await shot(page, "15-catalog");
+    expect(admin.problems).toEqual([]);
+    expect(a11y["14-failures"]).toEqual([]);
+    expect(a11y["15-catalog"]).toEqual([]);
+  });
+
+  it("shows an order's lines, reservations, shipments and history after a partial shipment", async () => {
+    const { page } = admin;
+    const db = hub.ctx.database.db;
+    const s = await db.selectFrom("stores").select("id").executeTakeFirstOrThrow();
+    const placed = emulator.control.placeOrder(DOMAIN, {
+      lineItems: [
+        { sku: "W-1", quantity: 2 },
+        { sku: "W-2", quantity: 1 },
+      ],
+      locationId: store.locations[0]!.id,
+      customer: { email: "partial@example.com", firstName: "Par", lastName: "Tial" },
+    });
+    const parsed = fromWebhookPayload(emulator.control.orderPayload(DOMAIN, placed.id));
+    if (!parsed.ok) throw new Error(parsed.reason);
+    const imported = await importOrder(hub.ctx, Number(s.id), parsed.order);
+    expect(imported.outcome).toBe("imported");
+    const shipped = await call("POST", "/api/v1/shipments", {
+      id: "SHIP-1",
+      orderId: imported.orderId,
+      warehouse: "MAIN",
+      lines: [{ sku: "W-1", quantity: 1 }],
+      packages: [
+        { carrier: "UPS", trackingNumber: "1Z-PARTIAL", trackingUrl: "https://ups.example/1Z-PARTIAL" },
+      ],
+    });
+    expect(shipped.shipment?.status, JSON.stringify(shipped)).toBe("pending");
+
+    await nav(page, "Orders").click();
+    await page.getByLabel("Order number or customer email").fill("partial@example.com");
+    await page.getByRole("button", { name: "Search" }).click();
+    const row = page.locator(`#orders-table tr[data-order="${placed.name}"]`);
+    await expect.poll(() => row.count()).toBe(1);
+    await shot(page, "16-orders");
+    await row.getByRole("link", { name: placed.name }).click();
+    await page.getByRole("heading", { name: `Order ${placed.name}` }).waitFor();
+    // The fulfillment push sends the shipment to Shopify: 1 of the 3 units is fulfilled there.
+    const shipment = page.locator('#order-shipments tr[data-shipment="SHIP-1"]');
+    await expect.poll(() => shipment.textContent(), { timeout: 20_000 }).toContain("1Z-PARTIAL");
+    await expect
+      .poll(() => page.locator("#lines").textContent(), { timeout: 20_000 })
+      .toContain("1 of 3 units shipped");
+    expect(await page.locator("#reservations").textContent()).toContain("W-2");
+    expect(await page.locator("#history-table").textContent()).toContain("shipment SHIP-1");
+    await shot(page, "17-order-page");
+    await nav(page, "Shipments").click();
+    await expect
+      .poll(() => page.locator('#shipments-table tr[data-shipment="SHIP-1"]').textContent())
+      .toContain("UPS");
+    await shot(page, "18-shipments");
+    await nav(page, "Stock").click();
+    await page.getByLabel("SKU", { exact: true }).fill("W-1");
+    await page.getByRole("button", { name: "Show stock" }).click();
+    await expect.poll(() => page.locator("#movements-table").textContent()).toContain("receipt");
+    await shot(page, "19-stock");
+    expect(admin.problems).toEqual([]);
+    for (const n of ["16-orders", "17-order-page", "18-shipments", "19-stock"])
+      expect(a11y[n], n).toEqual([]);
+  }, 60_000);
+
+  it("lets an admin create a viewer, who sees everything and can change nothing (the API refuses too)", async () => {
+    const { page } = admin;
+    await nav(page, "Access").click();
+    await page.getByLabel("Username").fill("vic");
+    await page.getByLabel("Password", { exact: true }).fill("viewer password 1");
+    await page.getByLabel("Role", { exact: true }).selectOption("viewer");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect.poll(() => page.locator("#accounts-table").textContent()).toContain("vic");
+    await shot(page, "20-access");
+
+    const viewer = await openConsole(browser, `${hub.url}/`);
+    const v = viewer.page;
+    await v.getByLabel("Username").fill("vic");
+    await v.getByLabel("Password").fill("viewer password 1");
+    await v.getByRole("button", { name: "Sign in" }).click();
+    await v.getByRole("heading", { name: "Stores", level: 1 }).waitFor();
+    const flows = v.locator(`section[data-store="${DOMAIN}"] tr[data-flow]`);
+    await expect.poll(() => flows.count()).toBe(4);
+    expect(await flows.getByRole("button").count()).toBe(0);
+    expect(await v.getByRole("link", { name: "Connect a store" }).count()).toBe(0);
+    expect(await v.getByRole("link", { name: "Access" }).count()).toBe(0);
+    await shot(v, "21-viewer-overview");
+    await v.locator(`section[data-store="${DOMAIN}"] h2 a`).click();
+    await v.getByRole("heading", { name: "Shipments and returns" }).waitFor();
+    expect(await v.getByRole("button", { name: /Save/ }).count()).toBe(0);
+    expect(await v.getByLabel("Restock rule for refunds").isDisabled()).toBe(true);
+    expect(
+      await v
+        .locator("#jobs")
+        .getByRole("button", { name: /Link|Dry run|Drift|Initial|Cancel/ })
+        .count(),
+    ).toBe(0);
+    await nav(v, "Failures").click();
+    await v.locator("#failures-summary").waitFor();
+    expect(await v.getByRole("button", { name: /Replay|Retry|Link|Check/ }).count()).toBe(0);
+    // The API refuses the viewer's changes, with the session's own CSRF token.
+    const refused = await v.evaluate(async (domain) => {
+      const s = await (await fetch("/api/v1/session")).json();
+      const tries = [
+        [`/api/v1/stores/${domain}/flows/inventory_push/pause`, "POST", undefined],
+        [
+          `/api/v1/stores/${domain}/fulfillment-settings`,
+          "PUT",
+          { notifyCustomer: false, restockRule: "none" },
+        ],
+        [`/api/v1/stores/${domain}/jobs`, "POST", { kind: "dry_run" }],
+        ["/api/v1/accounts", "POST", { username: "eve", password: "x", role: "admin" }],
+      ] as const;
+      const out: { status: number; code: string }[] = [];
+      for (const [url, method, body] of tries) {
+        const r = await fetch(url, {
+          method,
+          headers: { "content-type": "application/json", "x-csrf-token": s.csrfToken },
+          body: JSON.stringify(body ?? {}),
+        });
+        out.push({ status: r.status, code: (await r.json()).error?.code });
+      }
+      return { role: s.role, out };
+    }, DOMAIN);
+    expect(refused.role).toBe("viewer");
+    expect(refused.out).toEqual(Array(4).fill({ status: 403, code: "FORBIDDEN" }));
+    expect(viewer.problems).toEqual([]);
+    expect(a11y["20-access"]).toEqual([]);
+    expect(a11y["21-viewer-overview"]).toEqual([]);
+    await v.context().close();
+  });
+
+  it("draws the store's lag and backlog chart from the hub's samples", async () => {
+    const { page } = admin;
+    // A backlog builds while the push is paused; the hub samples it (its worker does so every 30 s).
+    await call("POST", `/api/v1/stores/${DOMAIN}/flows/inventory_push/pause`);
+    await call("POST", "/api/v1/movements", {
+      movements: ["W-1", "W-2", "W-3"].map((sku, i) => ({
+        id: `lag-${i}`,
+        type: "receipt",
+        sku,
+        warehouse: "MAIN",
+        quantity: 1,
+        occurredAt: new Date().toISOString(),
+      })),
+    });
+    await sampleSeries(hub.ctx.database.db, Date.now());
+    await nav(page, "Stores").click();
+    await page.locator(`section[data-store="${DOMAIN}"] h2 a`).click();
+    await expect
+      .poll(() => page.locator("#lag-chart-caption").textContent(), { timeout: 20_000 })
+      .toMatch(/backlog [1-9]/);
+    expect(await page.locator("#lag-chart canvas").count()).toBeGreaterThan(0);
+    const row = page.locator('#flows tr[data-flow="inventory_push"]');
+    await expect.poll(() => row.textContent()).toContain("paused");
+    await page.locator("#chart").screenshot({ path: `${ARTIFACTS}/22-lag-chart.png` });
+    await call("POST", `/api/v1/stores/${DOMAIN}/flows/inventory_push/resume`);
+    expect(admin.problems).toEqual([]);
+  });
 });

@@ -5,9 +5,11 @@ import { api, setCsrfToken, whenSignedOut } from "./api.ts";
 import { href, match, useRoute } from "./router.ts";
 import { AccessScreen } from "./screens/access/Access.tsx";
 import { AuditScreen } from "./screens/audit/Audit.tsx";
+import { CatalogScreen } from "./screens/catalog/Catalog.tsx";
 import { FailuresScreen } from "./screens/failures/Failures.tsx";
 import { OrderPage } from "./screens/orders/OrderPage.tsx";
 import { OrdersScreen } from "./screens/orders/Orders.tsx";
+import { ShipmentsScreen } from "./screens/shipments/Shipments.tsx";
 import { SignIn } from "./screens/signin/SignIn.tsx";
 import { StockScreen } from "./screens/stock/Stock.tsx";
 import { StorePage } from "./screens/store/StorePage.tsx";
@@ -77,6 +79,8 @@ function Shell() {
   const nav: NavItem[] = [
     { path: "/stores", label: "Stores" },
     { path: "/orders", label: "Orders" },
+    { path: "/shipments", label: "Shipments" },
+    { path: "/catalog", label: "Catalog" },
     { path: "/stock", label: "Stock" },
     { path: "/failures", label: "Failures" },
     { path: "/audit", label: "Audit trail" },
@@ -138,6 +142,8 @@ const ROUTES: readonly [string, (p: Record<string, string>) => JSX.Element][] = 
   ["/stores/:domain", (p) => <StorePage domain={p.domain!} />],
   ["/orders", () => <OrdersScreen />],
   ["/orders/:id", (p) => <OrderPage id={p.id!} />],
+  ["/shipments", () => <ShipmentsScreen />],
+  ["/catalog", () => <CatalogScreen />],
   ["/stock", () => <StockScreen />],
   ["/failures", () => <FailuresScreen />],
   ["/audit", () => <AuditScreen />],

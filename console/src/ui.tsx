@@ -1,5 +1,6 @@
 /** Small shared pieces: fields with their error, error boxes, status badges, tables, formatting. */
 import type { ComponentChildren, JSX } from "preact";
+import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "./api.ts";
 
 /** An API error as the operator sees it: its code and message (role=alert so it is announced). */
@@ -63,6 +64,13 @@ const TONES: Record<string, string> = {
   active: "ok",
   done: "ok",
   delivered: "ok",
+  applied: "ok",
+  partially_applied: "warn",
+  problem: "bad",
+  unlinked: "warn",
+  rejected: "bad",
+  imported: "ok",
+  skipped: "muted",
   linked: "ok",
   fulfilled: "ok",
   success: "ok",
@@ -113,8 +121,26 @@ export function Table(props: {
   id?: string;
   captionVisible?: boolean;
 }) {
+  // A table wider than the screen scrolls sideways: it is then focusable, so the keyboard can scroll it.
+  const wrap = useRef<HTMLDivElement>(null);
+  const [scrolls, setScrolls] = useState(false);
+  useLayoutEffect(() => {
+    const el = wrap.current;
+    if (!el) return;
+    const check = () => setScrolls(el.scrollWidth > el.clientWidth + 1);
+    check();
+    const ro = new ResizeObserver(check);
+    ro.observe(el);
+    return () => ro.disconnect();
+  });
   return (
-    <div class="table-wrap">
+    <div
+      class="table-wrap"
+      ref={wrap}
+      {...(scrolls
+        ? { tabIndex: 0, role: "region", "aria-label": `${props.caption} (scrolls sideways)` }
+        : {})}
+    >
       <table id={props.id}>
         <caption class={props.captionVisible ? "" : "sr-only"}>{props.caption}</caption>
         <thead>

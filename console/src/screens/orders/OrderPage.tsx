@@ -107,7 +107,9 @@ export function OrderPage({ id }: { id: string }) {
   const o = order.data;
   const reservations = history.data?.events.filter((e) => e.kind === "reservation") ?? [];
   const ordered = o.lines.reduce((n, l) => n + l.currentQuantity, 0);
-  const fulfilled = o.lines.reduce((n, l) => n + l.fulfilledQuantity, 0);
+  const shipped = (shipments.data?.items ?? [])
+    .filter((s) => s.status !== "rejected")
+    .reduce((n, s) => n + s.lines.reduce((m, l) => m + l.quantity, 0), 0);
   return (
     <>
       <p>
@@ -155,10 +157,18 @@ export function OrderPage({ id }: { id: string }) {
           </Table>
         </Section>
       </div>
-      <Section title={`Lines (${fulfilled} of ${ordered} units fulfilled)`} id="lines">
+      <Section title={`Lines (${shipped} of ${ordered} units shipped)`} id="lines">
         <Table
           caption="Order lines"
-          headers={["SKU", "Title", "Ordered", "Now", "Fulfilled", "Still to fulfil", "Price"]}
+          headers={[
+            "SKU",
+            "Title",
+            "Ordered",
+            "Now",
+            "Fulfilled in Shopify",
+            "Still to fulfil in Shopify",
+            "Price",
+          ]}
           count={o.lines.length}
           id="lines-table"
         >
