@@ -25,7 +25,7 @@ describe.each(DIALECTS)("console failures (%s)", (dialect) => {
     const db = hub.ctx.database.db;
     a = await insertStore(db, "fail.myshopify.com", T0, { inventory_push: "enabled" });
     const b = await insertStore(db, "calm.myshopify.com", T0);
-    [variantId] = await insertVariants(db, 1, T0, "FAIL-");
+    variantId = (await insertVariants(db, 1, T0, "FAIL-"))[0]!;
     await db
       .insertInto("webhook_inbox")
       .values([
@@ -167,14 +167,17 @@ describe.each(DIALECTS)("console failures (%s)", (dialect) => {
       "failed_job",
     ]);
     // The first item of each kind.
-    const byKind = Object.fromEntries([...body.items].reverse().map((i: { kind: string }) => [i.kind, i]));
+    type Item = { kind: string; action: { url: string; body?: unknown } } & Record<string, unknown>;
+    const byKind: Record<string, Item> = Object.fromEntries(
+      [...(body.items as Item[])].reverse().map((i) => [i.kind, i]),
+    );
     expect(byKind.dead_letter).toMatchObject({
       store: "fail.myshopify.com",
       reason: "unreadable body",
       since: T0 - 9000,
       action: { method: "POST", url: expect.stringMatching(/^\/api\/v1\/inbox\/\d+\/replay$/) },
     });
-    expect(byKind.outbound_dead.action.url).toMatch(/^\/api\/v1\/outbound\/\d+\/replay$/);
+    expect(byKind.outbound_dead!.action.url).toMatch(/^\/api\/v1\/outbound\/\d+\/replay$/);
     expect(byKind.parked_order).toMatchObject({
       reason: "unknown SKU X",
       action: { url: "/api/v1/stores/fail.myshopify.com/orders/reprocess" },
@@ -183,7 +186,7 @@ describe.each(DIALECTS)("console failures (%s)", (dialect) => {
       reason: "Quantity exceeds limit",
       action: { url: "/api/v1/failures/retry", body: { kind: "failing_item" } },
     });
-    expect(byKind.link_problem.action).toEqual({
+    expect(byKind.link_problem!.action).toEqual({
       label: expect.any(String),
       method: "POST",
       url: "/api/v1/stores/fail.myshopify.com/jobs",
@@ -209,8 +212,10 @@ describe.each(DIALECTS)("console failures (%s)", (dialect) => {
     const seen: string[] = [];
     let cursor: string | null = null;
     for (let i = 0; i < 10; i++) {
-      const url = `/api/v1/failures?limit=2${cursor ? `&cursor=${cursor}` : ""}`;
-      const page = (await get(url)).json();
+      const url: string = `/api/v1/failures?limit=2${cursor ? `&cursor=${cursor}` : ""}`;
+      const page: { items: { kind: string; id: string }[]; nextCursor: string | null } = (
+        await get(url)
+      ).json();
       seen.push(...page.items.map((x: { kind: string; id: string }) => `${x.kind}:${x.id}`));
       cursor = page.nextCursor;
       if (!cursor) break;
