@@ -156,15 +156,15 @@ export function authRoutes(ctx: AppContext) {
         await ctx.database.db.transaction().execute(async (trx) => {
           if ((await countAccounts(trx)) > 0)
             throw new AppError("SETUP_CLOSED", "the hub already has operator accounts; sign in instead");
-          await createAccount(trx, { ...body, role: "admin", createdBy: "first-visit" }, now);
+          const account = await createAccount(trx, { ...body, role: "admin", createdBy: "first-visit" }, now);
           await recordAudit(
             trx,
             {
               principal: null,
               storeId: null,
               action: "account.create",
-              target: body.username,
-              after: { role: "admin" },
+              target: account.username,
+              after: { role: "admin", createdBy: "first-visit" },
             },
             now,
           );

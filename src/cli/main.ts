@@ -1,9 +1,12 @@
 /**
- * The `tillbridge` command: start, migrate, api-key create|list|revoke, emulator.
+ * The `tillbridge` command: start, migrate, api-key create|list|revoke, account create|list, emulator.
  */
+import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
+import { createAccount, listAccounts } from "../auth/accounts.ts";
 import { createApiKey, listApiKeys, revokeApiKey } from "../auth/api-keys.ts";
-import { parseScopes, SCOPE_DESCRIPTIONS, SCOPES } from "../auth/permissions.ts";
+import { recordAudit } from "../auth/audit.ts";
+import { parseScopes, ROLES, type Role, SCOPE_DESCRIPTIONS, SCOPES } from "../auth/permissions.ts";
 import { ConfigError, loadConfig } from "../config/config.ts";
 import { openDatabase } from "../db/database.ts";
 import { migrateToLatest } from "../db/migrate.ts";
@@ -19,6 +22,10 @@ Commands:
                                 stock, orders, read, operate, admin
   api-key list                  list keys (never the keys themselves)
   api-key revoke --id ID        revoke a key
+  account create --username NAME --role viewer|operator|admin
+                                create a console account; the password is read from
+                                TILLBRIDGE_PASSWORD or the first line of standard input
+  account list                  list console accounts
   emulator [--port N] [--demo]  run the Shopify emulator on its own
 
 Configuration comes from environment variables; see the README.`;
@@ -32,6 +39,17 @@ async function withDatabase<T>(fn: (db: ReturnType<typeof openDatabase>) => Prom
   } finally {
     await database.close();
   }
+}
+
+/** The password never goes on the command line (where `ps` and shell history would show it). */
+async function firstLineOfStdin(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write("password (input is shown; prefer TILLBRIDGE_PASSWORD): ");
+  const rl = createInterface({ input: process.stdin });
+  for await (const line of rl) {
+    rl.close();
+    return line;
+  }
+  return "";
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -128,6 +146,55 @@ async function main(argv: string[]): Promise<number> {
         const done = await withDatabase((db) => revokeApiKey(db, id, Date.now()));
         console.log(done ? `key ${id} revoked` : `no active key with id ${id}`);
         return done ? 0 : 1;
+      }
+      console.error(USAGE);
+      return 2;
+    }
+    case "account": {
+      const [sub, ...args] = rest;
+      const { values } = parseArgs({
+        args,
+        options: { username: { type: "string" }, role: { type: "string" } },
+      });
+      if (sub === "create") {
+        const role = values.role as Role | undefined;
+        if (!values.username || !role || !ROLES.includes(role)) {
+          console.error(`account create needs --username NAME and --role ${ROLES.join("|")}`);
+          return 2;
+        }
+        const password = process.env.TILLBRIDGE_PASSWORD ?? (await firstLineOfStdin());
+        const account = await withDatabase(async (db) => {
+          const now = Date.now();
+          const created = await createAccount(
+            db.db,
+            { username: values.username!, password, role, createdBy: "cli" },
+            now,
+          );
+          await recordAudit(
+            db.db,
+            {
+              principal: null,
+              storeId: null,
+              action: "account.create",
+              target: created.username,
+              after: { role },
+            },
+            now,
+          );
+          return created;
+        });
+        console.log(
+          `account ${account.id} (${account.username}, ${account.role}) created; sign in at /console/`,
+        );
+        return 0;
+      }
+      if (sub === "list") {
+        for (const a of await withDatabase((db) => listAccounts(db.db))) {
+          console.log(
+            `${a.id}\t${a.username}\t${a.role}${a.disabledAt ? "\tdisabled" : ""}\t${a.lastSignInAt ? `signed in ${new Date(a.lastSignInAt).toISOString()}` : "never signed in"}`,
+          );
+        }
+        return 0;
       }
       console.error(USAGE);
       return 2;

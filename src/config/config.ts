@@ -90,6 +90,17 @@ export const SETTINGS: readonly Setting[] = [
     description: "How often a worker renews the leases it holds; at most half of LEASE_TTL_MS.",
     default: "2000",
   },
+  {
+    env: "OUTBOUND_ALLOWED_HOSTS",
+    description:
+      "Comma-separated hosts the hub may post order notifications to (`erp.example.com`, `*.example.com`). Unset: any https host. Only admins can set a store's outbound address.",
+  },
+  {
+    env: "TEST_ONLY_PLAIN_HTTP_OUTBOUND",
+    description:
+      "`on` lets outbound addresses be plain `http://` on 127.0.0.1 or localhost. For tests and local demos only; never on a real installation.",
+    default: "off",
+  },
 ];
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -144,6 +155,22 @@ const envSchema = z.object({
     .int()
     .min(100, "LEASE_HEARTBEAT_MS must be at least 100")
     .default(2000),
+  OUTBOUND_ALLOWED_HOSTS: z
+    .string()
+    .transform((v) =>
+      v
+        .split(",")
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .refine(
+      (hosts) => hosts.every((h) => /^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(h)),
+      "OUTBOUND_ALLOWED_HOSTS must be host names such as erp.example.com or *.example.com",
+    )
+    .optional(),
+  TEST_ONLY_PLAIN_HTTP_OUTBOUND: z
+    .enum(["on", "off"], { error: "TEST_ONLY_PLAIN_HTTP_OUTBOUND must be on or off" })
+    .default("off"),
 });
 
 export type DatabaseTarget =
@@ -168,6 +195,11 @@ export interface Config {
   readonly worker: boolean;
   readonly leaseTtlMs: number;
   readonly leaseHeartbeatMs: number;
+  readonly outbound: {
+    /** null: any https host. */
+    readonly allowedHosts: readonly string[] | null;
+    readonly plainHttpLoopbackForTests: boolean;
+  };
 }
 
 export class ConfigError extends Error {
@@ -251,5 +283,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     worker: e.WORKER === "on",
     leaseTtlMs: e.LEASE_TTL_MS,
     leaseHeartbeatMs: e.LEASE_HEARTBEAT_MS,
+    outbound: Object.freeze({
+      allowedHosts: e.OUTBOUND_ALLOWED_HOSTS ?? null,
+      plainHttpLoopbackForTests: e.TEST_ONLY_PLAIN_HTTP_OUTBOUND === "on",
+    }),
   });
 }

@@ -42,13 +42,13 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     shopifyCalls: new Counter({
       name: "tillbridge_shopify_calls_total",
-      help: "Shopify Admin API calls by store and outcome",
+      help: "Shopify Admin API calls by store id and outcome",
       labelNames: ["store", "outcome"] as const,
       registers: [registry],
     }),
     shopifyAvailablePoints: new Gauge({
       name: "tillbridge_shopify_bucket_available_points",
-      help: "Cost points available in the store's Shopify API bucket at the last call",
+      help: "Cost points available in the store's Shopify API bucket at the last call, by store id",
       labelNames: ["store"] as const,
       registers: [registry],
     }),

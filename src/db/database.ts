@@ -2,7 +2,7 @@
  * Opens the one store of truth: SQLite (embedded default, one file, WAL) or PostgreSQL.
  * Every query in the hub is written once with Kysely and runs on both.
  */
-import { mkdirSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
 import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
@@ -24,7 +24,13 @@ const NUMERIC_OID = 1700;
 
 export function openDatabase(target: DatabaseTarget): Database {
   if (target.kind === "sqlite") {
-    mkdirSync(dirname(target.path), { recursive: true });
+    // Customers' data lives in these files: readable by the hub's user only. SQLite gives its -wal
+    // and -shm files the database file's mode.
+    mkdirSync(dirname(target.path), { recursive: true, mode: 0o700 });
+    closeSync(openSync(target.path, "a", 0o600));
+    for (const suffix of ["", "-wal", "-shm"]) {
+      if (existsSync(target.path + suffix)) chmodSync(target.path + suffix, 0o600);
+    }
     const sqlite = new SQLite(target.path);
     sqlite.pragma("journal_mode = WAL");
     // NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the last commits).

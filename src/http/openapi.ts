@@ -44,6 +44,8 @@ export function buildOpenApi(routes: readonly AnyRoute[], version: string) {
     paths[path][r.method.toLowerCase()] = {
       summary: r.summary,
       tags: [r.tag],
+      // The permission an API key's scopes or an operator's role must grant (src/auth/permissions.ts).
+      "x-permission": r.auth,
       ...(parameters.length ? { parameters } : {}),
       ...(r.body
         ? {

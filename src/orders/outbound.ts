@@ -46,6 +46,41 @@ export function verifyOutbound(
   return timingSafeEqual(expected, Buffer.from(m[2]!, "hex"));
 }
 
+export interface OutboundRules {
+  /** null: any host. */
+  readonly allowedHosts: readonly string[] | null;
+  readonly plainHttpLoopbackForTests: boolean;
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+/**
+ * Why the hub refuses to post customers' orders to this address, or null. Customer data leaves
+ * only over https (plain http only to loopback under the named test setting), only to allowed
+ * hosts when a list is configured.
+ */
+export function outboundUrlProblem(url: string, rules: OutboundRules): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return "the outbound address is not a valid URL";
+  }
+  const host = parsed.hostname.toLowerCase();
+  const plainHttpOk = parsed.protocol === "http:" && rules.plainHttpLoopbackForTests && LOOPBACK.has(host);
+  if (parsed.protocol !== "https:" && !plainHttpOk)
+    return "the outbound address must be https:// (it carries customers' names, emails and addresses)";
+  if (parsed.username || parsed.password)
+    return "the outbound address must not carry a user name or password";
+  if (
+    rules.allowedHosts !== null &&
+    !plainHttpOk &&
+    !rules.allowedHosts.some((h) => (h.startsWith("*.") ? host.endsWith(h.slice(1)) : host === h))
+  )
+    return `the host ${host} is not in OUTBOUND_ALLOWED_HOSTS (${rules.allowedHosts.join(", ")})`;
+  return null;
+}
+
 export function retryDelay(attempts: number, baseDelayMs = BASE_DELAY_MS): number {
   return Math.min(MAX_DELAY_MS, baseDelayMs * 2 ** (attempts - 1));
 }
@@ -87,8 +122,14 @@ export async function deliverOutbound(
     const attempts = e.attempts + 1;
     let error: string | null = null;
     const secret = outboundSecretOf(settings, ctx.secretKey);
+    const refused = settings.outboundUrl
+      ? outboundUrlProblem(settings.outboundUrl, ctx.config.outbound)
+      : null;
     if (!settings.outboundUrl || !secret) {
       error = "no outbound URL or secret in the store's order settings";
+    } else if (refused) {
+      // An address saved before the rules tightened is not used.
+      error = `not sent: ${refused}`;
     } else {
       const ts = Math.floor(ctx.clock.now() / 1000);
       try {
@@ -101,6 +142,8 @@ export async function deliverOutbound(
             "x-tillbridge-signature": signOutbound(e.payload, secret, ts),
           },
           body: e.payload,
+          // A redirect could lead the data anywhere: the configured address must answer itself.
+          redirect: "manual",
           signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
         });
         await res.arrayBuffer().catch(() => undefined);

@@ -4,6 +4,7 @@
  * that could not be imported, outbound dead letters and compliance records.
  */
 import { z } from "zod";
+import { allows } from "../auth/permissions.ts";
 import type { AppContext } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
 import { route } from "../core/route.ts";
@@ -12,7 +13,7 @@ import { orderDocument, orderDocumentSchema, orderFeedPage } from "./feed-docume
 import { orderView, orderViews } from "./feed-view.ts";
 import { reprocessParked } from "./intake.ts";
 import { loadMappings, orderMappingsSchema, saveMappings } from "./mapping.ts";
-import { listDeadEvents, replayEvent } from "./outbound.ts";
+import { listDeadEvents, outboundUrlProblem, replayEvent } from "./outbound.ts";
 import { loadSettings, orderSettingsSchema, publicSettings, saveSettings } from "./settings.ts";
 
 const feedQuery = z.object({
@@ -205,13 +206,37 @@ export function orderRoutes(ctx: AppContext) {
         "Replaces the store's order settings; fields left out take their defaults, except `outboundSecret`, which is kept when omitted.",
       params: domainParams,
       body: orderSettingsSchema.partial(),
-      async handler({ params, body, principal }) {
+      async handler({ params, body, principal, request }) {
         const s = await storeByDomain(ctx, params.domain);
         const current = await loadSettings(db, s.id);
+        // zod fills defaults into the partial body, so "left out" is read from the raw body.
+        const sentSecret = Object.hasOwn(request.body as object, "outboundSecret");
         const next = orderSettingsSchema.parse({
           ...body,
-          outboundSecret: body.outboundSecret === undefined ? current.outboundSecret : body.outboundSecret,
+          outboundSecret: sentSecret ? body.outboundSecret : current.outboundSecret,
         });
+        const outboundChanged =
+          next.outboundUrl !== current.outboundUrl || next.outboundSecret !== current.outboundSecret;
+        if (outboundChanged && !allows(principal?.scopes ?? [], "admin"))
+          throw new AppError(
+            "FORBIDDEN",
+            "only an admin may change where order notifications (with customers' data) are sent: outboundUrl and outboundSecret",
+            [
+              {
+                path: "outboundUrl",
+                code: "ADMIN_ONLY",
+                message: "ask an admin to change the outbound address",
+              },
+            ],
+          );
+        const urlProblem =
+          next.outboundUrl !== null && next.outboundUrl !== current.outboundUrl
+            ? outboundUrlProblem(next.outboundUrl, ctx.config.outbound)
+            : null;
+        if (urlProblem)
+          throw new AppError("OUTBOUND_URL_REFUSED", urlProblem, [
+            { path: "outboundUrl", code: "OUTBOUND_URL_REFUSED", message: urlProblem },
+          ]);
         if (next.outboundUrl !== null && next.outboundSecret === null)
           throw new AppError(
             "INVALID_REQUEST",

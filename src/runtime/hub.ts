@@ -112,10 +112,10 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       createAdminTransport({
         ...o,
         onCall: (outcome, cost) => {
-          ctx.metrics.shopifyCalls.inc({ store: o.store, outcome });
+          ctx.metrics.shopifyCalls.inc({ store: o.metricsLabel, outcome });
           if (cost)
             ctx.metrics.shopifyAvailablePoints.set(
-              { store: o.store },
+              { store: o.metricsLabel },
               cost.throttleStatus.currentlyAvailable,
             );
         },

@@ -51,6 +51,7 @@ export function createShops(ctx: AppContext, options: ShopsOptions) {
       if (!t) {
         t = options.createTransport({
           store: store.domain,
+          metricsLabel: String(store.id),
           urlTemplate,
           getAccessToken: () => tokens.getAccessToken(ctx.database, store.id),
           clock: ctx.clock,
@@ -63,6 +64,7 @@ export function createShops(ctx: AppContext, options: ShopsOptions) {
     transportWithToken: (domain, accessToken) =>
       options.createTransport({
         store: domain,
+        metricsLabel: "connecting",
         urlTemplate,
         getAccessToken: async () => accessToken,
         clock: ctx.clock,

@@ -63,6 +63,8 @@ export interface ShopsDeps {
 /** The factory signature of src/shopify/admin-client.ts. */
 export type AdminTransportFactory = (options: {
   store: string;
+  /** How metrics name the store: its id, never its domain (`/metrics` is unauthenticated). */
+  metricsLabel: string;
   urlTemplate: string;
   getAccessToken: () => Promise<string>;
   clock: Clock;

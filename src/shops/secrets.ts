@@ -75,7 +75,7 @@ export function loadOrCreateKey(config: Pick<Config, "encryptionKey" | "dataDir"
     }
     return key;
   }
-  mkdirSync(config.dataDir, { recursive: true });
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const key = randomBytes(KEY_BYTES);
   writeFileSync(path, `${key.toString("base64")}\n`, { mode: 0o600, flag: "wx" });
   chmodSync(path, 0o600);

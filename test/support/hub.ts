@@ -25,6 +25,7 @@ export async function startTestHub(
     PORT: "0",
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     ENCRYPTION_KEY: Buffer.alloc(32, 7).toString("base64"),
+    TEST_ONLY_PLAIN_HTTP_OUTBOUND: "on",
     ...options.env,
   });
   const clock = options.clock ?? systemClock;
