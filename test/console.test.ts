@@ -36,6 +36,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
   let store: EmulatedStore;
   let admin: ConsolePage;
   const a11y: Record<string, string[]> = {};
+  let orderId = 0;
   // biome-ignore lint/suspicious/noExplicitAny: JSON answers
   const call = async (
     method: "GET" | "POST" | "PUT" | "PATCH",
@@ -282,6 +283,67 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
     expect(a11y["13-audit-trail"]).toEqual([]);
   });
 
+  it("shows an order's lines, reservations, shipments and history after a partial shipment", async () => {
+    const { page } = admin;
+    const db = hub.ctx.database.db;
+    const s = await db.selectFrom("stores").select("id").executeTakeFirstOrThrow();
+    const placed = emulator.control.placeOrder(DOMAIN, {
+      lineItems: [
+        { sku: "W-1", quantity: 2 },
+        { sku: "W-2", quantity: 1 },
+      ],
+      locationId: store.locations[0]!.id,
+      customer: { email: "partial@example.com", firstName: "Par", lastName: "Tial" },
+    });
+    const parsed = fromWebhookPayload(emulator.control.orderPayload(DOMAIN, placed.id));
+    if (!parsed.ok) throw new Error(parsed.reason);
+    const imported = await importOrder(hub.ctx, Number(s.id), parsed.order);
+    expect(imported.outcome).toBe("imported");
+    orderId = imported.orderId;
+    const shipped = await call("POST", "/api/v1/shipments", {
+      id: "SHIP-1",
+      orderId: imported.orderId,
+      warehouse: "MAIN",
+      lines: [{ sku: "W-1", quantity: 1 }],
+      packages: [
+        { carrier: "UPS", trackingNumber: "1Z-PARTIAL", trackingUrl: "https://ups.example/1Z-PARTIAL" },
+      ],
+    });
+    expect(shipped.shipment?.status, JSON.stringify(shipped)).toBe("pending");
+
+    await nav(page, "Orders").click();
+    await page.getByLabel("Order number or customer email").fill("partial@example.com");
+    await page.getByRole("button", { name: "Search" }).click();
+    const row = page.locator(`#orders-table tr[data-order="${placed.name}"]`);
+    await expect.poll(() => row.count()).toBe(1);
+    await shot(page, "16-orders");
+    await row.getByRole("link", { name: placed.name }).click();
+    await page.getByRole("heading", { name: `Order ${placed.name}` }).waitFor();
+    // The fulfillment push sends the shipment to Shopify: 1 of the 3 units is fulfilled there.
+    const shipment = page.locator('#order-shipments tr[data-shipment="SHIP-1"]');
+    await expect.poll(() => shipment.textContent(), { timeout: 20_000 }).toContain("1Z-PARTIAL");
+    await expect
+      .poll(() => page.locator("#lines").textContent(), { timeout: 20_000 })
+      .toContain("1 of 3 units shipped");
+    expect(await page.locator('#lines-table tr[data-sku="W-1"] td:nth-child(5)').textContent()).toBe("1");
+    expect(await page.locator("#reservations").textContent()).toContain("W-2");
+    expect(await page.locator("#history-table").textContent()).toContain("shipment SHIP-1");
+    await shot(page, "17-order-page");
+    await nav(page, "Shipments").click();
+    await expect
+      .poll(() => page.locator('#shipments-table tr[data-shipment="SHIP-1"]').textContent())
+      .toContain("UPS");
+    await shot(page, "18-shipments");
+    await nav(page, "Stock").click();
+    await page.getByLabel("SKU", { exact: true }).fill("W-1");
+    await page.getByRole("button", { name: "Show stock" }).click();
+    await expect.poll(() => page.locator("#movements-table").textContent()).toContain("receipt");
+    await shot(page, "19-stock");
+    expect(admin.problems).toEqual([]);
+    for (const n of ["16-orders", "17-order-page", "18-shipments", "19-stock"])
+      expect(a11y[n], n).toEqual([]);
+  }, 60_000);
+
   it("replays a dead letter and resolves a link problem from the failures screen", async () => {
     const { page } = admin;
     const db = hub.ctx.database.db;
@@ -291,7 +353,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
       .values({
         event_id: "evt-dead-1",
         store_id: s.id,
-        order_id: 1,
+        order_id: orderId,
         type: "order.created",
         payload: "{}",
         status: "dead",
@@ -332,65 +394,6 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
     expect(a11y["14-failures"]).toEqual([]);
     expect(a11y["15-catalog"]).toEqual([]);
   });
-
-  it("shows an order's lines, reservations, shipments and history after a partial shipment", async () => {
-    const { page } = admin;
-    const db = hub.ctx.database.db;
-    const s = await db.selectFrom("stores").select("id").executeTakeFirstOrThrow();
-    const placed = emulator.control.placeOrder(DOMAIN, {
-      lineItems: [
-        { sku: "W-1", quantity: 2 },
-        { sku: "W-2", quantity: 1 },
-      ],
-      locationId: store.locations[0]!.id,
-      customer: { email: "partial@example.com", firstName: "Par", lastName: "Tial" },
-    });
-    const parsed = fromWebhookPayload(emulator.control.orderPayload(DOMAIN, placed.id));
-    if (!parsed.ok) throw new Error(parsed.reason);
-    const imported = await importOrder(hub.ctx, Number(s.id), parsed.order);
-    expect(imported.outcome).toBe("imported");
-    const shipped = await call("POST", "/api/v1/shipments", {
-      id: "SHIP-1",
-      orderId: imported.orderId,
-      warehouse: "MAIN",
-      lines: [{ sku: "W-1", quantity: 1 }],
-      packages: [
-        { carrier: "UPS", trackingNumber: "1Z-PARTIAL", trackingUrl: "https://ups.example/1Z-PARTIAL" },
-      ],
-    });
-    expect(shipped.shipment?.status, JSON.stringify(shipped)).toBe("pending");
-
-    await nav(page, "Orders").click();
-    await page.getByLabel("Order number or customer email").fill("partial@example.com");
-    await page.getByRole("button", { name: "Search" }).click();
-    const row = page.locator(`#orders-table tr[data-order="${placed.name}"]`);
-    await expect.poll(() => row.count()).toBe(1);
-    await shot(page, "16-orders");
-    await row.getByRole("link", { name: placed.name }).click();
-    await page.getByRole("heading", { name: `Order ${placed.name}` }).waitFor();
-    // The fulfillment push sends the shipment to Shopify: 1 of the 3 units is fulfilled there.
-    const shipment = page.locator('#order-shipments tr[data-shipment="SHIP-1"]');
-    await expect.poll(() => shipment.textContent(), { timeout: 20_000 }).toContain("1Z-PARTIAL");
-    await expect
-      .poll(() => page.locator("#lines").textContent(), { timeout: 20_000 })
-      .toContain("1 of 3 units shipped");
-    expect(await page.locator("#reservations").textContent()).toContain("W-2");
-    expect(await page.locator("#history-table").textContent()).toContain("shipment SHIP-1");
-    await shot(page, "17-order-page");
-    await nav(page, "Shipments").click();
-    await expect
-      .poll(() => page.locator('#shipments-table tr[data-shipment="SHIP-1"]').textContent())
-      .toContain("UPS");
-    await shot(page, "18-shipments");
-    await nav(page, "Stock").click();
-    await page.getByLabel("SKU", { exact: true }).fill("W-1");
-    await page.getByRole("button", { name: "Show stock" }).click();
-    await expect.poll(() => page.locator("#movements-table").textContent()).toContain("receipt");
-    await shot(page, "19-stock");
-    expect(admin.problems).toEqual([]);
-    for (const n of ["16-orders", "17-order-page", "18-shipments", "19-stock"])
-      expect(a11y[n], n).toEqual([]);
-  }, 60_000);
 
   it("lets an admin create a viewer, who sees everything and can change nothing (the API refuses too)", async () => {
     const { page } = admin;

@@ -40,6 +40,18 @@ export function toCsv(rows: readonly DryRunRow[]): string {
   return `${[head.join(","), ...lines].join("\n")}\n`;
 }
 
+/** One sentence whose parts add up: compared = differ + agree; in delta mode differ = change now + kept. */
+function summary(r: DryRunReport): string {
+  const differ = r.rows.filter((x) => x.difference !== 0).length;
+  if (r.rowsOmitted > 0)
+    return `${r.checked} item-locations compared; the first ${r.rows.length} rows are listed (${r.rowsOmitted} more not listed); a push would change ${r.wouldChange} now${r.keptByDelta ? ` and ${r.keptByDelta} keep Shopify's count in delta mode until an initial sync` : ""}.`;
+  const head = `${r.checked} item-locations compared: ${differ} differ, ${r.checked - differ} already agree.`;
+  if (differ === 0) return head;
+  return r.mode === "delta"
+    ? `${head} Of the ${differ}, a push would change ${r.wouldChange} now; ${r.keptByDelta} keep Shopify's count in delta mode until an initial sync sends the hub's count once.`
+    : `${head} The push would set all ${differ} to the hub's count.`;
+}
+
 export function DryRunTable({ report, domain }: { report: DryRunReport; domain: string }) {
   const [filter, setFilter] = useState("");
   const [onlyDiff, setOnlyDiff] = useState(false);
@@ -55,16 +67,7 @@ export function DryRunTable({ report, domain }: { report: DryRunReport; domain: 
   const csvHref = useMemo(() => URL.createObjectURL(new Blob([toCsv(rows)], { type: "text/csv" })), [rows]);
   return (
     <div class="dry-run">
-      <p id="dry-run-summary">
-        {report.checked} item-locations compared; a push would change {report.wouldChange} of them now
-        {report.mode === "delta" && report.keptByDelta > 0
-          ? `; ${report.keptByDelta} more differ but keep Shopify's count in delta mode until the initial sync sends the hub's count once`
-          : ""}
-        .
-        {report.rowsOmitted > 0
-          ? ` ${report.rowsOmitted} rows are not listed below (the report keeps the first ${report.rows.length}).`
-          : ""}
-      </p>
+      <p id="dry-run-summary">{summary(report)}</p>
       <div class="toolbar">
         <div class="field inline">
           <label for="dry-run-filter">Filter by SKU or location</label>

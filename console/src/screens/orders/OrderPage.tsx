@@ -48,6 +48,14 @@ export interface Shipment {
   createdAt: number;
 }
 
+interface Refund {
+  id: string;
+  restockRule: string;
+  restockWarehouse: string | null;
+  lines: { lineId: string; sku: string | null; quantity: number }[];
+  recordedAt: number;
+}
+
 interface HistoryEvent {
   at: number;
   kind: string;
@@ -86,11 +94,7 @@ export function OrderPage({ id }: { id: string }) {
     [id],
     10_000,
   );
-  const refunds = usePoll(
-    () => api.get<{ items: Record<string, unknown>[] }>(`/api/v1/orders/${id}/refunds`),
-    [id],
-    10_000,
-  );
+  const refunds = usePoll(() => api.get<{ items: Refund[] }>(`/api/v1/orders/${id}/refunds`), [id], 10_000);
   const history = usePoll(
     () => api.get<{ events: HistoryEvent[] }>(`/api/v1/orders/${id}/history`),
     [id],
@@ -107,9 +111,12 @@ export function OrderPage({ id }: { id: string }) {
   const o = order.data;
   const reservations = history.data?.events.filter((e) => e.kind === "reservation") ?? [];
   const ordered = o.lines.reduce((n, l) => n + l.currentQuantity, 0);
-  const shipped = (shipments.data?.items ?? [])
-    .filter((s) => s.status !== "rejected")
-    .reduce((n, s) => n + s.lines.reduce((m, l) => m + l.quantity, 0), 0);
+  const shippedByLine = new Map<string, number>();
+  for (const s of shipments.data?.items ?? []) {
+    if (s.status === "rejected") continue;
+    for (const l of s.lines) shippedByLine.set(l.lineId, (shippedByLine.get(l.lineId) ?? 0) + l.quantity);
+  }
+  const shipped = [...shippedByLine.values()].reduce((n, q) => n + q, 0);
   return (
     <>
       <p>
@@ -164,9 +171,9 @@ export function OrderPage({ id }: { id: string }) {
             "SKU",
             "Title",
             "Ordered",
-            "Now",
-            "Fulfilled in Shopify",
-            "Still to fulfil in Shopify",
+            "Now (after edits)",
+            "Shipped by the back office",
+            "Fulfilled in Shopify (last import)",
             "Price",
           ]}
           count={o.lines.length}
@@ -178,8 +185,8 @@ export function OrderPage({ id }: { id: string }) {
               <td>{l.title ?? ""}</td>
               <td class="num">{l.quantity}</td>
               <td class="num">{l.currentQuantity}</td>
+              <td class="num">{shippedByLine.get(l.shopifyLineId) ?? 0}</td>
               <td class="num">{l.fulfilledQuantity}</td>
-              <td class="num">{l.fulfillableQuantity}</td>
               <td class="num">{l.price}</td>
             </tr>
           ))}
@@ -215,13 +222,18 @@ export function OrderPage({ id }: { id: string }) {
         <ErrorBox error={refunds.error} />
         <Table
           caption="Refunds of this order"
-          headers={["Refund"]}
+          headers={["Recorded", "Lines", "Restock"]}
           count={refunds.data?.items.length ?? 0}
           empty="No refund."
         >
-          {refunds.data?.items.map((r, i) => (
-            <tr key={i}>
-              <td class="mono">{JSON.stringify(r)}</td>
+          {refunds.data?.items.map((r) => (
+            <tr key={r.id}>
+              <td>{fmtTime(r.recordedAt)}</td>
+              <td>{r.lines.map((l) => `${l.quantity} × ${l.sku ?? "?"}`).join(", ") || "money only"}</td>
+              <td>
+                {r.restockRule.replace(/_/g, " ")}
+                {r.restockWarehouse ? ` into ${r.restockWarehouse}` : ""}
+              </td>
             </tr>
           ))}
         </Table>
