@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator/index.ts";
 import { gql } from "../emulator/test-helpers.ts";
-import { decryptSecret } from "../src/shops/secrets.ts";
+import { decryptSecret, sealedAt } from "../src/shops/secrets.ts";
 import { KEY, type ShopsHub, startShopsHub } from "./shops-helpers.ts";
 import { DIALECTS } from "./support/databases.ts";
 
@@ -100,8 +100,12 @@ describe.each(DIALECTS)("custom-app stores, flows, mapping and linking on %s", (
     });
     const row = await hub.ctx.database.db.selectFrom("stores").selectAll().executeTakeFirstOrThrow();
     expect(row.access_token_enc).not.toContain(token);
-    expect(decryptSecret(row.access_token_enc!, KEY)).toBe(token);
-    expect(decryptSecret(row.webhook_secret_enc!, KEY)).toBe("whsec");
+    expect(
+      decryptSecret(row.access_token_enc!, KEY, sealedAt.storeColumn("access_token_enc", row.domain)),
+    ).toBe(token);
+    expect(
+      decryptSecret(row.webhook_secret_enc!, KEY, sealedAt.storeColumn("webhook_secret_enc", row.domain)),
+    ).toBe("whsec");
     const list = await hub.call("GET", "/api/v1/stores");
     expect(list.body.items).toHaveLength(1);
     expect(JSON.stringify(list.body)).not.toContain(token);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator/index.ts";
 import { fixedClock } from "../src/core/clock.ts";
 import { oauthQueryHmac } from "../src/shopify/hmac.ts";
-import { decryptSecret } from "../src/shops/secrets.ts";
+import { decryptSecret, sealedAt } from "../src/shops/secrets.ts";
 import { storeById } from "../src/shops/stores.ts";
 import {
   installRedirect,
@@ -133,11 +133,13 @@ describe.each(DIALECTS)("OAuth install on %s", (dialect) => {
       status: "active",
       inventory_mode: "delta",
     });
-    const token = decryptSecret(row!.access_token_enc!, KEY);
+    const token = decryptSecret(row!.access_token_enc!, KEY, sealedAt.storeColumn("access_token_enc", SHOP));
     expect(token).toMatch(/^shpca_/);
     expect(row!.access_token_enc).not.toContain(token);
-    expect(row!.refresh_token_enc).toMatch(/^v1:/);
-    expect(decryptSecret(row!.refresh_token_enc!, KEY)).toMatch(/^shprt_/);
+    expect(row!.refresh_token_enc).toMatch(/^v2:/);
+    expect(
+      decryptSecret(row!.refresh_token_enc!, KEY, sealedAt.storeColumn("refresh_token_enc", SHOP)),
+    ).toMatch(/^shprt_/);
     expect(Number(row!.access_token_expires_at)).toBeGreaterThan(Date.now() + 50 * 60_000);
     expect(row!.scopes.split(",")).toContain("write_inventory");
 
@@ -168,7 +170,13 @@ describe.each(DIALECTS)("OAuth install on %s", (dialect) => {
     const again = await sendCallback(hub, callback);
     expect(again.status).toBe(401);
     expect(JSON.parse(again.body).error.details[0].code).toBe("STATE_REUSED");
-    expect(decryptSecret((await stores())[0]!.access_token_enc!, KEY)).toBe(token);
+    expect(
+      decryptSecret(
+        (await stores())[0]!.access_token_enc!,
+        KEY,
+        sealedAt.storeColumn("access_token_enc", SHOP),
+      ),
+    ).toBe(token);
   });
 
   it("app/uninstalled (real delivery, signed with the app secret) disconnects the store and keeps its data", async () => {
@@ -237,7 +245,9 @@ describe("expiring token refresh", () => {
     const row = await hub.ctx.database.db.selectFrom("stores").selectAll().executeTakeFirstOrThrow();
     const id = Number(row.id);
     const first = await hub.shops.tokens.getAccessToken(hub.ctx.database, id);
-    expect(first).toBe(decryptSecret(row.access_token_enc!, KEY));
+    expect(first).toBe(
+      decryptSecret(row.access_token_enc!, KEY, sealedAt.storeColumn("access_token_enc", row.domain)),
+    );
     // 56 minutes later: within the 5-minute margin of the 60-minute expiry.
     clock.advance(56 * 60_000);
     emu.control.advanceTime(56 * 60_000);

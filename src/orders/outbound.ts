@@ -121,7 +121,7 @@ export async function deliverOutbound(
     }
     const attempts = e.attempts + 1;
     let error: string | null = null;
-    const secret = outboundSecretOf(settings, ctx.secretKey);
+    const secret = outboundSecretOf(settings, ctx.secretKey, e.store_id);
     const refused = settings.outboundUrl
       ? outboundUrlProblem(settings.outboundUrl, ctx.config.outbound)
       : null;

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import type { Db } from "../db/database.ts";
 import type { Trx } from "../inventory/ledger-store.ts";
-import { decryptSecret, encryptSecret, SEALED_PREFIX } from "../shops/secrets.ts";
+import { decryptSecret, encryptSecret, isSealedValue, sealedAt } from "../shops/secrets.ts";
 
 export const FULFILLMENT_FILTER = ["unfulfilled", "partial", "fulfilled"] as const;
 
@@ -61,7 +61,10 @@ export async function saveSettings(
   key: Buffer,
 ) {
   const secret = settings.outboundSecret;
-  const sealed = secret === null || isSealed(secret) ? secret : encryptSecret(secret, key);
+  const sealed =
+    secret === null || isSealedValue(secret)
+      ? secret
+      : encryptSecret(secret, key, sealedAt.outboundSecret(storeId));
   const json = JSON.stringify({ ...settings, outboundSecret: sealed });
   await db
     .insertInto("order_settings")
@@ -70,12 +73,10 @@ export async function saveSettings(
     .execute();
 }
 
-const isSealed = (s: string) => s.startsWith(SEALED_PREFIX);
-
 /** The signing secret (decrypted; secrets stored before encryption are read as they are). */
-export function outboundSecretOf(settings: OrderSettings, key: Buffer): string | null {
+export function outboundSecretOf(settings: OrderSettings, key: Buffer, storeId: number): string | null {
   const s = settings.outboundSecret;
-  return s === null ? null : isSealed(s) ? decryptSecret(s, key) : s;
+  return s === null ? null : isSealedValue(s) ? decryptSecret(s, key, sealedAt.outboundSecret(storeId)) : s;
 }
 
 /** What the API shows: the secret is never returned, only whether one is set. */

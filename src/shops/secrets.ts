@@ -1,5 +1,8 @@
 /**
- * Tokens at rest: AES-256-GCM with a random 12-byte IV, as `v1:<iv>:<tag>:<ciphertext>` (base64url).
+ * Tokens at rest: AES-256-GCM with a random 12-byte IV, as `v2:<iv>:<tag>:<ciphertext>` (base64url),
+ * bound to where the value belongs (`sealedAt`: table, column and store) as associated data, so a
+ * sealed value copied into another row or column does not open. `v1` values (no binding, written
+ * before) still open and are re-sealed as `v2` on their next write.
  * The key comes from ENCRYPTION_KEY, or is generated once into `${dataDir}/encryption.key`
  * (mode 0600) with a warning to back it up. Neither the key nor a plaintext is ever logged.
  */
@@ -10,9 +13,18 @@ import type { Logger } from "pino";
 import type { Config } from "../config/config.ts";
 import type { Db } from "../db/database.ts";
 
-const VERSION = "v1";
-/** How every sealed value starts (lets callers tell sealed from plain values). */
-export const SEALED_PREFIX = `${VERSION}:`;
+const VERSION = "v2";
+const LEGACY_VERSION = "v1";
+/** Tells sealed values from plain ones (both versions). */
+export const isSealedValue = (s: string) => s.startsWith(`${VERSION}:`) || s.startsWith(`${LEGACY_VERSION}:`);
+
+/** Where a sealed value lives; the binding every seal and open must name. */
+export const sealedAt = {
+  storeColumn: (column: "access_token_enc" | "refresh_token_enc" | "webhook_secret_enc", domain: string) =>
+    `stores.${column}:${domain.toLowerCase()}`,
+  outboundSecret: (storeId: number) => `order_settings.outbound_secret:${storeId}`,
+  keyCheck: "hub_settings.key_check",
+};
 const IV_BYTES = 12;
 const KEY_BYTES = 32;
 
@@ -24,10 +36,11 @@ export class SecretError extends Error {
   }
 }
 
-export function encryptSecret(plaintext: string, key: Buffer): string {
+export function encryptSecret(plaintext: string, key: Buffer, context: string): string {
   if (key.length !== KEY_BYTES) throw new SecretError("encryption key must be 32 bytes");
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv("aes-256-gcm", key, iv);
+  cipher.setAAD(Buffer.from(context, "utf8"));
   const ciphertext = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
   const tag = cipher.getAuthTag();
   return [
@@ -38,23 +51,28 @@ export function encryptSecret(plaintext: string, key: Buffer): string {
   ].join(":");
 }
 
-/** Throws SecretError when the value is malformed, tampered with, or was encrypted with another key. */
-export function decryptSecret(sealed: string, key: Buffer): string {
+/**
+ * Throws SecretError when the value is malformed, tampered with, sealed for another place
+ * (`context`), or was encrypted with another key.
+ */
+export function decryptSecret(sealed: string, key: Buffer, context: string): string {
   const parts = sealed.split(":");
-  if (parts.length !== 4 || parts[0] !== VERSION) throw new SecretError("unknown secret format");
+  if (parts.length !== 4 || (parts[0] !== VERSION && parts[0] !== LEGACY_VERSION))
+    throw new SecretError("unknown secret format");
   const [, ivText, tagText, ctText] = parts as [string, string, string, string];
   const iv = Buffer.from(ivText, "base64url");
   const tag = Buffer.from(tagText, "base64url");
   if (iv.length !== IV_BYTES || tag.length !== 16) throw new SecretError("malformed secret");
   try {
     const decipher = createDecipheriv("aes-256-gcm", key, iv);
+    if (parts[0] === VERSION) decipher.setAAD(Buffer.from(context, "utf8"));
     decipher.setAuthTag(tag);
     return Buffer.concat([decipher.update(Buffer.from(ctText, "base64url")), decipher.final()]).toString(
       "utf8",
     );
   } catch {
     throw new SecretError(
-      "a stored secret could not be decrypted (tampered with, or encrypted with another ENCRYPTION_KEY)",
+      `a stored secret (${context.split(":")[0]}) could not be decrypted: tampered with, copied from another store or column, or encrypted with another ENCRYPTION_KEY`,
     );
   }
 }
@@ -161,7 +179,7 @@ export async function openSecretKey(
     );
   const opens = (sealed: string) => {
     try {
-      decryptSecret(sealed, key);
+      decryptSecret(sealed, key, sealedAt.keyCheck);
       return true;
     } catch {
       return false;
@@ -169,7 +187,11 @@ export async function openSecretKey(
   };
   if (!check) {
     if (token !== undefined && !opens(token)) throw mismatch(undefined);
-    const value: KeyCheck = { sealed: encryptSecret(KEY_CHECK_PLAINTEXT, key), keyId: keyId(key), source };
+    const value: KeyCheck = {
+      sealed: encryptSecret(KEY_CHECK_PLAINTEXT, key, sealedAt.keyCheck),
+      keyId: keyId(key),
+      source,
+    };
     await db
       .insertInto("hub_meta")
       .values({ name: KEY_CHECK, value: JSON.stringify(value), updated_at: now })

@@ -9,7 +9,7 @@ import type { FlowName, FlowState, InventoryMode, StoreTable } from "../db/table
 import { markStoreDirtyFor } from "../inventory/push/push-store.ts";
 import { logActivity } from "./activity.ts";
 import { missingScopes, parseScopes } from "./scopes.ts";
-import { encryptSecret } from "./secrets.ts";
+import { encryptSecret, sealedAt } from "./secrets.ts";
 
 export const FLOWS: readonly FlowName[] = [
   "inventory_push",
@@ -128,12 +128,17 @@ export async function saveConnection(
   const values = {
     name: c.name,
     auth_kind: c.authKind,
-    access_token_enc: encryptSecret(c.accessToken, key),
+    access_token_enc: encryptSecret(c.accessToken, key, sealedAt.storeColumn("access_token_enc", domain)),
     access_token_expires_at: c.accessTokenExpiresAt,
-    refresh_token_enc: c.refreshToken === null ? null : encryptSecret(c.refreshToken, key),
+    refresh_token_enc:
+      c.refreshToken === null
+        ? null
+        : encryptSecret(c.refreshToken, key, sealedAt.storeColumn("refresh_token_enc", domain)),
     refresh_token_expires_at: c.refreshTokenExpiresAt,
     scopes: parseScopes(c.scopes).join(","),
-    webhook_secret_enc: c.webhookSecret ? encryptSecret(c.webhookSecret, key) : null,
+    webhook_secret_enc: c.webhookSecret
+      ? encryptSecret(c.webhookSecret, key, sealedAt.storeColumn("webhook_secret_enc", domain))
+      : null,
     status: "active" as const,
     status_reason: null,
     connected_at: now,

@@ -9,7 +9,7 @@ import type { Clock } from "../core/clock.ts";
 import type { Database } from "../db/database.ts";
 import { ShopifyAuthError, ShopifyTransientError } from "../shopify/errors.ts";
 import { logActivity } from "./activity.ts";
-import { decryptSecret, encryptSecret } from "./secrets.ts";
+import { decryptSecret, encryptSecret, sealedAt } from "./secrets.ts";
 import { storeById } from "./stores.ts";
 
 export const REFRESH_MARGIN_MS = 5 * 60 * 1000;
@@ -124,12 +124,21 @@ export function createTokenKeeper(opts: TokenKeeperOptions): TokenKeeper {
       store.access_token_expires_at !== null &&
       Number(store.access_token_expires_at) - now > REFRESH_MARGIN_MS
     ) {
-      return decryptSecret(store.access_token_enc, opts.key);
+      return decryptSecret(
+        store.access_token_enc,
+        opts.key,
+        sealedAt.storeColumn("access_token_enc", store.domain),
+      );
     }
     const previous = store.refresh_token_enc;
     let next: TokenSet;
     try {
-      next = await refreshAccessToken(opts, store.domain, decryptSecret(previous, opts.key), now);
+      next = await refreshAccessToken(
+        opts,
+        store.domain,
+        decryptSecret(previous, opts.key, sealedAt.storeColumn("refresh_token_enc", store.domain)),
+        now,
+      );
     } catch (err) {
       opts.logger.error({ store: store.domain, err: (err as Error).message }, "token refresh failed");
       await logActivity(
@@ -148,9 +157,20 @@ export function createTokenKeeper(opts: TokenKeeperOptions): TokenKeeper {
     await database.db
       .updateTable("stores")
       .set({
-        access_token_enc: encryptSecret(next.accessToken, opts.key),
+        access_token_enc: encryptSecret(
+          next.accessToken,
+          opts.key,
+          sealedAt.storeColumn("access_token_enc", store.domain),
+        ),
         access_token_expires_at: next.accessTokenExpiresAt,
-        refresh_token_enc: next.refreshToken === null ? previous : encryptSecret(next.refreshToken, opts.key),
+        refresh_token_enc:
+          next.refreshToken === null
+            ? previous
+            : encryptSecret(
+                next.refreshToken,
+                opts.key,
+                sealedAt.storeColumn("refresh_token_enc", store.domain),
+              ),
         refresh_token_expires_at:
           next.refreshToken === null ? store.refresh_token_expires_at : next.refreshTokenExpiresAt,
         updated_at: now,
@@ -171,7 +191,11 @@ export function createTokenKeeper(opts: TokenKeeperOptions): TokenKeeper {
       }
       const expiresAt = store.access_token_expires_at === null ? null : Number(store.access_token_expires_at);
       if (expiresAt === null || expiresAt - opts.clock.now() > REFRESH_MARGIN_MS) {
-        return decryptSecret(store.access_token_enc, opts.key);
+        return decryptSecret(
+          store.access_token_enc,
+          opts.key,
+          sealedAt.storeColumn("access_token_enc", store.domain),
+        );
       }
       let p = inFlight.get(storeId);
       if (!p) {

@@ -22,7 +22,7 @@ import type { FastifyInstance } from "fastify";
 import type { AppContext } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
 import { verifyWebhookHmac } from "../shopify/hmac.ts";
-import { decryptSecret } from "./secrets.ts";
+import { decryptSecret, sealedAt } from "./secrets.ts";
 import { disconnectStore, findStore, type StoreRow, storeConnectionsVersion } from "./stores.ts";
 
 export interface WebhookEvent {
@@ -102,7 +102,13 @@ export function shopsWebhookPlugin(
     if (ctx.config.shopifyApp) secrets.push(ctx.config.shopifyApp.apiSecret);
     if (store?.webhook_secret_enc) {
       try {
-        secrets.push(decryptSecret(store.webhook_secret_enc, deps.key));
+        secrets.push(
+          decryptSecret(
+            store.webhook_secret_enc,
+            deps.key,
+            sealedAt.storeColumn("webhook_secret_enc", store.domain),
+          ),
+        );
       } catch (err) {
         ctx.logger.error({ store: shop, err: (err as Error).message }, "webhook secret unreadable");
       }
