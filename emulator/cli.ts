@@ -1,4 +1,5 @@
-// Standalone emulator: `node --import tsx emulator/cli.ts --port 8081 [--host 127.0.0.1] [--demo] [--log]`.
+// Standalone emulator: `node --import tsx emulator/cli.ts --port 8081 [--host 127.0.0.1] [--demo] [--log]
+//   [--seed-shop large.myshopify.com --seed-variants 100000 --seed-locations 5 [--seed-plan standard] [--seed-quantity 0]]`.
 import { parseArgs } from "node:util";
 import { seedDemo } from "./demo.ts";
 import { API_VERSION, startEmulator } from "./index.ts";
@@ -9,6 +10,11 @@ const { values } = parseArgs({
     host: { type: "string", default: "127.0.0.1" },
     demo: { type: "boolean", default: false },
     log: { type: "boolean", default: false },
+    "seed-shop": { type: "string" },
+    "seed-variants": { type: "string", default: "1000" },
+    "seed-locations": { type: "string", default: "1" },
+    "seed-plan": { type: "string", default: "standard" },
+    "seed-quantity": { type: "string", default: "0" },
   },
 });
 
@@ -34,6 +40,20 @@ if (values.demo) {
       null,
       2,
     ),
+  );
+}
+
+if (values["seed-shop"]) {
+  // A shop with a large catalog (benchmarks): created at once, no webhooks.
+  const domain = values["seed-shop"];
+  emu.control.createShop({ domain, plan: values["seed-plan"] as "standard" });
+  const seeded = emu.control.seedCatalog(domain, {
+    variants: Number(values["seed-variants"]),
+    locations: Number(values["seed-locations"]),
+    quantity: Number(values["seed-quantity"]),
+  });
+  console.log(
+    JSON.stringify({ shop: domain, ...seeded, rssMB: Math.round(process.memoryUsage().rss / 2 ** 20) }),
   );
 }
 

@@ -15,6 +15,7 @@
 //   POST   /_emulator/shops/:shop/locations             createLocation { name, address?, fulfillsOnlineOrders?, isActive? }
 //   GET    /_emulator/shops/:shop/products              listProducts
 //   POST   /_emulator/shops/:shop/products              createProduct { title, variants: [{ sku, barcode, price, options, inventory: { locationId: qty } }] }
+//   POST   /_emulator/shops/:shop/seed                  seedCatalog { variants?, variantsPerProduct?, locations? (ids or a count), skuPrefix?, barcodePrefix?, quantity?, modulo?, title? }
 //   GET    /_emulator/shops/:shop/inventory             listInventoryLevels
 //   GET    /_emulator/shops/:shop/inventory/level       getInventoryLevel ?inventoryItemId|sku&locationId
 //   POST   /_emulator/shops/:shop/inventory             setInventory { inventoryItemId|sku, locationId, name?, quantity }
@@ -197,6 +198,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   );
   app.get("/_emulator/shops/:shop/products", async (req) => control.listProducts(p(req)["shop"]!));
   app.post("/_emulator/shops/:shop/products", async (req) => control.createProduct(p(req)["shop"]!, b(req)));
+  app.post("/_emulator/shops/:shop/seed", async (req) => control.seedCatalog(p(req)["shop"]!, b(req)));
   app.get("/_emulator/shops/:shop/inventory", async (req) => control.listInventoryLevels(p(req)["shop"]!));
   app.get("/_emulator/shops/:shop/inventory/level", async (req) => {
     const { inventoryItemId, sku, locationId } = q(req);
