@@ -22,6 +22,7 @@ import {
   openConsole,
   screen,
 } from "./support/console-browser.ts";
+import { insertOrders } from "./support/console-data.ts";
 import { startTestHub, type TestHub } from "./support/hub.ts";
 import { type EmulatedStore, emulatedStore, shopifyAvailable } from "./support/shopify.ts";
 
@@ -344,7 +345,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
       expect(a11y[n], n).toEqual([]);
   }, 60_000);
 
-  it("replays a dead letter and resolves a link problem from the failures screen", async () => {
+  it("replays a dead letter, resolves a link problem and dismisses a parked order with a reason from the failures screen", async () => {
     const { page } = admin;
     const db = hub.ctx.database.db;
     const s = await db.selectFrom("stores").select("id").executeTakeFirstOrThrow();
@@ -365,14 +366,20 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
       })
       .returning("id")
       .executeTakeFirstOrThrow();
+    // An order the shop's filters left out, parked: dismissed with a reason.
+    const [parkedId] = await insertOrders(db, [
+      { storeId: Number(s.id), number: 2001, createdAt: Date.now(), status: "parked" },
+    ]);
     await nav(page, "Failures").click();
-    const dead = page.locator(`tr[data-dead="${deadId}"]`);
+    const table = page.locator("#failures-table");
+    const dead = table.locator(`tr[data-failure="outbound_dead:${deadId}"]`);
     await expect.poll(() => dead.textContent()).toContain("HTTP 502");
-    const problem = page.locator('#failure-links-table tr[data-sku="W-3"]');
-    await expect.poll(() => problem.textContent()).toContain("add it in the back office");
+    const problem = table.locator('tr[data-kind="link_problem"]', { hasText: "W-3" });
+    await expect.poll(() => problem.count()).toBe(1);
+    await expect.poll(() => page.locator("#failures-summary").textContent()).toMatch(/^3 to look at: /);
     await shot(page, "14-failures");
     await dead.getByRole("button", { name: "Replay" }).click();
-    await expect.poll(() => page.locator(`tr[data-dead="${deadId}"]`).count()).toBe(0);
+    await expect.poll(() => dead.count()).toBe(0);
     const status = await db
       .selectFrom("outbound_events")
       .select("status")
@@ -382,10 +389,18 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
 
     // The back office adds the missing SKU; linking again resolves the problem.
     await call("PUT", "/api/v1/variants", { variants: [{ sku: "W-3" }] });
-    await problem.getByRole("button", { name: `Link again (${DOMAIN})` }).click();
-    await expect
-      .poll(() => page.locator('#failure-links-table tr[data-sku="W-3"]').count(), { timeout: 15_000 })
-      .toBe(0);
+    await problem.getByRole("button", { name: /^Link again/ }).click();
+    await expect.poll(() => problem.count(), { timeout: 15_000 }).toBe(0);
+
+    const parked = table.locator(`tr[data-failure^="parked_order:"]`, { hasText: "#2001" });
+    await parked.getByRole("button", { name: "Dismiss" }).click();
+    await parked.getByLabel("Why dismiss it?").fill("test order, never shipped");
+    await parked.getByRole("button", { name: "Dismiss with this reason" }).click();
+    await expect.poll(() => parked.count()).toBe(0);
+    await expect.poll(() => page.locator("#failures-summary").textContent()).toBe("Nothing needs attention.");
+    const audit = await call("GET", "/api/v1/audit?limit=5");
+    expect(audit.items.some((i: { action: string }) => i.action === "failure.dismiss")).toBe(true);
+    expect(parkedId).toBeGreaterThan(0);
     await nav(page, "Catalog").click();
     const w3 = page.locator('#catalog-table tr[data-sku="W-3"]');
     await expect.poll(() => w3.textContent()).toContain("linked");
@@ -429,7 +444,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
     ).toBe(0);
     await nav(v, "Failures").click();
     await v.locator("#failures-summary").waitFor();
-    expect(await v.getByRole("button", { name: /Replay|Retry|Link|Check/ }).count()).toBe(0);
+    expect(await v.getByRole("button", { name: /Replay|Retry|Link|Run|Dismiss|Reprocess/ }).count()).toBe(0);
     // The API refuses the viewer's changes, with the session's own CSRF token.
     const refused = await v.evaluate(async (domain) => {
       const s = await (await fetch("/api/v1/session")).json();
