@@ -274,6 +274,11 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
       .poll(() => page.locator("#store-audit").textContent())
       .toContain("restockRule: none → order_warehouse");
     await shot(page, "12-store-page");
+    // Readable on a tablet: the page itself never scrolls sideways (wide tables scroll in place).
+    await page.setViewportSize({ width: 820, height: 1180 });
+    await shot(page, "12b-store-page-tablet");
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    await page.setViewportSize({ width: 1280, height: 900 });
     await nav(page, "Audit trail").click();
     const entry = page.locator('#audit-table tr[data-action="fulfillment_settings.update"]');
     await expect.poll(() => entry.textContent()).toContain("restockRule: none → order_warehouse");
@@ -281,6 +286,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
     await shot(page, "13-audit-trail");
     expect(admin.problems).toEqual([]);
     expect(a11y["12-store-page"]).toEqual([]);
+    expect(a11y["12b-store-page-tablet"]).toEqual([]);
     expect(a11y["13-audit-trail"]).toEqual([]);
   });
 

@@ -128,6 +128,7 @@ function Accounts() {
                     {a.disabledAt ? "Enable" : "Disable"} {a.username}
                   </button>
                 )}
+                <NewPassword account={a} onSet={(body) => change(a, body)} />
                 {rowError?.id === a.id && <ErrorBox error={rowError.error} />}
               </td>
             </tr>
@@ -296,5 +297,50 @@ function ApiKeys() {
         </button>
       </form>
     </Section>
+  );
+}
+
+/** Sets a new password for an account (its sessions end); the admin tells the person. */
+function NewPassword({
+  account,
+  onSet,
+}: {
+  account: Account;
+  onSet: (body: { password: string }) => Promise<void>;
+}) {
+  const [open, setOpen] = useState(false);
+  const [password, setPassword] = useState("");
+  if (!open)
+    return (
+      <button type="button" class="link" onClick={() => setOpen(true)}>
+        New password for {account.username}
+      </button>
+    );
+  const id = `pw-${account.id}`;
+  return (
+    <form
+      onSubmit={onSubmit(() => {
+        void onSet({ password }).then(() => {
+          setPassword("");
+          setOpen(false);
+        });
+      })}
+    >
+      <label for={id}>New password for {account.username}</label>
+      <input
+        id={id}
+        type="password"
+        autoComplete="new-password"
+        required
+        value={password}
+        onInput={(e) => setPassword(e.currentTarget.value)}
+      />
+      <div class="actions">
+        <button type="submit">Set password</button>
+        <button type="button" class="secondary" onClick={() => setOpen(false)}>
+          Cancel
+        </button>
+      </div>
+    </form>
   );
 }

@@ -321,3 +321,66 @@ export function FulfillmentSettingsForm({ domain }: { domain: string }) {
     </Section>
   );
 }
+
+export function InventoryModeForm({
+  domain,
+  mode,
+  onSaved,
+}: {
+  domain: string;
+  mode: "delta" | "absolute";
+  onSaved: () => void;
+}) {
+  const { can } = useSession();
+  const [chosen, setChosen] = useState<"delta" | "absolute" | null>(null);
+  const [saved, setSaved] = useState(false);
+  const value = chosen ?? mode;
+  const save = useAction(async () => {
+    setSaved(false);
+    await api.put(storePath(domain, "/inventory-mode"), { mode: value });
+    setChosen(null);
+    setSaved(true);
+    onSaved();
+  });
+  const ro = !can("store.operate");
+  return (
+    <Section title="Stock" id="inventory-mode">
+      <form onSubmit={onSubmit(() => void save.run())}>
+        <fieldset disabled={ro}>
+          <legend>How the hub updates Shopify's stock</legend>
+          <label class="check">
+            <input
+              type="radio"
+              name="inventory-mode"
+              checked={value === "delta"}
+              onChange={() => setChosen("delta")}
+            />{" "}
+            <strong>Delta</strong>: only the hub's own changes are sent; counts made in Shopify are kept.
+          </label>
+          <label class="check">
+            <input
+              type="radio"
+              name="inventory-mode"
+              checked={value === "absolute"}
+              onChange={() => setChosen("absolute")}
+            />{" "}
+            <strong>Absolute</strong>: Shopify's quantity is overwritten with the hub's at every change.
+          </label>
+        </fieldset>
+        <ErrorBox error={save.error} />
+        {!ro && (
+          <div class="actions">
+            <button type="submit" disabled={save.busy || value === mode}>
+              Save mode
+            </button>
+            {saved && (
+              <span class="notice" role="status">
+                Saved.
+              </span>
+            )}
+          </div>
+        )}
+      </form>
+    </Section>
+  );
+}

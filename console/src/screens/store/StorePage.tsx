@@ -11,7 +11,7 @@ import type { StoreView } from "../../types.ts";
 import { Badge, ErrorBox, fmtTime, Loading, Section, Table } from "../../ui.tsx";
 import { AuditTable } from "../audit/Audit.tsx";
 import { JobsPanel } from "./Jobs.tsx";
-import { FulfillmentSettingsForm, OrderSettingsForm } from "./Settings.tsx";
+import { FulfillmentSettingsForm, InventoryModeForm, OrderSettingsForm } from "./Settings.tsx";
 
 interface Activity {
   id: number;
@@ -76,7 +76,10 @@ export function StorePage({ domain }: { domain: string }) {
       <JobsPanel domain={domain} onLinked={() => void problems.reload()} />
       <div class="grid2">
         <OrderSettingsForm domain={domain} />
-        <FulfillmentSettingsForm domain={domain} />
+        <div>
+          <FulfillmentSettingsForm domain={domain} />
+          <InventoryModeForm domain={domain} mode={s.inventoryMode} onSaved={() => void store.reload()} />
+        </div>
       </div>
       <Section title="Link problems" id="link-problems">
         <ErrorBox error={problems.error} />
