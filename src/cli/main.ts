@@ -86,8 +86,9 @@ async function main(argv: string[]): Promise<number> {
       }
       const stop = async (signal: string) => {
         hub.ctx.logger.info({ signal }, "stopping");
-        // A stop finishes within 5 s whatever is in progress (passes give up after 3 s).
-        setTimeout(() => process.exit(0), 4500).unref();
+        // A stop finishes within 5 s whatever is in progress (passes give up after 3 s, leases
+        // are released then); the last 1.5 s are margin for a loaded machine to end the process.
+        setTimeout(() => process.exit(0), 3500).unref();
         demoWatch?.stop();
         await hub.stop();
         await demo?.emulator.close().catch(() => {});
