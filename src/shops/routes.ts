@@ -229,7 +229,7 @@ export function shopsRoutes(ctx: AppContext, deps: ShopsDeps) {
           .code(200)
           .type("text/html; charset=utf-8")
           .send(
-            `<!doctype html><html><head><meta charset="utf-8"><title>Connected</title></head><body><h1>${escapeHtml(r.domain)} is connected</h1><p>Map its locations and link its variants in the Tillbridge console.</p></body></html>`,
+            `<!doctype html><html><head><meta charset="utf-8"><title>Connected</title></head><body><h1>${escapeHtml(r.domain)} is connected</h1><p><a href="/console/#/stores/${encodeURIComponent(r.domain)}/setup">Continue the setup in the Tillbridge console</a>: map its locations, link its variants, check the dry run and choose its flows.</p></body></html>`,
           );
       },
     }),
