@@ -5,7 +5,7 @@
  * A large store is read with bulk operations.
  */
 
-import type { Clock } from "../core/clock.ts";
+import { type Clock, yieldToEventLoop } from "../core/clock.ts";
 import { chunks } from "../db/batching.ts";
 import type { Database } from "../db/database.ts";
 import { confirmAllLevels } from "../inventory/push/confirm-levels.ts";
@@ -145,9 +145,13 @@ export async function linkVariants(
     );
   });
 
-  await db.transaction().execute(async (trx) => {
-    // Links that go away or change: remove them and their sync state (the item is no longer ours).
-    for (const part of chunks(dropped, 300)) {
+  // Short transactions, a page of links each (with their push marks), the event loop free
+  // between them: 100,000 links in one transaction held SQLite's one connection (and so /healthz
+  // and the API) for seconds. A crash part-way leaves some links written; linking again diffs
+  // against what is stored and finishes the rest.
+  for (const part of chunks(dropped, 300)) {
+    await db.transaction().execute(async (trx) => {
+      // Links that go away or change: remove them and their sync state (the item is no longer ours).
       await trx
         .deleteFrom("variant_links")
         .where("store_id", "=", storeId)
@@ -166,8 +170,11 @@ export async function linkVariants(
           part.map((d) => d.inventoryItemGid),
         )
         .execute();
-    }
-    for (const part of chunks(changed, 300)) {
+    });
+    await yieldToEventLoop();
+  }
+  for (const part of chunks(changed, 300)) {
+    await db.transaction().execute(async (trx) => {
       await trx
         .insertInto("variant_links")
         .values(
@@ -181,21 +188,35 @@ export async function linkVariants(
           })),
         )
         .execute();
-    }
-    // matched_by may change without the item changing (SKU match after a barcode match).
-    const rowOf = new Map(existingRows.map((r) => [Number(r.variant_id), r]));
-    const changedSet = new Set(changed);
-    for (const l of result.links) {
-      const old = rowOf.get(l.variantId);
-      if (old && old.matched_by !== l.matchedBy && !changedSet.has(l)) {
+      await markStoreDirtyFor(
+        trx,
+        storeId,
+        part.map((l) => l.variantId),
+        now,
+      );
+    });
+    await yieldToEventLoop();
+  }
+  // matched_by may change without the item changing (SKU match after a barcode match).
+  const rowOf = new Map(existingRows.map((r) => [Number(r.variant_id), r]));
+  const changedSet = new Set(changed);
+  const rematched = result.links.filter((l) => {
+    const old = rowOf.get(l.variantId);
+    return old && old.matched_by !== l.matchedBy && !changedSet.has(l);
+  });
+  for (const part of chunks(rematched, 300)) {
+    await db.transaction().execute(async (trx) => {
+      for (const l of part)
         await trx
           .updateTable("variant_links")
           .set({ matched_by: l.matchedBy })
           .where("store_id", "=", storeId)
           .where("variant_id", "=", l.variantId)
           .execute();
-      }
-    }
+    });
+    await yieldToEventLoop();
+  }
+  await db.transaction().execute(async (trx) => {
     await trx.deleteFrom("link_problems").where("store_id", "=", storeId).execute();
     for (const part of chunks<LinkProblem>(result.problems, 500)) {
       await trx
@@ -213,12 +234,6 @@ export async function linkVariants(
         )
         .execute();
     }
-    await markStoreDirtyFor(
-      trx,
-      storeId,
-      changed.map((l) => l.variantId),
-      now,
-    );
   });
 
   const levelsRead = await readConfirmedLevels(database, transport, storeId, now);
