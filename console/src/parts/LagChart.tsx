@@ -1,7 +1,6 @@
 /** The store's push lag, backlog and throughput over the last hour or day, drawn with uPlot. */
 import { useEffect, useRef, useState } from "preact/hooks";
-import uPlot from "uplot";
-import "uplot/dist/uPlot.min.css";
+import type uPlot from "uplot";
 import { api, storePath } from "../api.ts";
 import { usePoll } from "../hooks.ts";
 import { ErrorBox } from "../ui.tsx";
@@ -28,9 +27,17 @@ export function LagChart({ domain }: { domain: string }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
 
+  // uPlot (≈50 KB) is loaded with the first chart, not with the console.
+  const [UPlot, setUPlot] = useState<typeof uPlot | null>(null);
+  useEffect(() => {
+    void Promise.all([import("uplot"), import("uplot/dist/uPlot.min.css")]).then(([m]) =>
+      setUPlot(() => m.default),
+    );
+  }, []);
+
   useEffect(() => {
     const el = box.current;
-    if (!el || !series.data) return;
+    if (!el || !series.data || !UPlot) return;
     const p = series.data.points;
     const data: uPlot.AlignedData = [
       p.map((x) => x.at / 1000),
@@ -43,7 +50,7 @@ export function LagChart({ domain }: { domain: string }) {
       plot.current.setData(data);
       return;
     }
-    plot.current = new uPlot(
+    plot.current = new UPlot(
       {
         width,
         height: 220,
@@ -65,7 +72,7 @@ export function LagChart({ domain }: { domain: string }) {
     const resize = () => plot.current?.setSize({ width: Math.max(300, el.clientWidth), height: 220 });
     window.addEventListener("resize", resize);
     return () => window.removeEventListener("resize", resize);
-  }, [series.data]);
+  }, [series.data, UPlot]);
 
   useEffect(
     () => () => {
