@@ -194,7 +194,13 @@ await phase("catalog into the hub", async () => {
 });
 await phase("connect and map", async () => {
   await api("POST", "/api/v1/stores", { domain: DOMAIN, accessToken, webhookSecret: app.clientSecret });
-  const { items } = await api("GET", `/api/v1/stores/${DOMAIN}/locations`);
+  // The store's locations are read from Shopify when it connects; wait until all are there.
+  let items: { locationId: string; name: string }[] = [];
+  for (let i = 0; i < 120 && items.length < LOCATIONS; i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 500));
+    if (i > 0 && i % 10 === 0) await api("POST", `/api/v1/stores/${DOMAIN}/locations/sync`);
+    items = (await api("GET", `/api/v1/stores/${DOMAIN}/locations`)).items;
+  }
   await api("PUT", `/api/v1/stores/${DOMAIN}/locations/mapping`, {
     locations: (items as { locationId: string; name: string }[]).map((l) => ({
       locationId: l.locationId,
