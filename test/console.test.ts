@@ -38,11 +38,11 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
   let admin: ConsolePage;
   const a11y: Record<string, string[]> = {};
   let orderId = 0;
-  // biome-ignore lint/suspicious/noExplicitAny: JSON answers
   const call = async (
     method: "GET" | "POST" | "PUT" | "PATCH",
     url: string,
     payload?: unknown,
+    // biome-ignore lint/suspicious/noExplicitAny: JSON answers
   ): Promise<any> => {
     const res = await hub.server.inject({
       method,
