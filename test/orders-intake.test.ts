@@ -359,6 +359,40 @@ describe.each(DIALECTS)("order intake on %s", (dialect) => {
     expect(h?.shopify_updated_at).toBe(Date.parse(JSON.parse(v2).updated_at));
   });
 
+  it("an order already cancelled when first seen reaches the feed and order problems, reserving nothing", async () => {
+    const o = emulator.control.placeOrder(domain, {
+      lineItems: [{ sku: SKUS[3]!, quantity: 2 }],
+      locationId: store.locations[0]!.id,
+    });
+    emulator.control.advanceTime(1000);
+    emulator.control.cancelOrder(domain, o.id, { reason: "customer" });
+    const cancelled = JSON.stringify(emulator.control.orderPayload(domain, o.id));
+    // Only the cancelled version arrives (its create webhook was lost).
+    await handleOrderWebhook(hub.ctx, {
+      shop: domain,
+      topic: "orders/cancelled",
+      webhookId: `cancelled-first-${o.id}`,
+      rawBody: cancelled,
+    });
+    await drainInbox();
+    const h = await hubOrder(o.id);
+    expect(h?.status).toBe("cancelled");
+    expect(h?.imported_at).not.toBeNull();
+    expect(h?.feed_seq).not.toBeNull();
+    const problems = await call("GET", `/api/v1/order-problems?store=${domain}&status=cancelled`);
+    const items = problems.body.items as { id: number; reason: string }[];
+    expect(items.map((p) => p.id)).toContain(h!.id);
+    expect(items.find((p) => p.id === h!.id)!.reason).toMatch(
+      /cancelled in Shopify .* before the hub imported it/,
+    );
+    const reservations = await hub.ctx.database.db
+      .selectFrom("reservations")
+      .select("quantity")
+      .where("order_id", "=", h!.id)
+      .execute();
+    expect(reservations.every((r) => r.quantity === 0)).toBe(true);
+  });
+
   it("parks an order with an unknown SKU and imports it once the SKU is linked", async () => {
     const o = emulator.control.placeOrder(domain, {
       lineItems: [

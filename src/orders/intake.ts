@@ -282,6 +282,22 @@ export async function refreshReservations(
   await applyReservations(ctx, trx, orderId, desired, now);
 }
 
+/** Why a first-seen cancelled order is reported, or null when it is outside what the store imports. */
+function cancelledOnArrival(order: ShopifyOrder, settings: OrderSettings, now: number): string | null {
+  const window = importDecision(
+    {
+      ...order,
+      fulfillmentStatus: settings.fulfillmentStatuses[0] ?? "unfulfilled",
+      financialStatus: settings.financialStatuses[0] ?? null,
+    },
+    settings,
+    now,
+  );
+  return window.importable
+    ? `cancelled in Shopify (${order.cancelledAt}) before the hub imported it; nothing was reserved`
+    : null;
+}
+
 /**
  * Applies `order` (one version) for `storeId`. `force` re-evaluates even the same version (used
  * when links, mappings or settings changed). The caller holds the transaction and `lockOrders`.
@@ -326,6 +342,10 @@ export async function importOrderTx(
   const decision = importDecision(order, settings, now);
   if (order.cancelledAt !== null) {
     status = "cancelled";
+    // First seen already cancelled (its earlier versions never arrived): the back office still
+    // hears of it (feed and order problems) when it falls inside the store's window and
+    // locations; its statuses are the cancellation's, so the status filters cannot judge it.
+    if (!existing) reason = cancelledOnArrival(order, settings, now);
   } else if (!wasImported && !decision.importable) {
     status = decision.status;
     reason = decision.reason;
@@ -336,7 +356,8 @@ export async function importOrderTx(
     status = "imported";
   }
   const importsNow = status === "imported" && !wasImported;
-  const importedAt = existing?.imported_at ?? (importsNow ? now : null);
+  const cancelledOnFirstSight = status === "cancelled" && !existing && reason !== null;
+  const importedAt = existing?.imported_at ?? (importsNow || cancelledOnFirstSight ? now : null);
   const inFeed = importedAt !== null;
   const customer = inFeed || status === "parked" ? await resolveCustomer(trx, order, settings, now) : null;
   const finished = order.cancelledAt !== null || order.fulfillmentStatus === "fulfilled";
@@ -414,7 +435,7 @@ export async function importOrderTx(
       : changed
         ? "updated"
         : "unchanged";
-  if (inFeed && (importsNow || changed)) {
+  if (inFeed && (importsNow || cancelledOnFirstSight || changed)) {
     const { id: seq } = await trx
       .insertInto("order_feed")
       .values({ order_id: orderId, created_at: now })

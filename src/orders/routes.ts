@@ -24,7 +24,7 @@ const idParams = z.object({ id: z.coerce.number().int().positive() });
 const domainParams = z.object({ domain: z.string().min(1) });
 const problemsQuery = z.object({
   store: z.string().optional(),
-  status: z.enum(["parked", "waiting", "skipped"]).optional(),
+  status: z.enum(["parked", "waiting", "skipped", "cancelled"]).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 
@@ -142,7 +142,7 @@ export function orderRoutes(ctx: AppContext) {
       tag: "orders",
       auth: "orders.read",
       summary:
-        "Orders not imported (parked: unknown SKU or unmapped location; waiting: on hold; skipped: filtered out) with the reason.",
+        "Orders not imported (parked: unknown SKU or unmapped location; waiting: on hold; skipped: filtered out; cancelled: cancelled in Shopify before the hub imported it) with the reason.",
       query: problemsQuery,
       async handler({ query }) {
         let q = db
@@ -157,7 +157,17 @@ export function orderRoutes(ctx: AppContext) {
             "o.park_reason",
             "o.updated_at",
           ])
-          .where("o.status", "in", query.status ? [query.status] : ["parked", "waiting", "skipped"]);
+          .where((eb) =>
+            query.status === "cancelled"
+              ? eb.and([eb("o.status", "=", "cancelled"), eb("o.park_reason", "is not", null)])
+              : query.status
+                ? eb("o.status", "=", query.status)
+                : eb.or([
+                    eb("o.status", "in", ["parked", "waiting", "skipped"]),
+                    // Cancelled before the hub imported it: the reason says so.
+                    eb.and([eb("o.status", "=", "cancelled"), eb("o.park_reason", "is not", null)]),
+                  ]),
+          );
         if (query.store) q = q.where("s.domain", "=", query.store.toLowerCase());
         const rows = await q.orderBy("o.id").limit(query.limit).execute();
         return {
