@@ -156,15 +156,27 @@ const samples = () =>
     .map((l) => JSON.parse(l) as [number, number, number]);
 
 const api = async (method: string, path: string, body?: unknown) => {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${key}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(Number(values.timeout) * 1000),
-  });
+  let res: Response;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      res = await fetch(`${base}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${key}`,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(Number(values.timeout) * 1000),
+      });
+      break;
+    } catch (err) {
+      // A kept-alive connection the hub closed as the request was written (EPIPE: it never
+      // arrived) is sent again; so is a read (GET) that failed on the way.
+      const code = ((err as Error).cause as { code?: string } | undefined)?.code;
+      if (attempt >= 5 || (method !== "GET" && code !== "EPIPE")) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
   const text = await res.text();
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 500)}`);
   return text ? JSON.parse(text) : null;
