@@ -60,7 +60,9 @@ export function catalogVariantQuery(db: Db, storeId: number, query: CatalogQuery
       .limit(query.limit + 1);
     if (query.cursor) {
       const [, id] = decodeCursor(query.cursor, ["string", "number"]) as [string, number];
-      q = q.where("l.variant_id", ">", id);
+      // Both sides of the join start at the cursor (a merge join would otherwise walk the
+      // variants from the first one).
+      q = q.where("l.variant_id", ">", id).where("v.id", ">", id);
     }
     return q;
   }
