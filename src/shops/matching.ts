@@ -73,10 +73,14 @@ export function matchVariants(
   // 1. SKU. A SKU carried by several Shopify variants links none of them.
   const bySku = groupBy(shopify, (v) => norm(v.sku));
   const excluded = new Set<string>();
+  // The hub's variant of a SKU by lookup, not a scan per duplicated SKU (quadratic in a store
+  // where many SKUs are duplicated).
+  const hubBySku = new Map<string, HubVariant>();
+  for (const h of hub) if (!hubBySku.has(h.sku.trim())) hubBySku.set(h.sku.trim(), h);
   for (const [sku, vs] of bySku) {
     if (vs.length < 2) continue;
     for (const v of vs) excluded.add(v.id);
-    const hubOne = hub.find((h) => h.sku.trim() === sku);
+    const hubOne = hubBySku.get(sku);
     if (hubOne) settled.add(hubOne.id);
     problems.push({
       kind: "duplicate_sku_in_shopify",
