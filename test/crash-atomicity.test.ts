@@ -42,7 +42,7 @@ describe.each(DIALECTS)("a hub killed mid-ingest on %s", (dialect) => {
       ENCRYPTION_KEY: Buffer.alloc(32, 1).toString("base64"),
     };
     try {
-      const created = runCli(["api-key", "create", "--name", "crash-test"], env);
+      const created = runCli(["api-key", "create", "--name", "crash-test", "--scope", "admin"], env);
       expect(created.status, created.stderr).toBe(0);
       const key = created.stdout.trim().split("\n").pop()!;
       const { child, url } = await startHubProcess(env);

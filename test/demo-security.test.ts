@@ -6,9 +6,11 @@
  * demo switches itself off once a real store is connected. Also: /shopify/install is rate-limited
  * and failed API authentications are limited per address and counted in /metrics.
  */
+
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_SHOP } from "../emulator/demo.ts";
 import { signWebhook } from "../emulator/index.ts";
+import { adminUrlTemplateFor } from "../src/config/config.ts";
 import {
   connectDemoStore,
   DEMO_KEY_NAME,
@@ -16,6 +18,7 @@ import {
   startDemoEmulator,
   watchForRealStore,
 } from "../src/demo/demo.ts";
+import { adminBase } from "../src/shops/tokens.ts";
 import { DIALECTS, type TestDialect } from "./support/databases.ts";
 import { startTestHub, type TestHub } from "./support/hub.ts";
 
@@ -61,7 +64,14 @@ describe.each(DIALECTS)("demo security on %s", (dialect: TestDialect) => {
 
   beforeAll(async () => {
     demo = await startDemoEmulator(0);
-    hub = await startTestHub(dialect, { env: demo.env });
+    // The "real" store of these tests lives in the emulator too: named explicitly, as an operator
+    // would for a store of their own (the demo itself points only the demo store there).
+    hub = await startTestHub(dialect, {
+      env: {
+        ...demo.env,
+        SHOPIFY_ADMIN_URL_OVERRIDES: `${demo.env.SHOPIFY_ADMIN_URL_OVERRIDES},${REAL_SHOP}=${demo.emulator.url}/{shop}`,
+      },
+    });
     demoKey = (await connectDemoStore(hub, demo)).apiKey;
   }, 60_000);
   afterAll(async () => {
@@ -82,6 +92,15 @@ describe.each(DIALECTS)("demo security on %s", (dialect: TestDialect) => {
     // The demo store's own deliveries still verify.
     const ok = await postWebhook(hub, DEMO_SHOP, "app/scopes_update", {}, demo.webhookSecret);
     expect(ok.statusCode).toBe(200);
+  });
+
+  it("points the demo store alone at the emulator; every other store keeps the real Admin API", () => {
+    const config = hub.ctx.config;
+    expect(adminUrlTemplateFor(config, DEMO_SHOP)).toBe(`${demo.emulator.url}/{shop}`);
+    expect(adminUrlTemplateFor(config, "real-shop.myshopify.com")).toBe("https://{shop}");
+    expect(demo.env.SHOPIFY_ADMIN_URL_TEMPLATE).toBeUndefined();
+    expect(config.shopifyAdminUrlTemplate).toBe("https://{shop}");
+    expect(adminBase(config, "real-shop.myshopify.com")).toBe("https://real-shop.myshopify.com");
   });
 
   it("refuses webhooks forged with the published demo secret, for the demo store, an unknown shop or evil.com", async () => {

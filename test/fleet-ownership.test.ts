@@ -90,7 +90,7 @@ describe("several hub processes on PostgreSQL", () => {
       SHOPIFY_ADMIN_URL_TEMPLATE: `${emulator.url}/{shop}`,
       ENCRYPTION_KEY: Buffer.alloc(32, 9).toString("base64"),
     };
-    const created = runCli(["api-key", "create", "--name", "fleet"], env);
+    const created = runCli(["api-key", "create", "--name", "fleet", "--scope", "admin"], env);
     expect(created.status, created.stderr).toBe(0);
     const key = created.stdout.trim().split("\n").pop()!;
     const hubs = await Promise.all([0, 1, 2].map(() => startHubProcess(env)));
@@ -131,9 +131,13 @@ describe("several hub processes on PostgreSQL", () => {
       await call(a, "PUT", `/api/v1/stores/${domain}/locations/mapping`, {
         locations: [{ locationId: location, warehouses: ["W1"], managed: true, default: true }],
       });
-      await call(a, "POST", `/api/v1/stores/${domain}/link`);
+      await call(a, "POST", `/api/v1/stores/${domain}/link?waitSeconds=120`);
       await call(a, "PUT", `/api/v1/stores/${domain}/inventory-mode`, { mode: "delta" });
-      await call(a, "POST", `/api/v1/stores/${domain}/inventory/dry-run?onlyDifferences=true`);
+      await call(
+        a,
+        "POST",
+        `/api/v1/stores/${domain}/inventory/dry-run?onlyDifferences=true&waitSeconds=120`,
+      );
       await call(a, "POST", `/api/v1/stores/${domain}/flows/inventory_push/enable`);
       const storeId = Number(
         (

@@ -41,7 +41,7 @@ describe("a second process with another key", () => {
       SHOPIFY_ADMIN_URL_TEMPLATE: `${emulator.url}/{shop}`,
       ENCRYPTION_KEY: right.toString("base64"),
     };
-    const created = runCli(["api-key", "create", "--name", "keys"], env);
+    const created = runCli(["api-key", "create", "--name", "keys", "--scope", "admin"], env);
     expect(created.status, created.stderr).toBe(0);
     const key = created.stdout.trim().split("\n").pop()!;
     const hub = await startHubProcess(env);

@@ -197,7 +197,7 @@ describe.each(DIALECTS)("a hub killed mid-push on %s", { retry: 1 }, (dialect) =
     };
     let hub: { child: ChildProcess; url: string } | undefined;
     try {
-      const created = runCli(["api-key", "create", "--name", "push-crash"], env);
+      const created = runCli(["api-key", "create", "--name", "push-crash", "--scope", "admin"], env);
       expect(created.status, created.stderr).toBe(0);
       const key = created.stdout.trim().split("\n").pop()!;
       const call = async (method: "GET" | "POST" | "PUT", path: string, body?: unknown) => {
@@ -299,9 +299,9 @@ describe.each(DIALECTS)("a hub killed mid-push on %s", { retry: 1 }, (dialect) =
           { locationId: store.locations[1]!.id, warehouses: [], managed: false, default: false },
         ],
       });
-      await call("POST", `/api/v1/stores/${domain}/link`);
+      await call("POST", `/api/v1/stores/${domain}/link?waitSeconds=120`);
       await call("PUT", `/api/v1/stores/${domain}/inventory-mode`, { mode: "delta" });
-      await call("POST", `/api/v1/stores/${domain}/inventory/dry-run?onlyDifferences=true`);
+      await call("POST", `/api/v1/stores/${domain}/inventory/dry-run?onlyDifferences=true&waitSeconds=120`);
       await call("POST", `/api/v1/stores/${domain}/flows/inventory_push/enable`);
       // Delta mode's first push records the baseline and leaves Shopify's own counts alone.
       await settled();

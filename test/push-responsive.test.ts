@@ -117,8 +117,8 @@ describe("a hub process during a push of a few thousand items", () => {
         default: l.name === "Location 1",
       })),
     });
-    await api("POST", `/api/v1/stores/${DOMAIN}/link`);
-    await api("POST", `/api/v1/stores/${DOMAIN}/inventory/dry-run`);
+    await api("POST", `/api/v1/stores/${DOMAIN}/link?waitSeconds=120`);
+    await api("POST", `/api/v1/stores/${DOMAIN}/inventory/dry-run?waitSeconds=120`);
     await api("PUT", `/api/v1/stores/${DOMAIN}/inventory-mode`, { mode: "absolute" });
     await api("POST", `/api/v1/stores/${DOMAIN}/flows/inventory_push/enable`);
     const at = new Date().toISOString();

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "./config.ts";
+import { adminUrlTemplateFor, ConfigError, loadConfig } from "./config.ts";
 
 describe("configuration", () => {
   it("starts on SQLite in ./data with the demo when nothing is set", () => {
@@ -21,6 +21,15 @@ describe("configuration", () => {
     });
     expect(c.database).toEqual({ kind: "postgres", url: "postgres://u@h/db" });
     expect(c.demo).toBe(false);
+  });
+
+  it("gives single stores their own Admin API location; the others keep the template", () => {
+    const c = loadConfig({ SHOPIFY_ADMIN_URL_OVERRIDES: "Demo.myshopify.com=http://127.0.0.1:8081/{shop}" });
+    expect(adminUrlTemplateFor(c, "demo.myshopify.com")).toBe("http://127.0.0.1:8081/{shop}");
+    expect(adminUrlTemplateFor(c, "real.myshopify.com")).toBe("https://{shop}");
+    expect(() => loadConfig({ SHOPIFY_ADMIN_URL_OVERRIDES: "demo.myshopify.com=http://x" })).toThrow(
+      ConfigError,
+    );
   });
 
   it("reports every bad setting at once, naming each", () => {

@@ -63,6 +63,11 @@ export const SETTINGS: readonly Setting[] = [
     default: "https://{shop}",
   },
   {
+    env: "SHOPIFY_ADMIN_URL_OVERRIDES",
+    description:
+      "Admin API location of single stores, as `shop=template` pairs separated by commas (the demo sets its own store's this way, so every other store keeps SHOPIFY_ADMIN_URL_TEMPLATE).",
+  },
+  {
     env: "DEMO",
     description:
       "`auto` starts the built-in Shopify emulator with a demo store when no Shopify app is configured; `on` or `off` force it.",
@@ -139,6 +144,29 @@ const envSchema = z.object({
     .string()
     .refine((v) => v.includes("{shop}"), "SHOPIFY_ADMIN_URL_TEMPLATE must contain {shop}")
     .default("https://{shop}"),
+  SHOPIFY_ADMIN_URL_OVERRIDES: z
+    .string()
+    .optional()
+    .transform((v, c) => {
+      const out = new Map<string, string>();
+      for (const pair of (v ?? "")
+        .split(",")
+        .map((p) => p.trim())
+        .filter(Boolean)) {
+        const at = pair.indexOf("=");
+        const shop = pair.slice(0, at).trim().toLowerCase();
+        const template = pair.slice(at + 1).trim();
+        if (at <= 0 || !template.includes("{shop}")) {
+          c.addIssue({
+            code: "custom",
+            message: `SHOPIFY_ADMIN_URL_OVERRIDES: "${pair}" is not shop=template with {shop} in the template`,
+          });
+          continue;
+        }
+        out.set(shop, template);
+      }
+      return out;
+    }),
   DEMO: z.enum(["auto", "on", "off"], { error: "DEMO must be auto, on or off" }).default("auto"),
   DEMO_EMULATOR_PORT: port("DEMO_EMULATOR_PORT").default(8081),
   COALESCE_WINDOW_MS: z.coerce.number().int().min(0).max(600_000).default(2000),
@@ -188,6 +216,8 @@ export interface Config {
   readonly encryptionKey: Buffer | undefined;
   readonly shopifyApp: { readonly apiKey: string; readonly apiSecret: string } | undefined;
   readonly shopifyAdminUrlTemplate: string;
+  /** Per-store Admin API templates (the demo store's); others use shopifyAdminUrlTemplate. */
+  readonly shopifyAdminUrlOverrides: ReadonlyMap<string, string>;
   readonly demo: boolean;
   readonly demoEmulatorPort: number;
   readonly coalesceWindowMs: number;
@@ -276,6 +306,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     encryptionKey: e.ENCRYPTION_KEY ? Buffer.from(e.ENCRYPTION_KEY, "base64") : undefined,
     shopifyApp,
     shopifyAdminUrlTemplate: e.SHOPIFY_ADMIN_URL_TEMPLATE,
+    shopifyAdminUrlOverrides: e.SHOPIFY_ADMIN_URL_OVERRIDES,
     demo,
     demoEmulatorPort: e.DEMO_EMULATOR_PORT,
     coalesceWindowMs: e.COALESCE_WINDOW_MS,
@@ -288,4 +319,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       plainHttpLoopbackForTests: e.TEST_ONLY_PLAIN_HTTP_OUTBOUND === "on",
     }),
   });
+}
+
+/** Where one store's Admin API lives: its own template if it has one, else the hub's. */
+export function adminUrlTemplateFor(
+  config: Pick<Config, "shopifyAdminUrlTemplate"> & Partial<Pick<Config, "shopifyAdminUrlOverrides">>,
+  shop: string,
+): string {
+  return config.shopifyAdminUrlOverrides?.get(shop.toLowerCase()) ?? config.shopifyAdminUrlTemplate;
 }

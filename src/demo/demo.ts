@@ -2,7 +2,8 @@
  * The newcomer's first run: with no Shopify app configured, `tillbridge start` also starts the
  * built-in emulator with a demo store and connects it through the hub's own API, exactly as an
  * operator would (custom-app token, location mapping, linking, dry run, enabling the push). The
- * only thing the demo changes in the hub's configuration is where the Admin API lives.
+ * only thing the demo changes in the hub's configuration is where the demo store's Admin API
+ * lives (SHOPIFY_ADMIN_URL_OVERRIDES): every other store keeps SHOPIFY_ADMIN_URL_TEMPLATE.
  *
  * The demo must never weaken a real installation:
  * - the demo app's secret is random per run and is given to the hub as the demo store's own
@@ -44,7 +45,8 @@ export async function startDemoEmulator(port: number): Promise<DemoEmulator> {
     seed,
     webhookSecret,
     env: {
-      SHOPIFY_ADMIN_URL_TEMPLATE: `${emulator.url}/{shop}`,
+      // The demo store alone lives in the emulator; every other store keeps the real Admin API.
+      SHOPIFY_ADMIN_URL_OVERRIDES: `${DEMO_SHOP}=${emulator.url}/{shop}`,
       DEMO: "on",
     },
   };
@@ -179,9 +181,11 @@ export async function connectDemoStore(hub: Hub, demo: DemoEmulator): Promise<{ 
       default: i === 0,
     })),
   });
-  await call("POST", `/api/v1/stores/${shop}/link`);
+  // Linking and the dry run are jobs under the store's lease: wait for them to end (enabling
+  // the push needs the dry run's result).
+  await call("POST", `/api/v1/stores/${shop}/link?waitSeconds=120`);
   await call("PUT", `/api/v1/stores/${shop}/inventory-mode`, { mode: "absolute" });
-  await call("POST", `/api/v1/stores/${shop}/inventory/dry-run?onlyDifferences=true`);
+  await call("POST", `/api/v1/stores/${shop}/inventory/dry-run?onlyDifferences=true&waitSeconds=120`);
   await call("POST", `/api/v1/stores/${shop}/flows/inventory_push/enable`);
   await call("POST", `/api/v1/stores/${shop}/flows/order_intake/enable`);
   await call("POST", `/api/v1/stores/${shop}/flows/fulfillment_push/enable`);

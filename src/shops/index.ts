@@ -5,6 +5,7 @@
  *   buildServer(ctx, { routes: [...shops.routes], plugins: [shops.webhookPlugin] });
  *   // the push reconciler gets shops.transportFor(store) — one transport per store.
  */
+import { adminUrlTemplateFor } from "../config/config.ts";
 import type { AppContext } from "../core/context.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
 import { type AdminTransportFactory, type ShopsDeps, shopsRoutes } from "./routes.ts";
@@ -41,7 +42,6 @@ export function createShops(ctx: AppContext, options: ShopsOptions) {
     fetch: options.fetch,
   });
   const transports = new Map<number, AdminTransport>();
-  const urlTemplate = ctx.config.shopifyAdminUrlTemplate;
   const deps: ShopsDeps = {
     ...options,
     key,
@@ -52,7 +52,7 @@ export function createShops(ctx: AppContext, options: ShopsOptions) {
         t = options.createTransport({
           store: store.domain,
           metricsLabel: String(store.id),
-          urlTemplate,
+          urlTemplate: adminUrlTemplateFor(ctx.config, store.domain),
           getAccessToken: () => tokens.getAccessToken(ctx.database, store.id),
           clock: ctx.clock,
           logger: ctx.logger.child({ store: store.domain }),
@@ -65,7 +65,7 @@ export function createShops(ctx: AppContext, options: ShopsOptions) {
       options.createTransport({
         store: domain,
         metricsLabel: "connecting",
-        urlTemplate,
+        urlTemplate: adminUrlTemplateFor(ctx.config, domain),
         getAccessToken: async () => accessToken,
         clock: ctx.clock,
         logger: ctx.logger.child({ store: domain }),

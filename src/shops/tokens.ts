@@ -4,7 +4,7 @@
  * `getAccessToken` is what the Admin transport calls before each request.
  */
 import type { Logger } from "pino";
-import type { Config } from "../config/config.ts";
+import { adminUrlTemplateFor, type Config } from "../config/config.ts";
 import type { Clock } from "../core/clock.ts";
 import type { Database } from "../db/database.ts";
 import { ShopifyAuthError, ShopifyTransientError } from "../shopify/errors.ts";
@@ -14,8 +14,11 @@ import { storeById } from "./stores.ts";
 
 export const REFRESH_MARGIN_MS = 5 * 60 * 1000;
 
-export function adminBase(config: Pick<Config, "shopifyAdminUrlTemplate">, shop: string): string {
-  return config.shopifyAdminUrlTemplate.replace("{shop}", shop).replace(/\/$/, "");
+export function adminBase(
+  config: Pick<Config, "shopifyAdminUrlTemplate"> & Partial<Pick<Config, "shopifyAdminUrlOverrides">>,
+  shop: string,
+): string {
+  return adminUrlTemplateFor(config, shop).replace("{shop}", shop).replace(/\/$/, "");
 }
 
 export interface TokenSet {

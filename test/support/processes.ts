@@ -33,6 +33,19 @@ export function runCli(
 export async function startHubProcess(
   env: Record<string, string>,
 ): Promise<{ child: ChildProcess; url: string }> {
+  // The free port found may be taken by another process before the hub listens: try another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startHubProcessOnce(env);
+    } catch (err) {
+      if (attempt >= 3 || !String((err as Error).message).includes("EADDRINUSE")) throw err;
+    }
+  }
+}
+
+async function startHubProcessOnce(
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
   const child = spawn(process.execPath, [BIN, "start"], {
     env: { ...process.env, LOG_LEVEL: "warn", ...env, PORT: String(port) },
