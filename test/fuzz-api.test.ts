@@ -312,6 +312,21 @@ function endpoints(): Endpoint[] {
       url: () => segment("1").map((s) => `/api/v1/outbound/${s}/replay`),
       example: {},
     },
+    {
+      method: "POST",
+      url: fixed("/api/v1/failures/dismiss"),
+      example: { kind: "parked_order", id: "1", reason: "fuzz" },
+    },
+    {
+      method: "POST",
+      url: fixed("/api/v1/failures/retry"),
+      example: { kind: "failing_item", id: "1:1:gid://shopify/Location/1" },
+    },
+    {
+      method: "POST",
+      url: () => segment("1").map((s) => `/api/v1/inbox/${s}/replay`),
+      example: {},
+    },
   ];
 }
 
