@@ -1,0 +1,365 @@
+/**
+ * A fleet of stores across real hub processes (issue 13): N emulated stores on the emulator's
+ * Standard plan (100 cost points/s each), every store linked to the same SKUs, worked by 1 and
+ * then 3 `tillbridge start` processes sharing one PostgreSQL database, under a steady stream of
+ * receipts (each receipt makes every store due). Prints, per store and in total:
+ *
+ * - quantity updates/s Shopify accepted in the measured window, against the store's cost
+ *   ceiling (restore rate ÷ measured cost of one call × 250 quantities per call), and the ratio
+ *   (target ≥ 0.9 for every store that had work);
+ * - p50/p99 delay from a receipt accepted by the API to the new value readable in Shopify
+ *   (sampled SKUs, every store), and which process owned how many stores.
+ *
+ * Every store's bucket starts the window empty, so the burst allowance does not flatter.
+ *
+ *   npm run bench:fleet -- [--stores 20] [--skus 1000] [--seconds 30] [--processes 1,3]
+ */
+import type { ChildProcess } from "node:child_process";
+import { parseArgs } from "node:util";
+import { startEmulator } from "../emulator/index.ts";
+import { openDatabase } from "../src/db/database.ts";
+import { createTestDatabase } from "../test/support/databases.ts";
+import { runCli, startHubProcess } from "../test/support/processes.ts";
+import { type EmulatedStore, emulatedStore } from "../test/support/shopify.ts";
+
+const { values } = parseArgs({
+  options: {
+    stores: { type: "string", default: "20" },
+    skus: { type: "string", default: "1000" },
+    seconds: { type: "string", default: "30" },
+    processes: { type: "string", default: "1,3" },
+    window: { type: "string", default: "1000" },
+  },
+});
+const STORES = Number(values.stores);
+const SKU_COUNT = Number(values.skus);
+const SECONDS = Number(values.seconds);
+const PROCESS_COUNTS = values.processes.split(",").map(Number);
+const WINDOW_MS = Number(values.window);
+const SAMPLES_PER_ROUND = 10;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+
+const emulator = await startEmulator();
+emulator.control.setWebhookOptions({ baseDelayMs: 5, timeoutMs: 5000 });
+const skus = Array.from({ length: SKU_COUNT }, (_, i) => `F-${String(i).padStart(5, "0")}`);
+
+interface RunResult {
+  processes: number;
+  perStore: {
+    domain: string;
+    updates: number;
+    rate: number;
+    ceiling: number;
+    ratio: number;
+    /** Variants marked and waiting, on average over the window. */
+    waiting: number;
+  }[];
+  total: number;
+  totalCeiling: number;
+  p50: number;
+  p99: number;
+  samples: number;
+  unseen: number;
+  owners: number[];
+  load: string;
+  movementsPerSecond: number;
+  postP50: number;
+}
+
+async function run(processes: number, round: number): Promise<RunResult> {
+  const stores: EmulatedStore[] = [];
+  for (let s = 0; s < STORES; s++)
+    stores.push(
+      await emulatedStore({
+        emulator,
+        domain: `fleet-${round}-${s}.myshopify.com`,
+        skus,
+        locations: ["Main"],
+        plan: "standard",
+      }),
+    );
+  const test = await createTestDatabase("postgres");
+  const env = {
+    DATABASE_URL: test.target.kind === "postgres" ? test.target.url : "",
+    DEMO: "off",
+    WORKER: "on",
+    COALESCE_WINDOW_MS: String(WINDOW_MS),
+    SHOPIFY_ADMIN_URL_TEMPLATE: `${emulator.url}/{shop}`,
+    ENCRYPTION_KEY: Buffer.alloc(32, 5).toString("base64"),
+    LOG_LEVEL: "error",
+  };
+  const created = runCli(["api-key", "create", "--name", "bench", "--scope", "admin"], env);
+  if (created.status !== 0) throw new Error(created.stderr);
+  const key = created.stdout.trim().split("\n").pop()!;
+  const hubs = await Promise.all(Array.from({ length: processes }, () => startHubProcess(env)));
+  const database = openDatabase(test.target);
+  const call = async (hub: { url: string }, method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${hub.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${key}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    if (res.status >= 400) throw new Error(`${method} ${path} → ${res.status} ${text}`);
+    return JSON.parse(text) as Record<string, unknown>;
+  };
+  try {
+    const a = hubs[0]!;
+    await call(a, "PUT", "/api/v1/warehouses", { warehouses: [{ code: "W1", name: "Main" }] });
+    for (let i = 0; i < skus.length; i += 1000)
+      await call(a, "PUT", "/api/v1/variants", { variants: skus.slice(i, i + 1000).map((sku) => ({ sku })) });
+    let moveId = 0;
+    const post = (hub: { url: string }, list: string[], type: "count" | "receipt", quantity: number) =>
+      call(hub, "POST", "/api/v1/movements", {
+        movements: list.map((sku) => ({
+          id: `m-${moveId++}`,
+          type,
+          sku,
+          warehouse: "W1",
+          quantity,
+          occurredAt: new Date().toISOString(),
+        })),
+      });
+    for (let i = 0; i < skus.length; i += 1000) await post(a, skus.slice(i, i + 1000), "count", 100);
+    for (const store of stores) {
+      const h = hubs[stores.indexOf(store) % hubs.length]!;
+      await call(h, "POST", "/api/v1/stores", { domain: store.domain, accessToken: store.token });
+      await call(h, "PUT", `/api/v1/stores/${store.domain}/locations/mapping`, {
+        locations: [{ locationId: store.locations[0]!.id, warehouses: ["W1"], managed: true, default: true }],
+      });
+      await call(h, "POST", `/api/v1/stores/${store.domain}/link?waitSeconds=120`);
+      // Absolute mode: Shopify shows the hub's value, so a receipt's arrival is visible as it.
+      await call(h, "PUT", `/api/v1/stores/${store.domain}/inventory-mode`, { mode: "absolute" });
+      await call(
+        h,
+        "POST",
+        `/api/v1/stores/${store.domain}/inventory/dry-run?onlyDifferences=true&waitSeconds=120`,
+      );
+      await call(h, "POST", `/api/v1/stores/${store.domain}/flows/inventory_push/enable`);
+    }
+    // The first push of every store (the hub's count replaces Shopify's 0), then quiet.
+    const settled = async () => {
+      for (;;) {
+        const states = await Promise.all(
+          stores.map(
+            (s) =>
+              call(a, "GET", `/api/v1/stores/${s.domain}/inventory/status`) as Promise<{
+                waitingVariants: number;
+                batches: Record<string, number>;
+              }>,
+          ),
+        );
+        if (states.every((s) => s.waitingVariants === 0 && !s.batches.pending)) return;
+        await sleep(500);
+      }
+    };
+    await settled();
+
+    // ---- the measured window ----
+    const expected = new Map<string, number>(skus.map((sku) => [sku, 100]));
+    const pending: { store: EmulatedStore; sku: string; value: number; acceptedAt: number }[] = [];
+    const delays: number[] = [];
+    const poller = setInterval(() => {
+      const now = performance.now();
+      for (let i = pending.length - 1; i >= 0; i--) {
+        const c = pending[i]!;
+        const level = emulator.control.getInventoryLevel(c.store.domain, {
+          sku: c.sku,
+          locationId: c.store.locations[0]!.id,
+        });
+        if (Number(level?.available ?? 0) >= c.value) {
+          delays.push(now - c.acceptedAt);
+          pending.splice(i, 1);
+        }
+      }
+    }, 50);
+    for (const s of stores)
+      emulator.control.setThrottlePressure({ shop: s.domain, clientId: s.clientId, available: 0 });
+    const t0 = Date.now();
+    // How much work each store had waiting, sampled each second (marked variants).
+    const backlog = new Map<number, number[]>();
+    const sampler = setInterval(() => {
+      void database.db
+        .selectFrom("push_dirty")
+        .select(["store_id", (eb) => eb.fn.countAll<number>().as("n")])
+        .groupBy("store_id")
+        .execute()
+        .then((rows) => {
+          const seen = new Map(rows.map((r) => [Number(r.store_id), Number(r.n)]));
+          for (const id of ids.keys()) {
+            const list = backlog.get(id) ?? [];
+            list.push(seen.get(id) ?? 0);
+            backlog.set(id, list);
+          }
+        })
+        .catch(() => {});
+    }, 1000);
+    const ids = new Map(
+      (await database.db.selectFrom("stores").select(["id", "domain"]).execute()).map((s) => [
+        Number(s.id),
+        s.domain,
+      ]),
+    );
+    let streaming = true;
+    let turn = 0;
+    let posted = 0;
+    const postTimes: number[] = [];
+    // Receipts for every SKU, round after round, spread over the processes' APIs.
+    const producer = (async () => {
+      while (streaming) {
+        for (let i = 0; i < skus.length && streaming; i += 500) {
+          const part = skus.slice(i, i + 500);
+          const sent = performance.now();
+          await post(hubs[turn++ % hubs.length]!, part, "receipt", 1);
+          const acceptedAt = performance.now();
+          postTimes.push(acceptedAt - sent);
+          posted += part.length;
+          for (const sku of part) expected.set(sku, expected.get(sku)! + 1);
+          if (Date.now() - t0 < (SECONDS - 3) * 1000)
+            for (let k = 0; k < SAMPLES_PER_ROUND; k++) {
+              const sku = part[Math.floor(Math.random() * part.length)]!;
+              const store = stores[Math.floor(Math.random() * stores.length)]!;
+              pending.push({ store, sku, value: expected.get(sku)!, acceptedAt });
+            }
+        }
+      }
+    })();
+    await sleep(SECONDS * 1000);
+    clearInterval(sampler);
+    streaming = false;
+    await producer;
+    const t1 = Date.now();
+    const load = (await import("node:os"))
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ");
+    const deadline = performance.now() + 30_000;
+    while (pending.length > 0 && performance.now() < deadline) await sleep(100);
+    clearInterval(poller);
+
+    // ---- what Shopify accepted in the window, per store ----
+    const batches = await database.db
+      .selectFrom("push_batches")
+      .select(["store_id", "payload"])
+      .where("status", "=", "done")
+      .where("finished_at", ">=", t0)
+      .where("finished_at", "<=", t1)
+      .execute();
+    const updates = new Map<string, number>();
+    for (const b of batches) {
+      const p = JSON.parse(b.payload) as { quantities?: unknown[]; changes?: unknown[] };
+      const domain = ids.get(Number(b.store_id))!;
+      updates.set(domain, (updates.get(domain) ?? 0) + (p.quantities ?? p.changes ?? []).length);
+    }
+    const seconds = (t1 - t0) / 1000;
+    const perStore = stores.map((s) => {
+      const calls = emulator.control
+        .apiCalls(s.domain)
+        .filter((c) => c.rootFields.includes("inventorySetQuantities") && c.actualQueryCost !== null);
+      const cost = calls.length > 0 ? Math.max(...calls.map((c) => c.actualQueryCost!)) : 10;
+      const ceiling = (emulator.control.getShop(s.domain).restoreRate / cost) * 250;
+      const n = updates.get(s.domain) ?? 0;
+      const id = [...ids.entries()].find(([, d]) => d === s.domain)?.[0];
+      const samples = (id === undefined ? undefined : backlog.get(id)) ?? [];
+      const waiting = samples.length ? samples.reduce((t, x) => t + x, 0) / samples.length : 0;
+      return {
+        domain: s.domain,
+        updates: n,
+        rate: n / seconds,
+        ceiling,
+        ratio: n / seconds / ceiling,
+        waiting,
+      };
+    });
+    const owners = new Map<string, number>();
+    for (const l of await database.db
+      .selectFrom("store_leases")
+      .select("owner")
+      .where("expires_at", ">=", Date.now())
+      .where("store_id", "!=", 0)
+      .execute())
+      owners.set(l.owner, (owners.get(l.owner) ?? 0) + 1);
+    delays.sort((x, y) => x - y);
+    if (process.env.BENCH_DEBUG) {
+      console.log(await database.db.selectFrom("flows").selectAll().execute());
+      console.log(await database.db.selectFrom("store_leases").selectAll().execute());
+      console.log(await database.db.selectFrom("hub_workers").selectAll().execute());
+      console.log(
+        await database.db
+          .selectFrom("activity_log")
+          .select(["kind", "message"])
+          .orderBy("id", "desc")
+          .limit(10)
+          .execute(),
+      );
+      console.log(
+        await database.db
+          .selectFrom("push_dirty")
+          .select((eb) => eb.fn.countAll().as("n"))
+          .execute(),
+      );
+    }
+    return {
+      processes,
+      perStore,
+      total: perStore.reduce((t, s) => t + s.rate, 0),
+      totalCeiling: perStore.reduce((t, s) => t + s.ceiling, 0),
+      p50: pct(delays, 50),
+      p99: pct(delays, 99),
+      samples: delays.length,
+      unseen: pending.length,
+      owners: [...owners.values()].sort((x, y) => y - x),
+      load,
+      movementsPerSecond: posted / seconds,
+      postP50: pct(
+        postTimes.sort((x, y) => x - y),
+        50,
+      ),
+    };
+  } finally {
+    await database.close();
+    await Promise.all(
+      hubs.map(
+        (h: { child: ChildProcess }) =>
+          new Promise<void>((resolve) => {
+            if (h.child.exitCode !== null) return resolve();
+            h.child.once("exit", () => resolve());
+            h.child.kill("SIGTERM");
+          }),
+      ),
+    );
+    await test.drop();
+  }
+}
+
+const results: RunResult[] = [];
+for (const [i, n] of PROCESS_COUNTS.entries()) results.push(await run(n, i));
+
+console.log(
+  `fleet — ${STORES} stores (emulator Standard plan, 100 points/s each), ${SKU_COUNT} SKUs each, one location, PostgreSQL, coalescing window ${WINDOW_MS} ms, ${SECONDS} s measured`,
+);
+for (const r of results) {
+  console.log(
+    `\n${r.processes} process(es): stores owned per process ${r.owners.join("/")}; load average at the end ${r.load}; receipts accepted ${r.movementsPerSecond.toFixed(0)}/s (a 500-receipt POST took ${r.postP50.toFixed(0)} ms at p50)`,
+  );
+  for (const s of r.perStore)
+    console.log(
+      `  ${s.domain.padEnd(28)} ${s.rate.toFixed(0).padStart(6)} updates/s of ${s.ceiling.toFixed(0)} → ${s.ratio.toFixed(3)}  (${s.waiting.toFixed(0)} variants waiting on average)`,
+    );
+  const worst = Math.min(...r.perStore.map((s) => s.ratio));
+  console.log(
+    `  total ${r.total.toFixed(0)} updates/s of ${r.totalCeiling.toFixed(0)} → ${(r.total / r.totalCeiling).toFixed(3)}; lowest store ${worst.toFixed(3)} (target ≥ 0.9 for every store with work)`,
+  );
+  console.log(
+    `  receipt accepted → visible in Shopify: p50 ${r.p50.toFixed(0)} ms, p99 ${r.p99.toFixed(0)} ms over ${r.samples} samples (${r.unseen} never seen within 30 s)`,
+  );
+}
+// The emulator may still hold connections of the stopped processes: do not wait for them.
+void emulator.close();
+process.exit(0);
