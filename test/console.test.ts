@@ -223,6 +223,36 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
     expect(admin.problems).toEqual([]);
     for (const name of Object.keys(a11y)) expect(a11y[name], name).toEqual([]);
   }, 90_000);
+  it("names the scopes a pasted token lacks and keeps the flows that need them off", async () => {
+    const { page } = admin;
+    const domain = "limited.myshopify.com";
+    const app = emulator.control.createApp({
+      name: "Limited",
+      scopes: ["read_products", "read_locations", "read_inventory", "write_inventory"],
+    });
+    emulator.control.createShop({ domain, plan: "standard" });
+    emulator.control.createLocation(domain, { name: "Back room" });
+    const { accessToken } = emulator.control.mintToken({ shop: domain, clientId: app.clientId });
+    await nav(page, "Stores").click();
+    await page.getByRole("link", { name: "Connect a store" }).click();
+    await page.getByLabel("Shop domain").fill(domain);
+    await page.getByLabel("Admin API access token").fill(accessToken);
+    await page.getByRole("button", { name: "Connect" }).click();
+    await page.getByRole("heading", { name: "Connected, with scopes missing" }).waitFor();
+    const missing = (await page.locator("main").textContent()) ?? "";
+    expect(missing).toContain("Order intake needs");
+    expect(missing).toContain("read_orders");
+    expect(missing).toContain("Fulfillment push needs");
+    await shot(page, "10b-wizard-missing-scopes");
+    await page.getByRole("button", { name: "Continue without them" }).click();
+    await page.getByRole("heading", { name: "Where is each Shopify location's stock?" }).waitFor();
+    const refused = await call("POST", `/api/v1/stores/${domain}/flows/order_intake/enable`);
+    expect(refused.error.code).toBe("MISSING_SCOPE");
+    await call("POST", `/api/v1/stores/${domain}/disconnect`, { reason: "test store" });
+    expect(admin.problems).toEqual([]);
+    expect(a11y["10b-wizard-missing-scopes"]).toEqual([]);
+  });
+
   it("pauses and resumes each flow from the stores overview", async () => {
     const { page } = admin;
     await nav(page, "Stores").click();
@@ -296,7 +326,11 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
   it("shows an order's lines, reservations, shipments and history after a partial shipment", async () => {
     const { page } = admin;
     const db = hub.ctx.database.db;
-    const s = await db.selectFrom("stores").select("id").executeTakeFirstOrThrow();
+    const s = await db
+      .selectFrom("stores")
+      .select("id")
+      .where("domain", "=", DOMAIN)
+      .executeTakeFirstOrThrow();
     const placed = emulator.control.placeOrder(DOMAIN, {
       lineItems: [
         { sku: "W-1", quantity: 2 },
@@ -357,7 +391,11 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
   it("replays a dead letter, resolves a link problem and dismisses a parked order with a reason from the failures screen", async () => {
     const { page } = admin;
     const db = hub.ctx.database.db;
-    const s = await db.selectFrom("stores").select("id").executeTakeFirstOrThrow();
+    const s = await db
+      .selectFrom("stores")
+      .select("id")
+      .where("domain", "=", DOMAIN)
+      .executeTakeFirstOrThrow();
     const { id: deadId } = await db
       .insertInto("outbound_events")
       .values({
@@ -411,6 +449,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
     expect(audit.items.some((i: { action: string }) => i.action === "failure.dismiss")).toBe(true);
     expect(parkedId).toBeGreaterThan(0);
     await nav(page, "Catalog").click();
+    await page.getByLabel("Store").selectOption(DOMAIN);
     const w3 = page.locator('#catalog-table tr[data-sku="W-3"]');
     await expect.poll(() => w3.textContent()).toContain("linked");
     await shot(page, "15-catalog");

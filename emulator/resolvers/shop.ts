@@ -33,6 +33,8 @@ export function locationsOf(
 export const shopResolvers: ResolverMap = {
   QueryRoot: {
     shop: (_s, _a, ctx) => ctx.shop,
+    // The calling app's installation on the shop: the scopes its token was granted.
+    currentAppInstallation: (_s, _a, ctx) => ({ scopes: [...ctx.scopes].sort() }),
     locations: (_s, args, ctx) => locationsOf(ctx, args),
     location: (_s, args: { id?: string | null }, ctx) => {
       if (!args.id) return [...ctx.shop.locations.values()][0] ?? null;
@@ -57,6 +59,11 @@ export const shopResolvers: ResolverMap = {
     locations: (_s, args, ctx) => locationsOf(ctx, args),
   },
   ShopPlan: plain("partnerDevelopment", "shopifyPlus", "publicDisplayName"),
+  AppInstallation: {
+    id: () => gid("AppInstallation", 1),
+    accessScopes: (s: { scopes: string[] }) => s.scopes.map((handle) => ({ handle, description: handle })),
+  },
+  AccessScope: plain("handle", "description"),
   Location: {
     id: (l: Location) => gid("Location", l.id),
     legacyResourceId: (l: Location) => String(l.id),
