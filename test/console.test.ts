@@ -382,6 +382,11 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
     await page.getByLabel("SKU", { exact: true }).fill("W-1");
     await page.getByRole("button", { name: "Show stock" }).click();
     await expect.poll(() => page.locator("#movements-table").textContent()).toContain("receipt");
+    await page.getByLabel("Safety stock", { exact: true }).fill("2");
+    await page.getByRole("button", { name: "Save safety stock" }).click();
+    await expect
+      .poll(() => page.locator('#stock-table tr[data-warehouse="MAIN"] td:nth-child(4)').textContent())
+      .toBe("2");
     await shot(page, "19-stock");
     expect(admin.problems).toEqual([]);
     for (const n of ["16-orders", "17-order-page", "18-shipments", "19-stock"])

@@ -1,8 +1,9 @@
 /** Stock of one SKU: per warehouse, per store location (expected and confirmed), and its movements. */
 import { useState } from "preact/hooks";
 import { api, qs } from "../../api.ts";
-import { usePoll } from "../../hooks.ts";
+import { useAction, usePoll } from "../../hooks.ts";
 import { usePaged } from "../../hooksPaged.ts";
+import { useSession } from "../../session.tsx";
 import { described, ErrorBox, Field, fmtTime, More, onSubmit, Section, Table } from "../../ui.tsx";
 
 interface StockDetail {
@@ -52,7 +53,57 @@ interface Movement {
 
 const initialSku = () => new URLSearchParams(window.location.hash.split("?")[1] ?? "").get("sku") ?? "";
 
+/** Safety stock of this SKU in one warehouse: held back from what Shopify may sell. */
+function SafetyStockForm(props: {
+  sku: string;
+  warehouses: { warehouse: string; name: string; safetyStock: number }[];
+  onSaved: () => void;
+}) {
+  const [warehouse, setWarehouse] = useState(props.warehouses[0]!.warehouse);
+  const current = props.warehouses.find((w) => w.warehouse === warehouse)?.safetyStock ?? 0;
+  const [value, setValue] = useState<string | null>(null);
+  const save = useAction(async () => {
+    await api.put("/api/v1/safety-stock", {
+      items: [{ sku: props.sku, warehouse, safetyStock: Number(value ?? current) }],
+    });
+    setValue(null);
+    props.onSaved();
+  });
+  const field = (f: string) => (save.error?.details.some((d) => d.path?.endsWith(f)) ? f : undefined);
+  return (
+    <form class="toolbar" aria-label="Set the safety stock" onSubmit={onSubmit(() => void save.run())}>
+      <div class="field inline">
+        <label for="ss-warehouse">Warehouse</label>
+        <select id="ss-warehouse" value={warehouse} onChange={(e) => setWarehouse(e.currentTarget.value)}>
+          {props.warehouses.map((w) => (
+            <option key={w.warehouse} value={w.warehouse}>
+              {w.name} ({w.warehouse})
+            </option>
+          ))}
+        </select>
+      </div>
+      <div class="field inline">
+        <label for="ss-quantity">Safety stock</label>
+        <input
+          id="ss-quantity"
+          type="number"
+          min={0}
+          required
+          aria-invalid={field("safetyStock") ? true : undefined}
+          value={value ?? String(current)}
+          onInput={(e) => setValue(e.currentTarget.value)}
+        />
+      </div>
+      <button type="submit" disabled={save.busy}>
+        Save safety stock
+      </button>
+      <ErrorBox error={save.error} />
+    </form>
+  );
+}
+
 export function StockScreen() {
+  const { can } = useSession();
   const [text, setText] = useState(initialSku());
   const [sku, setSku] = useState(initialSku());
   const detail = usePoll(
@@ -115,6 +166,9 @@ export function StockScreen() {
               )}
             </Table>
             <p class="muted">Sellable = on hand − reserved − safety stock (never below 0).</p>
+            {can("stock.write") && d.warehouses.length > 0 && (
+              <SafetyStockForm sku={d.sku} warehouses={d.warehouses} onSaved={() => void detail.reload()} />
+            )}
           </Section>
           <Section title="In the stores" id="stock-stores">
             <Table
