@@ -141,6 +141,25 @@ describe.each(DIALECTS)("settings changes are audited (%s)", (dialect) => {
     );
   });
 
+  it("safety stock: what changed, before and after; an unchanged re-send adds nothing", async () => {
+    expect(
+      (await send("PUT", "/api/v1/variants", { variants: [{ sku: "SS-1" }, { sku: "SS-2" }] })).statusCode,
+    ).toBe(200);
+    const items = [
+      { sku: "SS-1", warehouse: "W1", safetyStock: 3 },
+      { sku: "SS-2", warehouse: "W1", safetyStock: 0 },
+    ];
+    expect((await send("PUT", "/api/v1/safety-stock", { items })).statusCode).toBe(200);
+    expect((await send("PUT", "/api/v1/safety-stock", { items })).statusCode).toBe(200);
+    const entries = await audit("safety_stock.update");
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({
+      actor: "api-key:test",
+      before: { "SS-1@W1": 0 },
+      after: { "SS-1@W1": 3 },
+    });
+  });
+
   it("flows paused and resumed", async () => {
     expect((await send("POST", `/api/v1/stores/${DOMAIN}/flows/order_intake/pause`)).statusCode).toBe(200);
     const resumed = await send("POST", `/api/v1/stores/${DOMAIN}/flows/order_intake/resume`);

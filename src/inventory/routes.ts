@@ -1,7 +1,10 @@
 import { z } from "zod";
+import { recordAudit } from "../auth/audit.ts";
+import { actorLabel } from "../auth/principal.ts";
 import { type AppContext, stockChanged } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
 import { route } from "../core/route.ts";
+import { logActivity } from "../shops/activity.ts";
 import { ingestMovements } from "./ledger-store.ts";
 import { MAX_MOVEMENTS_PER_BATCH, movementBatchInput } from "./movements.ts";
 import { listStock, safetyStockBatchInput, setSafetyStock, stockQuery } from "./stock-store.ts";
@@ -97,7 +100,51 @@ export function inventoryRoutes(ctx: AppContext) {
       summary: "Set safety stock per SKU and warehouse (held back from what Shopify may sell).",
       body: safetyStockBatchInput,
       response: z.object({ updated: z.number().int() }),
-      handler: ({ body }) => setSafetyStock(ctx.database, body.items, ctx.clock.now(), stockChanged(ctx)),
+      async handler({ body, principal }) {
+        const db = ctx.database.db;
+        const key = (sku: string, warehouse: string) => `${sku}@${warehouse}`;
+        const skus = [...new Set(body.items.map((i) => i.sku))];
+        const current = new Map(
+          (
+            await db
+              .selectFrom("stock_levels as s")
+              .innerJoin("variants as v", "v.id", "s.variant_id")
+              .innerJoin("warehouses as w", "w.id", "s.warehouse_id")
+              .select(["v.sku", "w.code", "s.safety_stock"])
+              .where("v.sku", "in", skus)
+              .execute()
+          ).map((r) => [key(r.sku, r.code), Number(r.safety_stock)]),
+        );
+        const now = ctx.clock.now();
+        const result = await setSafetyStock(ctx.database, body.items, now, stockChanged(ctx));
+        // The audit trail keeps what changed (unchanged items are left out).
+        const changed = body.items.filter(
+          (i) => (current.get(key(i.sku, i.warehouse)) ?? 0) !== i.safetyStock,
+        );
+        if (changed.length > 0) {
+          const before = Object.fromEntries(
+            changed.map((i) => [key(i.sku, i.warehouse), current.get(key(i.sku, i.warehouse)) ?? 0]),
+          );
+          const after = Object.fromEntries(changed.map((i) => [key(i.sku, i.warehouse), i.safetyStock]));
+          await recordAudit(
+            db,
+            { principal, storeId: null, action: "safety_stock.update", before, after },
+            now,
+          );
+          await logActivity(
+            db,
+            {
+              storeId: null,
+              flow: "settings",
+              kind: "setting_changed",
+              message: `Safety stock changed by ${actorLabel(principal)} for ${changed.length} SKU-warehouse pair(s)`,
+              data: { action: "safety_stock.update", changed: Object.keys(after).slice(0, 100) },
+            },
+            now,
+          );
+        }
+        return result;
+      },
     }),
   ];
 }
