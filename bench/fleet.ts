@@ -130,6 +130,7 @@ async function run(processes: number, round: number): Promise<RunResult> {
     for (const store of stores) {
       const h = hubs[stores.indexOf(store) % hubs.length]!;
       await call(h, "POST", "/api/v1/stores", { domain: store.domain, accessToken: store.token });
+      await call(h, "POST", `/api/v1/stores/${store.domain}/locations/sync?waitSeconds=120`);
       await call(h, "PUT", `/api/v1/stores/${store.domain}/locations/mapping`, {
         locations: [{ locationId: store.locations[0]!.id, warehouses: ["W1"], managed: true, default: true }],
       });

@@ -108,6 +108,12 @@ const customAppInput = z
   })
   .strict();
 
+/**
+ * How long connecting waits for its set-up job (webhooks, locations) before answering: the
+ * locations are what an operator maps next, so the answer normally comes after them.
+ */
+const CONNECT_WAIT_MS = 30_000;
+
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /**
@@ -222,7 +228,7 @@ export function shopsRoutes(ctx: AppContext, deps: ShopsDeps) {
           { id: r.storeId, domain: r.domain },
           "after_connect",
           { webhooks: true },
-          waitMs(undefined),
+          CONNECT_WAIT_MS,
         );
         if (deps.afterInstallUrl) return reply.redirect(deps.afterInstallUrl(r.domain), 302);
         return reply
@@ -279,7 +285,7 @@ export function shopsRoutes(ctx: AppContext, deps: ShopsDeps) {
           { id: storeId, domain },
           "after_connect",
           { webhooks: body.webhookSecret !== undefined },
-          waitMs(undefined),
+          CONNECT_WAIT_MS,
         );
         return storeView(database, await requireStore(database, domain));
       },
