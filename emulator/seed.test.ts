@@ -52,6 +52,33 @@ describe("seeding a large catalog", () => {
     ]);
   });
 
+  it("keeps the result files of the latest bulk operations only; older ones expire", async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await gql(
+        emu,
+        token,
+        `mutation { bulkOperationRunQuery(query: "{ products { edges { node { id } } } }") { bulkOperation { id } userErrors { message } } }`,
+      );
+      const id = r.body.data.bulkOperationRunQuery.bulkOperation.id as string;
+      ids.push(id);
+      for (let k = 0; k < 100; k++) {
+        const s = await gql(emu, token, `query($id: ID!) { bulkOperation(id: $id) { status } }`, { id });
+        if (s.body.data.bulkOperation.status !== "RUNNING" && s.body.data.bulkOperation.status !== "CREATED")
+          break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+    const statuses = [];
+    for (const id of ids) {
+      const s = await gql(emu, token, `query($id: ID!) { bulkOperation(id: $id) { status url } }`, { id });
+      statuses.push(s.body.data.bulkOperation);
+    }
+    expect(statuses.map((s) => s.status)).toEqual(["EXPIRED", "COMPLETED", "COMPLETED", "COMPLETED"]);
+    expect(statuses[0].url).toBeNull();
+    expect((await fetch(statuses[3].url)).status).toBe(200);
+  });
+
   it("is served by the control API", async () => {
     const res = await fetch(`${emu.url}/_emulator/shops/${SHOP}/seed`, {
       method: "POST",

@@ -331,7 +331,8 @@ export interface BulkOperation {
   id: number;
   appId: number;
   query: string;
-  status: "CREATED" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELED";
+  /** EXPIRED: its result file was dropped (the emulator keeps the latest few per shop, see bulk.ts). */
+  status: "CREATED" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELED" | "EXPIRED";
   errorCode: string | null;
   /** Why it failed (emulator only, for assertions and debugging). */
   errorMessage: string | null;

@@ -59,6 +59,21 @@ export function toJsonl(data: Json): { lines: Json[]; roots: number } {
   return { lines, roots };
 }
 
+/**
+ * Result files kept per shop: the latest few. Shopify keeps them for a week; an emulator holding
+ * every one (a 500,000-level store's file is some 70 MB) would grow with each read of the store.
+ * Older completed operations become EXPIRED, as Shopify's do after their week.
+ */
+export const BULK_RESULTS_KEPT = 3;
+
+function expireOldResults(shop: Ctx["shop"]): void {
+  const completed = [...shop.bulkOperations.values()].filter((b) => b.status === "COMPLETED");
+  for (const b of completed.slice(0, Math.max(0, completed.length - BULK_RESULTS_KEPT))) {
+    b.status = "EXPIRED";
+    b.content = null;
+  }
+}
+
 async function run(ctx: Ctx, op: BulkOperation): Promise<void> {
   op.status = "RUNNING";
   const schema = adminSchema();
@@ -84,6 +99,7 @@ async function run(ctx: Ctx, op: BulkOperation): Promise<void> {
     op.rootObjectCount = roots;
     op.fileSize = Buffer.byteLength(op.content);
     op.status = "COMPLETED";
+    expireOldResults(ctx.shop);
   }
   ctx.store.emit(ctx.shop, "bulk_operations/finish", {
     admin_graphql_api_id: gid("BulkOperation", op.id),
