@@ -301,6 +301,16 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
     await page.getByLabel("Tag added in Shopify after import").fill("x".repeat(41));
     await page.getByRole("button", { name: "Save order settings" }).click();
     await expect.poll(() => page.locator("#os-tag-error").textContent()).toMatch(/^[A-Z_]+: /);
+    // The back office's code for a payment gateway.
+    await page.getByLabel("Shopify gateway 1").fill("manual");
+    await page.getByLabel("Code for gateway manual").fill("CASH");
+    await page.getByRole("button", { name: "Save codes" }).click();
+    await expect.poll(() => page.locator("#order-mappings").textContent()).toContain("Saved; ");
+    expect((await call("GET", `/api/v1/stores/${DOMAIN}/order-mappings`)).paymentGateways).toEqual({
+      manual: "CASH",
+    });
+    // (Mapped gateways park orders paid otherwise: cleared again for the order test below.)
+    await call("PUT", `/api/v1/stores/${DOMAIN}/order-mappings`, {});
     await page.reload();
     await page.getByRole("heading", { name: "Lag and throughput" }).waitFor();
     await expect

@@ -11,6 +11,7 @@ import type { StoreView } from "../../types.ts";
 import { Badge, ErrorBox, fmtTime, Loading, Section, Table } from "../../ui.tsx";
 import { AuditTable } from "../audit/Audit.tsx";
 import { JobsPanel } from "./Jobs.tsx";
+import { OrderMappingsForm } from "./Mappings.tsx";
 import { FulfillmentSettingsForm, InventoryModeForm, OrderSettingsForm } from "./Settings.tsx";
 
 interface Activity {
@@ -81,6 +82,7 @@ export function StorePage({ domain }: { domain: string }) {
           <InventoryModeForm domain={domain} mode={s.inventoryMode} onSaved={() => void store.reload()} />
         </div>
       </div>
+      <OrderMappingsForm domain={domain} />
       <Section title="Link problems" id="link-problems">
         <ErrorBox error={problems.error} />
         {problems.data ? (
