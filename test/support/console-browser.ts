@@ -4,7 +4,7 @@
  * clicks and fields a person would use, checks accessibility with axe-core and saves screenshots.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Browser, chromium, type Locator, type Page } from "playwright-core";
 
@@ -21,18 +21,31 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** Builds dist/console when it is missing or older than console/ (npm install builds it too). */
+/**
+ * Builds dist/console when it is missing or older than console/ (npm install builds it too): into
+ * a directory of its own, then swapped in, so a hub serving the console elsewhere never sees it
+ * half written.
+ */
 export function ensureConsoleBuilt(): void {
-  const index = join(ROOT, "dist/console/index.html");
+  const dist = join(ROOT, "dist/console");
+  const index = join(dist, "index.html");
   if (existsSync(index) && statSync(index).mtimeMs >= newestMtime(join(ROOT, "console"))) return;
+  const tmp = join(ROOT, `dist/console-build-${process.pid}`);
   execFileSync(
     process.execPath,
-    [join(ROOT, "node_modules/vite/bin/vite.js"), "build", "--config", "console/vite.config.ts"],
-    {
-      cwd: ROOT,
-      stdio: "pipe",
-    },
+    [
+      join(ROOT, "node_modules/vite/bin/vite.js"),
+      "build",
+      "--config",
+      "console/vite.config.ts",
+      "--outDir",
+      tmp,
+      "--emptyOutDir",
+    ],
+    { cwd: ROOT, stdio: "pipe" },
   );
+  rmSync(dist, { recursive: true, force: true });
+  renameSync(tmp, dist);
 }
 
 export async function launch(): Promise<Browser> {
