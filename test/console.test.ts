@@ -540,6 +540,28 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
     await v.context().close();
   });
 
+  it("answers a poll for an unchanged answer with 304 and no body (weak ETag, never stored)", async () => {
+    const first = await hub.server.inject({ method: "GET", url: "/api/v1/warehouses", headers: hub.auth });
+    const etag = String(first.headers.etag);
+    expect(etag).toMatch(/^W\/"/);
+    expect(first.headers["cache-control"]).toBe("no-store");
+    const again = await hub.server.inject({
+      method: "GET",
+      url: "/api/v1/warehouses",
+      headers: { ...hub.auth, "if-none-match": etag },
+    });
+    expect(again.statusCode).toBe(304);
+    expect(again.body).toBe("");
+    await call("PUT", "/api/v1/warehouses", { warehouses: [{ code: "SPARE", name: "Spare" }] });
+    const changed = await hub.server.inject({
+      method: "GET",
+      url: "/api/v1/warehouses",
+      headers: { ...hub.auth, "if-none-match": etag },
+    });
+    expect(changed.statusCode).toBe(200);
+    expect(changed.json().items.map((w: { code: string }) => w.code)).toContain("SPARE");
+  });
+
   it("draws the store's lag and backlog chart from the hub's samples", async () => {
     const { page } = admin;
     // A backlog builds while the push is paused; the hub samples it (its worker does so every 30 s).

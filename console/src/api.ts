@@ -29,6 +29,7 @@ let onSignedOut: (() => void) | null = null;
 
 export function setCsrfToken(token: string | null): void {
   csrfToken = token;
+  versions.clear();
 }
 
 /** Called when the hub answers 401 (the session ended elsewhere or expired). */
@@ -36,10 +37,20 @@ export function whenSignedOut(handler: () => void): void {
   onSignedOut = handler;
 }
 
+/**
+ * The last answer of each polled GET with its ETag: sent back as If-None-Match, a 304 returns the
+ * very same object (no parse, and screens holding it do not re-render). Memory only: the hub
+ * marks answers no-store, they hold customers' data.
+ */
+const versions = new Map<string, { etag: string; data: unknown }>();
+const MAX_VERSIONS = 200;
+
 export async function request<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: "application/json" };
   if (body !== undefined) headers["content-type"] = "application/json";
   if (method !== "GET" && csrfToken) headers["x-csrf-token"] = csrfToken;
+  const known = method === "GET" ? versions.get(path) : undefined;
+  if (known) headers["if-none-match"] = known.etag;
   let res: Response;
   try {
     res = await fetch(path, {
@@ -51,6 +62,7 @@ export async function request<T = unknown>(method: string, path: string, body?: 
   } catch {
     throw new ApiError(0, "UNREACHABLE", "the hub did not answer; check that it is running");
   }
+  if (res.status === 304 && known) return known.data as T;
   const text = await res.text();
   let data: unknown = null;
   try {
@@ -68,6 +80,12 @@ export async function request<T = unknown>(method: string, path: string, body?: 
       e?.message ?? res.statusText,
       e?.details ?? [],
     );
+  }
+  const etag = res.headers.get("etag");
+  if (method === "GET" && etag) {
+    versions.delete(path);
+    if (versions.size >= MAX_VERSIONS) versions.delete(versions.keys().next().value!);
+    versions.set(path, { etag, data });
   }
   return data as T;
 }

@@ -3,6 +3,7 @@
  * folder; it imports them.
  */
 
+import { createHash } from "node:crypto";
 import cookie from "@fastify/cookie";
 import helmet from "@fastify/helmet";
 import rateLimit from "@fastify/rate-limit";
@@ -100,6 +101,27 @@ export async function buildServer(ctx: AppContext, extras: ServerExtras = {}): P
       status: String(reply.statusCode),
     });
     ctx.metrics.httpDuration.observe({ method: request.method, route: routeUrl }, reply.elapsedTime / 1000);
+  });
+
+  // Polled answers (the console refreshes every few seconds) carry a weak ETag of their body; a
+  // caller sending it back in If-None-Match gets 304 without the body. Never stored by browsers
+  // (no-store: answers hold customers' data): the console keeps the last version in memory.
+  app.addHook("onSend", async (request, reply, payload) => {
+    if (
+      request.method !== "GET" ||
+      reply.statusCode !== 200 ||
+      typeof payload !== "string" ||
+      !request.url.startsWith("/api/v1/")
+    )
+      return payload;
+    const etag = `W/"${createHash("sha1").update(payload).digest("base64url")}"`;
+    reply.header("etag", etag);
+    reply.header("cache-control", "no-store");
+    if (request.headers["if-none-match"] === etag) {
+      reply.code(304);
+      return "";
+    }
+    return payload;
   });
 
   const routes: AnyRoute[] = [
