@@ -107,20 +107,26 @@ export function connection<T>(
     }
   }
   const dir = args.reverse ? -1 : 1;
-  // Items usually come in key order already (ids grow): check in one pass and sort only when
-  // not, then find the cursors by binary search, so paging a large list is linear, not n log n
-  // per page.
-  const order = (a: T, b: T) => dir * cmp(keyOf(a), keyOf(b));
+  // Each item's key is computed once (a bulk read of 500,000 levels called keyOf millions of
+  // times). Items usually come in key order already (ids grow): checked in one pass and sorted
+  // only when not, then the cursors are found by binary search, so paging a large list is
+  // linear, not n log n per page.
+  let keys = items.map(keyOf);
+  let ordered = items;
   let inOrder = true;
-  for (let i = 1; i < items.length && inOrder; i++) if (order(items[i - 1]!, items[i]!) > 0) inOrder = false;
-  const ordered = inOrder ? items : [...items].sort(order);
+  for (let i = 1; i < keys.length && inOrder; i++) if (dir * cmp(keys[i - 1]!, keys[i]!) > 0) inOrder = false;
+  if (!inOrder) {
+    const index = keys.map((_, i) => i).sort((a, b) => dir * cmp(keys[a]!, keys[b]!));
+    ordered = index.map((i) => items[i]!);
+    keys = index.map((i) => keys[i]!);
+  }
   /** First index whose key is beyond `k` (strictly, or at-or-beyond when `inclusive`). */
   const boundary = (k: string | number, inclusive: boolean) => {
     let lo = 0;
     let hi = ordered.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const c = dir * cmp(keyOf(ordered[mid]!), k);
+      const c = dir * cmp(keys[mid]!, k);
       if (c > 0 || (inclusive && c === 0)) hi = mid;
       else lo = mid + 1;
     }
@@ -139,18 +145,29 @@ export function connection<T>(
     if (end - start > args.last!) hasPreviousPage = true;
     start = Math.max(start, end - args.last!);
   }
-  const list = ordered.slice(start, end).map((t) => ({ t, k: keyOf(t) }));
-  const edges = list.map((x) => ({ cursor: encodeCursor(x.k), node: x.t }));
+  const nodes = ordered.slice(start, end);
+  // Cursors are encoded only when asked for (a bulk read selects none).
+  const edges = nodes.map((node, i) => new Edge(node, keys[start + i]!));
   return {
     edges,
-    nodes: list.map((x) => x.t),
+    nodes,
     pageInfo: {
       hasNextPage,
       hasPreviousPage,
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges[edges.length - 1]?.cursor ?? null,
+      startCursor: nodes.length > 0 ? encodeCursor(keys[start]!) : null,
+      endCursor: nodes.length > 0 ? encodeCursor(keys[end - 1]!) : null,
     },
   };
+}
+
+class Edge<T> {
+  constructor(
+    readonly node: T,
+    private readonly key: string | number,
+  ) {}
+  get cursor(): string {
+    return encodeCursor(this.key);
+  }
 }
 
 export function userError(message: string, field: string[] | null, code?: string) {
