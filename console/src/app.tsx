@@ -86,7 +86,8 @@ function Shell() {
     { path: "/audit", label: "Audit trail" },
     { path: "/access", label: "Access", admin: true },
   ];
-  const section = `/${path.split("/")[1] ?? ""}`;
+  const first = path.split(/[/?]/)[1] ?? "";
+  const section = first === "connect" || first === "" ? "/stores" : `/${first}`;
 
   // Move focus to the new screen's heading so keyboard and screen-reader users follow along.
   useEffect(() => {

@@ -23,6 +23,15 @@ const KINDS = {
 } as const;
 type Kind = keyof typeof KINDS;
 
+const ONE: Record<Kind, string> = {
+  dead_letter: "webhook delivery that gave up",
+  outbound_dead: "notification not delivered",
+  parked_order: "order not imported",
+  failing_item: "quantity Shopify refused",
+  link_problem: "link problem",
+  failed_job: "failed job",
+};
+
 interface Failure {
   kind: Kind;
   id: string;
@@ -80,7 +89,7 @@ export function FailuresScreen() {
             ? "Nothing needs attention."
             : `${total} to look at: ${(Object.keys(KINDS) as Kind[])
                 .filter((k) => (counts?.[k] ?? 0) > 0)
-                .map((k) => `${counts?.[k]} ${KINDS[k].toLowerCase()}`)
+                .map((k) => `${counts?.[k]} ${counts?.[k] === 1 ? ONE[k] : KINDS[k].toLowerCase()}`)
                 .join(", ")}.`}
       </p>
       <div class="toolbar">
