@@ -223,7 +223,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
     expect(admin.problems).toEqual([]);
     for (const name of Object.keys(a11y)) expect(a11y[name], name).toEqual([]);
   }, 90_000);
-  it("names the scopes a pasted token lacks and keeps the flows that need them off", async () => {
+  it("names the scopes a pasted token lacks, refuses the flows that need them, and disconnects the store from its page", async () => {
     const { page } = admin;
     const domain = "limited.myshopify.com";
     const app = emulator.control.createApp({
@@ -248,7 +248,15 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
     await page.getByRole("heading", { name: "Where is each Shopify location's stock?" }).waitFor();
     const refused = await call("POST", `/api/v1/stores/${domain}/flows/order_intake/enable`);
     expect(refused.error.code).toBe("MISSING_SCOPE");
-    await call("POST", `/api/v1/stores/${domain}/disconnect`, { reason: "test store" });
+    // An admin disconnects it from its page, with a reason.
+    await page.getByRole("link", { name: "store page" }).click();
+    await page.getByRole("button", { name: "Disconnect this store…" }).click();
+    await page.getByLabel("Why (kept in the store's log)").fill("test store");
+    await page.getByRole("button", { name: "Disconnect", exact: true }).click();
+    await expect
+      .poll(async () => (await call("GET", `/api/v1/stores/${domain}`)).status)
+      .toBe("disconnected");
+    await expect.poll(() => page.locator("main").textContent()).toContain("test store");
     expect(admin.problems).toEqual([]);
     expect(a11y["10b-wizard-missing-scopes"]).toEqual([]);
   });

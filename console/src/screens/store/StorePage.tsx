@@ -1,14 +1,16 @@
 /** One store: its flows, the lag chart, jobs, settings, link problems, activity and audit trail. */
+
+import { useState } from "preact/hooks";
 import { api, storePath } from "../../api.ts";
 import { loadFlows } from "../../flows.ts";
-import { usePoll } from "../../hooks.ts";
+import { useAction, usePoll } from "../../hooks.ts";
 import { FlowsTable } from "../../parts/FlowsTable.tsx";
 import { LagChart } from "../../parts/LagChart.tsx";
 import { LinkProblems, type LinkProblemView } from "../../parts/LinkProblems.tsx";
 import { href } from "../../router.ts";
 import { useSession } from "../../session.tsx";
 import type { StoreView } from "../../types.ts";
-import { Badge, ErrorBox, fmtTime, Loading, Section, Table } from "../../ui.tsx";
+import { Badge, ErrorBox, Field, fmtTime, Loading, onSubmit, Section, Table } from "../../ui.tsx";
 import { AuditTable } from "../audit/Audit.tsx";
 import { JobsPanel } from "./Jobs.tsx";
 import { OrderMappingsForm } from "./Mappings.tsx";
@@ -21,6 +23,45 @@ interface Activity {
   level: string;
   message: string;
   createdAt: number;
+}
+
+/** Disconnecting stops every flow at once; the hub keeps the mapping, links and history. */
+function Disconnect({ domain, onDone }: { domain: string; onDone: () => void }) {
+  const [open, setOpen] = useState(false);
+  const [reason, setReason] = useState("");
+  const run = useAction(async () => {
+    await api.post(storePath(domain, "/disconnect"), reason.trim() ? { reason: reason.trim() } : {});
+    setOpen(false);
+    onDone();
+  });
+  if (!open)
+    return (
+      <p>
+        <button type="button" class="secondary" onClick={() => setOpen(true)}>
+          Disconnect this store…
+        </button>
+      </p>
+    );
+  return (
+    <form class="panel" onSubmit={onSubmit(() => void run.run())} aria-labelledby="disconnect-title">
+      <h2 id="disconnect-title">Disconnect {domain}?</h2>
+      <p>
+        Every flow stops at once. The hub keeps the mapping, links and history; connect it again to resume.
+      </p>
+      <Field label="Why (kept in the store's log)" id="disconnect-reason">
+        <input id="disconnect-reason" value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
+      </Field>
+      <ErrorBox error={run.error} />
+      <div class="actions">
+        <button type="submit" class="danger" disabled={run.busy}>
+          Disconnect
+        </button>
+        <button type="button" class="secondary" onClick={() => setOpen(false)}>
+          Keep it connected
+        </button>
+      </div>
+    </form>
+  );
 }
 
 export function StorePage({ domain }: { domain: string }) {
@@ -63,6 +104,9 @@ export function StorePage({ domain }: { domain: string }) {
         )}
       </div>
       {s.statusReason && s.status !== "active" && <p class="error">{s.statusReason}</p>}
+      {can("admin") && s.status === "active" && (
+        <Disconnect domain={domain} onDone={() => void store.reload()} />
+      )}
       <Section title="Flows" id="flows">
         <ErrorBox error={flows.error} />
         {flows.data ? (
