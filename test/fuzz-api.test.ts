@@ -29,6 +29,9 @@ const TABLES = [
   "shipments",
   "shipment_lines",
   "shipment_packages",
+  "operator_accounts",
+  "api_keys",
+  "audit_log",
 ] as const;
 
 const MISSING = Symbol("missing");
@@ -241,6 +244,18 @@ function endpoints(): Endpoint[] {
       url: fixed("/api/v1/stores"),
       example: { domain: "fuzz.myshopify.com", accessToken: "shpat_wrong", name: "F", webhookSecret: "s" },
     },
+    {
+      method: "POST",
+      url: fixed("/api/v1/accounts"),
+      example: { username: "fuzz.user", password: "a long password", role: "viewer" },
+    },
+    {
+      method: "PATCH",
+      url: () => segment("1").map((s) => `/api/v1/accounts/${s}`),
+      example: { role: "operator", disabled: false },
+    },
+    { method: "POST", url: fixed("/api/v1/api-keys"), example: { name: "fuzz", scopes: ["stock"] } },
+    { method: "POST", url: fixed("/api/v1/session"), example: { username: "fuzz.user", password: "a long password" } },
     { method: "PUT", url: perStore("/inventory-mode"), example: { mode: "delta" } },
     {
       method: "POST",
