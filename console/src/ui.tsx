@@ -89,6 +89,33 @@ const TONES: Record<string, string> = {
   error: "bad",
 };
 
+/** A labelled select filtering a list (store, status, kind…); `any` adds a first "all" choice. */
+export function SelectField(props: {
+  id: string;
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  options: readonly (string | { value: string; label: string })[];
+  any?: string;
+}) {
+  return (
+    <div class="field inline">
+      <label for={props.id}>{props.label}</label>
+      <select id={props.id} value={props.value} onChange={(e) => props.onChange(e.currentTarget.value)}>
+        {props.any !== undefined && <option value="">{props.any}</option>}
+        {props.options.map((o) => {
+          const { value, label } = typeof o === "string" ? { value: o, label: o } : o;
+          return (
+            <option key={value} value={value}>
+              {label}
+            </option>
+          );
+        })}
+      </select>
+    </div>
+  );
+}
+
 export function Badge({ value, label }: { value: string; label?: string }) {
   return <span class={`badge ${TONES[value] ?? "muted"}`}>{label ?? value.replace(/_/g, " ")}</span>;
 }

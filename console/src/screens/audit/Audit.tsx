@@ -3,7 +3,7 @@ import { useState } from "preact/hooks";
 import { api, qs } from "../../api.ts";
 import { usePoll } from "../../hooks.ts";
 import type { StoreView } from "../../types.ts";
-import { ErrorBox, fmtTime, More, Table } from "../../ui.tsx";
+import { ErrorBox, fmtTime, More, SelectField, Table } from "../../ui.tsx";
 
 interface AuditItem {
   id: number;
@@ -96,17 +96,14 @@ export function AuditScreen() {
       <h1>Audit trail</h1>
       <p class="muted">Every change to settings, flows, stores and access, with who made it.</p>
       <div class="toolbar">
-        <div class="field inline">
-          <label for="audit-store">Store</label>
-          <select id="audit-store" value={store} onChange={(e) => setStore(e.currentTarget.value)}>
-            <option value="">All stores and the hub</option>
-            {stores.data?.items.map((s) => (
-              <option key={s.domain} value={s.domain}>
-                {s.domain}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SelectField
+          id="audit-store"
+          label="Store"
+          value={store}
+          onChange={setStore}
+          options={stores.data?.items.map((s) => s.domain) ?? []}
+          any="All stores and the hub"
+        />
       </div>
       <section class="panel" aria-label="Audit entries">
         <AuditTable store={store || undefined} />

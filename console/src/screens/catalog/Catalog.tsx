@@ -6,7 +6,7 @@ import { usePaged } from "../../hooksPaged.ts";
 import { LINK_PROBLEM_HELP } from "../../parts/LinkProblems.tsx";
 import { href } from "../../router.ts";
 import type { StoreView } from "../../types.ts";
-import { Badge, ErrorBox, More, onSubmit, Table } from "../../ui.tsx";
+import { Badge, ErrorBox, More, onSubmit, SelectField, Table } from "../../ui.tsx";
 
 interface CatalogItem {
   variantId: number | null;
@@ -40,16 +40,13 @@ export function CatalogScreen() {
     <>
       <h1>Catalog</h1>
       <form class="toolbar" aria-label="Search the catalog" onSubmit={onSubmit(() => setQ(text.trim()))}>
-        <div class="field inline">
-          <label for="cat-store">Store</label>
-          <select id="cat-store" value={store} onChange={(e) => setStore(e.currentTarget.value)}>
-            {stores.data?.items.map((s) => (
-              <option key={s.domain} value={s.domain}>
-                {s.domain}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SelectField
+          id="cat-store"
+          label="Store"
+          value={store}
+          onChange={setStore}
+          options={stores.data?.items.map((s) => s.domain) ?? []}
+        />
         <div class="field inline">
           <label for="cat-q">SKU (or its beginning) or barcode</label>
           <input id="cat-q" type="search" value={text} onInput={(e) => setText(e.currentTarget.value)} />

@@ -11,7 +11,7 @@ import { usePaged } from "../../hooksPaged.ts";
 import { href } from "../../router.ts";
 import { useSession } from "../../session.tsx";
 import type { StoreView } from "../../types.ts";
-import { asApiError, ErrorBox, fmtTime, More, onSubmit, Table } from "../../ui.tsx";
+import { asApiError, ErrorBox, fmtTime, More, onSubmit, SelectField, Table } from "../../ui.tsx";
 
 const KINDS = {
   dead_letter: "Webhook deliveries that gave up",
@@ -104,17 +104,14 @@ export function FailuresScreen() {
             ))}
           </select>
         </div>
-        <div class="field inline">
-          <label for="failure-store">Store</label>
-          <select id="failure-store" value={store} onChange={(e) => setStore(e.currentTarget.value)}>
-            <option value="">All stores</option>
-            {stores.data?.items.map((s) => (
-              <option key={s.domain} value={s.domain}>
-                {s.domain}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SelectField
+          id="failure-store"
+          label="Store"
+          value={store}
+          onChange={setStore}
+          options={stores.data?.items.map((s) => s.domain) ?? []}
+          any="All stores"
+        />
       </div>
       {done && (
         <p class="notice" role="status">

@@ -4,7 +4,7 @@ import { api, qs } from "../../api.ts";
 import { useAction, usePoll } from "../../hooks.ts";
 import { href } from "../../router.ts";
 import type { StoreView } from "../../types.ts";
-import { Badge, ErrorBox, fmtTime, More, onSubmit, Table } from "../../ui.tsx";
+import { Badge, ErrorBox, fmtTime, More, onSubmit, SelectField, Table } from "../../ui.tsx";
 
 export interface OrderSummary {
   id: number;
@@ -77,28 +77,22 @@ export function OrdersScreen() {
             placeholder="#1001 or name@example.com"
           />
         </div>
-        <div class="field inline">
-          <label for="order-status">Status</label>
-          <select id="order-status" value={status} onChange={(e) => setStatus(e.currentTarget.value)}>
-            <option value="">Any</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div class="field inline">
-          <label for="order-store">Store</label>
-          <select id="order-store" value={store} onChange={(e) => setStore(e.currentTarget.value)}>
-            <option value="">All stores</option>
-            {stores.data?.items.map((s) => (
-              <option key={s.domain} value={s.domain}>
-                {s.domain}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SelectField
+          id="order-status"
+          label="Status"
+          value={status}
+          onChange={setStatus}
+          options={STATUSES}
+          any="Any"
+        />
+        <SelectField
+          id="order-store"
+          label="Store"
+          value={store}
+          onChange={setStore}
+          options={stores.data?.items.map((s) => s.domain) ?? []}
+          any="All stores"
+        />
         <button type="submit">Search</button>
       </form>
       <ErrorBox error={page.error ?? loadMore.error} />

@@ -5,7 +5,7 @@ import { usePoll } from "../../hooks.ts";
 import { usePaged } from "../../hooksPaged.ts";
 import { href } from "../../router.ts";
 import type { StoreView } from "../../types.ts";
-import { Badge, ErrorBox, fmtTime, More, Table } from "../../ui.tsx";
+import { Badge, ErrorBox, fmtTime, More, SelectField, Table } from "../../ui.tsx";
 
 export interface ShipmentItem {
   id: string;
@@ -101,28 +101,22 @@ export function ShipmentsScreen() {
     <>
       <h1>Shipments</h1>
       <div class="toolbar">
-        <div class="field inline">
-          <label for="ship-store">Store</label>
-          <select id="ship-store" value={store} onChange={(e) => setStore(e.currentTarget.value)}>
-            <option value="">All stores</option>
-            {stores.data?.items.map((s) => (
-              <option key={s.domain} value={s.domain}>
-                {s.domain}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div class="field inline">
-          <label for="ship-status">Status</label>
-          <select id="ship-status" value={status} onChange={(e) => setStatus(e.currentTarget.value)}>
-            <option value="">Any</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SelectField
+          id="ship-store"
+          label="Store"
+          value={store}
+          onChange={setStore}
+          options={stores.data?.items.map((s) => s.domain) ?? []}
+          any="All stores"
+        />
+        <SelectField
+          id="ship-status"
+          label="Status"
+          value={status}
+          onChange={setStatus}
+          options={STATUSES}
+          any="Any"
+        />
       </div>
       <ErrorBox error={list.first.error ?? list.more.error} />
       <section class="panel" aria-label="Shipments found">
