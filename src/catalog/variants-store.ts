@@ -78,6 +78,22 @@ export async function upsertVariants(
           })),
         )
         .execute();
+      // A product whose variant changed here is applied in full on its next PUT /products.
+      await trx
+        .updateTable("products")
+        .set({ content_hash: "" })
+        .where("id", "in", (eb) =>
+          eb
+            .selectFrom("variants")
+            .select("product_id")
+            .where("product_id", "is not", null)
+            .where(
+              "sku",
+              "in",
+              part.map((v) => v.sku),
+            ),
+        )
+        .execute();
     }
     return { created: variants.length - existing.size, updated: existing.size };
   });

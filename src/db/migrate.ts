@@ -17,6 +17,7 @@ import { operatorJobs } from "./migrations/0011-operator-jobs.ts";
 import { access } from "./migrations/0012-access.ts";
 import { consoleViews } from "./migrations/0013-console-views.ts";
 import { jobParams } from "./migrations/0014-job-params.ts";
+import { products } from "./migrations/0015-products.ts";
 import { type HubMigration, migrationContext } from "./schema-helpers.ts";
 
 export const MIGRATIONS: readonly HubMigration[] = [
@@ -34,6 +35,7 @@ export const MIGRATIONS: readonly HubMigration[] = [
   access,
   consoleViews,
   jobParams,
+  products,
 ];
 
 export class MigrationError extends Error {

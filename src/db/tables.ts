@@ -76,6 +76,79 @@ export interface VariantTable {
   option3: string | null;
   created_at: number;
   updated_at: number;
+  /** The product this variant belongs to (migration 0015); null for a variant known only by SKU. */
+  product_id: ColumnType<number | null, number | null | undefined, number | null>;
+  /** Its place among the product's variants, from 1. */
+  position: ColumnType<number | null, number | null | undefined, number | null>;
+  weight_value: ColumnType<number | null, number | null | undefined, number | null>;
+  weight_unit: ColumnType<WeightUnit | null, WeightUnit | null | undefined, WeightUnit | null>;
+  /** 1 or 0; null when not known (a variant known only by SKU). */
+  taxable: ColumnType<number | null, number | null | undefined, number | null>;
+  inventory_tracked: ColumnType<number | null, number | null | undefined, number | null>;
+  /** Money in minor units (cents) of the shop's currency. */
+  price_minor: ColumnType<number | null, number | null | undefined, number | null>;
+  compare_at_price_minor: ColumnType<number | null, number | null | undefined, number | null>;
+  cost_minor: ColumnType<number | null, number | null | undefined, number | null>;
+}
+
+export type WeightUnit = "GRAMS" | "KILOGRAMS" | "OUNCES" | "POUNDS";
+export type ProductStatus = "active" | "draft" | "archived";
+
+/** A product of the back office's catalog (migration 0015), keyed by the back office's code. */
+export interface ProductTable {
+  id: Generated<number>;
+  key: string;
+  title: string;
+  /** NFC, lower-cased title: the case-insensitive prefix search's index. */
+  title_lower: string;
+  description_html: string | null;
+  vendor: string | null;
+  product_type: string | null;
+  /** JSON array of strings. */
+  tags: string;
+  status: ProductStatus;
+  category_gid: string | null;
+  seo_title: string | null;
+  seo_description: string | null;
+  /** Hash of the product as last sent; a re-send with the same hash changes nothing. */
+  content_hash: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ProductOptionTable {
+  product_id: number;
+  /** 1 to 3. */
+  position: number;
+  name: string;
+  /** JSON array of the option's values, in order. */
+  option_values: string;
+}
+
+export interface ProductImageTable {
+  product_id: number;
+  position: number;
+  url: string;
+  alt: string | null;
+}
+
+export interface ProductMetafieldTable {
+  product_id: number;
+  namespace: string;
+  key: string;
+  type: string;
+  value: string;
+}
+
+/** A hub product linked to a Shopify product in one store, with the last state seen there. */
+export interface ProductLinkTable {
+  store_id: number;
+  product_id: number;
+  shopify_product_gid: string;
+  /** JSON of the product as last seen in Shopify. */
+  last_seen: string | null;
+  last_seen_at: number | null;
+  linked_at: number;
 }
 
 export type MovementType = "receipt" | "sale" | "return" | "adjustment" | "transfer" | "count";
@@ -634,6 +707,11 @@ export interface Tables {
   audit_log: AuditLogTable;
   warehouses: WarehouseTable;
   variants: VariantTable;
+  products: ProductTable;
+  product_options: ProductOptionTable;
+  product_images: ProductImageTable;
+  product_metafields: ProductMetafieldTable;
+  product_links: ProductLinkTable;
   movements: MovementTable;
   ledger_entries: LedgerEntryTable;
   stock_levels: StockLevelTable;

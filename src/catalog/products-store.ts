@@ -1,0 +1,410 @@
+/**
+ * The product store: applies a validated batch in one transaction (all or nothing), reads
+ * products back, pages and searches them, and archives. Variants stay keyed by SKU in
+ * `variants`; a product's variants are the rows whose `product_id` is the product.
+ */
+import { type Kysely, sql, type Transaction } from "kysely";
+import { decodeCursor, encodeCursor } from "../core/cursor.ts";
+import { AppError } from "../core/errors.ts";
+import { normalizeKey } from "../core/input.ts";
+import { chunks } from "../db/batching.ts";
+import type { Database } from "../db/database.ts";
+import type { ProductStatus, Tables, WeightUnit } from "../db/tables.ts";
+import {
+  fromMinor,
+  type NormalizedProduct,
+  planProductBatch,
+  productHash,
+  referencedSkus,
+} from "./products.ts";
+
+export interface PutProductsResult {
+  readonly created: number;
+  readonly updated: number;
+  readonly unchanged: number;
+}
+
+/** Lower-cased, NFC: what the title prefix search compares. */
+export const titleSearchForm = (v: string): string => v.normalize("NFC").toLowerCase();
+
+/** The smallest string greater than every string starting with `prefix` (code point order). */
+export function prefixUpperBound(prefix: string): string | undefined {
+  const points = Array.from(prefix);
+  while (points.length > 0) {
+    const last = points.pop()!.codePointAt(0)!;
+    let next = last + 1;
+    if (next >= 0xd800 && next <= 0xdfff) next = 0xe000;
+    if (next <= 0x10ffff) return points.join("") + String.fromCodePoint(next);
+  }
+  return undefined;
+}
+
+export async function putProducts(
+  database: Database,
+  items: readonly unknown[],
+  now: number,
+): Promise<PutProductsResult> {
+  return database.db.transaction().execute(async (trx) => {
+    const skus = referencedSkus(items);
+    const productKeyBySku = new Map<string, string | null>();
+    for (const part of chunks(skus, 500)) {
+      const rows = await trx
+        .selectFrom("variants")
+        .leftJoin("products", "products.id", "variants.product_id")
+        .select(["variants.sku", "products.key"])
+        .where("variants.sku", "in", part)
+        .execute();
+      for (const r of rows) productKeyBySku.set(r.sku, r.key);
+    }
+    const plan = planProductBatch(items, { productKeyBySku });
+    if (!plan.ok)
+      throw new AppError(
+        "INVALID_PRODUCTS",
+        `${new Set(plan.errors.map((e) => e.index)).size} of ${items.length} products are invalid; nothing was saved`,
+        plan.errors,
+      );
+
+    const existing = new Map<string, { id: number; content_hash: string }>();
+    for (const part of chunks(
+      plan.products.map((p) => p.key),
+      500,
+    )) {
+      for (const r of await trx
+        .selectFrom("products")
+        .select(["id", "key", "content_hash"])
+        .where("key", "in", part)
+        .execute())
+        existing.set(r.key, { id: Number(r.id), content_hash: r.content_hash });
+    }
+    let created = 0;
+    let updated = 0;
+    let unchanged = 0;
+    for (const p of plan.products) {
+      const hash = productHash(p);
+      const before = existing.get(p.key);
+      if (before && before.content_hash === hash) {
+        unchanged++;
+        continue;
+      }
+      await writeProduct(trx, p, hash, before?.id, now);
+      if (before) updated++;
+      else created++;
+    }
+    return { created, updated, unchanged };
+  });
+}
+
+async function writeProduct(
+  trx: Transaction<Tables>,
+  p: NormalizedProduct,
+  hash: string,
+  existingId: number | undefined,
+  now: number,
+): Promise<void> {
+  const row = {
+    title: p.title,
+    title_lower: titleSearchForm(p.title),
+    description_html: p.descriptionHtml,
+    vendor: p.vendor,
+    product_type: p.productType,
+    tags: JSON.stringify(p.tags),
+    status: p.status,
+    category_gid: p.category,
+    seo_title: p.seoTitle,
+    seo_description: p.seoDescription,
+    content_hash: hash,
+    updated_at: now,
+  };
+  let id: number;
+  if (existingId === undefined) {
+    const inserted = await trx
+      .insertInto("products")
+      .values({ key: p.key, ...row, created_at: now })
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    id = Number(inserted.id);
+  } else {
+    id = existingId;
+    await trx.updateTable("products").set(row).where("id", "=", id).execute();
+    await trx.deleteFrom("product_options").where("product_id", "=", id).execute();
+    await trx.deleteFrom("product_images").where("product_id", "=", id).execute();
+    await trx.deleteFrom("product_metafields").where("product_id", "=", id).execute();
+    // Variants no longer listed leave the product but stay (movements refer to them by SKU).
+    const listed = new Set(p.variants.map((v) => v.sku));
+    const held = await trx
+      .selectFrom("variants")
+      .select(["id", "sku"])
+      .where("product_id", "=", id)
+      .execute();
+    const leaving = held.filter((v) => !listed.has(v.sku)).map((v) => v.id);
+    for (const part of chunks(leaving, 500))
+      await trx
+        .updateTable("variants")
+        .set({ product_id: null, position: null, updated_at: now })
+        .where("id", "in", part)
+        .execute();
+  }
+  if (p.options.length > 0)
+    await trx
+      .insertInto("product_options")
+      .values(
+        p.options.map((o, i) => ({
+          product_id: id,
+          position: i + 1,
+          name: o.name,
+          option_values: JSON.stringify(o.values),
+        })),
+      )
+      .execute();
+  for (const part of chunks(
+    p.images.map((img, i) => ({ product_id: id, position: i + 1, url: img.url, alt: img.alt })),
+    100,
+  ))
+    await trx.insertInto("product_images").values(part).execute();
+  for (const part of chunks(
+    p.metafields.map((m) => ({ product_id: id, ...m })),
+    100,
+  ))
+    await trx.insertInto("product_metafields").values(part).execute();
+
+  for (const part of chunks(
+    p.variants.map((v, i) => ({
+      sku: v.sku,
+      barcode: v.barcode,
+      title: v.options.length > 0 ? `${p.title} - ${v.options.join(" / ")}` : p.title,
+      option1: v.options[0] ?? null,
+      option2: v.options[1] ?? null,
+      option3: v.options[2] ?? null,
+      product_id: id,
+      position: i + 1,
+      weight_value: v.weightValue,
+      weight_unit: v.weightUnit,
+      taxable: v.taxable ? 1 : 0,
+      inventory_tracked: v.inventoryTracked ? 1 : 0,
+      price_minor: v.priceMinor,
+      compare_at_price_minor: v.compareAtPriceMinor,
+      cost_minor: v.costMinor,
+      created_at: now,
+      updated_at: now,
+    })),
+    100,
+  ))
+    await trx
+      .insertInto("variants")
+      .values(part)
+      .onConflict((oc) =>
+        oc.column("sku").doUpdateSet((eb) => ({
+          barcode: eb.ref("excluded.barcode"),
+          title: eb.ref("excluded.title"),
+          option1: eb.ref("excluded.option1"),
+          option2: eb.ref("excluded.option2"),
+          option3: eb.ref("excluded.option3"),
+          product_id: eb.ref("excluded.product_id"),
+          position: eb.ref("excluded.position"),
+          weight_value: eb.ref("excluded.weight_value"),
+          weight_unit: eb.ref("excluded.weight_unit"),
+          taxable: eb.ref("excluded.taxable"),
+          inventory_tracked: eb.ref("excluded.inventory_tracked"),
+          price_minor: eb.ref("excluded.price_minor"),
+          compare_at_price_minor: eb.ref("excluded.compare_at_price_minor"),
+          cost_minor: eb.ref("excluded.cost_minor"),
+          updated_at: eb.ref("excluded.updated_at"),
+        })),
+      )
+      .execute();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+export interface ProductView {
+  key: string;
+  title: string;
+  descriptionHtml: string | null;
+  vendor: string | null;
+  productType: string | null;
+  tags: string[];
+  status: ProductStatus;
+  category: string | null;
+  seo: { title: string | null; description: string | null };
+  options: { name: string; values: string[] }[];
+  images: { url: string; alt: string | null }[];
+  metafields: { namespace: string; key: string; type: string; value: string }[];
+  variants: {
+    sku: string;
+    barcode: string | null;
+    options: string[];
+    weight: { value: number; unit: WeightUnit } | null;
+    taxable: boolean;
+    inventoryTracked: boolean;
+    price: string | null;
+    compareAtPrice: string | null;
+    cost: string | null;
+  }[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export async function getProduct(db: Kysely<Tables>, key: string): Promise<ProductView> {
+  const k = normalizeKey(key);
+  const p = await db.selectFrom("products").selectAll().where("key", "=", k).executeTakeFirst();
+  if (!p)
+    throw new AppError("NOT_FOUND", `no product ${k}`, [
+      { path: "key", code: "UNKNOWN_PRODUCT", message: k },
+    ]);
+  const id = Number(p.id);
+  const [options, images, metafields, variants] = await Promise.all([
+    db.selectFrom("product_options").selectAll().where("product_id", "=", id).orderBy("position").execute(),
+    db.selectFrom("product_images").selectAll().where("product_id", "=", id).orderBy("position").execute(),
+    db
+      .selectFrom("product_metafields")
+      .selectAll()
+      .where("product_id", "=", id)
+      .orderBy("namespace")
+      .orderBy("key")
+      .execute(),
+    db.selectFrom("variants").selectAll().where("product_id", "=", id).orderBy("position").execute(),
+  ]);
+  return {
+    key: p.key,
+    title: p.title,
+    descriptionHtml: p.description_html,
+    vendor: p.vendor,
+    productType: p.product_type,
+    tags: JSON.parse(p.tags) as string[],
+    status: p.status,
+    category: p.category_gid,
+    seo: { title: p.seo_title, description: p.seo_description },
+    options: options.map((o) => ({ name: o.name, values: JSON.parse(o.option_values) as string[] })),
+    images: images.map((i) => ({ url: i.url, alt: i.alt })),
+    metafields: metafields.map((m) => ({ namespace: m.namespace, key: m.key, type: m.type, value: m.value })),
+    variants: variants.map((v) => ({
+      sku: v.sku,
+      barcode: v.barcode,
+      options: [v.option1, v.option2, v.option3].filter((o): o is string => o !== null),
+      weight:
+        v.weight_value === null || v.weight_unit === null
+          ? null
+          : { value: Number(v.weight_value), unit: v.weight_unit },
+      taxable: v.taxable !== 0,
+      inventoryTracked: v.inventory_tracked !== 0,
+      price: fromMinor(v.price_minor === null ? null : Number(v.price_minor)),
+      compareAtPrice: fromMinor(v.compare_at_price_minor === null ? null : Number(v.compare_at_price_minor)),
+      cost: fromMinor(v.cost_minor === null ? null : Number(v.cost_minor)),
+    })),
+    createdAt: new Date(Number(p.created_at)).toISOString(),
+    updatedAt: new Date(Number(p.updated_at)).toISOString(),
+  };
+}
+
+export interface ProductSummary {
+  key: string;
+  title: string;
+  status: ProductStatus;
+  vendor: string | null;
+  productType: string | null;
+  category: string | null;
+  variantCount: number;
+  updatedAt: string;
+}
+
+/**
+ * Products in id order, `limit` at a time from the cursor. `q` finds products with a variant
+ * whose SKU or barcode is exactly `q`, and products whose title starts with `q` (case-insensitive):
+ * each branch is served by an index (variants' sku and barcode, products' title_lower).
+ */
+export async function listProducts(
+  db: Kysely<Tables>,
+  query: { q?: string | undefined; cursor?: string | undefined; limit: number },
+): Promise<{ items: ProductSummary[]; nextCursor: string | null }> {
+  const after = query.cursor ? (decodeCursor(query.cursor, ["number"])[0] as number) : 0;
+  let q = db
+    .selectFrom("products")
+    .select(["id", "key", "title", "status", "vendor", "product_type", "category_gid", "updated_at"])
+    .where("id", ">", after)
+    .orderBy("id")
+    .limit(query.limit + 1);
+  if (query.q !== undefined && query.q !== "") {
+    const exact = normalizeKey(query.q.trim());
+    const lower = titleSearchForm(query.q);
+    const upper = prefixUpperBound(lower);
+    q = q.where("id", "in", (eb) =>
+      eb
+        .selectFrom("products as t")
+        .select("t.id")
+        .where("t.title_lower", ">=", lower)
+        .$if(upper !== undefined, (w) => w.where("t.title_lower", "<", upper!))
+        .union(
+          eb
+            .selectFrom("variants as s")
+            .select(sql<number>`s.product_id`.as("id"))
+            .where("s.sku", "=", exact)
+            .where("s.product_id", "is not", null),
+        )
+        .union(
+          eb
+            .selectFrom("variants as b")
+            .select(sql<number>`b.product_id`.as("id"))
+            .where("b.barcode", "=", exact)
+            .where("b.product_id", "is not", null),
+        ),
+    );
+  }
+  const rows = await q.execute();
+  const page = rows.slice(0, query.limit);
+  const counts = new Map<number, number>();
+  if (page.length > 0) {
+    for (const r of await db
+      .selectFrom("variants")
+      .select(["product_id", db.fn.countAll<number>().as("n")])
+      .where(
+        "product_id",
+        "in",
+        page.map((p) => Number(p.id)),
+      )
+      .groupBy("product_id")
+      .execute())
+      counts.set(Number(r.product_id), Number(r.n));
+  }
+  const last = page.at(-1);
+  return {
+    items: page.map((p) => ({
+      key: p.key,
+      title: p.title,
+      status: p.status,
+      vendor: p.vendor,
+      productType: p.product_type,
+      category: p.category_gid,
+      variantCount: counts.get(Number(p.id)) ?? 0,
+      updatedAt: new Date(Number(p.updated_at)).toISOString(),
+    })),
+    nextCursor: rows.length > query.limit && last ? encodeCursor([Number(last.id)]) : null,
+  };
+}
+
+/** Archives a product (status archived); nothing is deleted. The next PUT of it applies in full. */
+export async function archiveProduct(
+  db: Kysely<Tables>,
+  key: string,
+  now: number,
+): Promise<{ key: string; status: "archived"; changed: boolean }> {
+  const k = normalizeKey(key);
+  return db.transaction().execute(async (trx) => {
+    const p = await trx
+      .selectFrom("products")
+      .select(["id", "status"])
+      .where("key", "=", k)
+      .executeTakeFirst();
+    if (!p)
+      throw new AppError("NOT_FOUND", `no product ${k}`, [
+        { path: "key", code: "UNKNOWN_PRODUCT", message: k },
+      ]);
+    if (p.status === "archived") return { key: k, status: "archived" as const, changed: false };
+    await trx
+      .updateTable("products")
+      .set({ status: "archived", content_hash: "", updated_at: now })
+      .where("id", "=", p.id)
+      .execute();
+    return { key: k, status: "archived" as const, changed: true };
+  });
+}
