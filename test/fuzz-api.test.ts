@@ -32,6 +32,11 @@ const TABLES = [
   "operator_accounts",
   "api_keys",
   "audit_log",
+  "products",
+  "product_options",
+  "product_images",
+  "product_metafields",
+  "product_links",
 ] as const;
 
 const MISSING = Symbol("missing");
@@ -174,7 +179,7 @@ async function rowCounts(hub: TestHub): Promise<Record<string, number>> {
 }
 
 interface Endpoint {
-  readonly method: "POST" | "PUT" | "PATCH";
+  readonly method: "POST" | "PUT" | "PATCH" | "DELETE";
   readonly url: (shop: string) => fc.Arbitrary<string>;
   readonly example: unknown;
 }
@@ -216,6 +221,42 @@ function endpoints(): Endpoint[] {
       url: fixed("/api/v1/variants"),
       example: { variants: [{ sku: "FZ-2", barcode: "123", title: "T", options: ["S"] }] },
     },
+    {
+      method: "PUT",
+      url: fixed("/api/v1/products"),
+      example: {
+        products: [
+          {
+            key: "FZP-1",
+            title: "Fuzz tee",
+            tags: ["a"],
+            status: "draft",
+            category: "gid://shopify/TaxonomyCategory/aa-1",
+            seo: { title: "T", description: "D" },
+            options: [{ name: "Size", values: ["S", "M"] }],
+            images: [{ url: "https://example.com/a.jpg", alt: "A" }],
+            metafields: [{ namespace: "custom", key: "n", type: "number_integer", value: "3" }],
+            variants: [
+              {
+                sku: "FZP-1-S",
+                barcode: "1",
+                options: ["S"],
+                weight: { value: 1, unit: "GRAMS" },
+                price: "1.50",
+                compareAtPrice: "2",
+                cost: "0.5",
+              },
+              { sku: "FZP-1-M", options: ["M"], taxable: false, inventoryTracked: true },
+            ],
+          },
+        ],
+      },
+    },
+    {
+      method: "DELETE",
+      url: () => segment("FZP-0").map((s) => `/api/v1/products/${s}`),
+      example: {},
+    },
     { method: "PUT", url: fixed("/api/v1/warehouses"), example: { warehouses: [{ code: "W1", name: "W" }] } },
     {
       method: "PUT",
@@ -255,7 +296,11 @@ function endpoints(): Endpoint[] {
       example: { role: "operator", disabled: false },
     },
     { method: "POST", url: fixed("/api/v1/api-keys"), example: { name: "fuzz", scopes: ["stock"] } },
-    { method: "POST", url: fixed("/api/v1/session"), example: { username: "fuzz.user", password: "a long password" } },
+    {
+      method: "POST",
+      url: fixed("/api/v1/session"),
+      example: { username: "fuzz.user", password: "a long password" },
+    },
     { method: "PUT", url: perStore("/inventory-mode"), example: { mode: "delta" } },
     {
       method: "POST",
@@ -366,6 +411,9 @@ describe.each(DIALECTS)("fuzzing every write endpoint on %s", (dialect: TestDial
       ],
     });
     await call("PUT", "/api/v1/variants", { variants: [{ sku: "FZ-1" }] });
+    await call("PUT", "/api/v1/products", {
+      products: [{ key: "FZP-0", title: "P", variants: [{ sku: "FZP-0" }] }],
+    });
     await call("POST", "/api/v1/stores", { domain: shop, accessToken: seed.accessToken });
   }, 60_000);
   afterAll(async () => {
