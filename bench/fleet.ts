@@ -95,6 +95,17 @@ async function run(processes: number, round: number): Promise<RunResult> {
   if (created.status !== 0) throw new Error(created.stderr);
   const key = created.stdout.trim().split("\n").pop()!;
   const hubs = await Promise.all(Array.from({ length: processes }, () => startHubProcess(env)));
+  let stopping = false;
+  for (const h of hubs) {
+    let tail = "";
+    h.child.stderr?.on("data", (d) => {
+      tail = (tail + String(d)).slice(-4000);
+    });
+    h.child.once("exit", (code, signal) => {
+      if (!stopping)
+        console.error(`hub pid ${h.child.pid} exited (${code ?? signal}) during the run: ${tail}`);
+    });
+  }
   const database = openDatabase(test.target);
   const call = async (hub: { url: string }, method: string, path: string, body?: unknown) => {
     const res = await fetch(`${hub.url}${path}`, {
@@ -127,23 +138,28 @@ async function run(processes: number, round: number): Promise<RunResult> {
         })),
       });
     for (let i = 0; i < skus.length; i += 1000) await post(a, skus.slice(i, i + 1000), "count", 100);
-    for (const store of stores) {
-      const h = hubs[stores.indexOf(store) % hubs.length]!;
-      await call(h, "POST", "/api/v1/stores", { domain: store.domain, accessToken: store.token });
-      await call(h, "POST", `/api/v1/stores/${store.domain}/locations/sync?waitSeconds=120`);
-      await call(h, "PUT", `/api/v1/stores/${store.domain}/locations/mapping`, {
-        locations: [{ locationId: store.locations[0]!.id, warehouses: ["W1"], managed: true, default: true }],
-      });
-      await call(h, "POST", `/api/v1/stores/${store.domain}/link?waitSeconds=120`);
-      // Absolute mode: Shopify shows the hub's value, so a receipt's arrival is visible as it.
-      await call(h, "PUT", `/api/v1/stores/${store.domain}/inventory-mode`, { mode: "absolute" });
-      await call(
-        h,
-        "POST",
-        `/api/v1/stores/${store.domain}/inventory/dry-run?onlyDifferences=true&waitSeconds=120`,
-      );
-      await call(h, "POST", `/api/v1/stores/${store.domain}/flows/inventory_push/enable`);
-    }
+    // Each store's set-up spends its own API budget (Standard: 100 points/s): all stores at once.
+    await Promise.all(
+      stores.map(async (store, i) => {
+        const h = hubs[i % hubs.length]!;
+        await call(h, "POST", "/api/v1/stores", { domain: store.domain, accessToken: store.token });
+        await call(h, "POST", `/api/v1/stores/${store.domain}/locations/sync?waitSeconds=300`);
+        await call(h, "PUT", `/api/v1/stores/${store.domain}/locations/mapping`, {
+          locations: [
+            { locationId: store.locations[0]!.id, warehouses: ["W1"], managed: true, default: true },
+          ],
+        });
+        await call(h, "POST", `/api/v1/stores/${store.domain}/link?waitSeconds=300`);
+        // Absolute mode: Shopify shows the hub's value, so a receipt's arrival is visible as it.
+        await call(h, "PUT", `/api/v1/stores/${store.domain}/inventory-mode`, { mode: "absolute" });
+        await call(
+          h,
+          "POST",
+          `/api/v1/stores/${store.domain}/inventory/dry-run?onlyDifferences=true&waitSeconds=300`,
+        );
+        await call(h, "POST", `/api/v1/stores/${store.domain}/flows/inventory_push/enable`);
+      }),
+    );
     // The first push of every store (the hub's count replaces Shopify's 0), then quiet.
     const settled = async () => {
       for (;;) {
@@ -324,6 +340,9 @@ async function run(processes: number, round: number): Promise<RunResult> {
       ),
     };
   } finally {
+    stopping = true;
+    // The stopped processes would be sent webhook retries forever: drop this run's deliveries.
+    for (const st of stores) emulator.control.setFaults(st.domain, { webhookDropRate: 1 });
     await database.close();
     await Promise.all(
       hubs.map(
