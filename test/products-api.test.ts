@@ -3,10 +3,10 @@
  * its code and path, all-or-nothing batches, idempotency, paging across a cursor boundary,
  * search by SKU, barcode and title prefix, archive, and PUT /variants still working beside it.
  */
-import { sql } from "kysely";
+import { CompiledQuery, sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { metafieldProblem } from "../src/catalog/products.ts";
-import { prefixUpperBound } from "../src/catalog/products-store.ts";
+import { prefixUpperBound, productsPageQuery } from "../src/catalog/products-store.ts";
 import { DIALECTS } from "./support/databases.ts";
 import { startTestHub, type TestHub } from "./support/hub.ts";
 
@@ -389,6 +389,31 @@ describe.each(DIALECTS)("products API on %s", (dialect) => {
     const bad = await call("GET", "/api/v1/products?cursor=garbage");
     expect(bad.status).toBe(400);
     expect(bad.body.error.details[0].code).toBe("INVALID_CURSOR");
+  });
+
+  it("serves the title prefix, SKU and barcode search from indexes", async () => {
+    const db = hub.ctx.database.db;
+    const compiled = productsPageQuery(db, "Zebra", 0, 50).compile();
+    let plan: string;
+    if (dialect === "sqlite") {
+      const r = await db.executeQuery<Json>(
+        CompiledQuery.raw(`explain query plan ${compiled.sql}`, [...compiled.parameters]),
+      );
+      plan = r.rows.map((row) => String(row.detail)).join("\n");
+    } else {
+      // With sequential scans priced out, a predicate the index cannot serve still shows a Seq Scan.
+      plan = await db.transaction().execute(async (trx) => {
+        await sql`set local enable_seqscan = off`.execute(trx);
+        const r = await trx.executeQuery<Json>(
+          CompiledQuery.raw(`explain ${compiled.sql}`, [...compiled.parameters]),
+        );
+        return r.rows.map((row) => String(row["QUERY PLAN"])).join("\n");
+      });
+      expect(plan).not.toMatch(/Seq Scan/);
+    }
+    expect(plan).toMatch(/products_title_lower/);
+    expect(plan).toMatch(/variants_sku|sqlite_autoindex_variants/);
+    expect(plan).toMatch(/variants_barcode/);
   });
 
   it("archives on DELETE (nothing deleted); sending the product again restores it", async () => {

@@ -308,27 +308,19 @@ export interface ProductSummary {
   updatedAt: string;
 }
 
-/**
- * Products in id order, `limit` at a time from the cursor. `q` finds products with a variant
- * whose SKU or barcode is exactly `q`, and products whose title starts with `q` (case-insensitive):
- * each branch is served by an index (variants' sku and barcode, products' title_lower).
- */
-export async function listProducts(
-  db: Kysely<Tables>,
-  query: { q?: string | undefined; cursor?: string | undefined; limit: number },
-): Promise<{ items: ProductSummary[]; nextCursor: string | null }> {
-  const after = query.cursor ? (decodeCursor(query.cursor, ["number"])[0] as number) : 0;
-  let q = db
+/** The page query of `listProducts` (exported so a test can check its plan uses the indexes). */
+export function productsPageQuery(db: Kysely<Tables>, q: string | undefined, after: number, limit: number) {
+  let query = db
     .selectFrom("products")
     .select(["id", "key", "title", "status", "vendor", "product_type", "category_gid", "updated_at"])
     .where("id", ">", after)
     .orderBy("id")
-    .limit(query.limit + 1);
-  if (query.q !== undefined && query.q !== "") {
-    const exact = normalizeKey(query.q.trim());
-    const lower = titleSearchForm(query.q);
+    .limit(limit + 1);
+  if (q !== undefined && q !== "") {
+    const exact = normalizeKey(q.trim());
+    const lower = titleSearchForm(q);
     const upper = prefixUpperBound(lower);
-    q = q.where("id", "in", (eb) =>
+    query = query.where("id", "in", (eb) =>
       eb
         .selectFrom("products as t")
         .select("t.id")
@@ -350,6 +342,20 @@ export async function listProducts(
         ),
     );
   }
+  return query;
+}
+
+/**
+ * Products in id order, `limit` at a time from the cursor. `q` finds products with a variant
+ * whose SKU or barcode is exactly `q`, and products whose title starts with `q` (case-insensitive):
+ * each branch is served by an index (variants' sku and barcode, products' title_lower).
+ */
+export async function listProducts(
+  db: Kysely<Tables>,
+  query: { q?: string | undefined; cursor?: string | undefined; limit: number },
+): Promise<{ items: ProductSummary[]; nextCursor: string | null }> {
+  const after = query.cursor ? (decodeCursor(query.cursor, ["number"])[0] as number) : 0;
+  const q = productsPageQuery(db, query.q, after, query.limit);
   const rows = await q.execute();
   const page = rows.slice(0, query.limit);
   const counts = new Map<number, number>();
