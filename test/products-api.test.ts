@@ -448,6 +448,36 @@ describe.each(DIALECTS)("products API on %s", (dialect) => {
     ]);
   });
 
+  it("documents the products endpoints in the OpenAPI document", async () => {
+    const doc = (await hub.server.inject({ method: "GET", url: "/api/v1/openapi.json" })).json();
+    const put = doc.paths["/api/v1/products"].put;
+    const product = put.requestBody.content["application/json"].schema.properties.products.items;
+    expect(Object.keys(product.properties)).toEqual(
+      expect.arrayContaining([
+        "key",
+        "title",
+        "options",
+        "variants",
+        "images",
+        "metafields",
+        "category",
+        "seo",
+      ]),
+    );
+    expect(product.properties.title.maxLength).toBe(255);
+    expect(product.properties.options.maxItems).toBe(3);
+    expect(product.properties.variants.maxItems).toBe(2048);
+    expect(Object.keys(product.properties.variants.items.properties)).toEqual(
+      expect.arrayContaining(["sku", "barcode", "options", "weight", "price", "compareAtPrice", "cost"]),
+    );
+    expect(doc.paths["/api/v1/products"].get.parameters.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining(["q", "cursor", "limit"]),
+    );
+    expect(Object.keys(doc.paths["/api/v1/products/{key}"])).toEqual(
+      expect.arrayContaining(["get", "delete"]),
+    );
+  });
+
   it("needs stock.write to change and stock.read to read", async () => {
     const { createApiKey } = await import("../src/auth/api-keys.ts");
     const { key } = await createApiKey(hub.ctx.database, "reader", Date.now(), ["read"]);
