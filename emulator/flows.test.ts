@@ -449,6 +449,55 @@ describe("webhook faults", () => {
     expect(c.webhookDeliveries({ shop: "faulty.myshopify.com" }).at(-1)!.status).toBe("dropped");
   });
 
+  it("sends a burst to one endpoint a few at a time, each delivered at its first attempt", async () => {
+    const c = emu.control;
+    const shop = "burst.myshopify.com";
+    c.createShop({ domain: shop });
+    const loc = c.createLocation(shop, { name: "W" });
+    c.createProduct(shop, { title: "T", variants: [{ sku: "B-1", inventory: { [loc.id]: 1000 } }] });
+    let open = 0;
+    let peak = 0;
+    let hits = 0;
+    // A slow receiver: each answer takes a few milliseconds.
+    const slow = createServer((req, res) => {
+      open++;
+      peak = Math.max(peak, open);
+      req.resume();
+      req.on("end", () =>
+        setTimeout(() => {
+          open--;
+          hits++;
+          res.end("ok");
+        }, 3),
+      );
+    });
+    await new Promise<void>((r) => slow.listen(0, "127.0.0.1", r));
+    const { accessToken } = c.mintToken({ shop, clientId: s.clientId });
+    const r = await gql(
+      emu,
+      accessToken,
+      `mutation($sub: WebhookSubscriptionInput!) { webhookSubscriptionCreate(topic: ORDERS_CREATE, webhookSubscription: $sub) { userErrors { message } } }`,
+      { sub: { uri: `http://127.0.0.1:${(slow.address() as AddressInfo).port}/webhooks` } },
+      shop,
+    );
+    expect(r.body.data.webhookSubscriptionCreate.userErrors).toEqual([]);
+    const before = c.setWebhookOptions({});
+    c.setWebhookOptions({ maxConcurrentPerUri: 8 });
+    try {
+      for (let i = 0; i < 200; i++) c.placeOrder(shop, { lineItems: [{ sku: "B-1", quantity: 1 }] });
+      await c.webhooksIdle(30_000);
+      const ds = c.webhookDeliveries({ shop });
+      expect(ds).toHaveLength(200);
+      expect(ds.every((d) => d.status === "delivered" && d.attempts.length === 1)).toBe(true);
+      expect(hits).toBe(200);
+      expect(peak).toBeLessThanOrEqual(8);
+    } finally {
+      c.setWebhookOptions(before);
+      slow.closeAllConnections();
+      await new Promise((done) => slow.close(done));
+    }
+  });
+
   it("lists and deletes the app's subscriptions", async () => {
     const c = emu.control;
     const { accessToken } = c.mintToken({ shop: "faulty.myshopify.com", clientId: s.clientId });

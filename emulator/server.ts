@@ -38,7 +38,7 @@
 //   POST   /_emulator/shops/:shop/faults                setFaults (partial Faults)
 //   DELETE /_emulator/shops/:shop/faults                clearFaults
 //   GET    /_emulator/webhooks/deliveries?shop=&topic=  webhookDeliveries
-//   POST   /_emulator/webhooks/options                  setWebhookOptions { timeoutMs?, maxAttempts?, baseDelayMs? }
+//   POST   /_emulator/webhooks/options                  setWebhookOptions { timeoutMs?, maxAttempts?, baseDelayMs?, maxConcurrentPerUri? }
 //   POST   /_emulator/webhooks/idle                     webhooksIdle { timeoutMs? }
 //   GET    /_emulator/clock                             now
 //   POST   /_emulator/clock/advance                     advanceTime { ms }

@@ -31,12 +31,19 @@ export interface WebhookOptions {
   maxAttempts: number;
   /** First retry delay; each next one doubles. Tests shorten it. */
   baseDelayMs: number;
+  /**
+   * Requests in flight to one endpoint at most; the rest wait their turn (their timeout starts
+   * when sent). Shopify spreads deliveries over a bounded number of connections; thousands at
+   * once overflow the receiver's accept queue, time out together and retry together.
+   */
+  maxConcurrentPerUri: number;
 }
 
 export const DEFAULT_WEBHOOK_OPTIONS: WebhookOptions = {
   timeoutMs: 5000,
   maxAttempts: 9,
   baseDelayMs: 60_000,
+  maxConcurrentPerUri: 32,
 };
 
 /** `orders/create` → `ORDERS_CREATE` (the GraphQL enum of a REST-style topic). */
@@ -70,6 +77,9 @@ export class WebhookDispatcher {
   options: WebhookOptions = { ...DEFAULT_WEBHOOK_OPTIONS };
   private timers = new Set<NodeJS.Timeout>();
   private inFlight = new Set<Promise<void>>();
+  /** Attempts due but waiting for a free slot at their endpoint, and the slots in use, by URI. */
+  private waiting = new Map<string, Delivery[]>();
+  private sending = new Map<string, number>();
   private closed = false;
 
   constructor(private readonly store: Store) {
@@ -106,27 +116,55 @@ export class WebhookDispatcher {
         continue;
       }
       const delay = f.webhookReorderWindowMs > 0 ? Math.floor(Math.random() * f.webhookReorderWindowMs) : 0;
-      this.schedule(() => this.attempt(d), delay);
+      this.schedule(d, delay);
       if (Math.random() < f.webhookDuplicateRate) {
         d.duplicated = true;
         const copy: Delivery = { ...d, attempts: [], status: "pending" };
         pushCapped(this.deliveries, copy);
-        this.schedule(
-          () => this.attempt(copy),
-          delay + Math.floor(Math.random() * Math.max(1, f.webhookReorderWindowMs)),
-        );
+        this.schedule(copy, delay + Math.floor(Math.random() * Math.max(1, f.webhookReorderWindowMs)));
       }
     }
   }
 
-  private schedule(fn: () => Promise<void>, delayMs: number): void {
+  /** Sends `d` after `delayMs`, once its endpoint has a free slot. */
+  private schedule(d: Delivery, delayMs: number): void {
     if (this.closed) return;
     const t = setTimeout(() => {
       this.timers.delete(t);
-      const p = fn().finally(() => this.inFlight.delete(p));
-      this.inFlight.add(p);
+      const queue = this.waiting.get(d.uri);
+      if (queue) queue.push(d);
+      else this.waiting.set(d.uri, [d]);
+      this.pump(d.uri);
     }, delayMs);
     this.timers.add(t);
+  }
+
+  private pump(uri: string): void {
+    const queue = this.waiting.get(uri);
+    let busy = this.sending.get(uri) ?? 0;
+    while (
+      queue &&
+      queue.length > 0 &&
+      busy < Math.max(1, this.options.maxConcurrentPerUri) &&
+      !this.closed
+    ) {
+      const d = queue.shift() as Delivery;
+      busy++;
+      const p = this.attempt(d).finally(() => {
+        this.inFlight.delete(p);
+        this.sending.set(uri, (this.sending.get(uri) ?? 1) - 1);
+        this.pump(uri);
+      });
+      this.inFlight.add(p);
+    }
+    this.sending.set(uri, busy);
+    if (queue?.length === 0) this.waiting.delete(uri);
+  }
+
+  private waitingCount(): number {
+    let n = 0;
+    for (const q of this.waiting.values()) n += q.length;
+    return n;
   }
 
   private async attempt(d: Delivery): Promise<void> {
@@ -165,13 +203,13 @@ export class WebhookDispatcher {
       d.status = "failed";
       return;
     }
-    this.schedule(() => this.attempt(d), this.options.baseDelayMs * 2 ** (d.attempts.length - 1));
+    this.schedule(d, this.options.baseDelayMs * 2 ** (d.attempts.length - 1));
   }
 
   /** Resolves once nothing is pending right now (retries scheduled later still count as pending). */
   async idle(timeoutMs = 10_000): Promise<void> {
     const end = Date.now() + timeoutMs;
-    while ((this.timers.size > 0 || this.inFlight.size > 0) && Date.now() < end) {
+    while ((this.timers.size > 0 || this.inFlight.size > 0 || this.waitingCount() > 0) && Date.now() < end) {
       await new Promise((r) => setTimeout(r, 5));
     }
   }
@@ -180,5 +218,6 @@ export class WebhookDispatcher {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    this.waiting.clear();
   }
 }
