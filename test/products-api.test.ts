@@ -448,6 +448,31 @@ describe.each(DIALECTS)("products API on %s", (dialect) => {
     ]);
   });
 
+  it("two requests giving one new SKU to two products at once: one wins, the other saves nothing", async () => {
+    for (let round = 0; round < 5; round++) {
+      const sku = `RACE-${round}`;
+      const one = (k: string) => ({ key: k, title: k, variants: [{ sku }] });
+      const [a, b] = await Promise.all([
+        call("PUT", "/api/v1/products", { products: [one(`RACE-A-${round}`)] }),
+        call("PUT", "/api/v1/products", { products: [one(`RACE-B-${round}`)] }),
+      ]);
+      const answers = [a, b].map((r) => (r.status === 200 ? "ok" : r.body.error.details[0]?.code));
+      expect(
+        answers.filter((x) => x === "ok"),
+        JSON.stringify([a, b]),
+      ).toHaveLength(1);
+      expect(answers.filter((x) => x === "SKU_IN_OTHER_PRODUCT" || x === "CONCURRENT_CHANGE")).toHaveLength(
+        1,
+      );
+      const winner = a.status === 200 ? `RACE-A-${round}` : `RACE-B-${round}`;
+      const loser = a.status === 200 ? `RACE-B-${round}` : `RACE-A-${round}`;
+      expect((await call("GET", `/api/v1/products/${winner}`)).body.variants.map((v: Json) => v.sku)).toEqual(
+        [sku],
+      );
+      expect((await call("GET", `/api/v1/products/${loser}`)).status).toBe(404);
+    }
+  });
+
   it("documents the products endpoints in the OpenAPI document", async () => {
     const doc = (await hub.server.inject({ method: "GET", url: "/api/v1/openapi.json" })).json();
     const put = doc.paths["/api/v1/products"].put;

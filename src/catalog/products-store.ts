@@ -120,8 +120,10 @@ async function writeProduct(
     const inserted = await trx
       .insertInto("products")
       .values({ key: p.key, ...row, created_at: now })
+      .onConflict((oc) => oc.column("key").doNothing())
       .returning("id")
-      .executeTakeFirstOrThrow();
+      .executeTakeFirst();
+    if (!inserted) throw raced(`product ${p.key} was created by another request at the same time`);
     id = Number(inserted.id);
   } else {
     id = existingId;
@@ -188,31 +190,52 @@ async function writeProduct(
       updated_at: now,
     })),
     100,
-  ))
-    await trx
+  )) {
+    const written = await trx
       .insertInto("variants")
       .values(part)
       .onConflict((oc) =>
-        oc.column("sku").doUpdateSet((eb) => ({
-          barcode: eb.ref("excluded.barcode"),
-          title: eb.ref("excluded.title"),
-          option1: eb.ref("excluded.option1"),
-          option2: eb.ref("excluded.option2"),
-          option3: eb.ref("excluded.option3"),
-          product_id: eb.ref("excluded.product_id"),
-          position: eb.ref("excluded.position"),
-          weight_value: eb.ref("excluded.weight_value"),
-          weight_unit: eb.ref("excluded.weight_unit"),
-          taxable: eb.ref("excluded.taxable"),
-          inventory_tracked: eb.ref("excluded.inventory_tracked"),
-          price_minor: eb.ref("excluded.price_minor"),
-          compare_at_price_minor: eb.ref("excluded.compare_at_price_minor"),
-          cost_minor: eb.ref("excluded.cost_minor"),
-          updated_at: eb.ref("excluded.updated_at"),
-        })),
+        oc
+          .column("sku")
+          .doUpdateSet((eb) => ({
+            barcode: eb.ref("excluded.barcode"),
+            title: eb.ref("excluded.title"),
+            option1: eb.ref("excluded.option1"),
+            option2: eb.ref("excluded.option2"),
+            option3: eb.ref("excluded.option3"),
+            product_id: eb.ref("excluded.product_id"),
+            position: eb.ref("excluded.position"),
+            weight_value: eb.ref("excluded.weight_value"),
+            weight_unit: eb.ref("excluded.weight_unit"),
+            taxable: eb.ref("excluded.taxable"),
+            inventory_tracked: eb.ref("excluded.inventory_tracked"),
+            price_minor: eb.ref("excluded.price_minor"),
+            compare_at_price_minor: eb.ref("excluded.compare_at_price_minor"),
+            cost_minor: eb.ref("excluded.cost_minor"),
+            updated_at: eb.ref("excluded.updated_at"),
+          }))
+          .where((eb) =>
+            eb.or([
+              eb("variants.product_id", "is", null),
+              eb("variants.product_id", "=", eb.ref("excluded.product_id")),
+            ]),
+          ),
       )
+      .returning("sku")
       .execute();
+    // A SKU another product took since the batch was checked is not moved: the batch is refused.
+    if (written.length !== part.length) {
+      const got = new Set(written.map((w) => w.sku));
+      const lost = part.filter((v) => !got.has(v.sku)).map((v) => v.sku);
+      throw raced(`SKU ${lost.slice(0, 5).join(", ")} was given to another product at the same time`);
+    }
+  }
 }
+
+const raced = (message: string) =>
+  new AppError("CONFLICT", `${message}; nothing was saved, send the batch again`, [
+    { code: "CONCURRENT_CHANGE", message },
+  ]);
 
 // ---------------------------------------------------------------------------------------------
 // Reading
