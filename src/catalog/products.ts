@@ -401,6 +401,8 @@ function issueCode(path: readonly PropertyKey[], issue: z.core.$ZodIssue, input:
   if (first === "title" && issue.code === "too_big") return "TITLE_TOO_LONG";
   if (first === "options" && path.length === 1 && issue.code === "too_big") return "TOO_MANY_OPTIONS";
   if (first === "variants" && path.length === 1 && issue.code === "too_big") return "TOO_MANY_VARIANTS";
+  if (first === "variants" && third === "options" && path.length === 3 && issue.code === "too_big")
+    return "OPTION_VALUES_MISMATCH";
   if (first === "category") return "INVALID_CATEGORY";
   if (first === "images" && third === "url") return "INVALID_IMAGE_URL";
   if (first === "variants" && (third === "price" || third === "compareAtPrice" || third === "cost"))
