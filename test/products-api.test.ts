@@ -327,6 +327,10 @@ describe.each(DIALECTS)("products API on %s", (dialect) => {
       unchanged: 1,
     });
     expect((await call("GET", `/api/v1/products/${encodeURIComponent(nfd)}`)).body.key).toBe(nfc);
+    // A key may hold a slash or a space: it is URL-encoded in the path.
+    expect((await call("PUT", "/api/v1/products", { products: [one("A/B C")] })).body.created).toBe(1);
+    expect((await call("GET", `/api/v1/products/${encodeURIComponent("A/B C")}`)).body.key).toBe("A/B C");
+    expect((await call("DELETE", `/api/v1/products/${encodeURIComponent("A/B C")}`)).body.changed).toBe(true);
   });
 
   it("pages across cursor boundaries and searches by SKU, barcode and title prefix", async () => {
