@@ -356,7 +356,7 @@ describe.each(DIALECTS)("products API on %s", (dialect) => {
     } while (cursor);
     expect(new Set(seen).size).toBe(seen.length);
     for (const p of products) expect(seen).toContain(p.key);
-    expect(pages).toBe(Math.ceil(seen.length / 7) + (seen.length % 7 === 0 ? 1 : 0));
+    expect(pages).toBe(Math.ceil(seen.length / 7)); // a full last page has no empty page after it
 
     const search = async (q: string, limit = 50) =>
       (await call("GET", `/api/v1/products?q=${encodeURIComponent(q)}&limit=${limit}`)).body;
