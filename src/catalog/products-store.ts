@@ -76,32 +76,35 @@ export async function putProducts(
         .execute())
         existing.set(r.key, { id: Number(r.id), content_hash: r.content_hash });
     }
-    let created = 0;
-    let updated = 0;
+    const changes: Change[] = [];
     let unchanged = 0;
     for (const p of plan.products) {
       const hash = productHash(p);
       const before = existing.get(p.key);
-      if (before && before.content_hash === hash) {
-        unchanged++;
-        continue;
-      }
-      await writeProduct(trx, p, hash, before?.id, now);
-      if (before) updated++;
-      else created++;
+      if (before && before.content_hash === hash) unchanged++;
+      else changes.push({ product: p, hash, existingId: before?.id });
     }
+    await writeProducts(trx, changes, now);
+    const updated = changes.filter((c) => c.existingId !== undefined).length;
+    const created = changes.length - updated;
     return { created, updated, unchanged };
   });
 }
 
-async function writeProduct(
+interface Change {
+  readonly product: NormalizedProduct;
+  readonly hash: string;
+  readonly existingId: number | undefined;
+}
+
+/** Writes every changed product of a batch with a few multi-row statements, not a few per product. */
+async function writeProducts(
   trx: Transaction<Tables>,
-  p: NormalizedProduct,
-  hash: string,
-  existingId: number | undefined,
+  changes: readonly Change[],
   now: number,
 ): Promise<void> {
-  const row = {
+  if (changes.length === 0) return;
+  const row = (p: NormalizedProduct, hash: string) => ({
     title: p.title,
     title_lower: titleSearchForm(p.title),
     description_html: p.descriptionHtml,
@@ -114,62 +117,69 @@ async function writeProduct(
     seo_description: p.seoDescription,
     content_hash: hash,
     updated_at: now,
-  };
-  let id: number;
-  if (existingId === undefined) {
+  });
+  const idByKey = new Map<string, number>();
+  const fresh = changes.filter((c) => c.existingId === undefined);
+  for (const part of chunks(fresh, 100)) {
     const inserted = await trx
       .insertInto("products")
-      .values({ key: p.key, ...row, created_at: now })
+      .values(part.map((c) => ({ key: c.product.key, ...row(c.product, c.hash), created_at: now })))
       .onConflict((oc) => oc.column("key").doNothing())
-      .returning("id")
-      .executeTakeFirst();
-    if (!inserted) throw raced(`product ${p.key} was created by another request at the same time`);
-    id = Number(inserted.id);
-  } else {
-    id = existingId;
-    await trx.updateTable("products").set(row).where("id", "=", id).execute();
-    await trx.deleteFrom("product_options").where("product_id", "=", id).execute();
-    await trx.deleteFrom("product_images").where("product_id", "=", id).execute();
-    await trx.deleteFrom("product_metafields").where("product_id", "=", id).execute();
+      .returning(["id", "key"])
+      .execute();
+    for (const r of inserted) idByKey.set(r.key, Number(r.id));
+    const lost = part.filter((c) => !idByKey.has(c.product.key));
+    if (lost.length > 0)
+      throw raced(`product ${lost[0]!.product.key} was created by another request at the same time`);
+  }
+  const updatedIds: number[] = [];
+  for (const c of changes) {
+    if (c.existingId === undefined) continue;
+    idByKey.set(c.product.key, c.existingId);
+    updatedIds.push(c.existingId);
+    await trx.updateTable("products").set(row(c.product, c.hash)).where("id", "=", c.existingId).execute();
+  }
+  const listed = new Set(changes.flatMap((c) => c.product.variants.map((v) => v.sku)));
+  for (const part of chunks(updatedIds, 500)) {
+    await trx.deleteFrom("product_options").where("product_id", "in", part).execute();
+    await trx.deleteFrom("product_images").where("product_id", "in", part).execute();
+    await trx.deleteFrom("product_metafields").where("product_id", "in", part).execute();
     // Variants no longer listed leave the product but stay (movements refer to them by SKU).
-    const listed = new Set(p.variants.map((v) => v.sku));
     const held = await trx
       .selectFrom("variants")
       .select(["id", "sku"])
-      .where("product_id", "=", id)
+      .where("product_id", "in", part)
       .execute();
     const leaving = held.filter((v) => !listed.has(v.sku)).map((v) => v.id);
-    for (const part of chunks(leaving, 500))
+    for (const ids of chunks(leaving, 500))
       await trx
         .updateTable("variants")
         .set({ product_id: null, position: null, updated_at: now })
-        .where("id", "in", part)
+        .where("id", "in", ids)
         .execute();
   }
-  if (p.options.length > 0)
-    await trx
-      .insertInto("product_options")
-      .values(
-        p.options.map((o, i) => ({
-          product_id: id,
-          position: i + 1,
-          name: o.name,
-          option_values: JSON.stringify(o.values),
-        })),
-      )
-      .execute();
-  for (const part of chunks(
-    p.images.map((img, i) => ({ product_id: id, position: i + 1, url: img.url, alt: img.alt })),
-    100,
-  ))
-    await trx.insertInto("product_images").values(part).execute();
-  for (const part of chunks(
-    p.metafields.map((m) => ({ product_id: id, ...m })),
-    100,
-  ))
+
+  const idOf = (p: NormalizedProduct) => idByKey.get(p.key)!;
+  const options = changes.flatMap(({ product: p }) =>
+    p.options.map((o, i) => ({
+      product_id: idOf(p),
+      position: i + 1,
+      name: o.name,
+      option_values: JSON.stringify(o.values),
+    })),
+  );
+  for (const part of chunks(options, 200)) await trx.insertInto("product_options").values(part).execute();
+  const images = changes.flatMap(({ product: p }) =>
+    p.images.map((img, i) => ({ product_id: idOf(p), position: i + 1, url: img.url, alt: img.alt })),
+  );
+  for (const part of chunks(images, 200)) await trx.insertInto("product_images").values(part).execute();
+  const metafields = changes.flatMap(({ product: p }) =>
+    p.metafields.map((m) => ({ product_id: idOf(p), ...m })),
+  );
+  for (const part of chunks(metafields, 200))
     await trx.insertInto("product_metafields").values(part).execute();
 
-  for (const part of chunks(
+  const variants = changes.flatMap(({ product: p }) =>
     p.variants.map((v, i) => ({
       sku: v.sku,
       barcode: v.barcode,
@@ -177,7 +187,7 @@ async function writeProduct(
       option1: v.options[0] ?? null,
       option2: v.options[1] ?? null,
       option3: v.options[2] ?? null,
-      product_id: id,
+      product_id: idOf(p),
       position: i + 1,
       weight_value: v.weightValue,
       weight_unit: v.weightUnit,
@@ -189,8 +199,9 @@ async function writeProduct(
       created_at: now,
       updated_at: now,
     })),
-    100,
-  )) {
+  );
+  // 17 columns: 500 rows stay under SQLite's 32,766 and PostgreSQL's 65,535 parameters.
+  for (const part of chunks(variants, 500)) {
     const written = await trx
       .insertInto("variants")
       .values(part)
