@@ -214,6 +214,7 @@ describe.each(DIALECTS)("products API on %s", (dialect) => {
         key: "BAD-CAT",
         category: "gid://shopify/Product/1",
         variants: [{ sku: "C-1", options: ["S", "Red"] }],
+        metafields: [{ namespace: "custom", key: "flag", type: "boolean", value: "maybe" }],
       }),
       tee({
         key: "BAD-META",
@@ -259,6 +260,7 @@ describe.each(DIALECTS)("products API on %s", (dialect) => {
         "2 products[2].variants[5].sku SKU_IN_OTHER_PRODUCT",
         "3 products[3].title TITLE_TOO_LONG",
         "4 products[4].category INVALID_CATEGORY",
+        "4 products[4].metafields[0].value INVALID_METAFIELD_VALUE",
         "5 products[5].metafields[0].value INVALID_METAFIELD_VALUE",
         "5 products[5].metafields[1].value INVALID_METAFIELD_VALUE",
         "5 products[5].metafields[2].value INVALID_METAFIELD_VALUE",

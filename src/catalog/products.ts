@@ -471,6 +471,19 @@ export function planProductBatch(items: readonly unknown[], lookup: ProductLooku
           ),
         );
       }
+      // Metafield values are checked even when another field is wrong: one round trip fixes both.
+      const reported = new Set(errors.map((e) => e.path));
+      const metafields = valueAt(raw, ["metafields"]);
+      if (Array.isArray(metafields))
+        metafields.slice(0, 250).forEach((m, i) => {
+          const type = valueAt(m, ["type"]);
+          const value = valueAt(m, ["value"]);
+          if (typeof type !== "string" || typeof value !== "string" || type.length > 100) return;
+          const problem = metafieldProblem(type, value);
+          const path = ["metafields", i, problem?.code === "INVALID_METAFIELD_TYPE" ? "type" : "value"];
+          if (problem && !reported.has(pathText(index, path)))
+            errors.push(at(path, problem.code, problem.message));
+        });
       return;
     }
     const p = normalizeProduct(parsed.data);
