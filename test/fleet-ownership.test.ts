@@ -296,5 +296,5 @@ describe("several hub processes on PostgreSQL", () => {
       }
       await Promise.all(hubs.map((h) => exited(h.child)));
     }
-  });
+  }, 120_000);
 });
