@@ -13,7 +13,7 @@ import { confirmAllLevels } from "./confirm-levels.ts";
 import type { SyncTarget } from "./planner.ts";
 import { loadTargets, markStoreDirtyFor, recordSync, targetPages } from "./push-store.ts";
 import { type PushDeps, type PushStore, runPushCycle } from "./reconciler.ts";
-import { itemLocationKey, NOT_STOCKED, readLevels } from "./shopify-inventory.ts";
+import { NOT_STOCKED, readLevels } from "./shopify-inventory.ts";
 import { expectedAvailable, likelyCause } from "./stock-model.ts";
 import { driftMessage, driftParts, dryRunMessage, dryRunParts } from "./summaries.ts";
 
@@ -248,8 +248,11 @@ export async function runDriftCheck(
   try {
     let checked = 0;
     const drifted: DryRunRow[] = [];
-    const driftedKeys = new Set<string>();
-    const driftedVariants = new Set<number>();
+    // Drifted item-locations as variant → location indexes: a key string per item-location held
+    // some 70 MB when all 500,000 levels of a store differed (a first check after receipts).
+    const locationIndex = new Map<string, number>();
+    const driftedAt = new Map<number, Set<number>>();
+    let driftedCount = 0;
     await compare(deps, store, transport, async (targets, rows) => {
       checked += rows.length;
       await recordSync(
@@ -266,23 +269,37 @@ export async function runDriftCheck(
       rows.forEach((r, i) => {
         if (r.difference === 0) return;
         if (drifted.length < 100) drifted.push(r);
-        driftedKeys.add(itemLocationKey(r.inventoryItemId, r.locationId));
-        driftedVariants.add(targets[i]!.variantId);
+        const t = targets[i]!;
+        let li = locationIndex.get(t.locationGid);
+        if (li === undefined) {
+          li = locationIndex.size;
+          locationIndex.set(t.locationGid, li);
+        }
+        let at = driftedAt.get(t.variantId);
+        if (!at) {
+          at = new Set();
+          driftedAt.set(t.variantId, at);
+        }
+        if (!at.has(li)) {
+          at.add(li);
+          driftedCount++;
+        }
       });
     });
     let fixed = 0;
-    if (store.mode === "absolute" && driftedKeys.size > 0) {
-      const variants = [...driftedVariants];
+    if (store.mode === "absolute" && driftedCount > 0) {
+      const variants = [...driftedAt.keys()];
       await markStoreDirtyFor(deps.db, store.id, variants, deps.now());
       await runPushCycle({ ...deps, windowMs: 0 }, store, transport);
       // Fixed: a drifted item-location whose confirmed value is now what the model says.
       for (const part of chunks(variants, 1000))
         fixed += (await loadTargets(deps.db, store.id, part)).filter(
           (t) =>
-            driftedKeys.has(itemLocationKey(t.inventoryItemGid, t.locationGid)) && t.confirmed === t.desired,
+            (driftedAt.get(t.variantId)?.has(locationIndex.get(t.locationGid) ?? -1) ?? false) &&
+            t.confirmed === t.desired,
         ).length;
     }
-    const parts = driftParts({ checked, drifted: driftedKeys.size, fixed });
+    const parts = driftParts({ checked, drifted: driftedCount, fixed });
     const summary = { runId: run.id, ...parts };
     await deps.db
       .updateTable("drift_runs")
