@@ -127,9 +127,14 @@ describe.each(DIALECTS)("shipments and refunds on %s", (dialect) => {
     expect((await call("PUT", `/api/v1/stores/${domain}/order-settings`, { tag: null })).status).toBe(200);
   });
   afterAll(async () => {
+    // Deliveries the emulator still sends or retries keep the server's connections open, and
+    // close() waits for them: stop them, then close what is left.
+    emulator.control.setFaults(domain, { webhookDropRate: 1 });
+    await emulator.control.webhooksIdle(30_000).catch(() => {});
+    api?.server.closeAllConnections();
     await api?.close();
     await hub?.close();
-  });
+  }, 120_000);
 
   it("ships a three-line order in two partial shipments, replays and over-shipments change nothing, refunds restock once", async () => {
     const placed = emulator.control.placeOrder(domain, {

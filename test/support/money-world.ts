@@ -136,6 +136,10 @@ export async function moneyWorld(
       return (await call("GET", `/api/v1/orders/${row.id}`)).body;
     },
     async close() {
+      // Deliveries still sent or retried keep the server's connections open and close() waits.
+      emulator.control.setFaults(domain, { webhookDropRate: 1 });
+      await emulator.control.webhooksIdle(20_000).catch(() => {});
+      api.server.closeAllConnections();
       await api.close();
       await hub.close();
     },
