@@ -1,6 +1,6 @@
 /** The store's settings on forms: validated by the hub, saved, and recorded in the audit trail. */
 import { useEffect, useState } from "preact/hooks";
-import { api, storePath } from "../../api.ts";
+import { type ApiError, api, storePath } from "../../api.ts";
 import { useAction, usePoll } from "../../hooks.ts";
 import { useSession } from "../../session.tsx";
 import { described, ErrorBox, Field, Loading, onSubmit, Section } from "../../ui.tsx";
@@ -183,19 +183,7 @@ export function OrderSettingsForm({ domain }: { domain: string }) {
             />
           </Field>
         </fieldset>
-        <ErrorBox error={e?.details.some((d) => d.path) ? null : e} />
-        {!ro && (
-          <div class="actions">
-            <button type="submit" disabled={save.busy}>
-              Save order settings
-            </button>
-            {saved && (
-              <span class="notice" role="status">
-                Saved.
-              </span>
-            )}
-          </div>
-        )}
+        <FormActions error={e} readOnly={ro} disabled={save.busy} saved={saved} label="Save order settings" />
       </form>
     </Section>
   );
@@ -304,19 +292,7 @@ export function FulfillmentSettingsForm({ domain }: { domain: string }) {
             </Field>
           )}
         </fieldset>
-        <ErrorBox error={e?.details.some((d) => d.path) ? null : e} />
-        {!ro && (
-          <div class="actions">
-            <button type="submit" disabled={save.busy}>
-              Save shipment rules
-            </button>
-            {saved && (
-              <span class="notice" role="status">
-                Saved.
-              </span>
-            )}
-          </div>
-        )}
+        <FormActions error={e} readOnly={ro} disabled={save.busy} saved={saved} label="Save shipment rules" />
       </form>
     </Section>
   );
@@ -367,20 +343,48 @@ export function InventoryModeForm({
             <strong>Absolute</strong>: Shopify's quantity is overwritten with the hub's at every change.
           </label>
         </fieldset>
-        <ErrorBox error={save.error} />
-        {!ro && (
-          <div class="actions">
-            <button type="submit" disabled={save.busy || value === mode}>
-              Save mode
-            </button>
-            {saved && (
-              <span class="notice" role="status">
-                Saved.
-              </span>
-            )}
-          </div>
-        )}
+        <FormActions
+          error={save.error}
+          showFieldErrors
+          readOnly={ro}
+          disabled={save.busy || value === mode}
+          saved={saved}
+          label="Save mode"
+        />
       </form>
     </Section>
+  );
+}
+
+/**
+ * The end of a settings form: the error (unless it names a field, which shows it beside
+ * itself), the save button for those who may change things, and "Saved." once it is.
+ */
+function FormActions(props: {
+  error: ApiError | null | undefined;
+  /** Shows errors that name a field here too (forms without per-field messages). */
+  showFieldErrors?: boolean;
+  readOnly: boolean;
+  disabled: boolean;
+  saved: boolean;
+  label: string;
+}) {
+  const error = !props.showFieldErrors && props.error?.details.some((d) => d.path) ? null : props.error;
+  return (
+    <>
+      <ErrorBox error={error} />
+      {!props.readOnly && (
+        <div class="actions">
+          <button type="submit" disabled={props.disabled}>
+            {props.label}
+          </button>
+          {props.saved && (
+            <span class="notice" role="status">
+              Saved.
+            </span>
+          )}
+        </div>
+      )}
+    </>
   );
 }
