@@ -254,6 +254,23 @@ describe.each(DIALECTS)("access on %s", (dialect) => {
     expect(metrics.status).toBe(200);
   });
 
+  it("counts only presented keys towards the limit: no credentials or an ended session stay 401", async () => {
+    const address = "10.8.8.8";
+    const statuses: number[] = [];
+    for (let i = 0; i < 25; i++) {
+      statuses.push((await inject("GET", "/api/v1/session", { remoteAddress: address })).status);
+      statuses.push(
+        (
+          await inject("GET", "/api/v1/stores", {
+            remoteAddress: address,
+            headers: { cookie: "tb_session=ended-or-made-up" },
+          })
+        ).status,
+      );
+    }
+    expect(new Set(statuses)).toEqual(new Set([401]));
+  });
+
   it("API keys made in the console carry their scopes and can be revoked", async () => {
     const admin = { authorization: `Bearer ${keys.admin}` };
     const made = await inject("POST", "/api/v1/api-keys", {

@@ -194,7 +194,10 @@ async function authenticate(ctx: AppContext, request: FastifyRequest, authLimite
     );
   }
   const fail = (reason: keyof typeof UNAUTHORIZED_MESSAGES): never => {
-    authLimiter.recordFailure(request.ip, now);
+    // Only a presented key can be a guess. A request without credentials, or with a session that
+    // ended (a console tab left open), is answered 401 but does not count towards the limit:
+    // an office behind one address would otherwise lock itself out.
+    if (reason !== "missing" && reason !== "session_expired") authLimiter.recordFailure(request.ip, now);
     ctx.metrics.authFailures.inc({ reason });
     throw new AppError("UNAUTHORIZED", UNAUTHORIZED_MESSAGES[reason]);
   };
