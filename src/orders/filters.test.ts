@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { importDecision } from "./filters.ts";
+import { fulfillmentFilterStatus, importDecision } from "./filters.ts";
 import { DEFAULT_SETTINGS } from "./settings.ts";
 
 const now = 100 * 24 * 3600_000;
@@ -14,12 +14,15 @@ describe("importDecision", () => {
   it("imports a paid, unfulfilled, recent order", () => {
     expect(importDecision(order, DEFAULT_SETTINGS, now)).toEqual({ importable: true });
   });
-  it("makes on-hold and scheduled orders wait", () => {
-    for (const s of ["on_hold", "scheduled"])
-      expect(importDecision({ ...order, fulfillmentStatus: s }, DEFAULT_SETTINGS, now)).toMatchObject({
-        importable: false,
-        status: "waiting",
-      });
+  it("derives the fulfillment status from the lines alike on both paths", () => {
+    const l = (fulfilledQuantity: number, fulfillableQuantity: number) => ({
+      fulfilledQuantity,
+      fulfillableQuantity,
+    });
+    expect(fulfillmentFilterStatus([l(0, 2)])).toBe("unfulfilled");
+    expect(fulfillmentFilterStatus([l(1, 1)])).toBe("partial");
+    expect(fulfillmentFilterStatus([l(2, 0), l(0, 0)])).toBe("fulfilled");
+    expect(fulfillmentFilterStatus([l(0, 0)])).toBe("restocked");
   });
   it("skips other statuses, locations and old orders with a reason", () => {
     expect(importDecision({ ...order, financialStatus: "pending" }, DEFAULT_SETTINGS, now)).toMatchObject({

@@ -7,6 +7,7 @@
  * version of the order, in epoch ms; quantities are Shopify's current view of each line.
  */
 import { z } from "zod";
+import { financialFilterStatus, fulfillmentFilterStatus } from "./filters.ts";
 import { moneyFromRest, type OrderMoney } from "./money.ts";
 
 export interface ShopifyAddress {
@@ -37,7 +38,7 @@ export interface ShopifyOrderLine {
   readonly giftCard?: boolean;
 }
 
-/** Lower-case Shopify statuses: financial `paid`, fulfillment `unfulfilled` | `partial` | `fulfilled` | `on_hold` | `scheduled` | `restocked`. */
+/** Lower-case Shopify statuses: financial `paid`...; fulfillment `unfulfilled` | `partial` | `fulfilled` | `restocked`, derived from the lines alike on both paths (filters.ts). */
 export interface ShopifyOrder {
   readonly gid: string;
   readonly name: string;
@@ -179,6 +180,18 @@ export function fromWebhookPayload(body: unknown): ParseResult {
     const open = li.fulfillable_quantity ?? (li.fulfillment_status === "fulfilled" ? 0 : current);
     return Math.max(0, current - open);
   };
+  const lines = o.line_items.map((li) => ({
+    gid: gidOf("LineItem", li.id, li.admin_graphql_api_id),
+    sku: clean(li.sku),
+    title: clean(li.name ?? li.title),
+    quantity: li.quantity,
+    currentQuantity: li.current_quantity ?? li.quantity,
+    fulfilledQuantity: fulfilled(li),
+    fulfillableQuantity:
+      li.fulfillable_quantity ??
+      (li.fulfillment_status === "fulfilled" ? 0 : (li.current_quantity ?? li.quantity)),
+    price: typeof li.price === "number" ? li.price.toFixed(2) : li.price,
+  }));
   return {
     ok: true,
     order: withMoney(
@@ -188,8 +201,8 @@ export function fromWebhookPayload(body: unknown): ParseResult {
         createdAt,
         updatedAt,
         cancelledAt: time(o.cancelled_at),
-        financialStatus: clean(o.financial_status)?.toLowerCase() ?? null,
-        fulfillmentStatus: restFulfillment(o.fulfillment_status),
+        financialStatus: financialFilterStatus(o.financial_status),
+        fulfillmentStatus: fulfillmentFilterStatus(lines),
         locationGid:
           o.location_id === null || o.location_id === undefined ? null : gidOf("Location", o.location_id),
         email: normaliseEmail(o.email ?? o.contact_email ?? o.customer?.email),
@@ -208,42 +221,11 @@ export function fromWebhookPayload(body: unknown): ParseResult {
           .filter(Boolean),
         billingAddress: address(o.billing_address),
         shippingAddress: address(o.shipping_address),
-        lines: o.line_items.map((li) => ({
-          gid: gidOf("LineItem", li.id, li.admin_graphql_api_id),
-          sku: clean(li.sku),
-          title: clean(li.name ?? li.title),
-          quantity: li.quantity,
-          currentQuantity: li.current_quantity ?? li.quantity,
-          fulfilledQuantity: fulfilled(li),
-          fulfillableQuantity:
-            li.fulfillable_quantity ??
-            (li.fulfillment_status === "fulfilled" ? 0 : (li.current_quantity ?? li.quantity)),
-          price: typeof li.price === "number" ? li.price.toFixed(2) : li.price,
-        })),
+        lines,
       },
       money.money,
     ),
   };
-}
-
-/** REST `fulfillment_status` (null = unfulfilled, `partial`, `fulfilled`, `restocked`). */
-function restFulfillment(s: string | null | undefined): string {
-  if (!s) return "unfulfilled";
-  return s.toLowerCase();
-}
-
-/** GraphQL `displayFulfillmentStatus` → the same lower-case words as the REST path. */
-export function graphqlFulfillment(s: string | null | undefined): string {
-  switch (s) {
-    case null:
-    case undefined:
-    case "UNFULFILLED":
-      return "unfulfilled";
-    case "PARTIALLY_FULFILLED":
-      return "partial";
-    default:
-      return s.toLowerCase();
-  }
 }
 
 /** The Order node the backfill query selects (see backfill.ts). */
@@ -321,6 +303,16 @@ export function fromGraphqlOrder(n: GraphqlOrderNode): ParseResult {
   if (n.lineItems.pageInfo.hasNextPage) return { ok: false, reason: "more line items than one page holds" };
   const company =
     n.purchasingEntity?.__typename === "PurchasingCompany" ? clean(n.purchasingEntity.company?.name) : null;
+  const lines = n.lineItems.nodes.map((li) => ({
+    gid: li.id,
+    sku: clean(li.sku),
+    title: clean(li.name),
+    quantity: li.quantity,
+    currentQuantity: li.currentQuantity,
+    fulfilledQuantity: Math.max(0, li.currentQuantity - li.unfulfilledQuantity),
+    fulfillableQuantity: li.unfulfilledQuantity,
+    price: money(li.originalUnitPriceSet?.shopMoney.amount) ?? "0.00",
+  }));
   return {
     ok: true,
     order: {
@@ -329,8 +321,8 @@ export function fromGraphqlOrder(n: GraphqlOrderNode): ParseResult {
       createdAt,
       updatedAt,
       cancelledAt: time(n.cancelledAt),
-      financialStatus: n.displayFinancialStatus?.toLowerCase() ?? null,
-      fulfillmentStatus: graphqlFulfillment(n.displayFulfillmentStatus),
+      financialStatus: financialFilterStatus(n.displayFinancialStatus),
+      fulfillmentStatus: fulfillmentFilterStatus(lines),
       // Same meaning as the webhook's `location_id`, so both paths reserve at the same warehouse.
       locationGid: n.retailLocation?.id ?? null,
       email: normaliseEmail(n.email ?? n.customer?.email),
@@ -345,16 +337,7 @@ export function fromGraphqlOrder(n: GraphqlOrderNode): ParseResult {
       tags: n.tags,
       billingAddress: gqlAddress(n.billingAddress),
       shippingAddress: gqlAddress(n.shippingAddress),
-      lines: n.lineItems.nodes.map((li) => ({
-        gid: li.id,
-        sku: clean(li.sku),
-        title: clean(li.name),
-        quantity: li.quantity,
-        currentQuantity: li.currentQuantity,
-        fulfilledQuantity: Math.max(0, li.currentQuantity - li.unfulfilledQuantity),
-        fulfillableQuantity: li.unfulfilledQuantity,
-        price: money(li.originalUnitPriceSet?.shopMoney.amount) ?? "0.00",
-      })),
+      lines,
     },
   };
 }
