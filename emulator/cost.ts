@@ -1,6 +1,15 @@
-// Shopify's calculated query cost, as documented for the GraphQL Admin API:
-// scalars and enums 0, objects 1, connections 2 + (first|last) × (cost of one node), mutations 10,
-// interfaces/unions the maximum of their possible selections. Pure: document + variables in, number out.
+// Shopify's calculated query cost for the GraphQL Admin API. Pure: document + variables in, number out.
+//
+// The documented table (https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits, "Cost
+// calculation"): scalars and enums 0, objects 1, interfaces and unions the maximum of their possible
+// selections, connections "sized by first and last arguments", mutations 10; one query at most 1,000.
+// How a connection is sized: Shopify staff said they "incorporate logarithmic scaling into connection
+// fields" (https://community.shopify.dev/t/how-to-calculate-graphql-cost-estimates/24364); the
+// multiplier floor(2 × ln(max(2, n))) reproduces every published figure we have (first: 250 → 11,
+// so `product { variants(first: 250) { nodes { inventoryItem { id } } } }` costs 1 + 2 + 11 × 2 = 25,
+// https://community.shopify.dev/t/unexpectedly-low-graphql-query-cost-in-shopify-admin-api-seeking-clarification/23101).
+// A connection costs 2 + multiplier × (cost of one node); nested connections multiply; `pageInfo` is
+// free. The old linear rule (2 + first × node) over-charged a 250 × 250 nested read 400-fold.
 import {
   type DocumentNode,
   type FieldNode,
@@ -25,6 +34,12 @@ import {
 export const MAX_QUERY_COST = 1000;
 export const MUTATION_COST = 10;
 const CONNECTION_BASE = 2;
+
+/** How many nodes a page of `n` is charged as: floor(2 ln(max(2, n))), 0 for an empty page. */
+export function connectionMultiplier(n: number): number {
+  if (!(n > 0)) return 0;
+  return Math.floor(2 * Math.log(Math.max(2, Math.min(n, 250))));
+}
 
 type Vars = Record<string, unknown>;
 
@@ -178,12 +193,13 @@ function fieldCost(ctx: Ctx, parent: GraphQLNamedType, field: FieldNode): number
   const named = getNamedType(def.type);
   if (isLeafType(named)) return 0;
   if (isConnectionType(named))
-    return CONNECTION_BASE + pageSize(ctx, field) * connectionNodeCost(ctx, named, field);
+    return CONNECTION_BASE + connectionMultiplier(pageSize(ctx, field)) * connectionNodeCost(ctx, named, field);
+  if (named.name === "PageInfo") return 0;
   const child = 1 + selectionCost(ctx, named, field.selectionSet);
-  // A plain list of objects paged by `first` (e.g. Order.fulfillments(first:)) is multiplied like a connection.
+  // A plain list of objects paged by `first` (e.g. Order.fulfillments(first:)) is sized like a connection.
   if (unwrapList(def.type) && def.args.some((a) => a.name === "first")) {
     const n = pageSize(ctx, field);
-    return n > 0 ? n * child : child;
+    return n > 0 ? connectionMultiplier(n) * child : child;
   }
   return child;
 }
@@ -244,11 +260,22 @@ function actualSelectionCost(
   return total;
 }
 
+/**
+ * What the nodes a connection returned are charged: the connection multiplier of how many came back
+ * times the dearest of them (so the actual cost never exceeds the requested one for the same page).
+ */
+function sized(costs: number[]): number {
+  if (costs.length === 0) return 0;
+  return connectionMultiplier(costs.length) * Math.max(...costs);
+}
+
 function actualFieldCost(ctx: Ctx, parent: GraphQLNamedType, field: FieldNode, value: unknown): number {
   const def = fieldDef(parent, field.name.value);
-  if (!def || value === null || value === undefined) return 0;
+  if (!def || value === undefined) return 0;
   const named = getNamedType(def.type);
   if (isLeafType(named)) return 0;
+  // A lookup that found nothing still cost its object (Shopify answered actualQueryCost 1 for a null `product`).
+  if (value === null) return isConnectionType(named) || unwrapList(def.type) ? 0 : 1;
   if (isConnectionType(named) && isObjectType(named)) {
     const conn = value as Record<string, unknown>;
     let nodesCost = 0;
@@ -257,31 +284,39 @@ function actualFieldCost(ctx: Ctx, parent: GraphQLNamedType, field: FieldNode, v
       const v = conn[key];
       if (s.name.value === "nodes" && Array.isArray(v)) {
         const nt = getNamedType(named.getFields()["nodes"]!.type);
-        let c = 0;
-        for (const n of v) c += n === null ? 0 : 1 + actualSelectionCost(ctx, nt, s.selectionSet, n);
-        nodesCost = Math.max(nodesCost, c);
+        const costs: number[] = [];
+        for (const n of v) if (n !== null) costs.push(1 + actualSelectionCost(ctx, nt, s.selectionSet, n));
+        nodesCost = Math.max(nodesCost, sized(costs));
       }
       if (s.name.value === "edges" && Array.isArray(v)) {
         const edgeType = getNamedType(named.getFields()["edges"]!.type);
         if (!isObjectType(edgeType)) continue;
         const nt = getNamedType(edgeType.getFields()["node"]!.type);
-        let c = 0;
+        const costs: number[] = [];
         for (const e of v as Record<string, unknown>[]) {
+          let c = 0;
+          let any = false;
           for (const en of collectPlainFields(ctx, s.selectionSet)) {
             if (en.name.value !== "node") continue;
             const n = e?.[en.alias?.value ?? "node"];
-            c += n === null || n === undefined ? 0 : 1 + actualSelectionCost(ctx, nt, en.selectionSet, n);
+            if (n === null || n === undefined) continue;
+            any = true;
+            c += 1 + actualSelectionCost(ctx, nt, en.selectionSet, n);
           }
+          if (any) costs.push(c);
         }
-        nodesCost = Math.max(nodesCost, c);
+        nodesCost = Math.max(nodesCost, sized(costs));
       }
     }
     return CONNECTION_BASE + nodesCost;
   }
+  if (named.name === "PageInfo") return 0;
   if (Array.isArray(value)) {
-    let c = 0;
-    for (const v of value) c += v === null ? 0 : 1 + actualSelectionCost(ctx, named, field.selectionSet, v);
-    return c;
+    const costs: number[] = [];
+    for (const v of value) if (v !== null) costs.push(1 + actualSelectionCost(ctx, named, field.selectionSet, v));
+    // Paged lists are sized like connections; other lists (taxLines) count each object.
+    if (def.args.some((a) => a.name === "first")) return sized(costs);
+    return costs.reduce((a, b) => a + b, 0);
   }
   return 1 + actualSelectionCost(ctx, named, field.selectionSet, value);
 }

@@ -61,20 +61,20 @@ describe("throttling", () => {
   it("throttles over budget and refills at the plan's restore rate", async () => {
     const c = emu.control;
     c.setThrottlePressure({ shop: SHOP, clientId: s.clientId, available: 0 });
-    const q = "{ products(first: 10) { nodes { id } } }"; // requested 12
+    const q = "{ products(first: 250) { nodes { id } } }"; // requested 2 + floor(2 ln 250) × 1 = 13
     const r = await gql(emu, s.token, q);
     expect(r.body.errors[0]).toMatchObject({ message: "Throttled", extensions: { code: "THROTTLED" } });
     expect(r.body.data).toBeUndefined();
-    expect(r.body.extensions.cost.requestedQueryCost).toBe(12);
+    expect(r.body.extensions.cost.requestedQueryCost).toBe(13);
     expect(r.body.extensions.cost.throttleStatus.currentlyAvailable).toBe(0);
     c.advanceTime(100); // standard plan: 100 points/s → 10 points
     expect((await gql(emu, s.token, q)).body.errors[0].extensions.code).toBe("THROTTLED");
-    c.advanceTime(30); // 13 points now
+    c.advanceTime(40); // 14 points now
     const ok = await gql(emu, s.token, q);
     expect(ok.body.errors).toBeUndefined();
-    // 12 charged, refunded to actual (2 + 1 product) = 3 → 13 - 3 = 10
+    // 13 charged, refunded to actual (2 + 1 product) = 3 → 14 - 3 = 11
     expect(ok.body.extensions.cost.actualQueryCost).toBe(3);
-    expect(ok.body.extensions.cost.throttleStatus.currentlyAvailable).toBe(10);
+    expect(ok.body.extensions.cost.throttleStatus.currentlyAvailable).toBe(11);
     c.advanceTime(60_000);
     expect(c.throttleStatus({ shop: SHOP, clientId: s.clientId }).currentlyAvailable).toBe(2000);
   });
@@ -83,7 +83,8 @@ describe("throttling", () => {
     const r = await gql(
       emu,
       s.token,
-      "{ products(first: 250) { nodes { variants(first: 250) { nodes { id } } } } }",
+      `{ products(first: 250) { nodes { variants(first: 250) { nodes {
+        inventoryItem { inventoryLevels(first: 250) { nodes { id location { id } } } } } } } } }`,
     );
     expect(r.body.errors[0].extensions.code).toBe("MAX_COST_EXCEEDED");
   });
