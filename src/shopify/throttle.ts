@@ -8,8 +8,15 @@
  * Why the projection is safe: Shopify measures `currentlyAvailable` before the response travels
  * back, and charges the next request after it travels there, so refill the model does not know
  * about only ever helps. The small margin covers rounding (Shopify floors the points) and
- * clock granularity. Another spender on the same bucket breaks the model; that shows up as a
- * THROTTLED answer, which carries the real status and resets the model.
+ * clock granularity. Another spender on the same bucket breaks the model; that shows up as an
+ * observation below the projection (or a THROTTLED answer), which carries the real status and
+ * resets the model.
+ *
+ * Waits come from what Shopify reports (`currentlyAvailable`, `restoreRate`), not from guesses:
+ * a single drop (another spender emptied the bucket once) only moves `available`; the refill
+ * rate is lowered for a foreign drain only once two observations in a row confirm it is still
+ * going on. (Counting a one-off drop as a lasting drain once made a call wait 13.7 s where the
+ * bucket could afford it after about 0.5 s.)
  */
 import type { QueryCost, ThrottleStatus } from "./transport.ts";
 
@@ -34,6 +41,8 @@ export interface ThrottleState {
    * observations that come in below the projection; decays when they stop. 0 normally.
    */
   readonly foreignDrainRate: number;
+  /** Observations in a row that came in below the projection; the drain counts from 2 on. */
+  readonly drainStreak: number;
 }
 
 /**
@@ -57,16 +66,29 @@ export function initialThrottleState(now: number): ThrottleState {
     notBefore: 0,
     consecutiveThrottles: 0,
     foreignDrainRate: 0,
+    drainStreak: 0,
   };
 }
 
-/** Points kept in reserve: 1 point plus 1% of the bucket (rounding, clock granularity). */
+/**
+ * Points kept in reserve: 1, for Shopify flooring `currentlyAvailable`; nothing else needs one
+ * with a single spender (refill during a call's flight only ever helps, see the top). Under a
+ * confirmed foreign drain the drain's estimate is noisy, so 1% of the bucket is kept as well.
+ */
 export function safetyMargin(state: ThrottleState): number {
-  return 1 + Math.ceil(state.maximumAvailable * 0.01);
+  return drainConfirmed(state) ? 1 + Math.ceil(state.maximumAvailable * 0.01) : 1;
 }
 
-/** The refill rate the model counts on: the restore rate less any foreign drain. */
+/** Observations in a row below the projection before the drain is counted on. */
+const DRAIN_CONFIRMATIONS = 2;
+
+function drainConfirmed(state: ThrottleState): boolean {
+  return state.drainStreak >= DRAIN_CONFIRMATIONS && state.foreignDrainRate > 0;
+}
+
+/** The refill rate the model counts on: the restore rate less a confirmed, lasting foreign drain. */
 export function effectiveRestoreRate(state: ThrottleState): number {
+  if (!drainConfirmed(state)) return state.restoreRate;
   return Math.max(state.restoreRate * 0.1, state.restoreRate - state.foreignDrainRate);
 }
 
@@ -113,6 +135,7 @@ const MIN_DRAIN_SAMPLE_MS = 50;
 function fromStatus(state: ThrottleState, status: ThrottleStatus, now: number, unspent = 0): ThrottleState {
   const dtMs = now - state.observedAt;
   let drain = state.foreignDrainRate / 2;
+  let sampled = 0;
   if (state.observed && dtMs >= MIN_DRAIN_SAMPLE_MS) {
     // what the bucket would hold with no foreign drain at all (the projection subtracts the estimate)
     const expected = Math.min(
@@ -125,12 +148,18 @@ function fromStatus(state: ThrottleState, status: ThrottleStatus, now: number, u
     const inFlightS = Math.max(0, now - state.at) / 1000;
     const shortfall = expected - status.currentlyAvailable - 1 - effectiveRestoreRate(state) * inFlightS;
     const sample = expected < state.maximumAvailable ? Math.max(0, shortfall) / (dtMs / 1000) : 0;
+    sampled = sample;
     drain = (state.foreignDrainRate + Math.min(sample, status.restoreRate)) / 2;
   }
   if (drain < 0.5) drain = 0;
+  // A streak needs shortfalls at least a tenth of the restore rate; below that it is noise.
+  const short = sampled >= Math.max(0.5, status.restoreRate * 0.1);
+  const sampledNow = state.observed && dtMs >= MIN_DRAIN_SAMPLE_MS;
+  const drainStreak = short ? state.drainStreak + 1 : sampledNow ? 0 : state.drainStreak;
   return {
     ...state,
     foreignDrainRate: drain,
+    drainStreak: drain === 0 ? 0 : drainStreak,
     maximumAvailable: status.maximumAvailable,
     restoreRate: status.restoreRate > 0 ? status.restoreRate : state.restoreRate,
     available: status.currentlyAvailable,
