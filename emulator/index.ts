@@ -2,12 +2,14 @@
 import type { AddressInfo } from "node:net";
 import { Clock } from "./clock.ts";
 import { Control } from "./control.ts";
+import { OrderFlowsControl } from "./order-flows-control.ts";
 import { buildServer } from "./server.ts";
 import { Store } from "./state.ts";
 import { WebhookDispatcher } from "./webhooks.ts";
 
 export type { Control } from "./control.ts";
 export { oauthHmac } from "./oauth.ts";
+export type { OrderFlowsControl } from "./order-flows-control.ts";
 export { API_VERSION } from "./schema.ts";
 export type { Faults, Plan, QuantityName } from "./state.ts";
 export type { Delivery, WebhookOptions } from "./webhooks.ts";
@@ -24,6 +26,8 @@ export interface Emulator {
   /** e.g. http://127.0.0.1:PORT; a shop's Admin API is at `${url}/{shop}/admin/api/2026-10/graphql.json`. */
   url: string;
   control: Control;
+  /** Pickup checkouts, return requests and admin-side return steps (order-flows.ts). */
+  flows: OrderFlowsControl;
   close(): Promise<void>;
 }
 
@@ -41,6 +45,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   return {
     url,
     control,
+    flows: new OrderFlowsControl(store),
     async close() {
       webhooks.close();
       await server.close();

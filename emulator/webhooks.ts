@@ -58,6 +58,7 @@ export function topicRest(e: string): string {
     "INVENTORY_ITEMS_",
     "BULK_OPERATIONS_",
     "FULFILLMENT_ORDERS_",
+    "REVERSE_FULFILLMENT_ORDERS_",
     "FULFILLMENT_EVENTS_",
     "APP_SUBSCRIPTIONS_",
     "ORDER_TRANSACTIONS_",

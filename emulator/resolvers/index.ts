@@ -7,6 +7,7 @@ import { catalogResolvers } from "./catalog.ts";
 import { inventoryResolvers } from "./inventory.ts";
 import type { ResolverMap, TypeResolvers } from "./kit.ts";
 import { nodeResolvers } from "./node.ts";
+import { orderFlowResolvers } from "./order-flows.ts";
 import { orderMoneyResolvers } from "./order-money.ts";
 import { orderResolvers } from "./orders.ts";
 import { returnResolvers } from "./returns.ts";
@@ -23,6 +24,8 @@ const domainMaps: ResolverMap[] = [
   bulkResolvers,
   nodeResolvers,
   returnResolvers,
+  // After orders and returns: adds pickup, moves, cancel/close and the returns lifecycle.
+  orderFlowResolvers,
 ];
 
 function generic(schema: GraphQLSchema): ResolverMap {
