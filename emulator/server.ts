@@ -45,6 +45,7 @@
 //   POST   /_emulator/clock/freeze                      freezeTime { frozen? = true }
 //   GET    /_emulator/bulk/:shop/:id.jsonl              a bulk operation's result file (the URL BulkOperation.url gives)
 import { randomUUID } from "node:crypto";
+import { createReadStream } from "node:fs";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { executeAdmin } from "./admin-api.ts";
 import type { Control } from "./control.ts";
@@ -263,9 +264,9 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     const shop = store.shops.get(p(req)["shop"]!.toLowerCase());
     const id = Number(/^(\d+)\.jsonl$/.exec(p(req)["file"]!)?.[1]);
     const op = shop?.bulkOperations.get(id);
-    if (!op || op.content === null)
+    if (!op || op.file === null)
       return reply.status(404).send({ error: { code: "NOT_FOUND", message: "No such result file" } });
-    return reply.type("application/jsonl").send(op.content);
+    return reply.type("application/jsonl").send(createReadStream(op.file));
   });
   return app;
 }

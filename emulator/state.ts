@@ -339,7 +339,8 @@ export interface BulkOperation {
   objectCount: number;
   rootObjectCount: number;
   fileSize: number | null;
-  content: string | null;
+  /** The JSONL result file on disk (bulk.ts); null until completed and once expired. */
+  file: string | null;
   createdAt: string;
   completedAt: string | null;
 }

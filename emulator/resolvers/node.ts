@@ -20,6 +20,9 @@ const MAPS: Record<string, (s: Shop) => Map<number, object>> = {
   BulkOperation: (s) => s.bulkOperations,
 };
 
+/** Types `node(id:)` finds (a bulk operation continues a nested connection through them). */
+export const NODE_TYPES: ReadonlySet<string> = new Set(Object.keys(MAPS));
+
 export function lookupNode(ctx: Ctx, id: string): object | null {
   const type = gidType(id);
   const map = type ? MAPS[type] : undefined;
