@@ -215,6 +215,44 @@ export interface StoreTable {
   connected_at: number;
   disconnected_at: number | null;
   updated_at: number;
+  /** The store's longest coalescing window in ms; null: COALESCE_WINDOW_MS (migration 0020). */
+  coalesce_window_ms: ColumnType<number | null, number | null | undefined, number | null>;
+}
+
+/** Each store's webhook subscriptions as last checked (migration 0020, src/shops/webhook-health.ts). */
+export interface WebhookHealthTable {
+  store_id: number;
+  checked_at: number;
+  uri: string;
+  /** JSON arrays of GraphQL topic names. */
+  expected: string;
+  missing: string;
+  recreated: string;
+  /** JSON array of { topic, message } Shopify refused to create. */
+  failed: string;
+  /** Why the store's webhooks cannot work now (operator-readable); null: healthy. */
+  problem: string | null;
+  degraded_since: number | null;
+}
+
+/** Deliveries whose X-Shopify-Triggered-At was far in the past (migration 0020). */
+export interface WebhookLateTable {
+  store_id: number;
+  count: number;
+  last_topic: string;
+  last_late_at: number;
+  max_late_ms: number;
+}
+
+/** Shopify's X-Shopify-API-Deprecated-Reason per store and operation (migration 0020). */
+export interface ApiDeprecationTable {
+  store_id: number;
+  operation: string;
+  api_version: string;
+  reason: string;
+  first_seen_at: number;
+  last_seen_at: number;
+  count: number;
 }
 
 export interface OAuthStateTable {
@@ -539,6 +577,8 @@ export interface ComplianceRequestTable {
   topic: string;
   data: string;
   created_at: number;
+  /** Hash of the customer a data-request export is about (migration 0020); a redact empties it. */
+  subject: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 // ---- fulfillment (migration 0006) ----
@@ -753,4 +793,7 @@ export interface Tables {
   operator_jobs: OperatorJobTable;
   store_series: StoreSeriesTable;
   failure_dismissals: FailureDismissalTable;
+  webhook_health: WebhookHealthTable;
+  webhook_late: WebhookLateTable;
+  api_deprecations: ApiDeprecationTable;
 }
