@@ -9,6 +9,7 @@ import {
   type GraphQLSchema,
   type GraphQLTypeResolver,
   getDirectiveValues,
+  NoDeprecatedCustomRule,
   parse,
   validate,
 } from "graphql";
@@ -138,9 +139,11 @@ export function makeFieldResolver(
     const dir = idempotent ? getDirectiveValues(idempotent, node, info.variableValues) : undefined;
     const key = typeof dir?.["key"] === "string" ? dir["key"] : undefined;
     if (key === undefined) {
+      // As Shopify answers since 2026-04 (changelog "Making idempotency mandatory for inventory
+      // adjustments and refund mutations"): a top-level error on the field, code BAD_REQUEST.
       throw gqlError(
-        `The @idempotent directive is required for the ${fieldName} mutation.`,
-        "IDEMPOTENCY_KEY_REQUIRED",
+        "The @idempotent directive is required for this mutation but was not provided.",
+        "BAD_REQUEST",
       );
     }
     if (!key.trim()) throw gqlError("The idempotency key cannot be empty or whitespace.", "BAD_REQUEST");
@@ -176,26 +179,43 @@ export interface AdminRequest {
 export interface AdminResponse {
   status: number;
   body: unknown;
+  /** Deprecated schema elements the request used: the server answers `X-Shopify-API-Deprecated-Reason`. */
+  deprecated?: string[];
 }
 
-const docCache = new Map<string, { doc: DocumentNode; errors: readonly GraphQLError[] }>();
+interface Parsed {
+  doc?: DocumentNode;
+  errors: readonly GraphQLError[];
+  /** Deprecated schema elements the document uses, e.g. `QueryRoot.currentBulkOperation`. */
+  deprecated: string[];
+}
 
-function parsed(
-  schema: GraphQLSchema,
-  query: string,
-): { doc?: DocumentNode; errors: readonly GraphQLError[] } {
+const docCache = new Map<string, Parsed>();
+
+/** `The field QueryRoot.currentBulkOperation is deprecated. …` → `QueryRoot.currentBulkOperation`. */
+function deprecatedName(message: string): string {
+  const m = /^The (?:field|argument|enum value) "?([^" ]+)"? (?:is deprecated|of )/.exec(message);
+  return m?.[1] ?? message;
+}
+
+function parsed(schema: GraphQLSchema, query: string): Parsed {
   const hit = docCache.get(query);
   if (hit) return hit;
   let doc: DocumentNode;
   try {
     doc = parse(query);
   } catch (e) {
-    return { errors: [e instanceof GraphQLError ? e : new GraphQLError(String(e))] };
+    return { errors: [e instanceof GraphQLError ? e : new GraphQLError(String(e))], deprecated: [] };
   }
   const errors = validate(schema, doc);
+  const deprecated =
+    errors.length === 0
+      ? [...new Set(validate(schema, doc, [NoDeprecatedCustomRule]).map((e) => deprecatedName(e.message)))]
+      : [];
+  const entry = { doc, errors, deprecated };
   if (docCache.size > 500) docCache.clear();
-  docCache.set(query, { doc, errors });
-  return { doc, errors };
+  docCache.set(query, entry);
+  return entry;
 }
 
 /** Shopify-style codes for graphql-js validation messages (the messages themselves are graphql-js's). */
@@ -255,7 +275,7 @@ export async function executeAdmin(req: AdminRequest, opts: ExecuteOptions): Pro
   >;
   const operationName = typeof req.operationName === "string" ? req.operationName : null;
 
-  const { doc, errors } = parsed(schema, req.query);
+  const { doc, errors, deprecated } = parsed(schema, req.query);
   if (!doc || errors.length > 0) {
     log({ operationName });
     return { status: 200, body: { errors: errors.map((e) => formatError(e, validationCode(e.message))) } };
@@ -276,7 +296,12 @@ export async function executeAdmin(req: AdminRequest, opts: ExecuteOptions): Pro
         errors: [
           {
             message: `Query cost is ${requested}, which exceeds the single query max cost limit (${MAX_QUERY_COST}).\n\nSee https://shopify.dev/concepts/about-apis/rate-limits for more information on how the\ncost of a query is calculated.\n\nTo query larger amounts of data with fewer limits, bulk operations should be used instead.\nSee https://shopify.dev/tutorials/perform-bulk-operations-with-admin-api for usage details.\n`,
-            extensions: { code: "MAX_COST_EXCEEDED", cost: requested, maxCost: MAX_QUERY_COST },
+            extensions: {
+              code: "MAX_COST_EXCEEDED",
+              cost: requested,
+              maxCost: MAX_QUERY_COST,
+              documentation: "https://shopify.dev/api/usage/limits#rate-limits",
+            },
           },
         ],
       },
@@ -294,7 +319,10 @@ export async function executeAdmin(req: AdminRequest, opts: ExecuteOptions): Pro
         errors: [
           {
             message: "Throttled",
-            extensions: { code: "THROTTLED", documentation: "https://shopify.dev/api/usage/rate-limits" },
+            extensions: {
+              code: "THROTTLED",
+              documentation: "https://shopify.dev/api/usage/limits#rate-limits",
+            },
           },
         ],
         extensions: {
@@ -330,12 +358,18 @@ export async function executeAdmin(req: AdminRequest, opts: ExecuteOptions): Pro
   const actual = Math.min(requested, actualCost(schema, doc, op, variables, result.data ?? null));
   const after = refund(shop.buckets.get(app.id)!, requested - actual, now());
   shop.buckets.set(app.id, after);
-  log({ operationName, rootFields, requestedQueryCost: requested, actualQueryCost: actual });
+  log({
+    operationName,
+    rootFields,
+    requestedQueryCost: requested,
+    actualQueryCost: actual,
+    ...(deprecated.length ? { deprecated } : {}),
+  });
   const body: Record<string, unknown> = {};
   if (result.errors?.length) body["errors"] = result.errors.map((e) => formatError(e));
   body["data"] = result.data ?? null;
   body["extensions"] = {
     cost: { requestedQueryCost: requested, actualQueryCost: actual, throttleStatus: throttleStatus(after) },
   };
-  return { status: 200, body };
+  return { status: 200, body, ...(deprecated.length ? { deprecated } : {}) };
 }

@@ -46,9 +46,9 @@ describe("calculated query cost (shopify.dev/docs/apps/build/apis/graphql-admin/
   });
 
   it("pageInfo and cursors are free; edges { node } costs as nodes does", () => {
-    expect(req("{ products(first: 10) { edges { cursor node { id title } } pageInfo { hasNextPage } } }")).toBe(
-      2 + 4 * 1,
-    );
+    expect(
+      req("{ products(first: 10) { edges { cursor node { id title } } pageInfo { hasNextPage } } }"),
+    ).toBe(2 + 4 * 1);
     expect(req("query($n: Int) { products(first: $n) { nodes { id } } }", { n: 50 })).toBe(2 + 7);
   });
 
@@ -67,7 +67,9 @@ describe("calculated query cost (shopify.dev/docs/apps/build/apis/graphql-admin/
 
   it("'Requested and actual cost': the actual cost is sized by what came back, never above the request", () => {
     const q = "{ products(first: 10) { edges { node { id } } } }";
-    const data = { products: { edges: [{ node: { id: "a" } }, { node: { id: "b" } }, { node: { id: "c" } }] } };
+    const data = {
+      products: { edges: [{ node: { id: "a" } }, { node: { id: "b" } }, { node: { id: "c" } }] },
+    };
     expect(act(q, data)).toBe(2 + connectionMultiplier(3) * 1);
     expect(act(q, { products: { edges: [] } })).toBe(2);
     expect(act(q, data)).toBeLessThanOrEqual(req(q));

@@ -193,7 +193,9 @@ function fieldCost(ctx: Ctx, parent: GraphQLNamedType, field: FieldNode): number
   const named = getNamedType(def.type);
   if (isLeafType(named)) return 0;
   if (isConnectionType(named))
-    return CONNECTION_BASE + connectionMultiplier(pageSize(ctx, field)) * connectionNodeCost(ctx, named, field);
+    return (
+      CONNECTION_BASE + connectionMultiplier(pageSize(ctx, field)) * connectionNodeCost(ctx, named, field)
+    );
   if (named.name === "PageInfo") return 0;
   const child = 1 + selectionCost(ctx, named, field.selectionSet);
   // A plain list of objects paged by `first` (e.g. Order.fulfillments(first:)) is sized like a connection.
@@ -313,7 +315,8 @@ function actualFieldCost(ctx: Ctx, parent: GraphQLNamedType, field: FieldNode, v
   if (named.name === "PageInfo") return 0;
   if (Array.isArray(value)) {
     const costs: number[] = [];
-    for (const v of value) if (v !== null) costs.push(1 + actualSelectionCost(ctx, named, field.selectionSet, v));
+    for (const v of value)
+      if (v !== null) costs.push(1 + actualSelectionCost(ctx, named, field.selectionSet, v));
     // Paged lists are sized like connections; other lists (taxLines) count each object.
     if (def.args.some((a) => a.name === "first")) return sized(costs);
     return costs.reduce((a, b) => a + b, 0);

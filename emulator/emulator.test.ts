@@ -49,18 +49,22 @@ describe("Admin API basics", () => {
     expect(r.body.errors[0].extensions.code).toBe("NOT_IMPLEMENTED");
   });
 
-  it("answers 401 without a valid token and 404 on another API version", async () => {
+  it("answers 401 without a valid token, falls forward from an unsupported version, 404s an unreleased one", async () => {
     const r = await gql(emu, "shpat_nope", "{ shop { name } }");
     expect(r.status).toBe(401);
     expect(r.body).toEqual({
       errors: "[API] Invalid API key or access token (unrecognized login or wrong password)",
     });
-    const res = await fetch(`${emu.url}/${SHOP}/admin/api/2024-01/graphql.json`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "X-Shopify-Access-Token": s.token },
-      body: JSON.stringify({ query: "{ shop { name } }" }),
-    });
-    expect(res.status).toBe(404);
+    const at = (v: string) =>
+      fetch(`${emu.url}/${SHOP}/admin/api/${v}/graphql.json`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-Shopify-Access-Token": s.token },
+        body: JSON.stringify({ query: "{ shop { name } }" }),
+      });
+    const old = await at("2024-01");
+    expect(old.status).toBe(200);
+    expect(old.headers.get("x-shopify-api-version")).not.toBe("2024-01");
+    expect((await at("2099-04")).status).toBe(404);
   });
 
   it("finds variants by sku and barcode", async () => {

@@ -15,7 +15,9 @@
 //   POST   /_emulator/shops/:shop/locations             createLocation { name, address?, fulfillsOnlineOrders?, isActive? }
 //   GET    /_emulator/shops/:shop/products              listProducts
 //   POST   /_emulator/shops/:shop/products              createProduct { title, variants: [{ sku, barcode, price, options, inventory: { locationId: qty } }] }
-//   POST   /_emulator/shops/:shop/seed                  seedCatalog { variants?, variantsPerProduct?, locations? (ids or a count), skuPrefix?, barcodePrefix?, quantity?, modulo?, title? }
+//   POST   /_emulator/shops/:shop/product-set           productSet { input: ProductSetInput, identifier? } (fires products/create|update)
+//   DELETE /_emulator/shops/:shop/products/:id          productDelete (gid or number; fires products/delete)
+//   POST   /_emulator/shops/:shop/seed                  seedCatalog { variants?, variantsPerProduct?, locations? (ids or a count), skuPrefix?, barcodePrefix?, quantity?, modulo?, title?, catalog?, images?, metafields? }
 //   GET    /_emulator/shops/:shop/inventory             listInventoryLevels
 //   GET    /_emulator/shops/:shop/inventory/level       getInventoryLevel ?inventoryItemId|sku&locationId
 //   POST   /_emulator/shops/:shop/inventory             setInventory { inventoryItemId|sku, locationId, name?, quantity }
@@ -51,8 +53,8 @@ import { executeAdmin } from "./admin-api.ts";
 import type { Control } from "./control.ts";
 import { accessToken, authenticate, authorize, INVALID_TOKEN_BODY } from "./oauth.ts";
 import { allResolvers } from "./resolvers/index.ts";
-import { API_VERSION } from "./schema.ts";
 import { ControlError, pushCapped, type Shop, type Store } from "./state.ts";
+import { DEPRECATED_REASON_URL, resolveVersion } from "./versions.ts";
 
 export interface ServerDeps {
   store: Store;
@@ -62,6 +64,39 @@ export interface ServerDeps {
 }
 
 type Params = Record<string, string>;
+
+/**
+ * The body Shopify documents for an HTTP error status of the Admin API ("Sample error codes",
+ * shopify.dev/docs/api/admin-graphql#status-and-error-codes); 429 as the REST limits page shows it.
+ */
+export function httpErrorBody(status: number): { errors: string } {
+  switch (status) {
+    case 402:
+      return { errors: "This shop's plan does not have access to this feature" };
+    case 403:
+      return { errors: "Unavailable Shop" };
+    case 404:
+      return { errors: "Not Found" };
+    case 423:
+      return { errors: "This shop is unavailable" };
+    case 429:
+      return {
+        errors:
+          "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service.",
+      };
+    case 502:
+      return { errors: "Bad Gateway" };
+    case 503:
+      return { errors: "Service Unavailable" };
+    case 504:
+      return { errors: "Gateway Timeout" };
+    default:
+      return { errors: "An unexpected error occurred" };
+  }
+}
+
+/** Seconds Shopify's `Retry-After` gives on a 429 (the limits page shows `Retry-After: 2.0`). */
+export const RETRY_AFTER_SECONDS = "2.0";
 type Query = Record<string, string | string[] | undefined>;
 
 function shopFrom(req: FastifyRequest, store: Store): Shop | undefined {
@@ -71,7 +106,12 @@ function shopFrom(req: FastifyRequest, store: Store): Shop | undefined {
 
 export function buildServer(deps: ServerDeps): FastifyInstance {
   const { store, control } = deps;
-  const app = Fastify({ logger: deps.logger, bodyLimit: 50 * 1024 * 1024 });
+  const app = Fastify({ logger: deps.logger, bodyLimit: 50 * 1024 * 1024, genReqId: () => randomUUID() });
+  // Every answer carries a request id, errors included, as Shopify's do.
+  app.addHook("onRequest", (req, reply, done) => {
+    reply.header("x-request-id", req.id);
+    done();
+  });
 
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_req, body, done) => {
     const out: Record<string, string | string[]> = {};
@@ -98,9 +138,10 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   // ---- Admin GraphQL API ----
   const graphql = async (req: FastifyRequest, reply: FastifyReply) => {
     const shop = shopFrom(req, store);
-    if (!shop) return reply.status(404).send({ errors: "Not Found" });
-    const version = (req.params as Params)["version"];
-    if (version !== API_VERSION) return reply.status(404).send({ errors: "Not Found" });
+    if (!shop) return reply.status(404).send(httpErrorBody(404));
+    const answer = resolveVersion((req.params as Params)["version"] ?? "", new Date(store.clock.now()));
+    if (answer.kind === "not_found") return reply.status(404).send(httpErrorBody(404));
+    reply.header("x-shopify-api-version", answer.handle);
     const ua = req.headers["user-agent"];
     const request = { receivedAt: store.clock.now(), client: typeof ua === "string" ? ua : null };
     const f = shop.faults;
@@ -129,10 +170,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       const statuses = f.errorStatuses.length ? f.errorStatuses : [500];
       const status = statuses[Math.floor(Math.random() * statuses.length)]!;
       logFault(status, "http_error");
-      return reply
-        .status(status)
-        .type("application/json")
-        .send({ errors: "Internal Server Error (emulated fault)" });
+      if (status === 429) reply.header("retry-after", RETRY_AFTER_SECONDS);
+      return reply.status(status).type("application/json").send(httpErrorBody(status));
     }
     const header = req.headers["x-shopify-access-token"];
     const auth = authenticate(store, shop, typeof header === "string" ? header : undefined);
@@ -146,11 +185,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       resolvers: allResolvers(),
       baseUrl: deps.baseUrl(),
     });
-    return reply
-      .status(res.status)
-      .header("x-request-id", randomUUID())
-      .header("x-shopify-api-version", API_VERSION)
-      .send(res.body);
+    if (res.deprecated?.length) reply.header("x-shopify-api-deprecated-reason", DEPRECATED_REASON_URL);
+    return reply.status(res.status).send(res.body);
   };
   app.post("/:shop/admin/api/:version/graphql.json", graphql);
   app.post("/admin/api/:version/graphql.json", graphql);
@@ -199,6 +235,10 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   );
   app.get("/_emulator/shops/:shop/products", async (req) => control.listProducts(p(req)["shop"]!));
   app.post("/_emulator/shops/:shop/products", async (req) => control.createProduct(p(req)["shop"]!, b(req)));
+  app.post("/_emulator/shops/:shop/product-set", async (req) => control.productSet(p(req)["shop"]!, b(req)));
+  app.delete("/_emulator/shops/:shop/products/:id", async (req) =>
+    control.deleteProduct(p(req)["shop"]!, decodeURIComponent(p(req)["id"]!)),
+  );
   app.post("/_emulator/shops/:shop/seed", async (req) => control.seedCatalog(p(req)["shop"]!, b(req)));
   app.get("/_emulator/shops/:shop/inventory", async (req) => control.listInventoryLevels(p(req)["shop"]!));
   app.get("/_emulator/shops/:shop/inventory/level", async (req) => {

@@ -107,6 +107,33 @@ export interface Product {
   variantIds: number[];
   createdAt: string;
   updatedAt: string;
+  /** Images, metafields, SEO, taxonomy category and collections (emulator/products.ts); absent: none. */
+  media?: ProductImage[];
+  metafields?: Metafield[];
+  seo?: { title: string | null; description: string | null };
+  categoryId?: string | null;
+  collectionIds?: number[];
+}
+
+/** A product's image (a MediaImage in the Admin API). */
+export interface ProductImage {
+  id: number;
+  url: string;
+  alt: string | null;
+}
+
+export interface Metafield {
+  id: number;
+  namespace: string;
+  key: string;
+  type: string;
+  value: string;
+}
+
+export interface Collection {
+  id: number;
+  title: string;
+  handle: string;
 }
 
 export interface Variant {
@@ -131,6 +158,9 @@ export interface InventoryItem {
   requiresShipping: boolean;
   createdAt: string;
   updatedAt: string;
+  /** Weight and unit cost (emulator/products.ts); absent: none set. */
+  weight?: { value: number; unit: "GRAMS" | "KILOGRAMS" | "OUNCES" | "POUNDS" } | null;
+  unitCost?: string | null;
 }
 
 export const QUANTITY_NAMES = [
@@ -362,6 +392,10 @@ export interface ApiCall {
   actualQueryCost: number | null;
   throttled: boolean;
   fault: string | null;
+  /** Deprecated fields, arguments or enum values the request used (`Type.field`), when any. */
+  deprecated?: string[];
+  /** The API version that answered (the requested one, or the oldest supported after a fall-forward). */
+  apiVersion?: string;
 }
 
 export interface Faults {
@@ -432,6 +466,8 @@ export interface Shop {
   returns: Map<number, ReturnRecord>;
   webhookSubscriptions: Map<number, WebhookSubscription>;
   bulkOperations: Map<number, BulkOperation>;
+  /** Collections products can be in (emulator/products.ts creates the map on first use). */
+  collections?: Map<number, Collection>;
   idempotency: Map<string, IdempotencyRecord>;
   apiCalls: ApiCall[];
   nextOrderNumber: number;
