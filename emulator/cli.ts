@@ -1,5 +1,6 @@
 // Standalone emulator: `node --import tsx emulator/cli.ts --port 8081 [--host 127.0.0.1] [--demo] [--log]
-//   [--seed-shop large.myshopify.com --seed-variants 100000 --seed-locations 5 [--seed-plan standard] [--seed-quantity 0]]`.
+//   [--seed-shop large.myshopify.com --seed-variants 100000 --seed-locations 5 [--seed-plan standard] [--seed-quantity 0]]
+//   [--seed-shop shop.myshopify.com --catalog 100000]` (a curated catalog: options, images, metafields; 5 variants a product).
 import { parseArgs } from "node:util";
 import { seedDemo } from "./demo.ts";
 import { API_VERSION, startEmulator } from "./index.ts";
@@ -15,6 +16,7 @@ const { values } = parseArgs({
     "seed-locations": { type: "string", default: "1" },
     "seed-plan": { type: "string", default: "standard" },
     "seed-quantity": { type: "string", default: "0" },
+    catalog: { type: "string" },
   },
 });
 
@@ -48,7 +50,8 @@ if (values["seed-shop"]) {
   const domain = values["seed-shop"];
   emu.control.createShop({ domain, plan: values["seed-plan"] as "standard" });
   const seeded = emu.control.seedCatalog(domain, {
-    variants: Number(values["seed-variants"]),
+    variants: Number(values.catalog ?? values["seed-variants"]),
+    ...(values.catalog ? { catalog: true, variantsPerProduct: 5 } : {}),
     locations: Number(values["seed-locations"]),
     quantity: Number(values["seed-quantity"]),
   });

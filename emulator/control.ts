@@ -29,6 +29,13 @@ import {
   type UpdateOrderInput,
   updateOrder,
 } from "./orders.ts";
+import {
+  controlProductDelete,
+  controlProductSet,
+  enrichSeedProduct,
+  type ProductSetArgs,
+  seedOptions,
+} from "./products.ts";
 import { createVariant } from "./resolvers/catalog.ts";
 import {
   type Address,
@@ -42,6 +49,7 @@ import {
   type Order,
   PLAN_RESTORE_RATE,
   type Plan,
+  type Product,
   QUANTITY_NAMES,
   type QuantityName,
   quantity,
@@ -204,6 +212,14 @@ export interface SeedCatalogInput {
   modulo?: number;
   /** Title prefix of the products (default "Seed product"). */
   title?: string;
+  /**
+   * A curated store's catalog (`--catalog N`): products with up to 3 options (Size, Color,
+   * Material), description, vendor, SEO, category, a collection, `images` images and
+   * `metafields` metafields each (defaults 3 and 2; emulator/products.ts).
+   */
+  catalog?: boolean;
+  images?: number;
+  metafields?: number;
 }
 
 export interface SeedCatalogResult {
@@ -511,7 +527,8 @@ export class Control {
     for (let first = 0; first < total; first += perProduct) {
       const id = this.store.nextId();
       const n = Math.min(perProduct, total - first);
-      const product = {
+      const rich = input.catalog ? seedOptions(n) : undefined;
+      const product: Product = {
         id,
         title: `${title} ${products + 1}`,
         handle: `${title.toLowerCase().replace(/[^a-z0-9]+/g, "-")}-${products + 1}`,
@@ -520,21 +537,36 @@ export class Control {
         productType: "",
         tags: [] as string[],
         descriptionHtml: "",
-        options: [{ name: "Size", values: Array.from({ length: n }, (_, j) => `S${j + 1}`) }],
+        options: rich
+          ? rich.names.map((name, k) => ({ name, values: [...new Set(rich.values.map((v) => v[k]!))] }))
+          : [{ name: "Size", values: Array.from({ length: n }, (_, j) => `S${j + 1}`) }],
         variantIds: [] as number[],
         createdAt: at,
         updatedAt: at,
       };
       shop.products.set(id, product);
+      if (input.catalog)
+        enrichSeedProduct(this.store, shop, product, products, {
+          images: input.images ?? 3,
+          metafields: input.metafields ?? 2,
+        });
       products++;
       for (let j = 0; j < n; j++) {
         const i = first + j;
         const variant = createVariant(shop, () => this.store.nextId(), at, id, {
           sku: sku(i),
           barcode: input.barcodePrefix === undefined ? null : `${input.barcodePrefix}${i}`,
-          price: "10.00",
-          options: [{ name: "Size", value: `S${j + 1}` }],
+          price: rich ? `${10 + (j % 5) * 5}.00` : "10.00",
+          compareAtPrice: rich && j % 3 === 0 ? `${20 + (j % 5) * 5}.00` : null,
+          options: rich
+            ? rich.names.map((name, k) => ({ name, value: rich.values[j]![k]! }))
+            : [{ name: "Size", value: `S${j + 1}` }],
         });
+        if (rich) {
+          const item = shop.inventoryItems.get(variant.inventoryItemId)!;
+          item.weight = { value: 200 + (j % 5) * 50, unit: "GRAMS" };
+          item.unitCost = "4.00";
+        }
         product.variantIds.push(variant.id);
         for (const [k, lid] of locationIds.entries()) {
           const level = ensureLevel(shop, variant.inventoryItemId, lid, at);
@@ -571,6 +603,17 @@ export class Control {
       view.onHand = l.q.on_hand;
       visit(view);
     }
+  }
+
+  /** productSet through the control API (fires products/create or products/update as Shopify does). */
+  productSet(domain: string, args: ProductSetArgs) {
+    return controlProductSet(this.store, this.store.shop(domain), args);
+  }
+
+  /** productDelete through the control API (fires products/delete). */
+  deleteProduct(domain: string, productId: string | number) {
+    const id = typeof productId === "number" ? gid("Product", productId) : productId;
+    return controlProductDelete(this.store, this.store.shop(domain), id);
   }
 
   listProducts(domain: string): ProductView[] {

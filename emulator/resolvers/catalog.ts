@@ -1,18 +1,21 @@
-// Products, variants, productSet (wholesale replacement of variants) and productVariantsBulkUpdate.
+// Products, variants, productSet (wholesale replacement of variants; emulator/products.ts),
+// productDelete and productVariantsBulkUpdate, with images, metafields, SEO, category, collections.
 import { gid, parseGid } from "../gid.ts";
-import { LevelEvents } from "../level-events.ts";
+import { applyProductDelete, applyProductSet, collectionsOf } from "../products.ts";
 import { matches, parseSearch } from "../search.ts";
 import {
-  ensureLevel,
+  type Collection,
+  type InventoryItem,
   levelsOfItem,
+  type Metafield,
   type Product,
+  type ProductImage,
   quantity,
   type Shop,
-  setQuantity,
   type Variant,
   variantTitle,
 } from "../state.ts";
-import { type Ctx, connection, type PageArgs, type ResolverMap, sortKey, userError } from "./kit.ts";
+import { type Ctx, connection, type PageArgs, type ResolverMap, sortKey, tag, userError } from "./kit.ts";
 
 const PRODUCT_SEARCH = new Set([
   "title",
@@ -30,15 +33,6 @@ const PRODUCT_SEARCH = new Set([
 const VARIANT_SEARCH = new Set(["sku", "barcode", "product_id", "id", "title", "updated_at", "created_at"]);
 
 export const TITLE_MAX = 255;
-
-function handleize(title: string): string {
-  return (
-    title
-      .toLowerCase()
-      .replace(/[^a-z0-9]+/g, "-")
-      .replace(/^-|-$/g, "") || "product"
-  );
-}
 
 export function productVariants(shop: Shop, p: Product): Variant[] {
   return p.variantIds.map((id) => shop.variants.get(id)).filter((v): v is Variant => !!v);
@@ -151,205 +145,6 @@ export function deleteVariant(shop: Shop, v: Variant): void {
   for (const [k, l] of shop.levels) if (l.itemId === v.inventoryItemId) shop.levels.delete(k);
 }
 
-interface VariantSetInput {
-  id?: string | null;
-  sku?: string | null;
-  barcode?: string | null;
-  price?: string | null;
-  compareAtPrice?: string | null;
-  optionValues: {
-    name?: string | null;
-    optionName?: string | null;
-    id?: string | null;
-    optionId?: string | null;
-  }[];
-  inventoryItem?: { sku?: string | null; tracked?: boolean | null } | null;
-  inventoryQuantities?: { locationId: string; name: string; quantity: number }[] | null;
-}
-
-interface ProductSetInput {
-  id?: string | null;
-  title?: string | null;
-  handle?: string | null;
-  status?: Product["status"] | null;
-  vendor?: string | null;
-  productType?: string | null;
-  tags?: string[] | null;
-  descriptionHtml?: string | null;
-  productOptions?: { name?: string | null; values?: { name?: string | null }[] | null }[] | null;
-  variants?: VariantSetInput[] | null;
-}
-
-function productSet(
-  ctx: Ctx,
-  args: { input: ProductSetInput; identifier?: { id?: string | null; handle?: string | null } | null },
-) {
-  const { shop, store } = ctx;
-  const input = args.input;
-  const errors: ReturnType<typeof userError>[] = [];
-  const idRaw = args.identifier?.id ?? input.id;
-  let product: Product | undefined;
-  if (idRaw) {
-    const id = parseGid(idRaw, "Product");
-    product = id === undefined ? undefined : shop.products.get(id);
-    if (!product) errors.push(userError("Product does not exist", ["input", "id"], "PRODUCT_DOES_NOT_EXIST"));
-  } else if (args.identifier?.handle) {
-    product = [...shop.products.values()].find((p) => p.handle === args.identifier!.handle);
-  }
-  if (!product && !input.title)
-    errors.push(userError("Title can't be blank", ["input", "title"], "INVALID_INPUT"));
-  if (input.title && input.title.length > TITLE_MAX) {
-    errors.push(
-      userError(
-        `Title is too long (maximum is ${TITLE_MAX} characters)`,
-        ["input", "title"],
-        "INVALID_INPUT",
-      ),
-    );
-  }
-  const variants = input.variants ?? null;
-  if (variants && variants.length > 2048)
-    errors.push(userError("Too many variants", ["input", "variants"], "VARIANTS_OVER_LIMIT"));
-  if (
-    variants &&
-    input.productOptions == null &&
-    variants.some((v) => v.optionValues.length > 0) &&
-    !product
-  ) {
-    errors.push(
-      userError(
-        "Product options input is required when variants are given",
-        ["input", "productOptions"],
-        "PRODUCT_OPTIONS_INPUT_MISSING",
-      ),
-    );
-  }
-  variants?.forEach((v, i) => {
-    if (v.id) {
-      const vid = parseGid(v.id, "ProductVariant");
-      const existing = vid === undefined ? undefined : shop.variants.get(vid);
-      if (!existing || (product && existing.productId !== product.id)) {
-        errors.push(
-          userError(
-            "Product variant does not exist",
-            ["input", "variants", String(i), "id"],
-            "PRODUCT_VARIANT_DOES_NOT_EXIST",
-          ),
-        );
-      }
-    }
-    for (const [j, q] of (v.inventoryQuantities ?? []).entries()) {
-      const lid = parseGid(q.locationId, "Location");
-      if (lid === undefined || !shop.locations.has(lid)) {
-        errors.push(
-          userError(
-            "Location does not exist",
-            ["input", "variants", String(i), "inventoryQuantities", String(j), "locationId"],
-            "INVALID_INPUT",
-          ),
-        );
-      }
-    }
-  });
-  if (errors.length > 0) return { product: null, productSetOperation: null, userErrors: errors };
-
-  const at = ctx.now;
-  const levelEvents = new LevelEvents(store, shop);
-  if (!product) {
-    product = {
-      id: store.nextId(),
-      title: input.title!,
-      handle: input.handle ?? handleize(input.title!),
-      status: input.status ?? "ACTIVE",
-      vendor: input.vendor ?? "",
-      productType: input.productType ?? "",
-      tags: input.tags ?? [],
-      descriptionHtml: input.descriptionHtml ?? "",
-      options: [],
-      variantIds: [],
-      createdAt: at,
-      updatedAt: at,
-    };
-    shop.products.set(product.id, product);
-  }
-  const p = product;
-  if (input.title != null) p.title = input.title;
-  if (input.handle != null) p.handle = input.handle;
-  if (input.status != null) p.status = input.status;
-  if (input.vendor != null) p.vendor = input.vendor;
-  if (input.productType != null) p.productType = input.productType;
-  if (input.tags != null) p.tags = input.tags;
-  if (input.descriptionHtml != null) p.descriptionHtml = input.descriptionHtml;
-  if (input.productOptions != null) {
-    p.options = input.productOptions.map((o) => ({
-      name: o.name ?? "Title",
-      values: (o.values ?? []).map((v) => v.name ?? ""),
-    }));
-  }
-  if (variants) {
-    // Wholesale replacement: variants left out of the list are deleted.
-    const keep = new Set<number>();
-    const ids: number[] = [];
-    for (const v of variants) {
-      const options = v.optionValues.map((o) => ({
-        name: o.optionName ?? o.name ?? "Title",
-        value: o.name ?? "",
-      }));
-      const sku = v.inventoryItem?.sku ?? v.sku;
-      let variant: Variant;
-      const vid = v.id ? parseGid(v.id, "ProductVariant") : undefined;
-      if (vid !== undefined && shop.variants.has(vid)) {
-        variant = shop.variants.get(vid)!;
-        if (sku !== undefined) variant.sku = sku;
-        if (v.barcode !== undefined) variant.barcode = v.barcode;
-        if (v.price != null) variant.price = Number(v.price).toFixed(2);
-        if (v.compareAtPrice !== undefined)
-          variant.compareAtPrice = v.compareAtPrice == null ? null : Number(v.compareAtPrice).toFixed(2);
-        if (options.length) variant.selectedOptions = options;
-        variant.updatedAt = at;
-      } else {
-        variant = createVariant(shop, () => store.nextId(), at, p.id, {
-          sku: sku ?? null,
-          barcode: v.barcode ?? null,
-          price: v.price ?? "0",
-          compareAtPrice: v.compareAtPrice ?? null,
-          options: options.length ? options : undefined,
-          tracked: v.inventoryItem?.tracked ?? true,
-        });
-      }
-      for (const q of v.inventoryQuantities ?? []) {
-        const lid = parseGid(q.locationId, "Location")!;
-        const level = levelEvents.touch(ensureLevel(shop, variant.inventoryItemId, lid, at));
-        setQuantity(level, q.name === "on_hand" ? "on_hand" : "available", q.quantity, at);
-      }
-      keep.add(variant.id);
-      ids.push(variant.id);
-    }
-    for (const old of productVariants(shop, p)) if (!keep.has(old.id)) deleteVariant(shop, old);
-    p.variantIds = ids;
-    if (input.productOptions == null && ids.length) {
-      const names = new Map<string, Set<string>>();
-      for (const v of productVariants(shop, p)) {
-        for (const o of v.selectedOptions) names.set(o.name, (names.get(o.name) ?? new Set()).add(o.value));
-      }
-      p.options = [...names].map(([name, values]) => ({ name, values: [...values] }));
-    }
-  }
-  if (p.variantIds.length === 0) {
-    const v = createVariant(shop, () => store.nextId(), at, p.id, {});
-    p.variantIds = [v.id];
-    p.options = [{ name: "Title", values: ["Default Title"] }];
-  }
-  p.updatedAt = at;
-  levelEvents.flush();
-  ctx.store.emit(shop, "products/update", {
-    id: p.id,
-    title: p.title,
-    admin_graphql_api_id: gid("Product", p.id),
-  });
-  return { product: p, productSetOperation: null, userErrors: [] };
-}
-
 interface BulkVariantInput {
   id?: string | null;
   barcode?: string | null;
@@ -432,12 +227,19 @@ export const catalogResolvers: ResolverMap = {
     },
   },
   Mutation: {
-    productSet: (_s, args, ctx) => productSet(ctx, args),
+    productSet: (_s, args, ctx) => applyProductSet(ctx.store, ctx.shop, ctx.now, args),
+    productDelete: (_s, args: { input: { id: string } }, ctx) =>
+      applyProductDelete(ctx.store, ctx.shop, args.input.id),
     productVariantsBulkUpdate: (_s, args, ctx) => productVariantsBulkUpdate(ctx, args),
   },
   ProductSetPayload: {
     product: (s) => s.product ?? null,
     productSetOperation: (s) => s.productSetOperation ?? null,
+    userErrors: (s) => s.userErrors,
+  },
+  ProductDeletePayload: {
+    deletedProductId: (s) => s.deletedProductId ?? null,
+    productDeleteOperation: () => null,
     userErrors: (s) => s.userErrors,
   },
   ProductVariantsBulkUpdatePayload: {
@@ -470,7 +272,60 @@ export const catalogResolvers: ResolverMap = {
       return connection(productVariants(ctx.shop, p), args, ctx, (v) => order.indexOf(v.id));
     },
     variantsCount: (p: Product) => ({ count: p.variantIds.length, precision: "EXACT" }),
+    seo: (p: Product) => p.seo ?? { title: null, description: null },
+    category: (p: Product) => (p.categoryId ? { id: p.categoryId } : null),
+    media: (p: Product, args: PageArgs, ctx) => {
+      const list = (p.media ?? []).map((m) => tag({ ...m, productId: p.id }, "MediaImage"));
+      return connection(list, args, ctx, (m) => list.indexOf(m));
+    },
+    mediaCount: (p: Product) => ({ count: p.media?.length ?? 0, precision: "EXACT" }),
+    metafields: (p: Product, args: PageArgs & { namespace?: string | null }, ctx) => {
+      const list = (p.metafields ?? []).filter((m) => !args.namespace || m.namespace === args.namespace);
+      return connection(list, args, ctx, (m) => m.id);
+    },
+    metafield: (p: Product, args: { namespace?: string | null; key: string }) =>
+      p.metafields?.find((m) => m.key === args.key && (!args.namespace || m.namespace === args.namespace)) ??
+      null,
+    collections: (p: Product, args: PageArgs, ctx) => {
+      const all = collectionsOf(ctx.shop);
+      const list = (p.collectionIds ?? []).map((id) => all.get(id)).filter((c): c is Collection => !!c);
+      return connection(list, args, ctx, (c) => c.id);
+    },
   },
+  SEO: { title: (s) => s.title ?? null, description: (s) => s.description ?? null },
+  TaxonomyCategory: { id: (c) => c.id },
+  MediaImage: {
+    id: (m: ProductImage) => gid("MediaImage", m.id),
+    alt: (m: ProductImage) => m.alt,
+    mediaContentType: () => "IMAGE",
+    status: () => "READY",
+    fileStatus: () => "READY",
+    image: (m: ProductImage) => ({ id: gid("ProductImage", m.id), url: m.url, altText: m.alt }),
+    mimeType: () => "image/jpeg",
+  },
+  Image: { id: (i) => i.id, url: (i) => i.url, altText: (i) => i.altText ?? null },
+  Metafield: {
+    id: (m: Metafield) => gid("Metafield", m.id),
+    namespace: (m: Metafield) => m.namespace,
+    key: (m: Metafield) => m.key,
+    type: (m: Metafield) => m.type,
+    value: (m: Metafield) => m.value,
+  },
+  Collection: {
+    id: (c: Collection) => gid("Collection", c.id),
+    title: (c: Collection) => c.title,
+    handle: (c: Collection) => c.handle,
+  },
+  InventoryItem: {
+    measurement: (it: InventoryItem) => ({
+      id: gid("InventoryItemMeasurement", it.id),
+      weight: it.weight ?? null,
+    }),
+    unitCost: (it: InventoryItem, _a, ctx) =>
+      it.unitCost == null ? null : { amount: it.unitCost, currencyCode: ctx.shop.currency },
+  },
+  InventoryItemMeasurement: { id: (m) => m.id, weight: (m) => m.weight },
+  Weight: { unit: (w) => w.unit, value: (w) => w.value },
   ProductOption: {
     id: (o) => o.id,
     name: (o) => o.name,
