@@ -182,4 +182,18 @@ describe("the emulator's catalog", () => {
       expect(p.variants[0]!.inventoryItem.measurement?.weight?.unit).toBe("GRAMS");
     }
   });
+
+  it("groups a product's children after it even when its variants span several pages of the bulk read", async () => {
+    emu.control.seedCatalog(SHOP, {
+      variants: 900,
+      variantsPerProduct: 300,
+      catalog: true,
+      skuPrefix: "BIGP-",
+      title: "Wide",
+    });
+    const { products } = await bulkProducts(emu, token);
+    const wide = products.filter((p) => p.title.startsWith("Wide "));
+    expect(wide.map((p) => p.variants.length)).toEqual([300, 300, 300]);
+    expect(new Set(wide.flatMap((p) => p.variants.map((v) => v.sku))).size).toBe(900);
+  });
 });

@@ -289,7 +289,7 @@ class SliceError extends Error {
   }
 }
 
-async function run(ctx: Ctx, op: BulkOperation): Promise<void> {
+async function run(ctx: Ctx, op: BulkOperation, groupObjects = false): Promise<void> {
   op.status = "RUNNING";
   const schema = adminSchema();
   const doc = parse(op.query);
@@ -393,7 +393,12 @@ async function run(ctx: Ctx, op: BulkOperation): Promise<void> {
           ]);
           const value = data[key] as Json | null;
           const nodes = (value?.[NODES] as Json[] | null) ?? [];
-          for (const n of nodes) out.root(n);
+          // groupObjects: each node's further nested pages right after it (Shopify's grouping);
+          // otherwise after the page, as the slices come.
+          for (const n of nodes) {
+            out.root(n);
+            if (groupObjects) await drain();
+          }
           await flush();
           await drain();
           const info = value?.[PAGE] as { hasNextPage?: boolean; endCursor?: string | null } | undefined;
@@ -495,7 +500,7 @@ function runQuery(ctx: Ctx, args: { query: string; groupObjects: boolean }) {
   ctx.shop.bulkOperations.set(op.id, op);
   // Runs after this response, as on Shopify; poll currentBulkOperation or wait for bulk_operations/finish.
   setImmediate(() => {
-    run(ctx, op).catch((e: unknown) => {
+    run(ctx, op, args.groupObjects).catch((e: unknown) => {
       op.status = "FAILED";
       op.errorMessage = String(e);
       op.errorCode = "INTERNAL_SERVER_ERROR";

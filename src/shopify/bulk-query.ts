@@ -9,8 +9,8 @@ import { graphql } from "./graphql.ts";
 import type { AdminTransport } from "./transport.ts";
 
 export const RUN_BULK_QUERY = graphql`
-  mutation RunBulkQuery($query: String!) {
-    bulkOperationRunQuery(query: $query, groupObjects: false) {
+  mutation RunBulkQuery($query: String!, $groupObjects: Boolean!) {
+    bulkOperationRunQuery(query: $query, groupObjects: $groupObjects) {
       bulkOperation {
         id
         status
@@ -74,7 +74,12 @@ export interface BulkQueryOptions {
   /** For downloading the result file (default global fetch). */
   fetch?: typeof fetch;
   /** Told the operation's id as soon as Shopify accepted it (to log it or find it again). */
-  onStarted?: (id: string) => void;
+  onStarted?: (id: string) => void | Promise<void>;
+  /**
+   * Each object's children right after it (default false, Shopify's faster default). A reader that
+   * reassembles parents one at a time (the catalog import) needs them grouped.
+   */
+  groupObjects?: boolean;
 }
 
 export type BulkRow = Record<string, unknown> & { __parentId?: string };
@@ -87,10 +92,10 @@ export async function startAndAwaitBulkQuery(
   innerQuery: string,
   options: BulkQueryOptions,
 ): Promise<{ id: string; url: string | null; objectCount: number }> {
-  const sleep = options.sleep ?? realSleep;
-  const pollMs = options.pollMs ?? 1000;
-  const maxWaitMs = options.maxWaitMs ?? 3_600_000;
-  const started = await transport.graphql<RunData>(RUN_BULK_QUERY, { query: innerQuery });
+  const started = await transport.graphql<RunData>(RUN_BULK_QUERY, {
+    query: innerQuery,
+    groupObjects: options.groupObjects ?? false,
+  });
   const payload = started.data.bulkOperationRunQuery;
   const userErrors = payload?.userErrors ?? [];
   if (!payload?.bulkOperation || userErrors.length > 0) {
@@ -101,7 +106,22 @@ export async function startAndAwaitBulkQuery(
     );
   }
   const id = payload.bulkOperation.id;
-  options.onStarted?.(id);
+  await options.onStarted?.(id);
+  return awaitBulkOperation(transport, id, options);
+}
+
+/**
+ * Polls a bulk operation until it ends; returns its result file's URL (null when empty). Also for
+ * an operation started earlier (a job resumed after a crash finds its operation again by id).
+ */
+export async function awaitBulkOperation(
+  transport: AdminTransport,
+  id: string,
+  options: BulkQueryOptions,
+): Promise<{ id: string; url: string | null; objectCount: number }> {
+  const sleep = options.sleep ?? realSleep;
+  const pollMs = options.pollMs ?? 1000;
+  const maxWaitMs = options.maxWaitMs ?? 3_600_000;
   const deadline = options.clock.now() + maxWaitMs;
   for (;;) {
     const { data } = await transport.graphql<StatusData>(BULK_OPERATION_STATUS, { id });
@@ -139,6 +159,15 @@ export async function* readJsonl(
   store: string,
   doFetch: typeof fetch = fetch,
 ): AsyncGenerator<BulkRow> {
+  for await (const line of readJsonlLines(url, store, doFetch)) yield JSON.parse(line) as BulkRow;
+}
+
+/** Streams the non-empty lines of a JSONL file as text (a reader resuming at line N skips unparsed). */
+export async function* readJsonlLines(
+  url: string,
+  store: string,
+  doFetch: typeof fetch = fetch,
+): AsyncGenerator<string> {
   let res: Response;
   try {
     res = await doFetch(url);
@@ -168,7 +197,7 @@ export async function* readJsonl(
       buffered += done ? decoder.decode() : decoder.decode(value, { stream: true });
       const lines = buffered.split("\n");
       buffered = done ? "" : (lines.pop() ?? "");
-      for (const line of lines) if (line.trim()) yield JSON.parse(line) as BulkRow;
+      for (const line of lines) if (line.trim()) yield line;
       if (done) break;
     }
   } finally {
