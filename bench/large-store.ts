@@ -13,7 +13,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
@@ -37,6 +37,7 @@ const DOMAIN = "large.myshopify.com";
 const root = new URL("..", import.meta.url).pathname;
 
 const t0 = Date.now();
+const loadAtStart = loadavg();
 const emulator = await startEmulator();
 const app = emulator.control.createApp({ name: "Tillbridge", scopes: [...INSTALL_SCOPES] });
 emulator.control.createShop({ domain: DOMAIN, plan: PLAN });
@@ -129,6 +130,7 @@ const watcher = spawn(
     `
     const fs = require("node:fs");
     let stop = false;
+    let n = 0;
     process.on("message", () => { stop = true; });
     (async () => {
       while (!stop) {
@@ -139,7 +141,16 @@ const watcher = spawn(
         const at = Date.now();
         const t = performance.now();
         try { await fetch("${base}/healthz", { signal: AbortSignal.timeout(60000) }); } catch {}
-        fs.appendFileSync(${JSON.stringify(samplesFile)}, JSON.stringify([at, rss, performance.now() - t]) + "\\n");
+        const ms = performance.now() - t;
+        // Every 2 s the hub's own view (/metrics): V8 heap used, to tell live data from heap growth.
+        let heap = 0;
+        if (++n % 10 === 0) {
+          try {
+            const text = await (await fetch("${base}/metrics", { signal: AbortSignal.timeout(60000) })).text();
+            heap = Number(/^tillbridge_nodejs_heap_size_used_bytes (\\S+)/m.exec(text)?.[1] ?? 0);
+          } catch {}
+        }
+        fs.appendFileSync(${JSON.stringify(samplesFile)}, JSON.stringify([at, rss, ms, heap]) + "\\n");
         await new Promise((r) => setTimeout(r, 200));
       }
       process.send("stopped", () => process.exit(0));
@@ -153,7 +164,7 @@ const samples = () =>
   readFileSync(samplesFile, "utf8")
     .split("\n")
     .filter(Boolean)
-    .map((l) => JSON.parse(l) as [number, number, number]);
+    .map((l) => JSON.parse(l) as [number, number, number, number]);
 
 const api = async (method: string, path: string, body?: unknown) => {
   let res: Response;
@@ -184,8 +195,11 @@ const api = async (method: string, path: string, body?: unknown) => {
 const points = () => emulator.control.apiCalls(DOMAIN).reduce((n, c) => n + (c.actualQueryCost ?? 0), 0);
 /** This process's RSS (the emulator with the store, plus the bench's own few arrays), sampled each second. */
 let benchPeakRss = 0;
+const benchRss: [number, number][] = [];
 const rssTimer = setInterval(() => {
-  benchPeakRss = Math.max(benchPeakRss, process.memoryUsage().rss);
+  const rss = process.memoryUsage().rss;
+  benchPeakRss = Math.max(benchPeakRss, rss);
+  benchRss.push([Date.now(), rss]);
 }, 1000);
 const phases: { phase: string; seconds: number; points: number; from: number; to: number }[] = [];
 const phase = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
@@ -294,12 +308,14 @@ console.log(
   `\n${VARIANTS} variants × ${LOCATIONS} locations on ${values.db}, ${PLAN} plan (${RESTORE} points/s); emulator seeded in ${(seedMs / 1000).toFixed(1)} s`,
 );
 console.log(
-  "phase | wall s | query points | at the plan's rate s | at Standard's 100/s s | peak RSS MB | longest /healthz ms",
+  "phase | wall s | query points | at the plan's rate s | at Standard's 100/s s | peak RSS MB | peak heap used MB | longest /healthz ms | emulator peak RSS MB",
 );
+const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
 for (const p of phases) {
   const s = within(p);
+  const emu = benchRss.filter(([at]) => at >= p.from && at <= p.to);
   console.log(
-    `${p.phase} | ${p.seconds.toFixed(1)} | ${p.points} | ${(p.points / RESTORE).toFixed(1)} | ${(p.points / 100).toFixed(1)} | ${(Math.max(0, ...s.map((x) => x[1])) / 2 ** 20).toFixed(0)} | ${Math.max(0, ...s.map((x) => x[2])).toFixed(0)}`,
+    `${p.phase} | ${p.seconds.toFixed(1)} | ${p.points} | ${(p.points / RESTORE).toFixed(1)} | ${(p.points / 100).toFixed(1)} | ${mb(Math.max(0, ...s.map((x) => x[1])))} | ${mb(Math.max(0, ...s.map((x) => x[3] ?? 0)))} | ${Math.max(0, ...s.map((x) => x[2])).toFixed(0)} | ${mb(Math.max(0, ...emu.map((x) => x[1])))}`,
   );
 }
 console.log(
@@ -313,4 +329,6 @@ console.log(
   `emulator (bench process) peak RSS: ${(benchPeakRss / 2 ** 20).toFixed(0)} MB; after seeding: ${(seededRss / 2 ** 20).toFixed(0)} MB`,
 );
 console.log(`levels correct at the end: ${finalCorrect} of ${expectedLevels}`);
+const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(" / ");
+console.log(`load average (1/5/15 min) at the start: ${load(loadAtStart)}; at the end: ${load(loadavg())}`);
 process.exit(finalCorrect === expectedLevels ? 0 : 1);
