@@ -1,11 +1,12 @@
 /**
  * Fencing of the order flows' Shopify results: a worker that lost its store's lease in the middle
  * of a call (paused past the lease's lifetime, then resumed) cannot record what the call did —
- * the tag marked done, the backfill cursor moved — once another worker took the store over; the
- * new owner's writes go through. Two workers on one database, the takeover made to happen while
- * the old owner's call is at Shopify.
+ * the tag marked done, the backfill cursor moved, an order imported as Shopify's authoritative
+ * state — once another worker took the store over; the new owner's writes go through. Two workers
+ * on one database, the takeover made to happen while the old owner's call is at Shopify.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Emulator, startEmulator } from "../emulator/index.ts";
 import { backfillOrders } from "../src/orders/backfill.ts";
 import { processTagJobs } from "../src/orders/tagging.ts";
 import { fenceLease, takeLease } from "../src/runtime/leases.ts";
@@ -13,6 +14,7 @@ import { Worker } from "../src/runtime/worker.ts";
 import type { AdminTransport } from "../src/shopify/transport.ts";
 import { DIALECTS } from "./support/databases.ts";
 import { startTestHub, type TestHub } from "./support/hub.ts";
+import { MONEY_SKUS, type MoneyWorld, moneyWorld } from "./support/money-world.ts";
 
 const EMPTY_PAGE = { orders: { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } } };
 
@@ -158,4 +160,79 @@ describe.each(DIALECTS)("order results are fenced by the store lease on %s", (di
       .executeTakeFirstOrThrow();
     expect(kept.backfill_at).not.toBeNull();
   });
+});
+
+describe.each(DIALECTS)("the backfill's authoritative import is fenced on %s", (dialect) => {
+  let emulator: Emulator;
+  let w: MoneyWorld;
+  beforeAll(async () => {
+    emulator = await startEmulator();
+    emulator.control.setWebhookOptions({ baseDelayMs: 20, timeoutMs: 5000 });
+    w = await moneyWorld(emulator, dialect, "fence-import");
+  }, 60_000);
+  afterAll(async () => {
+    await w?.close();
+    await emulator?.close();
+  });
+
+  it("an order read by the old owner is not imported once a newer owner holds the store; the new owner's is", async () => {
+    const db = w.hub.ctx.database.db;
+    // Its webhooks wait in the inbox (nothing applies them here): the backfill alone imports it.
+    const placed = w.place({ lineItems: [{ sku: MONEY_SKUS[0]!, quantity: 1 }] });
+    const orderRow = () =>
+      db
+        .selectFrom("orders")
+        .select(["id", "status"])
+        .where("store_id", "=", w.storeId)
+        .where("shopify_order_gid", "=", placed.gid)
+        .executeTakeFirst();
+    let takeover: (() => Promise<void>) | undefined = async () => {
+      await db.updateTable("store_leases").set({ expires_at: 0 }).where("store_id", "=", w.storeId).execute();
+      expect(await takeLease(db, w.storeId, "worker-b", Date.now(), 60_000)).toBeDefined();
+    };
+    // The old owner's money read is answered; the store changes hands while the answer travels.
+    const slow: AdminTransport = {
+      store: w.transport.store,
+      async graphql(document, variables, options) {
+        const r = await w.transport.graphql(document, variables, options);
+        if (document.includes("TillbridgeOrderMoney") && takeover) {
+          const t = takeover;
+          takeover = undefined;
+          await t();
+        }
+        return r as never;
+      },
+    };
+    await db.updateTable("store_leases").set({ expires_at: 0 }).where("store_id", "=", w.storeId).execute();
+    const a = new Worker(w.hub.ctx, () => slow, { driftIntervalMs: 0 });
+    let outcome: { code?: string } = {};
+    expect(
+      await a.runNow({ id: w.storeId, domain: w.domain }, async (transport) => {
+        await backfillOrders(w.hub.ctx, transport, w.storeId).catch((err) => {
+          outcome = err;
+        });
+      }),
+    ).toBe(true);
+    await a.stop();
+    expect(takeover).toBeUndefined();
+    expect(outcome.code).toBe("LEASE_LOST");
+    expect(await orderRow()).toBeUndefined();
+
+    const lease = await takeLease(db, w.storeId, "worker-b", Date.now(), 60_000);
+    await backfillOrders(
+      w.hub.ctx,
+      {
+        ...w.transport,
+        fence: (trx) =>
+          fenceLease(
+            trx,
+            w.hub.ctx.database.dialect,
+            { storeId: w.storeId, generation: lease!.generation },
+            "worker-b",
+          ),
+      },
+      w.storeId,
+    );
+    expect(await orderRow()).toBeDefined();
+  }, 60_000);
 });

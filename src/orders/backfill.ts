@@ -8,7 +8,7 @@
 import type { AppContext } from "../core/context.ts";
 import { graphql } from "../shopify/graphql.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
-import { type ImportOutcome, importOrder, lockOrders } from "./intake.ts";
+import { type ImportOutcome, importOrderTx, lockOrders } from "./intake.ts";
 import type { OrderMoney, Transaction } from "./money.ts";
 import { readOrderMoney } from "./order-money-read.ts";
 import { loadSettings } from "./settings.ts";
@@ -242,16 +242,18 @@ export async function backfillOrders(
         order = withMoney(order, money.money.money);
         transactions = money.transactions;
       }
-      // Read from the API just now: Shopify's current state of the order.
-      const r = await importOrder(ctx, storeId, order, { authoritative: true });
-      if (transactions !== null) {
-        const txs = transactions;
-        await ctx.database.db.transaction().execute(async (trx) => {
-          await transport.fence?.(trx);
-          await lockOrders(trx, ctx.database.dialect);
-          await applyTransactions(trx, storeId, node.id, txs, ctx.clock.now());
-        });
-      }
+      // Read from the API just now: Shopify's current state of the order, which overrides what
+      // the hub holds (authoritative). Fenced, with its payments in the same transaction: a
+      // former owner of the store (paused past its lease) cannot impose what it read back then
+      // over what the new owner has recorded since.
+      const txs = transactions;
+      const r = await ctx.database.db.transaction().execute(async (trx) => {
+        await transport.fence?.(trx);
+        await lockOrders(trx, ctx.database.dialect);
+        const imported = await importOrderTx(ctx, trx, storeId, order, { authoritative: true });
+        if (txs !== null) await applyTransactions(trx, storeId, node.id, txs, ctx.clock.now());
+        return imported;
+      });
       outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
       if (cursor === null || parsed.order.updatedAt > cursor) cursor = parsed.order.updatedAt;
     }

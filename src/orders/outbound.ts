@@ -1,8 +1,9 @@
 /**
  * Outbound webhooks to the back office (`order.created`, `order.updated`, `order.cancelled`).
  * Events are written with the order change (intake.ts) and delivered here: signed with
- * HMAC-SHA256 over `${timestamp}.${body}` (header `X-Tillbridge-Signature: t=…,v1=…`), retried
- * with exponential backoff, moved to the dead letters after the last attempt, replayable.
+ * HMAC-SHA256 over `${timestamp}.${body}` (header `X-Tillbridge-Signature: t=…,v1=…`), on the
+ * hub's durable-work core: claimed by one worker of one process, retried with its one backoff,
+ * moved to the dead letters after the last attempt, replayable.
  * Events of one order leave in the order they were written: a later one waits for an earlier one.
  */
 import { createHmac, randomUUID, timingSafeEqual } from "node:crypto";
@@ -10,6 +11,8 @@ import type { AppContext } from "../core/context.ts";
 import { coerceError } from "../core/errors.ts";
 import type { OutboundEventType } from "../db/tables.ts";
 import type { Trx } from "../inventory/ledger-store.ts";
+import { RETRY } from "../jobs/backoff.ts";
+import { claimDue, type QueueSpec, replay, settleDone, settleFailed } from "../jobs/queue.ts";
 import { ORDER_DOCUMENT_VERSION } from "./feed-money.ts";
 import { orderView } from "./feed-view.ts";
 import { loadSettings, type OrderSettings, outboundSecretOf } from "./settings.ts";
@@ -21,9 +24,7 @@ export interface OutboundOptions {
   readonly fetch?: typeof fetch;
 }
 
-export const OUTBOUND_MAX_ATTEMPTS = 10;
-const BASE_DELAY_MS = 10_000;
-const MAX_DELAY_MS = 6 * 3600_000;
+export const OUTBOUND_MAX_ATTEMPTS = RETRY.outbound.maxAttempts;
 
 export function signOutbound(body: string, secret: string, timestampSeconds: number): string {
   const v1 = createHmac("sha256", secret).update(`${timestampSeconds}.${body}`).digest("hex");
@@ -81,11 +82,27 @@ export function outboundUrlProblem(url: string, rules: OutboundRules): string | 
   return null;
 }
 
-export function retryDelay(attempts: number, baseDelayMs = BASE_DELAY_MS): number {
-  return Math.min(MAX_DELAY_MS, baseDelayMs * 2 ** (attempts - 1));
-}
+/** The outbound queue on the hub's durable-work core (src/jobs/queue.ts). */
+export const OUTBOUND_QUEUE: QueueSpec<"outbound_events"> = {
+  table: "outbound_events",
+  policy: RETRY.outbound,
+  waiting: ["pending"],
+  retry: "pending",
+  done: "delivered",
+  dead: "dead",
+  replayable: ["dead"],
+  claims: true,
+  // One attempt takes at most the request's timeout; a worker that died mid-send leaves its
+  // claims to be taken again after this.
+  visibilityMs: 60_000,
+};
 
-/** Delivers due events (all stores). Call it from the worker every few seconds. */
+/**
+ * Delivers due events (all stores). Call it from the worker every few seconds; any number of
+ * processes may call it at once: each event is claimed by one of them (SKIP LOCKED on
+ * PostgreSQL). An event is due only when no earlier event of its order is still pending (sent,
+ * being sent or waiting for a retry): an order's events leave in the order they were written.
+ */
 export async function deliverOutbound(
   ctx: AppContext,
   options: OutboundOptions = {},
@@ -93,33 +110,43 @@ export async function deliverOutbound(
 ): Promise<{ delivered: number; failed: number; dead: number }> {
   const db = ctx.database.db;
   const now = ctx.clock.now();
-  const maxAttempts = options.maxAttempts ?? OUTBOUND_MAX_ATTEMPTS;
+  const policy = {
+    ...OUTBOUND_QUEUE.policy,
+    ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
+    ...(options.baseDelayMs !== undefined ? { baseMs: options.baseDelayMs } : {}),
+  };
+  const visibilityMs = Math.max(OUTBOUND_QUEUE.visibilityMs, (options.timeoutMs ?? 10_000) + 30_000);
   const doFetch = options.fetch ?? fetch;
-  const due = await db
-    .selectFrom("outbound_events")
-    .select(["id", "event_id", "store_id", "order_id", "type", "payload", "attempts", "next_attempt_at"])
-    .where("status", "=", "pending")
-    .orderBy("id")
-    .limit(limit * 4)
-    .execute();
+  const claim = await claimDue(
+    ctx.database,
+    { ...OUTBOUND_QUEUE, visibilityMs },
+    {
+      owner: `outbound:${process.pid}`,
+      now,
+      limit,
+      where: (eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom("outbound_events as earlier")
+              .select("earlier.id")
+              .whereRef("earlier.order_id", "=", "q.order_id")
+              .whereRef("earlier.id", "<", "q.id")
+              .where("earlier.status", "=", "pending"),
+          ),
+        ),
+    },
+  );
   const settingsByStore = new Map<number, OrderSettings>();
-  const blockedOrders = new Set<number>();
   let delivered = 0;
   let failed = 0;
   let dead = 0;
-  let sent = 0;
-  for (const e of due) {
-    // Per order, in order: an earlier pending event holds the later ones back.
-    if (blockedOrders.has(e.order_id)) continue;
-    blockedOrders.add(e.order_id);
-    if (e.next_attempt_at > now) continue;
-    if (sent++ >= limit) break;
+  for (const e of claim.items) {
     let settings = settingsByStore.get(e.store_id);
     if (!settings) {
       settings = await loadSettings(db, e.store_id);
       settingsByStore.set(e.store_id, settings);
     }
-    const attempts = e.attempts + 1;
     let error: string | null = null;
     const secret = outboundSecretOf(settings, ctx.secretKey, e.store_id);
     const refused = settings.outboundUrl
@@ -154,31 +181,22 @@ export async function deliverOutbound(
     }
     if (error === null) {
       delivered++;
-      blockedOrders.delete(e.order_id);
-      await db
-        .updateTable("outbound_events")
-        .set({ status: "delivered", attempts, delivered_at: ctx.clock.now(), last_error: null })
-        .where("id", "=", e.id)
-        .execute();
+      await settleDone(db, OUTBOUND_QUEUE, e, claim.token, { delivered_at: ctx.clock.now() });
       continue;
     }
-    const isDead = attempts >= maxAttempts;
-    if (isDead) {
-      dead++;
-      blockedOrders.delete(e.order_id); // a dead letter no longer holds the order's later events
-    } else failed++;
-    await db
-      .updateTable("outbound_events")
-      .set({
-        status: isDead ? "dead" : "pending",
-        attempts,
-        next_attempt_at: now + retryDelay(attempts, options.baseDelayMs),
-        last_error: error,
-      })
-      .where("id", "=", e.id)
-      .execute();
+    // A dead letter no longer holds its order's later events (they are due at once).
+    const r = await settleFailed(db, OUTBOUND_QUEUE, e, claim.token, error, now, { policy });
+    if (r.dead) dead++;
+    else failed++;
     ctx.logger.warn(
-      { event: e.event_id, type: e.type, order: e.order_id, attempts, dead: isDead, reason: error },
+      {
+        event: e.event_id,
+        type: e.type,
+        order: e.order_id,
+        attempts: r.attempts,
+        dead: r.dead,
+        reason: error,
+      },
       "outbound webhook not delivered",
     );
   }
@@ -207,13 +225,7 @@ export async function listDeadEvents(ctx: AppContext, limit = 100) {
 
 /** Puts a dead event back in the queue, with fresh attempts. */
 export async function replayEvent(ctx: AppContext, id: number): Promise<boolean> {
-  const r = await ctx.database.db
-    .updateTable("outbound_events")
-    .set({ status: "pending", attempts: 0, next_attempt_at: ctx.clock.now(), last_error: null })
-    .where("id", "=", id)
-    .where("status", "=", "dead")
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) > 0;
+  return replay(ctx.database.db, OUTBOUND_QUEUE, id, ctx.clock.now());
 }
 
 /**

@@ -1,0 +1,299 @@
+/**
+ * The durable-work core (src/jobs/): the one backoff rule, claims that never hand one item to two
+ * workers, settles only under their claim, dead letters and replay — on SQLite and PostgreSQL.
+ * And the outbound notifications on it: several workers on one PostgreSQL database, each with
+ * its own connection pool as separate processes have, deliver every notification exactly once
+ * and an order's notifications in the order they were written.
+ */
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AppContext } from "../src/core/context.ts";
+import { openDatabase } from "../src/db/database.ts";
+import { afterFailure, backoffMs, RETRY } from "../src/jobs/backoff.ts";
+import {
+  claimDue,
+  type QueueSpec,
+  releaseClaim,
+  replay,
+  settleDone,
+  settleFailed,
+} from "../src/jobs/queue.ts";
+import { deliverOutbound } from "../src/orders/outbound.ts";
+import { saveSettings } from "../src/orders/settings.ts";
+import { DIALECTS } from "./support/databases.ts";
+import { startTestHub, type TestHub } from "./support/hub.ts";
+
+describe("backoff", () => {
+  it("waits between half its ceiling and its ceiling, never beyond the cap, and dead-letters at the last attempt", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 200 }),
+        fc.integer({ min: 1, max: 60_000 }),
+        fc.integer({ min: 1, max: 10 * 3600_000 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (attempts, baseMs, capMs, maxAttempts, r) => {
+          const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(52, attempts - 1));
+          const wait = backoffMs(attempts, { baseMs, capMs }, () => r);
+          expect(wait).toBeGreaterThanOrEqual(Math.floor(ceiling / 2));
+          expect(wait).toBeLessThanOrEqual(Math.min(capMs, Math.ceil(ceiling)));
+          const after = afterFailure(attempts - 1, { baseMs, capMs, maxAttempts }, 1000, { random: () => r });
+          expect(after.attempts).toBe(attempts);
+          expect(after.dead).toBe(attempts >= maxAttempts);
+          expect(after.nextAttemptAt).toBe(1000 + wait);
+          expect(afterFailure(0, { baseMs, capMs, maxAttempts }, 0, { permanent: true }).dead).toBe(true);
+        },
+      ),
+    );
+  });
+
+  it("grows until the cap", () => {
+    const top = (n: number) => backoffMs(n, RETRY.outbound, () => 1);
+    expect([1, 2, 3].map(top)).toEqual([10_000, 20_000, 40_000]);
+    expect(top(40)).toBe(RETRY.outbound.capMs);
+  });
+});
+
+const TAGS: QueueSpec<"order_tag_jobs"> = {
+  table: "order_tag_jobs",
+  policy: { baseMs: 1000, capMs: 8000, maxAttempts: 3 },
+  waiting: ["pending"],
+  retry: "pending",
+  done: "done",
+  dead: "dead",
+  replayable: ["dead"],
+  claims: true,
+  visibilityMs: 60_000,
+};
+
+describe.each(DIALECTS)("the queue core on %s", (dialect) => {
+  let hub: TestHub;
+  beforeAll(async () => {
+    hub = await startTestHub(dialect);
+  }, 60_000);
+  afterAll(async () => hub?.close());
+
+  const addTags = async (storeId: number, n: number, now: number) =>
+    hub.ctx.database.db
+      .insertInto("order_tag_jobs")
+      .values(
+        Array.from({ length: n }, (_, i) => ({
+          store_id: storeId,
+          shopify_order_gid: `gid://shopify/Order/${storeId}-${i}`,
+          tag: "t",
+          status: "pending" as const,
+          attempts: 0,
+          next_attempt_at: now,
+          last_error: null,
+          created_at: now,
+        })),
+      )
+      .execute();
+
+  it("claims due items once, in order, and narrows by the caller's condition", async () => {
+    const now = 1_000_000;
+    await addTags(1, 5, now);
+    await addTags(2, 3, now);
+    const a = await claimDue(hub.ctx.database, TAGS, {
+      owner: "a",
+      now,
+      limit: 3,
+      where: (eb) => eb("q.store_id", "=", 1),
+    });
+    const b = await claimDue(hub.ctx.database, TAGS, {
+      owner: "b",
+      now,
+      limit: 10,
+      where: (eb) => eb("q.store_id", "=", 1),
+    });
+    expect(a.items.map((i) => i.shopify_order_gid)).toEqual(
+      [0, 1, 2].map((i) => `gid://shopify/Order/1-${i}`),
+    );
+    expect(b.items.map((i) => i.shopify_order_gid)).toEqual([3, 4].map((i) => `gid://shopify/Order/1-${i}`));
+    // Claimed items are not due again before their claim lapses; then they are.
+    expect(
+      (
+        await claimDue(hub.ctx.database, TAGS, {
+          owner: "c",
+          now: now + 59_000,
+          limit: 10,
+          where: (eb) => eb("q.store_id", "=", 1),
+        })
+      ).items,
+    ).toHaveLength(0);
+    const again = await claimDue(hub.ctx.database, TAGS, {
+      owner: "c",
+      now: now + 60_000,
+      limit: 10,
+      where: (eb) => eb("q.store_id", "=", 1),
+    });
+    expect(again.items).toHaveLength(5);
+    // The first claims are gone: their settles are not recorded.
+    expect(await settleDone(hub.ctx.database.db, TAGS, a.items[0]!, a.token)).toBe(false);
+    expect((await settleFailed(hub.ctx.database.db, TAGS, b.items[0]!, b.token, "x", now)).recorded).toBe(
+      false,
+    );
+    expect(await settleDone(hub.ctx.database.db, TAGS, again.items[0]!, again.token)).toBe(true);
+    // Released items are due at once, untouched.
+    await releaseClaim(
+      hub.ctx.database.db,
+      TAGS,
+      again.items.slice(1).map((i) => i.id),
+      again.token,
+      now + 60_000,
+    );
+    const rows = await hub.ctx.database.db
+      .selectFrom("order_tag_jobs")
+      .select(["status", "attempts", "claimed_by"])
+      .where("store_id", "=", 1)
+      .orderBy("id")
+      .execute();
+    expect(rows).toEqual([
+      { status: "done", attempts: 1, claimed_by: null },
+      ...Array.from({ length: 4 }, () => ({ status: "pending", attempts: 0, claimed_by: null })),
+    ]);
+  });
+
+  it("backs a failed item off, dead-letters it after the last attempt, and replays it", async () => {
+    let now = 2_000_000;
+    await addTags(3, 1, now);
+    const claimOne = async () =>
+      await claimDue(hub.ctx.database, TAGS, {
+        owner: "w",
+        now,
+        limit: 1,
+        where: (eb) => eb("q.store_id", "=", 3),
+      });
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const c = await claimOne();
+      expect(c.items).toHaveLength(1);
+      const r = await settleFailed(hub.ctx.database.db, TAGS, c.items[0]!, c.token, `boom ${attempt}`, now, {
+        random: () => 0.5,
+      });
+      expect(r).toMatchObject({ recorded: true, attempts: attempt, dead: attempt === 3 });
+      // Not due before its backoff ends.
+      expect((await claimOne()).items).toHaveLength(0);
+      now = r.nextAttemptAt;
+    }
+    now += 10 * 3600_000;
+    expect((await claimOne()).items).toHaveLength(0); // dead: never claimed again
+    const dead = await hub.ctx.database.db
+      .selectFrom("order_tag_jobs")
+      .select(["id", "status", "attempts", "last_error"])
+      .where("store_id", "=", 3)
+      .executeTakeFirstOrThrow();
+    expect(dead).toMatchObject({ status: "dead", attempts: 3, last_error: "boom 3" });
+    expect(await replay(hub.ctx.database.db, TAGS, dead.id, now)).toBe(true);
+    expect(await replay(hub.ctx.database.db, TAGS, dead.id, now)).toBe(false); // not dead any more
+    const c = await claimOne();
+    expect(c.items.map((i) => i.attempts)).toEqual([0]);
+  });
+
+  it("a permanent failure is dead at its first attempt", async () => {
+    const now = 3_000_000;
+    await addTags(4, 1, now);
+    const c = await claimDue(hub.ctx.database, TAGS, {
+      owner: "w",
+      now,
+      limit: 1,
+      where: (eb) => eb("q.store_id", "=", 4),
+    });
+    const r = await settleFailed(hub.ctx.database.db, TAGS, c.items[0]!, c.token, "unknown store", now, {
+      permanent: true,
+    });
+    expect(r).toMatchObject({ dead: true, attempts: 1 });
+  });
+});
+
+describe("outbound notifications with several workers on one PostgreSQL database", () => {
+  let hub: TestHub;
+  const workers: AppContext[] = [];
+  const EVENTS_PER_ORDER = 3;
+  const ORDERS = 40;
+
+  beforeAll(async () => {
+    hub = await startTestHub("postgres");
+    const target = hub.ctx.config.database;
+    // Each worker has its own pool of connections, as a separate process would.
+    for (let i = 0; i < 4; i++) workers.push({ ...hub.ctx, database: openDatabase(target) });
+  }, 60_000);
+  afterAll(async () => {
+    for (const w of workers) await w.database.close();
+    await hub?.close();
+  });
+
+  it("sends each notification once, an order's in the order they were written", async () => {
+    const db = hub.ctx.database.db;
+    const now = Date.now();
+    const storeId = 77;
+    await saveSettings(
+      db,
+      storeId,
+      {
+        ...(await import("../src/orders/settings.ts")).DEFAULT_SETTINGS,
+        outboundUrl: "http://127.0.0.1:9/hook",
+        outboundSecret: "a-secret-a-secret",
+      },
+      now,
+      hub.ctx.secretKey,
+    );
+    const rows = [];
+    for (let k = 0; k < EVENTS_PER_ORDER; k++)
+      for (let o = 1; o <= ORDERS; o++)
+        rows.push({
+          event_id: `ev-${o}-${k}`,
+          store_id: storeId,
+          order_id: o,
+          type: "order.updated" as const,
+          payload: JSON.stringify({ order: o, k }),
+          status: "pending" as const,
+          attempts: 0,
+          next_attempt_at: now,
+          last_error: null,
+          created_at: now,
+          delivered_at: null,
+        });
+    await db.insertInto("outbound_events").values(rows).execute();
+
+    const sent: string[] = [];
+    let inFlightPerOrder = new Map<number, number>();
+    let overlapping = 0;
+    // The back office: slow enough that the workers' runs overlap; fails now and then.
+    const backOffice = (async (_url: string, init: RequestInit) => {
+      const id = (init.headers as Record<string, string>)["x-tillbridge-event-id"]!;
+      const order = Number(id.split("-")[1]);
+      const n = (inFlightPerOrder.get(order) ?? 0) + 1;
+      inFlightPerOrder.set(order, n);
+      if (n > 1) overlapping++;
+      await new Promise((r) => setTimeout(r, 2 + Math.random() * 8));
+      inFlightPerOrder.set(order, (inFlightPerOrder.get(order) ?? 1) - 1);
+      if (Math.random() < 0.1) return new Response("busy", { status: 503 });
+      sent.push(id);
+      return new Response("ok", { status: 200 });
+    }) as unknown as typeof fetch;
+
+    const total = EVENTS_PER_ORDER * ORDERS;
+    await Promise.all(
+      workers.map(async (ctx) => {
+        for (let round = 0; round < 400 && sent.length < total; round++) {
+          await deliverOutbound(ctx, { fetch: backOffice, baseDelayMs: 1, maxAttempts: 50 }, 10);
+          await new Promise((r) => setTimeout(r, 1));
+        }
+      }),
+    );
+    inFlightPerOrder = new Map();
+    expect(sent).toHaveLength(total);
+    expect(new Set(sent).size).toBe(total);
+    expect(overlapping).toBe(0);
+    for (let o = 1; o <= ORDERS; o++)
+      expect(sent.filter((id) => id.startsWith(`ev-${o}-`))).toEqual(
+        Array.from({ length: EVENTS_PER_ORDER }, (_, k) => `ev-${o}-${k}`),
+      );
+    const left = await db
+      .selectFrom("outbound_events")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("status", "!=", "delivered")
+      .executeTakeFirstOrThrow();
+    expect(Number(left.n)).toBe(0);
+  }, 60_000);
+});
