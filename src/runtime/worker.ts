@@ -50,6 +50,8 @@ export interface ActiveStore {
   readonly id: number;
   readonly domain: string;
   readonly mode: InventoryMode;
+  /** The store's longest coalescing window; null: COALESCE_WINDOW_MS. */
+  readonly coalesceWindowMs?: number | null;
   readonly flows: Readonly<Record<string, FlowState>>;
   /** Flows marked failing, with the reason. */
   readonly failing?: Readonly<Record<string, string>>;
@@ -103,7 +105,7 @@ export function retryDelayMs(failures: number, random: () => number, baseMs = 10
 export async function activeStores(ctx: AppContext): Promise<ActiveStore[]> {
   const stores = await ctx.database.db
     .selectFrom("stores")
-    .select(["id", "domain", "inventory_mode"])
+    .select(["id", "domain", "inventory_mode", "coalesce_window_ms"])
     .where("status", "=", "active")
     .orderBy("id")
     .execute();
@@ -123,6 +125,7 @@ export async function activeStores(ctx: AppContext): Promise<ActiveStore[]> {
       id: s.id,
       domain: s.domain,
       mode: s.inventory_mode,
+      coalesceWindowMs: s.coalesce_window_ms,
       flows: Object.fromEntries(own.map((f) => [f.flow, f.state])),
       failing: Object.fromEntries(own.flatMap((f) => (f.failure ? [[f.flow, f.failure]] : []))),
     };
@@ -532,6 +535,8 @@ export class Worker {
     const { dialect } = this.ctx.database;
     return {
       store: inner.store,
+      // The push's coalescing window adapts to the bucket (src/inventory/push/coalescing.ts).
+      ...(inner.throttleState ? { throttleState: () => inner.throttleState!() } : {}),
       // Writes that record this pass's Shopify results are refused once a newer owner exists.
       fence: (trx) =>
         fenceLease(trx, dialect, { storeId: store.id, generation: held.generation }, this.workerId),

@@ -51,4 +51,9 @@ export interface AdminTransport {
     variables?: Record<string, unknown>,
     options?: GraphQLCallOptions,
   ): Promise<GraphQLResult<T>>;
+  /**
+   * The store's bucket as the throttle models it now (Shopify's last `throttleStatus`, projected
+   * with the restore rate); the push's coalescing window adapts to it. Absent on test doubles.
+   */
+  throttleState?(): ThrottleStatus & { readonly observed: boolean };
 }

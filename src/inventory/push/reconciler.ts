@@ -10,8 +10,9 @@ import type { InventoryMode } from "../../db/tables.ts";
 import { ShopifyError } from "../../shopify/errors.ts";
 import type { AdminTransport } from "../../shopify/transport.ts";
 import { logActivity } from "../../shops/activity.ts";
+import { adaptiveWindowMs, flushReady, maxWindowFor } from "./coalescing.ts";
 import { confirmAllLevels } from "./confirm-levels.ts";
-import { batchesOf, planPush, readyMarks, rejectedIndexes, type SyncTarget } from "./planner.ts";
+import { batchesOf, planPush, rejectedIndexes, type SyncTarget } from "./planner.ts";
 import {
   type BatchPayload,
   clearDirty,
@@ -50,12 +51,19 @@ export interface PushStore {
   readonly id: number;
   readonly domain: string;
   readonly mode: InventoryMode;
+  /** The store's longest coalescing window (ms); null/absent: `PushDeps.windowMs`. */
+  readonly coalesceWindowMs?: number | null;
 }
 
 export interface PushDeps {
   readonly db: Db;
   readonly now: () => number;
   readonly logger: Logger;
+  /**
+   * The hub's longest coalescing window (COALESCE_WINDOW_MS) for stores without their own; the
+   * window used adapts to the store's bucket (coalescing.ts). 0 pushes everything marked now
+   * (the drift check, tests).
+   */
   readonly windowMs: number;
   /** Reads of more item-locations than this use a bulk operation (drift check, dry run). */
   readonly bulkReadThreshold?: number;
@@ -99,7 +107,11 @@ export async function runPushCycle(
 
   // 2. New work: variants whose window has passed.
   const marks = await loadDirty(deps.db, store.id, MAX_VARIANTS_PER_CYCLE);
-  const { ready, nextAt } = readyMarks(marks, deps.now(), deps.windowMs);
+  const windowMs =
+    deps.windowMs === 0
+      ? 0
+      : adaptiveWindowMs(maxWindowFor(store, deps.windowMs), transport.throttleState?.());
+  const { ready, nextAt } = flushReady(marks, deps.now(), windowMs);
   if (ready.length === 0) return { pushed, calls, staleCorrected, nextAt, remaining: false };
 
   const variantIds = ready.map((m) => m.variantId);
@@ -194,7 +206,7 @@ export async function runPushCycle(
         store.id,
         ready.filter((m) => !held.has(m.variantId)),
       );
-      await delayMarks(deps.db, store.id, held, deps.windowMs);
+      await delayMarks(deps.db, store.id, held, windowMs);
       const retryAt = held.size > 0 ? Math.min(...held.values()) : null;
       return {
         pushed,
