@@ -18,10 +18,8 @@ import { access } from "./migrations/0012-access.ts";
 import { consoleViews } from "./migrations/0013-console-views.ts";
 import { jobParams } from "./migrations/0014-job-params.ts";
 import { products } from "./migrations/0015-products.ts";
-import { catalogImport } from "./migrations/0017-catalog-import.ts";
 import { workQueue } from "./migrations/0018-work-queue.ts";
 import { syncHealth } from "./migrations/0020-sync-health.ts";
-import { orderOperations } from "./migrations/0021-order-operations.ts";
 import { type HubMigration, migrationContext } from "./schema-helpers.ts";
 
 export const MIGRATIONS: readonly HubMigration[] = [
@@ -40,10 +38,8 @@ export const MIGRATIONS: readonly HubMigration[] = [
   consoleViews,
   jobParams,
   products,
-  catalogImport,
   workQueue,
   syncHealth,
-  orderOperations,
 ];
 
 export class MigrationError extends Error {
