@@ -8,5 +8,8 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // TEST ONLY: the emulator accepts plain http:// webhook addresses on loopback (Shopify takes
+    // HTTPS only); the tests receive deliveries on local plain-HTTP servers.
+    env: { EMULATOR_TEST_ONLY_ALLOW_PLAIN_HTTP_WEBHOOKS: "1" },
   },
 });

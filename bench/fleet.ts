@@ -42,7 +42,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 
-const emulator = await startEmulator();
+// TEST ONLY flag: the benchmark's hub receives webhooks on plain http:// on loopback.
+const emulator = await startEmulator({ testOnlyAllowPlainHttpWebhooks: true });
 emulator.control.setWebhookOptions({ baseDelayMs: 5, timeoutMs: 5000 });
 const skus = Array.from({ length: SKU_COUNT }, (_, i) => `F-${String(i).padStart(5, "0")}`);
 

@@ -26,7 +26,8 @@ const ITEMS = Number(values.items);
 const SECONDS = Number(values.seconds);
 const WINDOW_MS = 2000;
 
-const emulator = await startEmulator();
+// TEST ONLY flag: the benchmark's hub receives webhooks on plain http:// on loopback.
+const emulator = await startEmulator({ testOnlyAllowPlainHttpWebhooks: true });
 const skus = Array.from({ length: ITEMS }, (_, i) => `B-${i}`);
 const store = await emulatedStore({
   emulator,

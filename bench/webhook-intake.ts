@@ -18,7 +18,8 @@ const { values } = parseArgs({
 const RATE = Number(values.rate);
 const SECONDS = Number(values.seconds);
 
-const emulator = await startEmulator();
+// TEST ONLY flag: the benchmark's hub receives webhooks on plain http:// on loopback.
+const emulator = await startEmulator({ testOnlyAllowPlainHttpWebhooks: true });
 const skus = Array.from({ length: 50 }, (_, i) => `W-${i}`);
 const store = await emulatedStore({ emulator, domain: "hooks.myshopify.com", skus });
 const hub = await startTestHub("sqlite", {

@@ -11,6 +11,8 @@ const { values } = parseArgs({
     host: { type: "string", default: "127.0.0.1" },
     demo: { type: "boolean", default: false },
     log: { type: "boolean", default: false },
+    // TEST ONLY: accept plain http:// webhook addresses on loopback (Shopify takes HTTPS only).
+    "test-only-allow-plain-http-webhooks": { type: "boolean", default: false },
     "seed-shop": { type: "string" },
     "seed-variants": { type: "string", default: "1000" },
     "seed-locations": { type: "string", default: "1" },
@@ -26,7 +28,12 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 
-const emu = await startEmulator({ port, host: values.host, logger: values.log });
+const emu = await startEmulator({
+  port,
+  host: values.host,
+  logger: values.log,
+  testOnlyAllowPlainHttpWebhooks: values["test-only-allow-plain-http-webhooks"],
+});
 console.log(
   `Shopify emulator listening on ${emu.url} (Admin API ${API_VERSION}, control API at ${emu.url}/_emulator)`,
 );

@@ -10,10 +10,19 @@ export class Clock {
     return this.frozenAt ?? Date.now() + this.offsetMs;
   }
 
+  private readonly listeners = new Set<() => void>();
+
   advance(ms: number): void {
     if (!Number.isFinite(ms) || ms < 0) throw new Error("advance: ms must be a non-negative number");
     if (this.frozenAt !== null) this.frozenAt += ms;
     else this.offsetMs += ms;
+    for (const l of this.listeners) l();
+  }
+
+  /** Called after every advance (work due by the emulator's clock, e.g. webhook retries, runs then). */
+  onAdvance(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Stop (true) or restart (false) the flow of real time; the current instant is kept either way. */

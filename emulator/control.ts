@@ -3,6 +3,7 @@
 
 import { randomBytes } from "node:crypto";
 import { type BucketState, newBucket, refill, setAvailable, setDrainRate, throttleStatus } from "./bucket.ts";
+import { type ComplianceInput, compliancePayload, SHOP_REDACT_DELAY_MS } from "./compliance.ts";
 import { gid } from "./gid.ts";
 import { LevelEvents } from "./level-events.ts";
 import { mintCustomToken } from "./oauth.ts";
@@ -59,7 +60,7 @@ import {
   setQuantity,
   type TrackingInfo,
 } from "./state.ts";
-import type { Delivery, WebhookDispatcher, WebhookOptions } from "./webhooks.ts";
+import { type Delivery, type WebhookDispatcher, type WebhookOptions, webhookUriProblem } from "./webhooks.ts";
 
 const SHOP_DOMAIN = /^[a-zA-Z0-9][a-zA-Z0-9-]*\.myshopify\.com$/;
 
@@ -414,6 +415,16 @@ export class Control {
     for (const [id, s] of shop.webhookSubscriptions)
       if (s.appId === app.id) shop.webhookSubscriptions.delete(id);
     shop.buckets.delete(app.id);
+    // Shopify asks the app to erase the shop's data 48 hours after an uninstall.
+    if (app.complianceUri)
+      this.webhooks.emitToApp(
+        shop,
+        app.id,
+        app.complianceUri,
+        "shop/redact",
+        compliancePayload(shop, { topic: "shop/redact" }, () => this.store.nextId()),
+        this.store.clock.now() + SHOP_REDACT_DELAY_MS,
+      );
   }
 
   // ---- catalog and stock ----
@@ -1051,6 +1062,45 @@ export class Control {
     if (input.available !== undefined) b = setAvailable(b, input.available, now);
     shop.buckets.set(app.id, b);
     return throttleStatus(b);
+  }
+
+  /** The app's compliance webhook address (what the app's configuration sets on Shopify). */
+  setComplianceWebhooks(input: { clientId: string; uri: string | null }): {
+    clientId: string;
+    uri: string | null;
+  } {
+    const app = this.app(input.clientId);
+    if (input.uri !== null) {
+      const problem = webhookUriProblem(input.uri, this.store.testOnlyAllowPlainHttpWebhooks);
+      if (problem) throw new ControlError("INVALID_URI", problem);
+    }
+    app.complianceUri = input.uri;
+    return { clientId: app.clientId, uri: app.complianceUri };
+  }
+
+  /**
+   * Fire one of Shopify's compliance webhooks (customers/data_request, customers/redact, shop/redact)
+   * at the app's compliance address, signed like every delivery.
+   */
+  fireComplianceWebhook(
+    domain: string,
+    input: ComplianceInput & { clientId: string },
+  ): { delivery: string; topic: string; payload: Record<string, unknown> } {
+    const shop = this.store.shop(domain);
+    const app = this.app(input.clientId);
+    if (!app.complianceUri)
+      throw new ControlError(
+        "NO_COMPLIANCE_URI",
+        "The app has no compliance webhook address (setComplianceWebhooks)",
+      );
+    const payload = compliancePayload(shop, input, () => this.store.nextId());
+    const d = this.webhooks.emitToApp(shop, app.id, app.complianceUri, input.topic, payload);
+    return { delivery: d.webhookId, topic: input.topic, payload };
+  }
+
+  /** Subscriptions Shopify deleted after their deliveries failed through the whole retry schedule. */
+  removedWebhookSubscriptions(domain?: string) {
+    return this.store.removedWebhookSubscriptions.filter((r) => !domain || r.shop === domain);
   }
 
   setWebhookOptions(options: Partial<WebhookOptions>): WebhookOptions {

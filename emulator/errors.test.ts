@@ -107,8 +107,10 @@ describe("200 error responses", () => {
   });
 
   it("THROTTLED as the documented sample", async () => {
+    emu.control.freezeTime(true);
     emu.control.setThrottlePressure({ shop: SHOP, clientId: s.clientId, available: 0 });
     const r = await gql(emu, s.token, "{ shop { name } }");
+    emu.control.freezeTime(false);
     expect(r.body.errors).toEqual([
       {
         message: "Throttled",

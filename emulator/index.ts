@@ -20,7 +20,15 @@ export interface EmulatorOptions {
   port?: number;
   host?: string;
   logger?: boolean;
+  /**
+   * TEST ONLY: accept plain `http://` webhook addresses on loopback hosts (Shopify accepts HTTPS
+   * only). Also on when the environment has EMULATOR_TEST_ONLY_ALLOW_PLAIN_HTTP_WEBHOOKS=1 (the
+   * test runner sets it: the hub's tests receive deliveries on a local plain-HTTP server).
+   */
+  testOnlyAllowPlainHttpWebhooks?: boolean;
 }
+
+export const TEST_ONLY_PLAIN_HTTP_ENV = "EMULATOR_TEST_ONLY_ALLOW_PLAIN_HTTP_WEBHOOKS";
 
 export interface Emulator {
   /** e.g. http://127.0.0.1:PORT; a shop's Admin API is at `${url}/{shop}/admin/api/2026-10/graphql.json`. */
@@ -34,6 +42,8 @@ export interface Emulator {
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const clock = new Clock();
   const store = new Store(clock);
+  store.testOnlyAllowPlainHttpWebhooks =
+    options.testOnlyAllowPlainHttpWebhooks ?? process.env[TEST_ONLY_PLAIN_HTTP_ENV] === "1";
   const webhooks = new WebhookDispatcher(store);
   const control = new Control(store, webhooks);
   let url = "";

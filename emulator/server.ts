@@ -41,6 +41,9 @@
 //   DELETE /_emulator/shops/:shop/faults                clearFaults
 //   GET    /_emulator/webhooks/deliveries?shop=&topic=  webhookDeliveries
 //   POST   /_emulator/webhooks/options                  setWebhookOptions { timeoutMs?, maxAttempts?, baseDelayMs?, maxConcurrentPerUri? }
+//   GET    /_emulator/webhooks/removed?shop=            removedWebhookSubscriptions (deleted after their retries ran out)
+//   POST   /_emulator/apps/:clientId/compliance-webhooks setComplianceWebhooks { uri } (the app's compliance address)
+//   POST   /_emulator/shops/:shop/compliance            fireComplianceWebhook { clientId, topic, customerId? | email?, dataRequestId? }
 //   POST   /_emulator/webhooks/idle                     webhooksIdle { timeoutMs? }
 //   GET    /_emulator/clock                             now
 //   POST   /_emulator/clock/advance                     advanceTime { ms }
@@ -291,6 +294,16 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     control.webhookDeliveries({ shop: q(req)["shop"], topic: q(req)["topic"] }),
   );
   app.post("/_emulator/webhooks/options", async (req) => control.setWebhookOptions(b(req)));
+  app.get("/_emulator/webhooks/removed", async (req) => control.removedWebhookSubscriptions(q(req)["shop"]));
+  app.post("/_emulator/apps/:clientId/compliance-webhooks", async (req) =>
+    control.setComplianceWebhooks({
+      clientId: p(req)["clientId"]!,
+      uri: b<{ uri?: string | null }>(req).uri ?? null,
+    }),
+  );
+  app.post("/_emulator/shops/:shop/compliance", async (req) =>
+    control.fireComplianceWebhook(p(req)["shop"]!, b(req)),
+  );
   app.post("/_emulator/webhooks/idle", async (req) => {
     await control.webhooksIdle(b<{ timeoutMs?: number }>(req).timeoutMs);
     return { ok: true };

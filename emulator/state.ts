@@ -28,6 +28,11 @@ export interface App {
   clientId: string;
   clientSecret: string;
   scopes: string[];
+  /**
+   * Where the app's mandatory compliance webhooks (customers/data_request, customers/redact,
+   * shop/redact) go: set in the app's configuration on Shopify, not through the Admin API.
+   */
+  complianceUri?: string | null;
 }
 
 export interface AccessToken {
@@ -485,6 +490,20 @@ export class Store {
   private seq = 1_000_000;
   /** Set by the webhook dispatcher; topics are REST style (`orders/create`). */
   emit: WebhookEmitter = () => {};
+  /**
+   * TEST ONLY: accept plain `http://` webhook addresses on loopback hosts (Shopify accepts HTTPS
+   * only). The hub's tests receive deliveries on a local plain-HTTP server.
+   */
+  testOnlyAllowPlainHttpWebhooks = false;
+  /** Subscriptions Shopify removed after their deliveries failed through the whole retry schedule. */
+  readonly removedWebhookSubscriptions: {
+    shop: string;
+    appId: number;
+    id: number;
+    topic: string;
+    uri: string;
+    removedAt: string;
+  }[] = [];
 
   constructor(readonly clock: Clock) {}
 

@@ -1,5 +1,10 @@
 // Webhook delivery: Shopify's headers, HMAC over the raw body with the app secret, a 5 s timeout,
 // retries with exponential backoff, and the delivery faults (drop, duplicate, reorder).
+//
+// Shopify (changelog "Updates to webhook retry mechanism", 2024-09-10; shopify.dev webhooks
+// troubleshooting): a failed delivery is retried 8 times over 4 hours with exponential backoff, and
+// after the retries run out a subscription made through the Admin API is deleted. Retries are due by
+// the emulator's clock too, so a test can advance it through the schedule instead of waiting hours.
 import { createHmac, randomUUID } from "node:crypto";
 import { API_VERSION } from "./schema.ts";
 import { pushCapped, type Shop, type Store } from "./state.ts";
@@ -20,6 +25,8 @@ export interface Delivery {
   uri: string;
   body: string;
   triggeredAt: string;
+  /** When the latest attempt was due by the emulator's clock (the retry schedule counts from it). */
+  lastDueAt?: number;
   status: "pending" | "delivered" | "failed" | "dropped";
   duplicated: boolean;
   attempts: DeliveryAttempt[];
@@ -69,6 +76,32 @@ export function topicRest(e: string): string {
   return `${e.slice(0, cut).toLowerCase()}/${e.slice(cut + 1).toLowerCase()}`;
 }
 
+/** The User-Agent of Shopify's webhook deliveries. */
+export const WEBHOOK_USER_AGENT = "Shopify-Captain-Hook";
+
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
+
+/**
+ * Why Shopify refuses `uri` as a webhook address, or undefined when it accepts it: HTTPS only
+ * (changelog "Non-HTTPS webhooks will no longer be supported"; "Your endpoint must be an HTTPS
+ * webhook address"). `testOnlyAllowPlainHttp` admits http:// to a loopback host, for tests.
+ */
+export function webhookUriProblem(uri: string, testOnlyAllowPlainHttp: boolean): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(uri);
+  } catch {
+    return "Address is invalid";
+  }
+  if (u.protocol === "https:") return undefined;
+  if (u.protocol === "http:") {
+    if (testOnlyAllowPlainHttp && (LOOPBACK.has(u.hostname) || u.hostname.endsWith(".localhost")))
+      return undefined;
+    return "Address protocol http:// is not supported";
+  }
+  return "Address is invalid";
+}
+
 export function signWebhook(body: string, secret: string): string {
   return createHmac("sha256", secret).update(body, "utf8").digest("base64");
 }
@@ -77,6 +110,11 @@ export class WebhookDispatcher {
   readonly deliveries: Delivery[] = [];
   options: WebhookOptions = { ...DEFAULT_WEBHOOK_OPTIONS };
   private timers = new Set<NodeJS.Timeout>();
+  /** Retries waiting for their time: due when the real delay elapses or the emulator's clock reaches it. */
+  private retries = new Set<{ d: Delivery; dueAt: number; timer: NodeJS.Timeout }>();
+  private unlisten: () => void;
+  /** First attempts due at a later moment of the emulator's clock only (shop/redact, 48 h after an uninstall). */
+  private later = new Set<{ d: Delivery; dueAt: number }>();
   private inFlight = new Set<Promise<void>>();
   /** Attempts due but waiting for a free slot at their endpoint, and the slots in use, by URI. */
   private waiting = new Map<string, Delivery[]>();
@@ -85,6 +123,39 @@ export class WebhookDispatcher {
 
   constructor(private readonly store: Store) {
     store.emit = (shop, topic, payload) => this.emit(shop, topic, payload);
+    this.unlisten = store.clock.onAdvance(() => this.releaseDue());
+  }
+
+  /**
+   * One delivery to an app's configured address, outside any subscription: Shopify's mandatory
+   * compliance webhooks go to the app's compliance URI. Never removes anything when it fails.
+   */
+  emitToApp(
+    shop: Shop,
+    appId: number,
+    uri: string,
+    topic: string,
+    payload: unknown,
+    atMs?: number,
+  ): Delivery {
+    const d: Delivery = {
+      webhookId: randomUUID(),
+      eventId: randomUUID(),
+      shop: shop.domain,
+      appId,
+      subscriptionId: 0,
+      topic,
+      uri,
+      body: JSON.stringify(payload),
+      triggeredAt: this.store.nowIso(),
+      status: "pending",
+      duplicated: false,
+      attempts: [],
+    };
+    pushCapped(this.deliveries, d);
+    if (atMs === undefined || atMs <= this.store.clock.now()) this.schedule(d, 0);
+    else this.later.add({ d, dueAt: atMs });
+    return d;
   }
 
   /** Fan an event out to every subscription of `topic` on `shop` (optionally of one app only). */
@@ -132,12 +203,65 @@ export class WebhookDispatcher {
     if (this.closed) return;
     const t = setTimeout(() => {
       this.timers.delete(t);
-      const queue = this.waiting.get(d.uri);
-      if (queue) queue.push(d);
-      else this.waiting.set(d.uri, [d]);
-      this.pump(d.uri);
+      this.enqueue(d);
     }, delayMs);
     this.timers.add(t);
+  }
+
+  private enqueue(d: Delivery): void {
+    const queue = this.waiting.get(d.uri);
+    if (queue) queue.push(d);
+    else this.waiting.set(d.uri, [d]);
+    this.pump(d.uri);
+  }
+
+  /** A retry `delayMs` after the previous attempt was due (by the emulator's clock). */
+  private scheduleRetry(d: Delivery, delayMs: number): void {
+    if (this.closed) return;
+    const dueAt = (d.lastDueAt ?? this.store.clock.now()) + delayMs;
+    const entry = {
+      d,
+      dueAt,
+      timer: setTimeout(() => this.release(entry), Math.max(0, dueAt - this.store.clock.now())),
+    };
+    this.retries.add(entry);
+    if (dueAt <= this.store.clock.now()) this.release(entry);
+  }
+
+  private release(entry: { d: Delivery; dueAt: number; timer: NodeJS.Timeout }): void {
+    if (!this.retries.delete(entry)) return;
+    clearTimeout(entry.timer);
+    entry.d.lastDueAt = Math.min(entry.dueAt, this.store.clock.now());
+    this.enqueue(entry.d);
+  }
+
+  private releaseDue(): void {
+    const now = this.store.clock.now();
+    for (const e of [...this.retries]) if (e.dueAt <= now) this.release(e);
+    for (const e of [...this.later])
+      if (e.dueAt <= now) {
+        this.later.delete(e);
+        e.d.triggeredAt = new Date(e.dueAt).toISOString();
+        e.d.lastDueAt = e.dueAt;
+        this.enqueue(e.d);
+      }
+  }
+
+  /** The retries ran out: Shopify deletes the subscription the delivery was made for. */
+  private removeSubscription(d: Delivery): void {
+    if (d.subscriptionId === 0) return;
+    const shop = this.store.shops.get(d.shop);
+    const sub = shop?.webhookSubscriptions.get(d.subscriptionId);
+    if (!shop || !sub) return;
+    shop.webhookSubscriptions.delete(sub.id);
+    pushCapped(this.store.removedWebhookSubscriptions, {
+      shop: shop.domain,
+      appId: sub.appId,
+      id: sub.id,
+      topic: sub.topic,
+      uri: sub.uri,
+      removedAt: this.store.nowIso(),
+    });
   }
 
   private pump(uri: string): void {
@@ -171,8 +295,10 @@ export class WebhookDispatcher {
   private async attempt(d: Delivery): Promise<void> {
     const app = this.store.apps.get(d.appId);
     if (!app || this.closed) return;
+    if (d.lastDueAt === undefined) d.lastDueAt = this.store.clock.now();
     const headers: Record<string, string> = {
       "Content-Type": "application/json",
+      "User-Agent": WEBHOOK_USER_AGENT,
       "X-Shopify-Topic": d.topic,
       "X-Shopify-Hmac-Sha256": signWebhook(d.body, app.clientSecret),
       "X-Shopify-Shop-Domain": d.shop,
@@ -202,15 +328,19 @@ export class WebhookDispatcher {
     }
     if (d.attempts.length >= this.options.maxAttempts) {
       d.status = "failed";
+      this.removeSubscription(d);
       return;
     }
-    this.schedule(d, this.options.baseDelayMs * 2 ** (d.attempts.length - 1));
+    this.scheduleRetry(d, this.options.baseDelayMs * 2 ** (d.attempts.length - 1));
   }
 
   /** Resolves once nothing is pending right now (retries scheduled later still count as pending). */
   async idle(timeoutMs = 10_000): Promise<void> {
     const end = Date.now() + timeoutMs;
-    while ((this.timers.size > 0 || this.inFlight.size > 0 || this.waitingCount() > 0) && Date.now() < end) {
+    while (
+      (this.timers.size > 0 || this.retries.size > 0 || this.inFlight.size > 0 || this.waitingCount() > 0) &&
+      Date.now() < end
+    ) {
       await new Promise((r) => setTimeout(r, 5));
     }
   }
@@ -219,6 +349,10 @@ export class WebhookDispatcher {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    for (const r of this.retries) clearTimeout(r.timer);
+    this.retries.clear();
+    this.later.clear();
+    this.unlisten();
     this.waiting.clear();
   }
 }

@@ -1,9 +1,10 @@
 // Webhook subscriptions, per app per shop. 2026-10 takes `webhookSubscription: { uri }`
-// (`callbackUrl` is deprecated but still accepted).
+// (`callbackUrl` is deprecated but still accepted). Addresses must be HTTPS (webhookUriProblem).
 import { gid, parseGid } from "../gid.ts";
 import { API_VERSION } from "../schema.ts";
 import { hasScope } from "../scopes.ts";
 import type { WebhookSubscription } from "../state.ts";
+import { webhookUriProblem } from "../webhooks.ts";
 import { type Ctx, connection, type PageArgs, type ResolverMap, tag, userError } from "./kit.ts";
 
 const TOPIC_SCOPES: [string, string][] = [
@@ -23,15 +24,6 @@ interface SubInput {
   includeFields?: string[] | null;
 }
 
-function validUri(uri: string): boolean {
-  try {
-    const u = new URL(uri);
-    return u.protocol === "https:" || u.protocol === "http:";
-  } catch {
-    return false;
-  }
-}
-
 function mine(ctx: Ctx): WebhookSubscription[] {
   return [...ctx.shop.webhookSubscriptions.values()].filter((s) => s.appId === ctx.app.id);
 }
@@ -39,11 +31,9 @@ function mine(ctx: Ctx): WebhookSubscription[] {
 function create(ctx: Ctx, args: { topic: string; webhookSubscription: SubInput }) {
   const uri = args.webhookSubscription.uri ?? args.webhookSubscription.callbackUrl ?? "";
   const field = args.webhookSubscription.uri != null ? "uri" : "callbackUrl";
-  if (!validUri(uri)) {
-    return {
-      webhookSubscription: null,
-      userErrors: [userError("Address is invalid", ["webhookSubscription", field])],
-    };
+  const problem = webhookUriProblem(uri, ctx.store.testOnlyAllowPlainHttpWebhooks);
+  if (problem) {
+    return { webhookSubscription: null, userErrors: [userError(problem, ["webhookSubscription", field])] };
   }
   const needed = TOPIC_SCOPES.find(([p]) => args.topic.startsWith(p))?.[1];
   if (needed && !hasScope(ctx.scopes, needed)) {
@@ -113,10 +103,11 @@ export const webhookResolvers: ResolverMap = {
         };
       const uri = args.webhookSubscription.uri ?? args.webhookSubscription.callbackUrl;
       if (uri != null) {
-        if (!validUri(uri))
+        const problem = webhookUriProblem(uri, ctx.store.testOnlyAllowPlainHttpWebhooks);
+        if (problem)
           return {
             webhookSubscription: null,
-            userErrors: [userError("Address is invalid", ["webhookSubscription", "uri"])],
+            userErrors: [userError(problem, ["webhookSubscription", "uri"])],
           };
         sub.uri = uri;
       }

@@ -37,7 +37,9 @@ export interface DemoEmulator {
 }
 
 export async function startDemoEmulator(port: number): Promise<DemoEmulator> {
-  const emulator = await startEmulator({ port });
+  // The demo hub receives webhooks on http://localhost: the emulator's TEST ONLY flag admits that
+  // (Shopify itself takes HTTPS addresses only).
+  const emulator = await startEmulator({ port, testOnlyAllowPlainHttpWebhooks: true });
   const webhookSecret = randomBytes(32).toString("base64url");
   const seed = seedDemo(emulator.control, { clientSecret: webhookSecret });
   return {
