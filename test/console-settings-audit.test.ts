@@ -141,6 +141,36 @@ describe.each(DIALECTS)("settings changes are audited (%s)", (dialect) => {
     );
   });
 
+  it("order mappings: shipping and tax rules that could never match are refused, naming the field; nothing is saved or audited", async () => {
+    const before = (await audit("order_mappings.update")).length;
+    const url = `/api/v1/stores/${DOMAIN}/order-mappings`;
+    const bad = await send("PUT", url, {
+      shippingLines: [
+        { code: "EXPRESS", carrier: "DHL", service: "EXP" },
+        { code: "EXPRESS", carrier: "UPS", service: "EXP" },
+        { carrier: "UPS", service: "STD" },
+      ],
+      taxLines: [{ title: "VAT", rate: "21", country: "nl", province: null, taxCode: "V21" }],
+    });
+    expect(bad.statusCode).toBe(400);
+    const details = bad.json().error.details as { path: string; code: string }[];
+    expect(details.map((d) => d.path).sort()).toEqual([
+      "shippingLines[1]",
+      "shippingLines[2]",
+      "taxLines[0].country",
+      "taxLines[0].rate",
+    ]);
+    expect(details.every((d) => d.code === "INVALID_FIELD")).toBe(true);
+    expect((await audit("order_mappings.update")).length).toBe(before);
+    const ok = await send("PUT", url, {
+      shippingLines: [{ code: "EXPRESS", carrier: "DHL", service: "EXP" }],
+      taxLines: [{ title: "VAT", rate: "0.21", country: "NL", province: null, taxCode: "V21" }],
+    });
+    expect(ok.statusCode, ok.body).toBe(200);
+    const entry = (await audit("order_mappings.update"))[0]!;
+    expect(entry.changed).toEqual(expect.arrayContaining(["shippingLines", "taxLines"]));
+  });
+
   it("safety stock: what changed, before and after; an unchanged re-send adds nothing", async () => {
     expect(
       (await send("PUT", "/api/v1/variants", { variants: [{ sku: "SS-1" }, { sku: "SS-2" }] })).statusCode,

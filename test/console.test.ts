@@ -23,6 +23,7 @@ import {
   screen,
 } from "./support/console-browser.ts";
 import { insertOrders } from "./support/console-data.ts";
+import { Keyboard } from "./support/console-keyboard.ts";
 import { startTestHub, type TestHub } from "./support/hub.ts";
 import { type EmulatedStore, emulatedStore, shopifyAvailable } from "./support/shopify.ts";
 
@@ -205,7 +206,10 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
     const pushRow = page.locator('tr[data-flow="inventory_push"]');
     await expect.poll(() => pushRow.textContent()).toContain("running");
     await shot(page, "10-wizard-done");
-    console.log(`onboarding wizard: ${you.clicks} clicks, ${you.fields} fields filled or chosen`);
+    // One deliberate wrong token above cost a field and a click: the straight path is one less of each.
+    console.log(
+      `onboarding wizard: ${you.clicks} clicks, ${you.fields} fields filled or chosen (straight path: ${you.clicks - 1} clicks, ${you.fields - 1} fields)`,
+    );
 
     // Stock arrives in Shopify: the initial sync sent the hub's 9, and a new receipt follows.
     await expect
@@ -269,38 +273,88 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
     expect(a11y["10b-wizard-missing-scopes"]).toEqual([]);
   });
 
-  it("pauses and resumes each flow from the stores overview", async () => {
+  it("pauses and resumes each flow from the stores overview, and a paused push sends nothing", async () => {
     const { page } = admin;
     await nav(page, "Stores").click();
     await page.getByRole("heading", { name: "Stores", level: 1 }).waitFor();
     const row = (flow: string) => page.locator(`section[data-store="${DOMAIN}"] tr[data-flow="${flow}"]`);
     const db = hub.ctx.database.db;
+    const { id: storeId } = await db
+      .selectFrom("stores")
+      .select("id")
+      .where("domain", "=", DOMAIN)
+      .executeTakeFirstOrThrow();
     const state = async (flow: string) =>
       (
         await db
           .selectFrom("flows")
           .select("state")
+          .where("store_id", "=", storeId)
           .where("flow", "=", flow as never)
           .executeTakeFirstOrThrow()
       ).state;
-    for (const flow of ["order_intake", "fulfillment_push"]) {
+    // Every flow the store lists (the catalog flows too, as they arrive), read from the page.
+    await expect
+      .poll(() => page.locator(`section[data-store="${DOMAIN}"] tr[data-flow]`).count())
+      .toBeGreaterThan(2);
+    const flows = await page
+      .locator(`section[data-store="${DOMAIN}"] tr[data-flow]`)
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute("data-flow")!));
+    expect(flows).toEqual(expect.arrayContaining(["inventory_push", "order_intake", "fulfillment_push"]));
+    const enabledHere = flows.filter((f) => f !== "inventory_push");
+    for (const flow of enabledHere) {
       await row(flow)
         .getByRole("button", { name: /^Enable/ })
         .click();
       await expect.poll(() => row(flow).textContent()).toContain("running");
+      expect(await state(flow)).toBe("enabled");
     }
     await shot(page, "11-stores-overview");
-    for (const flow of ["inventory_push", "order_intake", "fulfillment_push"]) {
+    for (const flow of flows) {
       await row(flow)
         .getByRole("button", { name: /^Pause/ })
         .click();
       await expect.poll(() => row(flow).textContent()).toContain("paused");
       expect(await state(flow)).toBe("paused");
-      await row(flow)
-        .getByRole("button", { name: /^Resume/ })
-        .click();
+      if (flow === "inventory_push") {
+        // While paused, a receipt waits in the backlog (shown without reload) and Shopify keeps its value.
+        const location = store.locations[0]!.id;
+        const before = shopifyAvailable(store, "W-2", location);
+        await call("POST", "/api/v1/movements", {
+          movements: [
+            {
+              id: "paused-1",
+              type: "receipt",
+              sku: "W-2",
+              warehouse: "MAIN",
+              quantity: 2,
+              occurredAt: new Date().toISOString(),
+            },
+          ],
+        });
+        await expect
+          .poll(() => row(flow).locator("td").nth(1).textContent(), { timeout: 15_000 })
+          .not.toBe("0");
+        expect(shopifyAvailable(store, "W-2", location)).toBe(before);
+        await row(flow)
+          .getByRole("button", { name: /^Resume/ })
+          .click();
+        await expect
+          .poll(() => shopifyAvailable(store, "W-2", location), { timeout: 20_000 })
+          .toBe(before + 2);
+        await expect.poll(() => row(flow).locator("td").nth(1).textContent(), { timeout: 10_000 }).toBe("0");
+      } else {
+        await row(flow)
+          .getByRole("button", { name: /^Resume/ })
+          .click();
+      }
       await expect.poll(() => row(flow).textContent()).toContain("running");
       expect(await state(flow)).toBe("enabled");
+    }
+    // Catalog flows go back off (the tests below do not need them).
+    for (const flow of flows.filter((f) => f.startsWith("catalog"))) {
+      await call("POST", `/api/v1/stores/${DOMAIN}/flows/${flow}/disable`);
+      expect(await state(flow)).toBe("disabled");
     }
     expect(admin.problems).toEqual([]);
     expect(a11y["11-stores-overview"]).toEqual([]);
@@ -325,6 +379,39 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
     expect((await call("GET", `/api/v1/stores/${DOMAIN}/order-mappings`)).paymentGateways).toEqual({
       manual: "CASH",
     });
+    // Shipping and tax rules: a mistake is named next to its field with its code, then put right.
+    await page.getByLabel("Shipping rule 1: Shopify shipping code").fill("EXPRESS");
+    await page.getByLabel("Shipping rule 1: Back-office carrier").fill("DHL");
+    await page.getByLabel("Shipping rule 1: Back-office service").fill("EXP");
+    await page.getByLabel("Tax rule 1: Tax title").fill("VAT");
+    await page.getByLabel("Tax rule 1: Rate (fraction)").fill("21");
+    await page.getByLabel("Tax rule 1: Country (empty: any)").fill("nl");
+    await page.getByLabel("Tax rule 1: Back-office tax code").fill("V21");
+    await page.getByRole("button", { name: "Save codes" }).click();
+    await expect
+      .poll(() => page.locator("#taxLines-0-rate-error").textContent(), { timeout: 10_000 })
+      .toBe("INVALID_FIELD: a rate is a fraction of 1: 21% is 0.21");
+    expect(await page.getByLabel("Tax rule 1: Rate (fraction)").getAttribute("aria-invalid")).toBe("true");
+    expect((await call("GET", `/api/v1/stores/${DOMAIN}/order-mappings`)).taxLines).toBeNull();
+    await page.getByLabel("Tax rule 1: Rate (fraction)").fill("0.21");
+    await page.getByRole("button", { name: "Save codes" }).click();
+    await expect.poll(() => page.locator("#order-mappings").textContent()).toContain("Saved; ");
+    expect(await page.locator("#taxLines-0-rate-error").count()).toBe(0);
+    const mapped = await call("GET", `/api/v1/stores/${DOMAIN}/order-mappings`);
+    expect(mapped.shippingLines).toEqual([{ code: "EXPRESS", carrier: "DHL", service: "EXP" }]);
+    expect(mapped.taxLines).toEqual([
+      { title: "VAT", rate: "0.21", country: "NL", province: null, taxCode: "V21" },
+    ]);
+    // Removing a rule.
+    await page.getByRole("button", { name: "Remove shipping rule 1" }).click();
+    await page.getByRole("button", { name: "Save codes" }).click();
+    await expect
+      .poll(async () => (await call("GET", `/api/v1/stores/${DOMAIN}/order-mappings`)).shippingLines)
+      .toBeNull();
+    const mappingAudit = await call("GET", "/api/v1/audit?limit=5");
+    expect(
+      mappingAudit.items.filter((i: { action: string }) => i.action === "order_mappings.update").length,
+    ).toBeGreaterThanOrEqual(3);
     // (Mapped gateways park orders paid otherwise: cleared again for the order test below.)
     await call("PUT", `/api/v1/stores/${DOMAIN}/order-mappings`, {});
     await page.reload();
@@ -333,11 +420,6 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
       .poll(() => page.locator("#store-audit").textContent())
       .toContain("restockRule: none → order_warehouse");
     await shot(page, "12-store-page");
-    // Readable on a tablet: the page itself never scrolls sideways (wide tables scroll in place).
-    await page.setViewportSize({ width: 820, height: 1180 });
-    await shot(page, "12b-store-page-tablet");
-    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
-    await page.setViewportSize({ width: 1280, height: 900 });
     await nav(page, "Audit trail").click();
     const entry = page.locator('#audit-table tr[data-action="fulfillment_settings.update"]');
     await expect.poll(() => entry.textContent()).toContain("restockRule: none → order_warehouse");
@@ -345,7 +427,6 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
     await shot(page, "13-audit-trail");
     expect(admin.problems).toEqual([]);
     expect(a11y["12-store-page"]).toEqual([]);
-    expect(a11y["12b-store-page-tablet"]).toEqual([]);
     expect(a11y["13-audit-trail"]).toEqual([]);
   });
 
@@ -496,7 +577,10 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
     await page.getByLabel("Password", { exact: true }).fill("viewer password 1");
     await page.getByLabel("Role", { exact: true }).selectOption("viewer");
     await page.getByRole("button", { name: "Create account" }).click();
-    await expect.poll(() => page.locator("#accounts-table").textContent()).toContain("vic");
+    // (scrypt makes creating an account take a while on a loaded machine)
+    await expect
+      .poll(() => page.locator("#accounts-table").textContent(), { timeout: 15_000 })
+      .toContain("vic");
     await shot(page, "20-access");
 
     const viewer = await openConsole(browser, `${hub.url}/`);
@@ -515,6 +599,13 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
     await v.getByRole("heading", { name: "Shipments and returns" }).waitFor();
     expect(await v.getByRole("button", { name: /Save/ }).count()).toBe(0);
     expect(await v.getByLabel("Restock rule for refunds").isDisabled()).toBe(true);
+    // Every settings form's fields are disabled (the order mappings' too), none can be typed into.
+    const fieldsets = v.locator(
+      "#order-settings fieldset, #fulfillment-settings fieldset, #order-mappings fieldset",
+    );
+    expect(await fieldsets.count()).toBeGreaterThan(4);
+    expect(await fieldsets.evaluateAll((fs) => fs.every((f) => f.matches(":disabled")))).toBe(true);
+    expect(await v.getByRole("button", { name: /^Remove/ }).count()).toBe(0);
     expect(
       await v
         .locator("#jobs")
@@ -578,31 +669,168 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
     expect(changed.json().items.map((w: { code: string }) => w.code)).toContain("SPARE");
   });
 
-  it("draws the store's lag and backlog chart from the hub's samples", async () => {
+  it("draws the lag chart from the hub's samples while the emulator throttles the push; the backlog drains on screen without reload", async () => {
     const { page } = admin;
-    // A backlog builds while the push is paused; the hub samples it (its worker does so every 30 s).
-    await call("POST", `/api/v1/stores/${DOMAIN}/flows/inventory_push/pause`);
-    await call("POST", "/api/v1/movements", {
-      movements: ["W-1", "W-2", "W-3"].map((sku, i) => ({
-        id: `lag-${i}`,
-        type: "receipt",
-        sku,
-        warehouse: "MAIN",
-        quantity: 1,
-        occurredAt: new Date().toISOString(),
-      })),
-    });
-    await sampleSeries(hub.ctx.database.db, Date.now());
+    const db = hub.ctx.database.db;
+    const location = store.locations[0]!.id;
+    const throttle = (on: boolean) =>
+      emulator.control.setThrottlePressure({
+        shop: DOMAIN,
+        clientId: store.clientId,
+        ...(on ? { available: 0, drainRate: 1000 } : { drainRate: 0, available: 1000 }),
+      });
     await nav(page, "Stores").click();
     await page.locator(`section[data-store="${DOMAIN}"] h2 a`).click();
-    await expect
-      .poll(() => page.locator("#lag-chart-caption").textContent(), { timeout: 20_000 })
-      .toMatch(/backlog [1-9]/);
-    expect(await page.locator("#lag-chart canvas").count()).toBeGreaterThan(0);
-    const row = page.locator('#flows tr[data-flow="inventory_push"]');
-    await expect.poll(() => row.textContent()).toContain("paused");
-    await page.locator("#chart").screenshot({ path: `${ARTIFACTS}/22-lag-chart.png` });
-    await call("POST", `/api/v1/stores/${DOMAIN}/flows/inventory_push/resume`);
+    await page.getByRole("heading", { name: "Lag and throughput" }).waitFor();
+    // Set by the test: a reload would clear it, so the page is shown to update by itself.
+    await page.evaluate(() => {
+      (window as unknown as { stillThisPage: boolean }).stillThisPage = true;
+    });
+    const pushRow = page.locator('#flows tr[data-flow="inventory_push"]');
+    // Another app drains the store's API budget faster than it refills: every push call is throttled.
+    throttle(true);
+    try {
+      const before = shopifyAvailable(store, "W-2", location);
+      await call("POST", "/api/v1/movements", {
+        movements: ["W-1", "W-2", "W-3"].map((sku, i) => ({
+          id: `lag-${i}`,
+          type: "receipt",
+          sku,
+          warehouse: "MAIN",
+          quantity: 1,
+          occurredAt: new Date().toISOString(),
+        })),
+      });
+      // The running push cannot send: its backlog shows on the page as it polls.
+      await expect.poll(() => pushRow.locator("td").nth(1).textContent(), { timeout: 15_000 }).toBe("3");
+      expect(await pushRow.textContent()).not.toContain("paused");
+      expect(shopifyAvailable(store, "W-2", location)).toBe(before);
+      // The hub's sampler (its worker runs it every 30 s) at two steps, the second 30 s later.
+      const t0 = Date.now();
+      await sampleSeries(db, t0);
+      await sampleSeries(db, t0 + 30_000);
+      const served = await call("GET", `/api/v1/stores/${DOMAIN}/series?range=hour`);
+      const last = served.points.at(-1);
+      expect(last.backlog).toBe(3);
+      expect(last.lagSeconds).toBeGreaterThanOrEqual(30);
+      // The chart is fed exactly the samples the hub serves (its data table lists them)…
+      await page.getByLabel("Period").selectOption("day");
+      await page.getByLabel("Period").selectOption("hour");
+      const rows = page.locator("#lag-chart-data tbody tr[data-at]");
+      const backlogs = () => rows.evaluateAll((trs) => trs.map((tr) => Number(tr.children[2]!.textContent)));
+      await expect
+        .poll(async () => (await backlogs()).slice(-2), { timeout: 15_000 })
+        .toEqual(served.points.slice(-2).map((p: { backlog: number }) => p.backlog));
+      expect(await page.locator("#lag-chart-caption").textContent()).toMatch(/backlog 3; highest backlog 3/);
+      // …and drawn: the backlog's line (its colour) is on the canvas.
+      const painted = await page.locator("#lag-chart canvas").evaluate((c) => {
+        const canvas = c as HTMLCanvasElement;
+        const px = canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height).data;
+        let n = 0;
+        for (let i = 0; i < px.length; i += 4)
+          if (
+            Math.abs(px[i]! - 0x1f) < 24 &&
+            Math.abs(px[i + 1]! - 0x5f) < 24 &&
+            Math.abs(px[i + 2]! - 0xbf) < 24
+          )
+            n++;
+        return n;
+      });
+      expect(painted).toBeGreaterThan(20);
+      await page.locator("#chart").screenshot({ path: `${ARTIFACTS}/22-lag-chart.png` });
+      // The throttling stops: the push catches up and the page shows it, without a reload.
+      throttle(false);
+      await expect.poll(() => shopifyAvailable(store, "W-2", location), { timeout: 30_000 }).toBe(before + 1);
+      await expect.poll(() => pushRow.locator("td").nth(1).textContent(), { timeout: 15_000 }).toBe("0");
+      expect(
+        await page.evaluate(() => (window as unknown as { stillThisPage?: boolean }).stillThisPage),
+      ).toBe(true);
+    } finally {
+      throttle(false);
+    }
     expect(admin.problems).toEqual([]);
-  });
+  }, 90_000);
+
+  it("signs in, connects a store through the wizard and changes a setting with the keyboard alone, the focus always visible", async () => {
+    // Runs last: it connects a second store, which the tests above do not expect.
+    const domain = "keys.myshopify.com";
+    const second = await emulatedStore({ emulator, domain, skus: ["W-1", "W-2"], initial: () => 0 });
+    const session = await openConsole(browser, `${hub.url}/`);
+    const { page } = session;
+    const keys = new Keyboard(page);
+    await page.getByRole("heading", { name: "Sign in to Tillbridge" }).waitFor();
+    await keys.tabTo(page.getByLabel("Username"));
+    await keys.type("ada");
+    await keys.tabTo(page.getByLabel("Password"));
+    await keys.type("correct horse battery");
+    await keys.press("Enter");
+    await page.getByRole("heading", { name: "Stores", level: 1 }).waitFor();
+
+    await keys.tabTo(page.getByRole("link", { name: "Connect a store" }));
+    await keys.press("Enter");
+    await keys.tabTo(page.getByLabel("Shop domain"));
+    await keys.type("keys");
+    await keys.tabTo(page.getByLabel("Admin API access token"));
+    await keys.type(second.token);
+    await keys.press("Enter");
+
+    await page.getByRole("heading", { name: "Where is each Shopify location's stock?" }).waitFor();
+    const select = page.getByLabel(`Warehouse for ${second.locations[0]!.name}`);
+    await keys.tabTo(select);
+    await keys.type("Main"); // type-ahead picks "Main warehouse (MAIN)"
+    expect(await select.inputValue()).toBe("MAIN");
+    await keys.tabTo(page.getByRole("button", { name: "Save and continue" }));
+    await keys.press("Enter");
+
+    await page.getByRole("heading", { name: "Link the hub's variants to Shopify's" }).waitFor();
+    const linked = page.getByRole("button", { name: "Continue" });
+    await expect.poll(() => linked.isEnabled(), { timeout: 30_000 }).toBe(true);
+    await keys.tabTo(linked);
+    await keys.press("Space");
+    await page.getByRole("heading", { name: "Dry run: what the hub would change in Shopify" }).waitFor();
+    const dryRunDone = page.getByRole("button", { name: "Continue" });
+    await expect.poll(() => dryRunDone.isEnabled(), { timeout: 30_000 }).toBe(true);
+    await keys.tabTo(dryRunDone);
+    await keys.press("Enter");
+    await page.getByRole("heading", { name: "How should the hub update Shopify's stock?" }).waitFor();
+    await keys.tabTo(page.getByRole("button", { name: "Save and continue" }));
+    await keys.press("Enter");
+    await page.getByRole("heading", { name: "Which flows should run?" }).waitFor();
+    await keys.tabTo(page.getByRole("button", { name: "Save and continue" }));
+    await keys.press("Space");
+    await page.getByRole("heading", { name: "How long should customers' personal data be kept?" }).waitFor();
+    const keep = page.getByLabel("Keep personal data for");
+    await keys.tabTo(keep);
+    await keys.type("90");
+    expect(await keep.inputValue()).toBe("90");
+    await keys.tabTo(page.getByRole("button", { name: "Save and finish" }));
+    await keys.press("Enter");
+    await page.getByRole("heading", { name: `${domain} is set up` }).waitFor();
+    // Stock arrives: the same warehouse feeds both stores, so Shopify shows the same W-1 in each.
+    const sellable = shopifyAvailable(store, "W-1", store.locations[0]!.id);
+    expect(sellable).toBeGreaterThan(0);
+    await expect
+      .poll(() => shopifyAvailable(second, "W-1", second.locations[0]!.id), { timeout: 20_000 })
+      .toBe(sellable);
+
+    // A setting, on the store's page.
+    await keys.tabTo(page.getByRole("link", { name: "Open the store's page" }));
+    await keys.press("Enter");
+    const restock = page.getByLabel("Restock rule for refunds");
+    await keys.tabTo(restock, { max: 250 });
+    await keys.press("ArrowDown");
+    expect(await restock.inputValue()).toBe("order_warehouse");
+    await keys.tabTo(page.getByRole("button", { name: "Save shipment rules" }));
+    await keys.press("Enter");
+    await expect.poll(() => page.locator("#fulfillment-settings").textContent()).toContain("Saved.");
+    expect((await call("GET", `/api/v1/stores/${domain}/fulfillment-settings`)).restockRule).toBe(
+      "order_warehouse",
+    );
+    expect((await call("GET", `/api/v1/stores/${domain}/order-settings`)).retentionDays).toBe(90);
+    console.log(
+      `keyboard only: ${keys.tabs} Tab presses, ${keys.keys} other keys (typing a field counts once)`,
+    );
+    expect(session.problems).toEqual([]);
+    await page.context().close();
+  }, 120_000);
 });

@@ -3,17 +3,29 @@ import type { ComponentChildren, JSX } from "preact";
 import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "./api.ts";
 
-/** An API error as the operator sees it: its code and message (role=alert so it is announced). */
-export function ErrorBox({ error, id }: { error: ApiError | null | undefined; id?: string }) {
+/**
+ * An API error as the operator sees it: its code and message (role=alert so it is announced),
+ * with the details no field shows (`placed` says which paths a field of the form shows).
+ */
+export function ErrorBox({
+  error,
+  id,
+  placed,
+}: {
+  error: ApiError | null | undefined;
+  id?: string;
+  placed?: (path: string) => boolean;
+}) {
   if (!error) return null;
-  const fieldless = error.details.filter((d) => !d.path);
+  const fieldless = error.details.filter((d) => !d.path || (placed !== undefined && !placed(d.path)));
   return (
     <div class="error" role="alert" id={id}>
       <strong>{error.code}</strong>: {error.message}
       {fieldless.length > 0 && (
         <ul>
           {fieldless.map((d) => (
-            <li key={d.code + d.message}>
+            <li key={`${d.path}${d.code}${d.message}`}>
+              {d.path ? `${d.path}: ` : ""}
               {d.code}: {d.message}
             </li>
           ))}

@@ -71,6 +71,40 @@ export const orderMappingsSchema = z
   });
 
 export type OrderMappings = z.infer<typeof orderMappingsSchema>;
+
+/**
+ * What PUT …/order-mappings accepts: the stored shape, plus checks for mistakes people make when
+ * typing rules on a screen (kept out of the stored shape so a mapping saved before still loads).
+ * A rule that could never match an order is refused here instead of parking orders later.
+ */
+export const orderMappingsInput = orderMappingsSchema.partial().superRefine((m, ctx) => {
+  m.taxLines?.forEach((t, i) => {
+    if (t.country !== null && !/^[A-Z]{2}$/.test(t.country))
+      ctx.addIssue({
+        code: "custom",
+        path: ["taxLines", i, "country"],
+        message: "a two-letter ISO country code in capitals, such as NL (Shopify sends them so)",
+      });
+    if (rate.safeParse(t.rate).success && Number(t.rate) > 1)
+      ctx.addIssue({
+        code: "custom",
+        path: ["taxLines", i, "rate"],
+        message: `a rate is a fraction of 1: ${t.rate}% is ${Number(t.rate) / 100}`,
+      });
+  });
+  const seen = new Map<string, number>();
+  m.shippingLines?.forEach((s, i) => {
+    const key = JSON.stringify([s.code ?? null, s.title ?? null, s.carrierIdentifier ?? null]);
+    const first = seen.get(key);
+    if (first !== undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["shippingLines", i],
+        message: `matches the same shipping lines as rule ${first + 1}, which comes first, so it would never be used`,
+      });
+    else seen.set(key, i);
+  });
+});
 export const NO_MAPPINGS: OrderMappings = orderMappingsSchema.parse({});
 
 export async function loadMappings(db: Db | Trx, storeId: number): Promise<OrderMappings> {
@@ -84,7 +118,12 @@ export async function loadMappings(db: Db | Trx, storeId: number): Promise<Order
   return parsed.success ? parsed.data : NO_MAPPINGS;
 }
 
-export async function saveMappings(db: Db, storeId: number, m: OrderMappings, now: number): Promise<void> {
+export async function saveMappings(
+  db: Db | Trx,
+  storeId: number,
+  m: OrderMappings,
+  now: number,
+): Promise<void> {
   const json = JSON.stringify(m);
   await db
     .insertInto("order_mappings")

@@ -12,7 +12,7 @@ import { recordSettingChange } from "../shops/setting-changes.ts";
 import { orderDocument, orderDocumentSchema, orderFeedPage } from "./feed-document.ts";
 import { orderView, orderViews } from "./feed-view.ts";
 import { reprocessParked } from "./intake.ts";
-import { loadMappings, orderMappingsSchema, saveMappings } from "./mapping.ts";
+import { loadMappings, orderMappingsInput, orderMappingsSchema, saveMappings } from "./mapping.ts";
 import { listDeadEvents, outboundUrlProblem, replayEvent } from "./outbound.ts";
 import { loadSettings, orderSettingsSchema, publicSettings, saveSettings } from "./settings.ts";
 
@@ -304,26 +304,29 @@ export function orderRoutes(ctx: AppContext) {
       summary:
         "Replaces the store's mappings (categories left out are not mapped). Once a category is set, an order carrying a value it does not map is parked with a reason naming the value; saving a mapping re-applies the store's parked orders, so adding the missing value releases them.",
       params: domainParams,
-      body: orderMappingsSchema.partial(),
+      body: orderMappingsInput,
       async handler({ params, body, principal }) {
         const s = await storeByDomain(ctx, params.domain);
         const next = orderMappingsSchema.parse(body);
-        const before = await loadMappings(db, s.id);
         const now = ctx.clock.now();
-        await saveMappings(db, s.id, next, now);
-        await recordSettingChange(
-          db,
-          {
-            principal,
-            storeId: s.id,
-            action: "order_mappings.update",
-            label: "Order mappings",
-            flow: "order_intake",
-            before,
-            after: next,
-          },
-          now,
-        );
+        // The mapping and its audit entry are saved together or not at all.
+        await db.transaction().execute(async (trx) => {
+          const before = await loadMappings(trx, s.id);
+          await saveMappings(trx, s.id, next, now);
+          await recordSettingChange(
+            trx,
+            {
+              principal,
+              storeId: s.id,
+              action: "order_mappings.update",
+              label: "Order mappings",
+              flow: "order_intake",
+              before,
+              after: next,
+            },
+            now,
+          );
+        });
         return { mappings: next, reprocessed: await reprocessParked(ctx, s.id) };
       },
     }),

@@ -92,7 +92,7 @@ export interface ConsolePage {
 }
 
 export async function openConsole(browser: Browser, url: string): Promise<ConsolePage> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+  const context = await browser.newContext({ viewport: LAPTOP, acceptDownloads: true });
   const page = await context.newPage();
   const problems: string[] = [];
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
@@ -130,9 +130,27 @@ export async function axeViolations(page: Page): Promise<string[]> {
     );
 }
 
-/** Saves a screenshot of a main screen and checks it with axe; returns the violations found. */
+/** The widths the console must read well at: a laptop and a tablet held upright. */
+export const LAPTOP = { width: 1366, height: 768 } as const;
+export const TABLET = { width: 768, height: 1024 } as const;
+
+/**
+ * Saves screenshots of a main screen at laptop and tablet width (`<name>.png`, `<name>-tablet.png`)
+ * and checks it with axe; returns the problems found: axe's serious and critical violations, and
+ * a page that scrolls sideways on the tablet (wide tables must scroll in place).
+ */
 export async function screen(page: Page, name: string): Promise<string[]> {
   mkdirSync(ARTIFACTS, { recursive: true });
+  const before = page.viewportSize() ?? LAPTOP;
+  await page.setViewportSize(LAPTOP);
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-  return axeViolations(page);
+  const problems = await axeViolations(page);
+  await page.setViewportSize(TABLET);
+  // Let the layout (and tables measuring whether they scroll) settle at the new width.
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  await page.screenshot({ path: join(ARTIFACTS, `${name}-tablet.png`), fullPage: true });
+  const sideways = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  if (sideways > 0) problems.push(`tablet: the page scrolls sideways by ${sideways} px`);
+  await page.setViewportSize(before);
+  return problems;
 }

@@ -3,7 +3,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type uPlot from "uplot";
 import { api, storePath } from "../api.ts";
 import { usePoll } from "../hooks.ts";
-import { ErrorBox } from "../ui.tsx";
+import { ErrorBox, fmtTime, Table } from "../ui.tsx";
 
 interface Series {
   readonly range: "hour" | "day";
@@ -113,6 +113,27 @@ export function LagChart({ domain }: { domain: string }) {
           ? "No samples yet: the hub records one every 30 seconds."
           : `${pts.length} samples; now: lag ${last?.lagSeconds ?? 0} s, backlog ${last?.backlog ?? 0}; highest backlog ${maxBacklog}.`}
       </figcaption>
+      {/* The numbers the chart is drawn from, for those who cannot see the canvas (and for checks). */}
+      <details class="chart-data">
+        <summary>The numbers behind the chart</summary>
+        <Table
+          id="lag-chart-data"
+          caption="Samples: lag, backlog and quantities pushed per step"
+          headers={["Step ending", "Lag (s)", "Backlog (items)", "Pushed (quantities)", "Orders imported"]}
+          count={pts.length}
+          empty="No samples yet."
+        >
+          {pts.map((x) => (
+            <tr key={x.at} data-at={x.at}>
+              <td>{fmtTime(x.at)}</td>
+              <td class="num">{x.lagSeconds ?? "—"}</td>
+              <td class="num">{x.backlog}</td>
+              <td class="num">{x.pushed}</td>
+              <td class="num">{x.ordersImported}</td>
+            </tr>
+          ))}
+        </Table>
+      </details>
     </figure>
   );
 }

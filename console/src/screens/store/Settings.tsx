@@ -3,6 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import { type ApiError, api, storePath } from "../../api.ts";
 import { useAction, usePoll } from "../../hooks.ts";
 import { useSession } from "../../session.tsx";
+import type { LocationView } from "../../types.ts";
 import { described, ErrorBox, Field, Loading, onSubmit, Section } from "../../ui.tsx";
 import { RETENTION_CHOICES, settingsBody } from "../wizard/LaterSteps.tsx";
 
@@ -24,6 +25,11 @@ const FULFILLMENT_FILTER = ["unfulfilled", "partial", "fulfilled"] as const;
 export function OrderSettingsForm({ domain }: { domain: string }) {
   const { can } = useSession();
   const loaded = usePoll(() => api.get<OrderSettings>(storePath(domain, "/order-settings")), [domain], 0);
+  const locations = usePoll(
+    () => api.get<{ items: LocationView[] }>(storePath(domain, "/locations")),
+    [domain],
+    0,
+  );
   const [form, setForm] = useState<OrderSettings | null>(null);
   const [financial, setFinancial] = useState("");
   const [secret, setSecret] = useState("");
@@ -97,6 +103,52 @@ export function OrderSettingsForm({ domain }: { domain: string }) {
                 </label>
               ))}
             </div>
+          </fieldset>
+          <fieldset class="field" id="os-locations">
+            <legend>Shopify locations whose orders are imported</legend>
+            <label class="check">
+              <input
+                type="checkbox"
+                checked={form.locationGids === null}
+                onChange={(ev) =>
+                  setForm({
+                    ...form,
+                    locationGids: ev.currentTarget.checked
+                      ? null
+                      : (locations.data?.items ?? []).map((l) => l.locationId),
+                  })
+                }
+              />{" "}
+              Every location
+            </label>
+            {form.locationGids !== null &&
+              (locations.data?.items ?? []).map((l) => (
+                <label class="check" key={l.locationId}>
+                  <input
+                    type="checkbox"
+                    checked={form.locationGids?.includes(l.locationId) ?? false}
+                    onChange={(ev) =>
+                      setForm({
+                        ...form,
+                        locationGids: ev.currentTarget.checked
+                          ? [...(form.locationGids ?? []), l.locationId]
+                          : (form.locationGids ?? []).filter((g) => g !== l.locationId),
+                      })
+                    }
+                  />{" "}
+                  {l.name}
+                </label>
+              ))}
+            {form.locationGids?.length === 0 && (
+              <small class="hint">
+                No location chosen: only orders without a location are imported (if allowed below).
+              </small>
+            )}
+            {e?.forField("locationGids") && (
+              <small class="field-error" role="alert">
+                {e.forField("locationGids")!.code}: {e.forField("locationGids")!.message}
+              </small>
+            )}
           </fieldset>
           <label class="check">
             <input
