@@ -1,5 +1,7 @@
 // Executes one Admin GraphQL request for one app on one shop: parse, validate against the real
 // schema, price, throttle, execute against in-memory state, refund to the actual cost.
+
+import { createHash } from "node:crypto";
 import {
   type DocumentNode,
   execute,
@@ -21,6 +23,9 @@ import { hasScope } from "./scopes.ts";
 import { type AccessToken, type App, pushCapped, type Shop, type Store } from "./state.ts";
 
 export const MAX_INPUT_ARRAY = 250;
+
+/** Idempotency keys remembered per shop, the latest ones (enough for any client's retries). */
+export const IDEMPOTENCY_KEYS_KEPT = 1000;
 
 /** Root fields and the access scope each needs (write_x implies read_x). */
 export const ROOT_SCOPES: Record<string, string> = {
@@ -148,7 +153,8 @@ export function makeFieldResolver(
     }
     if (!key.trim()) throw gqlError("The idempotency key cannot be empty or whitespace.", "BAD_REQUEST");
     const recordKey = `${ctx.app.id}:${key}`;
-    const fingerprint = stable({ fieldName, args });
+    // A digest, not the arguments' text: a 250-quantity mutation's arguments are some 30 KB.
+    const fingerprint = createHash("sha256").update(stable({ fieldName, args })).digest("base64");
     const prior = ctx.shop.idempotency.get(recordKey);
     if (prior) {
       if (prior.fingerprint === fingerprint) return prior.result;
@@ -164,6 +170,12 @@ export function makeFieldResolver(
     }
     const result = fn(source, args, ctx, info);
     ctx.shop.idempotency.set(recordKey, { field: fieldName, fingerprint, result });
+    // Shopify keeps a key for a day; the emulator keeps the latest keys of a shop only (a full
+    // push of 500,000 levels is 2,000 keys, each result holding 500 changes: some 100 MB).
+    for (const oldest of ctx.shop.idempotency.keys()) {
+      if (ctx.shop.idempotency.size <= IDEMPOTENCY_KEYS_KEPT) break;
+      ctx.shop.idempotency.delete(oldest);
+    }
     return result;
   };
 }
