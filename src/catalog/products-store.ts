@@ -91,14 +91,14 @@ export async function putProducts(
   });
 }
 
-interface Change {
+export interface Change {
   readonly product: NormalizedProduct;
   readonly hash: string;
   readonly existingId: number | undefined;
 }
 
 /** Writes every changed product of a batch with a few multi-row statements, not a few per product. */
-async function writeProducts(
+export async function writeProducts(
   trx: Transaction<Tables>,
   changes: readonly Change[],
   now: number,

@@ -288,6 +288,11 @@ export interface VariantLinkTable {
   inventory_item_gid: string;
   matched_by: "sku" | "barcode";
   linked_at: number;
+  /** The Shopify product the variant belongs to (migration 0017; null: linked before it). */
+  shopify_product_gid: ColumnType<string | null, string | null | undefined, string | null>;
+  /** JSON { sku, barcode } of the variant as last seen in Shopify, and when. */
+  last_seen: ColumnType<string | null, string | null | undefined, string | null>;
+  last_seen_at: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export type LinkProblemKind =
@@ -295,7 +300,13 @@ export type LinkProblemKind =
   | "duplicate_barcode_in_shopify"
   | "not_in_shopify"
   | "not_in_hub"
-  | "deleted_in_shopify";
+  | "deleted_in_shopify"
+  /** A Shopify variant with neither SKU nor barcode: nothing to match it by (migration 0017). */
+  | "no_sku_or_barcode"
+  /** One hub variant is the match of two Shopify variants (by SKU and by barcode). */
+  | "hub_variant_matches_two"
+  /** A linked variant's SKU changed in Shopify to one no hub variant has: unlinked. */
+  | "sku_changed_in_shopify";
 
 export interface LinkProblemTable {
   id: Generated<number>;
@@ -693,7 +704,9 @@ export type OperatorJobKind =
   | "initial_sync"
   | "sync_locations"
   | "read_levels"
-  | "after_connect";
+  | "after_connect"
+  | "catalog_import"
+  | "opening_count";
 export type OperatorJobStatus = "queued" | "running" | "done" | "failed" | "cancelled";
 
 /** Long work on one store, run under its lease (migration 0011). */
@@ -744,6 +757,42 @@ export interface FailureDismissalTable {
   dismissed_at: number;
 }
 
+export type CatalogImportMode = "create_only" | "create_and_overwrite";
+export type CatalogImportStatus = "running" | "done" | "failed" | "cancelled";
+
+/** One import of a store's catalog from Shopify (migration 0017; src/catalog/import/). */
+export interface CatalogImportTable {
+  id: Generated<number>;
+  store_id: number;
+  job_id: number;
+  mode: CatalogImportMode;
+  /** JSON array of the fields the import may write. */
+  fields: string;
+  status: CatalogImportStatus;
+  bulk_operation_gid: string | null;
+  result_url: string | null;
+  /** JSONL lines applied so far: a resumed run skips them. */
+  line_offset: number;
+  products_read: number;
+  variants_read: number;
+  matched: number;
+  created: number;
+  updated: number;
+  problems: number;
+  error: string | null;
+  started_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}
+
+/** The one opening count a store's Shopify quantities gave (migration 0017). */
+export interface OpeningCountTable {
+  store_id: number;
+  movements: number;
+  counted_at: number;
+  applied_at: number;
+}
+
 export interface Tables {
   api_keys: ApiKeyTable;
   operator_accounts: OperatorAccountTable;
@@ -756,6 +805,8 @@ export interface Tables {
   product_images: ProductImageTable;
   product_metafields: ProductMetafieldTable;
   product_links: ProductLinkTable;
+  catalog_imports: CatalogImportTable;
+  opening_counts: OpeningCountTable;
   movements: MovementTable;
   ledger_entries: LedgerEntryTable;
   stock_levels: StockLevelTable;

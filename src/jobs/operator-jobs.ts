@@ -49,6 +49,8 @@ export interface JobView {
 
 /** What a job's code gets: a way to report progress, and to learn it was cancelled. */
 export interface JobControl {
+  /** The job's id (work that keeps its own state per run, such as an import, finds it by this). */
+  readonly jobId: number;
   progress(p: JobProgress): Promise<void>;
   /** True once an operator asked to cancel; the job stops at its next safe point. */
   cancelled(): Promise<boolean>;
@@ -242,6 +244,8 @@ const JOB_WHAT: Record<OperatorJobKind, string> = {
   sync_locations: "reading locations",
   read_levels: "reading levels",
   after_connect: "after connecting",
+  catalog_import: "importing the catalog",
+  opening_count: "taking Shopify's quantities as the opening count",
 };
 
 async function drainStoreJobs(
@@ -286,6 +290,7 @@ async function drainStoreJobs(
       .where("id", "=", row.id)
       .execute();
     const control: JobControl = {
+      jobId: row.id,
       progress: async (p) => {
         await db
           .updateTable("operator_jobs")

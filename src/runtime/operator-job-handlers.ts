@@ -7,7 +7,9 @@ import type { OperatorJobKind } from "../db/tables.ts";
 import { dryRun, initialDeltaSync, runDriftCheck } from "../inventory/push/drift.ts";
 import type { PushDeps, PushStore } from "../inventory/push/reconciler.ts";
 import type { JobHandler } from "../jobs/operator-jobs.ts";
-import { linkVariants, readConfirmedLevels } from "../shops/linking.ts";
+import { runCatalogImport } from "../catalog/import/import-run.ts";
+import { runOpeningCount } from "../catalog/import/opening-count.ts";
+import { linkVariants, readConfirmedLevels } from "../catalog/linking.ts";
 import { syncLocations } from "../shops/locations.ts";
 import { afterConnect } from "../shops/routes.ts";
 import { BASE_WEBHOOK_TOPICS } from "../shops/webhook-subscriptions.ts";
@@ -71,6 +73,9 @@ export function operatorJobHandlers(
       await control.progress({ phase: "reading Shopify's quantities at managed locations" });
       return readConfirmedLevels(ctx.database, transport, store.id, ctx.clock.now());
     },
+    catalog_import: (store, transport, control, params) =>
+      runCatalogImport({ ctx, pollMs: 250 }, store, transport, control, params),
+    opening_count: (store, transport, control, params) => runOpeningCount(ctx, store, transport, control, params),
     after_connect: async (store, transport, control, params) => {
       await control.progress({ phase: "registering webhooks and reading locations" });
       await afterConnect(ctx, transport, store, {

@@ -15,7 +15,7 @@ import { createWebhookHandlers, shopsWebhookPlugin, type WebhookHandlers } from 
 
 export type { ActivityEntry } from "./activity.ts";
 export { listActivity, logActivity } from "./activity.ts";
-export { linkVariants, readConfirmedLevels } from "./linking.ts";
+export { linkVariants, readConfirmedLevels } from "../catalog/linking.ts";
 export { syncLocations } from "./locations.ts";
 export type { AdminTransportFactory, ShopsDeps } from "./routes.ts";
 export { missingScopes, requiredScopes } from "./scopes.ts";

@@ -11,7 +11,7 @@ import { answerFromJob, type JobRunner, waitMs, waitSecondsParam } from "../jobs
 import { ShopifyAuthError, shopifyFailure } from "../shopify/errors.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
 import { listActivity, logActivity } from "./activity.ts";
-import { listLinkProblems } from "./linking.ts";
+import { listLinkProblems } from "../catalog/linking.ts";
 import {
   type LocationView,
   listLocations,

@@ -106,6 +106,44 @@ export function matchVariants(
     }
   }
 
+  // 1b. A Shopify variant left over whose barcode is that of a hub variant just linked by SKU: the
+  // hub variant matches two Shopify variants (one by SKU, one by barcode). Neither is linked.
+  const hubById = new Map(hub.map((h) => [h.id, h]));
+  const skuLinkByBarcode = new Map<string, Link>();
+  for (const l of links) {
+    const code = norm(hubById.get(l.variantId)?.barcode);
+    if (code !== null) skuLinkByBarcode.set(code, l);
+  }
+  const second = new Map<Link, ShopifyVariant[]>();
+  for (const v of shopify) {
+    if (usedShopify.has(v.id) || excluded.has(v.id)) continue;
+    const code = norm(v.barcode);
+    const link = code === null ? undefined : skuLinkByBarcode.get(code);
+    if (!link) continue;
+    const list = second.get(link);
+    if (list) list.push(v);
+    else second.set(link, [v]);
+  }
+  if (second.size > 0) {
+    for (const [link, others] of second) {
+      const h = hubById.get(link.variantId)!;
+      usedShopify.delete(link.productVariantGid);
+      excluded.add(link.productVariantGid);
+      for (const v of others) excluded.add(v.id);
+      problems.push({
+        kind: "hub_variant_matches_two",
+        sku: h.sku,
+        barcode: h.barcode,
+        productVariantGid: link.productVariantGid,
+        detail: `SKU ${h.sku} matches Shopify variant ${link.productVariantGid} by SKU and ${others.map((v) => v.id).join(", ")} by its barcode ${h.barcode}; none is linked until one of them changes`,
+      });
+    }
+    const dropped = new Set(second.keys());
+    const kept = links.filter((l) => !dropped.has(l));
+    links.length = 0;
+    links.push(...kept);
+  }
+
   // 2. Barcode, for the rest on both sides.
   const restShopify = shopify.filter((v) => !usedShopify.has(v.id) && !excluded.has(v.id));
   const restHub = hub.filter((h) => !settled.has(h.id));
@@ -170,6 +208,16 @@ export function matchVariants(
   }
   for (const v of shopify) {
     if (usedShopify.has(v.id) || excluded.has(v.id)) continue;
+    if (norm(v.sku) === null && norm(v.barcode) === null) {
+      problems.push({
+        kind: "no_sku_or_barcode",
+        sku: null,
+        barcode: null,
+        productVariantGid: v.id,
+        detail: `Shopify variant ${v.id} has neither SKU nor barcode: nothing to match it by; give it a SKU in Shopify`,
+      });
+      continue;
+    }
     problems.push({
       kind: "not_in_hub",
       sku: norm(v.sku),

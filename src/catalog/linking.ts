@@ -13,7 +13,7 @@ import { markStoreDirtyFor } from "../inventory/push/push-store.ts";
 import { runBulkQuery } from "../shopify/bulk-query.ts";
 import { graphql } from "../shopify/graphql.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
-import { logActivity } from "./activity.ts";
+import { logActivity } from "../shops/activity.ts";
 import { type ExistingLink, type LinkProblem, matchVariants, type ShopifyVariant } from "./matching.ts";
 
 export const PRODUCT_VARIANTS_QUERY = graphql`
