@@ -2,7 +2,8 @@
  * The durable webhook inbox. `handleWebhook` only stores a verified delivery (deduplicated by
  * `X-Shopify-Webhook-Id` through a unique constraint, so even concurrent duplicates make one
  * row) and returns; `processInbox` applies stored deliveries afterwards, each in one
- * transaction with its effects, retried with backoff and dead-lettered with its error.
+ * transaction with its effects, retried with the durable-work core's backoff and dead-lettered
+ * with its error.
  * The inbox is generic: other capabilities store their topics here and process them with
  * their own handlers (`processInbox` only takes the topics this module handles).
  */
@@ -11,6 +12,8 @@ import type { AppContext } from "../core/context.ts";
 import { coerceError } from "../core/errors.ts";
 import { chunks } from "../db/batching.ts";
 import type { Trx } from "../inventory/ledger-store.ts";
+import { RETRY } from "../jobs/backoff.ts";
+import { type QueueSpec, replay, settleFailed } from "../jobs/queue.ts";
 import { importOrderTx, lockOrders } from "./intake.ts";
 import { restTransaction, transactionFromRest } from "./money.ts";
 import { orderGidOf } from "./order-gid.ts";
@@ -25,9 +28,20 @@ export const TRANSACTION_TOPIC = "order_transactions/create";
 /** Every topic `processInbox` handles (register these subscriptions when a store connects). */
 export const HANDLED_TOPICS: readonly string[] = [...ORDER_TOPICS, TRANSACTION_TOPIC, ...COMPLIANCE_TOPICS];
 
-export const INBOX_MAX_ATTEMPTS = 8;
-const BACKOFF_BASE_MS = 5_000;
-const BACKOFF_MAX_MS = 3_600_000;
+/** The inbox's retries on the hub's durable-work core (src/jobs/): one backoff, dead letters, replay. */
+export const INBOX_QUEUE: QueueSpec<"webhook_inbox"> = {
+  table: "webhook_inbox",
+  policy: RETRY.inbox,
+  waiting: ["pending", "failed"],
+  retry: "failed",
+  done: "done",
+  dead: "dead",
+  replayable: ["dead", "failed"],
+  // Deliveries are applied in a transaction that re-checks their status (see processInbox).
+  claims: false,
+  visibilityMs: 0,
+};
+export const INBOX_MAX_ATTEMPTS = INBOX_QUEUE.policy.maxAttempts;
 
 export interface WebhookDelivery {
   /** `X-Shopify-Shop-Domain` */
@@ -287,20 +301,11 @@ export async function drainInbox(
       processed++;
     } catch (thrown) {
       const err = coerceError(thrown);
-      const attempts = row.attempts + 1;
-      const isDead = err instanceof InboxRejection || attempts >= INBOX_MAX_ATTEMPTS;
+      const { attempts, dead: isDead } = await settleFailed(db, INBOX_QUEUE, row, null, err.message, now, {
+        permanent: err instanceof InboxRejection,
+      });
       if (isDead) dead++;
       else failed++;
-      await db
-        .updateTable("webhook_inbox")
-        .set({
-          status: isDead ? "dead" : "failed",
-          attempts,
-          next_attempt_at: now + Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempts - 1)),
-          last_error: err.message.slice(0, 500),
-        })
-        .where("id", "=", row.id)
-        .execute();
       // Ids and the reason only: the body may hold personal data.
       ctx.logger.warn(
         {
@@ -371,13 +376,7 @@ export async function processInbox(ctx: AppContext, limit = 200): Promise<InboxR
 
 /** Puts a dead or failed delivery back in the queue (operator's replay). */
 export async function replayInbox(ctx: AppContext, id: number): Promise<boolean> {
-  const r = await ctx.database.db
-    .updateTable("webhook_inbox")
-    .set({ status: "pending", attempts: 0, next_attempt_at: ctx.clock.now(), last_error: null })
-    .where("id", "=", id)
-    .where("status", "in", ["dead", "failed"])
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) > 0;
+  return replay(ctx.database.db, INBOX_QUEUE, id, ctx.clock.now());
 }
 
 /**
