@@ -72,6 +72,24 @@ describe("matchVariants", () => {
   it("ignores blank SKUs and barcodes on the Shopify side", () => {
     const r = matchVariants([hub(1, "A")], [shop(10, "  "), shop(11, null, "")], []);
     expect(r.links).toEqual([]);
-    expect(r.problems.map((p) => p.kind).sort()).toEqual(["not_in_hub", "not_in_hub", "not_in_shopify"]);
+    // Neither SKU nor barcode: nothing to match them by, a problem of its own.
+    expect(r.problems.map((p) => p.kind).sort()).toEqual([
+      "no_sku_or_barcode",
+      "no_sku_or_barcode",
+      "not_in_shopify",
+    ]);
+  });
+
+  it("a hub variant matching one Shopify variant by SKU and another by barcode links neither", () => {
+    const r = matchVariants(
+      [{ id: 1, sku: "A", barcode: "111" }],
+      [shop(10, "A", "999"), shop(11, "OTHER", "111")],
+      [],
+    );
+    expect(r.links).toEqual([]);
+    expect(r.problems.map((p) => [p.kind, p.sku, p.productVariantGid])).toEqual([
+      ["hub_variant_matches_two", "A", "gid://shopify/ProductVariant/10"],
+    ]);
+    expect(r.problems[0]!.detail).toContain("gid://shopify/ProductVariant/11");
   });
 });
