@@ -30,6 +30,18 @@ export const LINK_PROBLEM_HELP: Record<string, { label: string; todo: string }> 
     label: "Deleted in Shopify",
     todo: "The variant was removed from Shopify: nothing is pushed for it any more. Recreate it in Shopify if that was a mistake.",
   },
+  no_sku_or_barcode: {
+    label: "No SKU or barcode",
+    todo: "This Shopify variant has neither SKU nor barcode, so nothing matches it: give it a SKU in Shopify's admin, then import or link again.",
+  },
+  hub_variant_matches_two: {
+    label: "Matches two Shopify variants",
+    todo: "One hub variant matches one Shopify variant by SKU and another by barcode: correct the other variant's barcode in Shopify (or pick one by linking it by hand), then link again.",
+  },
+  sku_changed_in_shopify: {
+    label: "SKU changed in Shopify",
+    todo: "The SKU of this Shopify variant was changed to one the hub does not have: nothing is pushed for it. Restore the SKU in Shopify, or send the new SKU from the back office.",
+  },
 };
 
 export function LinkProblems({ items, id }: { items: readonly LinkProblemView[]; id?: string }) {
