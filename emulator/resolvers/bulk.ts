@@ -3,10 +3,11 @@
 //
 // Executed in slices, never in one piece: graphql-js over a whole store (500,000 levels) blocked the
 // emulator for 48 s and built a 1.45 GB result tree. Each slice is one graphql-js execution of at
-// most a page of a connection (the query rewritten with `first`/`after`, nested connections paged
-// the same way and continued through `node(id:)`); its lines are appended to the result file on
-// disk and the event loop runs between slices, so the emulator keeps answering while it works and
-// holds one slice at a time.
+// most a page of a connection: each connection of the query is resolved once (its whole list, as
+// a bulk read does), kept until read to its end, and handed out a page per execution; nested
+// connections are continued through `node(id:)` of their parent. Each slice's lines are appended
+// to the result file on disk and the event loop runs between slices, so the emulator keeps
+// answering while it works and holds one slice's result at a time.
 import { mkdtempSync, rmSync } from "node:fs";
 import { open, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -18,6 +19,7 @@ import {
   type FieldNode,
   type FragmentDefinitionNode,
   type GraphQLError,
+  type GraphQLFieldResolver,
   type GraphQLNamedType,
   type GraphQLObjectType,
   type GraphQLSchema,
@@ -74,11 +76,6 @@ const field = (
   arguments: args,
   ...(selections ? { selectionSet: { kind: Kind.SELECTION_SET, selections } } : {}),
 });
-const intArg = (n: string, v: number): ArgumentNode => ({
-  kind: Kind.ARGUMENT,
-  name: name(n),
-  value: { kind: Kind.INT, value: String(v) },
-});
 const stringArg = (n: string, v: string): ArgumentNode => ({
   kind: Kind.ARGUMENT,
   name: name(n),
@@ -88,8 +85,10 @@ const PAGING_ARGS = new Set(["first", "last", "after", "before"]);
 
 /** A connection of the query: how to ask for one more page of it. */
 interface ConnectionPlan {
-  /** The rewritten field without paging arguments (`first`/`after` are added per page). */
+  /** The rewritten field, without the query's own paging arguments. */
   readonly field: FieldNode;
+  /** Nodes in the page a slice reads when it does not continue this connection. */
+  readonly firstPage: number;
   /** The type the field is selected on (`... on T` when continued through `node(id:)`). */
   readonly parentType: string;
   /** Whether further pages can be read through `node(id:)` of the parent. */
@@ -172,11 +171,18 @@ class Rewriter {
     );
     const parent = this.schema.getType(parentType);
     const continuable = depth > 0 && hasId(parent) && this.nodeTypes.has(parentType);
-    plans[index] = { field: base, parentType, continuable };
-    // Root connections are paged by the caller; nested ones get their first page here, or all
-    // of it when no later page could be read (no `node(id:)` for the parent's type).
-    if (depth === 0 || !continuable) return base;
-    return { ...base, arguments: [...(base.arguments ?? []), intArg("first", BULK_SLICE.nested)] };
+    // A nested connection whose later pages could not be read (no `node(id:)` for its parent's
+    // type) is read whole with its parent.
+    const firstPage =
+      depth === 0
+        ? JSON.stringify(selections).includes(CONN)
+          ? BULK_SLICE.rootWithNested
+          : BULK_SLICE.root
+        : continuable
+          ? BULK_SLICE.nested
+          : Number.POSITIVE_INFINITY;
+    plans[index] = { field: base, parentType, continuable, firstPage };
+    return base;
   }
 
   /** The selection under `edges { node { … } }` or `nodes { … }`. */
@@ -305,9 +311,49 @@ async function run(ctx: Ctx, op: BulkOperation, groupObjects = false): Promise<v
   const rootSelection = rewriter
     .selection(operation.selectionSet, "QueryRoot", 0)
     .selections.filter((s): s is FieldNode => s.kind === Kind.FIELD && s.alias?.value !== ID);
-  const fieldResolver = makeFieldResolver(allResolvers(), schema);
-  const slice = async (selections: readonly SelectionNode[]): Promise<Json> => {
+  const resolve = makeFieldResolver(allResolvers(), schema);
+  const rootValue = {};
+  // Each connection's whole list, by the object it is a field of and its plan, from its first
+  // page until its last (resolving a 100,000-level list again for each page was quadratic).
+  const lists = new WeakMap<object, Map<number, readonly unknown[]>>();
+  /** The page each plan reads in the current slice (offset, size); others read their first page. */
+  let pages = new Map<number, { offset: number; size: number }>();
+  const fieldResolver: GraphQLFieldResolver<unknown, Ctx> = (source, args, c, info) => {
+    const alias = info.fieldNodes[0]?.alias?.value;
+    if (!alias?.startsWith(CONN)) return resolve(source, args, c, info);
+    const plan = Number(alias.slice(CONN.length));
+    const holder = (source ?? rootValue) as object;
+    let byPlan = lists.get(holder);
+    if (!byPlan) {
+      byPlan = new Map();
+      lists.set(holder, byPlan);
+    }
+    const held = byPlan;
+    const page = (all: readonly unknown[]) => {
+      const { offset, size } = pages.get(plan) ?? { offset: 0, size: rewriter.plans[plan]!.firstPage };
+      const nodes = all.slice(offset, offset + size);
+      const end = offset + nodes.length;
+      const hasNextPage = end < all.length;
+      if (hasNextPage) held.set(plan, all);
+      else held.delete(plan);
+      return { nodes, pageInfo: { hasNextPage, endCursor: hasNextPage ? String(end) : null } };
+    };
+    const known = held.get(plan);
+    if (known) return page(known);
+    const whole = (conn: unknown) => {
+      if (!conn) return null;
+      const cn = conn as { nodes?: unknown[]; edges?: { node: unknown }[] };
+      return page(cn.nodes ?? (cn.edges ?? []).map((e) => e.node));
+    };
+    const conn = resolve(source, args, c, info);
+    return conn instanceof Promise ? conn.then(whole) : whole(conn);
+  };
+  const slice = async (
+    selections: readonly SelectionNode[],
+    read: Map<number, { offset: number; size: number }> = new Map(),
+  ): Promise<Json> => {
     await nextTurn();
+    pages = read;
     const document: DocumentNode = {
       kind: Kind.DOCUMENT,
       definitions: [
@@ -321,7 +367,7 @@ async function run(ctx: Ctx, op: BulkOperation, groupObjects = false): Promise<v
     const result = await execute({
       schema,
       document,
-      rootValue: {},
+      rootValue,
       contextValue: { ...ctx, bulk: true, now: ctx.store.nowIso() },
       fieldResolver,
       typeResolver,
@@ -341,32 +387,23 @@ async function run(ctx: Ctx, op: BulkOperation, groupObjects = false): Promise<v
   const drain = async () => {
     for (let c = out.continuations.pop(); c; c = out.continuations.pop()) {
       const plan = rewriter.plans[c.plan]!;
-      const data = await slice([
-        field(
-          "node",
-          undefined,
-          [
-            {
-              kind: Kind.INLINE_FRAGMENT,
-              typeCondition: { kind: Kind.NAMED_TYPE, name: name(plan.parentType) },
-              selectionSet: {
-                kind: Kind.SELECTION_SET,
-                selections: [
-                  {
-                    ...plan.field,
-                    arguments: [
-                      ...(plan.field.arguments ?? []),
-                      intArg("first", BULK_SLICE.continued),
-                      stringArg("after", c.after),
-                    ],
-                  },
-                ],
+      const data = await slice(
+        [
+          field(
+            "node",
+            undefined,
+            [
+              {
+                kind: Kind.INLINE_FRAGMENT,
+                typeCondition: { kind: Kind.NAMED_TYPE, name: name(plan.parentType) },
+                selectionSet: { kind: Kind.SELECTION_SET, selections: [plan.field] },
               },
-            },
-          ],
-          [stringArg("id", c.holderId)],
-        ),
-      ]);
+            ],
+            [stringArg("id", c.holderId)],
+          ),
+        ],
+        new Map([[c.plan, { offset: Number(c.after), size: BULK_SLICE.continued }]]),
+      );
       const holder = data["node"] as Json | null;
       const value = holder?.[plan.field.alias!.value] as Json | undefined;
       if (!value) throw new Error(`a page of ${plan.field.name.value} under ${c.holderId} could not be read`);
@@ -378,19 +415,13 @@ async function run(ctx: Ctx, op: BulkOperation, groupObjects = false): Promise<v
     for (const root of rootSelection) {
       const key = root.alias?.value ?? root.name.value;
       if (key.startsWith(CONN)) {
-        const nested = JSON.stringify(root.selectionSet).includes(CONN);
+        const plan = Number(key.slice(CONN.length));
         let after: string | null = null;
         do {
-          const data = await slice([
-            {
-              ...root,
-              arguments: [
-                ...(root.arguments ?? []),
-                intArg("first", nested ? BULK_SLICE.rootWithNested : BULK_SLICE.root),
-                ...(after ? [stringArg("after", after)] : []),
-              ],
-            },
-          ]);
+          const data = await slice(
+            [root],
+            new Map([[plan, { offset: Number(after ?? 0), size: rewriter.plans[plan]!.firstPage }]]),
+          );
           const value = data[key] as Json | null;
           const nodes = (value?.[NODES] as Json[] | null) ?? [];
           // groupObjects: each node's further nested pages right after it (Shopify's grouping);

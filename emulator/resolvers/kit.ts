@@ -8,7 +8,7 @@ export interface Ctx {
   app: App;
   scopes: ReadonlySet<string>;
   baseUrl: string;
-  /** Bulk operations read whole connections: `first`/`last` are not required, nor capped at 250. */
+  /** Bulk operations read whole connections: `first`/`last` are neither required nor applied. */
   bulk: boolean;
   now: string;
 }
@@ -137,13 +137,11 @@ export function connection<T>(
   if (end < start) end = start;
   let hasNextPage = args.before ? end < ordered.length : false;
   let hasPreviousPage = args.after ? start > 0 : false;
-  // In a bulk operation only its executor pages (bulk.ts: the query's own paging arguments are
-  // dropped), without the 250 cap.
-  if (hasFirst) {
+  if (!ctx.bulk && hasFirst) {
     if (end - start > args.first!) hasNextPage = true;
     end = Math.min(end, start + Math.max(0, args.first!));
   }
-  if (hasLast) {
+  if (!ctx.bulk && hasLast) {
     if (end - start > args.last!) hasPreviousPage = true;
     start = Math.max(start, end - args.last!);
   }
