@@ -38,7 +38,8 @@ const root = new URL("..", import.meta.url).pathname;
 
 const t0 = Date.now();
 const loadAtStart = loadavg();
-const emulator = await startEmulator();
+// TEST ONLY flag: the benchmark's hub receives webhooks on plain http:// on loopback.
+const emulator = await startEmulator({ testOnlyAllowPlainHttpWebhooks: true });
 const app = emulator.control.createApp({ name: "Tillbridge", scopes: [...INSTALL_SCOPES] });
 emulator.control.createShop({ domain: DOMAIN, plan: PLAN });
 const locations = Array.from({ length: LOCATIONS }, (_, i) =>
