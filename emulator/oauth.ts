@@ -16,14 +16,66 @@ function secret(prefix: string): string {
   return `${prefix}_${randomBytes(16).toString("hex")}`;
 }
 
-/** Shopify's OAuth hmac: hex HMAC-SHA256 over the other parameters sorted as k=v joined by &. */
+/**
+ * Shopify's OAuth hmac: hex HMAC-SHA256 over the other parameters sorted by name and URL-encoded
+ * as a query string (`state=a%2Fb%3D` for `a/b=`), which is what Shopify's own library checks
+ * (@shopify/shopify-api `validateHmac`: URLSearchParams of the sorted keys).
+ */
 export function oauthHmac(params: Record<string, string>, clientSecret: string): string {
-  const msg = Object.keys(params)
+  const q = new URLSearchParams();
+  for (const k of Object.keys(params)
     .filter((k) => k !== "hmac" && k !== "signature")
-    .sort()
-    .map((k) => `${k}=${params[k]}`)
-    .join("&");
-  return createHmac("sha256", clientSecret).update(msg).digest("hex");
+    .sort())
+    q.append(k, params[k] ?? "");
+  return createHmac("sha256", clientSecret).update(q.toString()).digest("hex");
+}
+
+/** The staff member an online (per-user) token is for, with the fields Shopify returns. */
+export const ASSOCIATED_USER = {
+  id: 1,
+  first_name: "Emu",
+  last_name: "Lator",
+  email: "staff@example.com",
+  account_owner: true,
+  locale: "en",
+  collaborator: false,
+  email_verified: true,
+};
+
+export const TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
+export const ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token";
+export const OFFLINE_TOKEN_TYPE = "urn:shopify:params:oauth:token-type:offline-access-token";
+export const ONLINE_TOKEN_TYPE = "urn:shopify:params:oauth:token-type:online-access-token";
+/** Client-credentials tokens live 24 hours (Shopify answers expires_in 86399). */
+export const CLIENT_CREDENTIALS_TTL_S = 86399;
+
+/**
+ * Why a session token (the App Bridge id token, HS256 signed with the app's secret) is refused for
+ * `shop`, or undefined when it is good: signature, `aud` the client id, `dest` the shop, not expired.
+ */
+export function sessionTokenProblem(
+  token: string,
+  app: App,
+  shop: string,
+  nowMs: number,
+): string | undefined {
+  const parts = token.split(".");
+  if (parts.length !== 3) return "The session token is not a JWT";
+  const [h, p, sig] = parts as [string, string, string];
+  const expected = createHmac("sha256", app.clientSecret).update(`${h}.${p}`).digest("base64url");
+  if (!safeEqual(expected, sig)) return "The session token's signature is invalid";
+  let claims: Record<string, unknown>;
+  try {
+    claims = JSON.parse(Buffer.from(p, "base64url").toString("utf8")) as Record<string, unknown>;
+  } catch {
+    return "The session token's payload is not JSON";
+  }
+  if (claims["aud"] !== app.clientId) return "The session token was issued for another app";
+  const dest = typeof claims["dest"] === "string" ? claims["dest"].replace(/^https:\/\//, "") : "";
+  if (dest !== shop) return "The session token was issued for another shop";
+  if (typeof claims["exp"] !== "number" || claims["exp"] * 1000 <= nowMs)
+    return "The session token has expired";
+  return undefined;
 }
 
 export function parseScopes(s: unknown): string[] {
@@ -127,9 +179,17 @@ function mintAccessToken(
   kind: AccessToken["kind"],
   fromRefresh?: string,
 ): AccessToken {
-  const prefix = kind === "custom" ? "shpat" : kind === "online" ? "shpua" : "shpca";
+  const prefix =
+    kind === "custom" || kind === "client_credentials" ? "shpat" : kind === "online" ? "shpua" : "shpca";
   const now = store.clock.now();
-  const ttl = kind === "expiring" ? ACCESS_TOKEN_TTL_S : kind === "online" ? ONLINE_TOKEN_TTL_S : null;
+  const ttl =
+    kind === "expiring"
+      ? ACCESS_TOKEN_TTL_S
+      : kind === "online"
+        ? ONLINE_TOKEN_TTL_S
+        : kind === "client_credentials"
+          ? CLIENT_CREDENTIALS_TTL_S
+          : null;
   const t: AccessToken = {
     value: secret(prefix),
     appId: app.id,
@@ -195,6 +255,55 @@ export function accessToken(store: Store, shop: Shop, body: Record<string, unkno
       return oauthError("invalid_grant", "The app is not installed on this shop");
     return { status: 200, body: expiringPair(store, app, shop.domain, rt.scopes, rt.value) };
   }
+  if (str("grant_type") === "client_credentials") {
+    // For an app of the store's own organization, installed on it (shopify.dev "Using the client
+    // credentials grant"): a 24-hour token with the installed scopes.
+    const installed = shop.installations.get(app.id);
+    if (!installed)
+      return oauthError("invalid_request", "The app is not installed on this shop; install it first");
+    const t = mintAccessToken(store, app, shop.domain, installed.scopes, "client_credentials");
+    return {
+      status: 200,
+      body: {
+        access_token: t.value,
+        scope: installed.scopes.join(","),
+        expires_in: CLIENT_CREDENTIALS_TTL_S,
+      },
+    };
+  }
+  if (str("grant_type") === TOKEN_EXCHANGE_GRANT) {
+    if (str("subject_token_type") !== ID_TOKEN_TYPE)
+      return oauthError("invalid_request", `subject_token_type must be ${ID_TOKEN_TYPE}`);
+    const problem = sessionTokenProblem(str("subject_token") ?? "", app, shop.domain, now);
+    if (problem) return oauthError("invalid_subject_token", problem);
+    const requested = str("requested_token_type") ?? OFFLINE_TOKEN_TYPE;
+    if (requested !== OFFLINE_TOKEN_TYPE && requested !== ONLINE_TOKEN_TYPE)
+      return oauthError(
+        "invalid_request",
+        `requested_token_type must be ${OFFLINE_TOKEN_TYPE} or ${ONLINE_TOKEN_TYPE}`,
+      );
+    // Token exchange installs the app with the scopes its configuration asks for (managed install).
+    const scopes = shop.installations.get(app.id)?.scopes ?? app.scopes;
+    installApp(shop, app, scopes, store.nowIso());
+    if (requested === ONLINE_TOKEN_TYPE) {
+      const t = mintAccessToken(store, app, shop.domain, scopes, "online");
+      return {
+        status: 200,
+        body: {
+          access_token: t.value,
+          scope: scopes.join(","),
+          expires_in: ONLINE_TOKEN_TTL_S,
+          associated_user_scope: scopes.join(","),
+          associated_user: ASSOCIATED_USER,
+        },
+      };
+    }
+    if (str("expiring") === "1") return { status: 200, body: expiringPair(store, app, shop.domain, scopes) };
+    const t = mintAccessToken(store, app, shop.domain, scopes, "offline");
+    return { status: 200, body: { access_token: t.value, scope: scopes.join(",") } };
+  }
+  if (str("grant_type") !== undefined && str("grant_type") !== "authorization_code")
+    return oauthError("unsupported_grant_type", `grant_type ${str("grant_type")} is not supported`);
   const code = store.codes.get(str("code") ?? "");
   if (!code || code.used || code.appId !== app.id || code.shop !== shop.domain || code.expiresAt <= now) {
     if (code) code.used = true;
@@ -211,13 +320,7 @@ export function accessToken(store: Store, shop: Shop, body: Record<string, unkno
         scope: code.scopes.join(","),
         expires_in: ONLINE_TOKEN_TTL_S,
         associated_user_scope: code.scopes.join(","),
-        associated_user: {
-          id: 1,
-          first_name: "Emu",
-          last_name: "Lator",
-          email: "staff@example.com",
-          account_owner: true,
-        },
+        associated_user: ASSOCIATED_USER,
       },
     };
   }

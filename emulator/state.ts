@@ -40,7 +40,7 @@ export interface AccessToken {
   appId: number;
   shop: string;
   scopes: string[];
-  kind: "offline" | "expiring" | "online" | "custom";
+  kind: "offline" | "expiring" | "online" | "custom" | "client_credentials";
   createdAt: number;
   expiresAt: number | null;
   revoked: boolean;
