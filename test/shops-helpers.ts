@@ -20,7 +20,7 @@ import type { AdminTransportFactory } from "../src/shops/routes.ts";
 import { openTestDatabase, type TestDialect } from "./support/databases.ts";
 
 export const KEY = Buffer.alloc(32, 9);
-export const PUBLIC_URL = "http://hub.test";
+export const PUBLIC_URL = "https://hub.test";
 
 /** Unthrottled, no retries: enough to exercise the shops code against the emulator. */
 export const fetchTransport: AdminTransportFactory = ({ store, urlTemplate, getAccessToken }) => ({

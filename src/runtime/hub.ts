@@ -45,6 +45,7 @@ import { ORDER_JOB_INTERVALS, orderJobs, orderStorePass } from "../orders/worker
 import type { ShopifyAdminTransport } from "../shopify/admin-client.ts";
 import { createAdminTransport } from "../shopify/admin-client.ts";
 import { createShops } from "../shops/index.ts";
+import { registerSyncHealth } from "../shops/health-metrics.ts";
 import { openSecretKey } from "../shops/secrets.ts";
 import { BASE_WEBHOOK_TOPICS, ensureWebhooks } from "../shops/webhook-subscriptions.ts";
 import { operatorJobHandlers } from "./operator-job-handlers.ts";
@@ -104,6 +105,8 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
   const jobs = createJobRunner(ctx, (store) =>
     worker.runNow(store, (transport) => runStoreJobs(ctx, store, transport, jobHandlers)),
   );
+  // Webhook health, deprecation notices and the API version's end of life in /metrics (issue 18).
+  const syncHealth = registerSyncHealth(ctx);
   const shops = createShops(ctx, {
     key: ctx.secretKey,
     webhookTopics,
@@ -111,6 +114,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     createTransport: (o) =>
       createAdminTransport({
         ...o,
+        onDeprecated: (operation, reason) => syncHealth.onDeprecated(o.metricsLabel, operation, reason),
         onCall: (outcome, cost) => {
           ctx.metrics.shopifyCalls.inc({ store: o.metricsLabel, outcome });
           if (cost)
@@ -162,19 +166,14 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     run: async () => void (await processRefundInbox(ctx)),
   });
   // Subscriptions a store should have (a new version adds topics; Shopify may have removed one
-  // after failed deliveries): checked at start and every 6 hours, missing ones created.
+  // after failed deliveries): checked at start and every 30 minutes, missing ones created, the
+  // store shown degraded meanwhile (src/shops/webhook-health.ts).
   worker.addStorePass({
     name: "shops:webhooks",
     flow: null,
-    everyMs: 6 * 3600_000,
+    everyMs: 30 * 60_000,
     run: async (store, transport) =>
-      void (await ensureWebhooks(
-        ctx,
-        store,
-        transport,
-        webhookTopics,
-        `${config.publicUrl}/webhooks/shopify`,
-      )),
+      void (await ensureWebhooks(ctx, store, transport, webhookTopics)),
   });
   // Long operator work (linking, dry runs, drift checks, initial sync) under the store's lease.
   worker.addStorePass({

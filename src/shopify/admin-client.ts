@@ -63,6 +63,11 @@ export interface AdminTransportOptions {
   timeoutMs?: number;
   /** Called after every HTTP attempt (also the retried ones). */
   onCall?: (outcome: CallOutcome, cost: QueryCost | undefined) => void;
+  /**
+   * Shopify answered with `X-Shopify-API-Deprecated-Reason`: the operation (its GraphQL name)
+   * used something deprecated in the pinned version. Recorded per store (api-deprecations.ts).
+   */
+  onDeprecated?: (operation: string, reason: string) => void;
   /** Waits (default: a real timer). Tests pass one that advances a controlled clock. */
   sleep?: (ms: number) => Promise<void>;
   /** Jitter source in [0, 1) (default Math.random). */
@@ -74,6 +79,16 @@ export interface ShopifyAdminTransport extends AdminTransport {
   throttleState(): ReturnType<typeof statusAt>;
   /** Calls waiting in this store's queue, the one in flight included. */
   pending(): number;
+}
+
+/** The GraphQL operation's name in a request body ("(anonymous)" when it has none). */
+function operationName(body: string): string {
+  try {
+    const q = (JSON.parse(body) as { query?: string }).query ?? "";
+    return /\b(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)/.exec(q)?.[1] ?? "(anonymous)";
+  } catch {
+    return "(anonymous)";
+  }
 }
 
 /** Default cost estimates when a document's cost has not been seen yet (transport.ts contract). */
@@ -208,6 +223,14 @@ export function createAdminTransport(options: AdminTransportOptions): ShopifyAdm
     }
 
     const now = clock.now();
+    const deprecated = res.headers.get("x-shopify-api-deprecated-reason");
+    if (deprecated) {
+      try {
+        options.onDeprecated?.(operationName(body), deprecated.slice(0, 500));
+      } catch (e) {
+        logger.warn({ err: e }, "onDeprecated hook failed");
+      }
+    }
     let parsed: ResponseBody | undefined;
     try {
       parsed = text ? (JSON.parse(text) as ResponseBody) : undefined;

@@ -2,6 +2,7 @@
 
 import type { Logger } from "pino";
 import { z } from "zod";
+import { listLinkProblems } from "../catalog/linking.ts";
 import type { Clock } from "../core/clock.ts";
 import type { AppContext } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
@@ -11,7 +12,7 @@ import { answerFromJob, type JobRunner, waitMs, waitSecondsParam } from "../jobs
 import { ShopifyAuthError, shopifyFailure } from "../shopify/errors.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
 import { listActivity, logActivity } from "./activity.ts";
-import { listLinkProblems } from "../catalog/linking.ts";
+import { healthRoutes } from "./health-routes.ts";
 import {
   type LocationView,
   listLocations,
@@ -34,7 +35,13 @@ import {
   storeView,
 } from "./stores.ts";
 import type { TokenKeeper } from "./tokens.ts";
-import { BASE_WEBHOOK_TOPICS, registerWebhooks } from "./webhook-subscriptions.ts";
+import {
+  effectivePublicUrl,
+  loadWebhookHealth,
+  publicUrlProblem,
+  checkWebhooks as recordWebhookHealth,
+} from "./webhook-health.ts";
+import { BASE_WEBHOOK_TOPICS } from "./webhook-subscriptions.ts";
 
 export interface ShopsDeps {
   /** From loadOrCreateKey(config, logger). */
@@ -89,6 +96,8 @@ const storeOut = z.object({
   connectedAt: z.string(),
   disconnectedAt: z.string().nullable(),
   accessTokenExpiresAt: z.string().nullable(),
+  /** Problems found while connecting that the operator must fix (e.g. a PUBLIC_URL that is not HTTPS). */
+  warnings: z.array(z.object({ code: z.string(), message: z.string() })).optional(),
   flows: z.array(
     z.object({
       flow: flowName,
@@ -129,23 +138,11 @@ export async function afterConnect(
   const now = () => ctx.clock.now();
   if (options.webhooks) {
     try {
-      const r = await registerWebhooks(
-        transport,
-        options.topics ?? BASE_WEBHOOK_TOPICS,
-        `${ctx.config.publicUrl}/webhooks/shopify`,
-      );
-      await logActivity(
-        ctx.database.db,
-        {
-          storeId: store.id,
-          flow: "connection",
-          kind: "webhooks_registered",
-          level: r.failed.length > 0 ? "warn" : "info",
-          message: `webhooks: ${r.created.length} created, ${r.existing.length} already there, ${r.failed.length} failed${r.failed.map((f) => ` (${f.topic}: ${f.message})`).join("")}`,
-          data: { created: r.created, failed: r.failed.map((f) => f.topic) },
-        },
-        now(),
-      );
+      // Records the store's webhook health: a public URL Shopify refuses (not HTTPS) or refused
+      // topics show as degraded in the console and /metrics, and in the connect answer.
+      await recordWebhookHealth(ctx, store, transport, options.topics ?? BASE_WEBHOOK_TOPICS, {
+        reason: "connect",
+      });
     } catch (err) {
       if ((err as { code?: string }).code === "LEASE_LOST") throw err;
       await logActivity(
@@ -191,6 +188,12 @@ export function shopsRoutes(ctx: AppContext, deps: ShopsDeps) {
     }
     return store;
   };
+  /** What the connection's set-up found wrong with the store's webhooks (said at connect, not only logged). */
+  const connectWarnings = async (storeId: number) => {
+    const health = await loadWebhookHealth(database.db, storeId);
+    const problem = health.problem ?? publicUrlProblem(await effectivePublicUrl(ctx));
+    return problem ? [{ code: "WEBHOOKS_NOT_REGISTERED", message: problem }] : [];
+  };
   return [
     route({
       method: "GET",
@@ -230,12 +233,13 @@ export function shopsRoutes(ctx: AppContext, deps: ShopsDeps) {
           { webhooks: true },
           CONNECT_WAIT_MS,
         );
+        const warnings = await connectWarnings(r.storeId);
         if (deps.afterInstallUrl) return reply.redirect(deps.afterInstallUrl(r.domain), 302);
         return reply
           .code(200)
           .type("text/html; charset=utf-8")
           .send(
-            `<!doctype html><html><head><meta charset="utf-8"><title>Connected</title></head><body><h1>${escapeHtml(r.domain)} is connected</h1><p><a href="/console/#/stores/${encodeURIComponent(r.domain)}/setup">Continue the setup in the Tillbridge console</a>: map its locations, link its variants, check the dry run and choose its flows.</p></body></html>`,
+            `<!doctype html><html><head><meta charset="utf-8"><title>Connected</title></head><body><h1>${escapeHtml(r.domain)} is connected</h1>${warnings.map((w) => `<p role="alert"><strong>${escapeHtml(w.code)}</strong>: ${escapeHtml(w.message)}</p>`).join("")}<p><a href="/console/#/stores/${encodeURIComponent(r.domain)}/setup">Continue the setup in the Tillbridge console</a>: map its locations, link its variants, check the dry run and choose its flows.</p></body></html>`,
           );
       },
     }),
@@ -287,7 +291,11 @@ export function shopsRoutes(ctx: AppContext, deps: ShopsDeps) {
           { webhooks: body.webhookSecret !== undefined },
           CONNECT_WAIT_MS,
         );
-        return storeView(database, await requireStore(database, domain));
+        const warnings = body.webhookSecret !== undefined ? await connectWarnings(storeId) : [];
+        return {
+          ...(await storeView(database, await requireStore(database, domain))),
+          ...(warnings.length > 0 ? { warnings } : {}),
+        };
       },
     }),
     route({
@@ -517,5 +525,7 @@ export function shopsRoutes(ctx: AppContext, deps: ShopsDeps) {
         items: await listActivity(database.db, (await requireStore(database, params.domain)).id, query),
       }),
     }),
+    // Webhook health, late deliveries, deprecations, the coalescing window (issue 18).
+    ...healthRoutes(ctx, deps),
   ];
 }

@@ -6,7 +6,7 @@
 import type { AppContext } from "../core/context.ts";
 import { graphql } from "../shopify/graphql.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
-import { logActivity } from "./activity.ts";
+import { checkWebhooks } from "./webhook-health.ts";
 
 export const BASE_WEBHOOK_TOPICS: readonly string[] = ["APP_UNINSTALLED"];
 
@@ -88,30 +88,17 @@ export async function registerWebhooks(
 }
 
 /**
- * Creates the subscriptions a connected store is missing, and says so in its activity log only
- * when something was created or refused (run at start and periodically, so an upgrade's new topics
- * and subscriptions Shopify removed after failed deliveries come back).
+ * Creates the subscriptions a connected store is missing and records the store's webhook health
+ * (webhook-health.ts), run at start and on a schedule, so an upgrade's new topics and
+ * subscriptions Shopify removed after failed deliveries come back. `uri` defaults to the public
+ * URL in force (the console's override, else PUBLIC_URL).
  */
 export async function ensureWebhooks(
   ctx: AppContext,
   store: { id: number; domain: string },
   transport: AdminTransport,
   topics: readonly string[],
-  uri: string,
+  uri?: string,
 ): Promise<WebhookRegistration> {
-  const r = await registerWebhooks(transport, topics, uri);
-  if (r.created.length > 0 || r.failed.length > 0)
-    await logActivity(
-      ctx.database.db,
-      {
-        storeId: store.id,
-        flow: "connection",
-        kind: "webhooks_registered",
-        level: r.failed.length > 0 ? "warn" : "info",
-        message: `webhooks checked: ${r.created.length} missing and created, ${r.failed.length} refused${r.failed.map((f) => ` (${f.topic}: ${f.message})`).join("")}`,
-        data: { created: r.created, failed: r.failed.map((f) => f.topic) },
-      },
-      ctx.clock.now(),
-    );
-  return r;
+  return (await checkWebhooks(ctx, store, transport, topics, uri ? { uri } : {})).registration;
 }

@@ -14,14 +14,22 @@
  * processed. Only the compliance topics of a known, disconnected store still go through (a
  * `shop/redact` arrives 48 hours after an uninstall and must erase that store's data).
  *
+ * Headers are checked as Shopify sends them: `X-Shopify-Shop-Domain` must be the
+ * `<name>.myshopify.com` domain of a connected store (else the verified delivery is answered and
+ * dead-lettered with the reason, never processed), and a delivery
+ * whose `X-Shopify-Triggered-At` is more than an hour old is processed like any other but
+ * counted as late for its store (`webhook_late`, the console and /metrics): Shopify retries
+ * for hours and can deliver a day late, and a store receiving late deliveries is worth a look.
+ *
  * The orders engineer's durable webhook inbox can replace the dispatch here (dedupe on
  * X-Shopify-Webhook-Id); handlers must be idempotent meanwhile (duplicates happen).
  */
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
+import { sql } from "kysely";
 import type { AppContext } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
-import { verifyWebhookHmac } from "../shopify/hmac.ts";
+import { isShopDomain, verifyWebhookHmac } from "../shopify/hmac.ts";
 import { decryptSecret, sealedAt } from "./secrets.ts";
 import { disconnectStore, findStore, type StoreRow, storeConnectionsVersion } from "./stores.ts";
 
@@ -65,6 +73,43 @@ export function createWebhookHandlers(ctx: AppContext): WebhookHandlers {
 
 const header = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 
+/** A delivery triggered longer ago than this is recorded as late (still processed). */
+export const LATE_DELIVERY_MS = 3600_000;
+
+/** How late a delivery is (ms past LATE_DELIVERY_MS counts), or null when on time or undated. */
+export function lateBy(triggeredAt: number | undefined, receivedAt: number): number | null {
+  if (triggeredAt === undefined) return null;
+  const age = receivedAt - triggeredAt;
+  return age > LATE_DELIVERY_MS ? age : null;
+}
+
+async function recordLate(
+  ctx: AppContext,
+  storeId: number,
+  topic: string,
+  ageMs: number,
+  now: number,
+): Promise<void> {
+  await ctx.database.db
+    .insertInto("webhook_late")
+    .values({
+      store_id: storeId,
+      count: 1,
+      last_topic: topic.slice(0, 255),
+      last_late_at: now,
+      max_late_ms: ageMs,
+    })
+    .onConflict((oc) =>
+      oc.column("store_id").doUpdateSet((eb) => ({
+        count: eb(eb.ref("webhook_late.count"), "+", 1),
+        last_topic: topic.slice(0, 255),
+        last_late_at: now,
+        max_late_ms: sql<number>`case when ${eb.ref("webhook_late.max_late_ms")} > ${ageMs} then ${eb.ref("webhook_late.max_late_ms")} else ${ageMs} end`,
+      })),
+    )
+    .execute();
+}
+
 /** Topics that must reach a disconnected store's data (Shopify's mandatory compliance webhooks). */
 const COMPLIANCE_TOPICS: ReadonlySet<string> = new Set([
   "customers/data_request",
@@ -74,6 +119,8 @@ const COMPLIANCE_TOPICS: ReadonlySet<string> = new Set([
 
 /** Why a verified delivery must not be processed, or undefined when it may. */
 export function refusalReason(shop: string, topic: string, store: StoreRow | undefined): string | undefined {
+  if (!isShopDomain(shop))
+    return `no store ${shop || "(no X-Shopify-Shop-Domain)"} is connected to the hub: X-Shopify-Shop-Domain is not a <name>.myshopify.com domain; not processed`;
   if (!store)
     return `no store ${shop || "(no X-Shopify-Shop-Domain)"} is connected to the hub; not processed`;
   if (store.status !== "active" && !COMPLIANCE_TOPICS.has(topic))
@@ -166,6 +213,12 @@ export function shopsWebhookPlugin(
         throw new AppError("INVALID_JSON", "the webhook body is not JSON");
       }
       const triggered = Date.parse(header(request.headers["x-shopify-triggered-at"]) ?? "");
+      const receivedAt = ctx.clock.now();
+      const late = lateBy(Number.isNaN(triggered) ? undefined : triggered, receivedAt);
+      if (late !== null && store) {
+        ctx.logger.warn({ topic, shop, lateMs: late }, "late webhook delivery (processed)");
+        await recordLate(ctx, Number(store.id), topic, late, receivedAt);
+      }
       await handler({
         topic,
         shop,
@@ -174,7 +227,7 @@ export function shopsWebhookPlugin(
         payload,
         rawBody: raw,
         store: store ? { ...store, id: Number(store.id) } : undefined,
-        receivedAt: ctx.clock.now(),
+        receivedAt,
       });
       return reply.code(200).send({ ok: true });
     });
