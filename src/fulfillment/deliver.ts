@@ -9,6 +9,7 @@
 import type { AppContext } from "../core/context.ts";
 import { coerceError } from "../core/errors.ts";
 import type { ShipmentStatus } from "../db/tables.ts";
+import { afterFailure, RETRY } from "../jobs/backoff.ts";
 import { graphql } from "../shopify/graphql.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
 import {
@@ -16,12 +17,11 @@ import {
   type FulfillmentGroup,
   type FulfillmentOrderNode,
   matchFulfillmentOrders,
-  retryDelayMs,
   trackingInput,
 } from "./shipment-plan.ts";
 import { recordFulfillment } from "./shopify-fulfillments.ts";
 
-export const SHIPMENT_MAX_ATTEMPTS = 10;
+export const SHIPMENT_MAX_ATTEMPTS = RETRY.shipments.maxAttempts;
 /** How often a parked shipment (fulfillment order on hold) is checked again. */
 export const PARKED_RECHECK_MS = 10 * 60_000;
 
@@ -208,15 +208,16 @@ export async function deliverStoreShipments(
       // The store moved to another worker: the shipment is the new owner's to deliver.
       if ((thrown as { code?: string }).code === "LEASE_LOST") throw thrown;
       const err = coerceError(thrown);
-      const attempts = s.attempts + 1;
-      const dead = attempts >= SHIPMENT_MAX_ATTEMPTS;
+      // The shared retry rule (src/jobs/backoff.ts); the shipment's status is its own: a
+      // delivery out of attempts is `failed` (a tracking update keeps its applied status).
+      const { attempts, dead, nextAttemptAt } = afterFailure(s.attempts, RETRY.shipments, ctx.clock.now());
       result.retried++;
       await db
         .updateTable("shipments")
         .set({
           ...(dead && (s.status === "pending" || s.status === "parked") ? { status: "failed" as const } : {}),
           attempts,
-          next_attempt_at: ctx.clock.now() + retryDelayMs(attempts),
+          next_attempt_at: nextAttemptAt,
           reason: `${dead ? "gave up" : "will retry"} after attempt ${attempts}: ${err.message}`.slice(
             0,
             500,

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { ErrorDetail } from "../core/errors.ts";
 import { quantity as boundedQuantity, key } from "../core/input.ts";
+import { backoffMs, RETRY } from "../jobs/backoff.ts";
 
 export const MAX_SHIPMENT_LINES = 250;
 
@@ -328,8 +329,13 @@ export function trackingInput(
   return out;
 }
 
+/**
+ * The wait before a shipment's next attempt: the hub's one backoff (src/jobs/backoff.ts, with
+ * jitter and a cap) under the shipments' policy. Prefer `afterFailure` there, which also counts
+ * the attempt and says when it is the last.
+ */
 export function retryDelayMs(attempts: number): number {
-  return Math.min(3_600_000, 5_000 * 2 ** Math.max(0, attempts - 1));
+  return backoffMs(attempts, RETRY.shipments);
 }
 
 export interface ShopifyFulfillment {

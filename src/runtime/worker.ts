@@ -26,6 +26,7 @@ import { coerceError } from "../core/errors.ts";
 import type { FlowState, InventoryMode } from "../db/tables.ts";
 import { runDriftCheck } from "../inventory/push/drift.ts";
 import { type PushCycleResult, type PushDeps, runPushCycle } from "../inventory/push/reconciler.ts";
+import { backoffMs } from "../jobs/backoff.ts";
 import { ShopifyAuthError } from "../shopify/errors.ts";
 import type { AdminTransport, GraphQLCallOptions } from "../shopify/transport.ts";
 import { logActivity } from "../shops/activity.ts";
@@ -96,10 +97,9 @@ export function permanentReason(err: unknown): string | undefined {
   return undefined;
 }
 
-/** Capped exponential backoff with full jitter over the upper half: [cap/2, cap] of 2^n · base. */
+/** A failed store pass waits the hub's one backoff (src/jobs/backoff.ts) before the next. */
 export function retryDelayMs(failures: number, random: () => number, baseMs = 1000, capMs = 60_000): number {
-  const ceiling = Math.min(capMs, baseMs * 2 ** Math.max(0, failures - 1));
-  return Math.round(ceiling / 2 + (ceiling / 2) * random());
+  return backoffMs(failures, { baseMs, capMs }, random);
 }
 
 export async function activeStores(ctx: AppContext): Promise<ActiveStore[]> {
