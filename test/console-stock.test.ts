@@ -171,6 +171,7 @@ describe.each(DIALECTS)("console stock views (%s)", (dialect) => {
         store: "stock.myshopify.com",
         linked: true,
         inventoryItemId: "gid://shopify/InventoryItem/1",
+        heldBack: 0,
         locations: [
           {
             locationId: "gid://shopify/Location/1",
@@ -185,11 +186,62 @@ describe.each(DIALECTS)("console stock views (%s)", (dialect) => {
           },
         ],
       },
-      { store: "unlinked.myshopify.com", linked: false, inventoryItemId: null, locations: [] },
+      { store: "unlinked.myshopify.com", linked: false, inventoryItemId: null, heldBack: 0, locations: [] },
     ]);
     const unknown = await get("/api/v1/stock/detail?sku=NOPE");
     expect(unknown.statusCode).toBe(400);
     expect(unknown.json().error.code).toBe("UNKNOWN_SKU");
+  });
+
+  it("a store's own safety stock lowers what each location may sell (never below 0), marks the store for the push, is audited and validated", async () => {
+    const db = hub.ctx.database.db;
+    const url = "/api/v1/stores/stock.myshopify.com/stock-rules";
+    expect((await get(url)).json()).toEqual({ safetyStock: 0 });
+    for (const bad of [-1, 1.5, "2", null, 1_000_001])
+      expect((await send("PUT", url, { safetyStock: bad })).json().error.details[0].path, String(bad)).toBe(
+        "safetyStock",
+      );
+    const { id: storeId } = await db
+      .selectFrom("stores")
+      .select("id")
+      .where("domain", "=", "stock.myshopify.com")
+      .executeTakeFirstOrThrow();
+    await db.deleteFrom("push_dirty").where("store_id", "=", storeId).execute();
+    const put = await send("PUT", url, { safetyStock: 3 });
+    expect(put.statusCode, put.body).toBe(200);
+    expect(put.json()).toEqual({ safetyStock: 3 });
+    const linked = await db
+      .selectFrom("variant_links")
+      .select("variant_id")
+      .where("store_id", "=", storeId)
+      .execute();
+    const marked = await db
+      .selectFrom("push_dirty")
+      .select("variant_id")
+      .where("store_id", "=", storeId)
+      .execute();
+    expect(marked.map((m) => m.variant_id).sort()).toEqual(linked.map((l) => l.variant_id).sort());
+    const store = (await get("/api/v1/stock/detail?sku=ST-1")).json().stores[0];
+    expect(store.heldBack).toBe(3);
+    // The warehouses' 7 less the store's 3; Shopify's on_hand follows (nothing committed here).
+    expect(store.locations[0]).toMatchObject({ sellable: 4, committed: 0, expectedOnHand: 4 });
+    await send("PUT", url, { safetyStock: 50 });
+    expect((await get("/api/v1/stock/detail?sku=ST-1")).json().stores[0].locations[0].sellable).toBe(0);
+    const audit = (await get("/api/v1/audit?limit=10"))
+      .json()
+      .items.filter((i: { action: string }) => i.action === "stock_rules.update");
+    expect(audit.map((i: { before: unknown; after: unknown }) => [i.before, i.after])).toEqual([
+      [{ safetyStock: 3 }, { safetyStock: 50 }],
+      [{ safetyStock: 0 }, { safetyStock: 3 }],
+    ]);
+    // Saving the same value again marks nothing.
+    await db.deleteFrom("push_dirty").where("store_id", "=", storeId).execute();
+    await send("PUT", url, { safetyStock: 50 });
+    expect(
+      await db.selectFrom("push_dirty").select("variant_id").where("store_id", "=", storeId).execute(),
+    ).toEqual([]);
+    await send("PUT", url, { safetyStock: 0 });
+    expect((await get("/api/v1/stock/detail?sku=ST-1")).json().stores[0].locations[0].sellable).toBe(7);
   });
 
   it("movements newest first, a transfer on both sides, filtered by SKU and warehouse, across a cursor", async () => {

@@ -414,6 +414,19 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
     ).toBeGreaterThanOrEqual(3);
     // (Mapped gateways park orders paid otherwise: cleared again for the order test below.)
     await call("PUT", `/api/v1/stores/${DOMAIN}/order-mappings`, {});
+    // The store's own safety stock: Shopify shows one fewer of every SKU, and back when it is 0.
+    const location = store.locations[0]!.id;
+    const w1 = shopifyAvailable(store, "W-1", location);
+    expect(w1).toBeGreaterThan(0);
+    await page.getByLabel("Units held back per SKU and location").fill("x");
+    await page.getByRole("button", { name: "Save store safety stock" }).click();
+    await expect.poll(() => page.locator("#ss-store-error").textContent()).toMatch(/^INVALID_FIELD: /);
+    await page.getByLabel("Units held back per SKU and location").fill("1");
+    await page.getByRole("button", { name: "Save store safety stock" }).click();
+    await expect.poll(() => page.locator("#store-safety-stock").textContent()).toContain("Saved.");
+    await expect.poll(() => shopifyAvailable(store, "W-1", location), { timeout: 20_000 }).toBe(w1 - 1);
+    await call("PUT", `/api/v1/stores/${DOMAIN}/stock-rules`, { safetyStock: 0 });
+    await expect.poll(() => shopifyAvailable(store, "W-1", location), { timeout: 20_000 }).toBe(w1);
     await page.reload();
     await page.getByRole("heading", { name: "Lag and throughput" }).waitFor();
     await expect

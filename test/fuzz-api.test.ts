@@ -360,6 +360,7 @@ function endpoints(): Endpoint[] {
         shopifyFulfillments: "record_in_ledger",
       },
     },
+    { method: "PUT", url: perStore("/stock-rules"), example: { safetyStock: 2 } },
     { method: "POST", url: perStore("/disconnect"), example: { reason: "fuzz" } },
     { method: "POST", url: perStore("/orders/reprocess"), example: {} },
     {

@@ -18,6 +18,7 @@ import { access } from "./migrations/0012-access.ts";
 import { consoleViews } from "./migrations/0013-console-views.ts";
 import { jobParams } from "./migrations/0014-job-params.ts";
 import { products } from "./migrations/0015-products.ts";
+import { storeSafetyStock } from "./migrations/0016-store-safety-stock.ts";
 import { catalogImport } from "./migrations/0017-catalog-import.ts";
 import { workQueue } from "./migrations/0018-work-queue.ts";
 import { syncHealth } from "./migrations/0020-sync-health.ts";
@@ -39,6 +40,7 @@ export const MIGRATIONS: readonly HubMigration[] = [
   consoleViews,
   jobParams,
   products,
+  storeSafetyStock,
   catalogImport,
   workQueue,
   syncHealth,

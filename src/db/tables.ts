@@ -697,6 +697,13 @@ export interface FulfillmentSettingsTable {
   updated_at: number;
 }
 
+/** A store's own safety stock (migration 0016): units of every SKU held back from its locations. */
+export interface StoreStockRulesTable {
+  store_id: number;
+  safety_stock: number;
+  updated_at: number;
+}
+
 export type OperatorJobKind =
   | "link"
   | "dry_run"
@@ -844,6 +851,7 @@ export interface Tables {
   shipment_fulfillments: ShipmentFulfillmentTable;
   refunds: RefundTable;
   fulfillment_settings: FulfillmentSettingsTable;
+  store_stock_rules: StoreStockRulesTable;
   fulfillment_records: FulfillmentRecordTable;
   operator_jobs: OperatorJobTable;
   store_series: StoreSeriesTable;

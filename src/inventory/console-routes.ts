@@ -10,10 +10,23 @@ import { AppError } from "../core/errors.ts";
 import { normalizeKey, trimmedKey } from "../core/input.ts";
 import { route } from "../core/route.ts";
 import type { Db } from "../db/database.ts";
+import { recordSettingChange } from "../shops/setting-changes.ts";
 import { sellable } from "./ledger.ts";
-import { loadTargets } from "./push/push-store.ts";
+import { loadTargets, markStoreDirtyFor } from "./push/push-store.ts";
+import { loadStoreStockRules, saveStoreStockRules, storeStockRulesSchema } from "./store-safety.ts";
 
 const skuParam = trimmedKey(255);
+const domainParams = z.object({ domain: z.string().min(1).max(255) });
+
+async function storeByDomain(db: Db, domain: string): Promise<{ id: number; domain: string }> {
+  const s = await db
+    .selectFrom("stores")
+    .select(["id", "domain"])
+    .where("domain", "=", domain.toLowerCase())
+    .executeTakeFirst();
+  if (!s) throw new AppError("UNKNOWN_STORE", `no store ${domain} is connected to the hub`);
+  return { id: Number(s.id), domain: s.domain };
+}
 
 export const stockDetailSchema = z.object({
   sku: z.string(),
@@ -42,6 +55,9 @@ export const stockDetailSchema = z.object({
       store: z.string(),
       linked: z.boolean(),
       inventoryItemId: z.string().nullable(),
+      heldBack: z.number().int().meta({
+        description: "The store's own safety stock, held back at each location (already out of sellable)",
+      }),
       locations: z.array(
         z.object({
           locationId: z.string(),
@@ -113,7 +129,7 @@ export async function stockDetail(db: Db, sku: string): Promise<z.infer<typeof s
   for (const s of stores) {
     const storeId = Number(s.id);
     if (s.inventory_item_gid === null) {
-      out.push({ store: s.domain, linked: false, inventoryItemId: null, locations: [] });
+      out.push({ store: s.domain, linked: false, inventoryItemId: null, heldBack: 0, locations: [] });
       continue;
     }
     const targets = await loadTargets(db, storeId, [v.id]);
@@ -136,6 +152,7 @@ export async function stockDetail(db: Db, sku: string): Promise<z.infer<typeof s
       store: s.domain,
       linked: true,
       inventoryItemId: s.inventory_item_gid,
+      heldBack: (await loadStoreStockRules(db, storeId)).safetyStock,
       locations: targets.map((t) => ({
         locationId: t.locationGid,
         name: locations.find((l) => l.location_gid === t.locationGid)?.name ?? t.locationGid,
@@ -276,6 +293,52 @@ export function stockConsoleRoutes(ctx: AppContext) {
       query: z.object({ sku: skuParam }),
       response: stockDetailSchema,
       handler: ({ query }) => stockDetail(db, query.sku),
+    }),
+    route({
+      method: "GET",
+      url: "/api/v1/stores/:domain/stock-rules",
+      tag: "inventory",
+      auth: "store.read",
+      summary: "The store's own safety stock: units of every SKU held back from each of its locations.",
+      params: domainParams,
+      response: storeStockRulesSchema,
+      async handler({ params }) {
+        return loadStoreStockRules(db, (await storeByDomain(db, params.domain)).id);
+      },
+    }),
+    route({
+      method: "PUT",
+      url: "/api/v1/stores/:domain/stock-rules",
+      tag: "inventory",
+      auth: "store.operate",
+      summary:
+        "Sets the store's own safety stock (0 to 1,000,000 units of every SKU per location; 0: none). A change marks every linked variant of the store for the push; saved with its audit entry.",
+      params: domainParams,
+      body: storeStockRulesSchema,
+      response: storeStockRulesSchema,
+      async handler({ params, body, principal }) {
+        const s = await storeByDomain(db, params.domain);
+        const now = ctx.clock.now();
+        await db.transaction().execute(async (trx) => {
+          const { before, after } = await saveStoreStockRules(trx, s.id, body, now);
+          if (before.safetyStock !== after.safetyStock) await markStoreDirtyFor(trx, s.id, "all", now);
+          await recordSettingChange(
+            trx,
+            {
+              principal,
+              storeId: s.id,
+              action: "stock_rules.update",
+              label: "Store safety stock",
+              flow: "inventory_push",
+              target: s.domain,
+              before,
+              after,
+            },
+            now,
+          );
+        });
+        return loadStoreStockRules(db, s.id);
+      },
     }),
     route({
       method: "GET",

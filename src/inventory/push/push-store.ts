@@ -5,6 +5,7 @@ import { chunks } from "../../db/batching.ts";
 import type { Db } from "../../db/database.ts";
 import type { InventoryMode } from "../../db/tables.ts";
 import type { StockChangeListener } from "../ledger-store.ts";
+import { loadStoreStockRules, sellableToStore } from "../store-safety.ts";
 import { type DirtyMark, itemRetryDelayMs, type SyncTarget } from "./planner.ts";
 import { itemLocationKey } from "./shopify-inventory.ts";
 import { desiredOnHand, inTransit, type ShippedLine } from "./stock-model.ts";
@@ -120,6 +121,8 @@ export async function loadTargets(
       .setIsolationLevel("repeatable read")
       .execute(async (trx) => {
         const locationsOf = await warehouseLocations(trx, storeId);
+        // The store's own hold-back (store-safety.ts), read in the same snapshot as the stock.
+        const rules = await loadStoreStockRules(trx, storeId);
         const committed = await committedToStore(trx, storeId, part, locationsOf);
         let q = trx
           .selectFrom("variant_links as vl")
@@ -164,7 +167,7 @@ export async function loadTargets(
         for (const d of rows) {
           const s = sync.get(itemLocationKey(d.inventory_item_gid, d.location_gid));
           const figures = {
-            sellable: Number(d.sellable),
+            sellable: sellableToStore(Number(d.sellable), rules),
             committed: committed.get(`${d.variant_id}|${d.location_gid}`) ?? 0,
           };
           out.push({

@@ -7,6 +7,7 @@
  *
  *   desired on_hand = sellable + committed to this store
  *   sellable        = Σ over the location's warehouses of max(0, on hand − reserved − safety)
+ *                     − the store's own safety stock (store-safety.ts), never below 0
  *   committed       = the hub's reservations for this store's orders (units still to ship)
  *                   + units the hub recorded as shipped for this store's orders that Shopify
  *                     has not fulfilled yet (still `committed` and still in `on_hand` there)

@@ -23,6 +23,8 @@ interface StockDetail {
   stores: {
     store: string;
     linked: boolean;
+    /** The store's own safety stock, already taken out of each location's sellable. */
+    heldBack: number;
     locations: {
       locationId: string;
       name: string;
@@ -177,7 +179,8 @@ export function StockScreen() {
                 "Store",
                 "Location",
                 "Warehouses",
-                "Sellable",
+                "Held back for the store",
+                "Sellable to the store",
                 "Committed in Shopify",
                 "Shopify should show on hand",
                 "Shopify confirmed",
@@ -191,7 +194,7 @@ export function StockScreen() {
                   ? [
                       <tr key={s.store}>
                         <td>{s.store}</td>
-                        <td colSpan={7} class="muted">
+                        <td colSpan={8} class="muted">
                           {s.linked
                             ? "No managed location."
                             : "Not linked to this store (see its link problems)."}
@@ -203,6 +206,7 @@ export function StockScreen() {
                         <td>{s.store}</td>
                         <td>{l.name}</td>
                         <td>{l.warehouses.join(", ")}</td>
+                        <td class="num">{s.heldBack}</td>
                         <td class="num">{l.sellable}</td>
                         <td class="num">{l.committed}</td>
                         <td class="num">{l.expectedOnHand}</td>

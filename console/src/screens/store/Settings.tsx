@@ -408,6 +408,67 @@ export function InventoryModeForm({
   );
 }
 
+/** The store's own safety stock: units of every SKU held back from each of its locations. */
+export function StoreSafetyStockForm({ domain }: { domain: string }) {
+  const { can } = useSession();
+  const loaded = usePoll(
+    () => api.get<{ safetyStock: number }>(storePath(domain, "/stock-rules")),
+    [domain],
+    0,
+  );
+  const [value, setValue] = useState<string | null>(null);
+  const [saved, setSaved] = useState(false);
+  const save = useAction(async () => {
+    setSaved(false);
+    const text = (value ?? "").trim();
+    // Sent as typed when it is not a whole number, so the hub names the problem beside the field.
+    const n = /^\d+$/.test(text) ? Number(text) : text;
+    await api.put(storePath(domain, "/stock-rules"), { safetyStock: n });
+    setValue(null);
+    setSaved(true);
+    await loaded.reload();
+  });
+  const ro = !can("store.operate");
+  if (!loaded.data)
+    return (
+      <Section title="Safety stock for this store">
+        {loaded.error ? <ErrorBox error={loaded.error} /> : <Loading what="safety stock" />}
+      </Section>
+    );
+  const current = value ?? String(loaded.data.safetyStock);
+  const e = save.error;
+  return (
+    <Section title="Safety stock for this store" id="store-safety-stock">
+      <form onSubmit={onSubmit(() => void save.run())}>
+        <fieldset disabled={ro}>
+          <legend>Held back from Shopify</legend>
+          <Field
+            label="Units held back per SKU and location"
+            id="ss-store"
+            field="safetyStock"
+            error={e}
+            hint="Shopify shows this many fewer of every SKU at each of the store's locations (0: none). Adds to each warehouse's own safety stock, set per SKU on the Stock screen."
+          >
+            <input
+              {...described("ss-store", e, "safetyStock", true)}
+              inputMode="numeric"
+              value={current}
+              onInput={(ev) => setValue(ev.currentTarget.value)}
+            />
+          </Field>
+        </fieldset>
+        <FormActions
+          error={e}
+          readOnly={ro}
+          disabled={save.busy || current === String(loaded.data.safetyStock)}
+          saved={saved}
+          label="Save store safety stock"
+        />
+      </form>
+    </Section>
+  );
+}
+
 /**
  * The end of a settings form: the error (unless it names a field, which shows it beside
  * itself), the save button for those who may change things, and "Saved." once it is.

@@ -14,7 +14,12 @@ import { Badge, ErrorBox, Field, fmtTime, Loading, onSubmit, Section, Table } fr
 import { AuditTable } from "../audit/Audit.tsx";
 import { JobsPanel } from "./Jobs.tsx";
 import { OrderMappingsForm } from "./Mappings.tsx";
-import { FulfillmentSettingsForm, InventoryModeForm, OrderSettingsForm } from "./Settings.tsx";
+import {
+  FulfillmentSettingsForm,
+  InventoryModeForm,
+  OrderSettingsForm,
+  StoreSafetyStockForm,
+} from "./Settings.tsx";
 
 interface Activity {
   id: number;
@@ -124,6 +129,7 @@ export function StorePage({ domain }: { domain: string }) {
         <div>
           <FulfillmentSettingsForm domain={domain} />
           <InventoryModeForm domain={domain} mode={s.inventoryMode} onSaved={() => void store.reload()} />
+          <StoreSafetyStockForm domain={domain} />
         </div>
       </div>
       <OrderMappingsForm domain={domain} />
