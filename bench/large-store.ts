@@ -116,7 +116,8 @@ for (let i = 0; ; i++) {
   try {
     if ((await fetch(`${base}/healthz`)).ok) break;
   } catch {}
-  if (i > 300) throw new Error("the hub did not start");
+  // Up to 2 minutes: a first start transpiles every source file, slow on a loaded machine.
+  if (i > 1200) throw new Error("the hub did not start");
   await new Promise((r) => setTimeout(r, 100));
 }
 
