@@ -34,6 +34,7 @@ import {
   validate,
 } from "graphql";
 import { makeFieldResolver, typeResolver } from "../admin-api.ts";
+import { bulkQueryProblem } from "../bulk-validation.ts";
 import { gid, parseGid } from "../gid.ts";
 import { adminSchema } from "../schema.ts";
 import type { BulkOperation } from "../state.ts";
@@ -499,6 +500,8 @@ function runQuery(ctx: Ctx, args: { query: string; groupObjects: boolean }) {
       userErrors: [userError(`Invalid bulk query: ${errors[0]!.message}`, ["query"], "INVALID")],
     };
   }
+  const problem = bulkQueryProblem(schema, parse(args.query));
+  if (problem) return { bulkOperation: null, userErrors: [userError(problem, ["query"], "INVALID")] };
   const running = [...ctx.shop.bulkOperations.values()].filter(
     (b) => b.status === "CREATED" || b.status === "RUNNING",
   );
