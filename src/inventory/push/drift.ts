@@ -248,10 +248,42 @@ export async function runDriftCheck(
   try {
     let checked = 0;
     const drifted: DryRunRow[] = [];
-    // Drifted item-locations as variant → location indexes: a key string per item-location held
-    // some 70 MB when all 500,000 levels of a store differed (a first check after receipts).
+    // Drifted item-locations as variant → a bit per location: a key string per item-location held
+    // some 70 MB when all 500,000 levels of a store differed (a first check after receipts), and
+    // a Set per variant some 15 MB at 100,000 variants. A store with more than 52 locations keeps
+    // the others in a Set per variant (a safe integer holds 53 bits).
     const locationIndex = new Map<string, number>();
-    const driftedAt = new Map<number, Set<number>>();
+    const indexOf = (locationGid: string) => {
+      let li = locationIndex.get(locationGid);
+      if (li === undefined) {
+        li = locationIndex.size;
+        locationIndex.set(locationGid, li);
+      }
+      return li;
+    };
+    const driftedAt = new Map<number, number>();
+    const driftedBeyond = new Map<number, Set<number>>();
+    /** Notes a drifted item-location; false when it was noted already. */
+    const noteDrift = (variantId: number, locationGid: string) => {
+      const li = indexOf(locationGid);
+      if (li >= 52) {
+        const set = driftedBeyond.get(variantId) ?? new Set<number>();
+        driftedBeyond.set(variantId, set);
+        if (set.has(li)) return false;
+        set.add(li);
+        return true;
+      }
+      const bits = driftedAt.get(variantId) ?? 0;
+      if (Math.floor(bits / 2 ** li) % 2 === 1) return false;
+      driftedAt.set(variantId, bits + 2 ** li);
+      return true;
+    };
+    const isDrifted = (variantId: number, locationGid: string) => {
+      const li = locationIndex.get(locationGid);
+      if (li === undefined) return false;
+      if (li >= 52) return driftedBeyond.get(variantId)?.has(li) ?? false;
+      return Math.floor((driftedAt.get(variantId) ?? 0) / 2 ** li) % 2 === 1;
+    };
     let driftedCount = 0;
     await compare(deps, store, transport, async (targets, rows) => {
       checked += rows.length;
@@ -270,33 +302,18 @@ export async function runDriftCheck(
         if (r.difference === 0) return;
         if (drifted.length < 100) drifted.push(r);
         const t = targets[i]!;
-        let li = locationIndex.get(t.locationGid);
-        if (li === undefined) {
-          li = locationIndex.size;
-          locationIndex.set(t.locationGid, li);
-        }
-        let at = driftedAt.get(t.variantId);
-        if (!at) {
-          at = new Set();
-          driftedAt.set(t.variantId, at);
-        }
-        if (!at.has(li)) {
-          at.add(li);
-          driftedCount++;
-        }
+        if (noteDrift(t.variantId, t.locationGid)) driftedCount++;
       });
     });
     let fixed = 0;
     if (store.mode === "absolute" && driftedCount > 0) {
-      const variants = [...driftedAt.keys()];
+      const variants = [...new Set([...driftedAt.keys(), ...driftedBeyond.keys()])];
       await markStoreDirtyFor(deps.db, store.id, variants, deps.now());
       await runPushCycle({ ...deps, windowMs: 0 }, store, transport);
       // Fixed: a drifted item-location whose confirmed value is now what the model says.
       for (const part of chunks(variants, 1000))
         fixed += (await loadTargets(deps.db, store.id, part)).filter(
-          (t) =>
-            (driftedAt.get(t.variantId)?.has(locationIndex.get(t.locationGid) ?? -1) ?? false) &&
-            t.confirmed === t.desired,
+          (t) => isDrifted(t.variantId, t.locationGid) && t.confirmed === t.desired,
         ).length;
     }
     const parts = driftParts({ checked, drifted: driftedCount, fixed });
