@@ -7,6 +7,7 @@
  */
 import type { AppContext } from "../core/context.ts";
 import { graphql } from "../shopify/graphql.ts";
+import { allNodes, pages } from "../shopify/pager.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
 import { type ImportOutcome, importOrderTx, lockOrders } from "./intake.ts";
 import type { OrderMoney, Transaction } from "./money.ts";
@@ -138,19 +139,26 @@ export const ORDER_LINES_QUERY = graphql`
 type LinesConnection = GraphqlOrderNode["lineItems"];
 
 async function completeLines(transport: AdminTransport, node: GraphqlOrderNode): Promise<GraphqlOrderNode> {
-  const nodes = [...node.lineItems.nodes];
-  let page = node.lineItems.pageInfo;
-  while (page.hasNextPage) {
-    const { data } = await transport.graphql<{ order: { lineItems: LinesConnection } | null }>(
-      ORDER_LINES_QUERY,
-      { id: node.id, after: page.endCursor ?? null },
-      { estimatedCost: 310 },
-    );
-    if (!data.order) break;
-    nodes.push(...data.order.lineItems.nodes);
-    page = data.order.lineItems.pageInfo;
-  }
-  return { ...node, lineItems: { nodes, pageInfo: { hasNextPage: false, endCursor: null } } };
+  // Without a cursor the rest cannot be asked for: the order stays incomplete (and unreadable).
+  if (!node.lineItems.pageInfo.endCursor) return node;
+  const rest = await allNodes(
+    async (after) => {
+      const { data } = await transport.graphql<{ order: { lineItems: LinesConnection } | null }>(
+        ORDER_LINES_QUERY,
+        { id: node.id, after },
+        { estimatedCost: 310 },
+      );
+      return data.order?.lineItems ?? null;
+    },
+    { after: node.lineItems.pageInfo.endCursor },
+  );
+  return {
+    ...node,
+    lineItems: {
+      nodes: [...node.lineItems.nodes, ...rest],
+      pageInfo: { hasNextPage: false, endCursor: null },
+    },
+  };
 }
 
 interface OrdersPage {
@@ -189,16 +197,20 @@ export async function backfillOrders(
   let cursor = state?.backfill_cursor ?? null;
   const since = cursor !== null ? cursor - OVERLAP_MS : now - settings.lastDays * DAY_MS;
   const outcomes: Record<string, number> = {};
-  let after: string | null = null;
   let read = 0;
-  const maxPages = options.maxPages ?? 1000;
-  for (let page = 0; page < maxPages; page++) {
-    const { data }: { data: OrdersPage } = await transport.graphql<OrdersPage>(
-      ORDERS_UPDATED_SINCE_QUERY,
-      { first: ORDERS_PAGE, after, query: updatedSinceQuery(since) },
-      { estimatedCost: 700 },
-    );
-    for (const node of data.orders.nodes) {
+  const ordersPages = pages(
+    async (after) =>
+      (
+        await transport.graphql<OrdersPage>(
+          ORDERS_UPDATED_SINCE_QUERY,
+          { first: ORDERS_PAGE, after, query: updatedSinceQuery(since) },
+          { estimatedCost: 700 },
+        )
+      ).data.orders,
+    { maxPages: options.maxPages ?? 1000 },
+  );
+  for await (const nodes of ordersPages) {
+    for (const node of nodes) {
       read++;
       const parsed = fromGraphqlOrder(
         node.lineItems.pageInfo.hasNextPage ? await completeLines(transport, node) : node,
@@ -259,8 +271,6 @@ export async function backfillOrders(
     }
     // The cursor moves after each page, so a crash resumes close to where it stopped.
     await saveCursor(ctx, transport, storeId, cursor, now);
-    if (!data.orders.pageInfo.hasNextPage) break;
-    after = data.orders.pageInfo.endCursor;
   }
   return { read, outcomes, cursor };
 }

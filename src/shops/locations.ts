@@ -7,6 +7,7 @@ import { AppError, type ErrorDetail } from "../core/errors.ts";
 import type { Database } from "../db/database.ts";
 import { markStoreDirtyFor } from "../inventory/push/push-store.ts";
 import { graphql } from "../shopify/graphql.ts";
+import { allNodes } from "../shopify/pager.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
 import { logActivity } from "./activity.ts";
 
@@ -49,13 +50,9 @@ export async function syncLocations(
   storeId: number,
   now: number,
 ): Promise<LocationSyncSummary> {
-  const seen: { id: string; name: string; isActive: boolean }[] = [];
-  let after: string | null = null;
-  do {
-    const page: { data: LocationsPage } = await transport.graphql<LocationsPage>(LOCATIONS_QUERY, { after });
-    seen.push(...page.data.locations.nodes);
-    after = page.data.locations.pageInfo.hasNextPage ? page.data.locations.pageInfo.endCursor : null;
-  } while (after);
+  const seen = await allNodes(
+    async (after) => (await transport.graphql<LocationsPage>(LOCATIONS_QUERY, { after })).data.locations,
+  );
   return database.db.transaction().execute(async (trx) => {
     const existing = await trx
       .selectFrom("store_locations")

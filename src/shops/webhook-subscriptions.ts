@@ -5,6 +5,7 @@
  */
 import type { AppContext } from "../core/context.ts";
 import { graphql } from "../shopify/graphql.ts";
+import { allNodes, type Connection } from "../shopify/pager.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
 import { checkWebhooks } from "./webhook-health.ts";
 
@@ -55,22 +56,15 @@ export async function registerWebhooks(
   topics: readonly string[],
   uri: string,
 ): Promise<WebhookRegistration> {
-  const have = new Set<string>();
-  let after: string | null = null;
-  do {
-    const page: {
-      data: {
-        webhookSubscriptions: {
-          nodes: { id: string; topic: string; uri: string }[];
-          pageInfo: { hasNextPage: boolean; endCursor: string | null };
-        };
-      };
-    } = await transport.graphql(LIST_WEBHOOKS_QUERY, { after });
-    for (const s of page.data.webhookSubscriptions.nodes) if (s.uri === uri) have.add(s.topic);
-    after = page.data.webhookSubscriptions.pageInfo.hasNextPage
-      ? page.data.webhookSubscriptions.pageInfo.endCursor
-      : null;
-  } while (after);
+  const subscriptions = await allNodes(
+    async (after) =>
+      (
+        await transport.graphql<{
+          webhookSubscriptions: Connection<{ id: string; topic: string; uri: string }>;
+        }>(LIST_WEBHOOKS_QUERY, { after })
+      ).data.webhookSubscriptions,
+  );
+  const have = new Set(subscriptions.filter((s) => s.uri === uri).map((s) => s.topic));
   const out: WebhookRegistration = { created: [], existing: [], failed: [] };
   for (const topic of new Set(topics)) {
     if (have.has(topic)) {

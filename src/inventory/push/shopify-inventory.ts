@@ -6,6 +6,7 @@ import type { Clock } from "../../core/clock.ts";
 import { runBulkQuery } from "../../shopify/bulk-query.ts";
 import { ShopifyQueryError } from "../../shopify/errors.ts";
 import { graphql } from "../../shopify/graphql.ts";
+import { type Connection, pages } from "../../shopify/pager.ts";
 import type { AdminTransport } from "../../shopify/transport.ts";
 import type { AdjustChange, SetQuantity } from "./planner.ts";
 
@@ -345,31 +346,22 @@ export async function readLocationLevels(
   locationGid: string,
 ): Promise<Map<string, LevelReading>> {
   const out = new Map<string, LevelReading>();
-  let after: string | null = null;
-  for (;;) {
-    const { data } = (await transport.graphql(
-      LOCATION_LEVELS_PAGE,
-      { locationId: locationGid, after },
-      { estimatedCost: 310 },
-    )) as {
-      data: {
-        location: {
-          inventoryLevels: {
-            pageInfo: { hasNextPage: boolean; endCursor: string | null };
-            nodes: { item: { id: string }; quantities: { name: string; quantity: number }[] }[];
-          };
-        } | null;
-      };
-    };
+  const levelPages = pages(async (after) => {
+    const { data } = await transport.graphql<{
+      location: {
+        inventoryLevels: Connection<{
+          item: { id: string };
+          quantities: { name: string; quantity: number }[];
+        }>;
+      } | null;
+    }>(LOCATION_LEVELS_PAGE, { locationId: locationGid, after }, { estimatedCost: 310 });
     if (!data.location)
       throw new ShopifyQueryError(`location ${locationGid} no longer exists in Shopify`, transport.store, []);
-    const page = data.location.inventoryLevels;
-    for (const n of page.nodes) {
-      out.set(levelKey(n.item.id, locationGid), reading(n.quantities));
-    }
-    if (!page.pageInfo.hasNextPage || !page.pageInfo.endCursor) return out;
-    after = page.pageInfo.endCursor;
-  }
+    return data.location.inventoryLevels;
+  });
+  for await (const nodes of levelPages)
+    for (const n of nodes) out.set(levelKey(n.item.id, locationGid), reading(n.quantities));
+  return out;
 }
 
 /** Above this many item-locations one bulk operation is cheaper than paging level by level. */
