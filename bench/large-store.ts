@@ -145,14 +145,17 @@ const watcher = spawn(
         try { await fetch("${base}/healthz", { signal: AbortSignal.timeout(60000) }); } catch {}
         const ms = performance.now() - t;
         // Every 2 s the hub's own view (/metrics): V8 heap used, to tell live data from heap growth.
+        // and the longest event-loop delay since the previous scrape (a stall, not DB queueing).
         let heap = 0;
+        let lag = 0;
         if (++n % 10 === 0) {
           try {
             const text = await (await fetch("${base}/metrics", { signal: AbortSignal.timeout(60000) })).text();
             heap = Number(/^tillbridge_nodejs_heap_size_used_bytes (\\S+)/m.exec(text)?.[1] ?? 0);
+            lag = 1000 * Number(/^tillbridge_nodejs_eventloop_lag_max_seconds (\\S+)/m.exec(text)?.[1] ?? 0);
           } catch {}
         }
-        fs.appendFileSync(${JSON.stringify(samplesFile)}, JSON.stringify([at, rss, ms, heap]) + "\\n");
+        fs.appendFileSync(${JSON.stringify(samplesFile)}, JSON.stringify([at, rss, ms, heap, lag]) + "\\n");
         await new Promise((r) => setTimeout(r, 200));
       }
       process.send("stopped", () => process.exit(0));
@@ -166,7 +169,7 @@ const samples = () =>
   readFileSync(samplesFile, "utf8")
     .split("\n")
     .filter(Boolean)
-    .map((l) => JSON.parse(l) as [number, number, number, number]);
+    .map((l) => JSON.parse(l) as [number, number, number, number, number]);
 
 const api = async (method: string, path: string, body?: unknown) => {
   let res: Response;
@@ -310,14 +313,14 @@ console.log(
   `\n${VARIANTS} variants × ${LOCATIONS} locations on ${values.db}, ${PLAN} plan (${RESTORE} points/s); emulator seeded in ${(seedMs / 1000).toFixed(1)} s`,
 );
 console.log(
-  "phase | wall s | query points | at the plan's rate s | at Standard's 100/s s | peak RSS MB | peak heap used MB | longest /healthz ms | emulator peak RSS MB",
+  "phase | wall s | query points | at the plan's rate s | at Standard's 100/s s | peak RSS MB | peak heap used MB | longest /healthz ms | longest event-loop delay ms | emulator peak RSS MB",
 );
 const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
 for (const p of phases) {
   const s = within(p);
   const emu = benchRss.filter(([at]) => at >= p.from && at <= p.to);
   console.log(
-    `${p.phase} | ${p.seconds.toFixed(1)} | ${p.points} | ${(p.points / RESTORE).toFixed(1)} | ${(p.points / 100).toFixed(1)} | ${mb(Math.max(0, ...s.map((x) => x[1])))} | ${mb(Math.max(0, ...s.map((x) => x[3] ?? 0)))} | ${Math.max(0, ...s.map((x) => x[2])).toFixed(0)} | ${mb(Math.max(0, ...emu.map((x) => x[1])))}`,
+    `${p.phase} | ${p.seconds.toFixed(1)} | ${p.points} | ${(p.points / RESTORE).toFixed(1)} | ${(p.points / 100).toFixed(1)} | ${mb(Math.max(0, ...s.map((x) => x[1])))} | ${mb(Math.max(0, ...s.map((x) => x[3] ?? 0)))} | ${Math.max(0, ...s.map((x) => x[2])).toFixed(0)} | ${Math.max(0, ...s.map((x) => x[4] ?? 0)).toFixed(0)} | ${mb(Math.max(0, ...emu.map((x) => x[1])))}`,
   );
 }
 console.log(
