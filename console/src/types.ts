@@ -60,6 +60,9 @@ export interface DryRunRow {
 
 export interface DryRunReport {
   readonly checked: number;
+  /** checked = inSync + differing. */
+  readonly inSync?: number;
+  readonly differing?: number;
   readonly wouldChange: number;
   readonly keptByDelta: number;
   readonly rows: readonly DryRunRow[];

@@ -1,5 +1,6 @@
 /** The dry run: per SKU and location, Shopify now against the hub, with totals, a filter and CSV. */
 import { useMemo, useState } from "preact/hooks";
+import { dryRunSentence } from "../summaries.ts";
 import type { DryRunReport, DryRunRow } from "../types.ts";
 import { Table } from "../ui.tsx";
 
@@ -40,18 +41,6 @@ export function toCsv(rows: readonly DryRunRow[]): string {
   return `${[head.join(","), ...lines].join("\n")}\n`;
 }
 
-/** One sentence whose parts add up: compared = differ + agree; in delta mode differ = change now + kept. */
-function summary(r: DryRunReport): string {
-  const differ = r.rows.filter((x) => x.difference !== 0).length;
-  if (r.rowsOmitted > 0)
-    return `${r.checked} item-locations compared; the first ${r.rows.length} rows are listed (${r.rowsOmitted} more not listed); a push would change ${r.wouldChange} now${r.keptByDelta ? ` and ${r.keptByDelta} keep Shopify's count in delta mode until an initial sync` : ""}.`;
-  const head = `${r.checked} item-locations compared: ${differ} differ, ${r.checked - differ} already agree.`;
-  if (differ === 0) return head;
-  return r.mode === "delta"
-    ? `${head} Of the ${differ}, a push would change ${r.wouldChange} now; ${r.keptByDelta} keep Shopify's count in delta mode until an initial sync sends the hub's count once.`
-    : `${head} The push would set all ${differ} to the hub's count.`;
-}
-
 export function DryRunTable({ report, domain }: { report: DryRunReport; domain: string }) {
   const [filter, setFilter] = useState("");
   const [onlyDiff, setOnlyDiff] = useState(false);
@@ -67,7 +56,7 @@ export function DryRunTable({ report, domain }: { report: DryRunReport; domain: 
   const csvHref = useMemo(() => URL.createObjectURL(new Blob([toCsv(rows)], { type: "text/csv" })), [rows]);
   return (
     <div class="dry-run">
-      <p id="dry-run-summary">{summary(report)}</p>
+      <p id="dry-run-summary">{dryRunSentence(report)}</p>
       <div class="toolbar">
         <div class="field inline">
           <label for="dry-run-filter">Filter by SKU or location</label>

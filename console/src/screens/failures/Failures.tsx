@@ -10,6 +10,7 @@ import { usePoll } from "../../hooks.ts";
 import { usePaged } from "../../hooksPaged.ts";
 import { href } from "../../router.ts";
 import { useSession } from "../../session.tsx";
+import { failuresSentence } from "../../summaries.ts";
 import type { StoreView } from "../../types.ts";
 import { asApiError, ErrorBox, fmtTime, More, onSubmit, SelectField, Table } from "../../ui.tsx";
 
@@ -41,6 +42,10 @@ interface Failure {
   since: number | null;
   action: { label: string; method: "POST"; url: string; body?: Record<string, unknown> } | null;
 }
+
+const LABELS = Object.fromEntries(
+  (Object.keys(KINDS) as Kind[]).map((k) => [k, { one: ONE[k], many: KINDS[k].toLowerCase() }]),
+);
 
 type Page = { items: Failure[]; counts: Record<Kind, number>; nextCursor: string | null };
 
@@ -78,20 +83,10 @@ export function FailuresScreen() {
     }
   };
 
-  const total = counts ? Object.values(counts).reduce((n, c) => n + c, 0) : null;
   return (
     <>
       <h1>Failures</h1>
-      <p id="failures-summary">
-        {total === null
-          ? "Loading…"
-          : total === 0
-            ? "Nothing needs attention."
-            : `${total} to look at: ${(Object.keys(KINDS) as Kind[])
-                .filter((k) => (counts?.[k] ?? 0) > 0)
-                .map((k) => `${counts?.[k]} ${counts?.[k] === 1 ? ONE[k] : KINDS[k].toLowerCase()}`)
-                .join(", ")}.`}
-      </p>
+      <p id="failures-summary">{counts ? failuresSentence(counts, LABELS) : "Loading…"}</p>
       <div class="toolbar">
         <div class="field inline">
           <label for="failure-kind">Kind</label>

@@ -6,6 +6,7 @@ import { DryRunTable } from "../../parts/DryRunTable.tsx";
 import { JobStatus, jobLabel } from "../../parts/JobStatus.tsx";
 import { ENDED } from "../../parts/useJob.ts";
 import { useSession } from "../../session.tsx";
+import { type DryRunNumbers, driftSentence, dryRunSentence, linkSentence } from "../../summaries.ts";
 import type { DryRunReport, Job } from "../../types.ts";
 import { Badge, ErrorBox, fmtTime, Section, Table } from "../../ui.tsx";
 
@@ -22,16 +23,13 @@ export function jobSummary(job: Job): string {
   const r = (job.result ?? {}) as Record<string, number>;
   switch (job.kind) {
     case "link":
-      return `${r.linked} linked (${r.bySku} by SKU, ${r.byBarcode} by barcode), ${r.problems} problems`;
+      return linkSentence(r);
     case "dry_run":
-      return `${r.checked} compared, ${r.wouldChange} would change`;
-    case "drift_check": {
-      const checked = r.checked ?? 0;
-      const drifted = r.drifted ?? 0;
-      const fixed = r.fixed ?? 0;
-      if (drifted === 0) return `${checked} compared, all agree`;
-      return `${checked} compared: ${checked - drifted} agree, ${drifted} differed, of which ${fixed} corrected and ${drifted - fixed} left as Shopify has them`;
-    }
+      return Array.isArray((job.result as { rows?: unknown } | null)?.rows)
+        ? dryRunSentence(job.result as DryRunNumbers)
+        : `${r.checked ?? 0} compared`;
+    case "drift_check":
+      return driftSentence(r);
     case "initial_sync":
       return `${r.read} read, ${r.toSend} to send once`;
     default:
