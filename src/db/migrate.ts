@@ -22,6 +22,7 @@ import { storeSafetyStock } from "./migrations/0016-store-safety-stock.ts";
 import { catalogImport } from "./migrations/0017-catalog-import.ts";
 import { workQueue } from "./migrations/0018-work-queue.ts";
 import { syncHealth } from "./migrations/0020-sync-health.ts";
+import { orderOperations } from "./migrations/0021-order-operations.ts";
 import { type HubMigration, migrationContext } from "./schema-helpers.ts";
 
 export const MIGRATIONS: readonly HubMigration[] = [
@@ -44,6 +45,7 @@ export const MIGRATIONS: readonly HubMigration[] = [
   catalogImport,
   workQueue,
   syncHealth,
+  orderOperations,
 ];
 
 export class MigrationError extends Error {

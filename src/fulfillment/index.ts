@@ -4,6 +4,13 @@
  */
 export { deliverShipments, deliverStoreShipments, SHIPMENT_MAX_ATTEMPTS } from "./deliver.ts";
 export {
+  ORDER_OPERATION_SUBSCRIPTIONS,
+  orderOperationJobs,
+  orderOperationPasses,
+  orderOperationRoutes,
+  registerOrderOperationWebhooks,
+} from "./order-operations.ts";
+export {
   FULFILLMENT_TOPICS,
   FULFILLMENT_WEBHOOK_SUBSCRIPTIONS,
   processRefundInbox,

@@ -10,6 +10,7 @@ import { storeTopicsInInbox } from "../orders/webhooks.ts";
 import { graphql } from "../shopify/graphql.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
 import type { WebhookHandlers } from "../shops/webhooks.ts";
+import { returnedUnitsByLine } from "./returns.ts";
 import { loadFulfillmentSettings } from "./settings.ts";
 import { SHOPIFY_FULFILLMENT_SUBSCRIPTIONS, SHOPIFY_FULFILLMENT_TOPICS } from "./shopify-fulfillments.ts";
 
@@ -193,6 +194,10 @@ export async function recordRefund(
       restockedBefore.set(l.lineGid, (restockedBefore.get(l.lineGid) ?? 0) + l.restocked);
       returnedBefore.set(l.lineGid, (returnedBefore.get(l.lineGid) ?? 0) + (l.shopifyRestocked ?? 0));
     }
+  // Units under a Shopify return the hub knows come back through the back office's receipt of
+  // that return, in the condition it reports (returns.ts), never through the refund as well.
+  for (const [line, n] of await returnedUnitsByLine(db, order.id))
+    restockedBefore.set(line, (restockedBefore.get(line) ?? 0) + n);
   // Shopify only returns fulfilled units: one the hub has not seen fulfilled yet (its webhook is
   // late) must be recorded first, or the restock would find no room.
   for (const [line, n] of hubFulfilled) fulfilled.set(line, Math.max(fulfilled.get(line) ?? 0, n));

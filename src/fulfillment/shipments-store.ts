@@ -143,7 +143,7 @@ export async function resolveOrderId(db: Db | Trx, ref: number | string): Promis
  * order, plus units of fulfillments made in Shopify that cover no hub shipment (whether or not
  * they became sales), so a back-office shipment can never ship them a second time.
  */
-async function shippedByLine(db: Db | Trx, orderId: number): Promise<Map<string, number>> {
+export async function shippedByLine(db: Db | Trx, orderId: number): Promise<Map<string, number>> {
   const rows = await db
     .selectFrom("shipment_lines as l")
     .innerJoin("shipments as s", "s.id", "l.shipment_id")

@@ -164,6 +164,87 @@ const address = z
   })
   .nullable();
 
+const hold = z.object({
+  reason: z
+    .string()
+    .meta({ description: "Shopify's FulfillmentHoldReason: AWAITING_PAYMENT, HIGH_RISK_OF_FRAUD, OTHER, …" }),
+  note: z.string().nullable(),
+});
+
+/** Pickup, holds and where each fulfillment order waits (src/fulfillment/fulfillment-orders.ts). */
+export const feedFulfillmentSchema = z
+  .object({
+    deliveryMethod: z
+      .string()
+      .nullable()
+      .meta({
+        description:
+          "pick_up when the customer collects it, else shipping (Shopify's delivery method type, lower case)",
+      }),
+    pickupLocation: z
+      .object({ id: gid, warehouse: z.string().nullable() })
+      .nullable()
+      .meta({ description: "Where the customer collects it, and the warehouse mapped there" }),
+    readyForPickupAt: z.number().nullable(),
+    held: z
+      .boolean()
+      .meta({ description: "An open fulfillment order is on hold: do not ship until released" }),
+    holds: z.array(hold),
+    fulfillmentOrders: z.array(
+      z.object({
+        id: gid,
+        status: z
+          .string()
+          .meta({ description: "open, in_progress, on_hold, scheduled, closed, cancelled, incomplete" }),
+        deliveryMethod: z.string().nullable(),
+        locationId: z.string().nullable(),
+        warehouse: z.string().nullable(),
+        holds: z.array(hold),
+        readyForPickupAt: z.number().nullable(),
+        lines: z.array(
+          z.object({ shopifyLineId: gid, remaining: z.number().int(), total: z.number().int() }),
+        ),
+      }),
+    ),
+  })
+  .nullable()
+  .meta({ description: "Shopify's fulfillment orders as last read; null until the hub has read them" });
+
+/** Returns and exchanges (src/fulfillment/returns.ts). */
+export const feedReturnSchema = z.object({
+  id: gid,
+  hubId: z.number().int().meta({ description: "Use with POST /api/v1/returns/{id}/receipts" }),
+  name: z.string().nullable(),
+  status: z.enum(["requested", "open", "declined", "canceled", "closed"]),
+  lines: z.array(
+    z.object({
+      returnLineId: gid,
+      shopifyLineId: z.string().nullable(),
+      quantity: z.number().int(),
+      processed: z.number().int(),
+      received: z.number().int(),
+      restocked: z.number().int(),
+      reason: z.string().nullable(),
+      reasonNote: z.string().nullable(),
+      customerNote: z.string().nullable(),
+    }),
+  ),
+  exchangeLines: z.array(
+    z.object({ shopifyLineId: gid, quantity: z.number().int() }).meta({
+      description: "New order lines the customer gets in exchange: reserved and shipped like any line",
+    }),
+  ),
+  dispositions: z.array(
+    z.object({
+      id: z.string(),
+      shopifyLineId: z.string().nullable(),
+      quantity: z.number().int(),
+      type: z.string().meta({ description: "RESTOCKED, NOT_RESTOCKED, PROCESSING_REQUIRED, MISSING" }),
+      locationId: z.string().nullable(),
+    }),
+  ),
+});
+
 export const orderDocumentSchema = z.object({
   version: z.literal(2),
   id: z.number().int(),
@@ -209,6 +290,8 @@ export const orderDocumentSchema = z.object({
     }),
   ),
   money: feedMoneySchema.nullable(),
+  fulfillment: feedFulfillmentSchema.optional(),
+  returns: z.array(feedReturnSchema).optional(),
   feedSeq: z.number().int().nullable(),
   importedAt: z.number().nullable(),
   ackedAt: z.number().nullable(),

@@ -3,6 +3,12 @@
  * the three cannot differ.
  */
 import type { Db } from "../db/database.ts";
+import {
+  fulfillmentViews,
+  type OrderFulfillmentView,
+  type ReturnView,
+  returnViews,
+} from "../fulfillment/order-ops-views.ts";
 import type { Trx } from "../inventory/ledger-store.ts";
 import { type FeedMoney, feedMoney, ORDER_DOCUMENT_VERSION } from "./feed-money.ts";
 import { loadMappings, type OrderMappings } from "./mapping.ts";
@@ -54,6 +60,10 @@ export interface OrderView {
   lines: OrderViewLine[];
   /** Taxes, discounts, shipping, duties, totals, source, payments and refunds, exact; null for orders read before money was. */
   money: FeedMoney | null;
+  /** Shopify's fulfillment orders: pickup (where, ready since), holds; null until the hub read them. */
+  fulfillment: OrderFulfillmentView | null;
+  /** Returns and exchanges with their lines, reasons and what came back. */
+  returns: ReturnView[];
   feedSeq: number | null;
   importedAt: number | null;
   ackedAt: number | null;
@@ -149,6 +159,8 @@ export async function orderViews(db: Db | Trx, ids: readonly number[]): Promise<
       ),
     );
   }
+  const fulfillment = await fulfillmentViews(db, ids);
+  const returns = await returnViews(db, ids);
   const views = rows.map(
     (r): OrderView => ({
       version: ORDER_DOCUMENT_VERSION,
@@ -184,6 +196,8 @@ export async function orderViews(db: Db | Trx, ids: readonly number[]): Promise<
       totalPrice: r.total_price,
       lines: byOrder.get(r.id) ?? [],
       money: moneyById.get(r.id) ?? null,
+      fulfillment: fulfillment.get(r.id) ?? null,
+      returns: returns.get(r.id) ?? [],
       feedSeq: r.feed_seq,
       importedAt: r.imported_at,
       ackedAt: r.acked_at,

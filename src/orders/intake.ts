@@ -370,7 +370,9 @@ export async function importOrderTx(
     fulfillment_status: order.fulfillmentStatus,
     cancelled_at: order.cancelledAt,
     location_gid: order.locationGid,
-    warehouse_id: link.warehouseId,
+    // A fulfillment order moved to another location (ship-from-store, pickup elsewhere) takes the
+    // reservation with it (src/fulfillment/fulfillment-orders.ts); later versions keep that.
+    warehouse_id: existing?.fulfil_warehouse_id ?? link.warehouseId,
     customer_id: customer?.customerId ?? existing?.customer_id ?? null,
     company_id: customer?.companyId ?? existing?.company_id ?? null,
     status,

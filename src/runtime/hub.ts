@@ -16,9 +16,14 @@ import {
   deliverStoreShipments,
   FULFILLMENT_WEBHOOK_SUBSCRIPTIONS,
   fulfillmentRoutes,
+  ORDER_OPERATION_SUBSCRIPTIONS,
+  orderOperationJobs,
+  orderOperationPasses,
+  orderOperationRoutes,
   processFulfillmentInbox,
   processRefundInbox,
   registerFulfillmentWebhookHandlers,
+  registerOrderOperationWebhooks,
   syncRecentRefunds,
   syncUnexplainedFulfillments,
 } from "../fulfillment/index.ts";
@@ -98,6 +103,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     ...BASE_WEBHOOK_TOPICS,
     ...ORDER_WEBHOOK_SUBSCRIPTIONS,
     ...FULFILLMENT_WEBHOOK_SUBSCRIPTIONS,
+    ...ORDER_OPERATION_SUBSCRIPTIONS,
     ...LEVEL_SUBSCRIPTIONS,
   ];
   // Store work asked for over HTTP runs as a job under the store's lease (see src/jobs/runner.ts).
@@ -139,6 +145,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
   });
   registerOrderWebhookHandlers(ctx, shops.webhookHandlers);
   registerFulfillmentWebhookHandlers(ctx, shops.webhookHandlers);
+  registerOrderOperationWebhooks(ctx, shops.webhookHandlers);
   storeTopicsInInbox(ctx, shops.webhookHandlers, LEVEL_TOPICS);
   const worker = new Worker(ctx, shops.transportFor, {
     driftIntervalMs: config.driftCheckIntervalMs,
@@ -213,6 +220,9 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     everyMs: ORDER_JOB_INTERVALS.backfillMs,
     run: async (store, transport) => void (await syncUnexplainedFulfillments(ctx, transport, store.id)),
   });
+  // Pickup, moves, holds, cancellations and returns (src/fulfillment/order-operations.ts).
+  for (const job of orderOperationJobs(ctx)) worker.addJob(job);
+  for (const pass of orderOperationPasses(ctx)) worker.addStorePass(pass);
   // Level-triggered: parked orders are retried once their SKU is linked or their location mapped.
   worker.addStorePass({
     name: "orders:parked",
@@ -226,6 +236,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       ...pushRoutes(ctx, { jobs }),
       ...orderRoutes(ctx),
       ...fulfillmentRoutes(ctx, { transportFor: shops.transportFor }),
+      ...orderOperationRoutes(ctx),
       ...jobRoutes(ctx, jobs),
     ],
     plugins: [shops.webhookPlugin, consolePlugin],

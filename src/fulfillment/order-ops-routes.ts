@@ -1,0 +1,357 @@
+/**
+ * The back office's order operations: store pickup (ready, collected), ship-from-store (move),
+ * cancellations (order or lines), closing, and return receipts; plus what it reads of them.
+ * Changes in Shopify run as order actions (202 with the action; `GET /order-actions/:id`).
+ */
+import type { FastifyReply } from "fastify";
+import { z } from "zod";
+import type { AppContext } from "../core/context.ts";
+import { AppError, type ErrorDetail } from "../core/errors.ts";
+import { quantity as boundedQuantity, key } from "../core/input.ts";
+import { route } from "../core/route.ts";
+import type { Db } from "../db/database.ts";
+import { fulfillmentViews } from "./fulfillment-orders.ts";
+import {
+  type ActionInput,
+  actionsOfOrder,
+  actionView,
+  cancelInput,
+  cancelLinesInput,
+  closeInput,
+  enqueueAction,
+  locationOfWarehouse,
+  moveInput,
+  readyForPickupInput,
+} from "./order-actions.ts";
+import { receiptInput, recordReceipt, returnViews } from "./returns.ts";
+import { unshipped } from "./shipment-plan.ts";
+import { createShipment, resolveOrderId, shippedByLine } from "./shipments-store.ts";
+
+const orderParams = z.object({ id: z.string().min(1).max(200) });
+const idParams = z.object({ id: z.string().min(1).max(200) });
+
+export const collectedInput = z
+  .object({
+    id: key(120).describe("The back office's id for the hand-over: the shipment's idempotency key."),
+    lines: z
+      .array(
+        z
+          .object({
+            lineId: z.string().min(1).max(200).optional().describe("Shopify line item gid."),
+            sku: key(255).optional(),
+            quantity: boundedQuantity(),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(250)
+      .optional()
+      .describe("What the customer took; default: everything still waiting at the pickup location."),
+  })
+  .strict();
+
+const actionAnswer = z.object({ duplicate: z.boolean(), action: z.record(z.string(), z.unknown()) });
+
+async function orderFor(db: Db, ref: string, what: string) {
+  const id = await resolveOrderId(db, ref);
+  const o = await db
+    .selectFrom("orders")
+    .select(["id", "store_id", "name", "imported_at", "cancelled_at", "status"])
+    .where("id", "=", id)
+    .executeTakeFirstOrThrow();
+  if (o.imported_at === null)
+    throw new AppError(
+      "INVALID_REQUEST",
+      `order ${o.name} is not in the feed (status ${o.status}): it cannot be ${what}`,
+      [{ path: "id", code: "ORDER_NOT_IMPORTED", message: `order ${o.name} was not imported` }],
+    );
+  return o;
+}
+
+const notCancelled = (o: { name: string; cancelled_at: number | null }, what: string) => {
+  if (o.cancelled_at !== null)
+    throw new AppError("CONFLICT", `order ${o.name} is cancelled: it cannot be ${what}`, [
+      { path: "id", code: "ORDER_CANCELLED", message: `order ${o.name} is cancelled` },
+    ]);
+};
+
+/** Units of each line still to ship or collect, as the hub knows (Shopify's fulfilled and the hub's own shipments). */
+async function unshippedByLine(db: Db, orderId: number): Promise<Map<string, number>> {
+  const shipped = await shippedByLine(db, orderId);
+  const lines = await db
+    .selectFrom("order_lines")
+    .select(["id", "shopify_line_gid", "sku", "variant_id", "current_quantity", "fulfilled_quantity"])
+    .where("order_id", "=", orderId)
+    .orderBy("id")
+    .execute();
+  return new Map(
+    lines
+      .filter((l) => l.variant_id !== null)
+      .map((l) => [
+        l.shopify_line_gid,
+        unshipped(
+          {
+            id: l.id,
+            gid: l.shopify_line_gid,
+            sku: l.sku,
+            variantId: l.variant_id,
+            currentQuantity: l.current_quantity,
+            fulfilledQuantity: l.fulfilled_quantity,
+          },
+          shipped.get(l.shopify_line_gid) ?? 0,
+        ),
+      ]),
+  );
+}
+
+export function orderOperationRoutes(ctx: AppContext) {
+  const db = ctx.database.db;
+  const enqueue = async (
+    storeId: number,
+    orderId: number,
+    a: ActionInput,
+    reply: FastifyReply,
+  ) => {
+    const r = await enqueueAction(db, storeId, orderId, a, ctx.clock.now());
+    return r.duplicate ? reply.code(200).send(r) : r;
+  };
+  return [
+    route({
+      method: "POST",
+      url: "/api/v1/orders/:id/pickup/ready",
+      tag: "order operations",
+      auth: "orders.write",
+      summary:
+        "The order is ready for pickup: Shopify marks its pickup fulfillment orders prepared and tells the customer (fulfillmentOrderLineItemsPreparedForPickup). 202 with the action; 200 for a re-send.",
+      params: orderParams,
+      body: readyForPickupInput,
+      response: actionAnswer,
+      successStatus: 202,
+      async handler({ params, body, reply }) {
+        const o = await orderFor(db, params.id, "prepared for pickup");
+        notCancelled(o, "prepared for pickup");
+        const known = (await fulfillmentViews(db, [o.id])).get(o.id);
+        if (known && known.deliveryMethod !== "pick_up")
+          throw new AppError("INVALID_REQUEST", `order ${o.name} is not a pickup order`, [
+            {
+              path: "id",
+              code: "NOT_PICKUP",
+              message: `order ${o.name} is to be ${known.deliveryMethod ?? "shipped"}, not picked up`,
+            },
+          ]);
+        return enqueue(o.store_id, o.id, { kind: "ready_for_pickup", input: body }, reply);
+      },
+    }),
+    route({
+      method: "POST",
+      url: "/api/v1/orders/:id/pickup/collected",
+      tag: "order operations",
+      auth: "orders.write",
+      summary:
+        "The customer collected the order: a shipment from the pickup location's warehouse is recorded (the reservation becomes a sale) and Shopify gets the fulfillment. 201 with the shipment; 200 for a re-send.",
+      params: orderParams,
+      body: collectedInput,
+      successStatus: 201,
+      async handler({ params, body, reply }) {
+        const o = await orderFor(db, params.id, "collected");
+        const v = (await fulfillmentViews(db, [o.id])).get(o.id);
+        if (!v || v.deliveryMethod !== "pick_up" || !v.pickupLocation?.warehouse)
+          throw new AppError(
+            "INVALID_REQUEST",
+            `order ${o.name} is not a pickup order at a mapped location`,
+            [
+              {
+                path: "id",
+                code: "NOT_PICKUP",
+                message: !v
+                  ? `the hub has not read order ${o.name}'s fulfillment orders from Shopify yet; try again shortly`
+                  : `order ${o.name} is not picked up at a location mapped to a warehouse`,
+              },
+            ],
+          );
+        let lines = body.lines;
+        if (!lines) {
+          const open = await unshippedByLine(db, o.id);
+          lines = [...open].filter(([, n]) => n > 0).map(([lineId, quantity]) => ({ lineId, quantity }));
+          if (lines.length === 0)
+            throw new AppError("INVALID_REQUEST", `order ${o.name} has nothing left to collect`, [
+              {
+                path: "lines",
+                code: "NOTHING_TO_SHIP",
+                message: "every line was already shipped or collected",
+              },
+            ]);
+        }
+        const r = await createShipment(ctx, {
+          id: body.id,
+          orderId: o.id,
+          warehouse: v.pickupLocation.warehouse,
+          lines,
+          packages: [],
+          notifyCustomer: false,
+        });
+        const out = { duplicate: r.duplicate, shipment: r.shipment };
+        return r.duplicate ? reply.code(200).send(out) : out;
+      },
+    }),
+    route({
+      method: "POST",
+      url: "/api/v1/orders/:id/move",
+      tag: "order operations",
+      auth: "orders.write",
+      summary:
+        "Ship from another store: Shopify moves the order's open fulfillment orders to a location mapped to `warehouse` (fulfillmentOrderMove) and the reservation follows to that warehouse. 202 with the action.",
+      params: orderParams,
+      body: moveInput,
+      response: actionAnswer,
+      successStatus: 202,
+      async handler({ params, body, reply }) {
+        const o = await orderFor(db, params.id, "moved");
+        notCancelled(o, "moved");
+        const locationGid = await locationOfWarehouse(db, o.store_id, body.warehouse);
+        return enqueue(o.store_id, o.id, { kind: "move", input: { ...body, locationGid } }, reply);
+      },
+    }),
+    route({
+      method: "POST",
+      url: "/api/v1/orders/:id/cancel",
+      tag: "order operations",
+      auth: "orders.write",
+      summary:
+        "Cancel the order in Shopify (orderCancel) with a reason, refund, restock and customer notification. Idempotent: an order already cancelled stays as it is. Its reservations are released when Shopify's cancellation arrives; with restock, units shipped through the hub that Shopify never fulfilled come back under the store's restock rule. 202 with the action.",
+      params: orderParams,
+      body: cancelInput,
+      response: actionAnswer,
+      successStatus: 202,
+      async handler({ params, body, reply }) {
+        const o = await orderFor(db, params.id, "cancelled");
+        return enqueue(o.store_id, o.id, { kind: "cancel", input: body }, reply);
+      },
+    }),
+    route({
+      method: "POST",
+      url: "/api/v1/orders/:id/cancel-lines",
+      tag: "order operations",
+      auth: "orders.write",
+      summary:
+        "Cancel unfulfilled units of some lines (a pickup line out of stock, a customer's change) with a reason: Shopify refunds them with restock type CANCEL, which removes them from the order; the reservation follows. 202 with the action.",
+      params: orderParams,
+      body: cancelLinesInput,
+      response: actionAnswer,
+      successStatus: 202,
+      async handler({ params, body, reply }) {
+        const o = await orderFor(db, params.id, "changed");
+        notCancelled(o, "changed");
+        const open = await unshippedByLine(db, o.id);
+        const errors: ErrorDetail[] = [];
+        const asked = new Map<string, number>();
+        body.lines.forEach((l, i) => {
+          const left = open.get(l.lineId);
+          asked.set(l.lineId, (asked.get(l.lineId) ?? 0) + l.quantity);
+          if (left === undefined)
+            errors.push({
+              path: `lines[${i}].lineId`,
+              index: i,
+              code: "UNKNOWN_LINE",
+              message: `${l.lineId} is not a line of order ${o.name}`,
+            });
+          else if (asked.get(l.lineId)! > left)
+            errors.push({
+              path: `lines[${i}].quantity`,
+              index: i,
+              code: "QUANTITY_EXCEEDS_UNSHIPPED",
+              message: `${asked.get(l.lineId)} to cancel but ${left} remain unshipped on ${l.lineId}`,
+            });
+        });
+        if (errors.length > 0)
+          throw new AppError(
+            "INVALID_REQUEST",
+            `${errors.length} line(s) cannot be cancelled; nothing was sent`,
+            errors,
+          );
+        return enqueue(o.store_id, o.id, { kind: "cancel_lines", input: body }, reply);
+      },
+    }),
+    route({
+      method: "POST",
+      url: "/api/v1/orders/:id/close",
+      tag: "order operations",
+      auth: "orders.write",
+      summary: "Close (archive) the order in Shopify (orderClose). 202 with the action.",
+      params: orderParams,
+      body: closeInput,
+      response: actionAnswer,
+      successStatus: 202,
+      async handler({ params, body, reply }) {
+        const o = await orderFor(db, params.id, "closed");
+        return enqueue(o.store_id, o.id, { kind: "close", input: body }, reply);
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/api/v1/order-actions/:id",
+      tag: "order operations",
+      auth: "orders.read",
+      summary:
+        "An order action: pending, done (with Shopify's result) or failed (with Shopify's refusal or the last error).",
+      params: idParams,
+      async handler({ params }) {
+        const a = /^\d+$/.test(params.id) ? await actionView(db, Number(params.id)) : undefined;
+        if (!a) throw new AppError("NOT_FOUND", `no order action ${params.id}`);
+        return a;
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/api/v1/orders/:id/actions",
+      tag: "order operations",
+      auth: "orders.read",
+      summary: "The order actions sent for an order, oldest first.",
+      params: orderParams,
+      async handler({ params }) {
+        return { items: await actionsOfOrder(db, await resolveOrderId(db, params.id)) };
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/api/v1/orders/:id/fulfillment-orders",
+      tag: "order operations",
+      auth: "orders.read",
+      summary:
+        "Shopify's fulfillment orders of the order as last read: pickup or shipping, location, holds, ready for pickup.",
+      params: orderParams,
+      async handler({ params }) {
+        const id = await resolveOrderId(db, params.id);
+        return (await fulfillmentViews(db, [id])).get(id) ?? null;
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/api/v1/orders/:id/returns",
+      tag: "order operations",
+      auth: "orders.read",
+      summary:
+        "The order's returns with their lines, reasons, what was received and restocked, exchange lines and Shopify's dispositions.",
+      params: orderParams,
+      async handler({ params }) {
+        const id = await resolveOrderId(db, params.id);
+        return { items: (await returnViews(db, [id])).get(id) ?? [] };
+      },
+    }),
+    route({
+      method: "POST",
+      url: "/api/v1/returns/:id/receipts",
+      tag: "order operations",
+      auth: "orders.write",
+      summary:
+        "What came back of a return (hub return id or Shopify gid), per line and condition: restocked units become `return` movements at the named warehouse (once, never beyond what left through the ledger), damaged and missing ones change no stock; Shopify gets the dispositions (returnProcess). 201; 200 for a re-send; 409 for the same id with other content.",
+      params: idParams,
+      body: receiptInput,
+      successStatus: 201,
+      async handler({ params, body, reply }) {
+        const r = await recordReceipt(ctx, params.id, body);
+        return r.duplicate ? reply.code(200).send(r) : r;
+      },
+    }),
+  ];
+}
