@@ -3,6 +3,12 @@
  * `startHub` is what `tillbridge start` runs and what end-to-end tests start in-process.
  */
 import type { FastifyInstance } from "fastify";
+import {
+  CATALOG_WEBHOOK_SUBSCRIPTIONS,
+  catalogImportRoutes,
+  processCatalogInbox,
+  registerCatalogWebhookHandlers,
+} from "../catalog/import/index.ts";
 import type { Config } from "../config/config.ts";
 import { consolePlugin } from "../console/plugin.ts";
 import { type Clock, systemClock } from "../core/clock.ts";
@@ -103,6 +109,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     ...BASE_WEBHOOK_TOPICS,
     ...ORDER_WEBHOOK_SUBSCRIPTIONS,
     ...FULFILLMENT_WEBHOOK_SUBSCRIPTIONS,
+    ...CATALOG_WEBHOOK_SUBSCRIPTIONS,
     ...ORDER_OPERATION_SUBSCRIPTIONS,
     ...LEVEL_SUBSCRIPTIONS,
   ];
@@ -145,6 +152,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
   });
   registerOrderWebhookHandlers(ctx, shops.webhookHandlers);
   registerFulfillmentWebhookHandlers(ctx, shops.webhookHandlers);
+  registerCatalogWebhookHandlers(ctx, shops.webhookHandlers);
   registerOrderOperationWebhooks(ctx, shops.webhookHandlers);
   storeTopicsInInbox(ctx, shops.webhookHandlers, LEVEL_TOPICS);
   const worker = new Worker(ctx, shops.transportFor, {
@@ -166,6 +174,12 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     everyMs: ORDER_JOB_INTERVALS.backfillMs,
     run: async (store, transport) =>
       void (await orderStorePass(ctx, transport, store.id, { backfill: true })),
+  });
+  // products/create|update|delete keep links and last-seen state current (src/catalog/import).
+  worker.addJob({
+    name: "catalog:product-inbox",
+    everyMs: 1000,
+    run: async () => void (await processCatalogInbox(ctx)),
   });
   worker.addJob({
     name: "fulfillment:refund-inbox",
@@ -238,6 +252,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       ...fulfillmentRoutes(ctx, { transportFor: shops.transportFor }),
       ...orderOperationRoutes(ctx),
       ...jobRoutes(ctx, jobs),
+      ...catalogImportRoutes(ctx, { jobs }),
     ],
     plugins: [shops.webhookPlugin, consolePlugin],
   });

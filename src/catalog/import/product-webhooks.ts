@@ -1,0 +1,416 @@
+/**
+ * Staying current after an import: `products/create`, `products/update` and `products/delete`
+ * are stored in the webhook inbox (deduplicated, answered at once) and applied from it:
+ * - a variant whose SKU changed in Shopify is re-linked to the hub variant of its new SKU when
+ *   there is exactly one and it is not linked in this store; otherwise it is unlinked and listed
+ *   as a link problem (`sku_changed_in_shopify`);
+ * - a new Shopify variant is linked by SKU, then barcode, when that is unambiguous;
+ * - a variant gone from its product, or a deleted product, unlinks its hub variants and lists them
+ *   as `deleted_in_shopify`: nothing more is pushed for them, and the push and the order intake of
+ *   every other item go on as before;
+ * - the product link's last-seen state follows. A delivery older than the product's deletion is
+ *   ignored (Shopify does not order deliveries).
+ * The import and the drift reconciliation catch deliveries that never arrived.
+ */
+import type { Transaction } from "kysely";
+import { z } from "zod";
+import type { AppContext } from "../../core/context.ts";
+import type { LinkProblemKind, Tables } from "../../db/tables.ts";
+import { markStoreDirtyFor } from "../../inventory/push/push-store.ts";
+import { drainInbox, type InboxRunResult, markInboxDone, storeDelivery } from "../../orders/inbox.ts";
+import { storeTopicsInInbox } from "../../orders/webhooks.ts";
+import { logActivity } from "../../shops/activity.ts";
+import type { WebhookHandlers } from "../../shops/webhooks.ts";
+
+export const CATALOG_TOPICS = ["products/create", "products/update", "products/delete"] as const;
+/** The subscriptions a connected store gets for them (see src/shops/webhook-subscriptions.ts). */
+export const CATALOG_WEBHOOK_SUBSCRIPTIONS: readonly string[] = [
+  "PRODUCTS_CREATE",
+  "PRODUCTS_UPDATE",
+  "PRODUCTS_DELETE",
+];
+
+type Trx = Transaction<Tables>;
+
+const id = z.union([z.number().int(), z.string().regex(/^\d+$/)]).transform(String);
+const productBody = z.object({
+  id,
+  admin_graphql_api_id: z.string().optional(),
+  updated_at: z.string().optional(),
+  title: z.string().optional(),
+  handle: z.string().optional(),
+  status: z.string().optional(),
+  variants: z
+    .array(
+      z.object({
+        id,
+        admin_graphql_api_id: z.string().optional(),
+        sku: z.string().nullable().optional(),
+        barcode: z.string().nullable().optional(),
+        inventory_item_id: id,
+      }),
+    )
+    .optional(),
+});
+type ProductBody = z.infer<typeof productBody>;
+
+export function registerCatalogWebhookHandlers(ctx: AppContext, handlers: WebhookHandlers): void {
+  storeTopicsInInbox(ctx, handlers, CATALOG_TOPICS);
+}
+
+/** Applies due product deliveries from the inbox (call it every second or so). */
+export async function processCatalogInbox(ctx: AppContext, limit = 200): Promise<InboxRunResult> {
+  return drainInbox(ctx, {
+    topics: CATALOG_TOPICS,
+    limit,
+    async apply(row) {
+      const { storeId, value } = await storeDelivery(ctx, row, (b) => {
+        const p = productBody.safeParse(b);
+        return p.success
+          ? { ok: true, value: p.data }
+          : { ok: false, reason: `not a product: ${p.error.message.slice(0, 200)}` };
+      });
+      const now = ctx.clock.now();
+      const changes = await ctx.database.db.transaction().execute(async (trx) => {
+        const out =
+          row.topic === "products/delete"
+            ? await applyDelete(trx, storeId, value, now)
+            : await applyProduct(trx, storeId, value, now);
+        await markInboxDone(trx, row.id, now);
+        return out;
+      });
+      if (changes.length > 0)
+        await logActivity(
+          ctx.database.db,
+          {
+            storeId,
+            flow: "catalog_import",
+            kind: row.topic === "products/delete" ? "product_deleted" : "product_changed",
+            level: changes.some((c) => c.problem) ? "warn" : "info",
+            message: `${row.topic} for ${productGid(value)}: ${changes.map((c) => c.message).join("; ")}`,
+            data: { product: productGid(value), changes: changes.length },
+          },
+          now,
+        );
+    },
+  });
+}
+
+const productGid = (b: ProductBody) => b.admin_graphql_api_id ?? `gid://shopify/Product/${b.id}`;
+const norm = (s: string | null | undefined) => {
+  const t = s?.trim();
+  return t ? t : null;
+};
+
+interface Change {
+  readonly message: string;
+  readonly problem: boolean;
+}
+
+interface LinkRow {
+  variant_id: number;
+  product_variant_gid: string;
+  inventory_item_gid: string;
+  sku: string;
+  barcode: string | null;
+}
+
+async function unlink(trx: Trx, storeId: number, link: LinkRow): Promise<void> {
+  await trx
+    .deleteFrom("variant_links")
+    .where("store_id", "=", storeId)
+    .where("variant_id", "=", link.variant_id)
+    .execute();
+  await trx
+    .deleteFrom("inventory_sync")
+    .where("store_id", "=", storeId)
+    .where("inventory_item_gid", "=", link.inventory_item_gid)
+    .execute();
+}
+
+async function problem(
+  trx: Trx,
+  storeId: number,
+  p: { kind: LinkProblemKind; sku: string | null; barcode: string | null; gid: string; detail: string },
+  now: number,
+): Promise<void> {
+  await trx
+    .insertInto("link_problems")
+    .values({
+      store_id: storeId,
+      kind: p.kind,
+      sku: p.sku,
+      barcode: p.barcode,
+      product_variant_gid: p.gid,
+      detail: p.detail,
+      detected_at: now,
+    })
+    .execute();
+}
+
+async function linksOf(
+  trx: Trx,
+  storeId: number,
+  productGid: string,
+  variantGids: readonly string[],
+): Promise<LinkRow[]> {
+  let q = trx
+    .selectFrom("variant_links as l")
+    .innerJoin("variants as v", "v.id", "l.variant_id")
+    .select(["l.variant_id", "l.product_variant_gid", "l.inventory_item_gid", "v.sku", "v.barcode"])
+    .where("l.store_id", "=", storeId);
+  q =
+    variantGids.length > 0
+      ? q.where((eb) =>
+          eb.or([
+            eb("l.shopify_product_gid", "=", productGid),
+            eb("l.product_variant_gid", "in", [...variantGids]),
+          ]),
+        )
+      : q.where("l.shopify_product_gid", "=", productGid);
+  return (await q.execute()).map((r) => ({ ...r, variant_id: Number(r.variant_id) }));
+}
+
+/** Whether the product was deleted after this delivery's state (an old delivery arriving late). */
+async function deletedSince(
+  trx: Trx,
+  storeId: number,
+  gid: string,
+  updatedAt: string | undefined,
+): Promise<boolean> {
+  const link = await trx
+    .selectFrom("product_links")
+    .select(["last_seen"])
+    .where("store_id", "=", storeId)
+    .where("shopify_product_gid", "=", gid)
+    .executeTakeFirst();
+  if (!link?.last_seen) return false;
+  const seen = JSON.parse(link.last_seen) as { deletedAt?: string };
+  if (!seen.deletedAt) return false;
+  return updatedAt === undefined || Date.parse(updatedAt) <= Date.parse(seen.deletedAt);
+}
+
+async function applyProduct(trx: Trx, storeId: number, body: ProductBody, now: number): Promise<Change[]> {
+  const gid = productGid(body);
+  const variants = (body.variants ?? []).map((v) => ({
+    gid: v.admin_graphql_api_id ?? `gid://shopify/ProductVariant/${v.id}`,
+    sku: norm(v.sku),
+    barcode: norm(v.barcode),
+    item: `gid://shopify/InventoryItem/${v.inventory_item_id}`,
+  }));
+  if (await deletedSince(trx, storeId, gid, body.updated_at)) return [];
+  const changes: Change[] = [];
+  const links = await linksOf(
+    trx,
+    storeId,
+    gid,
+    variants.map((v) => v.gid),
+  );
+  const byShopify = new Map(links.map((l) => [l.product_variant_gid, l]));
+  // Earlier problems about these variants are replaced by what this delivery says.
+  if (variants.length > 0)
+    await trx
+      .deleteFrom("link_problems")
+      .where("store_id", "=", storeId)
+      .where(
+        "product_variant_gid",
+        "in",
+        variants.map((v) => v.gid),
+      )
+      .execute();
+
+  /** The one hub variant with this SKU (or barcode) not linked in this store, if exactly one. */
+  const candidate = async (by: "sku" | "barcode", value: string) => {
+    const rows = await trx
+      .selectFrom("variants as v")
+      .leftJoin("variant_links as l", (j) =>
+        j.onRef("l.variant_id", "=", "v.id").on("l.store_id", "=", storeId),
+      )
+      .select(["v.id", "v.sku", "v.barcode", "l.variant_id as linked"])
+      .where(by === "sku" ? "v.sku" : "v.barcode", "=", value)
+      .limit(2)
+      .execute();
+    if (rows.length !== 1 || rows[0]!.linked !== null) return undefined;
+    return { id: Number(rows[0]!.id), sku: rows[0]!.sku, barcode: rows[0]!.barcode };
+  };
+  const link = async (v: (typeof variants)[number], hubId: number, matchedBy: "sku" | "barcode") => {
+    await trx
+      .deleteFrom("variant_links")
+      .where("store_id", "=", storeId)
+      .where("inventory_item_gid", "=", v.item)
+      .execute();
+    await trx
+      .insertInto("variant_links")
+      .values({
+        store_id: storeId,
+        variant_id: hubId,
+        product_variant_gid: v.gid,
+        inventory_item_gid: v.item,
+        matched_by: matchedBy,
+        linked_at: now,
+        shopify_product_gid: gid,
+        last_seen: JSON.stringify({ sku: v.sku, barcode: v.barcode }),
+        last_seen_at: now,
+      })
+      .execute();
+    await markStoreDirtyFor(trx, storeId, [hubId], now);
+  };
+
+  for (const v of variants) {
+    const linked = byShopify.get(v.gid);
+    if (linked) {
+      const same =
+        v.sku !== null
+          ? v.sku === linked.sku.trim()
+          : v.barcode !== null && v.barcode === norm(linked.barcode);
+      if (same) {
+        await trx
+          .updateTable("variant_links")
+          .set({
+            last_seen: JSON.stringify({ sku: v.sku, barcode: v.barcode }),
+            last_seen_at: now,
+            shopify_product_gid: gid,
+          })
+          .where("store_id", "=", storeId)
+          .where("variant_id", "=", linked.variant_id)
+          .execute();
+        continue;
+      }
+      // The SKU changed in Shopify: the link follows the new SKU when it is unambiguous.
+      await unlink(trx, storeId, linked);
+      const next = v.sku !== null ? await candidate("sku", v.sku) : undefined;
+      if (next) {
+        await link(v, next.id, "sku");
+        changes.push({
+          message: `SKU ${linked.sku} became ${v.sku} in Shopify: re-linked to the hub's ${next.sku}`,
+          problem: false,
+        });
+      } else {
+        await problem(
+          trx,
+          storeId,
+          {
+            kind: "sku_changed_in_shopify",
+            sku: v.sku,
+            barcode: v.barcode,
+            gid: v.gid,
+            detail: `Shopify variant ${v.gid} was linked to SKU ${linked.sku}; its SKU is now ${v.sku ?? "(none)"}, which no unlinked hub variant has: unlinked, nothing is pushed for it`,
+          },
+          now,
+        );
+        changes.push({
+          message: `SKU ${linked.sku} became ${v.sku ?? "(none)"} in Shopify: unlinked`,
+          problem: true,
+        });
+      }
+      continue;
+    }
+    // Not linked yet: SKU, then barcode, never guessed.
+    const bySku = v.sku !== null ? await candidate("sku", v.sku) : undefined;
+    const byBarcode =
+      !bySku && v.sku === null && v.barcode !== null ? await candidate("barcode", v.barcode) : undefined;
+    const hit = bySku ?? byBarcode;
+    if (hit) {
+      await link(v, hit.id, bySku ? "sku" : "barcode");
+      await trx
+        .deleteFrom("link_problems")
+        .where("store_id", "=", storeId)
+        .where("kind", "=", "not_in_shopify")
+        .where("sku", "=", hit.sku)
+        .execute();
+      changes.push({ message: `new Shopify variant linked to SKU ${hit.sku}`, problem: false });
+    } else if (v.sku === null && v.barcode === null) {
+      await problem(
+        trx,
+        storeId,
+        {
+          kind: "no_sku_or_barcode",
+          sku: null,
+          barcode: null,
+          gid: v.gid,
+          detail: `Shopify variant ${v.gid} has neither SKU nor barcode`,
+        },
+        now,
+      );
+    }
+  }
+  // Linked variants no longer in the product were deleted in Shopify.
+  const present = new Set(variants.map((v) => v.gid));
+  for (const l of links) {
+    if (present.has(l.product_variant_gid) || body.variants === undefined) continue;
+    await unlink(trx, storeId, l);
+    await problem(
+      trx,
+      storeId,
+      {
+        kind: "deleted_in_shopify",
+        sku: l.sku,
+        barcode: l.barcode,
+        gid: l.product_variant_gid,
+        detail: `the Shopify variant ${l.product_variant_gid} linked to SKU ${l.sku} was removed from its product; the link was removed`,
+      },
+      now,
+    );
+    changes.push({ message: `variant of SKU ${l.sku} removed in Shopify: unlinked`, problem: true });
+  }
+  const seen = await trx
+    .selectFrom("product_links")
+    .select(["last_seen"])
+    .where("store_id", "=", storeId)
+    .where("shopify_product_gid", "=", gid)
+    .executeTakeFirst();
+  if (seen) {
+    const before = seen.last_seen ? (JSON.parse(seen.last_seen) as Record<string, unknown>) : {};
+    await trx
+      .updateTable("product_links")
+      .set({
+        last_seen: JSON.stringify({
+          ...before,
+          title: body.title ?? before.title,
+          handle: body.handle ?? before.handle,
+          status: body.status?.toUpperCase() ?? before.status,
+          updatedAt: body.updated_at ?? before.updatedAt,
+          variants: variants.map((v) => ({ id: v.gid, sku: v.sku, barcode: v.barcode })),
+        }),
+        last_seen_at: now,
+      })
+      .where("store_id", "=", storeId)
+      .where("shopify_product_gid", "=", gid)
+      .execute();
+  }
+  return changes;
+}
+
+async function applyDelete(trx: Trx, storeId: number, body: ProductBody, now: number): Promise<Change[]> {
+  const gid = productGid(body);
+  const changes: Change[] = [];
+  for (const l of await linksOf(trx, storeId, gid, [])) {
+    await unlink(trx, storeId, l);
+    await trx
+      .deleteFrom("link_problems")
+      .where("store_id", "=", storeId)
+      .where("product_variant_gid", "=", l.product_variant_gid)
+      .execute();
+    await problem(
+      trx,
+      storeId,
+      {
+        kind: "deleted_in_shopify",
+        sku: l.sku,
+        barcode: l.barcode,
+        gid: l.product_variant_gid,
+        detail: `the Shopify product ${gid} of SKU ${l.sku} was deleted; the link was removed and nothing is pushed for it`,
+      },
+      now,
+    );
+    changes.push({ message: `SKU ${l.sku} unlinked`, problem: true });
+  }
+  // The product link stays, marked deleted: a late products/update from before is then ignored.
+  await trx
+    .updateTable("product_links")
+    .set({ last_seen: JSON.stringify({ deletedAt: new Date(now).toISOString() }), last_seen_at: now })
+    .where("store_id", "=", storeId)
+    .where("shopify_product_gid", "=", gid)
+    .execute();
+  return changes;
+}
