@@ -37,6 +37,8 @@ const TABLES = [
   "product_images",
   "product_metafields",
   "product_links",
+  "catalog_imports",
+  "opening_counts",
 ] as const;
 
 const MISSING = Symbol("missing");
@@ -387,6 +389,24 @@ function endpoints(): Endpoint[] {
       method: "POST",
       url: () => segment("1").map((s) => `/api/v1/inbox/${s}/replay`),
       example: {},
+    },
+    {
+      method: "POST",
+      url: perStore("/catalog-imports"),
+      example: { mode: "create_only", fields: ["title", "images"] },
+    },
+    {
+      method: "POST",
+      url: (shop) =>
+        fc
+          .tuple(segment(shop), segment("1"))
+          .map(([s, id]) => `/api/v1/stores/${s}/catalog-imports/${id}/cancel`),
+      example: {},
+    },
+    {
+      method: "POST",
+      url: perStore("/opening-count?waitSeconds=0"),
+      example: { apply: false },
     },
   ];
 }
