@@ -7,6 +7,7 @@ import { AccessScreen } from "./screens/access/Access.tsx";
 import { AuditScreen } from "./screens/audit/Audit.tsx";
 import { CatalogScreen } from "./screens/catalog/Catalog.tsx";
 import { FailuresScreen } from "./screens/failures/Failures.tsx";
+import { CatalogImportScreen } from "./screens/import/CatalogImport.tsx";
 import { OrderPage } from "./screens/orders/OrderPage.tsx";
 import { OrdersScreen } from "./screens/orders/Orders.tsx";
 import { ShipmentsScreen } from "./screens/shipments/Shipments.tsx";
@@ -81,6 +82,7 @@ function Shell() {
     { path: "/orders", label: "Orders" },
     { path: "/shipments", label: "Shipments" },
     { path: "/catalog", label: "Catalog" },
+    { path: "/import", label: "Import" },
     { path: "/stock", label: "Stock" },
     { path: "/failures", label: "Failures" },
     { path: "/audit", label: "Audit trail" },
@@ -145,6 +147,7 @@ const ROUTES: readonly [string, (p: Record<string, string>) => JSX.Element][] = 
   ["/orders/:id", (p) => <OrderPage id={p.id!} />],
   ["/shipments", () => <ShipmentsScreen />],
   ["/catalog", () => <CatalogScreen />],
+  ["/import", () => <CatalogImportScreen />],
   ["/stock", () => <StockScreen />],
   ["/failures", () => <FailuresScreen />],
   ["/audit", () => <AuditScreen />],
