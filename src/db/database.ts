@@ -37,6 +37,8 @@ export function openDatabase(target: DatabaseTarget): Database {
     sqlite.pragma("synchronous = NORMAL");
     sqlite.pragma("foreign_keys = ON");
     sqlite.pragma("busy_timeout = 5000");
+    // Erased personal data (compliance redactions) is overwritten, not left in free pages.
+    sqlite.pragma("secure_delete = ON");
     const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: sqlite }) });
     return { db, dialect: "sqlite", close: () => db.destroy() };
   }

@@ -7,13 +7,17 @@ import type { AdminTransport } from "../shopify/transport.ts";
 import { type BackfillResult, backfillOrders } from "./backfill.ts";
 import { processInbox } from "./inbox.ts";
 import { deliverOutbound } from "./outbound.ts";
-import { applyRetention } from "./personal-data.ts";
+import { applyRetention, forgetOverwritten } from "./personal-data.ts";
 import { processTagJobs } from "./tagging.ts";
 
 export const ORDER_JOB_INTERVALS = {
   inboxMs: 500,
   outboundMs: 2_000,
   retentionMs: 24 * 3600_000,
+  /** Per store: pending Shopify tags. */
+  tagsMs: 1_000,
+  /** Per store: parked orders tried again. */
+  parkedMs: 30_000,
   /** Per store: how often the polling backfill runs (a lost webhook is caught within this). */
   backfillMs: 3 * 60_000,
 } as const;
@@ -24,7 +28,11 @@ export function orderJobs(ctx: AppContext) {
     {
       name: "orders:inbox",
       everyMs: ORDER_JOB_INTERVALS.inboxMs,
-      run: async () => void (await processInbox(ctx, 500)),
+      run: async () => {
+        await processInbox(ctx, 500);
+        // After a redaction committed: no old value left in SQLite's WAL (personal-data.ts).
+        await forgetOverwritten(ctx);
+      },
     },
     {
       name: "orders:outbound",
