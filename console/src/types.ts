@@ -1,6 +1,11 @@
 /** The shapes of the hub's answers the console reads (see GET /api/v1/openapi.json). */
 
-export type FlowName = "inventory_push" | "order_intake" | "fulfillment_push" | "catalog_import";
+export type FlowName =
+  | "inventory_push"
+  | "order_intake"
+  | "fulfillment_push"
+  | "catalog_import"
+  | "catalog_publish";
 export type FlowState = "disabled" | "enabled" | "paused";
 
 export interface StoreView {
@@ -79,6 +84,7 @@ export const FLOW_LABELS: Record<FlowName, string> = {
   order_intake: "Order intake",
   fulfillment_push: "Fulfillment push",
   catalog_import: "Catalog import",
+  catalog_publish: "Catalog publish",
 };
 
 export const FLOW_ABOUT: Record<FlowName, string> = {
@@ -87,4 +93,5 @@ export const FLOW_ABOUT: Record<FlowName, string> = {
     "Imports Shopify's orders into the hub, reserving their stock, and sends them to the back office.",
   fulfillment_push: "Sends the back office's shipments to Shopify as fulfillments with tracking.",
   catalog_import: "Reads Shopify's products and variants into the hub.",
+  catalog_publish: "Writes the hub's products and prices to Shopify, keeping what the merchant added.",
 };

@@ -10,6 +10,7 @@ import { nodeResolvers } from "./node.ts";
 import { orderFlowResolvers } from "./order-flows.ts";
 import { orderMoneyResolvers } from "./order-money.ts";
 import { orderResolvers } from "./orders.ts";
+import { publishResolvers } from "./publish.ts";
 import { returnResolvers } from "./returns.ts";
 import { shopResolvers } from "./shop.ts";
 import { webhookResolvers } from "./webhooks.ts";
@@ -26,6 +27,8 @@ const domainMaps: ResolverMap[] = [
   returnResolvers,
   // After orders and returns: adds pickup, moves, cancel/close and the returns lifecycle.
   orderFlowResolvers,
+  // After catalog: productSet identifier forms, metafield definitions, variant cost (issue 16).
+  publishResolvers,
 ];
 
 function generic(schema: GraphQLSchema): ResolverMap {

@@ -23,6 +23,7 @@ import { catalogImport } from "./migrations/0017-catalog-import.ts";
 import { workQueue } from "./migrations/0018-work-queue.ts";
 import { syncHealth } from "./migrations/0020-sync-health.ts";
 import { orderOperations } from "./migrations/0021-order-operations.ts";
+import { catalogPublish } from "./migrations/0022-catalog-publish.ts";
 import { type HubMigration, migrationContext } from "./schema-helpers.ts";
 
 export const MIGRATIONS: readonly HubMigration[] = [
@@ -46,6 +47,7 @@ export const MIGRATIONS: readonly HubMigration[] = [
   workQueue,
   syncHealth,
   orderOperations,
+  catalogPublish,
 ];
 
 export class MigrationError extends Error {

@@ -191,7 +191,12 @@ export interface StockLevelTable {
 
 export type StoreStatus = "active" | "disconnected";
 export type InventoryMode = "delta" | "absolute";
-export type FlowName = "inventory_push" | "order_intake" | "fulfillment_push" | "catalog_import";
+export type FlowName =
+  | "inventory_push"
+  | "order_intake"
+  | "fulfillment_push"
+  | "catalog_import"
+  | "catalog_publish";
 export type FlowState = "disabled" | "enabled" | "paused";
 
 export interface StoreTable {
@@ -713,7 +718,8 @@ export type OperatorJobKind =
   | "read_levels"
   | "after_connect"
   | "catalog_import"
-  | "opening_count";
+  | "opening_count"
+  | "catalog_publish_dry_run";
 export type OperatorJobStatus = "queued" | "running" | "done" | "failed" | "cancelled";
 
 /** Long work on one store, run under its lease (migration 0011). */

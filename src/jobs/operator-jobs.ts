@@ -246,6 +246,7 @@ const JOB_WHAT: Record<OperatorJobKind, string> = {
   after_connect: "after connecting",
   catalog_import: "importing the catalog",
   opening_count: "taking Shopify's quantities as the opening count",
+  catalog_publish_dry_run: "publish dry run",
 };
 
 async function drainStoreJobs(

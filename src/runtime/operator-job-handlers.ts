@@ -9,6 +9,7 @@ import type { PushDeps, PushStore } from "../inventory/push/reconciler.ts";
 import type { JobHandler } from "../jobs/operator-jobs.ts";
 import { runCatalogImport } from "../catalog/import/import-run.ts";
 import { runOpeningCount } from "../catalog/import/opening-count.ts";
+import { runPublishDryRun } from "../catalog/publish/index.ts";
 import { linkVariants, readConfirmedLevels } from "../catalog/linking.ts";
 import { syncLocations } from "../shops/locations.ts";
 import { afterConnect } from "../shops/routes.ts";
@@ -76,6 +77,8 @@ export function operatorJobHandlers(
     catalog_import: (store, transport, control, params) =>
       runCatalogImport({ ctx, pollMs: 250 }, store, transport, control, params),
     opening_count: (store, transport, control, params) => runOpeningCount(ctx, store, transport, control, params),
+    catalog_publish_dry_run: (store, transport, control, params) =>
+      runPublishDryRun(ctx, store, transport, control, params),
     after_connect: async (store, transport, control, params) => {
       await control.progress({ phase: "registering webhooks and reading locations" });
       await afterConnect(ctx, transport, store, {

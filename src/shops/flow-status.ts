@@ -8,6 +8,7 @@
  * of the state, the failure and the store (`flowStatus`), never of a separate count.
  */
 import type { Db } from "../db/database.ts";
+import { publishQueue } from "../catalog/publish/publish-store.ts";
 import type { FlowName, FlowState } from "../db/tables.ts";
 import { ORDER_TOPICS, TRANSACTION_TOPIC } from "../orders/inbox.ts";
 import { FLOWS } from "./stores.ts";
@@ -152,7 +153,9 @@ export async function storeFlowStatus(
           ? await intakeQueue(db, store.id, store.domain)
           : flow === "fulfillment_push"
             ? await fulfillmentQueue(db, store.id)
-            : EMPTY;
+            : flow === "catalog_publish"
+              ? await publishQueue(db, store.id)
+              : EMPTY;
     const state = row?.state ?? "disabled";
     const { status, reason } = flowStatus({
       state,

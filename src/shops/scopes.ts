@@ -14,6 +14,7 @@ export const FLOW_SCOPES: Readonly<Record<FlowName, readonly string[]>> = {
     "write_merchant_managed_fulfillment_orders",
   ],
   catalog_import: ["read_products", "read_inventory"],
+  catalog_publish: ["read_products", "write_products"],
 };
 
 /** What the OAuth install requests: every flow's needs, plus what catalog publish and returns will need. */

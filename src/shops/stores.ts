@@ -16,6 +16,7 @@ export const FLOWS: readonly FlowName[] = [
   "order_intake",
   "fulfillment_push",
   "catalog_import",
+  "catalog_publish",
 ];
 
 export type StoreRow = {

@@ -1,0 +1,282 @@
+/**
+ * The catalog publish reconciler of one store (flow `catalog_publish`), run under the store's
+ * lease by the worker's store pass. Level-triggered like the inventory push:
+ *
+ * 1. products whose content or the store's rules changed (and settled for the coalescing window)
+ *    get their desired hashes recomputed; a product whose hashes moved becomes due;
+ * 2. due products are published: the whole product with `productSet` when the product hash
+ *    differs from the confirmed one, only the prices (`productVariantsBulkUpdate`) when only the
+ *    price hash does; unchanged products are never re-sent;
+ * 3. Shopify's confirmation is recorded with the lease's fence; the product keeps its identity
+ *    through the hub's key (`identifier.customId`) so a retry after a crash, or a duplicated
+ *    run, updates the product it created instead of creating another.
+ *
+ * One product's refusal (Shopify's userErrors, or a rule) or transient failure never stops the
+ * others.
+ */
+import type { Logger } from "pino";
+import type { Db } from "../../db/database.ts";
+import { backoffMs } from "../../jobs/backoff.ts";
+import { LeaseLostError } from "../../runtime/leases.ts";
+import { ShopifyAuthError } from "../../shopify/errors.ts";
+import type { AdminTransport } from "../../shopify/transport.ts";
+import { getProduct } from "../products-store.ts";
+import { type DesiredOutcome, desiredProduct, type Owned, productSetPlan } from "./desired.ts";
+import {
+  dueProducts,
+  linkedProduct,
+  loadRules,
+  recordConfirmed,
+  recordDesired,
+  recordRefused,
+  recordRetry,
+  type StateRow,
+  type StoreRules,
+  saveCustomIdDefinition,
+  staleProducts,
+} from "./publish-store.ts";
+import type { PublishRules } from "./rules.ts";
+import {
+  ensureCustomIdDefinition,
+  readCurrentProduct,
+  sendPrices,
+  sendProductSet,
+} from "./shopify-publish.ts";
+
+export interface PublishDeps {
+  readonly db: Db;
+  readonly now: () => number;
+  readonly logger: Logger;
+  /** Products changed within this window wait (a burst of edits becomes one publish). */
+  readonly windowMs: number;
+  readonly random?: () => number;
+}
+
+export interface PublishCycleResult {
+  readonly refreshed: number;
+  readonly published: number;
+  readonly priced: number;
+  readonly refused: number;
+  readonly failed: number;
+  /** More due products than one cycle takes. */
+  readonly remaining: boolean;
+}
+
+const REFRESH_PER_CYCLE = 500;
+const PUBLISH_PER_CYCLE = 25;
+const RETRY = { baseMs: 5_000, capMs: 3600_000 };
+
+/** Rethrown: the pass must stop (lease gone) or the flow is failing (token, scope). */
+const fatal = (err: unknown) => err instanceof LeaseLostError || err instanceof ShopifyAuthError;
+
+export async function refreshDesired(
+  deps: PublishDeps,
+  storeId: number,
+  rules: StoreRules,
+  limit = REFRESH_PER_CYCLE,
+): Promise<number> {
+  const now = deps.now();
+  const stale = await staleProducts(deps.db, storeId, rules.hash, now - deps.windowMs, limit);
+  for (const p of stale) {
+    const d = desiredProduct(await getProduct(deps.db, p.key), rules.rules);
+    await recordDesired(
+      deps.db,
+      storeId,
+      p.id,
+      {
+        sourceHash: p.content_hash,
+        rulesHash: rules.hash,
+        hash: d.hash,
+        priceHash: d.priceHash,
+        refusal: d.ok ? null : ({ ...d.refusal, key: p.key } as never),
+      },
+      now,
+    );
+  }
+  return stale.length;
+}
+
+export async function runPublishCycle(
+  deps: PublishDeps,
+  store: { id: number; domain: string },
+  transport: AdminTransport,
+): Promise<PublishCycleResult> {
+  let rules = await loadRules(deps.db, store.id);
+  const refreshed = await refreshDesired(deps, store.id, rules);
+  const due = await dueProducts(deps.db, store.id, deps.now(), PUBLISH_PER_CYCLE + 1);
+  const result = {
+    refreshed,
+    published: 0,
+    priced: 0,
+    refused: 0,
+    failed: 0,
+    remaining: due.length > PUBLISH_PER_CYCLE,
+  };
+  if (due.length === 0) return result;
+  if (!rules.customIdDefinition) {
+    const gid = await ensureCustomIdDefinition(transport);
+    await saveCustomIdDefinition(deps.db, store.id, gid, deps.now());
+    rules = { ...rules, customIdDefinition: gid };
+  }
+  for (const row of due.slice(0, PUBLISH_PER_CYCLE)) {
+    try {
+      const outcome = await publishOne(deps, store.id, transport, rules.rules, row);
+      result[outcome]++;
+    } catch (err) {
+      if (fatal(err)) throw err;
+      result.failed++;
+      const now = deps.now();
+      const attempts = row.attempts + 1;
+      const message = err instanceof Error ? err.message : String(err);
+      deps.logger.warn(
+        { store: store.domain, product: row.key, err: message },
+        "catalog publish: product failed, retried later",
+      );
+      await recordRetry(
+        deps.db,
+        store.id,
+        row.productId,
+        { key: row.key, code: "SHOPIFY_ERROR", field: null, message },
+        attempts,
+        now + backoffMs(attempts, RETRY, deps.random),
+        now,
+      );
+    }
+  }
+  return result;
+}
+
+type Outcome = "published" | "priced" | "refused";
+
+async function publishOne(
+  deps: PublishDeps,
+  storeId: number,
+  transport: AdminTransport,
+  rules: PublishRules,
+  row: StateRow,
+): Promise<Outcome> {
+  const product = await getProduct(deps.db, row.key);
+  const d: DesiredOutcome = desiredProduct(product, rules);
+  const now = deps.now();
+  if (!d.ok) {
+    await recordRefused(deps.db, storeId, row.productId, { key: row.key, ...d.refusal }, now);
+    return "refused";
+  }
+  const owned = row.owned;
+  const priceOnly =
+    row.shopifyProductGid !== null &&
+    d.hash === row.confirmedHash &&
+    d.product.variants.every((v) => owned.variants[v.sku] !== undefined);
+  if (priceOnly) {
+    if (d.priceHash === row.confirmedPriceHash) {
+      await confirm(deps, transport, storeId, row, {
+        hash: null,
+        priceHash: d.priceHash,
+        gid: row.shopifyProductGid!,
+        owned,
+      });
+      return "priced";
+    }
+    const variants = d.product.prices.map((p) => {
+      const v: Record<string, unknown> = { id: owned.variants[p.sku]!.id };
+      if (rules.fields.price === "always" && p.price !== null) v.price = p.price;
+      if (rules.fields.compareAtPrice === "always") v.compareAtPrice = p.compareAtPrice;
+      if (rules.fields.cost === "always" && p.cost !== null) v.inventoryItem = { cost: p.cost };
+      return v;
+    });
+    const errors = await sendPrices(transport, row.shopifyProductGid!, variants);
+    if (errors.length > 0) {
+      // A variant deleted in Shopify since: the whole product is published next time.
+      if (
+        errors.some((e) => e.code === "PRODUCT_VARIANT_DOES_NOT_EXIST" || e.code === "PRODUCT_DOES_NOT_EXIST")
+      ) {
+        await confirm(deps, transport, storeId, row, {
+          hash: "stale",
+          priceHash: row.confirmedPriceHash ?? "",
+          gid: row.shopifyProductGid!,
+          owned,
+        });
+        throw new Error(
+          `prices of ${row.key}: Shopify no longer has a variant; the product is published whole next`,
+        );
+      }
+      await recordRefused(
+        deps.db,
+        storeId,
+        row.productId,
+        { key: row.key, code: "SHOPIFY_USER_ERRORS", userErrors: errors },
+        now,
+      );
+      return "refused";
+    }
+    await confirm(deps, transport, storeId, row, {
+      hash: null,
+      priceHash: d.priceHash,
+      gid: row.shopifyProductGid!,
+      owned,
+    });
+    return "priced";
+  }
+
+  // The whole product: Shopify's copy is read first (by the known id, else by the hub's key), so
+  // the lists sent keep what the hub did not create.
+  const gid = row.shopifyProductGid ?? (await linkedProduct(deps.db, storeId, row.productId));
+  let current = gid ? await readCurrentProduct(transport, { id: gid }) : null;
+  current ??= await readCurrentProduct(transport, { key: row.key });
+  const plan = productSetPlan(d.product, current, owned, rules);
+  if (!plan.ok) {
+    await recordRefused(deps.db, storeId, row.productId, { key: row.key, ...plan.refusal }, now);
+    return "refused";
+  }
+  const sent = await sendProductSet(transport, plan.identifier, plan.input);
+  if (!sent.ok) {
+    await recordRefused(
+      deps.db,
+      storeId,
+      row.productId,
+      {
+        key: row.key,
+        code: "SHOPIFY_USER_ERRORS",
+        field: sent.userErrors[0]?.field?.join(".") ?? null,
+        message: sent.userErrors.map((e) => `${(e.field ?? []).join(".")}: ${e.message}`).join("; "),
+        userErrors: sent.userErrors,
+      },
+      now,
+    );
+    return "refused";
+  }
+  const bySku = new Map(sent.variants.filter((v) => v.sku).map((v) => [v.sku!, v]));
+  const kept = new Set(plan.keptMedia);
+  const nextOwned: Owned = {
+    variants: Object.fromEntries(
+      d.product.variants.flatMap((v) => {
+        const s = bySku.get(v.sku);
+        return s ? [[v.sku, { id: s.id, item: s.item }]] : [];
+      }),
+    ),
+    media: plan.input.files ? sent.media.filter((m) => !kept.has(m)) : owned.media,
+    metafields: [
+      ...new Set([...(rules.fields.metafields === "always" ? [] : owned.metafields), ...plan.metafieldKeys]),
+    ],
+  };
+  await confirm(deps, transport, storeId, row, {
+    hash: d.hash,
+    priceHash: d.priceHash,
+    gid: sent.productId,
+    owned: nextOwned,
+  });
+  return "published";
+}
+
+async function confirm(
+  deps: PublishDeps,
+  transport: AdminTransport,
+  storeId: number,
+  row: StateRow,
+  v: { hash: string | null; priceHash: string; gid: string; owned: Owned },
+): Promise<void> {
+  await deps.db.transaction().execute(async (trx) => {
+    await transport.fence?.(trx);
+    await recordConfirmed(trx, storeId, row.productId, v, deps.now());
+  });
+}

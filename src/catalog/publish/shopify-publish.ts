@@ -1,0 +1,341 @@
+/**
+ * The Shopify operations of the catalog publish, each document beside the code that sends it:
+ * the customId metafield definition (unique values, created once per store), reading a product
+ * by id or customId before a publish, `productSet` (synchronous), and the cheap price update.
+ * `userErrors` become a typed result here; transport failures stay exceptions.
+ */
+import { graphql } from "../../shopify/graphql.ts";
+import type { AdminTransport } from "../../shopify/transport.ts";
+import { CUSTOM_ID, type CurrentProduct, type CurrentVariant } from "./desired.ts";
+
+export interface ShopifyUserError {
+  readonly field: readonly string[] | null;
+  readonly message: string;
+  readonly code: string | null;
+}
+
+export const CUSTOM_ID_DEFINITION_CREATE = graphql`
+  mutation TillbridgeCustomIdDefinition($definition: MetafieldDefinitionInput!) {
+    metafieldDefinitionCreate(definition: $definition) {
+      createdDefinition {
+        id
+      }
+      userErrors {
+        field
+        message
+        code
+      }
+    }
+  }
+`;
+
+export const CUSTOM_ID_DEFINITION_FIND = graphql`
+  query TillbridgeCustomIdDefinitionFind($namespace: String!, $key: String!) {
+    metafieldDefinitions(first: 1, ownerType: PRODUCT, namespace: $namespace, key: $key) {
+      nodes {
+        id
+      }
+    }
+  }
+`;
+
+/** The definition's GID: created with unique values, or found when it exists already. */
+export async function ensureCustomIdDefinition(transport: AdminTransport): Promise<string> {
+  const created = await transport.graphql<{
+    metafieldDefinitionCreate: {
+      createdDefinition: { id: string } | null;
+      userErrors: ShopifyUserError[];
+    };
+  }>(CUSTOM_ID_DEFINITION_CREATE, {
+    definition: {
+      name: "Tillbridge product key",
+      namespace: CUSTOM_ID.namespace,
+      key: CUSTOM_ID.key,
+      description: "The back office's product key; set by Tillbridge, do not edit.",
+      type: "single_line_text_field",
+      ownerType: "PRODUCT",
+      capabilities: { uniqueValues: { enabled: true } },
+    },
+  });
+  const def = created.data.metafieldDefinitionCreate;
+  if (def.createdDefinition) return def.createdDefinition.id;
+  const found = await transport.graphql<{ metafieldDefinitions: { nodes: { id: string }[] } }>(
+    CUSTOM_ID_DEFINITION_FIND,
+    { namespace: CUSTOM_ID.namespace, key: CUSTOM_ID.key },
+  );
+  const id = found.data.metafieldDefinitions.nodes[0]?.id;
+  if (!id)
+    throw new Error(
+      `cannot create the product key metafield definition: ${def.userErrors.map((e) => e.message).join("; ")}`,
+    );
+  return id;
+}
+
+export const PUBLISH_READ_PRODUCT = graphql`
+  query TillbridgePublishReadProduct($identifier: ProductIdentifierInput!) {
+    productByIdentifier(identifier: $identifier) {
+      ...TillbridgePublishProduct
+      variants(first: 250) {
+        nodes {
+          ...TillbridgePublishVariant
+        }
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+      }
+    }
+  }
+  fragment TillbridgePublishVariant on ProductVariant {
+    id
+    sku
+    barcode
+    price
+    compareAtPrice
+    taxable
+    selectedOptions {
+      name
+      value
+    }
+    inventoryItem {
+      id
+      unitCost {
+        amount
+      }
+    }
+  }
+  fragment TillbridgePublishProduct on Product {
+    id
+    title
+    descriptionHtml
+    vendor
+    productType
+    tags
+    status
+    category {
+      id
+    }
+    seo {
+      title
+      description
+    }
+    media(first: 250) {
+      nodes {
+        id
+        alt
+        ... on MediaImage {
+          image {
+            url
+          }
+        }
+      }
+    }
+    metafields(first: 250) {
+      nodes {
+        namespace
+        key
+        type
+        value
+      }
+    }
+  }
+`;
+
+export const PUBLISH_READ_VARIANTS = graphql`
+  query TillbridgePublishReadVariants($id: ID!, $after: String) {
+    product(id: $id) {
+      variants(first: 250, after: $after) {
+        nodes {
+          id
+          sku
+          barcode
+          price
+          compareAtPrice
+          taxable
+          selectedOptions {
+            name
+            value
+          }
+          inventoryItem {
+            id
+            unitCost {
+              amount
+            }
+          }
+        }
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+      }
+    }
+  }
+`;
+
+interface RawVariant {
+  id: string;
+  sku: string | null;
+  barcode: string | null;
+  price: string | null;
+  compareAtPrice: string | null;
+  taxable: boolean;
+  selectedOptions: { name: string; value: string }[];
+  inventoryItem: { id: string; unitCost: { amount: string } | null };
+}
+
+interface RawPage {
+  nodes: RawVariant[];
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+}
+
+const variantOf = (v: RawVariant): CurrentVariant => ({
+  id: v.id,
+  sku: v.sku || null,
+  barcode: v.barcode,
+  price: v.price,
+  compareAtPrice: v.compareAtPrice,
+  taxable: v.taxable,
+  selectedOptions: v.selectedOptions,
+  inventoryItemId: v.inventoryItem.id,
+  cost: v.inventoryItem.unitCost ? Number(v.inventoryItem.unitCost.amount).toFixed(2) : null,
+});
+
+/** Shopify's product by its GID or by the hub's key (customId); null when there is none. */
+export async function readCurrentProduct(
+  transport: AdminTransport,
+  by: { id: string } | { key: string },
+): Promise<CurrentProduct | null> {
+  const identifier = "id" in by ? { id: by.id } : { customId: { ...CUSTOM_ID, value: by.key } };
+  const r = await transport.graphql<{
+    productByIdentifier:
+      | (Omit<CurrentProduct, "variants" | "media" | "metafields" | "category"> & {
+          category: { id: string } | null;
+          media: { nodes: { id: string; alt: string | null; image?: { url: string } | null }[] };
+          metafields: { nodes: CurrentProduct["metafields"][number][] };
+          variants: RawPage;
+        })
+      | null;
+  }>(PUBLISH_READ_PRODUCT, { identifier }, { estimatedCost: 40 });
+  const p = r.data.productByIdentifier;
+  if (!p) return null;
+  const variants = p.variants.nodes.map(variantOf);
+  let page = p.variants.pageInfo;
+  while (page.hasNextPage) {
+    const more = await transport.graphql<{ product: { variants: RawPage } | null }>(
+      PUBLISH_READ_VARIANTS,
+      { id: p.id, after: page.endCursor },
+      { estimatedCost: 30 },
+    );
+    if (!more.data.product) break;
+    variants.push(...more.data.product.variants.nodes.map(variantOf));
+    page = more.data.product.variants.pageInfo;
+  }
+  return {
+    id: p.id,
+    title: p.title,
+    descriptionHtml: p.descriptionHtml,
+    vendor: p.vendor,
+    productType: p.productType,
+    tags: p.tags,
+    status: p.status,
+    category: p.category?.id ?? null,
+    seo: p.seo,
+    variants,
+    media: p.media.nodes.map((m) => ({ id: m.id, url: m.image?.url ?? null, alt: m.alt })),
+    metafields: p.metafields.nodes,
+  };
+}
+
+export const PRODUCT_SET = graphql`
+  mutation TillbridgePublishProductSet($identifier: ProductSetIdentifiers, $input: ProductSetInput!) {
+    productSet(identifier: $identifier, input: $input, synchronous: true) {
+      product {
+        id
+        variants(first: 250) {
+          nodes {
+            id
+            sku
+            inventoryItem {
+              id
+            }
+          }
+        }
+        media(first: 250) {
+          nodes {
+            id
+          }
+        }
+      }
+      userErrors {
+        field
+        message
+        code
+      }
+    }
+  }
+`;
+
+export type ProductSetResult =
+  | {
+      readonly ok: true;
+      readonly productId: string;
+      readonly variants: readonly { id: string; sku: string | null; item: string }[];
+      readonly media: readonly string[];
+    }
+  | { readonly ok: false; readonly userErrors: readonly ShopifyUserError[] };
+
+export async function sendProductSet(
+  transport: AdminTransport,
+  identifier: Record<string, unknown>,
+  input: Record<string, unknown>,
+): Promise<ProductSetResult> {
+  const r = await transport.graphql<{
+    productSet: {
+      product: {
+        id: string;
+        variants: { nodes: { id: string; sku: string | null; inventoryItem: { id: string } }[] };
+        media: { nodes: { id: string }[] };
+      } | null;
+      userErrors: ShopifyUserError[];
+    };
+  }>(PRODUCT_SET, { identifier, input }, { estimatedCost: 50 });
+  const set = r.data.productSet;
+  if (set.userErrors.length > 0 || !set.product) return { ok: false, userErrors: set.userErrors };
+  return {
+    ok: true,
+    productId: set.product.id,
+    variants: set.product.variants.nodes.map((v) => ({ id: v.id, sku: v.sku, item: v.inventoryItem.id })),
+    media: set.product.media.nodes.map((m) => m.id),
+  };
+}
+
+export const PRICE_UPDATE = graphql`
+  mutation TillbridgePublishPrices($productId: ID!, $variants: [ProductVariantsBulkInput!]!) {
+    productVariantsBulkUpdate(productId: $productId, variants: $variants) {
+      productVariants {
+        id
+      }
+      userErrors {
+        field
+        message
+        code
+      }
+    }
+  }
+`;
+
+/**
+ * Prices, compare-at prices and costs of one product's variants in one call: a price change
+ * does not re-send the product. Cost rides on the variant's `inventoryItem.cost` (the same field
+ * `inventoryItemUpdate` writes), saving a call per variant.
+ */
+export async function sendPrices(
+  transport: AdminTransport,
+  productId: string,
+  variants: readonly Record<string, unknown>[],
+): Promise<readonly ShopifyUserError[]> {
+  const r = await transport.graphql<{
+    productVariantsBulkUpdate: { userErrors: ShopifyUserError[] };
+  }>(PRICE_UPDATE, { productId, variants }, { estimatedCost: 10 });
+  return r.data.productVariantsBulkUpdate.userErrors;
+}
