@@ -9,6 +9,7 @@ import {
   processCatalogInbox,
   registerCatalogWebhookHandlers,
 } from "../catalog/import/index.ts";
+import { catalogPublishRoutes, catalogPublishStorePass, requirePublishDryRun } from "../catalog/publish/index.ts";
 import type { Config } from "../config/config.ts";
 import { consolePlugin } from "../console/plugin.ts";
 import { type Clock, systemClock } from "../core/clock.ts";
@@ -138,6 +139,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
         },
       }) satisfies ShopifyAdminTransport,
     async beforeEnable(storeId, flow) {
+      if (flow === "catalog_publish") return requirePublishDryRun(database.db, storeId);
       if (flow !== "inventory_push") return;
       if (!(await hasDryRun(database.db, storeId))) {
         throw new AppError(
@@ -196,6 +198,8 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     run: async (store, transport) =>
       void (await ensureWebhooks(ctx, store, transport, webhookTopics)),
   });
+  // The catalog publish reconciler (src/catalog/publish), level-triggered like the push.
+  worker.addStorePass(catalogPublishStorePass(ctx));
   // Long operator work (linking, dry runs, drift checks, initial sync) under the store's lease.
   worker.addStorePass({
     name: "jobs:operator",
@@ -252,6 +256,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       ...fulfillmentRoutes(ctx, { transportFor: shops.transportFor }),
       ...orderOperationRoutes(ctx),
       ...jobRoutes(ctx, jobs),
+      ...catalogPublishRoutes(ctx, { jobs }),
       ...catalogImportRoutes(ctx, { jobs }),
     ],
     plugins: [shops.webhookPlugin, consolePlugin],
