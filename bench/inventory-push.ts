@@ -11,8 +11,10 @@
 import { parseArgs } from "node:util";
 import { startEmulator } from "../emulator/index.ts";
 import { systemClock } from "../src/core/clock.ts";
+import { inventoryCapability } from "../src/inventory/index.ts";
 import { markPushDirty } from "../src/inventory/push/push-store.ts";
 import { runPushCycle } from "../src/inventory/push/reconciler.ts";
+import { registerWithWorker } from "../src/runtime/capability.ts";
 import { Worker } from "../src/runtime/worker.ts";
 import { createAdminTransport } from "../src/shopify/admin-client.ts";
 import type { AdminTransport } from "../src/shopify/transport.ts";
@@ -151,6 +153,7 @@ await hub.ctx.database.db.deleteFrom("inventory_sync").execute();
 // --- 3. Latency at 1,000 movements/s with the worker running --------------------------------
 emulator.control.setThrottlePressure({ shop: store.domain, clientId: store.clientId, drainRate: 0 });
 const worker = new Worker(hub.ctx, () => transport, { tickMs: 100 });
+registerWithWorker(worker, [inventoryCapability(hub.ctx, { driftIntervalMs: 0 })]);
 await hub.ctx.database.db.deleteFrom("push_dirty").execute();
 const { markStoreDirtyFor } = await import("../src/inventory/push/push-store.ts");
 await markStoreDirtyFor(hub.ctx.database.db, storeId, "all", 0);

@@ -68,7 +68,7 @@ describe.each(DIALECTS)("order results are fenced by the store lease on %s", (di
     const db = hub.ctx.database.db;
     // Nobody holds the store at first: A takes it.
     await db.updateTable("store_leases").set({ expires_at: 0 }).where("store_id", "=", storeId).execute();
-    const a = new Worker(hub.ctx, () => shopify, { driftIntervalMs: 0 });
+    const a = new Worker(hub.ctx, () => shopify);
     let outcome: unknown = "no error";
     duringCall = async () => {
       duringCall = async () => {};
@@ -204,7 +204,7 @@ describe.each(DIALECTS)("the backfill's authoritative import is fenced on %s", (
       },
     };
     await db.updateTable("store_leases").set({ expires_at: 0 }).where("store_id", "=", w.storeId).execute();
-    const a = new Worker(w.hub.ctx, () => slow, { driftIntervalMs: 0 });
+    const a = new Worker(w.hub.ctx, () => slow);
     let outcome: { code?: string } = {};
     expect(
       await a.runNow({ id: w.storeId, domain: w.domain }, async (transport) => {

@@ -109,7 +109,7 @@ export async function startShopsHub(
     key: KEY,
     ...options.shops,
   });
-  const worker = new Worker(ctx, shops.transportFor, { driftIntervalMs: 0 });
+  const worker = new Worker(ctx, shops.transportFor);
   const server = await buildServer(ctx, { routes: shops.routes, plugins: [shops.webhookPlugin] });
   await server.ready();
   const { key } = await createApiKey(database, "test", clock.now(), ["admin"]);

@@ -35,31 +35,21 @@ import {
   syncUnexplainedFulfillments,
 } from "../fulfillment/index.ts";
 import { buildServer } from "../http/server.ts";
+import { inventoryCapability } from "../inventory/index.ts";
 import { hasDryRun, warnOfDeltaDifferences } from "../inventory/push/drift.ts";
 import { markPushDirty, markStoreDirtyFor } from "../inventory/push/push-store.ts";
-import { pushRoutes } from "../inventory/push/routes.ts";
-import {
-  LEVEL_SUBSCRIPTIONS,
-  LEVEL_TOPICS,
-  processLevelInbox,
-} from "../inventory/push/shopify-level-events.ts";
 import { runStoreJobs } from "../jobs/operator-jobs.ts";
 import { jobRoutes } from "../jobs/routes.ts";
 import { createJobRunner } from "../jobs/runner.ts";
-import { reprocessParked } from "../orders/intake.ts";
-import { orderRoutes } from "../orders/routes.ts";
-import {
-  ORDER_WEBHOOK_SUBSCRIPTIONS,
-  registerOrderWebhookHandlers,
-  storeTopicsInInbox,
-} from "../orders/webhooks.ts";
-import { ORDER_JOB_INTERVALS, orderJobs, orderStorePass } from "../orders/worker-jobs.ts";
+import { ordersCapability } from "../orders/index.ts";
+import { ORDER_JOB_INTERVALS } from "../orders/worker-jobs.ts";
 import type { ShopifyAdminTransport } from "../shopify/admin-client.ts";
 import { createAdminTransport } from "../shopify/admin-client.ts";
 import { createShops } from "../shops/index.ts";
 import { registerSyncHealth } from "../shops/health-metrics.ts";
 import { openSecretKey } from "../shops/secrets.ts";
 import { BASE_WEBHOOK_TOPICS, ensureWebhooks } from "../shops/webhook-subscriptions.ts";
+import { capabilityTopics, registerWithWorker } from "./capability.ts";
 import { operatorJobHandlers } from "./operator-job-handlers.ts";
 import { Worker } from "./worker.ts";
 
@@ -106,13 +96,18 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     secretKey,
     stockListeners: [markPushDirty],
   };
+  // The capabilities that declare all their parts in one index.ts (src/runtime/capability.ts),
+  // each listed once; the others are still wired by hand below.
+  const capabilities = [
+    inventoryCapability(ctx, { driftIntervalMs: config.driftCheckIntervalMs }),
+    ordersCapability(ctx),
+  ];
   const webhookTopics = [
     ...BASE_WEBHOOK_TOPICS,
-    ...ORDER_WEBHOOK_SUBSCRIPTIONS,
+    ...capabilityTopics(capabilities),
     ...FULFILLMENT_WEBHOOK_SUBSCRIPTIONS,
     ...CATALOG_WEBHOOK_SUBSCRIPTIONS,
     ...ORDER_OPERATION_SUBSCRIPTIONS,
-    ...LEVEL_SUBSCRIPTIONS,
   ];
   // Store work asked for over HTTP runs as a job under the store's lease (see src/jobs/runner.ts).
   const jobHandlers = operatorJobHandlers(ctx, { webhookTopics });
@@ -152,31 +147,16 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       await warnOfDeltaDifferences(database.db, storeId, ctx.clock.now());
     },
   });
-  registerOrderWebhookHandlers(ctx, shops.webhookHandlers);
+  for (const c of capabilities) c.registerWebhooks(shops.webhookHandlers);
   registerFulfillmentWebhookHandlers(ctx, shops.webhookHandlers);
   registerCatalogWebhookHandlers(ctx, shops.webhookHandlers);
   registerOrderOperationWebhooks(ctx, shops.webhookHandlers);
-  storeTopicsInInbox(ctx, shops.webhookHandlers, LEVEL_TOPICS);
   const worker = new Worker(ctx, shops.transportFor, {
-    driftIntervalMs: config.driftCheckIntervalMs,
     leaseTtlMs: config.leaseTtlMs,
     leaseHeartbeatMs: config.leaseHeartbeatMs,
   });
-  for (const job of orderJobs(ctx)) worker.addJob(job);
-  worker.addStorePass({
-    name: "orders:tags",
-    flow: "order_intake",
-    everyMs: 1000,
-    run: async (store, transport) =>
-      void (await orderStorePass(ctx, transport, store.id, { backfill: false })),
-  });
-  worker.addStorePass({
-    name: "orders:backfill",
-    flow: "order_intake",
-    everyMs: ORDER_JOB_INTERVALS.backfillMs,
-    run: async (store, transport) =>
-      void (await orderStorePass(ctx, transport, store.id, { backfill: true })),
-  });
+  // Their passes first (the inventory push first of all), then the hand-wired ones.
+  registerWithWorker(worker, capabilities);
   // products/create|update|delete keep links and last-seen state current (src/catalog/import).
   worker.addJob({
     name: "catalog:product-inbox",
@@ -212,11 +192,6 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     everyMs: 1000,
     run: async () => void (await processFulfillmentInbox(ctx)),
   });
-  worker.addJob({
-    name: "inventory:level-inbox",
-    everyMs: 1000,
-    run: async () => void (await processLevelInbox(ctx)),
-  });
   worker.addStorePass({
     name: "fulfillment:shipments",
     flow: "fulfillment_push",
@@ -241,18 +216,10 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
   // Pickup, moves, holds, cancellations and returns (src/fulfillment/order-operations.ts).
   for (const job of orderOperationJobs(ctx)) worker.addJob(job);
   for (const pass of orderOperationPasses(ctx)) worker.addStorePass(pass);
-  // Level-triggered: parked orders are retried once their SKU is linked or their location mapped.
-  worker.addStorePass({
-    name: "orders:parked",
-    flow: "order_intake",
-    everyMs: 30_000,
-    run: async (store) => void (await reprocessParked(ctx, store.id)),
-  });
   const server = await buildServer(ctx, {
     routes: [
       ...shops.routes,
-      ...pushRoutes(ctx, { jobs }),
-      ...orderRoutes(ctx),
+      ...capabilities.flatMap((c) => c.routes({ jobs })),
       ...fulfillmentRoutes(ctx, { transportFor: shops.transportFor }),
       ...orderOperationRoutes(ctx),
       ...jobRoutes(ctx, jobs),

@@ -1,8 +1,10 @@
 /**
  * The background loop of one hub process.
  *
- * Per store, everything that spends the store's API budget (the inventory push, drift checks and
- * the passes other capabilities register) runs only under the store's lease:
+ * The worker knows no capability: each registers its store passes and hub-wide jobs
+ * (src/runtime/capability.ts; the inventory push and drift check are the inventory capability's
+ * first passes). Per store, everything that spends the store's API budget runs only under the
+ * store's lease:
  *
  * - the lease is taken before a pass and renewed by a heartbeat (every `leaseHeartbeatMs`, well
  *   inside `leaseTtlMs`) for as long as this process runs, so a long pass never outlives it;
@@ -24,8 +26,6 @@
 import type { AppContext } from "../core/context.ts";
 import { coerceError } from "../core/errors.ts";
 import type { FlowState, InventoryMode } from "../db/tables.ts";
-import { runDriftCheck } from "../inventory/push/drift.ts";
-import { type PushCycleResult, type PushDeps, runPushCycle } from "../inventory/push/reconciler.ts";
 import { backoffMs } from "../jobs/backoff.ts";
 import { ShopifyAuthError } from "../shopify/errors.ts";
 import type { AdminTransport, GraphQLCallOptions } from "../shopify/transport.ts";
@@ -66,7 +66,7 @@ export interface PeriodicJob {
   run(now: number): Promise<void>;
 }
 
-/** Work on one store that spends its API budget: runs under the store's lease, after the push. */
+/** Work on one store that spends its API budget: runs under the store's lease, in registration order. */
 export interface StorePass {
   readonly name: string;
   /** Runs only while this flow of the store is enabled; null: whatever the flows (operator jobs). */
@@ -77,7 +77,6 @@ export interface StorePass {
 
 export interface WorkerOptions {
   readonly tickMs?: number;
-  readonly driftIntervalMs?: number;
   /** How long a store lease lasts without renewal (a dead worker's stores move after this). */
   readonly leaseTtlMs?: number;
   /** How often held leases are renewed; well inside the TTL. */
@@ -162,7 +161,6 @@ export class Worker {
   private readonly storePasses: StorePass[] = [];
   private readonly lastStorePass = new Map<string, number>();
   private readonly tickMs: number;
-  private readonly driftIntervalMs: number;
   readonly leaseTtlMs: number;
   readonly leaseHeartbeatMs: number;
   private readonly stopGraceMs: number;
@@ -177,45 +175,18 @@ export class Worker {
     options: WorkerOptions = {},
   ) {
     this.tickMs = options.tickMs ?? 200;
-    this.driftIntervalMs = options.driftIntervalMs ?? 6 * 3600_000;
     this.leaseTtlMs = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
     this.leaseHeartbeatMs =
       options.leaseHeartbeatMs ?? Math.min(DEFAULT_LEASE_HEARTBEAT_MS, this.leaseTtlMs / 4);
     this.stopGraceMs = options.stopGraceMs ?? 3000;
     this.random = options.random ?? Math.random;
     this.sendMarginMs = Math.min(1000, this.leaseTtlMs / 4);
-    if (this.driftIntervalMs > 0) {
-      this.addStorePass({
-        name: "inventory:drift-check",
-        flow: "inventory_push",
-        everyMs: this.driftIntervalMs,
-        // The first pass after a start checks at once: a restart is when drift is likeliest.
-        run: async (store, transport) =>
-          void (await runDriftCheck(this.pushDeps(store.id), store, transport, "schedule")),
-      });
-    }
     // The console's lag and throughput chart (src/shops/series.ts): hub-wide, no Shopify call.
     this.addJob({
       name: "shops:series",
       everyMs: SERIES_SAMPLE_MS,
       run: async (now) => void (await sampleSeries(this.ctx.database.db, now)),
     });
-  }
-
-  private pushDeps(storeId?: number): PushDeps {
-    const held = storeId === undefined ? undefined : this.held.get(storeId);
-    const { db, dialect } = this.ctx.database;
-    return {
-      db,
-      now: () => this.ctx.clock.now(),
-      logger: this.ctx.logger,
-      windowMs: this.ctx.config.coalesceWindowMs,
-      ...(held && storeId !== undefined
-        ? {
-            fence: (trx) => fenceLease(trx, dialect, { storeId, generation: held.generation }, this.workerId),
-          }
-        : {}),
-    };
   }
 
   addJob(job: PeriodicJob): void {
@@ -355,12 +326,6 @@ export class Worker {
   async tick(): Promise<void> {
     await this.schedule();
     await Promise.allSettled([...this.running.values(), ...this.runningJobs.values()]);
-  }
-
-  /** Pushes one store until nothing is ready (used by tests and the operator's "push now"). */
-  async pushStore(store: ActiveStore): Promise<PushCycleResult | undefined> {
-    if (store.flows.inventory_push !== "enabled") return undefined;
-    return runPushCycle(this.pushDeps(store.id), store, this.transportFor(store));
   }
 
   /** Renews held leases alone (work on request without the loop: not a worker of the fleet). */
@@ -596,13 +561,8 @@ export class Worker {
       if (!errors.failed && store.failing?.[flow]) await this.clearFailing(store, flow);
       return !errors.failed;
     };
+    // In registration order (the inventory push first): a pass that fails holds back the rest.
     let ok = true;
-    if (store.flows.inventory_push === "enabled") {
-      ok = await attempt("inventory_push", async () => {
-        const result = await runPushCycle(this.pushDeps(store.id), store, transport);
-        if (result.calls > 0) log.debug({ ...result }, "inventory push cycle");
-      });
-    }
     for (const pass of this.storePasses) {
       if (!ok || held.lost || this.stopping) break;
       const key = `${pass.name}:${store.id}`;
