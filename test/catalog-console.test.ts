@@ -1,0 +1,119 @@
+/**
+ * The catalog import screen in Debian's chromium: an operator signs in, chooses the mode and what
+ * the import may write (a checkbox toggled with the keyboard), starts it, follows it to its end
+ * (read, matched, created, problems) and sees the link problem it left with what to do. No page
+ * error, no CSP violation, no serious axe violation; screenshots in test-artifacts/console.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Emulator, startEmulator } from "../emulator/index.ts";
+import { createAccount } from "../src/auth/accounts.ts";
+import { ensureConsoleBuilt, launch, openConsole, screen } from "./support/console-browser.ts";
+import { startTestHub, type TestHub } from "./support/hub.ts";
+import { APP_SCOPES } from "./support/shopify.ts";
+
+const DOMAIN = "import-console.myshopify.com";
+
+describe("the catalog import screen", () => {
+  let emulator: Emulator;
+  let hub: TestHub;
+  let browser: Awaited<ReturnType<typeof launch>>;
+
+  beforeAll(async () => {
+    ensureConsoleBuilt();
+    emulator = await startEmulator();
+    const app = emulator.control.createApp({ name: "Tillbridge", scopes: [...APP_SCOPES] });
+    emulator.control.createShop({ domain: DOMAIN, plan: "plus" });
+    emulator.control.seedCatalog(DOMAIN, {
+      variants: 40,
+      variantsPerProduct: 4,
+      catalog: true,
+      skuPrefix: "UI-",
+    });
+    emulator.control.productSet(DOMAIN, {
+      input: { title: "Twin A", variants: [{ optionValues: [], sku: "TWIN" }] },
+    });
+    emulator.control.productSet(DOMAIN, {
+      input: { title: "Twin B", variants: [{ optionValues: [], sku: "TWIN" }] },
+    });
+    const token = emulator.control.mintToken({ shop: DOMAIN, clientId: app.clientId }).accessToken;
+    hub = await startTestHub("sqlite", {
+      listen: true,
+      env: { WORKER: "on", SHOPIFY_ADMIN_URL_TEMPLATE: `${emulator.url}/{shop}` },
+    });
+    const put = await hub.server.inject({
+      method: "PUT",
+      url: "/api/v1/variants",
+      headers: hub.auth,
+      payload: { variants: [{ sku: "UI-0000000" }, { sku: "UI-0000001" }] },
+    });
+    expect(put.statusCode, put.body).toBe(200);
+    const connected = await hub.server.inject({
+      method: "POST",
+      url: "/api/v1/stores",
+      headers: hub.auth,
+      payload: { domain: DOMAIN, accessToken: token },
+    });
+    expect(connected.statusCode, connected.body).toBe(201);
+    await createAccount(
+      hub.ctx.database.db,
+      { username: "olga", password: "import operator 1", role: "operator", createdBy: "test" },
+      Date.now(),
+    );
+    browser = await launch();
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await hub?.close();
+    await emulator?.close();
+  });
+
+  it("starts an import with a mode and chosen fields, shows its progress to the end and the problems it left", async () => {
+    const { page, problems } = await openConsole(browser, `${hub.url}/`);
+    await page.getByLabel("Username").fill("olga");
+    await page.getByLabel("Password").fill("import operator 1");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Stores", level: 1 }).waitFor();
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Import", exact: true }).click();
+    await page.getByRole("heading", { name: "Catalog import", level: 1 }).waitFor();
+    await expect.poll(() => page.getByLabel("Store").inputValue()).toBe(DOMAIN);
+    await expect
+      .poll(() => page.locator("#import-runs").textContent())
+      .toContain("No import has run for this store.");
+
+    await page.getByLabel(/Create and overwrite/).check();
+    // The keyboard alone toggles a field off: focus it, press Space.
+    const prices = page.getByLabel("Prices, compare-at prices and costs");
+    await prices.focus();
+    await page.keyboard.press("Space");
+    expect(await prices.isChecked()).toBe(false);
+    expect((await screen(page, "import-start")).filter((p) => !p.startsWith("tablet"))).toEqual([]);
+    await page.getByRole("button", { name: "Start the import" }).click();
+
+    const row = page.locator("#import-runs tr[data-run]").first();
+    await expect.poll(() => row.getAttribute("data-status"), { timeout: 30_000 }).toBe("done");
+    const cells = await row.locator("td").allTextContents();
+    expect(cells[2]).toBe("Create and overwrite");
+    expect(cells[4]).toBe("42 variants of 12 products");
+    expect(cells[5]).toBe("2"); // UI-0000000 and UI-0000001 matched
+    expect(cells[6]).toBe("38"); // the other seeded variants created
+    expect(cells[8]).toBe("1");
+    await expect
+      .poll(() => page.locator('#import-problem-list tr[data-problem="duplicate_sku_in_shopify"]').count())
+      .toBe(1);
+    await expect
+      .poll(() => page.locator("#import-problem-list").textContent())
+      .toContain("SKU used twice in Shopify");
+    expect((await screen(page, "import-done")).filter((p) => !p.startsWith("tablet"))).toEqual([]);
+
+    // The run was started with the fields chosen: prices were left out.
+    const runs = await hub.server.inject({
+      method: "GET",
+      url: `/api/v1/stores/${DOMAIN}/catalog-imports`,
+      headers: hub.auth,
+    });
+    expect(runs.json().items[0].fields).not.toContain("prices");
+    expect(runs.json().items[0].mode).toBe("create_and_overwrite");
+    expect(problems).toEqual([]);
+  }, 90_000);
+});
