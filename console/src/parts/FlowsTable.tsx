@@ -43,7 +43,7 @@ export function FlowsTable(props: {
         "Backlog",
         "Lag",
         "Last success",
-        operate ? "Switch" : "Switch (read only)",
+        operate ? "Pause, resume or enable" : "Pause, resume or enable (not for your role)",
       ]}
       count={props.flows.length}
     >

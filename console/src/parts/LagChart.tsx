@@ -17,6 +17,8 @@ interface Series {
   }[];
 }
 
+const SPAN_SECONDS = { hour: 3600, day: 86_400 } as const;
+
 export function LagChart({ domain }: { domain: string }) {
   const [range, setRange] = useState<"hour" | "day">("hour");
   const series = usePoll(
@@ -26,6 +28,7 @@ export function LagChart({ domain }: { domain: string }) {
   );
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
+  const span = useRef<[number, number]>([0, 1]);
 
   // uPlot (≈50 KB) is loaded with the first chart, not with the console.
   const [UPlot, setUPlot] = useState<typeof uPlot | null>(null);
@@ -46,6 +49,10 @@ export function LagChart({ domain }: { domain: string }) {
       p.map((x) => x.pushed),
     ];
     const width = Math.max(300, el.clientWidth);
+    // The time axis always spans the period chosen, ending at the latest sample (uPlot would
+    // otherwise stretch one or two samples over years).
+    const end = (p.at(-1)?.at ?? Date.now()) / 1000;
+    span.current = [end - SPAN_SECONDS[range], end];
     if (plot.current) {
       plot.current.setData(data);
       return;
@@ -54,6 +61,7 @@ export function LagChart({ domain }: { domain: string }) {
       {
         width,
         height: 220,
+        scales: { x: { time: true, range: () => span.current } },
         series: [
           {},
           { label: "Lag (s)", stroke: "#a1221c", width: 2, scale: "s" },
@@ -72,7 +80,7 @@ export function LagChart({ domain }: { domain: string }) {
     const resize = () => plot.current?.setSize({ width: Math.max(300, el.clientWidth), height: 220 });
     window.addEventListener("resize", resize);
     return () => window.removeEventListener("resize", resize);
-  }, [series.data, UPlot]);
+  }, [series.data, UPlot, range]);
 
   useEffect(
     () => () => {
@@ -111,7 +119,7 @@ export function LagChart({ domain }: { domain: string }) {
       <figcaption id="lag-chart-caption">
         {pts.length === 0
           ? "No samples yet: the hub records one every 30 seconds."
-          : `${pts.length} samples; now: lag ${last?.lagSeconds ?? 0} s, backlog ${last?.backlog ?? 0}; highest backlog ${maxBacklog}.`}
+          : `${pts.length} ${pts.length === 1 ? "sample" : "samples"}; now: lag ${last?.lagSeconds ?? 0} s, backlog ${last?.backlog ?? 0}; highest backlog ${maxBacklog}.`}
       </figcaption>
       {/* The numbers the chart is drawn from, for those who cannot see the canvas (and for checks). */}
       <details class="chart-data">

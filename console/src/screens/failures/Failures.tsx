@@ -119,14 +119,18 @@ export function FailuresScreen() {
           caption="Failures, each with what resolves it"
           headers={["Kind", "Store", "What", "Reason", "Since", "Action"]}
           count={list.items.length}
-          empty="None."
+          empty={
+            kind || store
+              ? "Nothing of this kind or store needs attention."
+              : "Nothing needs attention: failed deliveries, parked orders, refused quantities, link problems and failed jobs show up here, each with what resolves it."
+          }
           id="failures-table"
         >
           {list.items.map((f) => {
             const key = keyOf(f);
             return (
               <tr key={key} data-failure={key} data-kind={f.kind}>
-                <td>{KINDS[f.kind] ?? f.kind}</td>
+                <td>{ONE[f.kind] ? ONE[f.kind][0]!.toUpperCase() + ONE[f.kind].slice(1) : f.kind}</td>
                 <td>
                   {f.store ? <a href={href(`/stores/${encodeURIComponent(f.store)}`)}>{f.store}</a> : "—"}
                 </td>

@@ -126,8 +126,8 @@ export function OrderPage({ id }: { id: string }) {
         <h1>Order {o.name}</h1>
         <Badge value={o.status} />
         <span class="muted">
-          {o.store} · placed {fmtTime(o.shopifyCreatedAt)} · payment {o.financialStatus ?? "—"} · fulfillment{" "}
-          {o.fulfillmentStatus ?? "unfulfilled"}
+          {o.store} · placed {fmtTime(o.shopifyCreatedAt)} · in Shopify at the last import: payment{" "}
+          {o.financialStatus ?? "—"}, fulfillment {o.fulfillmentStatus ?? "unfulfilled"}
         </span>
       </div>
       {o.parkReason && <p class="error">{o.parkReason}</p>}

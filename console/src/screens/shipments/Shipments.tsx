@@ -44,7 +44,15 @@ export function TrackingCell({ s }: { s: ShipmentItem }) {
   );
 }
 
-export function ShipmentsTable({ items, caption }: { items: readonly ShipmentItem[]; caption: string }) {
+export function ShipmentsTable({
+  items,
+  caption,
+  filtered,
+}: {
+  items: readonly ShipmentItem[];
+  caption: string;
+  filtered?: boolean;
+}) {
   return (
     <Table
       caption={caption}
@@ -60,7 +68,11 @@ export function ShipmentsTable({ items, caption }: { items: readonly ShipmentIte
         "Created",
       ]}
       count={items.length}
-      empty="No shipment."
+      empty={
+        filtered
+          ? "No shipment of this store or status."
+          : "No shipment yet: the back office's shipments show up here once it sends them to the hub, with Shopify's fulfillment and tracking."
+      }
       id="shipments-table"
     >
       {items.map((s) => (
@@ -120,7 +132,7 @@ export function ShipmentsScreen() {
       </div>
       <ErrorBox error={list.first.error ?? list.more.error} />
       <section class="panel" aria-label="Shipments found">
-        <ShipmentsTable items={list.items} caption="Shipments, newest first" />
+        <ShipmentsTable items={list.items} caption="Shipments, newest first" filtered={!!(store || status)} />
         <More next={list.next} onMore={() => void list.more.run()} busy={list.more.busy} />
       </section>
     </>

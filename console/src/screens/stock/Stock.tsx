@@ -179,7 +179,6 @@ export function StockScreen() {
                 "Store",
                 "Location",
                 "Warehouses",
-                "Held back for the store",
                 "Sellable to the store",
                 "Committed in Shopify",
                 "Shopify should show on hand",
@@ -194,7 +193,7 @@ export function StockScreen() {
                   ? [
                       <tr key={s.store}>
                         <td>{s.store}</td>
-                        <td colSpan={8} class="muted">
+                        <td colSpan={7} class="muted">
                           {s.linked
                             ? "No managed location."
                             : "Not linked to this store (see its link problems)."}
@@ -206,7 +205,6 @@ export function StockScreen() {
                         <td>{s.store}</td>
                         <td>{l.name}</td>
                         <td>{l.warehouses.join(", ")}</td>
-                        <td class="num">{s.heldBack}</td>
                         <td class="num">{l.sellable}</td>
                         <td class="num">{l.committed}</td>
                         <td class="num">{l.expectedOnHand}</td>
@@ -219,6 +217,14 @@ export function StockScreen() {
                     )),
               )}
             </Table>
+            {d.stores
+              .filter((s) => s.heldBack > 0)
+              .map((s) => (
+                <p class="muted" key={s.store}>
+                  {s.store} holds back {s.heldBack} of every SKU at each location (its safety stock, set on
+                  the store's page): already taken out of "Sellable to the store".
+                </p>
+              ))}
           </Section>
           <Section title="Movements" id="movements">
             <ErrorBox error={moves.first.error ?? moves.more.error} />

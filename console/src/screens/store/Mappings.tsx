@@ -206,18 +206,18 @@ function RuleRows<R extends Record<string, string>>(props: {
 }
 
 const SHIPPING_COLUMNS = [
-  { field: "code", header: "Shopify shipping code", placeholder: "EXPRESS" },
-  { field: "title", header: "Shipping title", placeholder: "Express delivery" },
+  { field: "code", header: "Shopify shipping code", placeholder: "e.g. EXPRESS" },
+  { field: "title", header: "Shipping title", placeholder: "e.g. Express delivery" },
   { field: "carrierIdentifier", header: "Carrier service id" },
-  { field: "carrier", header: "Back-office carrier", placeholder: "DHL" },
-  { field: "service", header: "Back-office service", placeholder: "EXP" },
+  { field: "carrier", header: "Back-office carrier", placeholder: "e.g. DHL" },
+  { field: "service", header: "Back-office service", placeholder: "e.g. EXP" },
 ] as const;
 const TAX_COLUMNS = [
-  { field: "title", header: "Tax title", placeholder: "VAT" },
-  { field: "rate", header: "Rate (fraction)", placeholder: "0.21" },
-  { field: "country", header: "Country (empty: any)", placeholder: "NL" },
+  { field: "title", header: "Tax title", placeholder: "e.g. VAT" },
+  { field: "rate", header: "Rate (fraction)", placeholder: "e.g. 0.21" },
+  { field: "country", header: "Country (empty: any)", placeholder: "e.g. NL" },
   { field: "province", header: "Province (empty: any)" },
-  { field: "taxCode", header: "Back-office tax code", placeholder: "V21" },
+  { field: "taxCode", header: "Back-office tax code", placeholder: "e.g. V21" },
 ] as const;
 
 export function OrderMappingsForm({ domain }: { domain: string }) {
@@ -285,7 +285,7 @@ export function OrderMappingsForm({ domain }: { domain: string }) {
                 <td>
                   <input
                     aria-label={`Shopify gateway ${i + 1}`}
-                    placeholder="shopify_payments"
+                    placeholder="e.g. shopify_payments"
                     value={g.key}
                     onInput={(ev) => {
                       const next = gateways.map((x, j) =>
