@@ -41,7 +41,10 @@ describe.each(DIALECTS)("store pickup and ship-from-store on %s", (dialect) => {
       }),
     );
   const stock = async (w: OpsWorld, sku: string, warehouse: string) => {
-    const { body } = await w.call("GET", `/api/v1/stock?sku=${encodeURIComponent(sku)}&warehouse=${warehouse}`);
+    const { body } = await w.call(
+      "GET",
+      `/api/v1/stock?sku=${encodeURIComponent(sku)}&warehouse=${warehouse}`,
+    );
     const row = body.items[0] as { onHand: number; reserved: number; sellable: number };
     return { onHand: row.onHand, reserved: row.reserved, sellable: row.sellable };
   };
@@ -70,9 +73,14 @@ describe.each(DIALECTS)("store pickup and ship-from-store on %s", (dialect) => {
     const orderId = await w.orderId(gid);
 
     // A shipping order cannot be made ready for pickup.
-    const web = emulator.control.placeOrder(w.store.domain, { lineItems: [{ sku: a, quantity: 1 }], locationId: w.locations[0]!.id });
+    const web = emulator.control.placeOrder(w.store.domain, {
+      lineItems: [{ sku: a, quantity: 1 }],
+      locationId: w.locations[0]!.id,
+    });
     await w.settleAll();
-    const refused = await w.call("POST", `/api/v1/orders/${await w.orderId(web.id)}/pickup/ready`, { requestId: `r-web-${n}` });
+    const refused = await w.call("POST", `/api/v1/orders/${await w.orderId(web.id)}/pickup/ready`, {
+      requestId: `r-web-${n}`,
+    });
     expect(refused.status, JSON.stringify(refused.body)).toBe(400);
     expect(refused.body.error.details[0].code).toBe("NOT_PICKUP");
 
@@ -113,7 +121,9 @@ describe.each(DIALECTS)("store pickup and ship-from-store on %s", (dialect) => {
     expect(level(w, b, 1)).toEqual({ available: 10, committed: 0, onHand: 10 });
 
     // Collected: a shipment from the pickup warehouse, then Shopify's fulfillment.
-    const collected = await w.call("POST", `/api/v1/orders/${orderId}/pickup/collected`, { id: `collect-${n}` });
+    const collected = await w.call("POST", `/api/v1/orders/${orderId}/pickup/collected`, {
+      id: `collect-${n}`,
+    });
     expect(collected.status, JSON.stringify(collected.body)).toBe(201);
     expect(collected.body.shipment.warehouse).toBe("W2");
     await w.settleAll();
@@ -136,11 +146,17 @@ describe.each(DIALECTS)("store pickup and ship-from-store on %s", (dialect) => {
     expect(await stock(w, a, "W1")).toEqual({ onHand: 6, reserved: 2, sellable: 4 });
     const orderId = await w.orderId(placed.id);
 
-    const unknown = await w.call("POST", `/api/v1/orders/${orderId}/move`, { requestId: `mv-x-${n}`, warehouse: "NOPE" });
+    const unknown = await w.call("POST", `/api/v1/orders/${orderId}/move`, {
+      requestId: `mv-x-${n}`,
+      warehouse: "NOPE",
+    });
     expect(unknown.status).toBe(400);
     expect(unknown.body.error.code).toBe("UNKNOWN_WAREHOUSE");
 
-    const move = await w.call("POST", `/api/v1/orders/${orderId}/move`, { requestId: `mv-${n}`, warehouse: "W2" });
+    const move = await w.call("POST", `/api/v1/orders/${orderId}/move`, {
+      requestId: `mv-${n}`,
+      warehouse: "W2",
+    });
     expect(move.status, JSON.stringify(move.body)).toBe(202);
     await w.settleAll();
     expect((await w.call("GET", `/api/v1/order-actions/${move.body.action.id}`)).body).toMatchObject({
@@ -153,7 +169,10 @@ describe.each(DIALECTS)("store pickup and ship-from-store on %s", (dialect) => {
     expect(level(w, a, 1)).toEqual({ available: 4, committed: 2, onHand: 6 });
     const doc = await w.order(placed.id);
     expect(doc.warehouse).toBe("W2");
-    expect(doc.fulfillment.fulfillmentOrders[0]).toMatchObject({ locationId: w.locations[1]!.id, warehouse: "W2" });
+    expect(doc.fulfillment.fulfillmentOrders[0]).toMatchObject({
+      locationId: w.locations[1]!.id,
+      warehouse: "W2",
+    });
     await w.expectShopifyAsModel();
 
     // A later version of the order keeps the reservation where the units now wait.
@@ -175,7 +194,10 @@ describe.each(DIALECTS)("store pickup and ship-from-store on %s", (dialect) => {
     await w.expectShopifyAsModel();
 
     // Moving a closed fulfillment order is refused by Shopify; the action says so.
-    const late = await w.call("POST", `/api/v1/orders/${orderId}/move`, { requestId: `mv-late-${n}`, warehouse: "W1" });
+    const late = await w.call("POST", `/api/v1/orders/${orderId}/move`, {
+      requestId: `mv-late-${n}`,
+      warehouse: "W1",
+    });
     expect(late.status).toBe(202);
     await w.settleAll();
     expect((await w.call("GET", `/api/v1/order-actions/${late.body.action.id}`)).body).toMatchObject({

@@ -15,6 +15,7 @@ import { AppError, coerceError } from "../core/errors.ts";
 import { key } from "../core/input.ts";
 import type { Db } from "../db/database.ts";
 import { ingestMovements, type Trx } from "../inventory/ledger-store.ts";
+import { followShopifyChange, markStoreDirtyFor } from "../inventory/push/push-store.ts";
 import { backoffMs } from "../jobs/backoff.ts";
 import { graphql } from "../shopify/graphql.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
@@ -521,6 +522,10 @@ async function run(
       const state = await readOrderState(transport, order.shopify_order_gid);
       if (!state) throw new Refused("NOT_FOUND", `order ${order.name} no longer exists in Shopify`);
       if (state.cancelledAt === null) {
+        // Without restock, Shopify takes the unfulfilled units off its on_hand where they wait.
+        const waiting = input.restock
+          ? []
+          : ((await readFulfillmentOrders(transport, order.shopify_order_gid)) ?? []);
         const { data } = await transport.graphql<{ orderCancel: { orderCancelUserErrors: UserError[] } }>(
           ORDER_CANCEL_MUTATION,
           {
@@ -534,6 +539,7 @@ async function run(
         );
         if (data.orderCancel.orderCancelUserErrors.length > 0)
           throw refusedBy(data.orderCancel.orderCancelUserErrors);
+        if (!input.restock) await followUnitsRemoved(ctx, a.store_id, a.order_id, waiting);
       }
       const restocked = input.restock
         ? await restockShippedNotFulfilled(ctx, a.store_id, a.order_id, order.shopify_order_gid)
@@ -653,6 +659,48 @@ async function run(
   }
 }
 
+/**
+ * Shopify lowered its on_hand by the units it dropped (a cancellation without restock): the delta
+ * baseline follows where they waited, and the push sends the hub's value back (the ledger did not
+ * lose them: the back office counts what it holds).
+ */
+async function followUnitsRemoved(
+  ctx: AppContext,
+  storeId: number,
+  orderId: number,
+  fos: readonly {
+    status: string;
+    locationGid: string | null;
+    lines: readonly { lineGid: string; remaining: number }[];
+  }[],
+): Promise<void> {
+  const now = ctx.clock.now();
+  await ctx.database.db.transaction().execute(async (trx) => {
+    const variantOf = new Map(
+      (
+        await trx
+          .selectFrom("order_lines")
+          .select(["shopify_line_gid", "variant_id"])
+          .where("order_id", "=", orderId)
+          .execute()
+      ).map((l) => [l.shopify_line_gid, l.variant_id]),
+    );
+    const changes = fos.flatMap((f) =>
+      f.locationGid === null || f.status === "CLOSED" || f.status === "CANCELLED"
+        ? []
+        : f.lines.flatMap((l) => {
+            const v = variantOf.get(l.lineGid);
+            return v == null || l.remaining <= 0
+              ? []
+              : [{ variantId: v, locationGid: f.locationGid!, delta: -l.remaining }];
+          }),
+    );
+    await followShopifyChange(trx, storeId, changes);
+    if (changes.length > 0)
+      await markStoreDirtyFor(trx, storeId, [...new Set(changes.map((c) => c.variantId))], now);
+  });
+}
+
 async function readOrderState(transport: AdminTransport, orderGid: string) {
   const { data } = await transport.graphql<{
     order: {
@@ -708,6 +756,18 @@ export async function restockShippedNotFulfilled(
     byLine.set(l.shopify_line_gid, cur);
   }
   const now = ctx.clock.now();
+  // Restocked before (an earlier cancel request of this order): never again.
+  const done = new Set(
+    (
+      await db
+        .selectFrom("movements")
+        .select("external_id")
+        .where("external_id", "like", `cancel-restock:${orderGid}:%`)
+        .execute()
+    ).map((m) => m.external_id),
+  );
+  for (const line of byLine.keys()) if (done.has(`cancel-restock:${orderGid}:${line}`)) byLine.delete(line);
+  if (byLine.size === 0) return 0;
   const movements = [...byLine].map(([line, v]) => ({
     id: `cancel-restock:${orderGid}:${line}`,
     type: "return",

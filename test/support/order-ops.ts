@@ -25,13 +25,21 @@ export interface OpsWorld extends World {
 
 export async function withOrderOperations(w: World): Promise<OpsWorld> {
   const hub = w.hub;
-  const reg = await registerWebhooks(w.transport, ORDER_OPERATION_SUBSCRIPTIONS, `${hub.url}/webhooks/shopify`);
+  const reg = await registerWebhooks(
+    w.transport,
+    ORDER_OPERATION_SUBSCRIPTIONS,
+    `${hub.url}/webhooks/shopify`,
+  );
   expect(reg.failed).toEqual([]);
   const db = hub.ctx.database.db;
   const opsStep = async () => {
     await processFulfillmentOrderInbox(hub.ctx);
     await processReturnInbox(hub.ctx);
-    await db.updateTable("order_actions").set({ next_attempt_at: 0 }).where("status", "=", "pending").execute();
+    await db
+      .updateTable("order_actions")
+      .set({ next_attempt_at: 0 })
+      .where("status", "=", "pending")
+      .execute();
     await runOrderActions(hub.ctx, w.transport, w.storeId, { onReturnState: recordReturnState });
     await syncDueFulfillmentOrders(hub.ctx, w.transport, w.storeId);
   };
