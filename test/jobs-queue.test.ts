@@ -20,6 +20,8 @@ import {
 } from "../src/jobs/queue.ts";
 import { deliverOutbound } from "../src/orders/outbound.ts";
 import { saveSettings } from "../src/orders/settings.ts";
+import { processTagJobs } from "../src/orders/tagging.ts";
+import type { AdminTransport } from "../src/shopify/transport.ts";
 import { DIALECTS } from "./support/databases.ts";
 import { startTestHub, type TestHub } from "./support/hub.ts";
 
@@ -205,7 +207,7 @@ describe.each(DIALECTS)("the queue core on %s", (dialect) => {
   });
 });
 
-describe("outbound notifications with several workers on one PostgreSQL database", () => {
+describe("outbound notifications and tags with several workers on one PostgreSQL database", () => {
   let hub: TestHub;
   const workers: AppContext[] = [];
   const EVENTS_PER_ORDER = 3;
@@ -295,5 +297,43 @@ describe("outbound notifications with several workers on one PostgreSQL database
       .where("status", "!=", "delivered")
       .executeTakeFirstOrThrow();
     expect(Number(left.n)).toBe(0);
+  }, 60_000);
+
+  it("Shopify tags claimed by several workers at once are each sent once", async () => {
+    const db = hub.ctx.database.db;
+    const now = Date.now();
+    const storeId = 78;
+    await db
+      .insertInto("order_tag_jobs")
+      .values(
+        Array.from({ length: 60 }, (_, i) => ({
+          store_id: storeId,
+          shopify_order_gid: `gid://shopify/Order/${i}`,
+          tag: "tillbridge",
+          status: "pending" as const,
+          attempts: 0,
+          next_attempt_at: now,
+          last_error: null,
+          created_at: now,
+        })),
+      )
+      .execute();
+    const sent: string[] = [];
+    const shopify: AdminTransport = {
+      store: "tags.myshopify.com",
+      async graphql<T>(_doc: string, variables?: Record<string, unknown>) {
+        await new Promise((r) => setTimeout(r, 1 + Math.random() * 5));
+        sent.push(String(variables?.id));
+        return { data: { tagsAdd: { node: { id: variables?.id }, userErrors: [] } } as T, cost: undefined };
+      },
+    };
+    await Promise.all(
+      workers.map(async (ctx) => {
+        for (let round = 0; round < 50 && sent.length < 60; round++)
+          await processTagJobs(ctx, shopify, storeId, 5);
+      }),
+    );
+    expect(sent).toHaveLength(60);
+    expect(new Set(sent).size).toBe(60);
   }, 60_000);
 });
