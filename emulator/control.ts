@@ -6,6 +6,7 @@ import { type BucketState, newBucket, refill, setAvailable, setDrainRate, thrott
 import { type ComplianceInput, compliancePayload, SHOP_REDACT_DELAY_MS } from "./compliance.ts";
 import { gid } from "./gid.ts";
 import { LevelEvents } from "./level-events.ts";
+import { LevelStore } from "./levels.ts";
 import { mintCustomToken } from "./oauth.ts";
 import { fmt } from "./order-money.ts";
 import {
@@ -299,7 +300,7 @@ export class Control {
       products: new Map(),
       variants: new Map(),
       inventoryItems: new Map(),
-      levels: new Map(),
+      levels: new LevelStore(),
       customers: new Map(),
       companies: new Map(),
       orders: new Map(),

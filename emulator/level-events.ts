@@ -15,7 +15,8 @@ export function levelPayload(level: InventoryLevel) {
 }
 
 export class LevelEvents {
-  private readonly before = new Map<InventoryLevel, { available: number; onHand: number }>();
+  /** By item and location: two lookups of one level may give two views of it (levels.ts). */
+  private readonly before = new Map<string, { level: InventoryLevel; available: number; onHand: number }>();
 
   constructor(
     private readonly store: Store,
@@ -24,15 +25,16 @@ export class LevelEvents {
 
   /** Remember a level as it is before a change (the first call per level counts); returns it. */
   touch(level: InventoryLevel): InventoryLevel {
-    if (!this.before.has(level))
-      this.before.set(level, { available: quantity(level, "available"), onHand: level.q.on_hand });
+    const key = `${level.itemId}:${level.locationId}`;
+    if (!this.before.has(key))
+      this.before.set(key, { level, available: quantity(level, "available"), onHand: level.q.on_hand });
     return level;
   }
 
   /** Emit for every touched level whose available or on_hand differs from its snapshot. */
   flush(): void {
-    for (const [level, b] of this.before) {
-      if (quantity(level, "available") !== b.available || level.q.on_hand !== b.onHand)
+    for (const { level, available, onHand } of this.before.values()) {
+      if (quantity(level, "available") !== available || level.q.on_hand !== onHand)
         this.store.emit(this.shop, "inventory_levels/update", levelPayload(level));
     }
     this.before.clear();

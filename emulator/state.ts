@@ -8,6 +8,7 @@
 
 import type { BucketState } from "./bucket.ts";
 import type { Clock } from "./clock.ts";
+import type { LevelStore } from "./levels.ts";
 import type { LineMoney, OrderMoneyState, RefundMoney } from "./order-money.ts";
 
 export type Plan = "standard" | "advanced" | "plus" | "enterprise";
@@ -461,7 +462,7 @@ export interface Shop {
   products: Map<number, Product>;
   variants: Map<number, Variant>;
   inventoryItems: Map<number, InventoryItem>;
-  levels: Map<string, InventoryLevel>;
+  levels: LevelStore;
   customers: Map<number, Customer>;
   companies: Map<number, Company>;
   orders: Map<number, Order>;
@@ -569,27 +570,21 @@ export function setQuantity(level: InventoryLevel, name: QuantityName, value: nu
 }
 
 export function getLevel(shop: Shop, itemId: number, locationId: number): InventoryLevel | undefined {
-  return shop.levels.get(levelKey(itemId, locationId));
+  return shop.levels.level(itemId, locationId);
 }
 
 /** The levels of one item: looked up per location (few) rather than scanning every level (many). */
 export function levelsOfItem(shop: Shop, itemId: number): InventoryLevel[] {
   const out: InventoryLevel[] = [];
   for (const locId of shop.locations.keys()) {
-    const l = shop.levels.get(levelKey(itemId, locId));
+    const l = shop.levels.level(itemId, locId);
     if (l) out.push(l);
   }
   return out;
 }
 
 export function ensureLevel(shop: Shop, itemId: number, locationId: number, at: string): InventoryLevel {
-  const key = levelKey(itemId, locationId);
-  let level = shop.levels.get(key);
-  if (!level) {
-    level = { itemId, locationId, q: emptyQuantities(), createdAt: at, updatedAt: at };
-    shop.levels.set(key, level);
-  }
-  return level;
+  return shop.levels.ensure(itemId, locationId, at);
 }
 
 export function variantTitle(v: Variant): string {

@@ -474,11 +474,7 @@ export const inventoryResolvers: ResolverMap = {
       return iid === undefined ? null : (getLevel(ctx.shop, iid, loc.id) ?? null);
     },
     inventoryLevels: (loc: { id: number }, args: PageArgs, ctx) =>
-      levelsConnection(
-        ctx,
-        [...ctx.shop.levels.values()].filter((l) => l.locationId === loc.id),
-        args,
-      ),
+      levelsConnection(ctx, [...ctx.shop.levels.atLocation(loc.id)], args),
   },
 };
 

@@ -72,8 +72,7 @@ export const shopResolvers: ResolverMap = {
     isPrimary: (l: Location, _a, ctx) => [...ctx.shop.locations.keys()][0] === l.id,
     fulfillsOnlineOrders: (l: Location) => l.fulfillsOnlineOrders,
     shipsInventory: () => true,
-    hasActiveInventory: (l: Location, _a, ctx) =>
-      [...ctx.shop.levels.values()].some((v) => v.locationId === l.id),
+    hasActiveInventory: (l: Location, _a, ctx) => !ctx.shop.levels.atLocation(l.id).next().done,
     createdAt: (l: Location) => l.createdAt,
     updatedAt: (l: Location) => l.updatedAt,
     address: (l: Location) => addressFields(l.address),
