@@ -43,19 +43,12 @@ export async function withOrderOperations(w: World): Promise<OpsWorld> {
     await runOrderActions(hub.ctx, w.transport, w.storeId, { onReturnState: recordReturnState });
     await syncDueFulfillmentOrders(hub.ctx, w.transport, w.storeId);
   };
+  w.addSteps([opsStep]);
   const ops: OpsWorld = Object.assign(Object.create(w) as World, w, {
     opsStep,
     async settleAll() {
       for (let round = 0; round < 8; round++) {
         await w.settle();
-        await opsStep();
-        await hub.ctx.database.db
-          .updateTable("webhook_inbox")
-          .set({ next_attempt_at: 0 })
-          .where("status", "in", ["pending", "failed"])
-          .execute();
-        await w.store.emulator.control.webhooksIdle(10_000);
-        await opsStep();
         const pending = await db
           .selectFrom("order_actions")
           .select((eb) => eb.fn.countAll().as("n"))

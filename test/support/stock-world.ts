@@ -64,6 +64,8 @@ export interface World {
   settle(): Promise<void>;
   /** One random background step, as a busy hub would interleave them. */
   step(which: number): Promise<void>;
+  /** More background steps (another capability's inboxes and passes), run by `step` and `settle`. */
+  addSteps(more: readonly (() => Promise<void>)[]): void;
   pushStore(): Promise<PushStore>;
   pushDeps(): PushDeps;
   /** The hub's on hand per `sku|warehouse`. */
@@ -181,6 +183,9 @@ export async function createWorld(o: WorldOptions): Promise<World> {
     call,
     pushStore,
     pushDeps,
+    addSteps(more) {
+      steps.push(...more);
+    },
     async step(which) {
       // Retries wait for their backoff in production; here time is what the test says.
       await db
