@@ -59,7 +59,7 @@ describe.each(DIALECTS)("catalog publish on %s", (dialect) => {
     });
     expect(res.statusCode, res.body).toBe(200);
   };
-  const rules = async (body: unknown) => {
+  const rules = async (body: Record<string, unknown>) => {
     const res = await hub.server.inject({
       method: "PUT",
       url: `/api/v1/stores/${store.domain}/catalog-publish/settings`,

@@ -371,6 +371,22 @@ export async function publishQueue(
     .where("store_id", "=", storeId)
     .where("status", "=", "pending")
     .executeTakeFirstOrThrow();
+  // Products changed since the reconciler last looked wait too (a paused flow does not look).
+  const rules = await loadRules(db, storeId);
+  const stale = await pdb
+    .selectFrom("products as p")
+    .leftJoin("catalog_publish_state as s", (j) =>
+      j.onRef("s.product_id", "=", "p.id").on("s.store_id", "=", storeId),
+    )
+    .select((eb) => [eb.fn.countAll<number>().as("n"), eb.fn.min("p.updated_at").as("oldest")])
+    .where((eb) =>
+      eb.or([
+        eb("s.product_id", "is", null),
+        eb("s.source_hash", "<>", eb.ref("p.content_hash")),
+        eb("s.rules_hash", "<>", rules.hash),
+      ]),
+    )
+    .executeTakeFirstOrThrow();
   const last = await pdb
     .selectFrom("catalog_publish_state")
     .select((eb) => eb.fn.max("published_at").as("at"))
@@ -383,9 +399,10 @@ export async function publishQueue(
     .where("status", "=", "refused")
     .executeTakeFirstOrThrow();
   const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  const oldest = [num(waiting.oldest), num(stale.oldest)].filter((v): v is number => v !== null);
   return {
-    backlog: Number(waiting.n),
-    oldestAt: num(waiting.oldest),
+    backlog: Number(waiting.n) + Number(stale.n),
+    oldestAt: oldest.length > 0 ? Math.min(...oldest) : null,
     lastSuccessAt: num(last?.at),
     refused: Number(refused.n),
     // A refused product is shown per product, never as the flow failing: the others go on.
