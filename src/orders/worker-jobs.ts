@@ -18,10 +18,6 @@ export const ORDER_JOB_INTERVALS = {
   tagsMs: 1_000,
   /** Per store: parked orders tried again. */
   parkedMs: 30_000,
-  /** Per store: pending Shopify tags. */
-  tagsMs: 1_000,
-  /** Per store: parked orders tried again. */
-  parkedMs: 30_000,
   /** Per store: how often the polling backfill runs (a lost webhook is caught within this). */
   backfillMs: 3 * 60_000,
 } as const;
