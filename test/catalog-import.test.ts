@@ -465,6 +465,7 @@ describe.each(DIALECTS)("an import run interrupted on %s", (dialect) => {
         {
           ctx: hub.ctx,
           pollMs: 20,
+          batchSize: 100,
           afterBatch: () => {
             batches++;
             if (batches === 2) throw crash;
@@ -484,7 +485,12 @@ describe.each(DIALECTS)("an import run interrupted on %s", (dialect) => {
 
     const resumedReads: number[] = [];
     const summary = await runCatalogImport(
-      { ctx: hub.ctx, pollMs: 20, afterBatch: (run) => void resumedReads.push(run.productsRead) },
+      {
+        ctx: hub.ctx,
+        pollMs: 20,
+        batchSize: 100,
+        afterBatch: (run) => void resumedReads.push(run.productsRead),
+      },
       { id: Number(store.id), domain },
       transport,
       control,

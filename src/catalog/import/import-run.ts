@@ -9,7 +9,7 @@
  * 3. Matching over the whole store (SKU, then barcode; src/catalog/matching.ts), the home of each
  *    product and whether its unmatched variants are created; links that no longer hold are removed
  *    and the store's link problems replaced.
- * 4. Second pass, streamed: products reassembled by `__parentId` and applied 100 at a time, each
+ * 4. Second pass, streamed: products reassembled by `__parentId` and applied 250 at a time, each
  *    batch in one transaction with the run's line offset, so a run resumed after a crash starts at
  *    the first product not yet applied and nothing is written twice.
  * Stock is never touched: no movement, no ledger entry, no stock level.
@@ -51,12 +51,14 @@ import {
 import { type ImportRun, type ImportSummary, importRunOf } from "./import-store.ts";
 
 /** Products applied per transaction. */
-export const IMPORT_BATCH = 100;
+export const IMPORT_BATCH = 250;
 
 export interface ImportDeps {
   readonly ctx: AppContext;
   /** Between bulk operation status polls (default 1 s). */
   readonly pollMs?: number;
+  /** Products per transaction (default IMPORT_BATCH). */
+  readonly batchSize?: number;
   /** Tests: called after each applied batch (a simulated crash throws from here). */
   readonly afterBatch?: (run: ImportRun) => Promise<void> | void;
 }
@@ -491,7 +493,7 @@ async function applyFile(
     const done = assembler.push(JSON.parse(line) as Record<string, unknown>);
     if (done) {
       batch.push(done);
-      if (batch.length >= IMPORT_BATCH) await flush(i);
+      if (batch.length >= (deps.batchSize ?? IMPORT_BATCH)) await flush(i);
     }
   }
   const last = assembler.finish();

@@ -94,7 +94,8 @@ export function CatalogImportScreen() {
   const [mode, setMode] = useState<string>("create_only");
   const [fields, setFields] = useState<ReadonlySet<string>>(new Set(FIELDS.map((f) => f.field)));
   const start = useAction(async () => {
-    await api.post(storePath(store, "/catalog-imports"), { mode, fields: [...fields] });
+    // Waiting a second lets this hub start the run at once when it holds the store.
+    await api.post(storePath(store, "/catalog-imports"), { mode, fields: [...fields], waitSeconds: 1 });
     await runs.reload();
   });
   const cancel = useAction(async (id: number) => {

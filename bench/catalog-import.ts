@@ -1,0 +1,205 @@
+/**
+ * Importing a curated Shopify catalog into a hub: by default 100,000 variants over 20,000 products
+ * (5 variants each, with options), 3 images and 2 metafields per product, in the emulator; the
+ * hub a real `tillbridge start` process on SQLite (or PostgreSQL) that already knows half the
+ * SKUs (matched and adopted) and creates the rest.
+ *
+ * Prints the import's wall time (from the request to the run's end), variants per second, the
+ * hub's peak RSS during the import (sampled every 100 ms from /proc) and its high-water mark,
+ * and the counts of the run. Targets: ≤ 60 s and ≤ 300 MB.
+ *
+ *   node --import tsx bench/catalog-import.ts [--variants 100000] [--per-product 5] [--db sqlite|postgres]
+ */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import pg from "pg";
+import { startEmulator } from "../emulator/index.ts";
+import { INSTALL_SCOPES } from "../src/shops/scopes.ts";
+
+const { values } = parseArgs({
+  options: {
+    variants: { type: "string", default: "100000" },
+    "per-product": { type: "string", default: "5" },
+    db: { type: "string", default: "sqlite" },
+    timeout: { type: "string", default: "1800" },
+  },
+});
+const VARIANTS = Number(values.variants);
+const PER_PRODUCT = Number(values["per-product"]);
+const DOMAIN = "catalog.myshopify.com";
+const root = new URL("..", import.meta.url).pathname;
+const mb = (b: number) => Math.round(b / 2 ** 20);
+
+const loadAtStart = loadavg();
+const emulator = await startEmulator();
+const app = emulator.control.createApp({ name: "Tillbridge", scopes: [...INSTALL_SCOPES] });
+emulator.control.createShop({ domain: DOMAIN, plan: "standard" });
+const seedStarted = Date.now();
+const seeded = emulator.control.seedCatalog(DOMAIN, {
+  variants: VARIANTS,
+  variantsPerProduct: PER_PRODUCT,
+  catalog: true,
+  images: 3,
+  metafields: 2,
+  locations: 1,
+  skuPrefix: "CI-",
+  barcodePrefix: "40",
+  title: "Product",
+});
+const seedMs = Date.now() - seedStarted;
+const { accessToken } = emulator.control.mintToken({ shop: DOMAIN, clientId: app.clientId });
+
+const dataDir = mkdtempSync(join(tmpdir(), "tillbridge-catalog-"));
+let databaseUrl = `sqlite:${join(dataDir, "tillbridge.db")}`;
+const pgName = `tb_catalog_${randomBytes(4).toString("hex")}`;
+if (values.db === "postgres") {
+  const admin = new pg.Client({ host: "127.0.0.1", port: 5432, user: "postgres", database: "postgres" });
+  await admin.connect();
+  await admin.query(`create database ${pgName}`);
+  await admin.end();
+  databaseUrl = `postgres://postgres@127.0.0.1:5432/${pgName}`;
+}
+const port = 19_000 + Math.floor(Math.random() * 1000);
+const env = {
+  ...process.env,
+  DATABASE_URL: databaseUrl,
+  DATA_DIR: dataDir,
+  PORT: String(port),
+  DEMO: "off",
+  LOG_LEVEL: "warn",
+  ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+  SHOPIFY_ADMIN_URL_TEMPLATE: `${emulator.url}/{shop}`,
+  SHOPIFY_API_KEY: app.clientId,
+  SHOPIFY_API_SECRET: app.clientSecret,
+};
+const cli = (args: string[]) =>
+  new Promise<string>((resolve, reject) => {
+    const p = spawn(process.execPath, [join(root, "bin/tillbridge.mjs"), ...args], {
+      env,
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    p.stdout.on("data", (d) => {
+      out += d;
+    });
+    p.on("exit", (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`tillbridge ${args.join(" ")} exited ${code}`)),
+    );
+  });
+await cli(["migrate"]);
+const key = (await cli(["api-key", "create", "--name", "bench", "--scope", "admin"]))
+  .trim()
+  .split("\n")
+  .pop()!
+  .trim();
+// HUB_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the hub.
+const hubFlags = (process.env.HUB_NODE_FLAGS ?? "").split(" ").filter(Boolean);
+const hub = spawn(process.execPath, [...hubFlags, join(root, "bin/tillbridge.mjs"), "start"], {
+  env,
+  stdio: "inherit",
+});
+const base = `http://127.0.0.1:${port}`;
+for (let i = 0; ; i++) {
+  try {
+    if ((await fetch(`${base}/healthz`)).ok) break;
+  } catch {}
+  if (i > 1200) throw new Error("the hub did not start");
+  await new Promise((r) => setTimeout(r, 100));
+}
+
+const api = async (method: string, path: string, body?: unknown) => {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, ...(body ? { "content-type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 500)}`);
+  return text ? JSON.parse(text) : undefined;
+};
+const status = (field: "VmRSS" | "VmHWM") => {
+  try {
+    const m = new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${hub.pid}/status`, "utf8"));
+    return 1024 * Number(m?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+};
+
+let exitCode = 0;
+try {
+  // The back office knows every other SKU (sent before the import, as its variants feed would).
+  const known: { sku: string }[] = [];
+  for (let i = 0; i < VARIANTS; i += 2) known.push({ sku: `CI-${String(i).padStart(7, "0")}` });
+  for (let i = 0; i < known.length; i += 1000)
+    await api("PUT", "/api/v1/variants", { variants: known.slice(i, i + 1000) });
+  await api("POST", "/api/v1/stores", { domain: DOMAIN, accessToken });
+  const rssBefore = status("VmRSS");
+
+  let peak = 0;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, status("VmRSS"));
+  }, 100);
+  const started = Date.now();
+  const start = await api("POST", `/api/v1/stores/${DOMAIN}/catalog-imports`, {
+    mode: "create_only",
+    waitSeconds: 1,
+  });
+  const jobId = start.job.id as number;
+  const deadline = started + Number(values.timeout) * 1000;
+  let job = start.job;
+  /** When each phase was first seen (ms from the request): where the time goes. */
+  const phases: [string, number][] = [];
+  while (job.status === "queued" || job.status === "running") {
+    if (Date.now() > deadline) throw new Error(`the import did not end within ${values.timeout} s`);
+    await new Promise((r) => setTimeout(r, 250));
+    job = await api("GET", `/api/v1/jobs/${jobId}`);
+    const phase = job.progress?.phase ?? job.status;
+    if (phase !== phases.at(-1)?.[0]) phases.push([phase, Date.now() - started]);
+  }
+  const wallMs = Date.now() - started;
+  clearInterval(sampler);
+  peak = Math.max(peak, status("VmRSS"));
+  if (job.status !== "done") throw new Error(`the import ended ${job.status}: ${job.error}`);
+  const r = job.result as Record<string, number>;
+  const line = (k: string, v: string | number) => console.log(`${k.padEnd(34)} ${v}`);
+  console.log(
+    `\ncatalog import: ${values.db}, ${VARIANTS.toLocaleString("en")} variants over ${seeded.products.toLocaleString("en")} products`,
+  );
+  line("emulator seeding (--catalog)", `${(seedMs / 1000).toFixed(1)} s`);
+  line("import wall time", `${(wallMs / 1000).toFixed(1)} s (target ≤ 60 s)`);
+  line("variants/s", Math.round((r.variantsRead ?? 0) / (wallMs / 1000)));
+  line("hub peak RSS during the import", `${mb(peak)} MB (target ≤ 300 MB; before it ${mb(rssBefore)} MB)`);
+  line("hub RSS high-water mark (VmHWM)", `${mb(status("VmHWM"))} MB`);
+  line("bench process RSS (emulator + store)", `${mb(process.memoryUsage().rss)} MB`);
+  line(
+    "read / matched / created / problems",
+    `${r.variantsRead} / ${r.matched} / ${r.created} / ${r.problems}`,
+  );
+  line("products read", r.productsRead ?? 0);
+  for (const [phase, at] of phases) line(`  from ${(at / 1000).toFixed(1)} s`, phase);
+  line("load average (1 min) start → end", `${loadAtStart[0]!.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`);
+  if (r.variantsRead !== VARIANTS) {
+    console.error(`expected ${VARIANTS} variants read, got ${r.variantsRead}`);
+    exitCode = 1;
+  }
+} catch (e) {
+  console.error(e);
+  exitCode = 1;
+} finally {
+  hub.kill("SIGTERM");
+  await new Promise((r) => hub.once("exit", r));
+  await emulator.close();
+  rmSync(dataDir, { recursive: true, force: true });
+  if (values.db === "postgres") {
+    const admin = new pg.Client({ host: "127.0.0.1", port: 5432, user: "postgres", database: "postgres" });
+    await admin.connect();
+    await admin.query(`drop database if exists ${pgName}`);
+    await admin.end();
+  }
+}
+process.exit(exitCode);
