@@ -1,5 +1,5 @@
 // Every GraphQL document the hub sends (each graphql`…` in src/) must validate against Shopify's
-// real Admin schema (vendor/shopify/admin_2026-10.json.gz). Documents added anywhere in src/ are
+// real Admin schema of the pinned version (vendor/shopify/admin_<SHOPIFY_API_VERSION>.json.gz). Documents added anywhere in src/ are
 // picked up automatically.
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -7,9 +7,10 @@ import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import { buildClientSchema, type GraphQLSchema, type IntrospectionQuery, parse, validate } from "graphql";
 import { beforeAll, describe, expect, it } from "vitest";
+import { SHOPIFY_API_VERSION } from "../src/shopify/api-version.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const SCHEMA = join(root, "vendor/shopify/admin_2026-10.json.gz");
+const SCHEMA = join(root, `vendor/shopify/admin_${SHOPIFY_API_VERSION}.json.gz`);
 /** Defines the tag; its comments and messages mention graphql`…` without being documents. */
 const TAG_DEFINITION = "src/shopify/graphql.ts";
 

@@ -20,6 +20,7 @@ import {
   OrderSettingsForm,
   StoreSafetyStockForm,
 } from "./Settings.tsx";
+import { CoalescingForm, SyncHealthPanel } from "./SyncHealth.tsx";
 
 interface Activity {
   id: number;
@@ -120,6 +121,7 @@ export function StorePage({ domain }: { domain: string }) {
           <Loading what="flows" />
         )}
       </Section>
+      <SyncHealthPanel domain={domain} />
       <Section title="Lag and throughput" id="chart">
         <LagChart domain={domain} />
       </Section>
@@ -129,6 +131,7 @@ export function StorePage({ domain }: { domain: string }) {
         <div>
           <FulfillmentSettingsForm domain={domain} />
           <InventoryModeForm domain={domain} mode={s.inventoryMode} onSaved={() => void store.reload()} />
+          <CoalescingForm domain={domain} />
           <StoreSafetyStockForm domain={domain} />
         </div>
       </div>
