@@ -39,6 +39,8 @@ const TABLES = [
   "product_links",
   "catalog_imports",
   "opening_counts",
+  "order_actions",
+  "return_receipts",
 ] as const;
 
 const MISSING = Symbol("missing");
@@ -407,6 +409,53 @@ function endpoints(): Endpoint[] {
       method: "POST",
       url: perStore("/opening-count?waitSeconds=0"),
       example: { apply: false },
+    },
+    // Order operations (src/fulfillment/order-ops-routes.ts).
+    ...(
+      [
+        ["pickup/ready", { requestId: "r-1" }],
+        ["pickup/collected", { id: "c-1", lines: [{ lineId: "gid://shopify/LineItem/1", quantity: 1 }] }],
+        ["move", { requestId: "m-1", warehouse: "SIDE" }],
+        [
+          "cancel",
+          {
+            requestId: "x-1",
+            reason: "CUSTOMER",
+            refund: true,
+            restock: true,
+            notifyCustomer: false,
+            staffNote: "n",
+          },
+        ],
+        [
+          "cancel-lines",
+          {
+            requestId: "l-1",
+            reason: "out of stock",
+            lines: [{ lineId: "gid://shopify/LineItem/1", quantity: 1 }],
+          },
+        ],
+        ["close", { requestId: "cl-1" }],
+      ] as const
+    ).map(([path, example]) => ({
+      method: "POST" as const,
+      url: () => segment("1").map((s) => `/api/v1/orders/${s}/${path}`),
+      example,
+    })),
+    {
+      method: "POST",
+      url: () => segment("1").map((s) => `/api/v1/returns/${s}/receipts`),
+      example: {
+        id: "rc-1",
+        lines: [
+          {
+            returnLineId: "gid://shopify/ReturnLineItem/1",
+            quantity: 1,
+            condition: "restock",
+            warehouse: "MAIN",
+          },
+        ],
+      },
     },
   ];
 }
