@@ -70,6 +70,41 @@ function Disconnect({ domain, onDone }: { domain: string; onDone: () => void }) 
   );
 }
 
+/** The store page is long: its sections, one activation away (the hash holds the route). */
+const SECTIONS = [
+  ["flows", "Flows"],
+  ["chart", "Lag chart"],
+  ["jobs", "Jobs"],
+  ["order-settings", "Orders"],
+  ["fulfillment-settings", "Shipments and returns"],
+  ["inventory-mode", "Stock mode"],
+  ["store-safety-stock", "Safety stock"],
+  ["order-mappings", "Back-office codes"],
+  ["link-problems", "Link problems"],
+  ["activity", "Activity"],
+  ["store-audit", "Audit trail"],
+] as const;
+
+function OnThisPage() {
+  const go = (id: string) => {
+    const heading = document.getElementById(`${id}-title`) ?? document.getElementById(id);
+    if (!heading) return;
+    heading.setAttribute("tabindex", "-1");
+    heading.scrollIntoView({ block: "start" });
+    heading.focus({ preventScroll: true });
+  };
+  return (
+    <nav aria-label="On this page" class="on-this-page">
+      <span class="muted">On this page:</span>
+      {SECTIONS.map(([id, label]) => (
+        <button type="button" class="link" key={id} onClick={() => go(id)}>
+          {label}
+        </button>
+      ))}
+    </nav>
+  );
+}
+
 export function StorePage({ domain }: { domain: string }) {
   const { can } = useSession();
   const store = usePoll(() => api.get<StoreView>(storePath(domain)), [domain], 10_000);
@@ -109,6 +144,7 @@ export function StorePage({ domain }: { domain: string }) {
           </a>
         )}
       </div>
+      <OnThisPage />
       {s.statusReason && s.status !== "active" && <p class="error">{s.statusReason}</p>}
       {can("admin") && s.status === "active" && (
         <Disconnect domain={domain} onDone={() => void store.reload()} />
