@@ -10,6 +10,7 @@ import { FailuresScreen } from "./screens/failures/Failures.tsx";
 import { CatalogImportScreen } from "./screens/import/CatalogImport.tsx";
 import { OrderPage } from "./screens/orders/OrderPage.tsx";
 import { OrdersScreen } from "./screens/orders/Orders.tsx";
+import { PublishScreen } from "./screens/publish/Publish.tsx";
 import { ShipmentsScreen } from "./screens/shipments/Shipments.tsx";
 import { SignIn } from "./screens/signin/SignIn.tsx";
 import { StockScreen } from "./screens/stock/Stock.tsx";
@@ -83,6 +84,7 @@ function Shell() {
     { path: "/shipments", label: "Shipments" },
     { path: "/catalog", label: "Catalog" },
     { path: "/import", label: "Import" },
+    { path: "/publish", label: "Publish" },
     { path: "/stock", label: "Stock" },
     { path: "/failures", label: "Failures" },
     { path: "/audit", label: "Audit trail" },
@@ -148,6 +150,7 @@ const ROUTES: readonly [string, (p: Record<string, string>) => JSX.Element][] = 
   ["/shipments", () => <ShipmentsScreen />],
   ["/catalog", () => <CatalogScreen />],
   ["/import", () => <CatalogImportScreen />],
+  ["/publish", () => <PublishScreen />],
   ["/stock", () => <StockScreen />],
   ["/failures", () => <FailuresScreen />],
   ["/audit", () => <AuditScreen />],
