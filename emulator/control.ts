@@ -4,6 +4,12 @@
 import { randomBytes } from "node:crypto";
 import { type BucketState, newBucket, refill, setAvailable, setDrainRate, throttleStatus } from "./bucket.ts";
 import { type ComplianceInput, compliancePayload, SHOP_REDACT_DELAY_MS } from "./compliance.ts";
+import {
+  holdFulfillmentOrder,
+  openDueScheduled,
+  releaseFulfillmentOrderHold,
+  setFulfillmentRequestStatus,
+} from "./fulfillment-holds.ts";
 import { gid } from "./gid.ts";
 import { LevelEvents } from "./level-events.ts";
 import { LevelStore } from "./levels.ts";
@@ -39,6 +45,7 @@ import {
   seedOptions,
 } from "./products.ts";
 import { createVariant } from "./resolvers/catalog.ts";
+import { DEFAULT_SHOP_TIMEZONE, restTimes } from "./rest-time.ts";
 import {
   type Address,
   BUCKET_SECONDS,
@@ -46,6 +53,7 @@ import {
   ensureLevel,
   type Faults,
   type Fulfillment,
+  type FulfillmentRequestStatus,
   type InventoryLevel,
   noFaults,
   type Order,
@@ -274,6 +282,8 @@ export class Control {
     currency?: string;
     email?: string;
     oauthMode?: "auto" | "page";
+    /** IANA zone; REST webhook bodies write times in its offset (default America/New_York). */
+    timezone?: string;
   }): ShopView {
     const domain = input.domain.toLowerCase();
     if (!SHOP_DOMAIN.test(domain))
@@ -287,6 +297,7 @@ export class Control {
     const shop: Shop = {
       domain,
       name: input.name ?? domain.split(".")[0]!,
+      ...(input.timezone ? { timezone: input.timezone } : {}),
       email: input.email ?? `owner@${domain}`,
       currency: input.currency ?? "USD",
       plan,
@@ -911,10 +922,64 @@ export class Control {
     return [...shop.orders.values()].map((o) => this.orderView(shop, o));
   }
 
+  /** Put a fulfillment order on hold (fires fulfillment_orders/placed_on_hold). */
+  holdFulfillmentOrder(
+    domain: string,
+    fulfillmentOrderId: string | number,
+    input: { reason?: string; reasonNotes?: string },
+  ) {
+    const shop = this.store.shop(domain);
+    const fo = holdFulfillmentOrder(this.store, shop, this.fulfillmentOrderId(fulfillmentOrderId), input);
+    return this.orderView(shop, this.order(shop, fo.orderId));
+  }
+
+  /** Release a fulfillment order's holds (fires fulfillment_orders/hold_released). */
+  releaseFulfillmentOrderHold(domain: string, fulfillmentOrderId: string | number) {
+    const shop = this.store.shop(domain);
+    const fo = releaseFulfillmentOrderHold(this.store, shop, this.fulfillmentOrderId(fulfillmentOrderId));
+    return this.orderView(shop, this.order(shop, fo.orderId));
+  }
+
+  /** A fulfillment service's answer: SUBMITTED, ACCEPTED (in progress), REJECTED, CLOSED (incomplete when units are left). */
+  setFulfillmentRequestStatus(
+    domain: string,
+    fulfillmentOrderId: string | number,
+    input: { requestStatus: FulfillmentRequestStatus },
+  ) {
+    const shop = this.store.shop(domain);
+    const allowed = ["SUBMITTED", "ACCEPTED", "REJECTED", "CLOSED"];
+    if (!allowed.includes(input.requestStatus))
+      throw new ControlError("INVALID_REQUEST_STATUS", `requestStatus must be one of ${allowed.join(", ")}`);
+    const fo = setFulfillmentRequestStatus(
+      this.store,
+      shop,
+      this.fulfillmentOrderId(fulfillmentOrderId),
+      input.requestStatus,
+    );
+    return this.orderView(shop, this.order(shop, fo.orderId));
+  }
+
+  /** Open the scheduled fulfillment orders whose time came (also done on every clock advance). */
+  openScheduledFulfillmentOrders(): { opened: number } {
+    return { opened: openDueScheduled(this.store) };
+  }
+
+  private fulfillmentOrderId(id: string | number): number {
+    const n = toNumericId(id, "FulfillmentOrder");
+    if (n === undefined) throw new ControlError("INVALID_ID", `Not a fulfillment order id: ${id}`);
+    return n;
+  }
+
   /** The REST-shaped payload Shopify would send for this order (what webhooks carry). */
   orderPayload(domain: string, orderId: string | number): unknown {
     const shop = this.store.shop(domain);
-    return orderPayload(shop, this.order(shop, orderId));
+    // As a webhook carries it: times in the shop's offset.
+    return JSON.parse(
+      JSON.stringify(
+        orderPayload(shop, this.order(shop, orderId)),
+        restTimes(shop.timezone ?? DEFAULT_SHOP_TIMEZONE),
+      ),
+    );
   }
 
   private orderView(shop: Shop, o: Order): OrderView {
@@ -924,7 +989,7 @@ export class Control {
       name: o.name,
       email: o.email,
       financialStatus: o.financialStatus,
-      displayFulfillmentStatus: displayFulfillmentStatus(o),
+      displayFulfillmentStatus: displayFulfillmentStatus(o, shop),
       cancelledAt: o.cancelledAt,
       tags: o.tags,
       note: o.note,
@@ -969,6 +1034,9 @@ export class Control {
         .map((fo) => ({
           id: gid("FulfillmentOrder", fo.id),
           status: fo.status,
+          requestStatus: fo.requestStatus ?? "UNSUBMITTED",
+          fulfillAt: fo.fulfillAt ?? null,
+          holds: (fo.holds ?? []).map((h) => ({ reason: h.reason, reasonNotes: h.reasonNotes })),
           locationId: gid("Location", fo.locationId),
           lineItems: fo.lineItems.map((l) => ({
             id: gid("FulfillmentOrderLineItem", l.id),

@@ -2,6 +2,7 @@
 import type { AddressInfo } from "node:net";
 import { Clock } from "./clock.ts";
 import { Control } from "./control.ts";
+import { openDueScheduled } from "./fulfillment-holds.ts";
 import { OrderFlowsControl } from "./order-flows-control.ts";
 import { buildServer } from "./server.ts";
 import { Store } from "./state.ts";
@@ -45,6 +46,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   store.testOnlyAllowPlainHttpWebhooks =
     options.testOnlyAllowPlainHttpWebhooks ?? process.env[TEST_ONLY_PLAIN_HTTP_ENV] === "1";
   const webhooks = new WebhookDispatcher(store);
+  // Scheduled fulfillment orders (pre-orders, subscriptions) open when the clock reaches them.
+  clock.onAdvance(() => openDueScheduled(store));
   const control = new Control(store, webhooks);
   let url = "";
   const server = buildServer({ store, control, logger: options.logger ?? false, baseUrl: () => url });

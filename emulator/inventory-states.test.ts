@@ -610,10 +610,26 @@ describe("inventory mutations and reads", () => {
   it("an order placed at a location keeps it: payload, fulfillment order, stock and GraphQL", async () => {
     const p = product({ [s.locationId]: 5, [store2]: 5 });
     const m = mark();
-    const o = emu.control.placeOrder(SHOP, { lineItems: [{ sku: p.sku, quantity: 1 }], locationId: store2 });
+    // A web order fulfilled from store2 has no location of its own (location_id null, retailLocation null).
+    const web = emu.control.placeOrder(SHOP, {
+      lineItems: [{ sku: p.sku, quantity: 1 }],
+      locationId: store2,
+    });
+    expect(web.fulfillmentOrders[0]!.locationId).toBe(store2);
+    expect(eventsSince(m).find((e) => e.topic === "orders/create")!.body.location_id).toBeNull();
+    const webRead = await q(`query($id: ID!) { order(id: $id) { retailLocation { id } } }`, { id: web.id });
+    expect(webRead.order.retailLocation).toBeNull();
+    emu.control.cancelOrder(SHOP, web.id, { restock: true });
+    // A point-of-sale order placed at store2 carries it.
+    const m2 = mark();
+    const o = emu.control.placeOrder(SHOP, {
+      lineItems: [{ sku: p.sku, quantity: 1 }],
+      locationId: store2,
+      sourceName: "pos",
+    });
     expect(o.locationId).toBe(store2);
     expect(o.fulfillmentOrders[0]!.locationId).toBe(store2);
-    expect(eventsSince(m).find((e) => e.topic === "orders/create")!.body.location_id).toBe(
+    expect(eventsSince(m2).find((e) => e.topic === "orders/create")!.body.location_id).toBe(
       Number(store2.split("/").pop()),
     );
     expect(await level(p.itemId, store2)).toEqual({ available: 4, committed: 1, on_hand: 5 });

@@ -1,5 +1,7 @@
 // Order-side domain operations shared by the control API (checkout, merchant edits) and the Admin
 // API resolvers (fulfillmentCreate, refundCreate, tagsAdd), plus Shopify's REST-shaped webhook payloads.
+
+import { holdFulfillmentOrder, scheduleFulfillmentOrder } from "./fulfillment-holds.ts";
 import { gid } from "./gid.ts";
 import { LevelEvents } from "./level-events.ts";
 import {
@@ -50,12 +52,51 @@ export function currentQuantity(li: LineItem): number {
   return Math.max(0, li.quantity - li.removedQuantity - li.refundedFulfilledQuantity);
 }
 
-export type DisplayFulfillment = "UNFULFILLED" | "PARTIALLY_FULFILLED" | "FULFILLED" | "RESTOCKED";
+export type DisplayFulfillment =
+  | "UNFULFILLED"
+  | "PARTIALLY_FULFILLED"
+  | "FULFILLED"
+  | "RESTOCKED"
+  | "ON_HOLD"
+  | "SCHEDULED"
+  | "IN_PROGRESS"
+  | "PENDING_FULFILLMENT"
+  | "REQUEST_DECLINED"
+  | "FULFILLMENT_NOT_REQUIRED";
 
-export function displayFulfillmentStatus(o: Order): DisplayFulfillment {
+/**
+ * The order's OrderDisplayFulfillmentStatus. With the shop, the state of its fulfillment orders
+ * counts as Shopify shows it: ON_HOLD / SCHEDULED when every unfulfilled unit is held / scheduled,
+ * PENDING_FULFILLMENT / IN_PROGRESS / REQUEST_DECLINED while a fulfillment service has the request.
+ */
+export function displayFulfillmentStatus(o: Order, shop?: Shop): DisplayFulfillment {
   const fulfilled = o.lineItems.reduce((n, li) => n + li.fulfilledQuantity, 0);
   const open = o.lineItems.reduce((n, li) => n + fulfillableQuantity(li), 0);
   if (fulfilled === 0 && open === 0 && o.lineItems.some((li) => li.removedQuantity > 0)) return "RESTOCKED";
+  if (
+    fulfilled === 0 &&
+    open === 0 &&
+    o.lineItems.length > 0 &&
+    o.lineItems.every((li) => !li.requiresShipping)
+  )
+    return "FULFILLMENT_NOT_REQUIRED";
+  if (open > 0 && shop) {
+    const pending = [...shop.fulfillmentOrders.values()].filter(
+      (fo) =>
+        fo.orderId === o.id &&
+        fo.lineItems.some((l) => l.remainingQuantity > 0) &&
+        fo.status !== "CLOSED" &&
+        fo.status !== "CANCELLED" &&
+        fo.status !== "INCOMPLETE",
+    );
+    if (pending.length > 0) {
+      if (pending.every((fo) => fo.status === "ON_HOLD")) return "ON_HOLD";
+      if (pending.every((fo) => fo.status === "SCHEDULED")) return "SCHEDULED";
+      if (pending.some((fo) => fo.requestStatus === "REJECTED")) return "REQUEST_DECLINED";
+      if (pending.some((fo) => fo.requestStatus === "SUBMITTED")) return "PENDING_FULFILLMENT";
+      if (fulfilled === 0 && pending.some((fo) => fo.requestStatus === "ACCEPTED")) return "IN_PROGRESS";
+    }
+  }
   if (fulfilled === 0) return "UNFULFILLED";
   return open === 0 ? "FULFILLED" : "PARTIALLY_FULFILLED";
 }
@@ -159,9 +200,11 @@ function restAddress(a: Address | null) {
   };
 }
 
-function restLineItem(o: Order, li: LineItem) {
+function restLineItem(shop: Shop, o: Order, li: LineItem) {
   const m = li.money;
   const price = toCents(li.price);
+  const variant = li.variantId === null ? undefined : shop.variants.get(li.variantId);
+  const product = li.productId === null ? undefined : shop.products.get(li.productId);
   return {
     id: li.id,
     admin_graphql_api_id: gid("LineItem", li.id),
@@ -204,10 +247,27 @@ function restLineItem(o: Order, li: LineItem) {
         ]
       : [],
     properties: m.properties,
+    vendor: product?.vendor ?? null,
+    grams: gramsOf(variant ? shop.inventoryItems.get(variant.inventoryItemId)?.weight : null),
+    product_exists: li.productId !== null && product !== undefined,
+    fulfillment_service: "manual",
+    variant_inventory_management: li.variantId === null ? null : "shopify",
     requires_shipping: li.requiresShipping,
     taxable: m.taxRates.length > 0,
     gift_card: m.giftCard,
   };
+}
+
+const GRAMS_PER: Record<string, number> = {
+  GRAMS: 1,
+  KILOGRAMS: 1000,
+  OUNCES: 28.349523125,
+  POUNDS: 453.59237,
+};
+
+/** A variant's weight in whole grams, as REST line items carry it. */
+function gramsOf(w: { value: number; unit: string } | null | undefined): number {
+  return w ? Math.round(w.value * (GRAMS_PER[w.unit] ?? 1)) : 0;
 }
 
 export function fulfillmentPayload(shop: Shop, f: Fulfillment) {
@@ -230,7 +290,7 @@ export function fulfillmentPayload(shop: Shop, f: Fulfillment) {
     notify_customer: f.notifyCustomer,
     line_items: f.lineItems.map((fl) => {
       const li = o.lineItems.find((x) => x.id === fl.lineItemId)!;
-      return { ...restLineItem(o, li), quantity: fl.quantity };
+      return { ...restLineItem(shop, o, li), quantity: fl.quantity };
     }),
   };
 }
@@ -259,7 +319,7 @@ export function refundPayload(shop: Shop, r: Refund) {
         subtotal_set: restMoneySet(o, lm.subtotalCents),
         total_tax: fmt(lm.taxCents),
         total_tax_set: restMoneySet(o, lm.taxCents),
-        line_item: restLineItem(o, li),
+        line_item: restLineItem(shop, o, li),
       };
     }),
     refund_shipping_lines: m.shipping.map((s) => ({
@@ -383,10 +443,11 @@ export function orderPayload(shop: Shop, o: Order) {
     customer_locale: m.customerLocale,
     tags: o.tags.join(", "),
     test: o.test,
-    location_id: o.locationId,
+    // Only a point-of-sale order has a location; web orders carry none (Shopify's REST Order).
+    location_id: o.sourceName === "pos" ? o.locationId : null,
     user_id: m.staffMember?.id ?? null,
     source_name: o.sourceName,
-    line_items: o.lineItems.map((li) => restLineItem(o, li)),
+    line_items: o.lineItems.map((li) => restLineItem(shop, o, li)),
     customer: c
       ? {
           id: c.id,
@@ -481,6 +542,10 @@ export interface PlaceOrderInput extends MoneyInput {
   sourceName?: string;
   /** A POS sale handed over at checkout: placed and fulfilled at once at its location. */
   fulfilled?: boolean;
+  /** A pre-order or subscription: its fulfillment order is SCHEDULED until this moment. */
+  fulfillAt?: string;
+  /** Held at checkout (fraud check, awaiting payment …): its fulfillment order is ON_HOLD. */
+  hold?: { reason?: string; reasonNotes?: string };
 }
 
 export function toNumericId(v: string | number | undefined, type: string): number | undefined {
@@ -876,6 +941,7 @@ export function placeOrder(store: Store, shop: Shop, input: PlaceOrderInput): Or
   for (const li of shipped) commit(events, shop, li, locationId, li.quantity, at);
   const fo = newFulfillmentOrder(store, shop, order, locationId, at);
   for (const li of shipped) addToFulfillmentOrder(store, fo, li.id, li.quantity, at);
+  if (input.fulfillAt !== undefined && !input.fulfilled) scheduleFulfillmentOrder(fo, input.fulfillAt);
   let fulfillment: Fulfillment | undefined;
   if (input.fulfilled && shipped.length > 0) {
     const r = fulfill(
@@ -894,6 +960,8 @@ export function placeOrder(store: Store, shop: Shop, input: PlaceOrderInput): Or
   events.flush();
   store.emit(shop, "orders/create", orderPayload(shop, order));
   if (order.financialStatus === "paid") store.emit(shop, "orders/paid", orderPayload(shop, order));
+  if (input.hold && !input.fulfilled && shipped.length > 0)
+    holdFulfillmentOrder(store, shop, fo.id, input.hold);
   if (fulfillment) {
     store.emit(shop, "fulfillments/create", fulfillmentPayload(shop, fulfillment));
     store.emit(shop, "orders/updated", orderPayload(shop, order));

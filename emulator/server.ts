@@ -33,6 +33,10 @@
 //   POST   /_emulator/shops/:shop/orders/:id/fulfillments fulfillOrder { lines?: [{ lineItemId, quantity }], tracking?: [{ number, company?, url? }], notifyCustomer? } → fulfillment
 //   POST   /_emulator/shops/:shop/orders/:id/edit       editOrder { lines?: [{ lineItemId, quantity, restock? }], add?: [{ variantId|sku, quantity, price? }], notifyCustomer?, staffNote? }
 //   POST   /_emulator/shops/:shop/fulfillments/:id/cancel cancelFulfillment → fulfillment
+//   POST   /_emulator/shops/:shop/fulfillment-orders/:id/hold     holdFulfillmentOrder { reason?, reasonNotes? } (ON_HOLD; placed_on_hold)
+//   POST   /_emulator/shops/:shop/fulfillment-orders/:id/release  releaseFulfillmentOrderHold (hold_released)
+//   POST   /_emulator/shops/:shop/fulfillment-orders/:id/request  setFulfillmentRequestStatus { requestStatus: SUBMITTED|ACCEPTED|REJECTED|CLOSED }
+//   POST   /_emulator/fulfillment-orders/open-scheduled            openScheduledFulfillmentOrders (placeOrder { fulfillAt } makes them SCHEDULED)
 //   GET    /_emulator/shops/:shop/api-calls             apiCalls
 //   GET    /_emulator/shops/:shop/bulk-operations       listBulkOperations
 //   GET    /_emulator/shops/:shop/throttle?clientId=    throttleStatus
@@ -277,6 +281,18 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   );
   app.post("/_emulator/shops/:shop/fulfillments/:id/cancel", async (req) =>
     control.cancelFulfillment(p(req)["shop"]!, p(req)["id"]!),
+  );
+  app.post("/_emulator/shops/:shop/fulfillment-orders/:id/hold", async (req) =>
+    control.holdFulfillmentOrder(p(req)["shop"]!, p(req)["id"]!, b(req)),
+  );
+  app.post("/_emulator/shops/:shop/fulfillment-orders/:id/release", async (req) =>
+    control.releaseFulfillmentOrderHold(p(req)["shop"]!, p(req)["id"]!),
+  );
+  app.post("/_emulator/shops/:shop/fulfillment-orders/:id/request", async (req) =>
+    control.setFulfillmentRequestStatus(p(req)["shop"]!, p(req)["id"]!, b(req)),
+  );
+  app.post("/_emulator/fulfillment-orders/open-scheduled", async () =>
+    control.openScheduledFulfillmentOrders(),
   );
   app.get("/_emulator/shops/:shop/api-calls", async (req) => control.apiCalls(p(req)["shop"]!));
   app.get("/_emulator/shops/:shop/bulk-operations", async (req) =>

@@ -217,7 +217,8 @@ export type FinancialStatus =
   | "paid"
   | "partially_refunded"
   | "refunded"
-  | "voided";
+  | "voided"
+  | "expired";
 
 export interface LineItem {
   id: number;
@@ -269,7 +270,33 @@ export interface Order {
   money: OrderMoneyState;
 }
 
-export type FulfillmentOrderStatus = "OPEN" | "IN_PROGRESS" | "CLOSED" | "CANCELLED" | "INCOMPLETE";
+export type FulfillmentOrderStatus =
+  | "OPEN"
+  | "IN_PROGRESS"
+  | "SCHEDULED"
+  | "ON_HOLD"
+  | "CLOSED"
+  | "CANCELLED"
+  | "INCOMPLETE";
+
+/** Where a request to a fulfillment service stands (FulfillmentOrderRequestStatus). */
+export type FulfillmentRequestStatus =
+  | "UNSUBMITTED"
+  | "SUBMITTED"
+  | "ACCEPTED"
+  | "REJECTED"
+  | "CANCELLATION_REQUESTED"
+  | "CANCELLATION_ACCEPTED"
+  | "CANCELLATION_REJECTED"
+  | "CLOSED";
+
+export interface FulfillmentHold {
+  id: number;
+  /** FulfillmentHoldReason: AWAITING_PAYMENT, HIGH_RISK_OF_FRAUD, INCORRECT_ADDRESS, INVENTORY_OUT_OF_STOCK, OTHER, … */
+  reason: string;
+  reasonNotes: string | null;
+  heldAt: string;
+}
 
 export interface FulfillmentOrderLine {
   id: number;
@@ -286,6 +313,11 @@ export interface FulfillmentOrder {
   lineItems: FulfillmentOrderLine[];
   createdAt: string;
   updatedAt: string;
+  /** A scheduled fulfillment order (pre-order, subscription) opens at this moment. */
+  fulfillAt?: string | null;
+  /** Holds on an ON_HOLD fulfillment order (released together). */
+  holds?: FulfillmentHold[];
+  requestStatus?: FulfillmentRequestStatus;
 }
 
 export interface TrackingInfo {
@@ -448,6 +480,8 @@ export function pushCapped<T>(list: T[], item: T): void {
 
 export interface Shop {
   domain: string;
+  /** IANA time zone (REST bodies write times in its offset); absent: DEFAULT_SHOP_TIMEZONE. */
+  timezone?: string;
   name: string;
   email: string;
   currency: string;

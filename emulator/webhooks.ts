@@ -6,6 +6,7 @@
 // after the retries run out a subscription made through the Admin API is deleted. Retries are due by
 // the emulator's clock too, so a test can advance it through the schedule instead of waiting hours.
 import { createHmac, randomUUID } from "node:crypto";
+import { DEFAULT_SHOP_TIMEZONE, restTimes } from "./rest-time.ts";
 import { API_VERSION } from "./schema.ts";
 import { pushCapped, type Shop, type Store } from "./state.ts";
 
@@ -146,7 +147,7 @@ export class WebhookDispatcher {
       subscriptionId: 0,
       topic,
       uri,
-      body: JSON.stringify(payload),
+      body: JSON.stringify(payload, restTimes(shop.timezone ?? DEFAULT_SHOP_TIMEZONE)),
       triggeredAt: this.store.nowIso(),
       status: "pending",
       duplicated: false,
@@ -162,7 +163,7 @@ export class WebhookDispatcher {
   emit(shop: Shop, topic: string, payload: unknown, onlyAppId?: number): void {
     const e = topicEnum(topic);
     const eventId = randomUUID();
-    const body = JSON.stringify(payload);
+    const body = JSON.stringify(payload, restTimes(shop.timezone ?? DEFAULT_SHOP_TIMEZONE));
     for (const sub of shop.webhookSubscriptions.values()) {
       if (sub.topic !== e) continue;
       if (onlyAppId !== undefined && sub.appId !== onlyAppId) continue;

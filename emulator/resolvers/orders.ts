@@ -19,12 +19,14 @@ import type {
   Company,
   Customer,
   Fulfillment,
+  FulfillmentHold,
   FulfillmentOrder,
   FulfillmentOrderLine,
   LineItem,
   Order,
   Refund,
   RestockType,
+  Shop,
   TrackingInfo,
 } from "../state.ts";
 import { variantTitle } from "../state.ts";
@@ -63,13 +65,19 @@ const FULFILLMENT_SEARCH: Record<string, string[]> = {
   PARTIALLY_FULFILLED: ["partial", "unfulfilled"],
   FULFILLED: ["shipped", "fulfilled"],
   RESTOCKED: ["restocked"],
+  ON_HOLD: ["on_hold", "unshipped", "unfulfilled"],
+  SCHEDULED: ["scheduled", "unshipped", "unfulfilled"],
+  IN_PROGRESS: ["in_progress", "unshipped", "unfulfilled"],
+  PENDING_FULFILLMENT: ["pending_fulfillment", "unshipped", "unfulfilled"],
+  REQUEST_DECLINED: ["request_declined", "unshipped", "unfulfilled"],
+  FULFILLMENT_NOT_REQUIRED: ["fulfillment_not_required"],
 };
 
-function orderFields(o: Order) {
+function orderFields(o: Order, shop: Shop) {
   return {
     status: [orderStatus(o), "any"],
     financial_status: [o.financialStatus, "any"],
-    fulfillment_status: [...(FULFILLMENT_SEARCH[displayFulfillmentStatus(o)] ?? []), "any"],
+    fulfillment_status: [...(FULFILLMENT_SEARCH[displayFulfillmentStatus(o, shop)] ?? []), "any"],
     updated_at: o.updatedAt,
     created_at: o.createdAt,
     processed_at: o.processedAt,
@@ -102,7 +110,7 @@ function ordersOf(
     (o) =>
       visible(ctx, o) &&
       (!only || only(o)) &&
-      matches(q, orderFields(o), [o.name, o.email ?? ""], ORDER_SEARCH),
+      matches(q, orderFields(o, ctx.shop), [o.name, o.email ?? ""], ORDER_SEARCH),
   );
   const key: (o: Order) => string | number =
     args.sortKey === "UPDATED_AT"
@@ -130,9 +138,12 @@ const FINANCIAL: Record<string, string> = {
   partially_refunded: "PARTIALLY_REFUNDED",
   refunded: "REFUNDED",
   voided: "VOIDED",
+  expired: "EXPIRED",
 };
 
 function supportedActions(fo: FulfillmentOrder): { action: string }[] {
+  if (fo.status === "ON_HOLD") return [{ action: "RELEASE_HOLD" }];
+  if (fo.status === "SCHEDULED") return [{ action: "MARK_AS_OPEN" }];
   if (fo.status === "OPEN")
     return ["CREATE_FULFILLMENT", "REPORT_PROGRESS", "MOVE", "HOLD", "SPLIT"].map((action) => ({ action }));
   if (fo.status === "IN_PROGRESS")
@@ -390,7 +401,7 @@ export const orderResolvers: ResolverMap = {
     currencyCode: (o: Order) => o.currency,
     presentmentCurrencyCode: (o: Order) => o.currency,
     displayFinancialStatus: (o: Order) => FINANCIAL[o.financialStatus] ?? null,
-    displayFulfillmentStatus: (o: Order) => displayFulfillmentStatus(o),
+    displayFulfillmentStatus: (o: Order, _a, ctx) => displayFulfillmentStatus(o, ctx.shop),
     fullyPaid: (o: Order) => o.financialStatus === "paid",
     unpaid: (o: Order) => o.financialStatus === "pending" || o.financialStatus === "authorized",
     fulfillable: (o: Order) => !o.cancelledAt && o.lineItems.some((l) => fulfillableQuantity(l) > 0),
@@ -422,8 +433,9 @@ export const orderResolvers: ResolverMap = {
     shippingAddress: (o: Order) => addressFields(o.shippingAddress),
     physicalLocation: () => null,
     // The location the order was placed at (POS), as the REST payload's location_id.
+    // Only point-of-sale orders have one; web orders answer null (as on Shopify).
     retailLocation: (o: Order, _a, ctx) =>
-      o.locationId ? (ctx.shop.locations.get(o.locationId) ?? null) : null,
+      o.sourceName === "pos" ? (ctx.shop.locations.get(o.locationId) ?? null) : null,
     lineItems: (o: Order, args: PageArgs, ctx) =>
       connection(
         o.lineItems.map((li) => lineRef(o, li)),
@@ -509,18 +521,27 @@ export const orderResolvers: ResolverMap = {
     originalTotalSet: (r: LineRef, _a, ctx) => money(ctx, Number(r.li.price) * r.li.quantity),
     discountedTotalSet: (r: LineRef, _a, ctx) => money(ctx, Number(r.li.price) * r.li.quantity),
   },
+  FulfillmentHold: {
+    id: (h: FulfillmentHold) => gid("FulfillmentHold", h.id),
+    reason: (h: FulfillmentHold) => h.reason,
+    reasonNotes: (h: FulfillmentHold) => h.reasonNotes,
+    displayReason: (h: FulfillmentHold) =>
+      h.reason.charAt(0) + h.reason.slice(1).toLowerCase().replace(/_/g, " "),
+    heldByRequestingApp: () => false,
+    handle: () => null,
+  },
   FulfillmentOrder: {
     id: (fo: FulfillmentOrder) => gid("FulfillmentOrder", fo.id),
     status: (fo: FulfillmentOrder) => fo.status,
-    requestStatus: () => "UNSUBMITTED",
+    requestStatus: (fo: FulfillmentOrder) => fo.requestStatus ?? "UNSUBMITTED",
     orderId: (fo: FulfillmentOrder) => gid("Order", fo.orderId),
     orderName: (fo: FulfillmentOrder, _a, ctx) => ctx.shop.orders.get(fo.orderId)?.name ?? "",
     order: (fo: FulfillmentOrder, _a, ctx) => ctx.shop.orders.get(fo.orderId) ?? null,
     createdAt: (fo: FulfillmentOrder) => fo.createdAt,
     updatedAt: (fo: FulfillmentOrder) => fo.updatedAt,
-    fulfillAt: () => null,
+    fulfillAt: (fo: FulfillmentOrder) => fo.fulfillAt ?? null,
     fulfillBy: () => null,
-    fulfillmentHolds: () => [],
+    fulfillmentHolds: (fo: FulfillmentOrder) => (fo.holds ?? []).map((h) => tag(h, "FulfillmentHold")),
     supportedActions: (fo: FulfillmentOrder) => supportedActions(fo),
     assignedLocation: (fo: FulfillmentOrder, _a, ctx) => {
       const l = ctx.shop.locations.get(fo.locationId);

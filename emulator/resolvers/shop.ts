@@ -1,5 +1,7 @@
 // Shop, locations, and the generic pieces every connection shares.
+
 import { gid, parseGid } from "../gid.ts";
+import { DEFAULT_SHOP_TIMEZONE } from "../rest-time.ts";
 import { matches, parseSearch } from "../search.ts";
 import type { Address, Location } from "../state.ts";
 import { type Ctx, connection, type PageArgs, plain, type ResolverMap } from "./kit.ts";
@@ -49,7 +51,7 @@ export const shopResolvers: ResolverMap = {
     contactEmail: (s) => s.email,
     myshopifyDomain: (s) => s.domain,
     currencyCode: (s) => s.currency,
-    ianaTimezone: () => "UTC",
+    ianaTimezone: (s) => s.timezone ?? DEFAULT_SHOP_TIMEZONE,
     createdAt: (s) => s.createdAt,
     plan: (s) => ({
       partnerDevelopment: false,

@@ -1,0 +1,44 @@
+// Shopify's REST bodies (webhook payloads) write times in the shop's time zone with its offset,
+// e.g. "2026-11-28T06:03:36-05:00" (REST Order: created_at "2008-01-10T11:00:00-05:00"); the
+// GraphQL Admin API answers UTC. The emulator keeps UTC internally and converts REST bodies here.
+// (It keeps milliseconds when the instant has them, so a REST and a GraphQL time of one change
+// compare equal; Shopify's have none.)
+
+/** Shops are created in this zone unless another is given (Shopify's sample shops are in Eastern time). */
+export const DEFAULT_SHOP_TIMEZONE = "America/New_York";
+
+const formats = new Map<string, Intl.DateTimeFormat>();
+
+/** The zone's offset from UTC at `ms`, in minutes (−300 for New York in winter). */
+export function offsetMinutes(timeZone: string, ms: number): number {
+  let f = formats.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-US", { timeZone, timeZoneName: "longOffset" });
+    formats.set(timeZone, f);
+  }
+  const name = f.formatToParts(new Date(ms)).find((p) => p.type === "timeZoneName")?.value ?? "GMT";
+  const m = /GMT([+-])(\d{2}):(\d{2})/.exec(name);
+  if (!m) return 0;
+  return (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3]));
+}
+
+/** "2026-11-28T11:03:36.000Z" → "2026-11-28T06:03:36-05:00" in New York. */
+export function inShopOffset(iso: string, timeZone: string): string {
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) return iso;
+  const off = offsetMinutes(timeZone, ms);
+  const local = new Date(ms + off * 60_000).toISOString();
+  const clock = ms % 1000 === 0 ? local.slice(0, 19) : local.slice(0, 23);
+  const a = Math.abs(off);
+  return `${clock}${off < 0 ? "-" : "+"}${String(Math.floor(a / 60)).padStart(2, "0")}:${String(a % 60).padStart(2, "0")}`;
+}
+
+const UTC_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+
+/** A JSON.stringify replacer writing every `*_at` UTC time of a REST body in the shop's offset. */
+export function restTimes(timeZone: string): (key: string, value: unknown) => unknown {
+  return (key, value) =>
+    typeof value === "string" && key.endsWith("_at") && UTC_ISO.test(value)
+      ? inShopOffset(value, timeZone)
+      : value;
+}
