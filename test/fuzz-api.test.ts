@@ -410,6 +410,30 @@ function endpoints(): Endpoint[] {
       url: perStore("/opening-count?waitSeconds=0"),
       example: { apply: false },
     },
+    // Catalog publish (src/catalog/publish/routes.ts).
+    {
+      method: "PUT",
+      url: perStore("/catalog-publish/settings"),
+      example: {
+        titleTooLong: "truncate",
+        titleTemplate: "{title} {vendor}",
+        fields: { descriptionHtml: "create_only", compareAtPrice: "off" },
+        categoryByProductType: { Shirts: "gid://shopify/TaxonomyCategory/aa-1" },
+        metafieldNamespace: "attrs",
+        newProductStatus: "draft",
+        archivedStatus: "archived",
+        ownsProductsEntirely: false,
+      },
+    },
+    { method: "POST", url: perStore("/catalog-publish/dry-run?waitSeconds=0"), example: { limit: 10 } },
+    {
+      method: "POST",
+      url: (shop) =>
+        fc
+          .tuple(segment(shop), segment("FZP-0"))
+          .map(([s, key]) => `/api/v1/stores/${s}/catalog-publish/products/${key}/retry`),
+      example: {},
+    },
     // Order operations (src/fulfillment/order-ops-routes.ts).
     ...(
       [
