@@ -288,8 +288,9 @@ export async function syncOrderFulfillmentOrders(
 }
 
 /**
- * The store pass: orders in the feed and still open whose fulfillment orders were never read,
- * changed since (a newer version), or were named by a webhook. Run under the store's lease.
+ * The store pass: orders in the feed and not cancelled whose fulfillment orders were never read,
+ * changed since (a newer version: a fulfilled order may get exchange lines), or were named by a
+ * webhook. One read per order version. Run under the store's lease.
  */
 export async function syncDueFulfillmentOrders(
   ctx: AppContext,
@@ -304,7 +305,6 @@ export async function syncDueFulfillmentOrders(
     .where("o.store_id", "=", storeId)
     .where("o.imported_at", "is not", null)
     .where("o.cancelled_at", "is", null)
-    .where("o.finished_at", "is", null)
     .where((eb) =>
       eb.or([
         eb("s.order_id", "is", null),

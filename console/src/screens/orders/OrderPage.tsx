@@ -3,6 +3,7 @@ import { api } from "../../api.ts";
 import { usePoll } from "../../hooks.ts";
 import { href } from "../../router.ts";
 import { Badge, ErrorBox, fmtTime, Loading, Section, Table } from "../../ui.tsx";
+import { OrderOperations } from "./OrderOperations.tsx";
 
 interface OrderLine {
   sku: string | null;
@@ -192,6 +193,7 @@ export function OrderPage({ id }: { id: string }) {
           ))}
         </Table>
       </Section>
+      <OrderOperations id={id} />
       <Section title="Shipments" id="shipments">
         <ErrorBox error={shipments.error} />
         <Table
