@@ -131,6 +131,26 @@ describe.each(DIALECTS)("catalog publish on %s", (dialect) => {
     expect(mutationsSince(before)).toEqual([]);
   });
 
+  it("links the published variants so their stock is the inventory push's job", async () => {
+    const links = await hub.ctx.database.db
+      .selectFrom("variant_links as l")
+      .innerJoin("variants as v", "v.id", "l.variant_id")
+      .select(["v.sku", "l.inventory_item_gid"])
+      .where("l.store_id", "=", storeId)
+      .orderBy("v.sku")
+      .execute();
+    const p = (await shopify("tee"))!;
+    expect(links.filter((l) => l.sku.startsWith("TEE")).map((l) => [l.sku, l.inventory_item_gid])).toEqual(
+      p.variants.map((v) => [v.sku, v.inventoryItemId]).sort(),
+    );
+    const dirty = await hub.ctx.database.db
+      .selectFrom("push_dirty")
+      .select("variant_id")
+      .where("store_id", "=", storeId)
+      .execute();
+    expect(dirty.length).toBeGreaterThanOrEqual(3);
+  });
+
   it("a changed price is a price-only update (productVariantsBulkUpdate), not a whole product", async () => {
     const before = calls().length;
     await put([
@@ -233,6 +253,56 @@ describe.each(DIALECTS)("catalog publish on %s", (dialect) => {
     expect((await state("long")).status).toBe("done");
     await rules({});
     await converge();
+  });
+
+  it("Shopify's userErrors are kept per product with its key and field; the other products go on", async () => {
+    // The hub product is linked (by an import) to one Shopify product while another already holds its key.
+    const a = emulator.control.productSet(store.domain, { input: { title: "Linked A" } }) as {
+      admin_graphql_api_id: string;
+    };
+    emulator.control.productSet(store.domain, {
+      input: {
+        title: "Holder B",
+        metafields: [
+          { namespace: "tillbridge", key: "product_key", type: "single_line_text_field", value: "clash" },
+        ],
+      },
+    });
+    await put([
+      { key: "clash", title: "Clash", variants: [{ sku: "CLASH-1", price: "2.00" }] },
+      { key: "fine", title: "Fine", variants: [{ sku: "FINE-1", price: "2.00" }] },
+    ]);
+    const clash = await hub.ctx.database.db
+      .selectFrom("products")
+      .select("id")
+      .where("key", "=", "clash")
+      .executeTakeFirstOrThrow();
+    await hub.ctx.database.db
+      .insertInto("product_links")
+      .values({
+        store_id: storeId,
+        product_id: Number(clash.id),
+        shopify_product_gid: a.admin_graphql_api_id,
+        linked_at: Date.now(),
+      })
+      .execute();
+    await converge();
+    const refused = await state("clash");
+    expect(refused.status).toBe("refused");
+    expect(JSON.parse(refused.error!)).toMatchObject({
+      key: "clash",
+      code: "SHOPIFY_USER_ERRORS",
+      field: "input.metafields.0.value",
+      userErrors: [{ code: "DUPLICATED_METAFIELD_VALUE" }],
+    });
+    expect((await state("fine")).status).toBe("done");
+  });
+
+  it("an archived hub product is archived in Shopify, never deleted", async () => {
+    const res = await hub.server.inject({ method: "DELETE", url: "/api/v1/products/mug", headers: hub.auth });
+    expect(res.statusCode, res.body).toBe(200);
+    await converge();
+    expect((await shopify("mug"))!.status).toBe("ARCHIVED");
   });
 
   it("a crash after Shopify applied productSet but before the hub recorded it: the retry updates the same product", async () => {

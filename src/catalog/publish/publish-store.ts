@@ -5,8 +5,10 @@
  * are due, and recording Shopify's confirmation.
  */
 import type { Kysely } from "kysely";
+import { chunks } from "../../db/batching.ts";
 import type { Db } from "../../db/database.ts";
 import type { Tables } from "../../db/tables.ts";
+import { markStoreDirtyFor } from "../../inventory/push/push-store.ts";
 import { NO_OWNED, type Owned, type PublishRefusal } from "./desired.ts";
 import {
   DEFAULT_RULES,
@@ -306,6 +308,57 @@ export async function recordConfirmed(
     .values({ store_id: storeId, product_id: productId, shopify_product_gid: v.gid, linked_at: now })
     .onConflict((oc) => oc.columns(["store_id", "product_id"]).doUpdateSet({ shopify_product_gid: v.gid }))
     .execute();
+  await linkPublishedVariants(trx, storeId, v.gid, v.owned, now);
+}
+
+/**
+ * The variants the hub published are linked like matched ones, so their stock is the inventory
+ * push's job (never the publish's): a new link makes the variant due for the push at once.
+ */
+async function linkPublishedVariants(
+  trx: Db,
+  storeId: number,
+  productGid: string,
+  owned: Owned,
+  now: number,
+) {
+  const skus = Object.keys(owned.variants);
+  if (skus.length === 0) return;
+  const fresh: number[] = [];
+  for (const part of chunks(skus, 500)) {
+    const hub = await trx
+      .selectFrom("variants as v")
+      .leftJoin("variant_links as l", (j) =>
+        j.onRef("l.variant_id", "=", "v.id").on("l.store_id", "=", storeId),
+      )
+      .select(["v.id", "v.sku", "l.inventory_item_gid"])
+      .where("v.sku", "in", part)
+      .execute();
+    for (const h of hub) {
+      const o = owned.variants[h.sku];
+      if (!o || h.inventory_item_gid === o.item) continue;
+      // The item may be linked to another hub variant (a SKU moved): the published one wins.
+      await trx
+        .deleteFrom("variant_links")
+        .where("store_id", "=", storeId)
+        .where((eb) => eb.or([eb("inventory_item_gid", "=", o.item), eb("variant_id", "=", Number(h.id))]))
+        .execute();
+      await trx
+        .insertInto("variant_links")
+        .values({
+          store_id: storeId,
+          variant_id: Number(h.id),
+          product_variant_gid: o.id,
+          inventory_item_gid: o.item,
+          matched_by: "sku",
+          linked_at: now,
+          shopify_product_gid: productGid,
+        })
+        .execute();
+      fresh.push(Number(h.id));
+    }
+  }
+  if (fresh.length > 0) await markStoreDirtyFor(trx, storeId, fresh, now);
 }
 
 /** Shopify refused the product (userErrors) or the hub's rules did: kept with its reason until it changes. */
