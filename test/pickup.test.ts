@@ -2,8 +2,8 @@
  * Store pickup and ship-from-store end to end against the emulator, on both databases: a pickup
  * order is marked in the feed with its location, made ready (Shopify prepares it for the
  * customer), collected (a shipment from the pickup warehouse becomes Shopify's fulfillment), and
- * a line out of stock is cancelled with a reason; an order moved to another store takes its
- * reservation to that store's warehouse. Shopify ends each step holding what the hub says.
+ * a line out of stock is cancelled with a reason; a held order shows as held and its shipment waits
+ * for the release; an order moved to another store takes its reservation to that store's warehouse. Shopify ends each step holding what the hub says.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Emulator } from "../emulator/index.ts";
@@ -132,6 +132,52 @@ describe.each(DIALECTS)("store pickup and ship-from-store on %s", (dialect) => {
     const shipment = await w.call("GET", `/api/v1/shipments/collect-${n}`);
     expect(shipment.body.status).toBe("applied");
     expect(emulator.control.getOrder(w.store.domain, gid).displayFulfillmentStatus).toBe("FULFILLED");
+    await w.expectShopifyAsModel();
+  });
+
+  it("a hold: shown as held in the feed, its shipment waits, and goes once released", async () => {
+    const w = await world(8);
+    const [a] = w.store.variants.map((v) => v.sku) as [string];
+    const placed = emulator.control.placeOrder(w.store.domain, {
+      lineItems: [{ sku: a, quantity: 1 }],
+      locationId: w.locations[0]!.id,
+    });
+    await w.settleAll();
+    expect((await w.order(placed.id)).fulfillment).toMatchObject({ held: false, holds: [] });
+    const fo = emulator.flows.fulfillmentOrders(w.store.domain, placed.id)[0]!;
+    emulator.control.holdFulfillmentOrder(w.store.domain, fo.id, {
+      reason: "HIGH_RISK_OF_FRAUD",
+      reasonNotes: "fraud review",
+    });
+    await w.settleAll();
+    const held = await w.order(placed.id);
+    expect(held.fulfillment).toMatchObject({
+      held: true,
+      holds: [{ reason: "HIGH_RISK_OF_FRAUD", note: "fraud review" }],
+      fulfillmentOrders: [expect.objectContaining({ id: fo.id, status: "on_hold" })],
+    });
+    // Still reserved while held.
+    expect(await stock(w, a, "W1")).toEqual({ onHand: 8, reserved: 1, sellable: 7 });
+
+    // The back office ships anyway: the shipment waits for the release.
+    const orderId = await w.orderId(placed.id);
+    const shipped = await w.call("POST", "/api/v1/shipments", {
+      id: `held-ship-${n}`,
+      orderId,
+      warehouse: "W1",
+      lines: [{ sku: a, quantity: 1 }],
+    });
+    expect(shipped.status, JSON.stringify(shipped.body)).toBe(201);
+    await w.settleAll();
+    expect((await w.call("GET", `/api/v1/shipments/held-ship-${n}`)).body.status).toBe("parked");
+    expect(level(w, a, 0)).toEqual({ available: 7, committed: 1, onHand: 8 });
+    await w.expectShopifyAsModel();
+
+    emulator.control.releaseFulfillmentOrderHold(w.store.domain, fo.id);
+    await w.settleAll();
+    expect((await w.order(placed.id)).fulfillment).toMatchObject({ held: false, holds: [] });
+    expect((await w.call("GET", `/api/v1/shipments/held-ship-${n}`)).body.status).toBe("applied");
+    expect(level(w, a, 0)).toEqual({ available: 7, committed: 0, onHand: 7 });
     await w.expectShopifyAsModel();
   });
 
