@@ -19,7 +19,7 @@ import {
   settleFailed,
 } from "../src/jobs/queue.ts";
 import { deliverOutbound } from "../src/orders/outbound.ts";
-import { saveSettings } from "../src/orders/settings.ts";
+import { DEFAULT_SETTINGS, saveSettings } from "../src/orders/settings.ts";
 import { processTagJobs } from "../src/orders/tagging.ts";
 import type { AdminTransport } from "../src/shopify/transport.ts";
 import { DIALECTS } from "./support/databases.ts";
@@ -218,6 +218,18 @@ describe("outbound notifications and tags with several workers on one PostgreSQL
     const target = hub.ctx.config.database;
     // Each worker has its own pool of connections, as a separate process would.
     for (let i = 0; i < 4; i++) workers.push({ ...hub.ctx, database: openDatabase(target) });
+    // The store's back office (the fetch is replaced in each test).
+    await saveSettings(
+      hub.ctx.database.db,
+      77,
+      {
+        ...DEFAULT_SETTINGS,
+        outboundUrl: "http://127.0.0.1:9/hook",
+        outboundSecret: "a-secret-a-secret",
+      },
+      Date.now(),
+      hub.ctx.secretKey,
+    );
   }, 60_000);
   afterAll(async () => {
     for (const w of workers) await w.database.close();
@@ -228,17 +240,6 @@ describe("outbound notifications and tags with several workers on one PostgreSQL
     const db = hub.ctx.database.db;
     const now = Date.now();
     const storeId = 77;
-    await saveSettings(
-      db,
-      storeId,
-      {
-        ...(await import("../src/orders/settings.ts")).DEFAULT_SETTINGS,
-        outboundUrl: "http://127.0.0.1:9/hook",
-        outboundSecret: "a-secret-a-secret",
-      },
-      now,
-      hub.ctx.secretKey,
-    );
     const rows = [];
     for (let k = 0; k < EVENTS_PER_ORDER; k++)
       for (let o = 1; o <= ORDERS; o++)
@@ -298,6 +299,52 @@ describe("outbound notifications and tags with several workers on one PostgreSQL
       .executeTakeFirstOrThrow();
     expect(Number(left.n)).toBe(0);
   }, 60_000);
+
+  it("a slow batch gives back the events its claim no longer covers instead of sending them late", async () => {
+    const db = hub.ctx.database.db;
+    const t0 = Date.now();
+    let offset = 0;
+    const ctx: AppContext = { ...hub.ctx, clock: { now: () => t0 + offset } as AppContext["clock"] };
+    await db
+      .insertInto("outbound_events")
+      .values(
+        [1, 2, 3].map((k) => ({
+          event_id: `slow-${k}`,
+          store_id: 77,
+          order_id: 1000 + k,
+          type: "order.created" as const,
+          payload: "{}",
+          status: "pending" as const,
+          attempts: 0,
+          next_attempt_at: t0,
+          last_error: null,
+          created_at: t0,
+          delivered_at: null,
+        })),
+      )
+      .execute();
+    const sent: string[] = [];
+    // Each answer takes 50 s of the claim's 60 s.
+    const slow = (async (_url: string, init: RequestInit) => {
+      sent.push((init.headers as Record<string, string>)["x-tillbridge-event-id"]!);
+      offset += 50_000;
+      return new Response("ok", { status: 200 });
+    }) as unknown as typeof fetch;
+    const r = await deliverOutbound(ctx, { fetch: slow });
+    expect(r.delivered).toBe(1);
+    expect(sent).toEqual(["slow-1"]);
+    const rest = await db
+      .selectFrom("outbound_events")
+      .select(["event_id", "status", "claimed_by", "next_attempt_at"])
+      .where("event_id", "in", ["slow-2", "slow-3"])
+      .orderBy("id")
+      .execute();
+    expect(rest.map((e) => [e.event_id, e.status, e.claimed_by])).toEqual([
+      ["slow-2", "pending", null],
+      ["slow-3", "pending", null],
+    ]);
+    for (const e of rest) expect(Number(e.next_attempt_at)).toBeLessThanOrEqual(t0 + offset);
+  });
 
   it("Shopify tags claimed by several workers at once are each sent once", async () => {
     const db = hub.ctx.database.db;

@@ -12,7 +12,7 @@ import { coerceError } from "../core/errors.ts";
 import type { OutboundEventType } from "../db/tables.ts";
 import type { Trx } from "../inventory/ledger-store.ts";
 import { RETRY } from "../jobs/backoff.ts";
-import { claimDue, type QueueSpec, replay, settleDone, settleFailed } from "../jobs/queue.ts";
+import { claimDue, type QueueSpec, releaseClaim, replay, settleDone, settleFailed } from "../jobs/queue.ts";
 import { ORDER_DOCUMENT_VERSION } from "./feed-money.ts";
 import { orderView } from "./feed-view.ts";
 import { loadSettings, type OrderSettings, outboundSecretOf } from "./settings.ts";
@@ -115,7 +115,7 @@ export async function deliverOutbound(
     ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
     ...(options.baseDelayMs !== undefined ? { baseMs: options.baseDelayMs } : {}),
   };
-  const visibilityMs = Math.max(OUTBOUND_QUEUE.visibilityMs, (options.timeoutMs ?? 10_000) + 30_000);
+  const visibilityMs = Math.max(OUTBOUND_QUEUE.visibilityMs, (options.timeoutMs ?? 10_000) * 3);
   const doFetch = options.fetch ?? fetch;
   const claim = await claimDue(
     ctx.database,
@@ -137,11 +137,20 @@ export async function deliverOutbound(
         ),
     },
   );
+  // An event is sent only while its claim outlasts the request: the rest of a slow batch is
+  // given back rather than sent after another worker may have claimed it.
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const sendBy = now + visibilityMs - timeoutMs - 5_000;
   const settingsByStore = new Map<number, OrderSettings>();
   let delivered = 0;
   let failed = 0;
   let dead = 0;
-  for (const e of claim.items) {
+  for (const [i, e] of claim.items.entries()) {
+    if (ctx.clock.now() > sendBy) {
+      const rest = claim.items.slice(i).map((x) => x.id);
+      await releaseClaim(db, OUTBOUND_QUEUE, rest, claim.token, ctx.clock.now());
+      break;
+    }
     let settings = settingsByStore.get(e.store_id);
     if (!settings) {
       settings = await loadSettings(db, e.store_id);
@@ -171,7 +180,7 @@ export async function deliverOutbound(
           body: e.payload,
           // A redirect could lead the data anywhere: the configured address must answer itself.
           redirect: "manual",
-          signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+          signal: AbortSignal.timeout(timeoutMs),
         });
         await res.arrayBuffer().catch(() => undefined);
         if (res.status < 200 || res.status >= 300) error = `back office answered HTTP ${res.status}`;
