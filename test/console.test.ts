@@ -6,6 +6,8 @@
  * test-artifacts/console/ and checked with axe-core (no serious or critical violation).
  */
 import { existsSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator/index.ts";
@@ -69,7 +71,12 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
     });
     hub = await startTestHub("sqlite", {
       listen: true,
-      env: { WORKER: "on", SHOPIFY_ADMIN_URL_TEMPLATE: `${emulator.url}/{shop}` },
+      env: {
+        WORKER: "on",
+        SHOPIFY_ADMIN_URL_TEMPLATE: `${emulator.url}/{shop}`,
+        // The back office of the dead-letter test listens on plain http on loopback.
+        TEST_ONLY_PLAIN_HTTP_OUTBOUND: "on",
+      },
     });
     await call("PUT", "/api/v1/warehouses", { warehouses: [{ code: "MAIN", name: "Main warehouse" }] });
     await call("PUT", "/api/v1/variants", { variants: [{ sku: "W-1" }, { sku: "W-2" }] });
@@ -159,7 +166,8 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
       name: "Dry run: what the hub would change in Shopify",
     });
     await linkHeading.or(dryRunHeading).waitFor({ timeout: 60_000 });
-    if (await dryRunHeading.isVisible()) await page.getByRole("link", { name: "3. Linking" }).click();
+    // (the step list's earlier steps are buttons)
+    if (await dryRunHeading.isVisible()) await page.getByRole("button", { name: "3. Linking" }).click();
     await linkHeading.waitFor();
     await expect
       .poll(() => page.locator("#link-summary").textContent(), { timeout: 15_000 })
@@ -364,7 +372,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
     }
     expect(admin.problems).toEqual([]);
     expect(a11y["11-stores-overview"]).toEqual([]);
-  });
+  }, 90_000);
 
   it("changes a setting on the store page and shows it in the audit trail", async () => {
     const { page } = admin;
@@ -556,14 +564,43 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
     await expect.poll(() => problem.count()).toBe(1);
     await expect.poll(() => page.locator("#failures-summary").textContent()).toMatch(/^3 to look at: /);
     await shot(page, "14-failures");
-    await dead.getByRole("button", { name: "Replay" }).click();
-    await expect.poll(() => dead.count()).toBe(0);
-    const status = await db
-      .selectFrom("outbound_events")
-      .select("status")
-      .where("id", "=", deadId)
-      .executeTakeFirstOrThrow();
-    expect(status.status).not.toBe("dead");
+    // The back office is up again: replaying delivers the notification there.
+    const received: string[] = [];
+    const backOffice = createServer((req, res) => {
+      received.push(String(req.headers["x-tillbridge-event-id"]));
+      req.resume();
+      res.end("ok");
+    });
+    await new Promise<void>((r) => backOffice.listen(0, "127.0.0.1", r));
+    const settingsUrl = `/api/v1/stores/${DOMAIN}/order-settings`;
+    const { outboundSecretSet: _, ...orderSettings } = await call("GET", settingsUrl);
+    try {
+      const set = await call("PUT", settingsUrl, {
+        ...orderSettings,
+        outboundUrl: `http://127.0.0.1:${(backOffice.address() as AddressInfo).port}/orders`,
+        outboundSecret: "a secret for this test",
+      });
+      expect(set.outboundUrl, JSON.stringify(set)).toMatch(/^http:\/\/127\.0\.0\.1:/);
+      await dead.getByRole("button", { name: "Replay" }).click();
+      await expect.poll(() => dead.count(), { timeout: 10_000 }).toBe(0);
+      await expect.poll(() => received, { timeout: 20_000 }).toContain("evt-dead-1");
+      await expect
+        .poll(
+          async () =>
+            (
+              await db
+                .selectFrom("outbound_events")
+                .select("status")
+                .where("id", "=", deadId)
+                .executeTakeFirstOrThrow()
+            ).status,
+          { timeout: 10_000 },
+        )
+        .toBe("delivered");
+    } finally {
+      await call("PUT", settingsUrl, { ...orderSettings, outboundUrl: null });
+      await new Promise((r) => backOffice.close(r));
+    }
 
     // The back office adds the missing SKU; linking again resolves the problem.
     await call("PUT", "/api/v1/variants", { variants: [{ sku: "W-3" }] });
