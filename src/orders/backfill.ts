@@ -16,8 +16,13 @@ import { loadSettings } from "./settings.ts";
 import { fromGraphqlOrder, type GraphqlOrderNode, type ShopifyOrder, withMoney } from "./shopify-order.ts";
 import { applyTransactions } from "./transactions.ts";
 
-/** 15 orders × (10 lines + the rest) stays well under Shopify's 1,000-point ceiling per query. */
-export const ORDERS_PAGE = 15;
+/**
+ * Orders per page. Shopify sizes a connection logarithmically (2 + floor(2 ln first) × a node's
+ * cost), so a full page costs 255 requested points where 15 orders cost 117: 1,020 points per
+ * 1,000 orders instead of 7,800 (`npm run bench:costs`). Was 15, tuned to the emulator's old
+ * linear cost (issue 18).
+ */
+export const ORDERS_PAGE = 250;
 const OVERLAP_MS = 60_000;
 const DAY_MS = 24 * 3600_000;
 
@@ -204,7 +209,7 @@ export async function backfillOrders(
         await transport.graphql<OrdersPage>(
           ORDERS_UPDATED_SINCE_QUERY,
           { first: ORDERS_PAGE, after, query: updatedSinceQuery(since) },
-          { estimatedCost: 700 },
+          { estimatedCost: 260 },
         )
       ).data.orders,
     { maxPages: options.maxPages ?? 1000 },

@@ -85,10 +85,11 @@ export const ACTIVATE_ITEM = graphql`
   }
 `;
 
+/** 250 levels a page: 36 requested points where 100 cost 30 (Shopify sizes connections logarithmically). */
 export const LOCATION_LEVELS_PAGE = graphql`
   query TillbridgeLocationLevels($locationId: ID!, $after: String) {
     location(id: $locationId) {
-      inventoryLevels(first: 100, after: $after) {
+      inventoryLevels(first: 250, after: $after) {
         pageInfo {
           hasNextPage
           endCursor
@@ -354,7 +355,7 @@ export async function readLocationLevels(
           quantities: { name: string; quantity: number }[];
         }>;
       } | null;
-    }>(LOCATION_LEVELS_PAGE, { locationId: locationGid, after }, { estimatedCost: 310 });
+    }>(LOCATION_LEVELS_PAGE, { locationId: locationGid, after }, { estimatedCost: 40 });
     if (!data.location)
       throw new ShopifyQueryError(`location ${locationGid} no longer exists in Shopify`, transport.store, []);
     return data.location.inventoryLevels;
