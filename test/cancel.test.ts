@@ -139,6 +139,57 @@ describe.each(DIALECTS)("cancellation from the back office on %s", (dialect) => 
     expect(actions.body.items.map((x: { kind: string }) => x.kind)).toEqual(["cancel", "cancel", "close"]);
   });
 
+  it("closes orders fully fulfilled and paid when the store asks for it", async () => {
+    const w = await withOrderOperations(
+      await createWorld({
+        emulator,
+        hub,
+        app,
+        domain: `cancel-${dialect}-${++n}.myshopify.com`,
+        skus: [`CX-${dialect}-${n}-A`],
+        mode: "absolute",
+        initial: 5,
+      }),
+    );
+    const [a] = w.store.variants.map((v) => v.sku) as [string];
+    const url = `/api/v1/stores/${w.store.domain}/order-operation-settings`;
+    expect((await w.call("GET", url)).body).toEqual({ closeFulfilledOrders: false });
+    const placed = emulator.control.placeOrder(w.store.domain, {
+      lineItems: [{ sku: a, quantity: 1 }],
+      locationId: w.locations[0]!.id,
+    });
+    const open = emulator.control.placeOrder(w.store.domain, {
+      lineItems: [{ sku: a, quantity: 1 }],
+      locationId: w.locations[0]!.id,
+    });
+    await w.settleAll();
+    const shipped = await w.call("POST", "/api/v1/shipments", {
+      id: `close-ship-${n}`,
+      orderId: await w.orderId(placed.id),
+      warehouse: "W1",
+      lines: [{ sku: a, quantity: 1 }],
+    });
+    expect(shipped.status).toBe(201);
+    await w.settleAll();
+    // Off by default: nothing is closed.
+    expect(emulator.control.orderPayload(w.store.domain, placed.id)).toMatchObject({ closed_at: null });
+    const bad = await w.call("PUT", url, { closeFulfilledOrders: "yes" });
+    expect(bad.status).toBe(400);
+    const set = await w.call("PUT", url, { closeFulfilledOrders: true });
+    expect(set.status, JSON.stringify(set.body)).toBe(200);
+    await w.settleAll();
+    expect(emulator.control.orderPayload(w.store.domain, placed.id)).toMatchObject({
+      closed_at: expect.any(String),
+    });
+    expect(emulator.control.orderPayload(w.store.domain, open.id)).toMatchObject({ closed_at: null });
+    const actions = await w.call("GET", `/api/v1/orders/${await w.orderId(placed.id)}/actions`);
+    expect(actions.body.items).toEqual([expect.objectContaining({ kind: "close", status: "done" })]);
+    await w.settleAll();
+    expect(
+      (await w.call("GET", `/api/v1/orders/${await w.orderId(placed.id)}/actions`)).body.items,
+    ).toHaveLength(1);
+  });
+
   it("a cancellation without restock releases the reservation; the hub's count stays the master", async () => {
     const w = await withOrderOperations(
       await createWorld({

@@ -41,6 +41,7 @@ const TABLES = [
   "opening_counts",
   "order_actions",
   "return_receipts",
+  "hub_meta",
 ] as const;
 
 const MISSING = Symbol("missing");
@@ -435,6 +436,7 @@ function endpoints(): Endpoint[] {
       example: {},
     },
     // Order operations (src/fulfillment/order-ops-routes.ts).
+    { method: "PUT", url: perStore("/order-operation-settings"), example: { closeFulfilledOrders: true } },
     ...(
       [
         ["pickup/ready", { requestId: "r-1" }],

@@ -14,6 +14,7 @@ import {
 } from "./fulfillment-orders.ts";
 import { runOrderActions } from "./order-actions.ts";
 import { orderOperationRoutes } from "./order-ops-routes.ts";
+import { closeFinishedOrders } from "./order-ops-settings.ts";
 import { processReturnInbox, RETURN_SUBSCRIPTIONS, RETURN_TOPICS, recordReturnState } from "./returns.ts";
 
 export const ORDER_OPERATION_SUBSCRIPTIONS: readonly string[] = [
@@ -50,6 +51,12 @@ export function orderOperationPasses(ctx: AppContext): StorePass[] {
       everyMs: 1000,
       run: async (store, transport) =>
         void (await runOrderActions(ctx, transport, store.id, { onReturnState: recordReturnState })),
+    },
+    {
+      name: "fulfillment:close-finished-orders",
+      flow: "order_intake",
+      everyMs: 30_000,
+      run: async (store) => void (await closeFinishedOrders(ctx, store.id)),
     },
     {
       name: "fulfillment:fulfillment-orders",

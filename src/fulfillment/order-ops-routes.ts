@@ -10,6 +10,7 @@ import { AppError, type ErrorDetail } from "../core/errors.ts";
 import { quantity as boundedQuantity, key } from "../core/input.ts";
 import { route } from "../core/route.ts";
 import type { Db } from "../db/database.ts";
+import { recordSettingChange } from "../shops/setting-changes.ts";
 import { fulfillmentViews } from "./fulfillment-orders.ts";
 import {
   type ActionInput,
@@ -23,12 +24,28 @@ import {
   moveInput,
   readyForPickupInput,
 } from "./order-actions.ts";
+import {
+  loadOrderOperationSettings,
+  orderOperationSettingsInput,
+  saveOrderOperationSettings,
+} from "./order-ops-settings.ts";
 import { receiptInput, recordReceipt, returnViews } from "./returns.ts";
 import { unshipped } from "./shipment-plan.ts";
 import { createShipment, resolveOrderId, shippedByLine } from "./shipments-store.ts";
 
 const orderParams = z.object({ id: z.string().min(1).max(200) });
 const idParams = z.object({ id: z.string().min(1).max(200) });
+const domainParams = z.object({ domain: z.string().min(1).max(255) });
+
+async function storeByDomain(db: Db, domain: string): Promise<number> {
+  const s = await db
+    .selectFrom("stores")
+    .select("id")
+    .where("domain", "=", domain.toLowerCase())
+    .executeTakeFirst();
+  if (!s) throw new AppError("UNKNOWN_STORE", `no store ${domain} is connected to the hub`);
+  return s.id;
+}
 
 export const collectedInput = z
   .object({
@@ -106,12 +123,7 @@ async function unshippedByLine(db: Db, orderId: number): Promise<Map<string, num
 
 export function orderOperationRoutes(ctx: AppContext) {
   const db = ctx.database.db;
-  const enqueue = async (
-    storeId: number,
-    orderId: number,
-    a: ActionInput,
-    reply: FastifyReply,
-  ) => {
+  const enqueue = async (storeId: number, orderId: number, a: ActionInput, reply: FastifyReply) => {
     const r = await enqueueAction(db, storeId, orderId, a, ctx.clock.now());
     return r.duplicate ? reply.code(200).send(r) : r;
   };
@@ -336,6 +348,47 @@ export function orderOperationRoutes(ctx: AppContext) {
       async handler({ params }) {
         const id = await resolveOrderId(db, params.id);
         return { items: (await returnViews(db, [id])).get(id) ?? [] };
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/api/v1/stores/:domain/order-operation-settings",
+      tag: "order operations",
+      auth: "store.read",
+      summary: "Whether orders fully fulfilled and paid are closed in Shopify (orderClose).",
+      params: domainParams,
+      async handler({ params }) {
+        return loadOrderOperationSettings(db, await storeByDomain(db, params.domain));
+      },
+    }),
+    route({
+      method: "PUT",
+      url: "/api/v1/stores/:domain/order-operation-settings",
+      tag: "order operations",
+      auth: "store.operate",
+      summary:
+        "Set whether orders fully fulfilled and paid are closed (archived) in Shopify: each gets one close action.",
+      params: domainParams,
+      body: orderOperationSettingsInput,
+      async handler({ params, body, principal }) {
+        const storeId = await storeByDomain(db, params.domain);
+        const before = await loadOrderOperationSettings(db, storeId);
+        await saveOrderOperationSettings(db, storeId, body, ctx.clock.now());
+        await recordSettingChange(
+          db,
+          {
+            principal,
+            storeId,
+            action: "order_operation_settings.update",
+            label: "Order operations",
+            flow: "order_intake",
+            target: params.domain,
+            before,
+            after: body,
+          },
+          ctx.clock.now(),
+        );
+        return body;
       },
     }),
     route({

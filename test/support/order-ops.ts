@@ -10,6 +10,7 @@ import {
 } from "../../src/fulfillment/fulfillment-orders.ts";
 import { runOrderActions } from "../../src/fulfillment/order-actions.ts";
 import { ORDER_OPERATION_SUBSCRIPTIONS } from "../../src/fulfillment/order-operations.ts";
+import { closeFinishedOrders } from "../../src/fulfillment/order-ops-settings.ts";
 import { processReturnInbox, recordReturnState } from "../../src/fulfillment/returns.ts";
 import { registerWebhooks } from "../../src/shops/webhook-subscriptions.ts";
 import type { World } from "./stock-world.ts";
@@ -40,6 +41,7 @@ export async function withOrderOperations(w: World): Promise<OpsWorld> {
       .set({ next_attempt_at: 0 })
       .where("status", "=", "pending")
       .execute();
+    await closeFinishedOrders(hub.ctx, w.storeId);
     await runOrderActions(hub.ctx, w.transport, w.storeId, { onReturnState: recordReturnState });
     await syncDueFulfillmentOrders(hub.ctx, w.transport, w.storeId);
   };
