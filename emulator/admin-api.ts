@@ -16,7 +16,7 @@ import {
   validate,
 } from "graphql";
 import { charge, newBucket, refund, throttleStatus } from "./bucket.ts";
-import { actualCost, findOperation, MAX_QUERY_COST, requestedCost } from "./cost.ts";
+import { actualCost, type CostField, findOperation, MAX_QUERY_COST, requestedCost } from "./cost.ts";
 import { type Ctx, gqlError, notImplemented, type ResolverMap, typeOf, userError } from "./resolvers/kit.ts";
 import { adminSchema } from "./schema.ts";
 import { hasScope } from "./scopes.ts";
@@ -256,6 +256,8 @@ export interface ExecuteOptions {
   token: AccessToken | null;
   resolvers: ResolverMap;
   baseUrl: string;
+  /** The request asked `X-GraphQL-Cost-Include-Fields: true`: answer the per-field cost breakdown. */
+  includeCostFields?: boolean;
 }
 
 /** Run one Admin API request: the HTTP status and JSON body Shopify would answer with. */
@@ -299,7 +301,8 @@ export async function executeAdmin(req: AdminRequest, opts: ExecuteOptions): Pro
     return { status: 200, body: { errors: [{ message, extensions: { code: "OPERATION_NOT_FOUND" } }] } };
   }
   const rootFields = op.selectionSet.selections.flatMap((s) => (s.kind === "Field" ? [s.name.value] : []));
-  const requested = requestedCost(schema, doc, op, variables);
+  const fields: CostField[] | undefined = opts.includeCostFields ? [] : undefined;
+  const requested = requestedCost(schema, doc, op, variables, fields);
   if (requested > MAX_QUERY_COST) {
     log({ operationName, rootFields, requestedQueryCost: requested });
     return {
@@ -342,6 +345,7 @@ export async function executeAdmin(req: AdminRequest, opts: ExecuteOptions): Pro
             requestedQueryCost: requested,
             actualQueryCost: null,
             throttleStatus: throttleStatus(charged.bucket),
+            ...(fields ? { fields } : {}),
           },
         },
       },
@@ -381,7 +385,12 @@ export async function executeAdmin(req: AdminRequest, opts: ExecuteOptions): Pro
   if (result.errors?.length) body["errors"] = result.errors.map((e) => formatError(e));
   body["data"] = result.data ?? null;
   body["extensions"] = {
-    cost: { requestedQueryCost: requested, actualQueryCost: actual, throttleStatus: throttleStatus(after) },
+    cost: {
+      requestedQueryCost: requested,
+      actualQueryCost: actual,
+      throttleStatus: throttleStatus(after),
+      ...(fields ? { fields } : {}),
+    },
   };
   return { status: 200, body, ...(deprecated.length ? { deprecated } : {}) };
 }

@@ -2,7 +2,14 @@
 // or a cost Shopify's API answered that its staff explained), cited next to the assertion.
 import { parse } from "graphql";
 import { describe, expect, it } from "vitest";
-import { actualCost, connectionMultiplier, findOperation, MAX_QUERY_COST, requestedCost } from "./cost.ts";
+import {
+  actualCost,
+  type CostField,
+  connectionMultiplier,
+  findOperation,
+  MAX_QUERY_COST,
+  requestedCost,
+} from "./cost.ts";
 import { adminSchema } from "./schema.ts";
 
 const schema = adminSchema();
@@ -85,5 +92,34 @@ describe("calculated query cost (shopify.dev/docs/apps/build/apis/graphql-admin/
       inventoryItem { inventoryLevels(first: 250) { nodes { id location { id } } } } } } } } }`;
     expect(req(deep)).toBe(2 + 11 * (1 + 2 + 11 * (1 + 1 + 2 + 11 * (1 + 1))));
     expect(req(deep)).toBeGreaterThan(MAX_QUERY_COST);
+  });
+
+  it("'X-GraphQL-Cost-Include-Fields': a breakdown per field path (definedCost, requestedTotalCost, requestedChildrenCost)", () => {
+    // community.shopify.dev/t/23101 shows the breakdown of this query: the scalar id at
+    // product.variants.nodes.inventoryItem.id has definedCost 0, requestedTotalCost 0, requestedChildrenCost null.
+    const doc = parse(
+      `query($id: ID!) { product(id: $id) { variants(first: 250) { nodes { inventoryItem { id tracked } } } } }`,
+    );
+    const fields: CostField[] = [];
+    expect(requestedCost(schema, doc, findOperation(doc)!, { id: "gid://shopify/Product/1" }, fields)).toBe(
+      25,
+    );
+    const at = (p: string) => fields.find((f) => f.path.join(".") === p);
+    expect(at("product.variants.nodes.inventoryItem.id")).toEqual({
+      path: ["product", "variants", "nodes", "inventoryItem", "id"],
+      definedCost: 0,
+      requestedTotalCost: 0,
+      requestedChildrenCost: null,
+    });
+    expect(at("product.variants")).toMatchObject({
+      definedCost: 2,
+      requestedTotalCost: 24,
+      requestedChildrenCost: 22,
+    });
+    expect(at("product")).toMatchObject({
+      definedCost: 1,
+      requestedTotalCost: 25,
+      requestedChildrenCost: 24,
+    });
   });
 });

@@ -47,6 +47,21 @@ interface Ctx {
   schema: GraphQLSchema;
   fragments: Map<string, FragmentDefinitionNode>;
   variables: Vars;
+  /** When set, every field's cost is recorded here (the `X-GraphQL-Cost-Include-Fields` breakdown). */
+  fields?: CostField[];
+  path: string[];
+}
+
+/** One entry of Shopify's `extensions.cost.fields` (rate-limits page, "GraphQL response"). */
+export interface CostField {
+  path: string[];
+  definedCost: number;
+  requestedTotalCost: number;
+  requestedChildrenCost: number | null;
+}
+
+function record(ctx: Ctx, entry: Omit<CostField, "path">): void {
+  ctx.fields?.push({ path: [...ctx.path], ...entry });
 }
 
 export function findOperation(
@@ -150,16 +165,23 @@ function connectionNodeCost(ctx: Ctx, conn: GraphQLNamedType, field: FieldNode):
   const nodeType = fields["nodes"] ? getNamedType(fields["nodes"].type) : undefined;
   let cost = 0;
   for (const s of collectPlainFields(ctx, field.selectionSet)) {
-    if (s.name.value === "nodes" && nodeType)
+    if (s.name.value === "nodes" && nodeType) {
+      ctx.path.push(s.alias?.value ?? "nodes");
       cost = Math.max(cost, 1 + selectionCost(ctx, nodeType, s.selectionSet));
+      ctx.path.pop();
+    }
     if (s.name.value === "edges" && fields["edges"]) {
       const edgeType = getNamedType(fields["edges"].type);
+      ctx.path.push(s.alias?.value ?? "edges");
       for (const e of collectPlainFields(ctx, s.selectionSet)) {
         if (e.name.value === "node" && isObjectType(edgeType)) {
           const nt = getNamedType(edgeType.getFields()["node"]!.type);
+          ctx.path.push(e.alias?.value ?? "node");
           cost = Math.max(cost, 1 + selectionCost(ctx, nt, e.selectionSet));
+          ctx.path.pop();
         }
       }
+      ctx.path.pop();
     }
   }
   return cost;
@@ -190,20 +212,38 @@ function fieldCost(ctx: Ctx, parent: GraphQLNamedType, field: FieldNode): number
   if (field.name.value.startsWith("__")) return 0;
   const def = fieldDef(parent, field.name.value);
   if (!def) return 0;
-  const named = getNamedType(def.type);
-  if (isLeafType(named)) return 0;
-  if (isConnectionType(named))
-    return (
-      CONNECTION_BASE + connectionMultiplier(pageSize(ctx, field)) * connectionNodeCost(ctx, named, field)
-    );
-  if (named.name === "PageInfo") return 0;
-  const child = 1 + selectionCost(ctx, named, field.selectionSet);
-  // A plain list of objects paged by `first` (e.g. Order.fulfillments(first:)) is sized like a connection.
-  if (unwrapList(def.type) && def.args.some((a) => a.name === "first")) {
-    const n = pageSize(ctx, field);
-    return n > 0 ? connectionMultiplier(n) * child : child;
+  ctx.path.push(field.alias?.value ?? field.name.value);
+  try {
+    const named = getNamedType(def.type);
+    if (isLeafType(named)) {
+      record(ctx, { definedCost: 0, requestedTotalCost: 0, requestedChildrenCost: null });
+      return 0;
+    }
+    if (isConnectionType(named)) {
+      const children = connectionMultiplier(pageSize(ctx, field)) * connectionNodeCost(ctx, named, field);
+      record(ctx, {
+        definedCost: CONNECTION_BASE,
+        requestedTotalCost: CONNECTION_BASE + children,
+        requestedChildrenCost: children,
+      });
+      return CONNECTION_BASE + children;
+    }
+    if (named.name === "PageInfo") {
+      record(ctx, { definedCost: 0, requestedTotalCost: 0, requestedChildrenCost: 0 });
+      return 0;
+    }
+    const children = selectionCost(ctx, named, field.selectionSet);
+    let total = 1 + children;
+    // A plain list of objects paged by `first` (e.g. Order.fulfillments(first:)) is sized like a connection.
+    if (unwrapList(def.type) && def.args.some((a) => a.name === "first")) {
+      const n = pageSize(ctx, field);
+      if (n > 0) total = connectionMultiplier(n) * total;
+    }
+    record(ctx, { definedCost: 1, requestedTotalCost: total, requestedChildrenCost: total - 1 });
+    return total;
+  } finally {
+    ctx.path.pop();
   }
-  return child;
 }
 
 /** The requested (worst case) cost of the operation, charged before execution. */
@@ -212,13 +252,25 @@ export function requestedCost(
   doc: DocumentNode,
   op: OperationDefinitionNode,
   variables: Vars = {},
+  fields?: CostField[],
 ): number {
-  const ctx: Ctx = { schema, fragments: fragmentsOf(doc), variables };
+  const ctx: Ctx = {
+    schema,
+    fragments: fragmentsOf(doc),
+    variables,
+    path: [],
+    ...(fields ? { fields } : {}),
+  };
   if (op.operation === "mutation") {
-    return (
-      collectPlainFields(ctx, op.selectionSet).filter((f) => !f.name.value.startsWith("__")).length *
-      MUTATION_COST
-    );
+    const roots = collectPlainFields(ctx, op.selectionSet).filter((f) => !f.name.value.startsWith("__"));
+    for (const f of roots)
+      fields?.push({
+        path: [f.alias?.value ?? f.name.value],
+        definedCost: MUTATION_COST,
+        requestedTotalCost: MUTATION_COST,
+        requestedChildrenCost: 0,
+      });
+    return roots.length * MUTATION_COST;
   }
   const root = op.operation === "query" ? schema.getQueryType() : schema.getSubscriptionType();
   if (!root) return 0;
@@ -332,7 +384,7 @@ export function actualCost(
   variables: Vars,
   data: unknown,
 ): number {
-  const ctx: Ctx = { schema, fragments: fragmentsOf(doc), variables };
+  const ctx: Ctx = { schema, fragments: fragmentsOf(doc), variables, path: [] };
   if (op.operation === "mutation") return requestedCost(schema, doc, op, variables);
   const root = schema.getQueryType();
   if (!root) return 0;

@@ -191,6 +191,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       token: auth.token,
       resolvers: allResolvers(),
       baseUrl: deps.baseUrl(),
+      includeCostFields: String(req.headers["x-graphql-cost-include-fields"] ?? "").toLowerCase() === "true",
     });
     if (res.deprecated?.length) reply.header("x-shopify-api-deprecated-reason", DEPRECATED_REASON_URL);
     return reply.status(res.status).send(res.body);

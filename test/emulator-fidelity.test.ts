@@ -79,6 +79,25 @@ describe("documented example requests (shopify.dev/docs/api/admin-graphql)", () 
     expect(r.body.extensions.cost).toMatchObject({ requestedQueryCost: 25, actualQueryCost: 1 });
   });
 
+  it("rate-limits page, 'GraphQL response': X-GraphQL-Cost-Include-Fields: true adds the per-field breakdown", async () => {
+    const res = await fetch(`${emu.url}${GQL}`, {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/json",
+        "X-Shopify-Access-Token": s.token,
+        "X-GraphQL-Cost-Include-Fields": "true",
+      },
+      body: JSON.stringify({ query: "{ shop { name } }" }),
+    });
+    const body = (await res.json()) as { extensions: { cost: Record<string, unknown> } };
+    expect(body.extensions.cost["fields"]).toEqual([
+      { path: ["shop", "name"], definedCost: 0, requestedTotalCost: 0, requestedChildrenCost: null },
+      { path: ["shop"], definedCost: 1, requestedTotalCost: 1, requestedChildrenCost: 0 },
+    ]);
+    const plain = await raw(GQL, { query: "{ shop { name } }" });
+    expect((plain.body["extensions"] as { cost: object }).cost).not.toHaveProperty("fields");
+  });
+
   it("'Sample 200 error responses': MAX_COST_EXCEEDED's message and extensions", async () => {
     const r = await gql(
       emu,
