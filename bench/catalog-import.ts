@@ -140,9 +140,27 @@ try {
   await api("POST", "/api/v1/stores", { domain: DOMAIN, accessToken });
   const rssBefore = status("VmRSS");
 
+  /** When each phase was first seen (ms from the request): where the time goes. */
+  const phases: [string, number][] = [];
   let peak = 0;
+  /** Peak RSS per phase (the phase the last status poll saw). */
+  const phasePeak = new Map<string, number>();
+  /** Peak V8 heap in use per phase (the hub's /metrics, every second): live data against RSS. */
+  const phaseHeap = new Map<string, number>();
+  let ticks = 0;
   const sampler = setInterval(() => {
-    peak = Math.max(peak, status("VmRSS"));
+    const rss = status("VmRSS");
+    peak = Math.max(peak, rss);
+    const phase = phases.at(-1)?.[0] ?? "starting";
+    phasePeak.set(phase, Math.max(phasePeak.get(phase) ?? 0, rss));
+    if (++ticks % 10 === 0)
+      fetch(`${base}/metrics`)
+        .then((r) => r.text())
+        .then((text) => {
+          const heap = Number(/^tillbridge_nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1] ?? 0);
+          phaseHeap.set(phase, Math.max(phaseHeap.get(phase) ?? 0, heap));
+        })
+        .catch(() => {});
   }, 100);
   const started = Date.now();
   const start = await api("POST", `/api/v1/stores/${DOMAIN}/catalog-imports`, {
@@ -152,8 +170,6 @@ try {
   const jobId = start.job.id as number;
   const deadline = started + Number(values.timeout) * 1000;
   let job = start.job;
-  /** When each phase was first seen (ms from the request): where the time goes. */
-  const phases: [string, number][] = [];
   while (job.status === "queued" || job.status === "running") {
     if (Date.now() > deadline) throw new Error(`the import did not end within ${values.timeout} s`);
     await new Promise((r) => setTimeout(r, 250));
@@ -181,7 +197,11 @@ try {
     `${r.variantsRead} / ${r.matched} / ${r.created} / ${r.problems}`,
   );
   line("products read", r.productsRead ?? 0);
-  for (const [phase, at] of phases) line(`  from ${(at / 1000).toFixed(1)} s`, phase);
+  for (const [phase, at] of phases)
+    line(
+      `  from ${(at / 1000).toFixed(1)} s`,
+      `${phase} (peak RSS ${mb(phasePeak.get(phase) ?? 0)} MB, heap used ${mb(phaseHeap.get(phase) ?? 0)} MB)`,
+    );
   line("load average (1 min) start → end", `${loadAtStart[0]!.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`);
   if (r.variantsRead !== VARIANTS) {
     console.error(`expected ${VARIANTS} variants read, got ${r.variantsRead}`);

@@ -191,3 +191,49 @@ export function importKey(p: ShopifyCatalogProduct, taken: (key: string) => bool
   if (!taken(handle)) return handle;
   return `${handle}-${p.id.slice(p.id.lastIndexOf("/") + 1)}`;
 }
+
+/** A Shopify GID's numeric id (`gid://shopify/ProductVariant/123` → 123): a map key without a string. */
+const numericId = (gid: string) => Number(gid.slice(gid.lastIndexOf("/") + 1));
+
+/**
+ * Every Shopify variant's decision, compactly: numbers keyed by the variant's numeric id (a
+ * 100,000-variant store's table is a few MB, not one object and GID string per variant).
+ * Encoding: hub variant id × 2 (+ 1 when matched by barcode) for a link, -1 to create, -2 a problem.
+ */
+export class DecisionTable {
+  private readonly codes = new Map<number, number>();
+  set(gid: string, d: VariantDecision): void {
+    this.codes.set(
+      numericId(gid),
+      d.kind === "link"
+        ? d.variantId * 2 + (d.matchedBy === "barcode" ? 1 : 0)
+        : d.kind === "create"
+          ? -1
+          : -2,
+    );
+  }
+  has(gid: string): boolean {
+    return this.codes.has(numericId(gid));
+  }
+  get(gid: string): VariantDecision {
+    const c = this.codes.get(numericId(gid));
+    if (c === undefined || c === -2) return { kind: "problem" };
+    if (c === -1) return { kind: "create" };
+    return { kind: "link", variantId: Math.floor(c / 2), matchedBy: c % 2 === 1 ? "barcode" : "sku" };
+  }
+}
+
+/** Each Shopify product's home (null: created by the import), keyed by the product's numeric id. */
+export class HomeTable {
+  private readonly homes = new Map<number, number>();
+  set(gid: string, home: number | null): void {
+    this.homes.set(numericId(gid), home ?? -1);
+  }
+  has(gid: string): boolean {
+    return this.homes.has(numericId(gid));
+  }
+  get(gid: string): number | null {
+    const h = this.homes.get(numericId(gid));
+    return h === undefined || h === -1 ? null : h;
+  }
+}

@@ -38,6 +38,8 @@ import {
 import { hubVariantsById, normalizedVariant, productsById, takenKeys } from "./catalog-read.ts";
 import {
   createsVariants,
+  DecisionTable,
+  HomeTable,
   type HubVariantRow,
   homeOf,
   type ImportField,
@@ -72,9 +74,9 @@ interface IndexedVariant extends ShopifyVariant {
 
 /** The outcome of step 3, what the second pass needs. */
 interface Plan {
-  readonly decisions: Map<string, VariantDecision>;
+  readonly decisions: DecisionTable;
   /** Home of each Shopify product (null: the import creates one). */
-  readonly homes: Map<string, number | null>;
+  readonly homes: HomeTable;
   /** Links as stored before the run: hub variant id → Shopify variant gid. */
   readonly linkedBefore: Map<number, string>;
   readonly problems: number;
@@ -306,6 +308,8 @@ async function planRun(
   const shopify: IndexedVariant[] = [];
   let products = 0;
   let count = 0;
+  // The current product's id: its variants share this one string instead of a copy each.
+  let product = "";
   for await (const line of lines(run, transport)) {
     count++;
     // Only variant lines are parsed whole here; product and other lines are counted.
@@ -317,9 +321,12 @@ async function planRun(
           sku: row.sku,
           barcode: row.barcode,
           inventoryItemId: row.inventoryItem.id,
-          productGid: row.__parentId,
+          productGid: row.__parentId === product ? product : row.__parentId,
         });
-    } else if (!line.includes('"__parentId"')) products++;
+    } else if (!line.includes('"__parentId"')) {
+      products++;
+      product = (JSON.parse(line) as { id: string }).id;
+    }
     if (count % 20_000 === 0) {
       if (await control.cancelled()) throw new JobCancelled();
       await control.progress({ phase: "reading the store's catalog", done: count });
@@ -344,7 +351,7 @@ async function planRun(
   }));
   const result = matchVariants(hub, shopify, existing);
 
-  const decisions = new Map<string, VariantDecision>();
+  const decisions = new DecisionTable();
   for (const l of result.links)
     decisions.set(l.productVariantGid, { kind: "link", variantId: l.variantId, matchedBy: l.matchedBy });
   const productLinks = new Map<string, number>();
@@ -362,7 +369,7 @@ async function planRun(
     list.push(productOfVariant.get(d.variantId) ?? null);
     matchedProducts.set(v.productGid, list);
   }
-  const homes = new Map<string, number | null>();
+  const homes = new HomeTable();
   for (const v of shopify)
     if (!homes.has(v.productGid))
       homes.set(
@@ -370,7 +377,13 @@ async function planRun(
         homeOf(productLinks.get(v.productGid), matchedProducts.get(v.productGid) ?? []),
       );
   const fields = new Set(run.fields);
-  const productOf = new Map(shopify.map((v) => [v.id, v.productGid]));
+  // The product of each Shopify variant only for those that may be created (not every variant's).
+  const creatable = new Set(
+    result.problems.flatMap((p) =>
+      p.kind === "not_in_hub" && p.sku !== null && p.productVariantGid !== null ? [p.productVariantGid] : [],
+    ),
+  );
+  const productOf = new Map(shopify.filter((v) => creatable.has(v.id)).map((v) => [v.id, v.productGid]));
   const problems: LinkProblem[] = [];
   for (const p of result.problems) {
     // A Shopify variant with a SKU no hub variant has: created, when its product may take it.
@@ -547,7 +560,7 @@ async function applyBatch(
       const home = plan.homes.get(p.id) ?? null;
       const decided = p.variants.map((v) => ({
         v,
-        d: plan.decisions.get(v.id) ?? ({ kind: "problem" } as const),
+        d: plan.decisions.get(v.id),
       }));
       for (const { v, d } of decided) {
         if (d.kind === "link") {
