@@ -366,6 +366,9 @@ function endpoints(): Endpoint[] {
       },
     },
     { method: "PUT", url: perStore("/stock-rules"), example: { safetyStock: 2 } },
+    // Issue 18: the coalescing window, and the one-action public URL fix with re-registration.
+    { method: "PUT", url: perStore("/coalescing"), example: { maxWindowMs: 500 } },
+    { method: "POST", url: fixed("/api/v1/webhooks/register"), example: { publicUrl: "https://hub.example.com" } },
     { method: "POST", url: perStore("/disconnect"), example: { reason: "fuzz" } },
     { method: "POST", url: perStore("/orders/reprocess"), example: {} },
     {
