@@ -16,7 +16,7 @@ import {
   type Shop,
   setQuantity,
 } from "../state.ts";
-import { type Ctx, connection, type PageArgs, type ResolverMap, sortKey, tag, userError } from "./kit.ts";
+import { type Ctx, connection, type PageArgs, type ResolverMap, sortKey, userError } from "./kit.ts";
 
 /** Reasons Shopify accepts on inventory changes. */
 export const INVENTORY_REASONS = new Set([
@@ -459,7 +459,8 @@ export const inventoryResolvers: ResolverMap = {
         if (!(QUANTITY_NAMES as readonly string[]).includes(name)) {
           throw new Error(`Invalid quantity name: ${name}`);
         }
-        return tag({ level: l, name: name as QuantityName }, "InventoryQuantity");
+        // Not tagged: the field's type is concrete, and a bulk read makes three per level.
+        return { level: l, name: name as QuantityName };
       }),
   },
   InventoryQuantity: {

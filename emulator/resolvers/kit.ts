@@ -107,6 +107,37 @@ export function connection<T>(
     }
   }
   const dir = args.reverse ? -1 : 1;
+  if (ctx.bulk && !args.after && !args.before) {
+    // A bulk read takes the whole list: when it is in key order already (the usual case), keys
+    // are compared pairwise and neither a key nor an edge is kept per item (arrays of 100,000
+    // keys and edges outlived young-generation collections and piled up as old garbage).
+    let inOrder = true;
+    let prev = items.length > 0 ? keyOf(items[0]!) : 0;
+    for (let i = 1; i < items.length && inOrder; i++) {
+      const k = keyOf(items[i]!);
+      if (dir * cmp(prev, k) > 0) inOrder = false;
+      prev = k;
+    }
+    if (inOrder) {
+      const pageInfo = {
+        hasNextPage: false,
+        hasPreviousPage: false,
+        get startCursor() {
+          return items.length > 0 ? encodeCursor(keyOf(items[0]!)) : null;
+        },
+        get endCursor() {
+          return items.length > 0 ? encodeCursor(keyOf(items[items.length - 1]!)) : null;
+        },
+      };
+      return {
+        nodes: items,
+        get edges() {
+          return items.map((node) => new Edge(node, keyOf(node)));
+        },
+        pageInfo,
+      };
+    }
+  }
   // Each item's key is computed once (a bulk read of 500,000 levels called keyOf millions of
   // times). Items usually come in key order already (ids grow): checked in one pass and sorted
   // only when not, then the cursors are found by binary search, so paging a large list is
