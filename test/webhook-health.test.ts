@@ -163,6 +163,40 @@ describe("webhook health", () => {
     }
   });
 
+  it("subscriptions Shopify removed after their deliveries kept failing are re-created by the check", async () => {
+    // The hub is not reachable at https://hub.example.com: every delivery fails, retries run out
+    // (quickly: the emulator's retry delays shortened) and Shopify deletes the subscription.
+    emulator.control.setWebhookOptions({ baseDelayMs: 1, timeoutMs: 300 });
+    emulator.control.placeOrder(DOMAIN, {
+      lineItems: [{ sku: "H-1", quantity: 1 }],
+      customer: { email: "r@example.com" },
+    });
+    for (
+      let i = 0;
+      i < 300 &&
+      !emulator.control.removedWebhookSubscriptions(DOMAIN).some((r) => r.topic === "ORDERS_CREATE");
+      i++
+    ) {
+      emulator.control.advanceTime(60_000);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const removed = [...new Set(emulator.control.removedWebhookSubscriptions(DOMAIN).map((r) => r.topic))];
+    expect(removed).toContain("ORDERS_CREATE");
+    const transport = createAdminTransport({
+      store: DOMAIN,
+      urlTemplate: `${emulator.url}/{shop}`,
+      getAccessToken: async () => store.token,
+      clock: systemClock,
+      logger: hub.ctx.logger,
+    });
+    const topics = [...new Set([...(await subscriptions()).map((s) => s.topic), ...removed])];
+    const r = await ensureWebhooks(hub.ctx, { id: storeId, domain: DOMAIN }, transport, topics);
+    expect(r.created).toEqual(expect.arrayContaining(removed));
+    expect((await subscriptions()).map((s) => s.topic)).toEqual(expect.arrayContaining(removed));
+    const health = await call("GET", `/api/v1/stores/${DOMAIN}/health`);
+    expect(health.body.webhooks.missing).toEqual(expect.arrayContaining(removed));
+  });
+
   it("checks the shop domain header and records late deliveries", async () => {
     const post = (shop: string, triggeredAt: string, id: string) => {
       const raw = JSON.stringify({ id: 1 });
