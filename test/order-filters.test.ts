@@ -8,10 +8,16 @@
  * Both are parsed by the hub and filtered with arbitrary settings: the decisions must be equal.
  */
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Emulator, startEmulator } from "../emulator/index.ts";
+import { systemClock } from "../src/core/clock.ts";
+import { createLogger } from "../src/core/logger.ts";
+import { ORDERS_PAGE, ORDERS_UPDATED_SINCE_QUERY } from "../src/orders/backfill.ts";
 import { importDecision } from "../src/orders/filters.ts";
 import { FULFILLMENT_FILTER, orderSettingsSchema } from "../src/orders/settings.ts";
 import { fromGraphqlOrder, fromWebhookPayload, type GraphqlOrderNode } from "../src/orders/shopify-order.ts";
+import { createAdminTransport } from "../src/shopify/admin-client.ts";
+import { type EmulatedStore, emulatedStore } from "./support/shopify.ts";
 
 const FINANCIAL = [
   "AUTHORIZED",
@@ -204,5 +210,114 @@ describe("order filters: webhook and backfill paths agree", () => {
     const b = fromWebhookPayload(restPayload(t));
     expect(a.ok && a.order.fulfillmentStatus).toBe("partial");
     expect(b.ok && b.order.fulfillmentStatus).toBe("partial");
+  });
+});
+
+describe("order filters against the emulator: every status Shopify's control API reaches", () => {
+  let emulator: Emulator;
+  let store: EmulatedStore;
+  beforeAll(async () => {
+    emulator = await startEmulator();
+    store = await emulatedStore({
+      emulator,
+      domain: "filters.myshopify.com",
+      skus: ["F-1", "F-2"],
+      initial: () => 100,
+    });
+  });
+  afterAll(async () => emulator?.close());
+
+  it("the webhook payload and the backfill's read of each order give the same decision", async () => {
+    const fo = (o: { fulfillmentOrders: { id: string }[] }) => o.fulfillmentOrders[0]!.id;
+    const twoLines = [
+      { sku: "F-1", quantity: 2 },
+      { sku: "F-2", quantity: 1 },
+    ];
+    const place = (extra: Record<string, unknown> = {}) =>
+      emulator.control.placeOrder(store.domain, { lineItems: twoLines, email: "f@example.com", ...extra });
+    const orders = [
+      place(),
+      place({ sourceName: "pos", locationId: store.locations[0]!.id }),
+      place({ fulfillAt: new Date(Date.now() + 86_400_000).toISOString() }),
+      ...[
+        "pending",
+        "authorized",
+        "partially_paid",
+        "partially_refunded",
+        "refunded",
+        "voided",
+        "expired",
+      ].map((f) => place({ financialStatus: f })),
+    ];
+    const held = place();
+    emulator.control.holdFulfillmentOrder(store.domain, fo(held), { reason: "AWAITING_PAYMENT" });
+    const submitted = place();
+    emulator.control.setFulfillmentRequestStatus(store.domain, fo(submitted), { requestStatus: "SUBMITTED" });
+    const accepted = place();
+    emulator.control.setFulfillmentRequestStatus(store.domain, fo(accepted), { requestStatus: "SUBMITTED" });
+    emulator.control.setFulfillmentRequestStatus(store.domain, fo(accepted), { requestStatus: "ACCEPTED" });
+    const rejected = place();
+    emulator.control.setFulfillmentRequestStatus(store.domain, fo(rejected), { requestStatus: "REJECTED" });
+    const fulfilled = place();
+    emulator.control.fulfillOrder(store.domain, fulfilled.id);
+    const partial = place();
+    emulator.control.fulfillOrder(store.domain, partial.id, {
+      lines: [
+        { lineItemId: emulator.control.getOrder(store.domain, partial.id).lineItems[0]!.id, quantity: 2 },
+      ],
+    });
+    orders.push(held, submitted, accepted, rejected, fulfilled, partial);
+
+    const transport = createAdminTransport({
+      store: store.domain,
+      urlTemplate: `${emulator.url}/{shop}`,
+      getAccessToken: async () => store.token,
+      clock: systemClock,
+      logger: createLogger("silent"),
+    });
+    const { data } = await transport.graphql<{ orders: { nodes: GraphqlOrderNode[] } }>(
+      ORDERS_UPDATED_SINCE_QUERY,
+      {
+        first: ORDERS_PAGE,
+        query: "updated_at:>'2000-01-01T00:00:00Z'",
+      },
+    );
+    const byId = new Map(data.orders.nodes.map((n) => [n.id, n]));
+    const displays = new Set<string>();
+    const now = Date.now();
+    const wide = orderSettingsSchema.parse({
+      financialStatuses: FINANCIAL.map((f) => f.toLowerCase()),
+      fulfillmentStatuses: [...FULFILLMENT_FILTER],
+    });
+    const narrow = orderSettingsSchema.parse({
+      locationGids: [store.locations[0]!.id],
+      importWithoutLocation: false,
+    });
+    for (const o of orders) {
+      const node = byId.get(o.id);
+      if (!node) throw new Error(`order ${o.id} not read`);
+      displays.add(`${node.displayFulfillmentStatus}/${node.displayFinancialStatus}`);
+      const hook = fromWebhookPayload(emulator.control.orderPayload(store.domain, o.id));
+      const poll = fromGraphqlOrder(node);
+      if (!hook.ok) throw new Error(hook.reason);
+      if (!poll.ok) throw new Error(poll.reason);
+      for (const settings of [orderSettingsSchema.parse({}), wide, narrow])
+        expect(importDecision(poll.order, settings, now), `${o.id} ${node.displayFulfillmentStatus}`).toEqual(
+          importDecision(hook.order, settings, now),
+        );
+    }
+    // the statuses the two paths used to disagree on were all reached
+    for (const d of [
+      "ON_HOLD",
+      "SCHEDULED",
+      "IN_PROGRESS",
+      "PENDING_FULFILLMENT",
+      "REQUEST_DECLINED",
+      "PARTIALLY_FULFILLED",
+    ])
+      expect(
+        [...displays].some((x) => x.startsWith(`${d}/`)),
+        d,
+      ).toBe(true);
   });
 });
