@@ -63,7 +63,10 @@ describe("throttle waits from Shopify's throttleStatus", () => {
     // the same drop reported by a THROTTLED answer
     const t = afterThrottled(
       reserve(m, 0, 1000),
-      { cost: { requestedQueryCost: 50, actualQueryCost: null, throttleStatus: status(0) }, requestedCost: 50 },
+      {
+        cost: { requestedQueryCost: 50, actualQueryCost: null, throttleStatus: status(0) },
+        requestedCost: 50,
+      },
       1000,
       () => 0,
     );

@@ -32,7 +32,11 @@ describe("webhook health and coalescing on the store screen", () => {
       method: "POST",
       url: "/api/v1/stores",
       headers: hub.auth,
-      payload: { domain: DOMAIN, accessToken: store.token, webhookSecret: "health-console-secret-0123456789" },
+      payload: {
+        domain: DOMAIN,
+        accessToken: store.token,
+        webhookSecret: "health-console-secret-0123456789",
+      },
     });
     expect(connected.statusCode, connected.body).toBe(201);
     await createAccount(
@@ -59,7 +63,9 @@ describe("webhook health and coalescing on the store screen", () => {
     await panel.getByRole("heading", { name: "Webhooks and API version" }).waitFor();
     await expect.poll(() => panel.textContent()).toContain("degraded");
     expect(await page.locator("#webhooks-problem").textContent()).toContain("is not HTTPS");
-    expect((await screen(page, "store-webhooks-degraded")).filter((p) => !p.startsWith("tablet"))).toEqual([]);
+    expect((await screen(page, "store-webhooks-degraded")).filter((p) => !p.startsWith("tablet"))).toEqual(
+      [],
+    );
 
     // One action: the https address saved, every store's webhooks registered again.
     await page.getByLabel("Public URL of the hub (https://)").fill("https://hub.example.com");
