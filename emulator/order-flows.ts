@@ -737,3 +737,80 @@ export function orderOfReturn(shop: Shop, r: ReturnRecord): Order {
 }
 
 export { orderPayload };
+
+// ---- order edits (substitution: one line down, another variant added) ----
+
+export interface EditSession {
+  id: number;
+  orderId: number;
+  sets: Map<number, { quantity: number; restock: boolean }>;
+  adds: { id: number; variantId: number; quantity: number }[];
+}
+
+const edits = new WeakMap<Shop, Map<number, EditSession>>();
+const sessionsOf = (shop: Shop) => {
+  let m = edits.get(shop);
+  if (!m) {
+    m = new Map();
+    edits.set(shop, m);
+  }
+  return m;
+};
+
+/** `orderEditBegin`: a session of changes applied together at commit. */
+export function beginEdit(store: Store, shop: Shop, o: Order): FlowResult<EditSession> {
+  if (o.cancelledAt) return fail("A cancelled order can't be edited.", ["id"]);
+  const s: EditSession = { id: store.nextId(), orderId: o.id, sets: new Map(), adds: [] };
+  sessionsOf(shop).set(s.id, s);
+  return { ok: true, value: s };
+}
+
+export function editSession(shop: Shop, id: number): EditSession | undefined {
+  return sessionsOf(shop).get(id);
+}
+
+export function editAddVariant(
+  store: Store,
+  shop: Shop,
+  s: EditSession,
+  variantId: number,
+  quantity: number,
+): FlowResult<number> {
+  if (!shop.variants.has(variantId)) return fail("Variant does not exist.", ["variantId"]);
+  if (!Number.isInteger(quantity) || quantity <= 0) return fail("Quantity must be at least 1.", ["quantity"]);
+  const id = store.nextId();
+  s.adds.push({ id, variantId, quantity });
+  return { ok: true, value: id };
+}
+
+export function editSetQuantity(
+  shop: Shop,
+  s: EditSession,
+  lineItemId: number,
+  quantity: number,
+  restock: boolean,
+): FlowResult<number> {
+  const o = shop.orders.get(s.orderId)!;
+  const li = o.lineItems.find((l) => l.id === lineItemId);
+  if (!li) return fail("Line item does not exist.", ["lineItemId"]);
+  const fulfilled = li.fulfilledQuantity;
+  if (!Number.isInteger(quantity) || quantity < fulfilled)
+    return fail(`Quantity can't be lower than the ${fulfilled} fulfilled units.`, ["quantity"]);
+  s.sets.set(lineItemId, { quantity, restock });
+  return { ok: true, value: lineItemId };
+}
+
+/** `orderEditCommit`: the session's changes at once (orders/edited, orders/updated). */
+export function commitEdit(store: Store, shop: Shop, s: EditSession): FlowResult<Order> {
+  const o = shop.orders.get(s.orderId)!;
+  try {
+    editOrder(store, shop, o, {
+      lines: [...s.sets].map(([lineItemId, v]) => ({ lineItemId, quantity: v.quantity, restock: v.restock })),
+      add: s.adds.map((a) => ({ variantId: a.variantId, quantity: a.quantity })),
+    });
+  } catch (err) {
+    return fail((err as Error).message, ["id"]);
+  }
+  sessionsOf(shop).delete(s.id);
+  return { ok: true, value: o };
+}

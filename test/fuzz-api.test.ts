@@ -368,7 +368,11 @@ function endpoints(): Endpoint[] {
     { method: "PUT", url: perStore("/stock-rules"), example: { safetyStock: 2 } },
     // Issue 18: the coalescing window, and the one-action public URL fix with re-registration.
     { method: "PUT", url: perStore("/coalescing"), example: { maxWindowMs: 500 } },
-    { method: "POST", url: fixed("/api/v1/webhooks/register"), example: { publicUrl: "https://hub.example.com" } },
+    {
+      method: "POST",
+      url: fixed("/api/v1/webhooks/register"),
+      example: { publicUrl: "https://hub.example.com" },
+    },
     { method: "POST", url: perStore("/disconnect"), example: { reason: "fuzz" } },
     { method: "POST", url: perStore("/orders/reprocess"), example: {} },
     {
@@ -465,6 +469,16 @@ function endpoints(): Endpoint[] {
           },
         ],
         ["close", { requestId: "cl-1" }],
+        [
+          "substitute",
+          {
+            requestId: "su-1",
+            lineId: "gid://shopify/LineItem/1",
+            quantity: 1,
+            sku: "FZ-1",
+            reason: "damaged",
+          },
+        ],
       ] as const
     ).map(([path, example]) => ({
       method: "POST" as const,

@@ -2,7 +2,7 @@
  * Store pickup and ship-from-store end to end against the emulator, on both databases: a pickup
  * order is marked in the feed with its location, made ready (Shopify prepares it for the
  * customer), collected (a shipment from the pickup warehouse becomes Shopify's fulfillment), and
- * a line out of stock is cancelled with a reason; a held order shows as held and its shipment waits
+ * a line out of stock is cancelled with a reason and a damaged unit substituted with another SKU; a held order shows as held and its shipment waits
  * for the release; an order moved to another store takes its reservation to that store's warehouse. Shopify ends each step holding what the hub says.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -50,7 +50,7 @@ describe.each(DIALECTS)("store pickup and ship-from-store on %s", (dialect) => {
   };
   const level = (w: OpsWorld, sku: string, i: number) => shopifyLevel(w.store, sku, w.locations[i]!.id);
 
-  it("a pickup order: in the feed with its location, ready, a line out of stock cancelled, collected", async () => {
+  it("a pickup order: in the feed with its location, ready, a line out of stock cancelled, a unit substituted, collected", async () => {
     const w = await world(10);
     const [a, b] = w.store.variants.map((v) => v.sku) as [string, string];
     const pickupAt = w.locations[1]!;
@@ -120,6 +120,32 @@ describe.each(DIALECTS)("store pickup and ship-from-store on %s", (dialect) => {
     expect(await stock(w, b, "W2")).toEqual({ onHand: 10, reserved: 0, sellable: 10 });
     expect(level(w, b, 1)).toEqual({ available: 10, committed: 0, onHand: 10 });
 
+    // One unit of A turns out damaged: the customer takes a B instead (one order edit in Shopify).
+    const lineA = (doc.lines as { sku: string; shopifyLineId: string }[]).find((l) => l.sku === a)!;
+    const unlinked = await w.call("POST", `/api/v1/orders/${orderId}/substitute`, {
+      requestId: `sub-x-${n}`,
+      lineId: lineA.shopifyLineId,
+      quantity: 1,
+      sku: "NOT-LINKED",
+      reason: "damaged",
+    });
+    expect(unlinked.status).toBe(400);
+    expect(unlinked.body.error.details[0].code).toBe("UNLINKED_SKU");
+    const sub = await w.call("POST", `/api/v1/orders/${orderId}/substitute`, {
+      requestId: `sub-${n}`,
+      lineId: lineA.shopifyLineId,
+      quantity: 1,
+      sku: b,
+      reason: "damaged on the shelf",
+    });
+    expect(sub.status, JSON.stringify(sub.body)).toBe(202);
+    await w.settleAll();
+    const subbed = await w.call("GET", `/api/v1/order-actions/${sub.body.action.id}`);
+    expect(subbed.body.status, JSON.stringify(subbed.body)).toBe("done");
+    expect(await stock(w, a, "W2")).toEqual({ onHand: 10, reserved: 1, sellable: 9 });
+    expect(await stock(w, b, "W2")).toEqual({ onHand: 10, reserved: 1, sellable: 9 });
+    await w.expectShopifyAsModel();
+
     // Collected: a shipment from the pickup warehouse, then Shopify's fulfillment.
     const collected = await w.call("POST", `/api/v1/orders/${orderId}/pickup/collected`, {
       id: `collect-${n}`,
@@ -127,8 +153,9 @@ describe.each(DIALECTS)("store pickup and ship-from-store on %s", (dialect) => {
     expect(collected.status, JSON.stringify(collected.body)).toBe(201);
     expect(collected.body.shipment.warehouse).toBe("W2");
     await w.settleAll();
-    expect(await stock(w, a, "W2")).toEqual({ onHand: 8, reserved: 0, sellable: 8 });
-    expect(level(w, a, 1)).toEqual({ available: 8, committed: 0, onHand: 8 });
+    expect(await stock(w, a, "W2")).toEqual({ onHand: 9, reserved: 0, sellable: 9 });
+    expect(await stock(w, b, "W2")).toEqual({ onHand: 9, reserved: 0, sellable: 9 });
+    expect(level(w, a, 1)).toEqual({ available: 9, committed: 0, onHand: 9 });
     const shipment = await w.call("GET", `/api/v1/shipments/collect-${n}`);
     expect(shipment.body.status).toBe("applied");
     expect(emulator.control.getOrder(w.store.domain, gid).displayFulfillmentStatus).toBe("FULFILLED");

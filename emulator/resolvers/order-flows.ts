@@ -5,13 +5,18 @@
 import { gid, parseGid } from "../gid.ts";
 import {
   approveReturn,
+  beginEdit,
   cancelOrderFlow,
   cancelReturn,
   closeOrder,
+  commitEdit,
   type DispositionType,
   declineReturn,
   deliveryMethodType,
   dispose,
+  editAddVariant,
+  editSession,
+  editSetQuantity,
   type FlowError,
   flows,
   moveFulfillmentOrder,
@@ -48,6 +53,13 @@ const disposeInput = (d: DisposeArg) => ({
   type: d.dispositionType,
   locationId: d.locationId ? (parseGid(d.locationId, "Location") ?? -1) : null,
 });
+
+const noSession = userError("The order edit does not exist or was committed.", ["id"]);
+/** Later edit mutations name the session by the calculated order's (or the session's) id. */
+const sessionOf = (ctx: Ctx, id: string) => {
+  const n = parseGid(id, "CalculatedOrder") ?? parseGid(id, "OrderEditSession");
+  return n === undefined ? undefined : editSession(ctx.shop, n);
+};
 
 export const orderFlowResolvers: ResolverMap = {
   Mutation: {
@@ -174,6 +186,52 @@ export const orderFlowResolvers: ResolverMap = {
       });
       return out.ok ? { return: r, userErrors: [] } : { return: null, userErrors: errs(out.errors) };
     },
+    orderEditBegin: (_s, args: { id: string }, ctx) => {
+      const n = parseGid(args.id, "Order");
+      const o = n === undefined ? undefined : ctx.shop.orders.get(n);
+      if (!o)
+        return {
+          calculatedOrder: null,
+          orderEditSession: null,
+          userErrors: [userError("Order does not exist.", ["id"])],
+        };
+      const r = beginEdit(ctx.store, ctx.shop, o);
+      if (!r.ok) return { calculatedOrder: null, orderEditSession: null, userErrors: errs(r.errors) };
+      return { calculatedOrder: { sid: r.value.id }, orderEditSession: { sid: r.value.id }, userErrors: [] };
+    },
+    orderEditAddVariant: (_s, args: { id: string; variantId: string; quantity: number }, ctx) => {
+      const sess = sessionOf(ctx, args.id);
+      if (!sess) return { calculatedLineItem: null, calculatedOrder: null, userErrors: [noSession] };
+      const r = editAddVariant(
+        ctx.store,
+        ctx.shop,
+        sess,
+        parseGid(args.variantId, "ProductVariant") ?? -1,
+        args.quantity,
+      );
+      if (!r.ok) return { calculatedLineItem: null, calculatedOrder: null, userErrors: errs(r.errors) };
+      return { calculatedLineItem: { lid: r.value }, calculatedOrder: { sid: sess.id }, userErrors: [] };
+    },
+    orderEditSetQuantity: (
+      _s,
+      args: { id: string; lineItemId: string; quantity: number; restock?: boolean | null },
+      ctx,
+    ) => {
+      const sess = sessionOf(ctx, args.id);
+      if (!sess) return { calculatedLineItem: null, calculatedOrder: null, userErrors: [noSession] };
+      const line =
+        parseGid(args.lineItemId, "CalculatedLineItem") ?? parseGid(args.lineItemId, "LineItem") ?? -1;
+      const r = editSetQuantity(ctx.shop, sess, line, args.quantity, args.restock ?? true);
+      if (!r.ok) return { calculatedLineItem: null, calculatedOrder: null, userErrors: errs(r.errors) };
+      return { calculatedLineItem: { lid: r.value }, calculatedOrder: { sid: sess.id }, userErrors: [] };
+    },
+    orderEditCommit: (_s, args: { id: string }, ctx) => {
+      const sess = sessionOf(ctx, args.id);
+      if (!sess) return { order: null, successMessages: [], userErrors: [noSession] };
+      const r = commitEdit(ctx.store, ctx.shop, sess);
+      if (!r.ok) return { order: null, successMessages: [], userErrors: errs(r.errors) };
+      return { order: r.value, successMessages: ["Order updated"], userErrors: [] };
+    },
     reverseFulfillmentOrderDispose: (_s, args: { dispositionInputs: DisposeArg[] }, ctx) => {
       const out = dispose(ctx.store, ctx.shop, args.dispositionInputs.map(disposeInput));
       if (!out.ok) return { reverseFulfillmentOrderLineItems: null, userErrors: errs(out.errors) };
@@ -201,6 +259,31 @@ export const orderFlowResolvers: ResolverMap = {
   OrderCancelUserError: { message: (e) => e.message, field: (e) => e.field, code: (e) => e.code ?? null },
   Job: { id: (j) => j.id, done: (j) => j.done, query: () => ({}) },
   OrderClosePayload: { order: (p) => p.order, userErrors: (p) => p.userErrors },
+  OrderEditBeginPayload: {
+    calculatedOrder: (p) => p.calculatedOrder,
+    orderEditSession: (p) => p.orderEditSession,
+    userErrors: (p) => p.userErrors,
+  },
+  OrderEditAddVariantPayload: {
+    calculatedLineItem: (p) => p.calculatedLineItem,
+    calculatedOrder: (p) => p.calculatedOrder,
+    orderEditSession: (p) => (p.calculatedOrder ? { sid: p.calculatedOrder.sid } : null),
+    userErrors: (p) => p.userErrors,
+  },
+  OrderEditSetQuantityPayload: {
+    calculatedLineItem: (p) => p.calculatedLineItem,
+    calculatedOrder: (p) => p.calculatedOrder,
+    orderEditSession: (p) => (p.calculatedOrder ? { sid: p.calculatedOrder.sid } : null),
+    userErrors: (p) => p.userErrors,
+  },
+  OrderEditCommitPayload: {
+    order: (p) => p.order,
+    successMessages: (p) => p.successMessages,
+    userErrors: (p) => p.userErrors,
+  },
+  CalculatedOrder: { id: (c: { sid: number }) => gid("CalculatedOrder", c.sid) },
+  OrderEditSession: { id: (c: { sid: number }) => gid("OrderEditSession", c.sid) },
+  CalculatedLineItem: { id: (c: { lid: number }) => gid("CalculatedLineItem", c.lid) },
   ReturnApproveRequestPayload: { return: (p) => p.return, userErrors: (p) => p.userErrors },
   ReturnDeclineRequestPayload: { return: (p) => p.return, userErrors: (p) => p.userErrors },
   ReturnCancelPayload: { return: (p) => p.return, userErrors: (p) => p.userErrors },

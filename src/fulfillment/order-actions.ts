@@ -85,6 +85,20 @@ export const cancelLinesInput = z
   })
   .strict();
 
+export const substituteInput = z
+  .object({
+    requestId,
+    lineId: z
+      .string()
+      .regex(/^gid:\/\/shopify\/LineItem\/\d+$/)
+      .describe("The Shopify line item that cannot be served."),
+    quantity: z.number().int().min(1).max(1_000_000),
+    sku: key(255).describe("The hub SKU given instead (linked to a Shopify variant of the store)."),
+    reason: note.describe("Why (the edit's staff note): out of stock, damaged, …"),
+    notifyCustomer: z.boolean().default(false),
+  })
+  .strict();
+
 export const closeInput = z.object({ requestId }).strict();
 
 export type ActionInput =
@@ -92,6 +106,7 @@ export type ActionInput =
   | { kind: "move"; input: z.infer<typeof moveInput> & { locationGid: string } }
   | { kind: "cancel"; input: z.infer<typeof cancelInput> }
   | { kind: "cancel_lines"; input: z.infer<typeof cancelLinesInput> }
+  | { kind: "substitute"; input: z.infer<typeof substituteInput> & { variantGid: string } }
   | { kind: "close"; input: z.infer<typeof closeInput> }
   | { kind: "return_process"; input: ReturnProcessAction };
 
@@ -294,6 +309,63 @@ export const CANCEL_LINES_MUTATION = graphql`
   mutation TillbridgeCancelLines($input: RefundInput!, $key: String!) {
     refundCreate(input: $input) @idempotent(key: $key) {
       refund {
+        id
+      }
+      userErrors {
+        field
+        message
+      }
+    }
+  }
+`;
+
+/** A substitution is one order edit: the line down, the other variant added, committed together. */
+export const ORDER_EDIT_BEGIN_MUTATION = graphql`
+  mutation TillbridgeOrderEditBegin($id: ID!) {
+    orderEditBegin(id: $id) {
+      calculatedOrder {
+        id
+      }
+      userErrors {
+        field
+        message
+      }
+    }
+  }
+`;
+
+export const ORDER_EDIT_SET_QUANTITY_MUTATION = graphql`
+  mutation TillbridgeOrderEditSetQuantity($id: ID!, $lineItemId: ID!, $quantity: Int!) {
+    orderEditSetQuantity(id: $id, lineItemId: $lineItemId, quantity: $quantity, restock: true) {
+      calculatedLineItem {
+        id
+      }
+      userErrors {
+        field
+        message
+      }
+    }
+  }
+`;
+
+export const ORDER_EDIT_ADD_VARIANT_MUTATION = graphql`
+  mutation TillbridgeOrderEditAddVariant($id: ID!, $variantId: ID!, $quantity: Int!) {
+    orderEditAddVariant(id: $id, variantId: $variantId, quantity: $quantity, allowDuplicates: true) {
+      calculatedLineItem {
+        id
+      }
+      userErrors {
+        field
+        message
+      }
+    }
+  }
+`;
+
+export const ORDER_EDIT_COMMIT_MUTATION = graphql`
+  mutation TillbridgeOrderEditCommit($id: ID!, $notifyCustomer: Boolean, $staffNote: String) {
+    orderEditCommit(id: $id, notifyCustomer: $notifyCustomer, staffNote: $staffNote) {
+      order {
         id
       }
       userErrors {
@@ -602,6 +674,65 @@ async function run(
         refund = data.refundCreate.refund?.id ?? null;
       }
       return { before, refund };
+    }
+    case "substitute": {
+      const state = await readOrderState(transport, order.shopify_order_gid);
+      if (!state) throw new Refused("NOT_FOUND", `order ${order.name} no longer exists in Shopify`);
+      if (state.cancelledAt !== null)
+        throw new Refused("ORDER_CANCELLED", `order ${order.name} is cancelled`);
+      const line = state.lineItems.nodes.find((l) => l.id === input.lineId);
+      if (!line) throw new Refused("UNKNOWN_LINE", `line ${input.lineId} is not on order ${order.name}`);
+      // The line's quantity before the first attempt: a retry after a lost answer checks it.
+      const before: number =
+        a.result !== null ? (JSON.parse(a.result).before as number) : line.currentQuantity;
+      if (a.result === null)
+        await db
+          .updateTable("order_actions")
+          .set({ result: JSON.stringify({ before }) })
+          .where("id", "=", a.id)
+          .execute();
+      if (line.currentQuantity <= before - input.quantity) return { before, substituted: true };
+      if (line.unfulfilledQuantity < input.quantity)
+        throw new Refused(
+          "NOT_SUBSTITUTABLE",
+          `line ${input.lineId}: ${input.quantity} to substitute but only ${line.unfulfilledQuantity} unfulfilled`,
+        );
+      const step = async <T extends { userErrors: UserError[] }>(
+        doc: string,
+        vars: Record<string, unknown>,
+        field: string,
+      ) => {
+        const { data } = await transport.graphql<Record<string, T>>(doc, vars);
+        const payload = data[field]!;
+        if (payload.userErrors.length > 0) throw refusedBy(payload.userErrors);
+        return payload;
+      };
+      const begun = await step<{ calculatedOrder: { id: string } | null; userErrors: UserError[] }>(
+        ORDER_EDIT_BEGIN_MUTATION,
+        { id: order.shopify_order_gid },
+        "orderEditBegin",
+      );
+      const calc = begun.calculatedOrder!.id;
+      await step(
+        ORDER_EDIT_SET_QUANTITY_MUTATION,
+        {
+          id: calc,
+          lineItemId: input.lineId.replace("/LineItem/", "/CalculatedLineItem/"),
+          quantity: line.currentQuantity - input.quantity,
+        },
+        "orderEditSetQuantity",
+      );
+      await step(
+        ORDER_EDIT_ADD_VARIANT_MUTATION,
+        { id: calc, variantId: input.variantGid, quantity: input.quantity },
+        "orderEditAddVariant",
+      );
+      await step(
+        ORDER_EDIT_COMMIT_MUTATION,
+        { id: calc, notifyCustomer: input.notifyCustomer, staffNote: input.reason },
+        "orderEditCommit",
+      );
+      return { before, substituted: true };
     }
     case "close": {
       const { data } = await transport.graphql<{ orderClose: { userErrors: UserError[] } }>(

@@ -23,6 +23,7 @@ import {
   locationOfWarehouse,
   moveInput,
   readyForPickupInput,
+  substituteInput,
 } from "./order-actions.ts";
 import {
   loadOrderOperationSettings,
@@ -282,6 +283,58 @@ export function orderOperationRoutes(ctx: AppContext) {
             errors,
           );
         return enqueue(o.store_id, o.id, { kind: "cancel_lines", input: body }, reply);
+      },
+    }),
+    route({
+      method: "POST",
+      url: "/api/v1/orders/:id/substitute",
+      tag: "order operations",
+      auth: "orders.write",
+      summary:
+        "Substitute units of a line that cannot be served (a pickup line out of stock) with another SKU, with a reason: one order edit in Shopify (the line down, the other variant added, committed with the reason as staff note); the reservation follows. 202 with the action.",
+      params: orderParams,
+      body: substituteInput,
+      response: actionAnswer,
+      successStatus: 202,
+      async handler({ params, body, reply }) {
+        const o = await orderFor(db, params.id, "changed");
+        notCancelled(o, "changed");
+        const open = await unshippedByLine(db, o.id);
+        const errors: ErrorDetail[] = [];
+        const left = open.get(body.lineId);
+        if (left === undefined)
+          errors.push({
+            path: "lineId",
+            code: "UNKNOWN_LINE",
+            message: `${body.lineId} is not a line of order ${o.name}`,
+          });
+        else if (body.quantity > left)
+          errors.push({
+            path: "quantity",
+            code: "QUANTITY_EXCEEDS_UNSHIPPED",
+            message: `${body.quantity} to substitute but ${left} remain unshipped on ${body.lineId}`,
+          });
+        const link = await db
+          .selectFrom("variant_links as l")
+          .innerJoin("variants as v", "v.id", "l.variant_id")
+          .select("l.product_variant_gid")
+          .where("l.store_id", "=", o.store_id)
+          .where("v.sku", "=", body.sku)
+          .executeTakeFirst();
+        if (!link)
+          errors.push({
+            path: "sku",
+            code: "UNLINKED_SKU",
+            message: `SKU ${body.sku} is not linked to a Shopify variant of this store (link it first)`,
+          });
+        if (errors.length > 0 || !link)
+          throw new AppError("INVALID_REQUEST", `the substitution cannot be made; nothing was sent`, errors);
+        return enqueue(
+          o.store_id,
+          o.id,
+          { kind: "substitute", input: { ...body, variantGid: link.product_variant_gid } },
+          reply,
+        );
       },
     }),
     route({

@@ -9,6 +9,7 @@ export type OrderActionKind =
   | "move"
   | "cancel"
   | "cancel_lines"
+  | "substitute"
   | "close"
   | "return_process";
 export type OrderActionStatus = "pending" | "done" | "failed";
