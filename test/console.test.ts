@@ -699,6 +699,32 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
     }, DOMAIN);
     expect(refused.role).toBe("viewer");
     expect(refused.out).toEqual(Array(4).fill({ status: 403, code: "FORBIDDEN" }));
+
+    // The admin sets vic a new password: a weak one is refused beside its field, with the code;
+    // once set, vic's open console is signed out by itself and the new password signs in.
+    await page.getByRole("button", { name: "New password for vic" }).click();
+    await page.getByLabel("New password for vic").fill("short");
+    await page.getByRole("button", { name: "Set password" }).click();
+    const vicRow = page.locator('#accounts-table tr[data-account="vic"]');
+    await expect
+      .poll(() => vicRow.locator(".field-error").textContent(), { timeout: 10_000 })
+      .toMatch(/^WEAK_PASSWORD: /);
+    await page.getByLabel("New password for vic").fill("a longer viewer password");
+    await page.getByRole("button", { name: "Set password" }).click();
+    await expect
+      .poll(() => vicRow.textContent(), { timeout: 15_000 })
+      .toContain("Password set; vic's sessions ended.");
+    await v.getByRole("heading", { name: "Sign in to Tillbridge" }).waitFor({ timeout: 20_000 });
+    await v.getByLabel("Username").fill("vic");
+    await v.getByLabel("Password").fill("viewer password 1");
+    await v.getByRole("button", { name: "Sign in" }).click();
+    await expect
+      .poll(() => v.locator("#signin-error").textContent(), { timeout: 10_000 })
+      .toContain("INVALID_CREDENTIALS");
+    await v.getByLabel("Password").fill("a longer viewer password");
+    await v.getByRole("button", { name: "Sign in" }).click();
+    // Back where vic was.
+    await v.getByRole("heading", { name: "Failures", level: 1 }).waitFor({ timeout: 15_000 });
     expect(viewer.problems).toEqual([]);
     expect(a11y["20-access"]).toEqual([]);
     expect(a11y["21-viewer-overview"]).toEqual([]);

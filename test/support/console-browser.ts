@@ -95,7 +95,11 @@ export async function openConsole(browser: Browser, url: string): Promise<Consol
   const context = await browser.newContext({ viewport: LAPTOP, acceptDownloads: true });
   const page = await context.newPage();
   const problems: string[] = [];
-  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("pageerror", (e) =>
+    problems.push(
+      `page error: ${e.message} (${e.stack?.split("\n")[1]?.trim() ?? "no stack"}) on ${page.url()}`,
+    ),
+  );
   page.on("console", (m) => {
     if (m.type() === "error" && /Content Security Policy|Refused to/i.test(m.text())) problems.push(m.text());
   });

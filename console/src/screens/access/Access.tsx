@@ -75,13 +75,16 @@ function Accounts() {
     setPassword("");
     await list.reload();
   });
-  const change = async (a: Account, body: Record<string, unknown>) => {
+  /** Changes an account; its error is shown in the row, or returned to a form showing it by its field. */
+  const change = async (a: Account, body: Record<string, unknown>, inForm = false) => {
     setRowError(null);
     try {
       await api.patch(`/api/v1/accounts/${a.id}`, body);
       await list.reload();
+      return null;
     } catch (e) {
-      setRowError({ id: a.id, error: asApiError(e) });
+      if (!inForm) setRowError({ id: a.id, error: asApiError(e) });
+      return asApiError(e);
     }
   };
   const roles = list.data?.roles ?? ["viewer", "operator", "admin"];
@@ -128,7 +131,7 @@ function Accounts() {
                     {a.disabledAt ? "Enable" : "Disable"} {a.username}
                   </button>
                 )}
-                <NewPassword account={a} onSet={(body) => change(a, body)} />
+                <NewPassword account={a} onSet={(body) => change(a, body, true)} />
                 {rowError?.id === a.id && <ErrorBox error={rowError.error} />}
               </td>
             </tr>
@@ -300,44 +303,83 @@ function ApiKeys() {
   );
 }
 
-/** Sets a new password for an account (its sessions end); the admin tells the person. */
+/**
+ * Sets a new password for an account (its sessions end); the admin tells the person. A refused
+ * password keeps the form open with the reason and its code under the field.
+ */
 function NewPassword({
   account,
   onSet,
 }: {
   account: Account;
-  onSet: (body: { password: string }) => Promise<void>;
+  onSet: (body: { password: string }) => Promise<ApiError | null>;
 }) {
   const [open, setOpen] = useState(false);
   const [password, setPassword] = useState("");
+  const [error, setError] = useState<ApiError | null>(null);
+  const [done, setDone] = useState(false);
   if (!open)
     return (
-      <button type="button" class="link" onClick={() => setOpen(true)}>
-        New password for {account.username}
-      </button>
+      <>
+        <button
+          type="button"
+          class="link"
+          onClick={() => {
+            setOpen(true);
+            setDone(false);
+          }}
+        >
+          New password for {account.username}
+        </button>
+        {done && (
+          <span class="notice" role="status">
+            Password set; {account.username}'s sessions ended.
+          </span>
+        )}
+      </>
     );
   const id = `pw-${account.id}`;
+  const detail = error ? (error.forField("password") ?? { code: error.code, message: error.message }) : null;
   return (
     <form
       onSubmit={onSubmit(() => {
-        void onSet({ password }).then(() => {
+        void onSet({ password }).then((e) => {
+          setError(e);
+          if (e) return;
           setPassword("");
           setOpen(false);
+          setDone(true);
         });
       })}
     >
-      <label for={id}>New password for {account.username}</label>
-      <input
-        id={id}
-        type="password"
-        autoComplete="new-password"
-        required
-        value={password}
-        onInput={(e) => setPassword(e.currentTarget.value)}
-      />
+      <div class={`field${detail ? " invalid" : ""}`}>
+        <label for={id}>New password for {account.username}</label>
+        <input
+          id={id}
+          type="password"
+          autoComplete="new-password"
+          required
+          aria-invalid={detail ? true : undefined}
+          aria-describedby={detail ? `${id}-error` : undefined}
+          value={password}
+          onInput={(e) => setPassword(e.currentTarget.value)}
+        />
+        {detail && (
+          <small class="field-error" role="alert" id={`${id}-error`}>
+            {detail.code}: {detail.message}
+          </small>
+        )}
+      </div>
       <div class="actions">
         <button type="submit">Set password</button>
-        <button type="button" class="secondary" onClick={() => setOpen(false)}>
+        <button
+          type="button"
+          class="secondary"
+          onClick={() => {
+            setOpen(false);
+            setError(null);
+          }}
+        >
           Cancel
         </button>
       </div>

@@ -70,7 +70,9 @@ export function OrderOperations({ id }: { id: string }) {
   );
   const returns = usePoll(() => api.get<{ items: Return[] }>(`/api/v1/orders/${id}/returns`), [id], 10_000);
   const actions = usePoll(() => api.get<{ items: Action[] }>(`/api/v1/orders/${id}/actions`), [id], 10_000);
-  const f = fo.data;
+  // The hub answers {"ok":true} (its route helper's answer for null) while the order's
+  // fulfillment orders have not been read: treat any answer without the list as not read yet.
+  const f = fo.data && Array.isArray(fo.data.fulfillmentOrders) ? fo.data : null;
   return (
     <>
       <Section title="Delivery and holds" id="delivery">
