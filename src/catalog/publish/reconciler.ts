@@ -38,6 +38,7 @@ import {
 import type { PublishRules } from "./rules.ts";
 import {
   ensureCustomIdDefinition,
+  PublishReadLimit,
   readCurrentProduct,
   sendPrices,
   sendProductSet,
@@ -124,6 +125,17 @@ export async function runPublishCycle(
       result[outcome]++;
     } catch (err) {
       if (fatal(err)) throw err;
+      if (err instanceof PublishReadLimit) {
+        await recordRefused(
+          deps.db,
+          store.id,
+          row.productId,
+          { key: row.key, code: err.code, field: null, message: err.message },
+          deps.now(),
+        );
+        result.refused++;
+        continue;
+      }
       result.failed++;
       const now = deps.now();
       const attempts = row.attempts + 1;

@@ -75,7 +75,7 @@ export const PUBLISH_READ_PRODUCT = graphql`
   query TillbridgePublishReadProduct($identifier: ProductIdentifierInput!) {
     productByIdentifier(identifier: $identifier) {
       ...TillbridgePublishProduct
-      variants(first: 250) {
+      variants(first: 100) {
         nodes {
           ...TillbridgePublishVariant
         }
@@ -119,7 +119,10 @@ export const PUBLISH_READ_PRODUCT = graphql`
       title
       description
     }
-    media(first: 250) {
+    media(first: 100) {
+      pageInfo {
+        hasNextPage
+      }
       nodes {
         id
         alt
@@ -130,7 +133,10 @@ export const PUBLISH_READ_PRODUCT = graphql`
         }
       }
     }
-    metafields(first: 250) {
+    metafields(first: 100) {
+      pageInfo {
+        hasNextPage
+      }
       nodes {
         namespace
         key
@@ -200,6 +206,16 @@ const variantOf = (v: RawVariant): CurrentVariant => ({
   cost: v.inventoryItem.unitCost ? Number(v.inventoryItem.unitCost.amount).toFixed(2) : null,
 });
 
+const READ_PAGE = 100;
+/** Requested costs (what Shopify checks the bucket against), as the emulator computes them. */
+const READ_COST = 75;
+const VARIANT_PAGE_COST = 30;
+
+/** A product whose lists the hub cannot read whole in one call: refused, never half-sent. */
+export class PublishReadLimit extends Error {
+  readonly code = "PRODUCT_TOO_LARGE";
+}
+
 /** Shopify's product by its GID or by the hub's key (customId); null when there is none. */
 export async function readCurrentProduct(
   transport: AdminTransport,
@@ -210,21 +226,29 @@ export async function readCurrentProduct(
     productByIdentifier:
       | (Omit<CurrentProduct, "variants" | "media" | "metafields" | "category"> & {
           category: { id: string } | null;
-          media: { nodes: { id: string; alt: string | null; image?: { url: string } | null }[] };
-          metafields: { nodes: CurrentProduct["metafields"][number][] };
+          media: {
+            pageInfo: { hasNextPage: boolean };
+            nodes: { id: string; alt: string | null; image?: { url: string } | null }[];
+          };
+          metafields: { pageInfo: { hasNextPage: boolean }; nodes: CurrentProduct["metafields"][number][] };
           variants: RawPage;
         })
       | null;
-  }>(PUBLISH_READ_PRODUCT, { identifier }, { estimatedCost: 40 });
+  }>(PUBLISH_READ_PRODUCT, { identifier }, { estimatedCost: READ_COST });
   const p = r.data.productByIdentifier;
   if (!p) return null;
+  // productSet replaces these lists wholesale: a list read in part would delete the rest.
+  if (p.media.pageInfo.hasNextPage || p.metafields.pageInfo.hasNextPage)
+    throw new PublishReadLimit(
+      `${p.id} has more than ${READ_PAGE} ${p.media.pageInfo.hasNextPage ? "media" : "metafields"}; the hub does not publish such a product yet (it would have to send them all back)`,
+    );
   const variants = p.variants.nodes.map(variantOf);
   let page = p.variants.pageInfo;
   while (page.hasNextPage) {
     const more = await transport.graphql<{ product: { variants: RawPage } | null }>(
       PUBLISH_READ_VARIANTS,
       { id: p.id, after: page.endCursor },
-      { estimatedCost: 30 },
+      { estimatedCost: VARIANT_PAGE_COST },
     );
     if (!more.data.product) break;
     variants.push(...more.data.product.variants.nodes.map(variantOf));
@@ -298,7 +322,7 @@ export async function sendProductSet(
       } | null;
       userErrors: ShopifyUserError[];
     };
-  }>(PRODUCT_SET, { identifier, input }, { estimatedCost: 50 });
+  }>(PRODUCT_SET, { identifier, input }, { estimatedCost: 10 });
   const set = r.data.productSet;
   if (set.userErrors.length > 0 || !set.product) return { ok: false, userErrors: set.userErrors };
   return {
