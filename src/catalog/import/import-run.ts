@@ -47,7 +47,6 @@ import {
   mergeProductFields,
   mergeVariant,
   shopifyOptions,
-  type VariantDecision,
   withoutUnchosen,
 } from "./import-plan.ts";
 import { type ImportRun, type ImportSummary, importRunOf } from "./import-store.ts";
