@@ -252,6 +252,14 @@ const job = async (kind: string) => {
   return j.result;
 };
 const link = await phase("link (job)", () => job("link"));
+if (process.env.BENCH_STOP_AFTER_LINK) {
+  // For profiling the link alone (HUB_NODE_FLAGS=--cpu-prof): the hub writes its profile on exit.
+  hubProcess.kill("SIGTERM");
+  await new Promise((r) => hubProcess.on("exit", r));
+  watcher.send("stop");
+  await watched;
+  process.exit(0);
+}
 const dry = await phase("dry run (job)", () => job("dry_run"));
 await phase("absolute mode and enable", async () => {
   await api("PUT", `/api/v1/stores/${DOMAIN}/inventory-mode`, { mode: "absolute" });
