@@ -146,6 +146,8 @@ describe.each(DIALECTS)("order intake on %s", (dialect) => {
       const kind = rand(10);
       const o = emulator.control.placeOrder(domain, {
         lineItems: lines,
+        // POS orders carry their location (web orders have none since the emulator follows Shopify).
+        sourceName: "pos",
         locationId: store.locations[rand(2)]!.id,
         ...(kind === 0
           ? {}
@@ -437,6 +439,7 @@ describe.each(DIALECTS)("order intake on %s", (dialect) => {
     const base = (await stockOf(sku, "W2"))!;
     const o = emulator.control.placeOrder(domain, {
       lineItems: [{ sku, quantity: 3 }],
+      sourceName: "pos",
       locationId: store.locations[1]!.id,
     });
     await deliverAll();
