@@ -1,0 +1,166 @@
+/**
+ * Properties of SKU-then-barcode matching (src/catalog/matching.ts), the rules both linking and
+ * the catalog import use, over random catalogs with collisions on purpose (few SKUs and barcodes,
+ * blanks, duplicates on both sides):
+ * - never guessed: each link's SKU is equal on both sides (or, for a barcode link, the barcodes
+ *   are equal and no Shopify variant has the hub variant's SKU), and no hub or Shopify variant
+ *   is in two links;
+ * - a SKU carried by two Shopify variants links neither;
+ * - every Shopify variant is either linked or named by a problem (none silently dropped), and every
+ *   hub variant is either linked or accounted for;
+ * - the result does not depend on the order the variants come in.
+ * Plus the import's compact decision table round-trips every decision.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { DecisionTable, type VariantDecision } from "../src/catalog/import/import-plan.ts";
+import { type HubVariant, matchVariants, type ShopifyVariant } from "../src/catalog/matching.ts";
+
+const code = (prefix: string, n: number) =>
+  fc.option(
+    fc.integer({ min: 0, max: n }).map((i) => `${prefix}${i}`),
+    { nil: null },
+  );
+
+const catalogs = fc
+  .record({
+    hub: fc.uniqueArray(
+      fc.record({ sku: fc.integer({ min: 0, max: 12 }).map((i) => `S${i}`), barcode: code("B", 8) }),
+      {
+        selector: (h) => h.sku,
+        maxLength: 10,
+      },
+    ),
+    shopify: fc.array(fc.record({ sku: fc.oneof(code("S", 14), fc.constant("  ")), barcode: code("B", 8) }), {
+      maxLength: 14,
+    }),
+  })
+  .map(({ hub, shopify }) => ({
+    hub: hub.map((h, i): HubVariant => ({ id: i + 1, sku: h.sku, barcode: h.barcode })),
+    shopify: shopify.map(
+      (v, i): ShopifyVariant => ({
+        id: `gid://shopify/ProductVariant/${100 + i}`,
+        sku: v.sku,
+        barcode: v.barcode,
+        inventoryItemId: `gid://shopify/InventoryItem/${500 + i}`,
+      }),
+    ),
+  }));
+
+const norm = (s: string | null) => (s?.trim() ? s.trim() : null);
+
+describe("SKU-then-barcode matching", () => {
+  it("never guesses, never links twice, names every Shopify variant it does not link", () => {
+    fc.assert(
+      fc.property(catalogs, ({ hub, shopify }) => {
+        const { links, problems } = matchVariants(hub, shopify, []);
+        const hubById = new Map(hub.map((h) => [h.id, h]));
+        const shopById = new Map(shopify.map((v) => [v.id, v]));
+        expect(new Set(links.map((l) => l.variantId)).size).toBe(links.length);
+        expect(new Set(links.map((l) => l.productVariantGid)).size).toBe(links.length);
+        const skuCount = new Map<string, number>();
+        for (const v of shopify) {
+          const s = norm(v.sku);
+          if (s) skuCount.set(s, (skuCount.get(s) ?? 0) + 1);
+        }
+        for (const l of links) {
+          const h = hubById.get(l.variantId)!;
+          const v = shopById.get(l.productVariantGid)!;
+          expect(l.inventoryItemGid).toBe(v.inventoryItemId);
+          if (l.matchedBy === "sku") {
+            expect(norm(v.sku)).toBe(h.sku);
+            expect(skuCount.get(h.sku)).toBe(1);
+          } else {
+            expect(norm(v.barcode)).not.toBeNull();
+            expect(norm(v.barcode)).toBe(norm(h.barcode));
+            expect(skuCount.has(h.sku)).toBe(false);
+          }
+        }
+        // A SKU two Shopify variants carry links neither of them.
+        for (const [sku, n] of skuCount)
+          if (n > 1) {
+            expect(links.some((l) => norm(shopById.get(l.productVariantGid)!.sku) === sku)).toBe(false);
+            expect(problems.some((p) => p.kind === "duplicate_sku_in_shopify" && p.sku === sku)).toBe(true);
+          }
+        // Every Shopify variant is linked or named by a problem (by id, or inside its detail).
+        const linked = new Set(links.map((l) => l.productVariantGid));
+        for (const v of shopify) {
+          if (linked.has(v.id)) continue;
+          const named = problems.some((p) => p.productVariantGid === v.id || p.detail.includes(v.id));
+          expect(named, `${v.id} (${v.sku}/${v.barcode}) is neither linked nor a problem`).toBe(true);
+          if (norm(v.sku) === null && norm(v.barcode) === null)
+            expect(problems.some((p) => p.kind === "no_sku_or_barcode" && p.productVariantGid === v.id)).toBe(
+              true,
+            );
+        }
+        // Every hub variant is linked, not in Shopify, or part of a named ambiguity.
+        const linkedHub = new Set(links.map((l) => l.variantId));
+        for (const h of hub) {
+          if (linkedHub.has(h.id)) continue;
+          const named = problems.some(
+            (p) => p.sku === h.sku || (h.barcode !== null && p.barcode === norm(h.barcode)),
+          );
+          expect(named, `hub ${h.sku} is neither linked nor named`).toBe(true);
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it("gives the same links and problems whatever order the variants come in", () => {
+    fc.assert(
+      fc.property(catalogs, fc.integer(), ({ hub, shopify }, seed) => {
+        const shuffle = <T>(xs: readonly T[]) => {
+          const out = [...xs];
+          let s = seed;
+          for (let i = out.length - 1; i > 0; i--) {
+            s = (s * 1103515245 + 12345) & 0x7fffffff;
+            const j = s % (i + 1);
+            [out[i], out[j]] = [out[j]!, out[i]!];
+          }
+          return out;
+        };
+        const a = matchVariants(hub, shopify, []);
+        const b = matchVariants(shuffle(hub), shuffle(shopify), []);
+        const key = (r: typeof a) => ({
+          links: r.links.map((l) => `${l.variantId}>${l.productVariantGid}:${l.matchedBy}`).sort(),
+          problems: r.problems.map((p) => `${p.kind}:${p.sku}:${p.barcode}:${p.productVariantGid}`).sort(),
+        });
+        expect(key(b)).toEqual(key(a));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("the import's decision table returns every decision it was given", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: 1, max: 2 ** 40 }),
+            fc.oneof(
+              fc.record({
+                kind: fc.constant("link" as const),
+                variantId: fc.integer({ min: 1, max: 2 ** 31 }),
+                matchedBy: fc.constantFrom("sku" as const, "barcode" as const),
+              }),
+              fc.constant({ kind: "create" as const }),
+              fc.constant({ kind: "problem" as const }),
+            ),
+          ),
+          { maxLength: 50 },
+        ),
+        (entries) => {
+          const table = new DecisionTable();
+          const expected = new Map<number, VariantDecision>();
+          for (const [id, d] of entries) {
+            table.set(`gid://shopify/ProductVariant/${id}`, d);
+            expected.set(id, d);
+          }
+          for (const [id, d] of expected) expect(table.get(`gid://shopify/ProductVariant/${id}`)).toEqual(d);
+          expect(table.get("gid://shopify/ProductVariant/0")).toEqual({ kind: "problem" });
+        },
+      ),
+    );
+  });
+});
