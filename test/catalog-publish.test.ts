@@ -171,6 +171,7 @@ describe.each(DIALECTS)("catalog publish on %s", (dialect) => {
   });
 
   it("a changed option republishes the product with the new variant", async () => {
+    const mediaBefore = (await shopify("tee"))!.media.map((m) => m.id);
     await put([
       tee({
         options: [{ name: "Size", values: ["S", "M", "L"] }],
@@ -189,6 +190,8 @@ describe.each(DIALECTS)("catalog publish on %s", (dialect) => {
       ["TEE-L", "L"],
     ]);
     expect(productsTitled("Organic tee")).toBe(1);
+    // Images the hub did not change are not uploaded again.
+    expect(p.media.map((m) => m.id)).toEqual(mediaBefore);
   });
 
   it("a variant the merchant added in Shopify survives a publish; a protected description stays the merchant's", async () => {

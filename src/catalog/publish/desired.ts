@@ -206,7 +206,11 @@ export interface Owned {
   readonly variants: Readonly<Record<string, { readonly id: string; readonly item: string }>>;
   readonly media: readonly string[];
   readonly metafields: readonly string[];
+  /** The hub's image list last sent (its hash): unchanged images are not uploaded again. */
+  readonly imagesHash?: string;
 }
+
+export const imagesHash = (images: DesiredProduct["images"]) => digest(images);
 
 export const NO_OWNED: Owned = { variants: {}, media: [], metafields: [] };
 
@@ -327,7 +331,9 @@ export function productSetPlan(
   const keptMedia = rules.ownsProductsEntirely
     ? []
     : (current?.media ?? []).filter((m) => !ownedMedia.has(m.id)).map((m) => m.id);
-  if (write("images")) {
+  // Images only when creating or when the hub's list changed: re-sending would re-upload them.
+  const imagesChanged = create || owned.imagesHash !== imagesHash(d.images);
+  if (write("images") && imagesChanged) {
     input.files = [
       ...keptMedia.map((id) => ({ id })),
       ...d.images.map((i) => ({ originalSource: i.url, alt: i.alt ?? "", contentType: "IMAGE" })),

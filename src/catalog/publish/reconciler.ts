@@ -21,7 +21,7 @@ import { LeaseLostError } from "../../runtime/leases.ts";
 import { ShopifyAuthError } from "../../shopify/errors.ts";
 import type { AdminTransport } from "../../shopify/transport.ts";
 import { getProduct } from "../products-store.ts";
-import { type DesiredOutcome, desiredProduct, type Owned, productSetPlan } from "./desired.ts";
+import { type DesiredOutcome, desiredProduct, imagesHash, type Owned, productSetPlan } from "./desired.ts";
 import {
   dueProducts,
   linkedProduct,
@@ -267,6 +267,7 @@ async function publishOne(
       }),
     ),
     media: plan.input.files ? sent.media.filter((m) => !kept.has(m)) : owned.media,
+    imagesHash: plan.input.files ? imagesHash(d.product.images) : owned.imagesHash,
     metafields: [
       ...new Set([...(rules.fields.metafields === "always" ? [] : owned.metafields), ...plan.metafieldKeys]),
     ],
