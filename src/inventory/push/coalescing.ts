@@ -37,7 +37,8 @@ export function adaptiveWindowMs(maxWindowMs: number, budget: ThrottleStatus | u
  * only whole batches' worth (oldest first), else none. Taking each mark when its own window ends would release a
  * steady stream one cycle's worth at a time, in small batches however wide the window; flushing
  * everything when the oldest is due is what fills the batches. A mark still coalesces: its
- * latest value is what is sent.
+ * latest value is what is sent. Counted in variants: each has a level at every managed location
+ * of the store, so whole variant batches are whole quantity batches.
  */
 export function flushReady(
   marks: readonly DirtyMark[],
