@@ -527,7 +527,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
       expect(a11y[n], n).toEqual([]);
   }, 60_000);
 
-  it("replays a dead letter, resolves a link problem and dismisses a parked order with a reason from the failures screen", async () => {
+  it("replays dead letters (a webhook delivery and a notification), resolves a link problem and dismisses a parked order with a reason from the failures screen", async () => {
     const { page } = admin;
     const db = hub.ctx.database.db;
     const s = await db
@@ -556,14 +556,55 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
     const [parkedId] = await insertOrders(db, [
       { storeId: Number(s.id), number: 2001, createdAt: Date.now(), status: "parked" },
     ]);
+    // A webhook delivery that gave up (its order never reached the hub), kept as a dead letter.
+    const lost = emulator.control.placeOrder(DOMAIN, {
+      lineItems: [{ sku: "W-1", quantity: 1 }],
+      locationId: store.locations[0]!.id,
+      customer: { email: "lost@example.com", firstName: "Lo", lastName: "St" },
+    });
+    const { id: inboxId } = await db
+      .insertInto("webhook_inbox")
+      .values({
+        webhook_id: "dead-webhook-1",
+        shop: DOMAIN,
+        topic: "orders/create",
+        body: JSON.stringify(emulator.control.orderPayload(DOMAIN, lost.id)),
+        received_at: Date.now(),
+        status: "dead",
+        attempts: 8,
+        next_attempt_at: 0,
+        last_error: "the database was unreachable",
+        processed_at: null,
+        order_gid: lost.id,
+      })
+      .returning("id")
+      .executeTakeFirstOrThrow();
     await nav(page, "Failures").click();
     const table = page.locator("#failures-table");
+    const deadWebhook = table.locator(`tr[data-failure="dead_letter:${inboxId}"]`);
+    await expect.poll(() => deadWebhook.textContent(), { timeout: 10_000 }).toContain("unreachable");
     const dead = table.locator(`tr[data-failure="outbound_dead:${deadId}"]`);
     await expect.poll(() => dead.textContent()).toContain("HTTP 502");
     const problem = table.locator('tr[data-kind="link_problem"]', { hasText: "W-3" });
     await expect.poll(() => problem.count()).toBe(1);
-    await expect.poll(() => page.locator("#failures-summary").textContent()).toMatch(/^3 to look at: /);
+    await expect.poll(() => page.locator("#failures-summary").textContent()).toMatch(/^4 to look at: /);
     await shot(page, "14-failures");
+    // Replaying the delivery processes it now: the order reaches the hub.
+    await deadWebhook.getByRole("button", { name: "Replay" }).click();
+    await expect.poll(() => deadWebhook.count(), { timeout: 10_000 }).toBe(0);
+    await expect
+      .poll(
+        async () =>
+          (
+            await db
+              .selectFrom("orders")
+              .select("status")
+              .where("shopify_order_gid", "=", lost.id)
+              .executeTakeFirst()
+          )?.status,
+        { timeout: 20_000 },
+      )
+      .toBe("imported");
     // The back office is up again: replaying delivers the notification there.
     const received: string[] = [];
     const backOffice = createServer((req, res) => {
