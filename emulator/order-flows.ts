@@ -181,7 +181,7 @@ export function moveFulfillmentOrder(
   if (fo.status !== "OPEN")
     return fail(`Cannot move a fulfillment order with status ${fo.status.toLowerCase()}.`, ["id"]);
   const loc = shop.locations.get(newLocationId);
-  if (!loc || !loc.isActive) return fail("Location does not exist or is not active.", ["newLocationId"]);
+  if (!loc?.isActive) return fail("Location does not exist or is not active.", ["newLocationId"]);
   if (loc.id === fo.locationId)
     return fail("Cannot move a fulfillment order to the location it is assigned to.", ["newLocationId"]);
   const asked = new Map<number, number>();

@@ -168,7 +168,7 @@ export function orderOperationRoutes(ctx: AppContext) {
       async handler({ params, body, reply }) {
         const o = await orderFor(db, params.id, "collected");
         const v = (await fulfillmentViews(db, [o.id])).get(o.id);
-        if (!v || v.deliveryMethod !== "pick_up" || !v.pickupLocation?.warehouse)
+        if (v?.deliveryMethod !== "pick_up" || !v.pickupLocation?.warehouse)
           throw new AppError(
             "INVALID_REQUEST",
             `order ${o.name} is not a pickup order at a mapped location`,

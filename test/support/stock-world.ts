@@ -164,7 +164,7 @@ export async function createWorld(o: WorldOptions): Promise<World> {
   const pushDeps = (): PushDeps => ({ db, now: () => Date.now(), logger: hub.ctx.logger, windowMs: 0 });
   const count = async (q: Promise<{ n: unknown } | undefined>) => Number((await q)?.n ?? 0);
 
-  const steps = [
+  const steps: (() => Promise<void>)[] = [
     async () => void (await processInbox(hub.ctx)),
     async () => void (await processFulfillmentInbox(hub.ctx)),
     async () => void (await processRefundInbox(hub.ctx)),
