@@ -11,9 +11,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, signWebhook, startEmulator } from "../emulator/index.ts";
-import { systemClock } from "../src/core/clock.ts";
+import { fixedClock, systemClock } from "../src/core/clock.ts";
+import { createMetrics } from "../src/core/metrics.ts";
 import { createAdminTransport } from "../src/shopify/admin-client.ts";
-import { SHOPIFY_API_VERSION } from "../src/shopify/api-version.ts";
+import { endOfLife, SHOPIFY_API_VERSION } from "../src/shopify/api-version.ts";
+import { registerSyncHealth } from "../src/shops/health-metrics.ts";
 import { ensureWebhooks } from "../src/shops/webhook-subscriptions.ts";
 import { startTestHub, type TestHub } from "./support/hub.ts";
 import { type EmulatedStore, emulatedStore } from "./support/shopify.ts";
@@ -257,5 +259,24 @@ describe("webhook health", () => {
     expect(await metrics()).toContain(
       `tillbridge_shopify_api_deprecations{store="${storeId}",operation="TillbridgeTestOldAddress"} 1`,
     );
+  });
+
+  it("warns at start-up within 90 days of the pinned version's end of life, not before", async () => {
+    const day = 24 * 3600_000;
+    const warnings = (at: number) => {
+      const seen: string[] = [];
+      const logger = { ...hub.ctx.logger, warn: (_o: unknown, msg?: string) => void seen.push(String(msg)) };
+      registerSyncHealth({
+        ...hub.ctx,
+        clock: fixedClock(at),
+        logger: logger as never,
+        metrics: createMetrics(),
+      });
+      return seen;
+    };
+    expect(warnings(endOfLife(SHOPIFY_API_VERSION) - 120 * day)).toEqual([]);
+    expect(warnings(endOfLife(SHOPIFY_API_VERSION) - 30 * day)).toEqual([
+      expect.stringContaining(`reaches its end of life on`),
+    ]);
   });
 });
