@@ -25,7 +25,6 @@ import {
   screen,
 } from "./support/console-browser.ts";
 import { insertOrders } from "./support/console-data.ts";
-import { Keyboard } from "./support/console-keyboard.ts";
 import { startTestHub, type TestHub } from "./support/hub.ts";
 import { type EmulatedStore, emulatedStore, shopifyAvailable } from "./support/shopify.ts";
 
@@ -875,95 +874,4 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
     }
     expect(admin.problems).toEqual([]);
   }, 90_000);
-
-  it("signs in, connects a store through the wizard and changes a setting with the keyboard alone, the focus always visible", async () => {
-    // Runs last: it connects a second store, which the tests above do not expect.
-    const domain = "keys.myshopify.com";
-    const second = await emulatedStore({ emulator, domain, skus: ["W-1", "W-2"], initial: () => 0 });
-    const session = await openConsole(browser, `${hub.url}/`);
-    const { page } = session;
-    const keys = new Keyboard(page);
-    await page.getByRole("heading", { name: "Sign in to Tillbridge" }).waitFor();
-    await keys.tabTo(page.getByLabel("Username"));
-    await keys.type("ada");
-    await keys.tabTo(page.getByLabel("Password"));
-    await keys.type("correct horse battery");
-    await keys.press("Enter");
-    await page.getByRole("heading", { name: "Stores", level: 1 }).waitFor();
-
-    await keys.tabTo(page.getByRole("link", { name: "Connect a store" }));
-    await keys.press("Enter");
-    await keys.tabTo(page.getByLabel("Shop domain"));
-    await keys.type("keys");
-    await keys.tabTo(page.getByLabel("Admin API access token"));
-    await keys.type(second.token);
-    await keys.press("Enter");
-
-    await page.getByRole("heading", { name: "Where is each Shopify location's stock?" }).waitFor();
-    const select = page.getByLabel(`Warehouse for ${second.locations[0]!.name}`);
-    await keys.tabTo(select);
-    await keys.type("Main"); // type-ahead picks "Main warehouse (MAIN)"
-    expect(await select.inputValue()).toBe("MAIN");
-    await keys.tabTo(page.getByRole("button", { name: "Save and continue" }));
-    await keys.press("Enter");
-
-    await page.getByRole("heading", { name: "Link the hub's variants to Shopify's" }).waitFor();
-    const linked = page.getByRole("button", { name: "Continue" });
-    await expect.poll(() => linked.isEnabled(), { timeout: 30_000 }).toBe(true);
-    await keys.tabTo(linked);
-    await keys.press("Space");
-    await page.getByRole("heading", { name: "Dry run: what the hub would change in Shopify" }).waitFor();
-    const dryRunDone = page.getByRole("button", { name: "Continue" });
-    await expect.poll(() => dryRunDone.isEnabled(), { timeout: 30_000 }).toBe(true);
-    await keys.tabTo(dryRunDone);
-    await keys.press("Enter");
-    await page.getByRole("heading", { name: "How should the hub update Shopify's stock?" }).waitFor();
-    await keys.tabTo(page.getByRole("button", { name: "Save and continue" }));
-    await keys.press("Enter");
-    await page.getByRole("heading", { name: "Which flows should run?" }).waitFor();
-    await keys.tabTo(page.getByRole("button", { name: "Save and continue" }));
-    await keys.press("Space");
-    await page.getByRole("heading", { name: "How long should customers' personal data be kept?" }).waitFor();
-    const keep = page.getByLabel("Keep personal data for");
-    await keys.tabTo(keep);
-    await keys.type("90");
-    expect(await keep.inputValue()).toBe("90");
-    await keys.tabTo(page.getByRole("button", { name: "Save and finish" }));
-    await keys.press("Enter");
-    await page.getByRole("heading", { name: `${domain} is set up` }).waitFor();
-    // Stock arrives: the same warehouse feeds both stores, so Shopify shows the same W-1 in each.
-    const sellable = shopifyAvailable(store, "W-1", store.locations[0]!.id);
-    expect(sellable).toBeGreaterThan(0);
-    await expect
-      .poll(() => shopifyAvailable(second, "W-1", second.locations[0]!.id), { timeout: 20_000 })
-      .toBe(sellable);
-
-    // A setting, on the store's page.
-    await keys.tabTo(page.getByRole("link", { name: "Open the store's page" }));
-    await keys.press("Enter");
-    // The page is long: its list of sections jumps there (the focus follows).
-    await keys.tabTo(
-      page
-        .getByRole("navigation", { name: "On this page" })
-        .getByRole("button", { name: "Shipments and returns" }),
-    );
-    await keys.press("Enter");
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe("fulfillment-settings-title");
-    const restock = page.getByLabel("Restock rule for refunds");
-    await keys.tabTo(restock, { max: 5 });
-    await keys.press("ArrowDown");
-    expect(await restock.inputValue()).toBe("order_warehouse");
-    await keys.tabTo(page.getByRole("button", { name: "Save shipment rules" }));
-    await keys.press("Enter");
-    await expect.poll(() => page.locator("#fulfillment-settings").textContent()).toContain("Saved.");
-    expect((await call("GET", `/api/v1/stores/${domain}/fulfillment-settings`)).restockRule).toBe(
-      "order_warehouse",
-    );
-    expect((await call("GET", `/api/v1/stores/${domain}/order-settings`)).retentionDays).toBe(90);
-    console.log(
-      `keyboard only: ${keys.tabs} Tab presses, ${keys.keys} other keys (typing a field counts once)`,
-    );
-    expect(session.problems).toEqual([]);
-    await page.context().close();
-  }, 120_000);
 });
