@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator/index.ts";
 import { publishDb } from "../src/catalog/publish/publish-store.ts";
 import { runPublishCycle } from "../src/catalog/publish/reconciler.ts";
-import { readCurrentProduct } from "../src/catalog/publish/shopify-publish.ts";
+import { readCurrentProduct, readPublications } from "../src/catalog/publish/shopify-publish.ts";
 import { systemClock } from "../src/core/clock.ts";
 import { createAdminTransport } from "../src/shopify/admin-client.ts";
 import type { AdminTransport } from "../src/shopify/transport.ts";
@@ -306,6 +306,29 @@ describe.each(DIALECTS)("catalog publish on %s", (dialect) => {
     expect(res.statusCode, res.body).toBe(200);
     await converge();
     expect((await shopify("mug"))!.status).toBe("ARCHIVED");
+  });
+
+  it("publishes to the store's sales channels by the rule (Point of Sale: sellable at the till); an unknown one refuses", async () => {
+    await rules({ salesChannels: ["Online Store", "Point of Sale"] });
+    await converge();
+    const pubs = await readPublications(transport);
+    const tee = (await shopify("tee"))!;
+    for (const title of ["Online Store", "Point of Sale"]) {
+      const r = await transport.graphql<{ product: { publishedOnPublication: boolean } }>(
+        "query($id: ID!, $p: ID!) { product(id: $id) { publishedOnPublication(publicationId: $p) } }",
+        { id: tee.id, p: pubs.get(title) },
+      );
+      expect({ title, published: r.data.product.publishedOnPublication }).toEqual({ title, published: true });
+    }
+    await rules({ salesChannels: ["Wholesale"] });
+    await converge();
+    expect(JSON.parse((await state("tee")).error!)).toMatchObject({
+      code: "UNKNOWN_SALES_CHANNEL",
+      field: "salesChannels",
+    });
+    await rules({});
+    await converge();
+    expect((await state("tee")).status).toBe("done");
   });
 
   it("a crash after Shopify applied productSet but before the hub recorded it: the retry updates the same product", async () => {

@@ -8,7 +8,7 @@ import { gid, parseGid } from "../gid.ts";
 import { applyProductSet, type ProductSetArgs } from "../products.ts";
 import type { Product, ProductImage, Shop } from "../state.ts";
 import { catalogResolvers } from "./catalog.ts";
-import { type Ctx, connection, type PageArgs, type ResolverMap, userError } from "./kit.ts";
+import { type Ctx, connection, type PageArgs, type ResolverMap, tag, userError } from "./kit.ts";
 
 interface Definition {
   id: number;
@@ -19,6 +19,48 @@ interface Definition {
   ownerType: string;
   unique: boolean;
   description: string | null;
+}
+
+// Sales channels: each shop has Online Store and Point of Sale (as Shopify's do once installed);
+// a product is sellable on a channel once published to its publication.
+interface Publication {
+  id: number;
+  title: string;
+  products: Set<number>;
+}
+const publicationsByShop = new WeakMap<Shop, Publication[]>();
+export function publicationsOf(shop: Shop, nextId: () => number): Publication[] {
+  let list = publicationsByShop.get(shop);
+  if (!list) {
+    list = ["Online Store", "Point of Sale"].map((title) => ({
+      id: nextId(),
+      title,
+      products: new Set<number>(),
+    }));
+    publicationsByShop.set(shop, list);
+  }
+  return list;
+}
+
+function publishablePublish(
+  ctx: Ctx,
+  args: { id: string; input: { publicationId?: string | null; channelId?: string | null }[] },
+) {
+  const pid = parseGid(args.id, "Product");
+  const product = pid === undefined ? undefined : ctx.shop.products.get(pid);
+  const userErrors: ReturnType<typeof userError>[] = [];
+  if (!product) userErrors.push(userError("Resource does not exist", ["id"]));
+  const list = publicationsOf(ctx.shop, () => ctx.store.nextId());
+  const targets: Publication[] = [];
+  args.input.forEach((i, n) => {
+    const id = i.publicationId ? parseGid(i.publicationId, "Publication") : undefined;
+    const pub = list.find((p) => p.id === id);
+    if (!pub) userErrors.push(userError("Publication does not exist", ["input", String(n), "publicationId"]));
+    else targets.push(pub);
+  });
+  if (userErrors.length > 0 || !product) return { publishable: null, userErrors };
+  for (const t of targets) t.products.add(product.id);
+  return { publishable: tag(product, "Product"), userErrors: [] };
 }
 
 const definitionsByShop = new WeakMap<Shop, Map<number, Definition>>();
@@ -233,6 +275,10 @@ function productVariantsBulkUpdate(
 
 export const publishResolvers: ResolverMap = {
   QueryRoot: {
+    publications: (_s, args: PageArgs, ctx: Ctx) => {
+      const list = publicationsOf(ctx.shop, () => ctx.store.nextId());
+      return connection(list, args, ctx, (p) => p.id);
+    },
     productByIdentifier: (_s, args: { identifier: Parameters<typeof byIdentifier>[1] }, ctx: Ctx) =>
       byIdentifier(ctx.shop, args.identifier) ?? null,
     metafieldDefinitions: (
@@ -250,9 +296,33 @@ export const publishResolvers: ResolverMap = {
     },
   },
   Mutation: {
+    publishablePublish: (_s, args, ctx) => publishablePublish(ctx, args),
     metafieldDefinitionCreate: (_s, args, ctx) => metafieldDefinitionCreate(ctx, args),
     productSet: (_s, args, ctx) => productSet(ctx, args),
     productVariantsBulkUpdate: (_s, args, ctx, info) => productVariantsBulkUpdate(ctx, args, info),
+  },
+  PublishablePublishPayload: {
+    publishable: (s) => s.publishable ?? null,
+    shop: (_s, _a, ctx: Ctx) => ctx.shop,
+    userErrors: (s) => s.userErrors,
+  },
+  Publication: {
+    id: (p: Publication) => gid("Publication", p.id),
+    name: (p: Publication) => p.title,
+    catalog: (p: Publication) => tag({ id: p.id, title: p.title }, "AppCatalog"),
+  },
+  AppCatalog: {
+    id: (c: { id: number }) => gid("AppCatalog", c.id),
+    title: (c: { title: string }) => c.title,
+    status: () => "ACTIVE",
+  },
+  Product: {
+    publishedOnPublication: (p: Product, args: { publicationId: string }, ctx: Ctx) => {
+      const id = parseGid(args.publicationId, "Publication");
+      return publicationsOf(ctx.shop, () => ctx.store.nextId()).some(
+        (x) => x.id === id && x.products.has(p.id),
+      );
+    },
   },
   MetafieldDefinitionCreatePayload: {
     createdDefinition: (s) => s.createdDefinition ?? null,

@@ -159,6 +159,7 @@ const rulesShape = (r: PublishRules) => ({
   fields: r.fields,
   newProductStatus: r.newProductStatus,
   owns: r.ownsProductsEntirely,
+  channels: r.salesChannels,
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -208,6 +209,8 @@ export interface Owned {
   readonly metafields: readonly string[];
   /** The hub's image list last sent (its hash): unchanged images are not uploaded again. */
   readonly imagesHash?: string;
+  /** Sales channels (titles) the product was published to. */
+  readonly channels?: readonly string[];
 }
 
 export const imagesHash = (images: DesiredProduct["images"]) => digest(images);

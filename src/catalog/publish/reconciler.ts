@@ -39,7 +39,9 @@ import type { PublishRules } from "./rules.ts";
 import {
   ensureCustomIdDefinition,
   PublishReadLimit,
+  publishToChannels,
   readCurrentProduct,
+  readPublications,
   sendPrices,
   sendProductSet,
 } from "./shopify-publish.ts";
@@ -119,9 +121,14 @@ export async function runPublishCycle(
     await saveCustomIdDefinition(deps.db, store.id, gid, deps.now());
     rules = { ...rules, customIdDefinition: gid };
   }
+  let publications: Promise<Map<string, string>> | undefined;
+  const channels = () => {
+    publications ??= readPublications(transport);
+    return publications;
+  };
   for (const row of due.slice(0, PUBLISH_PER_CYCLE)) {
     try {
-      const outcome = await publishOne(deps, store.id, transport, rules.rules, row);
+      const outcome = await publishOne(deps, store.id, transport, rules.rules, row, channels);
       result[outcome]++;
     } catch (err) {
       if (fatal(err)) throw err;
@@ -166,6 +173,7 @@ async function publishOne(
   transport: AdminTransport,
   rules: PublishRules,
   row: StateRow,
+  channels: () => Promise<Map<string, string>>,
 ): Promise<Outcome> {
   const product = await getProduct(deps.db, row.key);
   const d: DesiredOutcome = desiredProduct(product, rules);
@@ -240,6 +248,31 @@ async function publishOne(
     await recordRefused(deps.db, storeId, row.productId, { key: row.key, ...plan.refusal }, now);
     return "refused";
   }
+  // Sales channels are resolved before anything is written: an unknown one refuses the product.
+  const wantChannels = rules.salesChannels;
+  const publishChannels =
+    wantChannels.length > 0 && JSON.stringify(owned.channels ?? []) !== JSON.stringify(wantChannels);
+  let publicationIds: string[] = [];
+  if (publishChannels) {
+    const known = await channels();
+    const unknown = wantChannels.filter((c) => !known.has(c));
+    if (unknown.length > 0) {
+      await recordRefused(
+        deps.db,
+        storeId,
+        row.productId,
+        {
+          key: row.key,
+          code: "UNKNOWN_SALES_CHANNEL",
+          field: "salesChannels",
+          message: `the store has no sales channel ${unknown.join(", ")} (it has ${[...known.keys()].join(", ") || "none"}); change the store's publish rules`,
+        },
+        now,
+      );
+      return "refused";
+    }
+    publicationIds = wantChannels.map((c) => known.get(c)!);
+  }
   const sent = await sendProductSet(transport, plan.identifier, plan.input);
   if (!sent.ok) {
     await recordRefused(
@@ -257,6 +290,25 @@ async function publishOne(
     );
     return "refused";
   }
+  if (publishChannels) {
+    const errors = await publishToChannels(transport, sent.productId, publicationIds);
+    if (errors.length > 0) {
+      await recordRefused(
+        deps.db,
+        storeId,
+        row.productId,
+        {
+          key: row.key,
+          code: "SHOPIFY_USER_ERRORS",
+          field: "salesChannels",
+          message: errors.map((e) => e.message).join("; "),
+          userErrors: errors,
+        },
+        now,
+      );
+      return "refused";
+    }
+  }
   const bySku = new Map(sent.variants.filter((v) => v.sku).map((v) => [v.sku!, v]));
   const kept = new Set(plan.keptMedia);
   const nextOwned: Owned = {
@@ -268,6 +320,7 @@ async function publishOne(
     ),
     media: plan.input.files ? sent.media.filter((m) => !kept.has(m)) : owned.media,
     imagesHash: plan.input.files ? imagesHash(d.product.images) : owned.imagesHash,
+    channels: publishChannels ? wantChannels : owned.channels,
     metafields: [
       ...new Set([...(rules.fields.metafields === "always" ? [] : owned.metafields), ...plan.metafieldKeys]),
     ],

@@ -83,6 +83,14 @@ export const publishRulesInput = z
       .enum(["draft", "archived"])
       .optional()
       .describe("What an archived hub product becomes in Shopify (never deleted)."),
+    salesChannels: z
+      .array(z.string().min(1).max(255))
+      .max(20)
+      .refine((a) => new Set(a).size === a.length, "a sales channel is listed twice")
+      .optional()
+      .describe(
+        "Sales channels (publications) to publish products to, by title as the store shows them (Online Store, Point of Sale…); empty: channels are left to the merchant.",
+      ),
     ownsProductsEntirely: z
       .boolean()
       .optional()
@@ -103,6 +111,7 @@ export interface PublishRules {
   readonly newProductStatus: "draft" | "active";
   readonly archivedStatus: "draft" | "archived";
   readonly ownsProductsEntirely: boolean;
+  readonly salesChannels: readonly string[];
 }
 
 export function resolveRules(input: PublishRulesInput = {}): PublishRules {
@@ -118,6 +127,7 @@ export function resolveRules(input: PublishRulesInput = {}): PublishRules {
     newProductStatus: input.newProductStatus ?? "draft",
     archivedStatus: input.archivedStatus ?? "archived",
     ownsProductsEntirely: input.ownsProductsEntirely ?? false,
+    salesChannels: [...(input.salesChannels ?? [])].sort(),
   };
 }
 

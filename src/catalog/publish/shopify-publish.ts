@@ -363,3 +363,53 @@ export async function sendPrices(
   }>(PRICE_UPDATE, { productId, variants }, { estimatedCost: 10 });
   return r.data.productVariantsBulkUpdate.userErrors;
 }
+
+export const PUBLICATIONS = graphql`
+  query TillbridgePublishPublications {
+    publications(first: 50) {
+      nodes {
+        id
+        catalog {
+          title
+        }
+      }
+    }
+  }
+`;
+
+/** The store's sales channels (publications) by title. */
+export async function readPublications(transport: AdminTransport): Promise<Map<string, string>> {
+  const r = await transport.graphql<{
+    publications: { nodes: { id: string; catalog: { title: string } | null }[] };
+  }>(PUBLICATIONS, {}, { estimatedCost: 10 });
+  return new Map(r.data.publications.nodes.flatMap((p) => (p.catalog ? [[p.catalog.title, p.id]] : [])));
+}
+
+export const PUBLISHABLE_PUBLISH = graphql`
+  mutation TillbridgePublishToChannels($id: ID!, $input: [PublicationInput!]!) {
+    publishablePublish(id: $id, input: $input) {
+      userErrors {
+        field
+        message
+      }
+    }
+  }
+`;
+
+/** Publishes the product to the given publications (publishing again is a no-op in Shopify). */
+export async function publishToChannels(
+  transport: AdminTransport,
+  productId: string,
+  publicationIds: readonly string[],
+): Promise<readonly ShopifyUserError[]> {
+  const r = await transport.graphql<{
+    publishablePublish: { userErrors: { field: string[] | null; message: string }[] };
+  }>(
+    PUBLISHABLE_PUBLISH,
+    { id: productId, input: publicationIds.map((publicationId) => ({ publicationId })) },
+    {
+      estimatedCost: 10,
+    },
+  );
+  return r.data.publishablePublish.userErrors.map((e) => ({ ...e, code: null }));
+}

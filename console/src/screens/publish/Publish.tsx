@@ -31,6 +31,7 @@ interface Rules {
   archivedStatus?: "draft" | "archived";
   ownsProductsEntirely?: boolean;
   categoryByProductType?: Record<string, string>;
+  salesChannels?: string[];
 }
 
 interface Applied {
@@ -42,6 +43,7 @@ interface Applied {
   archivedStatus: "draft" | "archived";
   ownsProductsEntirely: boolean;
   categoryByProductType: Record<string, string>;
+  salesChannels: string[];
 }
 
 interface DryRunRow {
@@ -106,7 +108,12 @@ function RulesForm({ domain, canEdit }: { domain: string; canEdit: boolean }) {
   );
   const [draft, setDraft] = useState<Applied | null>(null);
   const [saved, setSaved] = useState(false);
-  useEffect(() => setDraft(loaded.data?.applied ?? null), [loaded.data]);
+  // The channels as typed (a controlled list would swallow the comma being typed).
+  const [channelsText, setChannelsText] = useState("");
+  useEffect(() => {
+    setDraft(loaded.data?.applied ?? null);
+    setChannelsText(loaded.data?.applied.salesChannels.join(", ") ?? "");
+  }, [loaded.data]);
   const save = useAction(async () => {
     if (!draft) return;
     const body: Rules = { ...draft, metafieldNamespace: draft.metafieldNamespace || null };
@@ -178,6 +185,27 @@ function RulesForm({ domain, canEdit }: { domain: string; canEdit: boolean }) {
             {...described("pub-namespace", err, "metafieldNamespace", true)}
             value={draft.metafieldNamespace ?? ""}
             onInput={(e) => set({ metafieldNamespace: e.currentTarget.value })}
+          />
+        </Field>
+        <Field
+          label="Sales channels to publish to"
+          id="pub-channels"
+          field="salesChannels"
+          error={err}
+          hint="Comma-separated, as the store names them (Online Store, Point of Sale); empty: left to the merchant."
+        >
+          <input
+            {...described("pub-channels", err, "salesChannels", true)}
+            value={channelsText}
+            onInput={(e) => {
+              setChannelsText(e.currentTarget.value);
+              set({
+                salesChannels: e.currentTarget.value
+                  .split(",")
+                  .map((c) => c.trim())
+                  .filter(Boolean),
+              });
+            }}
           />
         </Field>
         <label class="check">
