@@ -68,7 +68,7 @@ function hubVariant(r: VariantRow): HubVariantRow {
 
 export async function hubVariantsById(db: Db, ids: readonly number[]): Promise<Map<number, HubVariantRow>> {
   const out = new Map<number, HubVariantRow>();
-  for (const part of chunks([...new Set(ids)], 500)) {
+  for (const part of chunks([...new Set(ids)], 1000)) {
     const rows = await db.selectFrom("variants").select(VARIANT_COLUMNS).where("id", "in", part).execute();
     for (const r of rows) out.set(Number(r.id), hubVariant(r as VariantRow));
   }
@@ -184,7 +184,7 @@ export async function productsById(db: Db, ids: readonly number[]): Promise<Map<
 /** Which of these keys the hub already uses. */
 export async function takenKeys(db: Db, keys: readonly string[]): Promise<Set<string>> {
   const out = new Set<string>();
-  for (const part of chunks([...new Set(keys)], 500))
+  for (const part of chunks([...new Set(keys)], 1000))
     for (const r of await db.selectFrom("products").select("key").where("key", "in", part).execute())
       out.add(r.key);
   return out;
