@@ -137,6 +137,9 @@ export function FlowsStep({
             </label>
             <small id={`about-${f.flow}`} class="hint">
               {FLOW_ABOUT[f.flow]}
+              {f.flow === "catalog_publish" && f.state === "disabled" && (
+                <> It starts only after a publish dry run: check one on the Publish screen first.</>
+              )}
               {f.missingScopes.length > 0 && (
                 <span class="warning">
                   {" "}
