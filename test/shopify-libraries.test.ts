@@ -12,6 +12,7 @@ import { setAbstractFetchFunc } from "@shopify/shopify-api/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator/index.ts";
 import { type Seeded, SHOP, seedShop } from "../emulator/test-helpers.ts";
+import { verifyOAuthQueryHmac } from "../src/shopify/hmac.ts";
 
 let emu: Emulator;
 let s: Seeded;
@@ -88,6 +89,9 @@ describe("@shopify/shopify-api against the emulator", () => {
     expect(query["state"]).toBe(state);
     expect(await shopify.utils.validateHmac(query)).toBe(true);
     expect(await shopify.utils.validateHmac({ ...query, state: "other" })).toBe(false);
+    // The hub's own check of the callback agrees with Shopify's library on the same query.
+    expect(verifyOAuthQueryHmac(query, s.clientSecret)).toBe(true);
+    expect(verifyOAuthQueryHmac({ ...query, state: "other" }, s.clientSecret)).toBe(false);
   });
 
   it("exchanges a session token for an offline token and for an online one with the user's fields", async () => {

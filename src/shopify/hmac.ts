@@ -2,7 +2,9 @@
  * Shopify's two signatures, compared in constant time:
  * - webhooks: base64 HMAC-SHA256 of the raw body with the app secret (X-Shopify-Hmac-Sha256);
  * - OAuth redirects: hex HMAC-SHA256, with the client secret, of every other query parameter
- *   sorted by name and joined as `k=v` with `&`.
+ *   sorted by name and URL-encoded as a query string (`state=a%2Fb%3D` for `a/b=`): what Shopify
+ *   signs and its own library checks (@shopify/shopify-api `validateHmac` builds URLSearchParams
+ *   of the sorted keys). Joining raw values failed every callback whose state held `/`, `:` or `=`.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 
@@ -26,14 +28,15 @@ export function verifyWebhookHmac(
 }
 
 export function oauthQueryMessage(query: Record<string, string | string[] | undefined>): string {
-  return Object.keys(query)
+  const message = new URLSearchParams();
+  for (const k of Object.keys(query)
     .filter((k) => k !== "hmac" && k !== "signature")
-    .sort()
-    .map((k) => {
-      const v = query[k];
-      return `${k}=${Array.isArray(v) ? JSON.stringify(v) : (v ?? "")}`;
-    })
-    .join("&");
+    .sort((a, b) => a.localeCompare(b))) {
+    const v = query[k];
+    if (Array.isArray(v)) for (const item of v) message.append(`${k}[]`, item);
+    else message.append(k, v ?? "");
+  }
+  return message.toString();
 }
 
 export function oauthQueryHmac(query: Record<string, string | string[] | undefined>, secret: string): string {
