@@ -331,6 +331,23 @@ describe.each(DIALECTS)("catalog publish on %s", (dialect) => {
     expect((await state("tee")).status).toBe("done");
   });
 
+  it("maps the back office's product type to a taxonomy category and writes attributes under the store's namespace", async () => {
+    await rules({
+      categoryByProductType: { Shirts: "gid://shopify/TaxonomyCategory/aa-1-13" },
+      metafieldNamespace: "attributes",
+    });
+    await put([tee({ productType: "Shirts", category: "gid://shopify/TaxonomyCategory/aa-1" })]);
+    await converge();
+    const p = (await shopify("tee"))!;
+    expect(p.category).toBe("gid://shopify/TaxonomyCategory/aa-1-13");
+    expect(p.metafields.map((m) => `${m.namespace}.${m.key}`).sort()).toEqual([
+      "attributes.fabric",
+      "tillbridge.product_key",
+    ]);
+    await rules({});
+    await converge();
+  });
+
   it("a crash after Shopify applied productSet but before the hub recorded it: the retry updates the same product", async () => {
     // The answer is lost on the way back, as in a crash between Shopify's write and the hub's.
     const crashing: AdminTransport = {
