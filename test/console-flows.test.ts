@@ -105,6 +105,7 @@ describe.each(DIALECTS)("console flow views (%s)", (dialect) => {
       "order_intake",
       "fulfillment_push",
       "catalog_import",
+      "catalog_publish",
     ]);
     expect(items[0]).toEqual({
       flow: "inventory_push",

@@ -39,6 +39,8 @@ const TABLES = [
   "product_links",
   "catalog_imports",
   "opening_counts",
+  "catalog_publish_settings",
+  "catalog_publish_state",
   "order_actions",
   "return_receipts",
   "hub_meta",
