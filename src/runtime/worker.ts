@@ -88,6 +88,8 @@ export interface WorkerOptions {
 
 export const DEFAULT_LEASE_TTL_MS = 8000;
 export const DEFAULT_LEASE_HEARTBEAT_MS = 2000;
+/** How soon after a stock change recorded in this process the loop runs its next pass. */
+const NUDGE_MS = 20;
 
 /** An error no retry can fix: the flow is marked failing and the store given up. */
 export function permanentReason(err: unknown): string | undefined {
@@ -148,6 +150,11 @@ interface PassErrors {
 
 export class Worker {
   private loopTimer: NodeJS.Timeout | undefined;
+  /** The loop's next pass, while it waits for its tick (nudge runs it sooner). */
+  private waitingLoop: (() => void) | undefined;
+  private nudgeTimer: NodeJS.Timeout | undefined;
+  /** A nudge came while a pass was being scheduled: the next one follows at once. */
+  private nudged = false;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private scheduling: Promise<void> | undefined;
   private stopped = true;
@@ -175,6 +182,8 @@ export class Worker {
     options: WorkerOptions = {},
   ) {
     this.tickMs = options.tickMs ?? 200;
+    // Stock changes recorded here wake the loop (see nudge).
+    ctx.stockListeners.push(async () => this.nudge());
     this.leaseTtlMs = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
     this.leaseHeartbeatMs =
       options.leaseHeartbeatMs ?? Math.min(DEFAULT_LEASE_HEARTBEAT_MS, this.leaseTtlMs / 4);
@@ -222,11 +231,16 @@ export class Worker {
             .then(() => undefined)
         : Promise.resolve();
     const loop = () => {
+      this.waitingLoop = undefined;
       if (this.stopped) return;
       this.scheduling = this.schedule()
         .then(() => undefined)
         .finally(() => {
-          if (!this.stopped) this.loopTimer = setTimeout(loop, this.tickMs);
+          if (this.stopped) return;
+          const delay = this.nudged ? NUDGE_MS : this.tickMs;
+          this.nudged = false;
+          this.waitingLoop = loop;
+          this.loopTimer = setTimeout(loop, delay);
         });
     };
     const beat = () => {
@@ -244,6 +258,29 @@ export class Worker {
         this.heartbeatTimer = setTimeout(beat, this.leaseHeartbeatMs);
         loop();
       });
+  }
+
+  /**
+   * A stock change was recorded in this process: schedule the next pass now rather than at the
+   * next tick, so with room in a store's budget (the push's coalescing window is then 0) the
+   * change leaves within a few hundred milliseconds (src/inventory/push/coalescing.ts). Debounced
+   * by NUDGE_MS, which also lets the change's transaction commit before the pass reads its marks
+   * (if it has not, the next tick sees them). Changes recorded by another process wait for the
+   * tick of the process holding the store.
+   */
+  nudge(): void {
+    if (this.stopped || this.nudgeTimer) return;
+    this.nudgeTimer = setTimeout(() => {
+      this.nudgeTimer = undefined;
+      if (this.stopped) return;
+      const waiting = this.waitingLoop;
+      if (!waiting) {
+        this.nudged = true;
+        return;
+      }
+      if (this.loopTimer) clearTimeout(this.loopTimer);
+      waiting();
+    }, NUDGE_MS);
   }
 
   /**
@@ -310,6 +347,8 @@ export class Worker {
     // A hub without the loop may still be running work on request.
     if (!looping && this.running.size === 0 && this.held.size === 0) return;
     if (this.loopTimer) clearTimeout(this.loopTimer);
+    if (this.nudgeTimer) clearTimeout(this.nudgeTimer);
+    this.nudgeTimer = undefined;
     if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
     const all = Promise.allSettled([this.scheduling, ...this.running.values(), ...this.runningJobs.values()]);
     let timer: NodeJS.Timeout | undefined;
