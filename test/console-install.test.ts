@@ -7,7 +7,7 @@
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type Emulator, startEmulator } from "../emulator/index.ts";
 import { createAccount } from "../src/auth/accounts.ts";
 import {
@@ -41,6 +41,8 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)(
     let store: EmulatedStore;
 
     beforeAll(async () => {
+      // A shared 2-core machine can take seconds to answer; polls wait for the page that long.
+      vi.setConfig({ expect: { poll: { timeout: 10_000 } } });
       ensureConsoleBuilt();
       emulator = await startEmulator();
       store = await emulatedStore({ emulator, domain: DOMAIN, skus: ["I-1"], initial: () => 0 });
@@ -73,6 +75,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)(
     }, 60_000);
 
     afterAll(async () => {
+      vi.resetConfig();
       await browser?.close();
       await hub?.close();
       await emulator?.close();

@@ -6,7 +6,7 @@
  */
 import { existsSync } from "node:fs";
 import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type Emulator, startEmulator } from "../emulator/index.ts";
 import { createAccount } from "../src/auth/accounts.ts";
 import { CHROMIUM, ensureConsoleBuilt, launch, openConsole } from "./support/console-browser.ts";
@@ -33,6 +33,8 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("the console with the 
     ).json();
 
   beforeAll(async () => {
+    // A shared 2-core machine can take seconds to answer; polls wait for the page that long.
+    vi.setConfig({ expect: { poll: { timeout: 10_000 } } });
     ensureConsoleBuilt();
     emulator = await startEmulator();
     store = await emulatedStore({ emulator, domain: DOMAIN, skus: ["W-1", "W-2"], initial: () => 0 });
@@ -63,6 +65,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("the console with the 
   }, 60_000);
 
   afterAll(async () => {
+    vi.resetConfig();
     await browser?.close();
     await hub?.close();
     await emulator?.close();

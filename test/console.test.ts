@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type Emulator, startEmulator } from "../emulator/index.ts";
 import { importOrder } from "../src/orders/intake.ts";
 import { fromWebhookPayload } from "../src/orders/shopify-order.ts";
@@ -59,6 +59,8 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
   };
 
   beforeAll(async () => {
+    // A shared 2-core machine can take seconds to answer; polls wait for the page that long.
+    vi.setConfig({ expect: { poll: { timeout: 10_000 } } });
     ensureConsoleBuilt();
     emulator = await startEmulator();
     // The back office's catalogue: W-1 and W-2 are in both; W-3 only in Shopify (a link problem).
@@ -95,6 +97,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("operator console", ()
   }, 60_000);
 
   afterAll(async () => {
+    vi.resetConfig();
     for (const [name, v] of Object.entries(a11y)) if (v.length) console.log(`axe ${name}:`, v);
     await browser?.close();
     await hub?.close();
