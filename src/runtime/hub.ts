@@ -19,21 +19,7 @@ import { createLogger, type Logger } from "../core/logger.ts";
 import { createMetrics } from "../core/metrics.ts";
 import { openDatabase } from "../db/database.ts";
 import { migrateToLatest } from "../db/migrate.ts";
-import {
-  deliverStoreShipments,
-  FULFILLMENT_WEBHOOK_SUBSCRIPTIONS,
-  fulfillmentRoutes,
-  ORDER_OPERATION_SUBSCRIPTIONS,
-  orderOperationJobs,
-  orderOperationPasses,
-  orderOperationRoutes,
-  processFulfillmentInbox,
-  processRefundInbox,
-  registerFulfillmentWebhookHandlers,
-  registerOrderOperationWebhooks,
-  syncRecentRefunds,
-  syncUnexplainedFulfillments,
-} from "../fulfillment/index.ts";
+import { fulfillmentCapability } from "../fulfillment/index.ts";
 import { buildServer } from "../http/server.ts";
 import { inventoryCapability } from "../inventory/index.ts";
 import { hasDryRun, warnOfDeltaDifferences } from "../inventory/push/drift.ts";
@@ -42,7 +28,6 @@ import { runStoreJobs } from "../jobs/operator-jobs.ts";
 import { jobRoutes } from "../jobs/routes.ts";
 import { createJobRunner } from "../jobs/runner.ts";
 import { ordersCapability } from "../orders/index.ts";
-import { ORDER_JOB_INTERVALS } from "../orders/worker-jobs.ts";
 import type { ShopifyAdminTransport } from "../shopify/admin-client.ts";
 import { createAdminTransport } from "../shopify/admin-client.ts";
 import { createShops } from "../shops/index.ts";
@@ -101,13 +86,12 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
   const capabilities = [
     inventoryCapability(ctx, { driftIntervalMs: config.driftCheckIntervalMs }),
     ordersCapability(ctx),
+    fulfillmentCapability(ctx),
   ];
   const webhookTopics = [
     ...BASE_WEBHOOK_TOPICS,
     ...capabilityTopics(capabilities),
-    ...FULFILLMENT_WEBHOOK_SUBSCRIPTIONS,
     ...CATALOG_WEBHOOK_SUBSCRIPTIONS,
-    ...ORDER_OPERATION_SUBSCRIPTIONS,
   ];
   // Store work asked for over HTTP runs as a job under the store's lease (see src/jobs/runner.ts).
   const jobHandlers = operatorJobHandlers(ctx, { webhookTopics });
@@ -148,9 +132,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     },
   });
   for (const c of capabilities) c.registerWebhooks(shops.webhookHandlers);
-  registerFulfillmentWebhookHandlers(ctx, shops.webhookHandlers);
   registerCatalogWebhookHandlers(ctx, shops.webhookHandlers);
-  registerOrderOperationWebhooks(ctx, shops.webhookHandlers);
   const worker = new Worker(ctx, shops.transportFor, {
     leaseTtlMs: config.leaseTtlMs,
     leaseHeartbeatMs: config.leaseHeartbeatMs,
@@ -162,11 +144,6 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     name: "catalog:product-inbox",
     everyMs: 1000,
     run: async () => void (await processCatalogInbox(ctx)),
-  });
-  worker.addJob({
-    name: "fulfillment:refund-inbox",
-    everyMs: 1000,
-    run: async () => void (await processRefundInbox(ctx)),
   });
   // Subscriptions a store should have (a new version adds topics; Shopify may have removed one
   // after failed deliveries): checked at start and every 30 minutes, missing ones created, the
@@ -187,41 +164,10 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     everyMs: 1000,
     run: async (store, transport) => void (await runStoreJobs(ctx, store, transport, jobHandlers)),
   });
-  worker.addJob({
-    name: "fulfillment:shopify-fulfillments-inbox",
-    everyMs: 1000,
-    run: async () => void (await processFulfillmentInbox(ctx)),
-  });
-  worker.addStorePass({
-    name: "fulfillment:shipments",
-    flow: "fulfillment_push",
-    everyMs: 2000,
-    run: async (store, transport) => void (await deliverStoreShipments(ctx, transport, store.id)),
-  });
-  // The safety net for lost refunds/create webhooks.
-  worker.addStorePass({
-    name: "fulfillment:refunds",
-    flow: "order_intake",
-    everyMs: ORDER_JOB_INTERVALS.backfillMs,
-    run: async (store, transport, now) =>
-      void (await syncRecentRefunds(ctx, transport, store.id, now - 3600_000)),
-  });
-  // The safety net for lost fulfillments/create webhooks (sales made in Shopify).
-  worker.addStorePass({
-    name: "fulfillment:shopify-fulfillments",
-    flow: "order_intake",
-    everyMs: ORDER_JOB_INTERVALS.backfillMs,
-    run: async (store, transport) => void (await syncUnexplainedFulfillments(ctx, transport, store.id)),
-  });
-  // Pickup, moves, holds, cancellations and returns (src/fulfillment/order-operations.ts).
-  for (const job of orderOperationJobs(ctx)) worker.addJob(job);
-  for (const pass of orderOperationPasses(ctx)) worker.addStorePass(pass);
   const server = await buildServer(ctx, {
     routes: [
       ...shops.routes,
       ...capabilities.flatMap((c) => c.routes({ jobs })),
-      ...fulfillmentRoutes(ctx, { transportFor: shops.transportFor }),
-      ...orderOperationRoutes(ctx),
       ...jobRoutes(ctx, jobs),
       ...catalogPublishRoutes(ctx, { jobs }),
       ...catalogImportRoutes(ctx, { jobs }),
