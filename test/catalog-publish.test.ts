@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator/index.ts";
+import { VARIANT_CREATION_LIMIT } from "../emulator/resolvers/publish.ts";
 import { publishDb } from "../src/catalog/publish/publish-store.ts";
 import { runPublishCycle } from "../src/catalog/publish/reconciler.ts";
 import { readCurrentProduct, readPublications } from "../src/catalog/publish/shopify-publish.ts";
@@ -346,6 +347,55 @@ describe.each(DIALECTS)("catalog publish on %s", (dialect) => {
     ]);
     await rules({});
     await converge();
+  });
+
+  it("Shopify's daily allowance of new variants in a large store: the product waits for the next day, reported, no loop", async () => {
+    // Lowered for the test: this store counts as large and may create 2 new variants a day.
+    const saved = { ...VARIANT_CREATION_LIMIT };
+    Object.assign(VARIANT_CREATION_LIMIT, { storeVariants: 3, perDay: 2 });
+    try {
+      await put([
+        {
+          key: "bulky",
+          title: "Bulky",
+          options: [{ name: "Size", values: ["S", "M", "L"] }],
+          variants: ["S", "M", "L"].map((s) => ({ sku: `BULKY-${s}`, options: [s], price: "5.00" })),
+        },
+      ]);
+      const before = calls().length;
+      await converge();
+      await converge(); // a second pass the same day sends nothing
+      expect(mutationsSince(before)).toEqual(["productSet"]);
+      const waiting = await publishDb(hub.ctx.database.db)
+        .selectFrom("catalog_publish_state as s")
+        .innerJoin("products as p", "p.id", "s.product_id")
+        .select(["s.status", "s.error", "s.next_attempt_at"])
+        .where("s.store_id", "=", storeId)
+        .where("p.key", "=", "bulky")
+        .executeTakeFirstOrThrow();
+      expect(waiting.status).toBe("pending");
+      expect(JSON.parse(waiting.error!)).toMatchObject({ key: "bulky", code: "DAILY_VARIANT_LIMIT" });
+      expect(Number(waiting.next_attempt_at) % 86_400_000).toBe(0);
+      expect(Number(waiting.next_attempt_at)).toBeGreaterThan(Date.now());
+      const log = await hub.ctx.database.db
+        .selectFrom("activity_log")
+        .select("message")
+        .where("store_id", "=", storeId)
+        .where("kind", "=", "daily_variant_limit")
+        .execute();
+      expect(log.length).toBe(1);
+    } finally {
+      Object.assign(VARIANT_CREATION_LIMIT, saved);
+    }
+    // The next day.
+    await publishDb(hub.ctx.database.db)
+      .updateTable("catalog_publish_state")
+      .set({ next_attempt_at: 0 })
+      .where("store_id", "=", storeId)
+      .where("status", "=", "pending")
+      .execute();
+    await converge();
+    expect((await shopify("bulky"))!.variants.map((v) => v.sku)).toEqual(["BULKY-S", "BULKY-M", "BULKY-L"]);
   });
 
   it("a crash after Shopify applied productSet but before the hub recorded it: the retry updates the same product", async () => {

@@ -158,6 +158,14 @@ function byIdentifier(
 
 type CustomId = { namespace?: string | null; key: string; value: string };
 
+/**
+ * Shopify's limit: a store with more than 50,000 variants may create only 1,000 new variants a
+ * day. The numbers can be lowered for a test (in-process emulators only).
+ */
+export const VARIANT_CREATION_LIMIT = { storeVariants: 50_000, perDay: 1_000 };
+export const DAILY_VARIANT_LIMIT_MESSAGE = "Daily variant creation limit reached. Please try again later.";
+const createdToday = new WeakMap<Shop, { day: string; n: number }>();
+
 function productSet(
   ctx: Ctx,
   args: ProductSetArgs & { identifier?: ProductSetArgs["identifier"] & { customId?: CustomId | null } },
@@ -218,6 +226,19 @@ function productSet(
         ],
       };
   }
+  const newVariants = (input.variants ?? []).filter((v) => !v.id).length;
+  const day = ctx.now.slice(0, 10);
+  const today = createdToday.get(shop)?.day === day ? createdToday.get(shop)! : { day, n: 0 };
+  if (
+    newVariants > 0 &&
+    shop.variants.size > VARIANT_CREATION_LIMIT.storeVariants &&
+    today.n + newVariants > VARIANT_CREATION_LIMIT.perDay
+  )
+    return {
+      product: null,
+      productSetOperation: null,
+      userErrors: [userError(DAILY_VARIANT_LIMIT_MESSAGE, ["input", "variants"], "GENERIC_ERROR")],
+    };
   // Files kept by id: validated, left out of the replacement, put back in their place after it.
   const before = new Map((target?.media ?? []).map((m) => [gid("MediaImage", m.id), m]));
   const files = input.files ?? null;
@@ -239,6 +260,7 @@ function productSet(
     input,
     identifier: target ? { id: gid("Product", target.id) } : null,
   });
+  if (result.product && newVariants > 0) createdToday.set(shop, { day, n: today.n + newVariants });
   if (result.product && files) {
     const fresh = [...(result.product.media ?? [])];
     result.product.media = files.map((f) => {

@@ -20,6 +20,7 @@ import { backoffMs } from "../../jobs/backoff.ts";
 import { LeaseLostError } from "../../runtime/leases.ts";
 import { ShopifyAuthError } from "../../shopify/errors.ts";
 import type { AdminTransport } from "../../shopify/transport.ts";
+import { logActivity } from "../../shops/activity.ts";
 import { getProduct } from "../products-store.ts";
 import { type DesiredOutcome, desiredProduct, imagesHash, type Owned, productSetPlan } from "./desired.ts";
 import {
@@ -61,6 +62,8 @@ export interface PublishCycleResult {
   readonly priced: number;
   readonly refused: number;
   readonly failed: number;
+  /** Waiting for Shopify's daily allowance of new variants. */
+  readonly deferred: number;
   /** More due products than one cycle takes. */
   readonly remaining: boolean;
 }
@@ -113,6 +116,7 @@ export async function runPublishCycle(
     priced: 0,
     refused: 0,
     failed: 0,
+    deferred: 0,
     remaining: due.length > PUBLISH_PER_CYCLE,
   };
   if (due.length === 0) return result;
@@ -165,7 +169,11 @@ export async function runPublishCycle(
   return result;
 }
 
-type Outcome = "published" | "priced" | "refused";
+type Outcome = "published" | "priced" | "refused" | "deferred";
+
+/** Shopify's answer when a large store's daily allowance of new variants is used up. */
+const DAILY_LIMIT = /daily variant creation limit/i;
+const nextUtcDay = (now: number) => (Math.floor(now / 86_400_000) + 1) * 86_400_000;
 
 async function publishOne(
   deps: PublishDeps,
@@ -274,6 +282,26 @@ async function publishOne(
     publicationIds = wantChannels.map((c) => known.get(c)!);
   }
   const sent = await sendProductSet(transport, plan.identifier, plan.input);
+  if (!sent.ok && sent.userErrors.some((e) => DAILY_LIMIT.test(e.message))) {
+    // Not the product's fault: it waits for the next day instead of failing in a loop.
+    const resume = nextUtcDay(now);
+    const message = `Shopify lets a store with more than 50,000 variants create only 1,000 new variants a day; ${row.key} waits until ${new Date(resume).toISOString()}`;
+    await recordRetry(
+      deps.db,
+      storeId,
+      row.productId,
+      { key: row.key, code: "DAILY_VARIANT_LIMIT", field: "variants", message },
+      row.attempts,
+      resume,
+      now,
+    );
+    await logActivity(
+      deps.db,
+      { storeId, flow: "catalog_publish", kind: "daily_variant_limit", level: "warn", message },
+      now,
+    );
+    return "deferred";
+  }
   if (!sent.ok) {
     await recordRefused(
       deps.db,
