@@ -13,9 +13,11 @@ import { gql } from "../emulator/test-helpers.ts";
 import { IMPORT_FIELDS } from "../src/catalog/import/import-plan.ts";
 import { runCatalogImport } from "../src/catalog/import/import-run.ts";
 import { CATALOG_WEBHOOK_SUBSCRIPTIONS, processCatalogInbox } from "../src/catalog/import/index.ts";
+import { CATALOG_BULK_QUERY } from "../src/catalog/shopify-catalog.ts";
 import { systemClock } from "../src/core/clock.ts";
 import type { JobControl } from "../src/jobs/operator-jobs.ts";
 import { createAdminTransport } from "../src/shopify/admin-client.ts";
+import { startAndAwaitBulkQuery } from "../src/shopify/bulk-query.ts";
 import type { AdminTransport } from "../src/shopify/transport.ts";
 import { DIALECTS } from "./support/databases.ts";
 import { startTestHub, type TestHub } from "./support/hub.ts";
@@ -510,5 +512,58 @@ describe.each(DIALECTS)("an import run interrupted on %s", (dialect) => {
     expect((await db.selectFrom("movements").select("id").execute()).length).toBe(0);
     // A bulk operation was started once: the resumed run found the first one's file again.
     expect(emulator.control.listBulkOperations(domain).length).toBe(1);
+  });
+
+  it("a run resumed after its result file expired reads the store again and still doubles nothing", async () => {
+    const db = hub.ctx.database.db;
+    const store = await db
+      .selectFrom("stores")
+      .select(["id"])
+      .where("domain", "=", domain)
+      .executeTakeFirstOrThrow();
+    const control: JobControl = { jobId: 434343, progress: async () => {}, cancelled: async () => false };
+    const params = { mode: "create_and_overwrite", fields: ["title", "images"] };
+    const crash = Object.assign(new Error("the process died"), { code: "LEASE_LOST" });
+    await expect(
+      runCatalogImport(
+        {
+          ctx: hub.ctx,
+          pollMs: 20,
+          batchSize: 100,
+          afterBatch: () => {
+            throw crash;
+          },
+        },
+        { id: Number(store.id), domain },
+        transport,
+        control,
+        params,
+      ),
+    ).rejects.toThrow("the process died");
+    // Shopify keeps a shop's latest results only (the emulator: 3): three more reads expire it.
+    for (let i = 0; i < 3; i++) {
+      const { url } = await startAndAwaitBulkQuery(transport, CATALOG_BULK_QUERY, {
+        clock: systemClock,
+        pollMs: 20,
+        groupObjects: true,
+      });
+      expect(url).not.toBeNull();
+    }
+    const before = emulator.control.listBulkOperations(domain).length;
+    const summary = await runCatalogImport(
+      { ctx: hub.ctx, pollMs: 20, batchSize: 100 },
+      { id: Number(store.id), domain },
+      transport,
+      control,
+      params,
+    );
+    expect(summary).toMatchObject({ status: "done", variantsRead: 1500 });
+    // One new bulk operation: the expired file was read again from the start.
+    expect(emulator.control.listBulkOperations(domain).length).toBe(before + 1);
+    expect((await db.selectFrom("products").select("id").execute()).length).toBe(300);
+    expect((await db.selectFrom("variants").select("id").execute()).length).toBe(1500);
+    expect((await db.selectFrom("variant_links").select("variant_id").execute()).length).toBe(1500);
+    expect((await db.selectFrom("product_links").select("product_id").execute()).length).toBe(300);
+    expect((await db.selectFrom("product_images").select("product_id").execute()).length).toBe(900);
   });
 });

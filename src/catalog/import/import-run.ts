@@ -129,7 +129,18 @@ export async function runCatalogImport(
           run = await patchRun(
             db,
             run.id,
-            { bulk_operation_gid: null, result_url: null, line_offset: 0 },
+            {
+              // The counts start again with the new file (what a partial first pass created is
+              // then counted as matched).
+              bulk_operation_gid: null,
+              result_url: null,
+              line_offset: 0,
+              products_read: 0,
+              variants_read: 0,
+              matched: 0,
+              created: 0,
+              updated: 0,
+            },
             ctx.clock.now(),
           );
           continue;
