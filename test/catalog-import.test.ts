@@ -15,7 +15,7 @@ import { runCatalogImport } from "../src/catalog/import/import-run.ts";
 import { CATALOG_WEBHOOK_SUBSCRIPTIONS, processCatalogInbox } from "../src/catalog/import/index.ts";
 import { CATALOG_BULK_QUERY } from "../src/catalog/shopify-catalog.ts";
 import { systemClock } from "../src/core/clock.ts";
-import type { JobControl } from "../src/jobs/operator-jobs.ts";
+import { JobCancelled, type JobControl } from "../src/jobs/operator-jobs.ts";
 import { createAdminTransport } from "../src/shopify/admin-client.ts";
 import { startAndAwaitBulkQuery } from "../src/shopify/bulk-query.ts";
 import type { AdminTransport } from "../src/shopify/transport.ts";
@@ -565,5 +565,46 @@ describe.each(DIALECTS)("an import run interrupted on %s", (dialect) => {
     expect((await db.selectFrom("variant_links").select("variant_id").execute()).length).toBe(1500);
     expect((await db.selectFrom("product_links").select("product_id").execute()).length).toBe(300);
     expect((await db.selectFrom("product_images").select("product_id").execute()).length).toBe(900);
+  });
+
+  it("a running import stops at the next batch when cancelled, marked cancelled with what it applied", async () => {
+    const db = hub.ctx.database.db;
+    const store = await db
+      .selectFrom("stores")
+      .select(["id"])
+      .where("domain", "=", domain)
+      .executeTakeFirstOrThrow();
+    let asked = false;
+    const control: JobControl = { jobId: 454545, progress: async () => {}, cancelled: async () => asked };
+    await expect(
+      runCatalogImport(
+        {
+          ctx: hub.ctx,
+          pollMs: 20,
+          batchSize: 100,
+          afterBatch: () => {
+            asked = true;
+          },
+        },
+        { id: Number(store.id), domain },
+        transport,
+        control,
+        { mode: "create_only", fields: ["title"] },
+      ),
+    ).rejects.toThrow(JobCancelled);
+    const run = await db
+      .selectFrom("catalog_imports")
+      .selectAll()
+      .where("job_id", "=", 454545)
+      .executeTakeFirstOrThrow();
+    expect(run.status).toBe("cancelled");
+    expect(Number(run.products_read)).toBe(100);
+    const logged = await db
+      .selectFrom("activity_log")
+      .select("kind")
+      .where("store_id", "=", Number(store.id))
+      .where("kind", "=", "import_cancelled")
+      .execute();
+    expect(logged).toHaveLength(1);
   });
 });
