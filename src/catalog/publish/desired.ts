@@ -101,7 +101,15 @@ export function desiredProduct(p: ProductView, rules: PublishRules): DesiredOutc
     compareAtPrice: rules.fields.compareAtPrice === "off" ? null : v.compareAtPrice,
     cost: rules.fields.cost === "off" ? null : v.cost,
   }));
-  const priceHash = digest(prices);
+  // Only prices written on every publish can make a product due; create-only ones go with new variants.
+  const priceHash = digest(
+    prices.map((x) => ({
+      sku: x.sku,
+      price: rules.fields.price === "always" ? x.price : null,
+      compareAtPrice: rules.fields.compareAtPrice === "always" ? x.compareAtPrice : null,
+      cost: rules.fields.cost === "always" ? x.cost : null,
+    })),
+  );
   if (Array.from(title).length > SHOPIFY_TITLE_MAX) {
     if (rules.titleTooLong === "fail") {
       const refusal = {
