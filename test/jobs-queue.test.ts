@@ -21,6 +21,8 @@ import {
 import { deliverOutbound } from "../src/orders/outbound.ts";
 import { DEFAULT_SETTINGS, saveSettings } from "../src/orders/settings.ts";
 import { processTagJobs } from "../src/orders/tagging.ts";
+import { HUB_JOBS_LEASE, takeLease } from "../src/runtime/leases.ts";
+import { Worker } from "../src/runtime/worker.ts";
 import type { AdminTransport } from "../src/shopify/transport.ts";
 import { DIALECTS } from "./support/databases.ts";
 import { startTestHub, type TestHub } from "./support/hub.ts";
@@ -344,6 +346,33 @@ describe("outbound notifications and tags with several workers on one PostgreSQL
       ["slow-3", "pending", null],
     ]);
     for (const e of rest) expect(Number(e.next_attempt_at)).toBeLessThanOrEqual(t0 + offset);
+  });
+
+  it("jobs on claimed queues run in every process; the other hub-wide jobs only under the hub-wide lease", async () => {
+    const db = hub.ctx.database.db;
+    // Another process holds the hub-wide lease.
+    expect(await takeLease(db, HUB_JOBS_LEASE, "other-process", Date.now(), 60_000)).toBeDefined();
+    const ran: string[] = [];
+    const worker = new Worker(workers[0]!, () => {
+      throw new Error("no store here");
+    });
+    worker.addJob({
+      name: "claimed",
+      everyMs: 0,
+      everyProcess: true,
+      run: async () => void ran.push("claimed"),
+    });
+    worker.addJob({ name: "single", everyMs: 0, run: async () => void ran.push("single") });
+    await worker.tick();
+    expect(ran).toEqual(["claimed"]);
+    await db
+      .updateTable("store_leases")
+      .set({ expires_at: 0 })
+      .where("store_id", "=", HUB_JOBS_LEASE)
+      .execute();
+    await worker.tick();
+    expect(ran.sort()).toEqual(["claimed", "claimed", "single"]);
+    await worker.stop();
   });
 
   it("Shopify tags claimed by several workers at once are each sent once", async () => {

@@ -37,6 +37,8 @@ export function orderJobs(ctx: AppContext) {
     {
       name: "orders:outbound",
       everyMs: ORDER_JOB_INTERVALS.outboundMs,
+      // Each notification is claimed by one process: every process may deliver.
+      everyProcess: true,
       run: async () => void (await deliverOutbound(ctx)),
     },
     {

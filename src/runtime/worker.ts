@@ -20,8 +20,8 @@
  *   can fix (a key that does not open the token, a revoked token, a missing scope) marks the
  *   flow failing with its reason and gives the store up.
  *
- * Hub-wide jobs (inboxes, outbound delivery) run in one process at a time, under a lease of
- * their own (`HUB_JOBS_LEASE`).
+ * Hub-wide jobs (inboxes, retention) run in one process at a time, under a lease of their own
+ * (`HUB_JOBS_LEASE`); jobs on claimed queues (outbound delivery) run in every process.
  */
 import type { AppContext } from "../core/context.ts";
 import { coerceError } from "../core/errors.ts";
@@ -63,6 +63,11 @@ export type TransportFor = (store: { id: number; domain: string }) => AdminTrans
 export interface PeriodicJob {
   readonly name: string;
   readonly everyMs: number;
+  /**
+   * The job claims its items (src/jobs/queue.ts), so every process may run it at once and the
+   * work spreads over them; otherwise it runs in one process at a time, under the hub-wide lease.
+   */
+  readonly everyProcess?: boolean;
   run(now: number): Promise<void>;
 }
 
@@ -448,10 +453,11 @@ export class Worker {
     }
     if (this.stopping) return;
 
-    // Hub-wide jobs: one process at a time.
-    if (this.jobs.length > 0 && !others.has(HUB_JOBS_LEASE)) {
+    // Jobs on claimed queues run in every process; the other hub-wide jobs in one at a time.
+    this.startJobs(now, true);
+    if (this.jobs.some((j) => !j.everyProcess) && !others.has(HUB_JOBS_LEASE)) {
       try {
-        if (await this.take(HUB_JOBS_LEASE, now)) this.startJobs(now);
+        if (await this.take(HUB_JOBS_LEASE, now)) this.startJobs(now, false);
       } catch (err) {
         this.ctx.logger.error({ err: coerceError(err) }, "worker: cannot take the hub jobs lease");
       }
@@ -491,8 +497,9 @@ export class Worker {
     }
   }
 
-  private startJobs(now: number): void {
+  private startJobs(now: number, everyProcess: boolean): void {
     for (const job of this.jobs) {
+      if ((job.everyProcess === true) !== everyProcess) continue;
       if (this.runningJobs.has(job.name)) continue;
       if (now - (this.lastJob.get(job.name) ?? 0) < job.everyMs) continue;
       this.lastJob.set(job.name, now);
