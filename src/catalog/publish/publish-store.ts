@@ -368,13 +368,29 @@ export async function recordRefused(
   productId: number,
   error: unknown,
   now: number,
+  fence?: (trx: Db) => Promise<void>,
 ): Promise<void> {
-  await publishDb(db)
-    .updateTable("catalog_publish_state")
-    .set({ status: "refused", error: JSON.stringify(error), updated_at: now })
-    .where("store_id", "=", storeId)
-    .where("product_id", "=", productId)
-    .execute();
+  await fenced(db, fence, (d) =>
+    publishDb(d)
+      .updateTable("catalog_publish_state")
+      .set({ status: "refused", error: JSON.stringify(error), updated_at: now })
+      .where("store_id", "=", storeId)
+      .where("product_id", "=", productId)
+      .execute(),
+  );
+}
+
+/** A write recording a Shopify outcome, refused once a newer owner holds the store's lease. */
+async function fenced(
+  db: Db,
+  fence: ((trx: Db) => Promise<void>) | undefined,
+  write: (d: Db) => Promise<unknown>,
+) {
+  if (!fence) return void (await write(db));
+  await db.transaction().execute(async (trx) => {
+    await fence(trx);
+    await write(trx);
+  });
 }
 
 /** A transient failure: retried later with backoff; other products go on. */
@@ -386,13 +402,16 @@ export async function recordRetry(
   attempts: number,
   next: number,
   now: number,
+  fence?: (trx: Db) => Promise<void>,
 ): Promise<void> {
-  await publishDb(db)
-    .updateTable("catalog_publish_state")
-    .set({ error: JSON.stringify(error), attempts, next_attempt_at: next, updated_at: now })
-    .where("store_id", "=", storeId)
-    .where("product_id", "=", productId)
-    .execute();
+  await fenced(db, fence, (d) =>
+    publishDb(d)
+      .updateTable("catalog_publish_state")
+      .set({ error: JSON.stringify(error), attempts, next_attempt_at: next, updated_at: now })
+      .where("store_id", "=", storeId)
+      .where("product_id", "=", productId)
+      .execute(),
+  );
 }
 
 /** The product link the import made, if any (publishing then updates that product). */

@@ -143,6 +143,7 @@ export async function runPublishCycle(
           row.productId,
           { key: row.key, code: err.code, field: null, message: err.message },
           deps.now(),
+          transport.fence,
         );
         result.refused++;
         continue;
@@ -163,6 +164,7 @@ export async function runPublishCycle(
         attempts,
         now + backoffMs(attempts, RETRY, deps.random),
         now,
+        transport.fence,
       );
     }
   }
@@ -187,7 +189,14 @@ async function publishOne(
   const d: DesiredOutcome = desiredProduct(product, rules);
   const now = deps.now();
   if (!d.ok) {
-    await recordRefused(deps.db, storeId, row.productId, { key: row.key, ...d.refusal }, now);
+    await recordRefused(
+      deps.db,
+      storeId,
+      row.productId,
+      { key: row.key, ...d.refusal },
+      now,
+      transport.fence,
+    );
     return "refused";
   }
   const owned = row.owned;
@@ -234,6 +243,7 @@ async function publishOne(
         row.productId,
         { key: row.key, code: "SHOPIFY_USER_ERRORS", userErrors: errors },
         now,
+        transport.fence,
       );
       return "refused";
     }
@@ -253,7 +263,14 @@ async function publishOne(
   current ??= await readCurrentProduct(transport, { key: row.key });
   const plan = productSetPlan(d.product, current, owned, rules);
   if (!plan.ok) {
-    await recordRefused(deps.db, storeId, row.productId, { key: row.key, ...plan.refusal }, now);
+    await recordRefused(
+      deps.db,
+      storeId,
+      row.productId,
+      { key: row.key, ...plan.refusal },
+      now,
+      transport.fence,
+    );
     return "refused";
   }
   // Sales channels are resolved before anything is written: an unknown one refuses the product.
@@ -276,6 +293,7 @@ async function publishOne(
           message: `the store has no sales channel ${unknown.join(", ")} (it has ${[...known.keys()].join(", ") || "none"}); change the store's publish rules`,
         },
         now,
+        transport.fence,
       );
       return "refused";
     }
@@ -294,6 +312,7 @@ async function publishOne(
       row.attempts,
       resume,
       now,
+      transport.fence,
     );
     await logActivity(
       deps.db,
@@ -315,6 +334,7 @@ async function publishOne(
         userErrors: sent.userErrors,
       },
       now,
+      transport.fence,
     );
     return "refused";
   }
@@ -333,6 +353,7 @@ async function publishOne(
           userErrors: errors,
         },
         now,
+        transport.fence,
       );
       return "refused";
     }
