@@ -21,6 +21,8 @@ export const FLOW_SCOPES: Readonly<Record<FlowName, readonly string[]>> = {
 export const INSTALL_SCOPES: readonly string[] = [
   "read_products",
   "write_products",
+  // Catalog publish to sales channels (publishablePublish); asked for, required only when used.
+  "write_publications",
   "read_inventory",
   "write_inventory",
   "read_locations",
