@@ -9,7 +9,11 @@ import {
   processCatalogInbox,
   registerCatalogWebhookHandlers,
 } from "../catalog/import/index.ts";
-import { catalogPublishRoutes, catalogPublishStorePass, requirePublishDryRun } from "../catalog/publish/index.ts";
+import {
+  catalogPublishRoutes,
+  catalogPublishStorePass,
+  requirePublishDryRun,
+} from "../catalog/publish/index.ts";
 import type { Config } from "../config/config.ts";
 import { consolePlugin } from "../console/plugin.ts";
 import { type Clock, systemClock } from "../core/clock.ts";
@@ -30,8 +34,8 @@ import { createJobRunner } from "../jobs/runner.ts";
 import { ordersCapability } from "../orders/index.ts";
 import type { ShopifyAdminTransport } from "../shopify/admin-client.ts";
 import { createAdminTransport } from "../shopify/admin-client.ts";
-import { createShops } from "../shops/index.ts";
 import { registerSyncHealth } from "../shops/health-metrics.ts";
+import { createShops } from "../shops/index.ts";
 import { openSecretKey } from "../shops/secrets.ts";
 import { BASE_WEBHOOK_TOPICS, ensureWebhooks } from "../shops/webhook-subscriptions.ts";
 import { capabilityTopics, registerWithWorker } from "./capability.ts";
@@ -152,8 +156,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     name: "shops:webhooks",
     flow: null,
     everyMs: 30 * 60_000,
-    run: async (store, transport) =>
-      void (await ensureWebhooks(ctx, store, transport, webhookTopics)),
+    run: async (store, transport) => void (await ensureWebhooks(ctx, store, transport, webhookTopics)),
   });
   // The catalog publish reconciler (src/catalog/publish), level-triggered like the push.
   worker.addStorePass(catalogPublishStorePass(ctx));
