@@ -618,14 +618,14 @@ export class Control {
   ): void {
     const shop = this.store.shop(domain);
     const view = { sku: null as string | null, locationId: 0, available: 0, onHand: 0 };
-    for (const l of shop.levels.values()) {
+    shop.levels.scan((l) => {
       const item = shop.inventoryItems.get(l.itemId);
       view.sku = item ? (shop.variants.get(item.variantId)?.sku ?? null) : null;
       view.locationId = l.locationId;
       view.available = quantity(l, "available");
       view.onHand = l.q.on_hand;
       visit(view);
-    }
+    });
   }
 
   /** productSet through the control API (fires products/create or products/update as Shopify does). */

@@ -42,6 +42,10 @@ describe("the compact level store", () => {
       "4:1",
       "5:1",
     ]);
+    // scan() visits the same levels through one reused view.
+    const scanned: string[] = [];
+    levels.scan((l) => scanned.push(`${l.itemId}:${l.locationId}:${l.q.on_hand}`));
+    expect(scanned).toEqual(["1:1:0", "2:1:0", "3:1:0", "3:2:0", "4:1:0", "5:1:0"]);
     // Removing while iterating, as deleting a variant does through the Map-like API.
     for (const [k, l] of levels) if (l.itemId === 3) levels.delete(k);
     expect(levels.size).toBe(4);

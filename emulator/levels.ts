@@ -33,8 +33,9 @@ interface Column {
 /** The quantities of one level, read and written in place. */
 class QuantitiesRef {
   constructor(
-    private readonly column: Column,
-    private readonly at: number,
+    /** Not readonly: `LevelStore.scan` moves one view along the rows. */
+    public column: Column,
+    public at: number,
   ) {}
   get on_hand() {
     return this.column.data[this.at]!;
@@ -84,12 +85,22 @@ class QuantitiesRef {
 export class LevelRef implements InventoryLevel {
   readonly q: QuantitiesRef;
   constructor(
-    readonly itemId: number,
-    readonly locationId: number,
-    private readonly column: Column,
-    private readonly at: number,
+    public itemId: number,
+    public locationId: number,
+    private column: Column,
+    private at: number,
   ) {
     this.q = new QuantitiesRef(column, at);
+  }
+
+  /** Points this view at another level (`LevelStore.scan` only). */
+  moveTo(itemId: number, column: Column, at: number): void {
+    this.itemId = itemId;
+    this.locationId = column.locationId;
+    this.column = column;
+    this.at = at;
+    this.q.column = column;
+    this.q.at = at;
   }
   get createdAt(): string {
     return new Date(this.column.data[this.at + CREATED]!).toISOString();
@@ -192,6 +203,21 @@ export class LevelStore {
       for (const c of this.columns.values())
         if (!Number.isNaN(c.data[r * WIDTH + CREATED]!))
           yield new LevelRef(itemId, c.locationId, c, r * WIDTH);
+  }
+
+  /**
+   * Every level through one view moved from level to level: a check over the whole store every
+   * few seconds (bench:large) made two objects per level each time. The view passed is reused.
+   */
+  scan(visit: (level: InventoryLevel) => void): void {
+    let view: LevelRef | undefined;
+    for (const [itemId, r] of this.rows)
+      for (const c of this.columns.values()) {
+        if (Number.isNaN(c.data[r * WIDTH + CREATED]!)) continue;
+        if (view) view.moveTo(itemId, c, r * WIDTH);
+        else view = new LevelRef(itemId, c.locationId, c, r * WIDTH);
+        visit(view);
+      }
   }
 
   *entries(): IterableIterator<[string, LevelRef]> {
