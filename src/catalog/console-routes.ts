@@ -32,7 +32,7 @@ export const catalogItemSchema = z.object({
   state: z.enum(["linked", "problem", "unlinked"]),
   shopifyVariantId: z.string().nullable(),
   inventoryItemId: z.string().nullable(),
-  matchedBy: z.enum(["sku", "barcode"]).nullable(),
+  matchedBy: z.enum(["sku", "barcode", "manual"]).nullable(),
   problem: z
     .object({
       id: z.number().int(),

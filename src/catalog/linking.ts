@@ -128,6 +128,7 @@ export async function linkVariants(
     variantId: Number(r.variant_id),
     productVariantGid: r.product_variant_gid,
     inventoryItemGid: r.inventory_item_gid,
+    matchedBy: r.matched_by,
   }));
   const result = matchVariants(hub, shopify, existing);
   const before = new Map(existing.map((e) => [e.variantId, e]));

@@ -17,17 +17,21 @@ export interface ShopifyVariant {
   readonly inventoryItemId: string;
 }
 
+/** How a link was made: by SKU or barcode by matching, or by an operator's hand (kept by every later match). */
+export type MatchedBy = "sku" | "barcode" | "manual";
+
 export interface ExistingLink {
   readonly variantId: number;
   readonly productVariantGid: string;
   readonly inventoryItemGid: string;
+  readonly matchedBy?: MatchedBy;
 }
 
 export interface Link {
   readonly variantId: number;
   readonly productVariantGid: string;
   readonly inventoryItemGid: string;
-  readonly matchedBy: "sku" | "barcode";
+  readonly matchedBy: MatchedBy;
 }
 
 export interface LinkProblem {
@@ -61,12 +65,34 @@ function groupBy<T>(items: readonly T[], key: (t: T) => string | null): Map<stri
 }
 
 export function matchVariants(
-  hub: readonly HubVariant[],
-  shopify: readonly ShopifyVariant[],
+  allHub: readonly HubVariant[],
+  allShopify: readonly ShopifyVariant[],
   existing: readonly ExistingLink[],
 ): MatchResult {
   const links: Link[] = [];
   const problems: LinkProblem[] = [];
+
+  // 0. Links an operator made by hand stay while both variants exist (the Shopify variant's
+  // inventory item as read now); both sides are out of the matching that follows.
+  const shopifyById = new Map(allShopify.map((v) => [v.id, v]));
+  const hubIds = new Set(allHub.map((h) => h.id));
+  const manualHub = new Set<number>();
+  const manualShopify = new Set<string>();
+  for (const e of existing) {
+    if (e.matchedBy !== "manual" || !hubIds.has(e.variantId)) continue;
+    const v = shopifyById.get(e.productVariantGid);
+    if (!v || manualShopify.has(v.id) || manualHub.has(e.variantId)) continue;
+    links.push({
+      variantId: e.variantId,
+      productVariantGid: v.id,
+      inventoryItemGid: v.inventoryItemId,
+      matchedBy: "manual",
+    });
+    manualHub.add(e.variantId);
+    manualShopify.add(v.id);
+  }
+  const hub = manualHub.size > 0 ? allHub.filter((h) => !manualHub.has(h.id)) : allHub;
+  const shopify = manualShopify.size > 0 ? allShopify.filter((v) => !manualShopify.has(v.id)) : allShopify;
   const usedShopify = new Set<string>();
   const settled = new Set<number>();
 
@@ -111,6 +137,7 @@ export function matchVariants(
   const hubById = new Map(hub.map((h) => [h.id, h]));
   const skuLinkByBarcode = new Map<string, Link>();
   for (const l of links) {
+    if (l.matchedBy !== "sku") continue; // a hand-made link is the operator's choice
     const code = norm(hubById.get(l.variantId)?.barcode);
     if (code !== null) skuLinkByBarcode.set(code, l);
   }

@@ -291,7 +291,8 @@ export interface VariantLinkTable {
   variant_id: number;
   product_variant_gid: string;
   inventory_item_gid: string;
-  matched_by: "sku" | "barcode";
+  /** manual: linked by an operator (kept by later links and imports until unlinked). */
+  matched_by: "sku" | "barcode" | "manual";
   linked_at: number;
   /** The Shopify product the variant belongs to (migration 0017; null: linked before it). */
   shopify_product_gid: ColumnType<string | null, string | null | undefined, string | null>;
@@ -719,7 +720,8 @@ export type OperatorJobKind =
   | "after_connect"
   | "catalog_import"
   | "opening_count"
-  | "catalog_publish_dry_run";
+  | "catalog_publish_dry_run"
+  | "link_variant";
 export type OperatorJobStatus = "queued" | "running" | "done" | "failed" | "cancelled";
 
 /** Long work on one store, run under its lease (migration 0011). */

@@ -247,6 +247,7 @@ const JOB_WHAT: Record<OperatorJobKind, string> = {
   catalog_import: "importing the catalog",
   opening_count: "taking Shopify's quantities as the opening count",
   catalog_publish_dry_run: "publish dry run",
+  link_variant: "linking a variant by hand",
 };
 
 async function drainStoreJobs(

@@ -11,6 +11,7 @@ import { runCatalogImport } from "../catalog/import/import-run.ts";
 import { runOpeningCount } from "../catalog/import/opening-count.ts";
 import { runPublishDryRun } from "../catalog/publish/index.ts";
 import { linkVariants, readConfirmedLevels } from "../catalog/linking.ts";
+import { manualLinkInput, runManualLink } from "../catalog/manual-link.ts";
 import { syncLocations } from "../shops/locations.ts";
 import { afterConnect } from "../shops/routes.ts";
 import { BASE_WEBHOOK_TOPICS } from "../shops/webhook-subscriptions.ts";
@@ -79,6 +80,8 @@ export function operatorJobHandlers(
     opening_count: (store, transport, control, params) => runOpeningCount(ctx, store, transport, control, params),
     catalog_publish_dry_run: (store, transport, control, params) =>
       runPublishDryRun(ctx, store, transport, control, params),
+    link_variant: (store, transport, _control, params) =>
+      runManualLink(ctx.database, transport, store.id, manualLinkInput.parse(params), ctx.clock.now()),
     after_connect: async (store, transport, control, params) => {
       await control.progress({ phase: "registering webhooks and reading locations" });
       await afterConnect(ctx, transport, store, {

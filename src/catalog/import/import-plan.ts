@@ -8,6 +8,7 @@
  * the import creates one.
  */
 import type { CatalogImportMode, ProductStatus, WeightUnit } from "../../db/tables.ts";
+import type { MatchedBy } from "../matching.ts";
 import type { NormalizedProduct, NormalizedVariant } from "../products.ts";
 import type { ShopifyCatalogProduct, ShopifyCatalogVariant } from "../shopify-catalog.ts";
 
@@ -40,7 +41,7 @@ export type ImportField = (typeof IMPORT_FIELDS)[number];
 
 /** One Shopify variant's outcome, decided once the whole store has been read. */
 export type VariantDecision =
-  | { readonly kind: "link"; readonly variantId: number; readonly matchedBy: "sku" | "barcode" }
+  | { readonly kind: "link"; readonly variantId: number; readonly matchedBy: MatchedBy }
   | { readonly kind: "create" }
   | { readonly kind: "problem" };
 
@@ -198,18 +199,18 @@ const numericId = (gid: string) => Number(gid.slice(gid.lastIndexOf("/") + 1));
 /**
  * Every Shopify variant's decision, compactly: numbers keyed by the variant's numeric id (a
  * 100,000-variant store's table is a few MB, not one object and GID string per variant).
- * Encoding: hub variant id × 2 (+ 1 when matched by barcode) for a link, -1 to create, -2 a problem.
+ * Encoding: hub variant id × 3 (+ 1 when matched by barcode, + 2 by hand) for a link, -1 to create,
+ * -2 a problem.
  */
+const BY_CODE: Record<MatchedBy, number> = { sku: 0, barcode: 1, manual: 2 };
+const BY_OF_CODE: readonly MatchedBy[] = ["sku", "barcode", "manual"];
+
 export class DecisionTable {
   private readonly codes = new Map<number, number>();
   set(gid: string, d: VariantDecision): void {
     this.codes.set(
       numericId(gid),
-      d.kind === "link"
-        ? d.variantId * 2 + (d.matchedBy === "barcode" ? 1 : 0)
-        : d.kind === "create"
-          ? -1
-          : -2,
+      d.kind === "link" ? d.variantId * 3 + BY_CODE[d.matchedBy] : d.kind === "create" ? -1 : -2,
     );
   }
   has(gid: string): boolean {
@@ -219,7 +220,7 @@ export class DecisionTable {
     const c = this.codes.get(numericId(gid));
     if (c === undefined || c === -2) return { kind: "problem" };
     if (c === -1) return { kind: "create" };
-    return { kind: "link", variantId: Math.floor(c / 2), matchedBy: c % 2 === 1 ? "barcode" : "sku" };
+    return { kind: "link", variantId: Math.floor(c / 3), matchedBy: BY_OF_CODE[c % 3]! };
   }
 }
 

@@ -26,7 +26,13 @@ import { awaitBulkOperation, readJsonlLines, startAndAwaitBulkQuery } from "../.
 import { ShopifyTransientError } from "../../shopify/errors.ts";
 import type { AdminTransport } from "../../shopify/transport.ts";
 import { logActivity } from "../../shops/activity.ts";
-import { type ExistingLink, type LinkProblem, matchVariants, type ShopifyVariant } from "../matching.ts";
+import {
+  type ExistingLink,
+  type LinkProblem,
+  type MatchedBy,
+  matchVariants,
+  type ShopifyVariant,
+} from "../matching.ts";
 import { productHash } from "../products.ts";
 import { type Change, writeProducts } from "../products-store.ts";
 import {
@@ -351,13 +357,14 @@ async function planRun(
   hubRows.length = 0;
   const existingRows = await db
     .selectFrom("variant_links")
-    .select(["variant_id", "product_variant_gid", "inventory_item_gid"])
+    .select(["variant_id", "product_variant_gid", "inventory_item_gid", "matched_by"])
     .where("store_id", "=", storeId)
     .execute();
   const existing: ExistingLink[] = existingRows.map((r) => ({
     variantId: Number(r.variant_id),
     productVariantGid: r.product_variant_gid,
     inventoryItemGid: r.inventory_item_gid,
+    matchedBy: r.matched_by,
   }));
   const result = matchVariants(hub, shopify, existing);
 
@@ -528,7 +535,7 @@ async function applyFile(
 interface LinkRow {
   variantId: number;
   shopify: ShopifyCatalogVariant;
-  matchedBy: "sku" | "barcode";
+  matchedBy: MatchedBy;
   productGid: string;
 }
 

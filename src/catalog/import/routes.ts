@@ -2,15 +2,18 @@
  * HTTP routes of the catalog import: start a run (mode and fields), list runs with their
  * progress, one run, cancel it; preview and apply Shopify's quantities as the opening count. The
  * work runs as operator jobs under the store's lease; the link problems a run leaves are at
- * GET /api/v1/stores/:domain/link-problems.
+ * GET /api/v1/stores/:domain/link-problems; the operator resolves them by linking a variant by hand
+ * (POST /api/v1/stores/:domain/variant-links) or unlinking it.
  */
 import { z } from "zod";
+import { recordAudit } from "../../auth/audit.ts";
 import type { AppContext } from "../../core/context.ts";
 import { AppError } from "../../core/errors.ts";
 import { route } from "../../core/route.ts";
 import { cancelJob, getJob, type JobView } from "../../jobs/operator-jobs.ts";
 import { answerFromJob, type JobRunner, waitMs, waitSecondsParam } from "../../jobs/runner.ts";
 import { requireStore } from "../../shops/stores.ts";
+import { checkManualLink, manualLinkInput, unlinkVariant } from "../manual-link.ts";
 import { IMPORT_FIELDS, IMPORT_MODES } from "./import-plan.ts";
 import { getImportRun, importRunView, listImportRuns } from "./import-store.ts";
 import { openingCountInput } from "./opening-count.ts";
@@ -68,6 +71,61 @@ export function catalogImportRoutes(ctx: AppContext, deps: { jobs: JobRunner }) 
     progress: job?.progress ?? null,
   });
   return [
+    route({
+      method: "POST",
+      url: "/api/v1/stores/:domain/variant-links",
+      tag: "catalog",
+      auth: "store.operate",
+      summary:
+        "Link a hub variant (by SKU) by hand to a Shopify variant the operator chose, resolving a link problem: the Shopify variant is read from Shopify under the store's lease (404 if it does not exist); refused with 409 VARIANT_LINKED_ELSEWHERE when it is linked to another SKU unless move=true. The link is kept by later links and imports; the variant is marked due for the inventory push. Audited.",
+      params: domainParams,
+      query: z.object({ waitSeconds: waitSecondsParam }),
+      body: manualLinkInput,
+      async handler({ params, query, body, reply, principal }) {
+        const store = await activeStore(params.domain);
+        await checkManualLink(db, store.id, body);
+        const job = await deps.jobs.run(store, "link_variant", { ...body }, waitMs(query.waitSeconds));
+        // Audited when asked, with the job that does it (it may still run when this answers).
+        await recordAudit(
+          db,
+          {
+            principal,
+            storeId: store.id,
+            action: "variant_link.create",
+            target: body.sku,
+            after: { ...body, job: job.id, status: job.status, result: job.result ?? null },
+          },
+          ctx.clock.now(),
+        );
+        return answerFromJob(reply, job, (result) => result);
+      },
+    }),
+    route({
+      method: "DELETE",
+      url: "/api/v1/stores/:domain/variant-links/:sku",
+      tag: "catalog",
+      auth: "store.operate",
+      summary:
+        "Unlink a hub variant (by SKU) from the store: nothing is pushed for it until it is linked again (a later link or import may match it again). Audited.",
+      params: z.object({ domain: z.string().min(1).max(255), sku: z.string().trim().min(1).max(255) }),
+      async handler({ params, principal }) {
+        const store = await requireStore(database, params.domain);
+        const now = ctx.clock.now();
+        const removed = await unlinkVariant(db, store.id, params.sku, now);
+        await recordAudit(
+          db,
+          {
+            principal,
+            storeId: store.id,
+            action: "variant_link.delete",
+            target: removed.sku,
+            before: removed,
+          },
+          now,
+        );
+        return { unlinked: removed };
+      },
+    }),
     route({
       method: "POST",
       url: "/api/v1/stores/:domain/catalog-imports",
