@@ -459,6 +459,8 @@ export function requestReturn(
   }
   if (out.length === 0 && exchange.length === 0)
     throw new ControlError("INVALID_RETURN", "A return needs lines");
+  if (exchange.length > 0 && o.cancelledAt)
+    throw new ControlError("INVALID_RETURN", "A cancelled order can't take exchange lines");
   const count = [...shop.returns.values()].filter((r) => r.orderId === o.id).length;
   const r: ReturnRecord = {
     id: store.nextId(),
@@ -478,9 +480,11 @@ export function requestReturn(
 
 export function approveReturn(store: Store, shop: Shop, r: ReturnRecord): FlowResult<ReturnRecord> {
   if (statusOf(r) !== "REQUESTED") return fail("Return is not requested.", ["input", "id"], "INVALID_STATE");
-  setStatus(r, "OPEN");
   const e = extra(shop, r);
   const o = shop.orders.get(r.orderId)!;
+  if (e.exchange.length > 0 && o.cancelledAt)
+    return fail("A cancelled order can't take exchange lines.", ["input", "id"], "INVALID_STATE");
+  setStatus(r, "OPEN");
   if (e.exchange.length > 0) {
     // Exchange lines join the order (committed at its location, on an open fulfillment order).
     const before = new Set(o.lineItems.map((l) => l.id));
@@ -744,7 +748,8 @@ export interface EditSession {
   id: number;
   orderId: number;
   sets: Map<number, { quantity: number; restock: boolean }>;
-  adds: { id: number; variantId: number; quantity: number }[];
+  /** `locationId`: where the added units are committed and fulfilled from (default: the order's location). */
+  adds: { id: number; variantId: number; quantity: number; locationId: number | null }[];
 }
 
 const edits = new WeakMap<Shop, Map<number, EditSession>>();
@@ -775,11 +780,14 @@ export function editAddVariant(
   s: EditSession,
   variantId: number,
   quantity: number,
+  locationId: number | null = null,
 ): FlowResult<number> {
   if (!shop.variants.has(variantId)) return fail("Variant does not exist.", ["variantId"]);
+  if (locationId !== null && !shop.locations.has(locationId))
+    return fail("Location does not exist.", ["locationId"]);
   if (!Number.isInteger(quantity) || quantity <= 0) return fail("Quantity must be at least 1.", ["quantity"]);
   const id = store.nextId();
-  s.adds.push({ id, variantId, quantity });
+  s.adds.push({ id, variantId, quantity, locationId });
   return { ok: true, value: id };
 }
 
@@ -803,11 +811,29 @@ export function editSetQuantity(
 /** `orderEditCommit`: the session's changes at once (orders/edited, orders/updated). */
 export function commitEdit(store: Store, shop: Shop, s: EditSession): FlowResult<Order> {
   const o = shop.orders.get(s.orderId)!;
+  const home = o.locationId;
+  const at = (a: EditSession["adds"][number]) => a.locationId ?? home;
   try {
     editOrder(store, shop, o, {
       lines: [...s.sets].map(([lineItemId, v]) => ({ lineItemId, quantity: v.quantity, restock: v.restock })),
-      add: s.adds.map((a) => ({ variantId: a.variantId, quantity: a.quantity })),
+      add: s.adds
+        .filter((a) => at(a) === home)
+        .map((a) => ({ variantId: a.variantId, quantity: a.quantity })),
     });
+    // editOrder commits added lines at the order's location: lines for another location are
+    // added with the order pointed there for the call.
+    for (const loc of new Set(s.adds.map(at).filter((l) => l !== home))) {
+      o.locationId = loc;
+      try {
+        editOrder(store, shop, o, {
+          add: s.adds
+            .filter((a) => at(a) === loc)
+            .map((a) => ({ variantId: a.variantId, quantity: a.quantity })),
+        });
+      } finally {
+        o.locationId = home;
+      }
+    }
   } catch (err) {
     return fail((err as Error).message, ["id"]);
   }

@@ -199,7 +199,11 @@ export const orderFlowResolvers: ResolverMap = {
       if (!r.ok) return { calculatedOrder: null, orderEditSession: null, userErrors: errs(r.errors) };
       return { calculatedOrder: { sid: r.value.id }, orderEditSession: { sid: r.value.id }, userErrors: [] };
     },
-    orderEditAddVariant: (_s, args: { id: string; variantId: string; quantity: number }, ctx) => {
+    orderEditAddVariant: (
+      _s,
+      args: { id: string; variantId: string; quantity: number; locationId?: string | null },
+      ctx,
+    ) => {
       const sess = sessionOf(ctx, args.id);
       if (!sess) return { calculatedLineItem: null, calculatedOrder: null, userErrors: [noSession] };
       const r = editAddVariant(
@@ -208,6 +212,7 @@ export const orderFlowResolvers: ResolverMap = {
         sess,
         parseGid(args.variantId, "ProductVariant") ?? -1,
         args.quantity,
+        args.locationId ? (parseGid(args.locationId, "Location") ?? -1) : null,
       );
       if (!r.ok) return { calculatedLineItem: null, calculatedOrder: null, userErrors: errs(r.errors) };
       return { calculatedLineItem: { lid: r.value }, calculatedOrder: { sid: sess.id }, userErrors: [] };

@@ -349,8 +349,14 @@ export const ORDER_EDIT_SET_QUANTITY_MUTATION = graphql`
 `;
 
 export const ORDER_EDIT_ADD_VARIANT_MUTATION = graphql`
-  mutation TillbridgeOrderEditAddVariant($id: ID!, $variantId: ID!, $quantity: Int!) {
-    orderEditAddVariant(id: $id, variantId: $variantId, quantity: $quantity, allowDuplicates: true) {
+  mutation TillbridgeOrderEditAddVariant($id: ID!, $variantId: ID!, $quantity: Int!, $locationId: ID) {
+    orderEditAddVariant(
+      id: $id
+      variantId: $variantId
+      quantity: $quantity
+      locationId: $locationId
+      allowDuplicates: true
+    ) {
       calculatedLineItem {
         id
       }
@@ -707,6 +713,13 @@ async function run(
         if (payload.userErrors.length > 0) throw refusedBy(payload.userErrors);
         return payload;
       };
+      // The substitute is served where the line was to be: the location of its fulfillment order.
+      const where =
+        ((await readFulfillmentOrders(transport, order.shopify_order_gid)) ?? []).find(
+          (f) =>
+            (f.status === "OPEN" || f.status === "IN_PROGRESS" || f.status === "ON_HOLD") &&
+            f.lines.some((l) => l.lineGid === input.lineId && l.remaining > 0),
+        )?.locationGid ?? null;
       const begun = await step<{ calculatedOrder: { id: string } | null; userErrors: UserError[] }>(
         ORDER_EDIT_BEGIN_MUTATION,
         { id: order.shopify_order_gid },
@@ -724,7 +737,7 @@ async function run(
       );
       await step(
         ORDER_EDIT_ADD_VARIANT_MUTATION,
-        { id: calc, variantId: input.variantGid, quantity: input.quantity },
+        { id: calc, variantId: input.variantGid, quantity: input.quantity, locationId: where },
         "orderEditAddVariant",
       );
       await step(

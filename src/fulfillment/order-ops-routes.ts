@@ -221,6 +221,25 @@ export function orderOperationRoutes(ctx: AppContext) {
       async handler({ params, body, reply }) {
         const o = await orderFor(db, params.id, "moved");
         notCancelled(o, "moved");
+        // A shipment already on its way from the assigned store would be refused after the move.
+        const waiting = await db
+          .selectFrom("shipments")
+          .select("external_id")
+          .where("order_id", "=", o.id)
+          .where("status", "in", ["pending", "parked"])
+          .executeTakeFirst();
+        if (waiting)
+          throw new AppError(
+            "CONFLICT",
+            `order ${o.name} has shipment ${waiting.external_id} waiting to reach Shopify`,
+            [
+              {
+                path: "id",
+                code: "SHIPMENT_WAITING",
+                message: `shipment ${waiting.external_id} was posted from the assigned store: let it reach Shopify (or reject it) before moving the order`,
+              },
+            ],
+          );
         const locationGid = await locationOfWarehouse(db, o.store_id, body.warehouse);
         return enqueue(o.store_id, o.id, { kind: "move", input: { ...body, locationGid } }, reply);
       },
