@@ -91,6 +91,12 @@ export function matchVariants(
     manualHub.add(e.variantId);
     manualShopify.add(v.id);
   }
+  const manualBySku = new Map<string, { variant: HubVariant; gid: string }>();
+  if (manualHub.size > 0) {
+    const gidOf = new Map(links.map((l) => [l.variantId, l.productVariantGid]));
+    for (const h of allHub)
+      if (manualHub.has(h.id)) manualBySku.set(h.sku.trim(), { variant: h, gid: gidOf.get(h.id)! });
+  }
   const hub = manualHub.size > 0 ? allHub.filter((h) => !manualHub.has(h.id)) : allHub;
   const shopify = manualShopify.size > 0 ? allShopify.filter((v) => !manualShopify.has(v.id)) : allShopify;
   const usedShopify = new Set<string>();
@@ -242,6 +248,19 @@ export function matchVariants(
         barcode: null,
         productVariantGid: v.id,
         detail: `Shopify variant ${v.id} has neither SKU nor barcode: nothing to match it by; give it a SKU in Shopify`,
+      });
+      continue;
+    }
+    const hand = manualBySku.get(norm(v.sku) ?? "");
+    if (hand) {
+      // The hub has this SKU, but its variant was linked by hand to another Shopify variant: this
+      // one is not created (the SKU is taken) nor linked.
+      problems.push({
+        kind: "hub_variant_matches_two",
+        sku: hand.variant.sku,
+        barcode: hand.variant.barcode,
+        productVariantGid: v.id,
+        detail: `SKU ${hand.variant.sku} is linked by hand to Shopify variant ${hand.gid}; Shopify variant ${v.id} has the same SKU and is not linked`,
       });
       continue;
     }
