@@ -95,6 +95,11 @@ describe.each(DIALECTS)("linking a variant by hand on %s", (dialect) => {
 
   it("picks one of two Shopify variants sharing a SKU, marks it due for the push, and audits it", async () => {
     expect(await problems()).toContain("duplicate_sku_in_shopify:TWIN");
+    // The problem names the variants to pick from.
+    const twin = (await call("GET", `/api/v1/stores/${domain}/link-problems`)).body.items.find(
+      (p: { kind: string }) => p.kind === "duplicate_sku_in_shopify",
+    );
+    expect([...twin.candidates].sort()).toEqual([gid["Twin A"], gid["Twin B"]].sort());
     expect((await links()).TWIN).toBeUndefined();
     await hub.ctx.database.db.deleteFrom("push_dirty").execute();
 

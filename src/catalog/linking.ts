@@ -231,6 +231,7 @@ export async function linkVariants(
             product_variant_gid: p.productVariantGid,
             detail: p.detail,
             detected_at: now,
+            candidates: p.candidates ? JSON.stringify(p.candidates) : null,
           })),
         )
         .execute();
@@ -280,6 +281,8 @@ export interface LinkProblemView {
   readonly productVariantId: string | null;
   readonly detail: string;
   readonly detectedAt: string;
+  /** Shopify variants to pick one of (link by hand); empty when there is nothing to pick. */
+  readonly candidates: readonly string[];
 }
 
 export async function listLinkProblems(database: Database, storeId: number): Promise<LinkProblemView[]> {
@@ -297,5 +300,6 @@ export async function listLinkProblems(database: Database, storeId: number): Pro
     productVariantId: r.product_variant_gid,
     detail: r.detail,
     detectedAt: new Date(Number(r.detected_at)).toISOString(),
+    candidates: r.candidates ? (JSON.parse(r.candidates) as string[]) : [],
   }));
 }

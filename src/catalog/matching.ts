@@ -40,6 +40,8 @@ export interface LinkProblem {
   readonly barcode: string | null;
   readonly productVariantGid: string | null;
   readonly detail: string;
+  /** Shopify variants the operator may pick one of to link the hub's SKU by hand. */
+  readonly candidates?: readonly string[];
 }
 
 export interface MatchResult {
@@ -120,6 +122,7 @@ export function matchVariants(
       barcode: null,
       productVariantGid: null,
       detail: `SKU ${sku} is used by ${vs.length} Shopify variants: ${vs.map((v) => v.id).join(", ")}; none is linked until the SKU is unique`,
+      ...(hubOne ? { candidates: vs.map((v) => v.id) } : {}),
     });
   }
   for (const h of hub) {
@@ -169,6 +172,7 @@ export function matchVariants(
         barcode: h.barcode,
         productVariantGid: link.productVariantGid,
         detail: `SKU ${h.sku} matches Shopify variant ${link.productVariantGid} by SKU and ${others.map((v) => v.id).join(", ")} by its barcode ${h.barcode}; none is linked until one of them changes`,
+        candidates: [link.productVariantGid, ...others.map((v) => v.id)],
       });
     }
     const dropped = new Set(second.keys());

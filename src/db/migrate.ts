@@ -24,6 +24,7 @@ import { workQueue } from "./migrations/0018-work-queue.ts";
 import { syncHealth } from "./migrations/0020-sync-health.ts";
 import { orderOperations } from "./migrations/0021-order-operations.ts";
 import { catalogPublish } from "./migrations/0022-catalog-publish.ts";
+import { linkProblemCandidates } from "./migrations/0023-link-problem-candidates.ts";
 import { type HubMigration, migrationContext } from "./schema-helpers.ts";
 
 export const MIGRATIONS: readonly HubMigration[] = [
@@ -48,6 +49,7 @@ export const MIGRATIONS: readonly HubMigration[] = [
   syncHealth,
   orderOperations,
   catalogPublish,
+  linkProblemCandidates,
 ];
 
 export class MigrationError extends Error {

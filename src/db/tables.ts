@@ -323,6 +323,8 @@ export interface LinkProblemTable {
   product_variant_gid: string | null;
   detail: string;
   detected_at: number;
+  /** JSON array of Shopify variant GIDs to pick from (migration 0023); null: none. */
+  candidates: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface FlowTable {

@@ -7,6 +7,8 @@ export interface LinkProblemView {
   readonly barcode: string | null;
   readonly productVariantId: string | null;
   readonly detail: string | null;
+  /** Shopify variants to pick one of (older hubs' answers lack it). */
+  readonly candidates?: readonly string[];
 }
 
 export const LINK_PROBLEM_HELP: Record<string, { label: string; todo: string }> = {
@@ -44,7 +46,23 @@ export const LINK_PROBLEM_HELP: Record<string, { label: string; todo: string }> 
   },
 };
 
-export function LinkProblems({ items, id }: { items: readonly LinkProblemView[]; id?: string }) {
+const shortId = (gid: string) => gid.replace("gid://shopify/ProductVariant/", "");
+
+/**
+ * `onPick`, when given (an operator's screen), offers "pick one" for a SKU that matches several
+ * Shopify variants: one button per candidate links the hub's SKU to it by hand.
+ */
+export function LinkProblems({
+  items,
+  id,
+  onPick,
+  busy,
+}: {
+  items: readonly LinkProblemView[];
+  id?: string;
+  onPick?: (sku: string, productVariantId: string) => void;
+  busy?: boolean;
+}) {
   return (
     <Table
       id={id}
@@ -64,10 +82,27 @@ export function LinkProblems({ items, id }: { items: readonly LinkProblemView[];
             <td>{help?.label ?? p.kind}</td>
             <td>{p.sku ?? "—"}</td>
             <td>{p.barcode ?? "—"}</td>
-            <td class="mono">{p.productVariantId?.replace("gid://shopify/ProductVariant/", "") ?? "—"}</td>
+            <td class="mono">{p.productVariantId ? shortId(p.productVariantId) : "—"}</td>
             <td>
               {help?.todo ?? ""}
               {p.detail && <div class="muted">{p.detail}</div>}
+              {onPick && p.sku && (p.candidates?.length ?? 0) > 0 && (
+                <fieldset class="toolbar pick">
+                  <legend>Pick the Shopify variant for {p.sku}</legend>
+                  {p.candidates!.map((c) => (
+                    <button
+                      type="button"
+                      key={c}
+                      class="secondary"
+                      disabled={busy}
+                      data-candidate={shortId(c)}
+                      onClick={() => onPick(p.sku!, c)}
+                    >
+                      Link {p.sku} to {shortId(c)}
+                    </button>
+                  ))}
+                </fieldset>
+              )}
             </td>
           </tr>
         );

@@ -486,6 +486,7 @@ async function replaceProblems(
             product_variant_gid: p.productVariantGid,
             detail: p.detail,
             detected_at: now,
+            candidates: p.candidates ? JSON.stringify(p.candidates) : null,
           })),
         )
         .execute();

@@ -9,7 +9,17 @@ import { useAction, usePoll } from "../../hooks.ts";
 import { LinkProblems, type LinkProblemView } from "../../parts/LinkProblems.tsx";
 import { useSession } from "../../session.tsx";
 import type { StoreView } from "../../types.ts";
-import { Badge, ErrorBox, fmtTime, onSubmit, Section, SelectField, Table } from "../../ui.tsx";
+import {
+  Badge,
+  described,
+  ErrorBox,
+  Field,
+  fmtTime,
+  onSubmit,
+  Section,
+  SelectField,
+  Table,
+} from "../../ui.tsx";
 
 interface ImportRun {
   id: number;
@@ -103,6 +113,31 @@ export function CatalogImportScreen() {
     await runs.reload();
   });
   const items = runs.data?.items ?? [];
+  // The problems a run leaves are read again as soon as it ends, not at the next 5-second poll.
+  const newest = items[0] ? `${items[0].id}:${items[0].status}` : "";
+  // biome-ignore lint/correctness/useExhaustiveDependencies: reload when the newest run changes state
+  useEffect(() => {
+    if (newest) void problems.reload();
+  }, [newest]);
+  const [linkSku, setLinkSku] = useState("");
+  const [linkVariant, setLinkVariant] = useState("");
+  const [move, setMove] = useState(false);
+  const [linked, setLinked] = useState<string | null>(null);
+  const link = useAction(async (sku: string, productVariantId: string, moveIt: boolean) => {
+    setLinked(null);
+    const r = await api.post<{
+      sku?: string;
+      productVariantId?: string;
+      movedFrom?: string | null;
+      status?: string;
+    }>(storePath(store, "/variant-links?waitSeconds=20"), { sku, productVariantId, move: moveIt });
+    setLinked(
+      r.productVariantId
+        ? `Linked ${r.sku} to Shopify variant ${r.productVariantId.replace("gid://shopify/ProductVariant/", "")}${r.movedFrom ? ` (moved from ${r.movedFrom})` : ""}.`
+        : `Linking ${sku} is ${r.status ?? "queued"}; the problem list updates when it is done.`,
+    );
+    await problems.reload();
+  });
   const busy = items.some((r) => r.status === "running") || !!runs.data?.waiting;
   const fieldError = start.error?.forField("fields");
   return (
@@ -242,7 +277,56 @@ export function CatalogImportScreen() {
       </Section>
       <Section title="Link problems" id="import-problems">
         <ErrorBox error={problems.error} />
-        <LinkProblems id="import-problem-list" items={problems.data?.items ?? []} />
+        {linked && (
+          <p class="ok" role="status">
+            {linked}
+          </p>
+        )}
+        <LinkProblems
+          id="import-problem-list"
+          items={problems.data?.items ?? []}
+          {...(can("store.operate")
+            ? { onPick: (sku, gid) => void link.run(sku, gid, false), busy: link.busy }
+            : {})}
+        />
+        {can("store.operate") && (
+          <form
+            aria-label="Link by hand"
+            onSubmit={onSubmit(() => void link.run(linkSku.trim(), linkVariant.trim(), move))}
+          >
+            <h3>Link by hand</h3>
+            <ErrorBox error={link.error} placed={(path) => path === "sku" || path === "productVariantId"} />
+            <Field label="Hub SKU" id="link-sku" field="sku" error={link.error}>
+              <input
+                {...described("link-sku", link.error, "sku")}
+                value={linkSku}
+                required
+                onInput={(e) => setLinkSku(e.currentTarget.value)}
+              />
+            </Field>
+            <Field
+              label="Shopify variant"
+              id="link-variant"
+              field="productVariantId"
+              error={link.error}
+              hint="Its id (as in Shopify's admin URL) or gid://shopify/ProductVariant/…"
+            >
+              <input
+                {...described("link-variant", link.error, "productVariantId", true)}
+                value={linkVariant}
+                required
+                onInput={(e) => setLinkVariant(e.currentTarget.value)}
+              />
+            </Field>
+            <label class="check">
+              <input type="checkbox" checked={move} onChange={(e) => setMove(e.currentTarget.checked)} /> Move
+              it if it is linked to another SKU
+            </label>
+            <button type="submit" disabled={link.busy || !store}>
+              Link by hand
+            </button>
+          </form>
+        )}
       </Section>
     </>
   );
