@@ -1,7 +1,9 @@
 /**
  * The catalog import screen in Debian's chromium: an operator signs in, chooses the mode and what
  * the import may write (a checkbox toggled with the keyboard), starts it, follows it to its end
- * (read, matched, created, problems) and sees the link problem it left with what to do. No page
+ * (read, matched, created, problems) and sees the link problem it left with what to do, picks one
+ * of the two Shopify variants sharing a SKU, and links a variant by hand (refused beside the field
+ * until moved). No page
  * error, no CSP violation, no serious axe violation; screenshots in test-artifacts/console.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +19,7 @@ describe("the catalog import screen", () => {
   let emulator: Emulator;
   let hub: TestHub;
   let browser: Awaited<ReturnType<typeof launch>>;
+  let twinB = "";
 
   beforeAll(async () => {
     ensureConsoleBuilt();
@@ -32,9 +35,11 @@ describe("the catalog import screen", () => {
     emulator.control.productSet(DOMAIN, {
       input: { title: "Twin A", variants: [{ optionValues: [], sku: "TWIN" }] },
     });
-    emulator.control.productSet(DOMAIN, {
-      input: { title: "Twin B", variants: [{ optionValues: [], sku: "TWIN" }] },
-    });
+    twinB = emulator.control
+      .productSet(DOMAIN, {
+        input: { title: "Twin B", variants: [{ optionValues: [], sku: "TWIN" }] },
+      })
+      .variants[0]!.admin_graphql_api_id.replace("gid://shopify/ProductVariant/", "");
     const token = emulator.control.mintToken({ shop: DOMAIN, clientId: app.clientId }).accessToken;
     hub = await startTestHub("sqlite", {
       listen: true,
@@ -44,7 +49,7 @@ describe("the catalog import screen", () => {
       method: "PUT",
       url: "/api/v1/variants",
       headers: hub.auth,
-      payload: { variants: [{ sku: "UI-0000000" }, { sku: "UI-0000001" }] },
+      payload: { variants: [{ sku: "UI-0000000" }, { sku: "UI-0000001" }, { sku: "TWIN" }] },
     });
     expect(put.statusCode, put.body).toBe(200);
     const connected = await hub.server.inject({
@@ -74,7 +79,10 @@ describe("the catalog import screen", () => {
     await page.getByLabel("Password").fill("import operator 1");
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("heading", { name: "Stores", level: 1 }).waitFor();
-    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Import", exact: true }).click();
+    await page
+      .getByRole("navigation", { name: "Main" })
+      .getByRole("link", { name: "Import", exact: true })
+      .click();
     await page.getByRole("heading", { name: "Catalog import", level: 1 }).waitFor();
     await expect.poll(() => page.getByLabel("Store").inputValue()).toBe(DOMAIN);
     await expect
@@ -114,6 +122,36 @@ describe("the catalog import screen", () => {
     });
     expect(runs.json().items[0].fields).not.toContain("prices");
     expect(runs.json().items[0].mode).toBe("create_and_overwrite");
+
+    // Pick one: TWIN is linked by hand to the second of the two Shopify variants carrying it.
+    const twinRow = page.locator('#import-problem-list tr[data-problem="duplicate_sku_in_shopify"]');
+    await twinRow.getByRole("button", { name: `Link TWIN to ${twinB}` }).click();
+    await expect
+      .poll(() => page.getByRole("status").textContent())
+      .toContain(`Linked TWIN to Shopify variant ${twinB}`);
+    await expect.poll(() => twinRow.count()).toBe(0);
+
+    // By hand: that variant is now TWIN's, so taking it for another SKU is refused beside the field
+    // until "Move" is checked.
+    const form = page.getByRole("form", { name: "Link by hand" });
+    await form.getByLabel("Hub SKU").fill("UI-0000001");
+    await form.getByLabel("Shopify variant").fill(twinB);
+    await form.getByRole("button", { name: "Link by hand" }).click();
+    await expect
+      .poll(() => page.locator("#link-variant-error").textContent())
+      .toContain("VARIANT_LINKED_ELSEWHERE");
+    expect(await form.getByLabel("Shopify variant").getAttribute("aria-invalid")).toBe("true");
+    expect((await screen(page, "import-link-refused")).filter((p) => !p.startsWith("tablet"))).toEqual([]);
+    await form.getByLabel(/Move it/).check();
+    await form.getByRole("button", { name: "Link by hand" }).click();
+    await expect.poll(() => page.getByRole("status").textContent()).toContain("moved from TWIN");
+    const link = await hub.ctx.database.db
+      .selectFrom("variant_links as l")
+      .innerJoin("variants as v", "v.id", "l.variant_id")
+      .select(["v.sku", "l.matched_by"])
+      .where("l.product_variant_gid", "=", `gid://shopify/ProductVariant/${twinB}`)
+      .execute();
+    expect(link).toEqual([{ sku: "UI-0000001", matched_by: "manual" }]);
     expect(problems).toEqual([]);
   }, 90_000);
 });
