@@ -420,6 +420,18 @@ function endpoints(): Endpoint[] {
       url: perStore("/opening-count?waitSeconds=0"),
       example: { apply: false },
     },
+    // Link problems resolved by hand (src/catalog/import/routes.ts).
+    {
+      method: "POST",
+      url: perStore("/variant-links?waitSeconds=0"),
+      example: { sku: "FZ-1", productVariantId: "gid://shopify/ProductVariant/1", move: false },
+    },
+    {
+      method: "DELETE",
+      url: (shop) =>
+        fc.tuple(segment(shop), segment("FZ-1")).map(([s, sku]) => `/api/v1/stores/${s}/variant-links/${sku}`),
+      example: {},
+    },
     // Catalog publish (src/catalog/publish/routes.ts).
     {
       method: "PUT",
