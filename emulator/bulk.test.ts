@@ -1,6 +1,9 @@
 // Bulk operations over a store larger than one slice (resolvers/bulk.ts): every node exactly once
 // with its parent, nested connections continued past their first page, and the emulator
 // answering other requests while an operation runs.
+import { readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "./index.ts";
 import { BULK_SLICE } from "./resolvers/bulk.ts";
@@ -99,5 +102,40 @@ describe("bulk operations in slices", () => {
     const during = (await gql(emu, token, STATUS, { id })).body.data.bulkOperation;
     expect(["CREATED", "RUNNING"]).toContain(during.status);
     expect((await finish(id)).status).toBe("COMPLETED");
+  });
+
+  it("keeps result files on disk until the emulator closes, then deletes them", async () => {
+    const other = await startEmulator();
+    try {
+      // A shop of its own: folders left by earlier runs may hold a file of the same name.
+      const shop = `files-${Date.now()}-${Math.floor(Math.random() * 1e6)}.myshopify.com`;
+      const t = seedShop(other, shop).token;
+      const r = await gql(other, t, RUN, { q: `{ productVariants { edges { node { id sku } } } }` }, shop);
+      const id = r.body.data.bulkOperationRunQuery.bulkOperation.id as string;
+      let s: { status: string; url: string };
+      for (;;) {
+        s = (await gql(other, t, STATUS, { id }, shop)).body.data.bulkOperation;
+        if (s.status === "COMPLETED") break;
+        await new Promise((done) => setTimeout(done, 50));
+      }
+      expect((await fetch(s.url)).status).toBe(200);
+      // The file of this operation, in this emulator's folder.
+      const name = `${shop}-${id.split("/").pop()}.jsonl`;
+      const folders = () =>
+        readdirSync(tmpdir())
+          .filter((d) => d.startsWith("tillbridge-emulator-bulk-"))
+          .filter((d) => {
+            try {
+              return readdirSync(join(tmpdir(), d)).includes(name);
+            } catch {
+              return false; // another process's folder, deleted meanwhile
+            }
+          });
+      expect(folders()).toHaveLength(1);
+      await other.close();
+      expect(folders()).toHaveLength(0);
+    } finally {
+      await other.close().catch(() => {});
+    }
   });
 });

@@ -1,5 +1,6 @@
 // Tillbridge's Shopify emulator: start it in-process (tests, demo, benchmarks) or via cli.ts.
 import type { AddressInfo } from "node:net";
+import { dropBulkResults } from "./bulk-files.ts";
 import { Clock } from "./clock.ts";
 import { Control } from "./control.ts";
 import { openDueScheduled } from "./fulfillment-holds.ts";
@@ -62,6 +63,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     async close() {
       webhooks.close();
       await server.close();
+      dropBulkResults(store);
     },
   };
 }

@@ -8,10 +8,8 @@
 // connections are continued through `node(id:)` of their parent. Each slice's lines are appended
 // to the result file on disk and the event loop runs between slices, so the emulator keeps
 // answering while it works and holds one slice's result at a time.
-import { mkdtempSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { open, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import {
   type ArgumentNode,
   type DocumentNode,
@@ -34,6 +32,7 @@ import {
   validate,
 } from "graphql";
 import { makeFieldResolver, typeResolver } from "../admin-api.ts";
+import { resultFile } from "../bulk-files.ts";
 import { bulkQueryProblem } from "../bulk-validation.ts";
 import { gid, parseGid } from "../gid.ts";
 import { adminSchema } from "../schema.ts";
@@ -273,17 +272,6 @@ class LineWriter {
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-let resultDir: string | undefined;
-/** Result files live on disk, in a folder of this process removed when it exits. */
-function resultFile(shop: string, id: number): string {
-  if (!resultDir) {
-    const dir = mkdtempSync(join(tmpdir(), "tillbridge-emulator-bulk-"));
-    resultDir = dir;
-    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
-  }
-  return join(resultDir, `${shop.replace(/[^a-z0-9.-]/gi, "_")}-${id}.jsonl`);
-}
-
 /**
  * Result files kept per shop: the latest few. Shopify keeps them for a week; an emulator keeping
  * every one (a 500,000-level store's file is some 70 MB) would fill its disk with each read.
@@ -387,7 +375,7 @@ async function run(ctx: Ctx, op: BulkOperation, groupObjects = false): Promise<v
     return result.data as Json;
   };
 
-  const path = resultFile(ctx.shop.domain, op.id);
+  const path = resultFile(ctx.store, ctx.shop.domain, op.id);
   const file = await open(path, "w");
   const out = new LineWriter(rewriter.plans);
   const flush = async () => {
