@@ -4,8 +4,10 @@
  * another (refused without move), a variant that does not exist, unlinking; the hand-made link
  * marks the variant due for the inventory push, is audited, and a later import keeps it.
  */
+import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator/index.ts";
+import { processCatalogInbox } from "../src/catalog/import/index.ts";
 import { DIALECTS } from "./support/databases.ts";
 import { startTestHub, type TestHub } from "./support/hub.ts";
 import { APP_SCOPES } from "./support/shopify.ts";
@@ -16,10 +18,19 @@ beforeAll(async () => {
 });
 afterAll(async () => emulator?.close());
 
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+
 describe.each(DIALECTS)("linking a variant by hand on %s", (dialect) => {
   const domain = `manual-link-${dialect}.myshopify.com`;
   let hub: TestHub;
   const gid: Record<string, string> = {};
+  let handProduct = "";
   // biome-ignore lint/suspicious/noExplicitAny: test reads of JSON answers
   const call = async (
     method: "GET" | "POST" | "PUT" | "DELETE",
@@ -83,15 +94,35 @@ describe.each(DIALECTS)("linking a variant by hand on %s", (dialect) => {
         input: { title, variants: [{ optionValues: [], sku }] } as never,
       });
       gid[title] = p.variants[0]!.admin_graphql_api_id;
+      if (title === "Hand") handProduct = p.admin_graphql_api_id;
     }
-    hub = await startTestHub(dialect, { env: { SHOPIFY_ADMIN_URL_TEMPLATE: `${emulator.url}/{shop}` } });
+    // Product webhooks reach the hub at its PUBLIC_URL: a port chosen before it starts.
+    const port = await freePort();
+    hub = await startTestHub(dialect, {
+      listen: true,
+      env: {
+        SHOPIFY_ADMIN_URL_TEMPLATE: `${emulator.url}/{shop}`,
+        HOST: "127.0.0.1",
+        PORT: String(port),
+        PUBLIC_URL: `http://127.0.0.1:${port}`,
+      },
+    });
     const put = await call("PUT", "/api/v1/variants", { variants: [{ sku: "TWIN" }, { sku: "HAND" }] });
     expect(put.status, JSON.stringify(put.body)).toBe(200);
-    const connected = await call("POST", "/api/v1/stores", { domain, accessToken: token });
+    const connected = await call("POST", "/api/v1/stores", {
+      domain,
+      accessToken: token,
+      webhookSecret: app.clientSecret,
+    });
     expect(connected.status, JSON.stringify(connected.body)).toBe(201);
     await runImport();
   }, 60_000);
-  afterAll(async () => hub?.close());
+  afterAll(async () => {
+    emulator.control.setFaults(domain, { webhookDropRate: 1 });
+    await emulator.control.webhooksIdle(30_000).catch(() => {});
+    hub?.server.server.closeAllConnections();
+    await hub?.close();
+  });
 
   it("picks one of two Shopify variants sharing a SKU, marks it due for the push, and audits it", async () => {
     expect(await problems()).toContain("duplicate_sku_in_shopify:TWIN");
@@ -173,6 +204,23 @@ describe.each(DIALECTS)("linking a variant by hand on %s", (dialect) => {
     expect(relinked.status, JSON.stringify(relinked.body)).toBe(200);
     expect((await links()).TWIN).toBe(`${short("Twin B")}/manual`);
   }, 60_000);
+
+  it("keeps a hand-made link through a products/update whose SKU is not the hub's", async () => {
+    // HAND is linked by hand to the variant whose SKU is HAND-S; the product's title changes.
+    emulator.control.productSet(domain, {
+      identifier: { id: handProduct },
+      input: { title: "Hand (new)", variants: [{ id: gid.Hand, optionValues: [], sku: "HAND-S" }] } as never,
+    });
+    const delivered = () =>
+      emulator.control
+        .webhookDeliveries({ shop: domain })
+        .filter((d) => d.topic === "products/update" && d.status === "delivered");
+    for (let i = 0; i < 200 && delivered().length < 1; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(delivered().length).toBeGreaterThan(0);
+    for (let i = 0; i < 3; i++) await processCatalogInbox(hub.ctx);
+    expect((await links()).HAND).toBe(`${short("Hand")}/manual`);
+    expect(await problems()).not.toContain("sku_changed_in_shopify:HAND-S");
+  });
 
   it("unlinks by hand", async () => {
     const r = await call("DELETE", `/api/v1/stores/${domain}/variant-links/HAND`);

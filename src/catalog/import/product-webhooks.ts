@@ -21,6 +21,7 @@ import { drainInbox, type InboxRunResult, markInboxDone, storeDelivery } from ".
 import { storeTopicsInInbox } from "../../orders/webhooks.ts";
 import { logActivity } from "../../shops/activity.ts";
 import type { WebhookHandlers } from "../../shops/webhooks.ts";
+import type { MatchedBy } from "../matching.ts";
 
 export const CATALOG_TOPICS = ["products/create", "products/update", "products/delete"] as const;
 /** The subscriptions a connected store gets for them (see src/shops/webhook-subscriptions.ts). */
@@ -113,6 +114,7 @@ interface LinkRow {
   inventory_item_gid: string;
   sku: string;
   barcode: string | null;
+  matched_by: MatchedBy;
 }
 
 async function unlink(trx: Trx, storeId: number, link: LinkRow): Promise<void> {
@@ -157,7 +159,14 @@ async function linksOf(
   let q = trx
     .selectFrom("variant_links as l")
     .innerJoin("variants as v", "v.id", "l.variant_id")
-    .select(["l.variant_id", "l.product_variant_gid", "l.inventory_item_gid", "v.sku", "v.barcode"])
+    .select([
+      "l.variant_id",
+      "l.product_variant_gid",
+      "l.inventory_item_gid",
+      "l.matched_by",
+      "v.sku",
+      "v.barcode",
+    ])
     .where("l.store_id", "=", storeId);
   q =
     variantGids.length > 0
@@ -259,10 +268,13 @@ async function applyProduct(trx: Trx, storeId: number, body: ProductBody, now: n
   for (const v of variants) {
     const linked = byShopify.get(v.gid);
     if (linked) {
+      // A link made by hand is the operator's: it stays whatever the SKU says (until unlinked or
+      // the variant is deleted).
       const same =
-        v.sku !== null
+        linked.matched_by === "manual" ||
+        (v.sku !== null
           ? v.sku === linked.sku.trim()
-          : v.barcode !== null && v.barcode === norm(linked.barcode);
+          : v.barcode !== null && v.barcode === norm(linked.barcode));
       if (same) {
         await trx
           .updateTable("variant_links")
