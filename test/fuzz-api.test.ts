@@ -429,7 +429,9 @@ function endpoints(): Endpoint[] {
     {
       method: "DELETE",
       url: (shop) =>
-        fc.tuple(segment(shop), segment("FZ-1")).map(([s, sku]) => `/api/v1/stores/${s}/variant-links/${sku}`),
+        fc
+          .tuple(segment(shop), segment("FZ-1"))
+          .map(([s, sku]) => `/api/v1/stores/${s}/variant-links/${sku}`),
       example: {},
     },
     // Catalog publish (src/catalog/publish/routes.ts).

@@ -7,13 +7,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator/index.ts";
+import { linkVariants } from "../src/catalog/linking.ts";
 import { systemClock } from "../src/core/clock.ts";
 import { dryRun, runDriftCheck } from "../src/inventory/push/drift.ts";
 import { markStoreDirtyFor } from "../src/inventory/push/push-store.ts";
 import { runPushCycle } from "../src/inventory/push/reconciler.ts";
 import { createAdminTransport } from "../src/shopify/admin-client.ts";
 import type { AdminTransport } from "../src/shopify/transport.ts";
-import { linkVariants } from "../src/catalog/linking.ts";
 import { setInventoryMode } from "../src/shops/stores.ts";
 import { DIALECTS } from "./support/databases.ts";
 import { startTestHub, type TestHub } from "./support/hub.ts";

@@ -174,13 +174,10 @@ const hold = z.object({
 /** Pickup, holds and where each fulfillment order waits (src/fulfillment/fulfillment-orders.ts). */
 export const feedFulfillmentSchema = z
   .object({
-    deliveryMethod: z
-      .string()
-      .nullable()
-      .meta({
-        description:
-          "pick_up when the customer collects it, else shipping (Shopify's delivery method type, lower case)",
-      }),
+    deliveryMethod: z.string().nullable().meta({
+      description:
+        "pick_up when the customer collects it, else shipping (Shopify's delivery method type, lower case)",
+    }),
     pickupLocation: z
       .object({ id: gid, warehouse: z.string().nullable() })
       .nullable()

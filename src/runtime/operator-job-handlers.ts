@@ -2,16 +2,17 @@
  * What each kind of operator job does, assembled from the capabilities (the jobs core knows none
  * of them). Each runs inside the store's lease with its throttled, lease-guarded transport.
  */
+
+import { runCatalogImport } from "../catalog/import/import-run.ts";
+import { runOpeningCount } from "../catalog/import/opening-count.ts";
+import { linkVariants, readConfirmedLevels } from "../catalog/linking.ts";
+import { manualLinkInput, runManualLink } from "../catalog/manual-link.ts";
+import { runPublishDryRun } from "../catalog/publish/index.ts";
 import type { AppContext } from "../core/context.ts";
 import type { OperatorJobKind } from "../db/tables.ts";
 import { dryRun, initialDeltaSync, runDriftCheck } from "../inventory/push/drift.ts";
 import type { PushDeps, PushStore } from "../inventory/push/reconciler.ts";
 import type { JobHandler } from "../jobs/operator-jobs.ts";
-import { runCatalogImport } from "../catalog/import/import-run.ts";
-import { runOpeningCount } from "../catalog/import/opening-count.ts";
-import { runPublishDryRun } from "../catalog/publish/index.ts";
-import { linkVariants, readConfirmedLevels } from "../catalog/linking.ts";
-import { manualLinkInput, runManualLink } from "../catalog/manual-link.ts";
 import { syncLocations } from "../shops/locations.ts";
 import { afterConnect } from "../shops/routes.ts";
 import { BASE_WEBHOOK_TOPICS } from "../shops/webhook-subscriptions.ts";
@@ -77,7 +78,8 @@ export function operatorJobHandlers(
     },
     catalog_import: (store, transport, control, params) =>
       runCatalogImport({ ctx, pollMs: 250 }, store, transport, control, params),
-    opening_count: (store, transport, control, params) => runOpeningCount(ctx, store, transport, control, params),
+    opening_count: (store, transport, control, params) =>
+      runOpeningCount(ctx, store, transport, control, params),
     catalog_publish_dry_run: (store, transport, control, params) =>
       runPublishDryRun(ctx, store, transport, control, params),
     link_variant: (store, transport, _control, params) =>

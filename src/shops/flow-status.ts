@@ -7,8 +7,9 @@
  * from one statement (lag is null exactly when nothing waits), and the status is a pure function
  * of the state, the failure and the store (`flowStatus`), never of a separate count.
  */
-import type { Db } from "../db/database.ts";
+
 import { publishQueue } from "../catalog/publish/publish-store.ts";
+import type { Db } from "../db/database.ts";
 import type { FlowName, FlowState } from "../db/tables.ts";
 import { ORDER_TOPICS, TRANSACTION_TOPIC } from "../orders/inbox.ts";
 import { FLOWS } from "./stores.ts";

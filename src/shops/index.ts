@@ -13,9 +13,9 @@ import { loadOrCreateKey } from "./secrets.ts";
 import { createTokenKeeper } from "./tokens.ts";
 import { createWebhookHandlers, shopsWebhookPlugin, type WebhookHandlers } from "./webhooks.ts";
 
+export { linkVariants, readConfirmedLevels } from "../catalog/linking.ts";
 export type { ActivityEntry } from "./activity.ts";
 export { listActivity, logActivity } from "./activity.ts";
-export { linkVariants, readConfirmedLevels } from "../catalog/linking.ts";
 export { syncLocations } from "./locations.ts";
 export type { AdminTransportFactory, ShopsDeps } from "./routes.ts";
 export { missingScopes, requiredScopes } from "./scopes.ts";
