@@ -196,8 +196,8 @@ export async function recordRefund(
     }
   // Units under a Shopify return the hub knows come back through the back office's receipt of
   // that return, in the condition it reports (returns.ts), never through the refund as well.
-  for (const [line, n] of await returnedUnitsByLine(db, order.id))
-    restockedBefore.set(line, (restockedBefore.get(line) ?? 0) + n);
+  const underReturn = await returnedUnitsByLine(db, order.id);
+  for (const [line, n] of underReturn) restockedBefore.set(line, (restockedBefore.get(line) ?? 0) + n);
   // Shopify only returns fulfilled units: one the hub has not seen fulfilled yet (its webhook is
   // late) must be recorded first, or the restock would find no room.
   for (const [line, n] of hubFulfilled) fulfilled.set(line, Math.max(fulfilled.get(line) ?? 0, n));
@@ -238,6 +238,10 @@ export async function recordRefund(
   let recorded = false;
   const write = async (trx: Trx) => {
     await lockOrders(trx, ctx.database.dialect);
+    // The plan was made outside the orders lock: a return recorded meanwhile (returns.ts takes the
+    // same lock) moves its units to the back office's receipt, so this plan would restock them
+    // twice. Roll back (the ledger's movements too) and plan again on the next pass.
+    if (!sameCounts(underReturn, await returnedUnitsByLine(trx, order.id))) throw new StaleRefundPlan();
     const r = await trx
       .insertInto("refunds")
       .values({
@@ -287,16 +291,31 @@ export async function recordRefund(
       now,
     );
   };
-  if (movements.length > 0) {
-    const r = await ingestMovements(ctx.database, movements, now, async (trx, ids, at) => {
-      await write(trx);
-      await stockChanged(ctx)(trx, ids, at);
-    });
-    if (r.applied === 0) await db.transaction().execute(write);
-  } else {
-    await db.transaction().execute(write);
+  try {
+    if (movements.length > 0) {
+      const r = await ingestMovements(ctx.database, movements, now, async (trx, ids, at) => {
+        await write(trx);
+        await stockChanged(ctx)(trx, ids, at);
+      });
+      if (r.applied === 0) await db.transaction().execute(write);
+    } else {
+      await db.transaction().execute(write);
+    }
+  } catch (e) {
+    if (e instanceof StaleRefundPlan) return "waiting";
+    throw e;
   }
   return recorded ? "recorded" : "duplicate";
+}
+
+class StaleRefundPlan extends Error {
+  constructor() {
+    super("a return of this order was recorded while the refund's restock was planned");
+  }
+}
+
+function sameCounts(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): boolean {
+  return a.size === b.size && [...a].every(([k, n]) => b.get(k) === n);
 }
 
 /** The back office hears of refunds and returns through the same outbox as order events. */
