@@ -53,7 +53,7 @@ const productBody = z.object({
     )
     .optional(),
 });
-type ProductBody = z.infer<typeof productBody>;
+export type ProductBody = z.infer<typeof productBody>;
 
 export function registerCatalogWebhookHandlers(ctx: AppContext, handlers: WebhookHandlers): void {
   storeTopicsInInbox(ctx, handlers, CATALOG_TOPICS);
@@ -95,6 +95,33 @@ export async function processCatalogInbox(ctx: AppContext, limit = 200): Promise
         );
     },
   });
+}
+
+/**
+ * A product read from Shopify by the scheduled check (src/catalog/import/catalog-check.ts),
+ * applied exactly as its products/update delivery would have been.
+ */
+export async function applyProductAsWebhook(
+  ctx: AppContext,
+  storeId: number,
+  body: ProductBody,
+  now: number,
+): Promise<number> {
+  const changes = await ctx.database.db.transaction().execute((trx) => applyProduct(trx, storeId, body, now));
+  if (changes.length > 0)
+    await logActivity(
+      ctx.database.db,
+      {
+        storeId,
+        flow: "catalog_import",
+        kind: "product_changed",
+        level: changes.some((c) => c.problem) ? "warn" : "info",
+        message: `catalog check (no products/update arrived) for ${productGid(body)}: ${changes.map((c) => c.message).join("; ")}`,
+        data: { product: productGid(body), changes: changes.length, source: "catalog_check" },
+      },
+      now,
+    );
+  return changes.length;
 }
 
 const productGid = (b: ProductBody) => b.admin_graphql_api_id ?? `gid://shopify/Product/${b.id}`;

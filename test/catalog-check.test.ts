@@ -1,0 +1,119 @@
+/**
+ * The scheduled catalog check, against the emulator on both databases: after an import, a
+ * product's SKU changes in Shopify while the emulator drops every webhook delivery (its fault
+ * control); the hub learns nothing until the check reads the products updated since the newest
+ * `updatedAt` it has seen and applies them as products/update would have: the link follows the
+ * new SKU, and an unchanged product is not read.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Emulator, startEmulator } from "../emulator/index.ts";
+import { lastSeenUpdatedAt, runCatalogCheck } from "../src/catalog/import/catalog-check.ts";
+import { systemClock } from "../src/core/clock.ts";
+import { createAdminTransport } from "../src/shopify/admin-client.ts";
+import type { AdminTransport } from "../src/shopify/transport.ts";
+import { DIALECTS } from "./support/databases.ts";
+import { startTestHub, type TestHub } from "./support/hub.ts";
+import { APP_SCOPES } from "./support/shopify.ts";
+
+let emulator: Emulator;
+beforeAll(async () => {
+  emulator = await startEmulator();
+});
+afterAll(async () => emulator?.close());
+
+describe.each(DIALECTS)("the catalog check on %s", (dialect) => {
+  const domain = `catalog-check-${dialect}.myshopify.com`;
+  let hub: TestHub;
+  let transport: AdminTransport;
+  const product: Record<string, { id: string; variant: string }> = {};
+  // biome-ignore lint/suspicious/noExplicitAny: test reads of JSON answers
+  const call = async (method: "GET" | "POST" | "PUT", url: string, payload?: unknown): Promise<any> => {
+    const res = await hub.server.inject({ method, url, headers: hub.auth, ...(payload ? { payload } : {}) });
+    return { status: res.statusCode, body: res.body ? res.json() : undefined };
+  };
+  const storeId = async () =>
+    Number(
+      (
+        await hub.ctx.database.db
+          .selectFrom("stores")
+          .select("id")
+          .where("domain", "=", domain)
+          .executeTakeFirstOrThrow()
+      ).id,
+    );
+  const linkOf = async (variantGid: string) =>
+    (
+      await hub.ctx.database.db
+        .selectFrom("variant_links as l")
+        .innerJoin("variants as v", "v.id", "l.variant_id")
+        .select(["v.sku"])
+        .where("l.store_id", "=", await storeId())
+        .where("l.product_variant_gid", "=", variantGid)
+        .executeTakeFirst()
+    )?.sku;
+
+  beforeAll(async () => {
+    const app = emulator.control.createApp({ name: "Tillbridge", scopes: [...APP_SCOPES] });
+    emulator.control.createShop({ domain, plan: "plus" });
+    const token = emulator.control.mintToken({ shop: domain, clientId: app.clientId }).accessToken;
+    for (const [title, sku] of [
+      ["Mug", "MUG-1"],
+      ["Cup", "CUP-1"],
+    ] as const) {
+      const p = emulator.control.productSet(domain, {
+        input: { title, variants: [{ optionValues: [], sku }] } as never,
+      });
+      product[title] = { id: p.admin_graphql_api_id, variant: p.variants[0]!.admin_graphql_api_id };
+    }
+    hub = await startTestHub(dialect, { env: { SHOPIFY_ADMIN_URL_TEMPLATE: `${emulator.url}/{shop}` } });
+    const put = await call("PUT", "/api/v1/variants", { variants: [{ sku: "MUG-2" }] });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    const connected = await call("POST", "/api/v1/stores", { domain, accessToken: token });
+    expect(connected.status, JSON.stringify(connected.body)).toBe(201);
+    const run = await call("POST", `/api/v1/stores/${domain}/catalog-imports`, {
+      mode: "create_only",
+      waitSeconds: 60,
+    });
+    expect(run.body.job?.status, JSON.stringify(run.body)).toBe("done");
+    transport = createAdminTransport({
+      store: domain,
+      urlTemplate: `${emulator.url}/{shop}`,
+      getAccessToken: async () => token,
+      clock: systemClock,
+      logger: hub.ctx.logger,
+    });
+  }, 60_000);
+  afterAll(async () => hub?.close());
+
+  it("catches a SKU change whose products/update was dropped", async () => {
+    expect(await linkOf(product.Mug!.variant)).toBe("MUG-1");
+    const since = await lastSeenUpdatedAt(hub.ctx.database.db, await storeId());
+    expect(since).not.toBeNull();
+    // Shopify's clock moves on; every delivery to this store is dropped.
+    await new Promise((r) => setTimeout(r, 1100));
+    emulator.control.setFaults(domain, { webhookDropRate: 1 });
+    emulator.control.productSet(domain, {
+      identifier: { id: product.Mug!.id },
+      input: {
+        title: "Mug",
+        variants: [{ id: product.Mug!.variant, optionValues: [], sku: "MUG-2" }],
+      } as never,
+    });
+    expect(await linkOf(product.Mug!.variant)).toBe("MUG-1");
+
+    const result = await runCatalogCheck(hub.ctx, await storeId(), transport);
+    // Only the changed product was read (Cup was not updated since).
+    expect(result).toMatchObject({ since, products: 1, skipped: 0 });
+    expect(result.changes).toBeGreaterThan(0);
+    expect(await linkOf(product.Mug!.variant)).toBe("MUG-2");
+    expect(await linkOf(product.Cup!.variant)).toBe("CUP-1");
+    const activity = await call("GET", `/api/v1/stores/${domain}/activity?flow=catalog_import`);
+    expect(activity.body.items.some((a: { message: string }) => a.message.includes("catalog check"))).toBe(
+      true,
+    );
+
+    // Run again: the watermark moved to the change just applied; nothing more to read.
+    const again = await runCatalogCheck(hub.ctx, await storeId(), transport);
+    expect(again.products).toBe(0);
+  });
+});
