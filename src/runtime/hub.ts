@@ -3,6 +3,7 @@
  * `startHub` is what `tillbridge start` runs and what end-to-end tests start in-process.
  */
 import type { FastifyInstance } from "fastify";
+import { catalogCheckStorePass } from "../catalog/import/catalog-check.ts";
 import {
   CATALOG_WEBHOOK_SUBSCRIPTIONS,
   catalogImportRoutes,
@@ -160,6 +161,8 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
   });
   // The catalog publish reconciler (src/catalog/publish), level-triggered like the push.
   worker.addStorePass(catalogPublishStorePass(ctx));
+  // Products changed in Shopify whose webhooks never arrived, every 6 hours (src/catalog/import).
+  worker.addStorePass(catalogCheckStorePass(ctx));
   // Long operator work (linking, dry runs, drift checks, initial sync) under the store's lease.
   worker.addStorePass({
     name: "jobs:operator",

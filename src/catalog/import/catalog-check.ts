@@ -165,6 +165,14 @@ export function catalogCheckStorePass(ctx: AppContext): StorePass {
     name: "catalog:check",
     flow: null,
     everyMs: CATALOG_CHECK_EVERY_MS,
-    run: async (store, transport) => void (await runCatalogCheck(ctx, store.id, transport)),
+    // A failing check is logged and tried again next time: it must not hold back the store's
+    // later passes (operator jobs) the way a failing pass does.
+    run: async (store, transport) => {
+      try {
+        await runCatalogCheck(ctx, store.id, transport);
+      } catch (err) {
+        ctx.logger.warn({ store: store.domain, err: (err as Error).message }, "catalog check failed");
+      }
+    },
   };
 }
