@@ -7,7 +7,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator/index.ts";
-import { lastSeenUpdatedAt, runCatalogCheck } from "../src/catalog/import/catalog-check.ts";
+import {
+  catalogCheckStorePass,
+  lastSeenUpdatedAt,
+  runCatalogCheck,
+} from "../src/catalog/import/catalog-check.ts";
 import { systemClock } from "../src/core/clock.ts";
 import { createAdminTransport } from "../src/shopify/admin-client.ts";
 import type { AdminTransport } from "../src/shopify/transport.ts";
@@ -115,5 +119,43 @@ describe.each(DIALECTS)("the catalog check on %s", (dialect) => {
     // Run again: the watermark moved to the change just applied; nothing more to read.
     const again = await runCatalogCheck(hub.ctx, await storeId(), transport);
     expect(again.products).toBe(0);
+  });
+
+  it("checks again before 6 hours once the webhook health check finds product subscriptions missing", async () => {
+    const pass = catalogCheckStorePass(hub.ctx);
+    const store = { id: await storeId(), domain } as never;
+    await pass.run(store, transport, Date.now()); // the first look checks
+    await new Promise((r) => setTimeout(r, 1100));
+    emulator.control.productSet(domain, {
+      identifier: { id: product.Cup!.id },
+      input: {
+        title: "Cup",
+        variants: [{ id: product.Cup!.variant, optionValues: [], sku: "MUG-1" }],
+      } as never,
+    });
+    await pass.run(store, transport, Date.now()); // not due yet: nothing read
+    expect(await linkOf(product.Cup!.variant)).toBe("CUP-1");
+    const now = Date.now() + 1;
+    await hub.ctx.database.db
+      .insertInto("webhook_health")
+      .values({
+        store_id: await storeId(),
+        checked_at: now,
+        uri: "https://hub.example/webhooks/shopify",
+        expected: JSON.stringify(["PRODUCTS_UPDATE"]),
+        missing: JSON.stringify(["PRODUCTS_UPDATE"]),
+        recreated: JSON.stringify(["PRODUCTS_UPDATE"]),
+        failed: "[]",
+        problem: null,
+        degraded_since: null,
+      })
+      .onConflict((oc) =>
+        oc.column("store_id").doUpdateSet({ checked_at: now, missing: JSON.stringify(["PRODUCTS_UPDATE"]) }),
+      )
+      .execute();
+    await pass.run(store, transport, Date.now());
+    // CUP-1 became MUG-1 in Shopify; the hub's MUG-1 (left unlinked when the mug became MUG-2)
+    // takes it: caught without waiting 6 hours.
+    expect(await linkOf(product.Cup!.variant)).toBe("MUG-1");
   });
 });

@@ -159,16 +159,47 @@ export async function runCatalogCheck(
   return { since, products, changes, skipped };
 }
 
-/** The pass the hub registers: every 6 hours per store, whatever the flows. */
+/** How often the pass looks whether a check is due (a read of the hub's own tables). */
+export const CATALOG_CHECK_LOOK_MS = 5 * 60_000;
+
+/**
+ * Whether the store is due a check: 6 hours since this process last checked it, or the webhook
+ * health check found product subscriptions missing (re-created or refused) since then, or its
+ * webhooks cannot work at all.
+ */
+async function due(
+  ctx: AppContext,
+  storeId: number,
+  last: number | undefined,
+  now: number,
+): Promise<boolean> {
+  if (last === undefined || now - last >= CATALOG_CHECK_EVERY_MS) return true;
+  const health = await ctx.database.db
+    .selectFrom("webhook_health")
+    .select(["checked_at", "missing", "problem"])
+    .where("store_id", "=", storeId)
+    .executeTakeFirst();
+  if (!health || Number(health.checked_at) <= last) return false;
+  const missing = JSON.parse(health.missing) as string[];
+  return health.problem !== null || missing.some((t) => t.startsWith("PRODUCTS_"));
+}
+
+/** The pass the hub registers: a check every 6 hours per store, sooner after webhooks went missing. */
 export function catalogCheckStorePass(ctx: AppContext): StorePass {
+  // Per process: a store whose lease moves to another process is checked there at once (cheap
+  // when nothing changed: one page of products).
+  const lastCheck = new Map<number, number>();
   return {
     name: "catalog:check",
     flow: null,
-    everyMs: CATALOG_CHECK_EVERY_MS,
+    everyMs: CATALOG_CHECK_LOOK_MS,
     // A failing check is logged and tried again next time: it must not hold back the store's
     // later passes (operator jobs) the way a failing pass does.
     run: async (store, transport) => {
+      const now = ctx.clock.now();
       try {
+        if (!(await due(ctx, store.id, lastCheck.get(store.id), now))) return;
+        lastCheck.set(store.id, now);
         await runCatalogCheck(ctx, store.id, transport);
       } catch (err) {
         ctx.logger.warn({ store: store.domain, err: (err as Error).message }, "catalog check failed");
