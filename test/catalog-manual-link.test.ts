@@ -31,12 +31,9 @@ describe.each(DIALECTS)("linking a variant by hand on %s", (dialect) => {
   let hub: TestHub;
   const gid: Record<string, string> = {};
   let handProduct = "";
+  type Method = "GET" | "POST" | "PUT" | "DELETE";
   // biome-ignore lint/suspicious/noExplicitAny: test reads of JSON answers
-  const call = async (
-    method: "GET" | "POST" | "PUT" | "DELETE",
-    url: string,
-    payload?: unknown,
-  ): Promise<any> => {
+  const call = async (method: Method, url: string, payload?: unknown): Promise<any> => {
     const res = await hub.server.inject({ method, url, headers: hub.auth, ...(payload ? { payload } : {}) });
     return { status: res.statusCode, body: res.body ? res.json() : undefined };
   };
@@ -139,6 +136,8 @@ describe.each(DIALECTS)("linking a variant by hand on %s", (dialect) => {
     expect(r.body).toMatchObject({ sku: "TWIN", productVariantId: gid["Twin B"], movedFrom: null });
     expect((await links()).TWIN).toBe(`${short("Twin B")}/manual`);
     expect(await problems()).not.toContain("duplicate_sku_in_shopify:TWIN");
+    // The other variant carrying TWIN stays named, as the next import names it.
+    expect(await problems()).toContain("hub_variant_matches_two:TWIN");
     const due = await hub.ctx.database.db
       .selectFrom("push_dirty as d")
       .innerJoin("variants as v", "v.id", "d.variant_id")

@@ -172,6 +172,18 @@ export async function runManualLink(
         last_seen_at: now,
       })
       .execute();
+    // The other candidates of a problem this link resolves stay named (as a later match names
+    // them): a Shopify variant with the same SKU that is not linked.
+    const resolved = await trx
+      .selectFrom("link_problems")
+      .select(["candidates"])
+      .where("store_id", "=", storeId)
+      .where("sku", "=", hub.sku)
+      .where("candidates", "is not", null)
+      .execute();
+    const others = [...new Set(resolved.flatMap((r) => JSON.parse(r.candidates!) as string[]))].filter(
+      (c) => c !== v.id,
+    );
     // The problems this link resolves: those naming the hub SKU or the Shopify variant.
     await trx
       .deleteFrom("link_problems")
@@ -184,6 +196,21 @@ export async function runManualLink(
         ]),
       )
       .execute();
+    if (others.length > 0)
+      await trx
+        .insertInto("link_problems")
+        .values(
+          others.map((c) => ({
+            store_id: storeId,
+            kind: "hub_variant_matches_two" as const,
+            sku: hub.sku,
+            barcode: null,
+            product_variant_gid: c,
+            detail: `SKU ${hub.sku} is linked by hand to Shopify variant ${v.id}; Shopify variant ${c} has the same SKU and is not linked`,
+            detected_at: now,
+          })),
+        )
+        .execute();
     if (moved)
       await trx
         .insertInto("link_problems")
