@@ -9,7 +9,9 @@
  * - every Shopify variant is either linked or named by a problem (none silently dropped), and every
  *   hub variant is either linked or accounted for;
  * - the result does not depend on the order the variants come in.
- * Plus the import's compact decision table round-trips every decision.
+ * - links made by hand are kept while both variants exist, and a SKU linked by hand is never
+ *   offered for creation.
+ * Plus the import's compact decision table round-trips every decision (hand-made links too).
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -132,6 +134,48 @@ describe("SKU-then-barcode matching", () => {
     );
   });
 
+  it("keeps every link made by hand whose variants still exist, and still never links twice", () => {
+    fc.assert(
+      fc.property(
+        catalogs,
+        fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 4 }),
+        ({ hub, shopify }, picks) => {
+          if (hub.length === 0 || shopify.length === 0) return;
+          // Hand-made links between random variants, each side at most once (as the API ensures).
+          const usedHub = new Set<number>();
+          const usedShop = new Set<string>();
+          const manual = picks.flatMap(([a, b]) => {
+            const h = hub[a % hub.length]!;
+            const v = shopify[b % shopify.length]!;
+            if (usedHub.has(h.id) || usedShop.has(v.id)) return [];
+            usedHub.add(h.id);
+            usedShop.add(v.id);
+            return [
+              {
+                variantId: h.id,
+                productVariantGid: v.id,
+                inventoryItemGid: v.inventoryItemId,
+                matchedBy: "manual" as const,
+              },
+            ];
+          });
+          const { links, problems } = matchVariants(hub, shopify, manual);
+          for (const m of manual) expect(links).toContainEqual(m);
+          expect(new Set(links.map((l) => l.variantId)).size).toBe(links.length);
+          expect(new Set(links.map((l) => l.productVariantGid)).size).toBe(links.length);
+          // No Shopify variant that carries a hand-linked SKU is left to be created (not_in_hub).
+          const handSkus = new Set(manual.map((m) => hub.find((h) => h.id === m.variantId)!.sku));
+          for (const p of problems)
+            if (p.kind === "not_in_hub") expect(handSkus.has(p.sku ?? "")).toBe(false);
+          // A hand-linked variant gone from Shopify is matched again as any other.
+          const gone = matchVariants(hub, [], manual);
+          expect(gone.links).toEqual([]);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   it("the import's decision table returns every decision it was given", () => {
     fc.assert(
       fc.property(
@@ -142,7 +186,7 @@ describe("SKU-then-barcode matching", () => {
               fc.record({
                 kind: fc.constant("link" as const),
                 variantId: fc.integer({ min: 1, max: 2 ** 31 }),
-                matchedBy: fc.constantFrom("sku" as const, "barcode" as const),
+                matchedBy: fc.constantFrom("sku" as const, "barcode" as const, "manual" as const),
               }),
               fc.constant({ kind: "create" as const }),
               fc.constant({ kind: "problem" as const }),
