@@ -118,7 +118,10 @@ describe("bulk operations in slices", () => {
         if (s.status === "COMPLETED") break;
         await new Promise((done) => setTimeout(done, 50));
       }
-      expect((await fetch(s.url)).status).toBe(200);
+      const file = await fetch(s.url);
+      expect(file.status).toBe(200);
+      // Read to the end: an unread body keeps its connection, and close() waits for it.
+      expect(await file.text()).toContain('"sku"');
       // The file of this operation, in this emulator's folder.
       const name = `${shop}-${id.split("/").pop()}.jsonl`;
       const folders = () =>
