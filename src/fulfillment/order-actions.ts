@@ -391,6 +391,7 @@ export const ORDER_STATE_QUERY = graphql`
       lineItems(first: 100) {
         nodes {
           id
+          sku
           currentQuantity
           unfulfilledQuantity
         }
@@ -617,7 +618,14 @@ async function run(
         );
         if (data.orderCancel.orderCancelUserErrors.length > 0)
           throw refusedBy(data.orderCancel.orderCancelUserErrors);
-        if (!input.restock) await followUnitsRemoved(ctx, a.store_id, a.order_id, waiting);
+        if (!input.restock)
+          await followUnitsRemoved(
+            ctx,
+            a.store_id,
+            a.order_id,
+            waiting,
+            new Map(state.lineItems.nodes.map((l) => [l.id, l.sku])),
+          );
       }
       const restocked = input.restock
         ? await restockShippedNotFulfilled(ctx, a.store_id, a.order_id, order.shopify_order_gid)
@@ -817,10 +825,11 @@ async function followUnitsRemoved(
     locationGid: string | null;
     lines: readonly { lineGid: string; remaining: number }[];
   }[],
+  skuOfLine: ReadonlyMap<string, string | null>,
 ): Promise<void> {
   const now = ctx.clock.now();
   await ctx.database.db.transaction().execute(async (trx) => {
-    const variantOf = new Map(
+    const variantOf = new Map<string, number | null>(
       (
         await trx
           .selectFrom("order_lines")
@@ -829,6 +838,29 @@ async function followUnitsRemoved(
           .execute()
       ).map((l) => [l.shopify_line_gid, l.variant_id]),
     );
+    // A line the hub has not imported yet (one its own order edit added a moment ago, the new
+    // order version not read yet) still had its units removed: its variant by SKU, as intake links
+    // it (the store's own link wins, otherwise the hub variant of that SKU).
+    const unknown = fos.flatMap((f) => f.lines.map((l) => l.lineGid)).filter((g) => !variantOf.has(g));
+    const skus = [
+      ...new Set(unknown.map((g) => skuOfLine.get(g) ?? null).filter((x): x is string => x !== null)),
+    ];
+    if (skus.length > 0) {
+      const bySku = new Map<string, number>();
+      for (const r of await trx
+        .selectFrom("variants as v")
+        .leftJoin("variant_links as l", (j) =>
+          j.onRef("l.variant_id", "=", "v.id").on("l.store_id", "=", storeId),
+        )
+        .select(["v.id", "v.sku", "l.variant_id as linked"])
+        .where("v.sku", "in", skus)
+        .execute())
+        if (r.linked !== null || !bySku.has(r.sku)) bySku.set(r.sku, r.id);
+      for (const g of unknown) {
+        const sku = skuOfLine.get(g);
+        if (sku != null && bySku.has(sku)) variantOf.set(g, bySku.get(sku)!);
+      }
+    }
     const changes = fos.flatMap((f) =>
       f.locationGid === null || f.status === "CLOSED" || f.status === "CANCELLED"
         ? []
@@ -851,7 +883,9 @@ async function readOrderState(transport: AdminTransport, orderGid: string) {
       id: string;
       cancelledAt: string | null;
       closed: boolean;
-      lineItems: { nodes: { id: string; currentQuantity: number; unfulfilledQuantity: number }[] };
+      lineItems: {
+        nodes: { id: string; sku: string | null; currentQuantity: number; unfulfilledQuantity: number }[];
+      };
     } | null;
   }>(ORDER_STATE_QUERY, { id: orderGid }, { estimatedCost: 110 });
   return data.order;
