@@ -150,30 +150,7 @@ export async function linkVariants(
   // between them: 100,000 links in one transaction held SQLite's one connection (and so /healthz
   // and the API) for seconds. A crash part-way leaves some links written; linking again diffs
   // against what is stored and finishes the rest.
-  for (const part of chunks(dropped, 300)) {
-    await db.transaction().execute(async (trx) => {
-      // Links that go away or change: remove them and their sync state (the item is no longer ours).
-      await trx
-        .deleteFrom("variant_links")
-        .where("store_id", "=", storeId)
-        .where(
-          "variant_id",
-          "in",
-          part.map((d) => d.variantId),
-        )
-        .execute();
-      await trx
-        .deleteFrom("inventory_sync")
-        .where("store_id", "=", storeId)
-        .where(
-          "inventory_item_gid",
-          "in",
-          part.map((d) => d.inventoryItemGid),
-        )
-        .execute();
-    });
-    await yieldToEventLoop();
-  }
+  await dropLinks(database, storeId, dropped);
   for (const part of chunks(changed, 300)) {
     await db.transaction().execute(async (trx) => {
       await trx
@@ -302,4 +279,38 @@ export async function listLinkProblems(database: Database, storeId: number): Pro
     detectedAt: new Date(Number(r.detected_at)).toISOString(),
     candidates: r.candidates ? (JSON.parse(r.candidates) as string[]) : [],
   }));
+}
+
+/**
+ * Removes links that went away or changed, with their sync state (the item is no longer ours), a
+ * page of 300 per transaction with the event loop free between them (linking and the import).
+ */
+export async function dropLinks(
+  database: Database,
+  storeId: number,
+  dropped: readonly Pick<ExistingLink, "variantId" | "inventoryItemGid">[],
+): Promise<void> {
+  for (const part of chunks(dropped, 300)) {
+    await database.db.transaction().execute(async (trx) => {
+      await trx
+        .deleteFrom("variant_links")
+        .where("store_id", "=", storeId)
+        .where(
+          "variant_id",
+          "in",
+          part.map((d) => d.variantId),
+        )
+        .execute();
+      await trx
+        .deleteFrom("inventory_sync")
+        .where("store_id", "=", storeId)
+        .where(
+          "inventory_item_gid",
+          "in",
+          part.map((d) => d.inventoryItemGid),
+        )
+        .execute();
+    });
+    await yieldToEventLoop();
+  }
 }

@@ -26,6 +26,7 @@ import { awaitBulkOperation, readJsonlLines, startAndAwaitBulkQuery } from "../.
 import { ShopifyTransientError } from "../../shopify/errors.ts";
 import type { AdminTransport } from "../../shopify/transport.ts";
 import { logActivity } from "../../shops/activity.ts";
+import { dropLinks } from "../linking.ts";
 import {
   type ExistingLink,
   type LinkProblem,
@@ -428,29 +429,7 @@ async function planRun(
   });
   const droppedSet = new Set(dropped);
   const now = ctx.clock.now();
-  for (const part of chunks(dropped, 300)) {
-    await db.transaction().execute(async (trx) => {
-      await trx
-        .deleteFrom("variant_links")
-        .where("store_id", "=", storeId)
-        .where(
-          "variant_id",
-          "in",
-          part.map((d) => d.variantId),
-        )
-        .execute();
-      await trx
-        .deleteFrom("inventory_sync")
-        .where("store_id", "=", storeId)
-        .where(
-          "inventory_item_gid",
-          "in",
-          part.map((d) => d.inventoryItemGid),
-        )
-        .execute();
-    });
-    await yieldToEventLoop();
-  }
+  await dropLinks(ctx.database, storeId, dropped);
   await replaceProblems(db, storeId, problems, now);
   await patchRun(db, run.id, { problems: problems.length }, now);
   return {
