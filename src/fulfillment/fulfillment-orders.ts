@@ -8,7 +8,9 @@
  * Where an order's open fulfillment orders all sit at one location whose warehouse is not the one
  * the hub reserves at (a move to another store, a pickup elsewhere), the reservation follows to
  * that warehouse in the same transaction: Shopify moved its committed units there too, so the
- * desired on_hand at both locations stays as it was (docs/STOCK-MODEL.md).
+ * desired on_hand at both locations stays as it was (docs/STOCK-MODEL.md). When they sit at
+ * several locations, each line's units are reserved where its fulfillment orders wait
+ * (`refreshReservations`, src/orders/intake.ts).
  */
 import { createHash } from "node:crypto";
 import type { AppContext } from "../core/context.ts";
@@ -248,6 +250,8 @@ export async function recordFulfillmentOrders(
         warehouseMoved = true;
       }
     }
+    // Open units at several locations: each line's reservation follows its fulfillment orders.
+    if (changed && !warehouseMoved) await refreshReservations(ctx, trx, orderId, now);
     await trx
       .insertInto("order_fo_sync")
       .values({

@@ -3,6 +3,7 @@ import { type AppContext, stockChanged } from "../core/context.ts";
 import type { Dialect } from "../db/database.ts";
 import type { OrderStatus, OutboundEventType } from "../db/tables.ts";
 import type { Trx } from "../inventory/ledger-store.ts";
+import "../fulfillment/order-ops-tables.ts";
 import { customerUpdates, planCustomer } from "./customer-match.ts";
 import { importDecision } from "./filters.ts";
 import { loadMappings, mappingMisses, type OrderMappings } from "./mapping.ts";
@@ -226,6 +227,58 @@ async function applyReservations(
   await stockChanged(ctx)(trx, [...new Set(changes.map((c) => c.variantId))], now);
 }
 
+const OPEN_FULFILLMENT_ORDER = ["OPEN", "IN_PROGRESS", "ON_HOLD", "SCHEDULED"];
+
+/**
+ * Per line, the open units of the order's fulfillment orders (as last read) at each warehouse,
+ * when they wait at several locations: Shopify commits each unit where its fulfillment order is,
+ * so the reservation must too (a move leaves a held fulfillment order behind; a substitute is
+ * served elsewhere). Empty when they wait at one location: the order's warehouse follows that one
+ * (src/fulfillment/fulfillment-orders.ts).
+ */
+async function splitFulfillmentOrders(
+  trx: Trx,
+  storeId: number,
+  orderId: number,
+): Promise<Map<string, { warehouseId: number; quantity: number }[]>> {
+  const out = new Map<string, { warehouseId: number; quantity: number }[]>();
+  const fos = (
+    await trx
+      .selectFrom("order_fulfillment_orders")
+      .select(["location_gid", "lines"])
+      .where("order_id", "=", orderId)
+      .where("status", "in", OPEN_FULFILLMENT_ORDER)
+      .where("location_gid", "is not", null)
+      .orderBy("id")
+      .execute()
+  )
+    .map((f) => ({
+      location: f.location_gid!,
+      lines: (JSON.parse(f.lines) as { lineGid: string; remaining: number }[]).filter((l) => l.remaining > 0),
+    }))
+    .filter((f) => f.lines.length > 0);
+  const locations = [...new Set(fos.map((f) => f.location))];
+  if (locations.length < 2) return out;
+  // The warehouse mapped to each location (the lowest id when several), as the push counts them.
+  const warehouseOf = new Map<string, number>();
+  for (const r of await trx
+    .selectFrom("store_locations as sl")
+    .innerJoin("location_warehouses as lw", "lw.store_location_id", "sl.id")
+    .select(["sl.location_gid", "lw.warehouse_id"])
+    .where("sl.store_id", "=", storeId)
+    .where("sl.location_gid", "in", locations)
+    .orderBy("lw.warehouse_id")
+    .execute())
+    if (!warehouseOf.has(r.location_gid)) warehouseOf.set(r.location_gid, r.warehouse_id);
+  for (const f of fos) {
+    const w = warehouseOf.get(f.location);
+    if (w === undefined) continue;
+    for (const l of f.lines)
+      out.set(l.lineGid, [...(out.get(l.lineGid) ?? []), { warehouseId: w, quantity: l.remaining }]);
+  }
+  return out;
+}
+
 /**
  * Sets an order's reservation to what it still has to ship, from the order as stored: held while
  * imported (or parked after import: its linked lines stay held), per line Shopify's fulfillable
@@ -240,7 +293,7 @@ export async function refreshReservations(
 ): Promise<void> {
   const order = await trx
     .selectFrom("orders")
-    .select(["status", "imported_at", "cancelled_at", "warehouse_id"])
+    .select(["store_id", "status", "imported_at", "cancelled_at", "warehouse_id"])
     .where("id", "=", orderId)
     .executeTakeFirstOrThrow();
   const active =
@@ -268,6 +321,7 @@ export async function refreshReservations(
     .select(["shopify_line_gid", "variant_id", "current_quantity", "fulfillable_quantity"])
     .where("order_id", "=", orderId)
     .execute();
+  const at = active ? await splitFulfillmentOrders(trx, order.store_id, orderId) : new Map();
   const desired = desiredReservations(
     lines.map((l) => ({
       variantId: l.variant_id,
@@ -275,6 +329,7 @@ export async function refreshReservations(
         l.fulfillable_quantity,
         Math.max(0, l.current_quantity - (left.get(l.shopify_line_gid) ?? 0)),
       ),
+      at: at.get(l.shopify_line_gid),
     })),
     order.warehouse_id,
     active,

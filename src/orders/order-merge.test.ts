@@ -88,6 +88,18 @@ describe("reservations", () => {
       { variantId: 1, warehouseId: 7, quantity: -3 },
     ]);
   });
+  it("a line's units wait where its fulfillment orders are, the rest at the order's warehouse", () => {
+    const lines = [
+      { variantId: 1, fulfillableQuantity: 2, at: [{ warehouseId: 8, quantity: 1 }] },
+      { variantId: 1, fulfillableQuantity: 1, at: [{ warehouseId: 8, quantity: 3 }] },
+      { variantId: 2, fulfillableQuantity: 1, at: [] },
+    ];
+    expect(desiredReservations(lines, 7, true)).toEqual([
+      { variantId: 1, warehouseId: 8, quantity: 2 },
+      { variantId: 1, warehouseId: 7, quantity: 1 },
+      { variantId: 2, warehouseId: 7, quantity: 1 },
+    ]);
+  });
   it("applying the changes to the current reservation gives the desired one", () => {
     const res = fc.array(
       fc.record({

@@ -58,21 +58,41 @@ export interface Reservation {
 export interface LinkedLine {
   readonly variantId: number | null;
   readonly fulfillableQuantity: number;
+  /**
+   * Where Shopify holds the line's open units when its fulfillment orders sit at several locations
+   * (a move that left a held fulfillment order behind, a substitute served elsewhere): so many units
+   * at each warehouse, in order; the rest wait at the order's warehouse.
+   */
+  readonly at?: readonly { readonly warehouseId: number; readonly quantity: number }[];
 }
 
-/** Units to hold for an active order at its warehouse, summed per variant; nothing when inactive. */
+/**
+ * Units to hold for an active order, summed per variant and warehouse: each line's units where
+ * its fulfillment orders wait (`at`), the rest at the order's warehouse; nothing when inactive.
+ */
 export function desiredReservations(
   lines: readonly LinkedLine[],
   warehouseId: number | null,
   active: boolean,
 ): Reservation[] {
   if (!active || warehouseId === null) return [];
-  const byVariant = new Map<number, number>();
+  const held = new Map<string, Reservation>();
+  const add = (variantId: number, w: number, n: number) => {
+    if (n <= 0) return;
+    const k = `${variantId}:${w}`;
+    held.set(k, { variantId, warehouseId: w, quantity: (held.get(k)?.quantity ?? 0) + n });
+  };
   for (const l of lines) {
     if (l.variantId === null || l.fulfillableQuantity <= 0) continue;
-    byVariant.set(l.variantId, (byVariant.get(l.variantId) ?? 0) + l.fulfillableQuantity);
+    let left = l.fulfillableQuantity;
+    for (const p of l.at ?? []) {
+      const n = Math.min(left, Math.max(0, p.quantity));
+      add(l.variantId, p.warehouseId, n);
+      left -= n;
+    }
+    add(l.variantId, warehouseId, left);
   }
-  return [...byVariant].map(([variantId, quantity]) => ({ variantId, warehouseId, quantity }));
+  return [...held.values()];
 }
 
 const key = (r: Pick<Reservation, "variantId" | "warehouseId">) => `${r.variantId}:${r.warehouseId}`;
