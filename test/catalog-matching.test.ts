@@ -134,6 +134,33 @@ describe("SKU-then-barcode matching", () => {
     );
   });
 
+  it("two hub variants sharing a barcode, each linked by SKU, both match a SKU-less Shopify variant with it", () => {
+    // Found by the property above (seed -245296386): only the last hub variant with the barcode
+    // was a problem, which one depended on the order the variants came in.
+    const hub: HubVariant[] = [
+      { id: 1, sku: "S0", barcode: "B0" },
+      { id: 2, sku: "S11", barcode: "B0" },
+    ];
+    const v = (n: number, sku: string | null, barcode: string | null): ShopifyVariant => ({
+      id: `gid://shopify/ProductVariant/${n}`,
+      sku,
+      barcode,
+      inventoryItemId: `gid://shopify/InventoryItem/${n}`,
+    });
+    const shopify = [v(100, "  ", "B0"), v(101, "S0", null), v(102, "S11", null)];
+    for (const [h, s] of [
+      [hub, shopify],
+      [[...hub].reverse(), [...shopify].reverse()],
+    ] as const) {
+      const r = matchVariants(h, s, []);
+      expect(r.links).toEqual([]);
+      expect(r.problems.map((p) => [p.kind, p.sku, p.candidates]).sort()).toEqual([
+        ["hub_variant_matches_two", "S0", [v(101, "", null).id, v(100, "", null).id]],
+        ["hub_variant_matches_two", "S11", [v(102, "", null).id, v(100, "", null).id]],
+      ]);
+    }
+  });
+
   it("keeps every link made by hand whose variants still exist, and still never links twice", () => {
     fc.assert(
       fc.property(

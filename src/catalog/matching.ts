@@ -144,21 +144,21 @@ export function matchVariants(
   // 1b. A Shopify variant left over whose barcode is that of a hub variant just linked by SKU: the
   // hub variant matches two Shopify variants (one by SKU, one by barcode). Neither is linked.
   const hubById = new Map(hub.map((h) => [h.id, h]));
-  const skuLinkByBarcode = new Map<string, Link>();
-  for (const l of links) {
-    if (l.matchedBy !== "sku") continue; // a hand-made link is the operator's choice
-    const code = norm(hubById.get(l.variantId)?.barcode);
-    if (code !== null) skuLinkByBarcode.set(code, l);
-  }
+  // Several hub variants may share a barcode: each of them matches the leftover variant, so each
+  // is a problem (keeping one of them only would depend on the order the variants came in).
+  const skuLinksByBarcode = groupBy(
+    links.filter((l) => l.matchedBy === "sku"), // a hand-made link is the operator's choice
+    (l) => norm(hubById.get(l.variantId)?.barcode),
+  );
   const second = new Map<Link, ShopifyVariant[]>();
   for (const v of shopify) {
     if (usedShopify.has(v.id) || excluded.has(v.id)) continue;
     const code = norm(v.barcode);
-    const link = code === null ? undefined : skuLinkByBarcode.get(code);
-    if (!link) continue;
-    const list = second.get(link);
-    if (list) list.push(v);
-    else second.set(link, [v]);
+    for (const link of code === null ? [] : (skuLinksByBarcode.get(code) ?? [])) {
+      const list = second.get(link);
+      if (list) list.push(v);
+      else second.set(link, [v]);
+    }
   }
   if (second.size > 0) {
     for (const [link, others] of second) {
