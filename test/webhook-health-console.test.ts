@@ -58,6 +58,9 @@ describe("webhook health and coalescing on the store screen", () => {
     await page.getByLabel("Password").fill("health admin 1");
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("heading", { name: "Stores", level: 1 }).waitFor();
+    // The stores list says it too, linking to the store page where it is fixed.
+    await page.locator(`[data-store="${DOMAIN}"] [data-webhooks="degraded"]`).waitFor();
+    expect(await page.locator(`[data-store="${DOMAIN}"]`).textContent()).toContain("webhooks degraded");
     await page.goto(`${hub.url}/console/#/stores/${encodeURIComponent(DOMAIN)}`);
     const panel = page.locator("#sync-health");
     await panel.getByRole("heading", { name: "Webhooks and API version" }).waitFor();

@@ -7,17 +7,29 @@ import { href } from "../../router.ts";
 import { useSession } from "../../session.tsx";
 import type { FlowStatusView, StoreView } from "../../types.ts";
 import { Badge, ErrorBox, Loading } from "../../ui.tsx";
+import type { StoreHealth } from "../store/SyncHealth.tsx";
 
 interface Row {
   readonly store: StoreView;
   readonly flows: FlowStatusView[];
+  /** Webhooks' state; null when it could not be read (the store page says why). */
+  readonly webhooks: StoreHealth["webhooks"]["state"] | null;
 }
 
 export function StoresOverview() {
   const { can } = useSession();
   const stores = usePoll(async (): Promise<Row[]> => {
     const { items } = await api.get<{ items: StoreView[] }>("/api/v1/stores");
-    return Promise.all(items.map(async (store) => ({ store, flows: await loadFlows(store.domain) })));
+    return Promise.all(
+      items.map(async (store) => ({
+        store,
+        flows: await loadFlows(store.domain),
+        webhooks: await api
+          .get<StoreHealth>(`/api/v1/stores/${encodeURIComponent(store.domain)}/health`)
+          .then((h) => h.webhooks.state)
+          .catch(() => null),
+      })),
+    );
   }, []);
   return (
     <>
@@ -39,7 +51,7 @@ export function StoresOverview() {
             : "Ask an administrator to connect one."}
         </p>
       )}
-      {stores.data?.map(({ store, flows }) => (
+      {stores.data?.map(({ store, flows, webhooks }) => (
         <section
           class="panel"
           key={store.domain}
@@ -53,6 +65,13 @@ export function StoresOverview() {
             <span class="muted">{store.domain}</span>
             <Badge value={store.status === "active" ? "active" : "disconnected"} />
             <span class="muted">{store.inventoryMode} mode</span>
+            {store.status === "active" && webhooks === "degraded" && (
+              // Shopify's changes then arrive only through the backfill and drift check: said here,
+              // fixed on the store page (its webhooks section).
+              <a href={href(`/stores/${encodeURIComponent(store.domain)}`)} data-webhooks="degraded">
+                <Badge value="failing" label="webhooks degraded" />
+              </a>
+            )}
             {store.status === "active" &&
               flows.every((f) => f.state === "disabled") &&
               can("store.operate") && (
