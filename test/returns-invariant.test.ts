@@ -24,6 +24,15 @@ import { type OpsWorld, withOrderOperations } from "./support/order-ops.ts";
 import { createWorld, startWorldEmulator, startWorldHub, WORLD_WAREHOUSES } from "./support/stock-world.ts";
 
 const RUNS = Number(process.env.STOCK_PROPERTY_RUNS ?? 2);
+/**
+ * The suite's runs use a fixed seed so a landing is not decided by chance; STOCK_PROPERTY_SEED=random
+ * (or a number) explores other interleavings, as soaks do. Counter-examples found that way are
+ * kept below as regression cases once fixed.
+ */
+const SEED =
+  process.env.STOCK_PROPERTY_SEED === "random"
+    ? {}
+    : { seed: Number(process.env.STOCK_PROPERTY_SEED ?? 20261128) };
 const INITIAL = 8;
 
 type Action =
@@ -462,7 +471,7 @@ describe.each(DIALECTS)(
           fc.asyncProperty(sequence, async (actions) => {
             await play(mode, actions);
           }),
-          { numRuns: RUNS, endOnFailure: true },
+          { numRuns: RUNS, endOnFailure: true, ...SEED },
         );
       });
     });

@@ -27,6 +27,15 @@ import { type OpsWorld, withOrderOperations } from "./support/order-ops.ts";
 import { createWorld, startWorldEmulator, startWorldHub, WORLD_WAREHOUSES } from "./support/stock-world.ts";
 
 const RUNS = Number(process.env.STOCK_PROPERTY_RUNS ?? 5);
+/**
+ * The suite's runs use a fixed seed so a landing is not decided by chance; STOCK_PROPERTY_SEED=random
+ * (or a number) explores other interleavings, as soaks do. Counter-examples found that way are
+ * kept below as regression cases once fixed.
+ */
+const SEED =
+  process.env.STOCK_PROPERTY_SEED === "random"
+    ? {}
+    : { seed: Number(process.env.STOCK_PROPERTY_SEED ?? 20261128) };
 const INITIAL = 8;
 
 type Action =
@@ -480,7 +489,7 @@ describe.each(DIALECTS)("the stock invariant on %s", (dialect) => {
         fc.asyncProperty(fc.array(action, { minLength: 4, maxLength: 16 }), async (actions) => {
           await play(mode, actions);
         }),
-        { numRuns: RUNS, interruptAfterTimeLimit: 150_000 },
+        { numRuns: RUNS, interruptAfterTimeLimit: 150_000, ...SEED },
       );
     }, 900_000);
   });
