@@ -10,6 +10,7 @@ import {
   type Collection,
   ControlError,
   ensureLevel,
+  type InventoryItem,
   type Metafield,
   type Product,
   type Shop,
@@ -193,6 +194,8 @@ export function applyProductSet(store: Store, shop: Shop, at: string, args: Prod
   if (errors.length > 0) return { product: null, productSetOperation: null, userErrors: errors };
 
   const levelEvents = new LevelEvents(store, shop);
+  const itemsBefore = new Map<number, string>();
+  const changedItems: number[] = [];
   const created = !product;
   if (!product) {
     product = {
@@ -249,6 +252,8 @@ export function applyProductSet(store: Store, shop: Shop, at: string, args: Prod
       const vid = v.id ? parseGid(v.id, "ProductVariant") : undefined;
       if (vid !== undefined && shop.variants.has(vid)) {
         variant = shop.variants.get(vid)!;
+        const before = shop.inventoryItems.get(variant.inventoryItemId)!;
+        itemsBefore.set(before.id, itemState(variant.sku, before));
         if (sku !== undefined) variant.sku = sku;
         if (v.barcode !== undefined) variant.barcode = v.barcode;
         if (v.price != null) variant.price = Number(v.price).toFixed(2);
@@ -273,6 +278,8 @@ export function applyProductSet(store: Store, shop: Shop, at: string, args: Prod
         item.weight = v.inventoryItem.measurement.weight;
       if (v.inventoryItem?.cost !== undefined)
         item.unitCost = v.inventoryItem.cost == null ? null : Number(v.inventoryItem.cost).toFixed(2);
+      const was = itemsBefore.get(item.id);
+      if (was !== undefined && was !== itemState(variant.sku, item)) changedItems.push(item.id);
       for (const q of v.inventoryQuantities ?? []) {
         const lid = parseGid(q.locationId, "Location")!;
         const level = levelEvents.touch(ensureLevel(shop, variant.inventoryItemId, lid, at));
@@ -299,6 +306,14 @@ export function applyProductSet(store: Store, shop: Shop, at: string, args: Prod
   p.updatedAt = at;
   levelEvents.flush();
   store.emit(shop, created ? "products/create" : "products/update", productPayload(shop, p));
+  // A variant's SKU, tracking and cost live on its inventory item: Shopify tells of their change.
+  for (const itemId of changedItems) {
+    const item = shop.inventoryItems.get(itemId);
+    const variant = item ? shop.variants.get(item.variantId) : undefined;
+    if (!item || !variant) continue;
+    item.updatedAt = at;
+    store.emit(shop, "inventory_items/update", inventoryItemPayload(variant.sku, item));
+  }
   return { product: p, productSetOperation: null, userErrors: [] };
 }
 
@@ -337,6 +352,23 @@ export function applyProductDelete(store: Store, shop: Shop, productGid: string)
   shop.products.delete(p.id);
   store.emit(shop, "products/delete", { id: p.id });
   return { deletedProductId: gid("Product", p.id), productDeleteOperation: null, userErrors: [] };
+}
+
+const itemState = (sku: string | null, i: InventoryItem) =>
+  JSON.stringify([sku ?? null, i.tracked, i.unitCost ?? null]);
+
+/** The REST-shaped body of inventory_items/update. */
+export function inventoryItemPayload(sku: string | null, i: InventoryItem) {
+  return {
+    id: i.id,
+    admin_graphql_api_id: gid("InventoryItem", i.id),
+    sku: sku ?? "",
+    tracked: i.tracked,
+    cost: i.unitCost ?? null,
+    requires_shipping: i.requiresShipping,
+    created_at: i.createdAt,
+    updated_at: i.updatedAt,
+  };
 }
 
 /** The REST-shaped body of products/create and products/update (the fields the hub reads, and more). */
