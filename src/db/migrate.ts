@@ -25,6 +25,7 @@ import { syncHealth } from "./migrations/0020-sync-health.ts";
 import { orderOperations } from "./migrations/0021-order-operations.ts";
 import { catalogPublish } from "./migrations/0022-catalog-publish.ts";
 import { linkProblemCandidates } from "./migrations/0023-link-problem-candidates.ts";
+import { priceGroups } from "./migrations/0024-price-groups.ts";
 import { type HubMigration, migrationContext } from "./schema-helpers.ts";
 
 export const MIGRATIONS: readonly HubMigration[] = [
@@ -50,6 +51,7 @@ export const MIGRATIONS: readonly HubMigration[] = [
   orderOperations,
   catalogPublish,
   linkProblemCandidates,
+  priceGroups,
 ];
 
 export class MigrationError extends Error {
