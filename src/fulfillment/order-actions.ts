@@ -16,7 +16,7 @@ import { key } from "../core/input.ts";
 import type { Db } from "../db/database.ts";
 import { ingestMovements, type Trx } from "../inventory/ledger-store.ts";
 import { followShopifyChange, markStoreDirtyFor } from "../inventory/push/push-store.ts";
-import { backoffMs } from "../jobs/backoff.ts";
+import { afterFailure, type RetryPolicy } from "../jobs/backoff.ts";
 import { graphql } from "../shopify/graphql.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
 import { readFulfillmentOrders, recordFulfillmentOrders, warehouseOfLocation } from "./fulfillment-orders.ts";
@@ -24,6 +24,32 @@ import type { OrderActionKind } from "./order-ops-tables.ts";
 import { loadFulfillmentSettings } from "./settings.ts";
 
 export const ORDER_ACTION_MAX_ATTEMPTS = 10;
+
+/** The order actions' retries: the hub's one backoff rule (src/jobs/backoff.ts), their own numbers. */
+export const ORDER_ACTION_RETRY: RetryPolicy = {
+  baseMs: 5_000,
+  capMs: 3_600_000,
+  maxAttempts: ORDER_ACTION_MAX_ATTEMPTS,
+};
+
+/**
+ * A write recording what Shopify did for an action, fenced by the store's lease: a process that
+ * lost the store (paused past its lease, then resumed) gets LEASE_LOST and writes nothing, so it
+ * cannot overwrite the new owner's outcome. Without a fence (tests calling the pass directly) it
+ * writes as is.
+ */
+async function fencedWrite(
+  db: Db,
+  transport: AdminTransport,
+  write: (d: Db) => Promise<unknown>,
+): Promise<void> {
+  const fence = transport.fence;
+  if (!fence) return void (await write(db));
+  await db.transaction().execute(async (trx) => {
+    await fence(trx);
+    await write(trx);
+  });
+}
 
 // ---- inputs (zod: validated by the routes, documented in OpenAPI) ----
 
@@ -649,11 +675,14 @@ async function run(
               ]),
             );
       if (a.result === null)
-        await db
-          .updateTable("order_actions")
-          .set({ result: JSON.stringify({ before }) })
-          .where("id", "=", a.id)
-          .execute();
+        await fencedWrite(db, transport, (d) =>
+          d
+            .updateTable("order_actions")
+            .set({ result: JSON.stringify({ before }) })
+            .where("id", "=", a.id)
+            .where("status", "=", "pending")
+            .execute(),
+        );
       const todo = (input.lines as { lineId: string; quantity: number }[]).filter(
         (l) => (current.get(l.lineId)?.currentQuantity ?? 0) > (before[l.lineId] ?? 0) - l.quantity,
       );
@@ -700,11 +729,14 @@ async function run(
       const before: number =
         a.result !== null ? (JSON.parse(a.result).before as number) : line.currentQuantity;
       if (a.result === null)
-        await db
-          .updateTable("order_actions")
-          .set({ result: JSON.stringify({ before }) })
-          .where("id", "=", a.id)
-          .execute();
+        await fencedWrite(db, transport, (d) =>
+          d
+            .updateTable("order_actions")
+            .set({ result: JSON.stringify({ before }) })
+            .where("id", "=", a.id)
+            .where("status", "=", "pending")
+            .execute(),
+        );
       if (line.currentQuantity <= before - input.quantity) return { before, substituted: true };
       if (line.unfulfilledQuantity < input.quantity)
         throw new Refused(
@@ -994,18 +1026,23 @@ export async function runOrderActions(
   for (const a of due) {
     try {
       const result = await run(ctx, transport, a, hooks);
-      await db
-        .updateTable("order_actions")
-        .set({
-          status: "done",
-          attempts: a.attempts + 1,
-          result: JSON.stringify(result ?? null),
-          error_code: null,
-          last_error: null,
-          updated_at: ctx.clock.now(),
-        })
-        .where("id", "=", a.id)
-        .execute();
+      // Fenced, and only over the attempt this pass read: never over another owner's outcome.
+      await fencedWrite(db, transport, (d) =>
+        d
+          .updateTable("order_actions")
+          .set({
+            status: "done",
+            attempts: a.attempts + 1,
+            result: JSON.stringify(result ?? null),
+            error_code: null,
+            last_error: null,
+            updated_at: ctx.clock.now(),
+          })
+          .where("id", "=", a.id)
+          .where("status", "=", "pending")
+          .where("attempts", "=", a.attempts)
+          .execute(),
+      );
       out.done++;
       ctx.logger.info({ store: storeId, action: a.kind, request: a.request_id }, "order action done");
     } catch (thrown) {
@@ -1013,20 +1050,30 @@ export async function runOrderActions(
       const err = coerceError(thrown);
       const refused = thrown instanceof Refused;
       const permanent = refused || (thrown as { retriable?: boolean }).retriable === false;
-      const attempts = a.attempts + 1;
-      const dead = permanent || attempts >= ORDER_ACTION_MAX_ATTEMPTS;
-      await db
-        .updateTable("order_actions")
-        .set({
-          status: dead ? "failed" : "pending",
-          attempts,
-          next_attempt_at: ctx.clock.now() + backoffMs(attempts, { baseMs: 5_000, capMs: 3_600_000 }),
-          error_code: refused ? (thrown as Refused).code : "SHOPIFY_ERROR",
-          last_error: err.message.slice(0, 500),
-          updated_at: ctx.clock.now(),
-        })
-        .where("id", "=", a.id)
-        .execute();
+      const { attempts, dead, nextAttemptAt } = afterFailure(
+        a.attempts,
+        ORDER_ACTION_RETRY,
+        ctx.clock.now(),
+        {
+          permanent,
+        },
+      );
+      await fencedWrite(db, transport, (d) =>
+        d
+          .updateTable("order_actions")
+          .set({
+            status: dead ? "failed" : "pending",
+            attempts,
+            next_attempt_at: nextAttemptAt,
+            error_code: refused ? (thrown as Refused).code : "SHOPIFY_ERROR",
+            last_error: err.message.slice(0, 500),
+            updated_at: ctx.clock.now(),
+          })
+          .where("id", "=", a.id)
+          .where("status", "=", "pending")
+          .where("attempts", "=", a.attempts)
+          .execute(),
+      );
       if (dead) out.failed++;
       else out.retried++;
       ctx.logger.warn(
