@@ -38,7 +38,18 @@ export class Clock {
     return this.frozenAt !== null;
   }
 
+  /** Now as Shopify writes a time: ISO 8601 in UTC, whole seconds ("2026-11-28T10:00:00Z"). */
   iso(): string {
-    return new Date(this.now()).toISOString();
+    return isoSeconds(this.now());
   }
+}
+
+/**
+ * An instant as Shopify's GraphQL Admin API writes a `DateTime`: UTC, whole seconds, no fraction
+ * ("2019-09-07T15:50:00Z", the DateTime scalar's documented form). Shopify keeps no milliseconds,
+ * so the emulator stores none either: a time read back and searched with `updated_at:>…` behaves
+ * as on Shopify (two changes within one second share their time).
+ */
+export function isoSeconds(ms: number): string {
+  return `${new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(0, 19)}Z`;
 }

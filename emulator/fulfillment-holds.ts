@@ -4,6 +4,7 @@
 // webhooks for them: fulfillment_orders/placed_on_hold, fulfillment_orders/hold_released,
 // fulfillment_orders/scheduled_fulfillment_order_ready (payloads: `fulfillment_order` with its gid,
 // lower-case status and holds; `created_fulfillment_hold` on a hold).
+import { isoSeconds } from "./clock.ts";
 import { gid } from "./gid.ts";
 import { touchOrder } from "./orders.ts";
 import {
@@ -121,7 +122,7 @@ export function releaseFulfillmentOrderHold(store: Store, shop: Shop, foId: numb
 export function scheduleFulfillmentOrder(fo: FulfillmentOrder, fulfillAt: string): void {
   if (Number.isNaN(Date.parse(fulfillAt)))
     throw new ControlError("INVALID_DATE", "fulfillAt must be an ISO date-time");
-  fo.fulfillAt = new Date(fulfillAt).toISOString();
+  fo.fulfillAt = isoSeconds(Date.parse(fulfillAt));
   fo.status = "SCHEDULED";
 }
 

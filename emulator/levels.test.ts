@@ -5,8 +5,8 @@ import { LevelEvents } from "./level-events.ts";
 import { LevelStore } from "./levels.ts";
 import type { Shop, Store } from "./state.ts";
 
-const AT = "2026-11-28T10:00:00.000Z";
-const LATER = "2026-11-28T11:30:00.000Z";
+const AT = "2026-11-28T10:00:00Z";
+const LATER = "2026-11-28T11:30:00Z";
 
 describe("the compact level store", () => {
   it("keeps every level's quantities and times, seen alike through every view", () => {

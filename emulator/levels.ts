@@ -8,6 +8,7 @@
 // `level.q.on_hand` or `level.updatedAt` reads and writes the arrays, so every view of one level
 // sees the same values. Views are made on demand, so code must not rely on two lookups of one
 // level giving the same object (LevelEvents keys by item and location).
+import { isoSeconds } from "./clock.ts";
 import type { InventoryLevel, StoredQuantityName } from "./state.ts";
 
 const NAMES: readonly StoredQuantityName[] = [
@@ -103,13 +104,13 @@ export class LevelRef implements InventoryLevel {
     this.q.at = at;
   }
   get createdAt(): string {
-    return new Date(this.column.data[this.at + CREATED]!).toISOString();
+    return isoSeconds(this.column.data[this.at + CREATED]!);
   }
   set createdAt(v: string) {
     this.column.data[this.at + CREATED] = Date.parse(v);
   }
   get updatedAt(): string {
-    return new Date(this.column.data[this.at + UPDATED]!).toISOString();
+    return isoSeconds(this.column.data[this.at + UPDATED]!);
   }
   set updatedAt(v: string) {
     this.column.data[this.at + UPDATED] = Date.parse(v);

@@ -1,6 +1,7 @@
 // Order-side domain operations shared by the control API (checkout, merchant edits) and the Admin
 // API resolvers (fulfillmentCreate, refundCreate, tagsAdd), plus Shopify's REST-shaped webhook payloads.
 
+import { isoSeconds } from "./clock.ts";
 import { holdFulfillmentOrder, scheduleFulfillmentOrder } from "./fulfillment-holds.ts";
 import { gid } from "./gid.ts";
 import { LevelEvents } from "./level-events.ts";
@@ -687,7 +688,7 @@ function orderMoneyState(store: Store, shop: Shop, input: MoneyInput, at: string
           name: terms.name ?? `Net ${terms.dueInDays ?? 30}`,
           type: terms.type ?? "NET",
           dueInDays: terms.dueInDays ?? 30,
-          dueAt: new Date(Date.parse(at) + (terms.dueInDays ?? 30) * 86_400_000).toISOString(),
+          dueAt: isoSeconds(Date.parse(at) + (terms.dueInDays ?? 30) * 86_400_000),
           completedAt: null,
           cents: 0,
         }

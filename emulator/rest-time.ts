@@ -1,8 +1,8 @@
 // Shopify's REST bodies (webhook payloads) write times in the shop's time zone with its offset,
 // e.g. "2026-11-28T06:03:36-05:00" (REST Order: created_at "2008-01-10T11:00:00-05:00"); the
 // GraphQL Admin API answers UTC. The emulator keeps UTC internally and converts REST bodies here.
-// (It keeps milliseconds when the instant has them, so a REST and a GraphQL time of one change
-// compare equal; Shopify's have none.)
+// Whole seconds, as Shopify writes them (the emulator's clock keeps none either, so a REST and a
+// GraphQL time of one change are the same instant).
 
 /** Shops are created in this zone unless another is given (Shopify's sample shops are in Eastern time). */
 export const DEFAULT_SHOP_TIMEZONE = "America/New_York";
@@ -27,8 +27,7 @@ export function inShopOffset(iso: string, timeZone: string): string {
   const ms = Date.parse(iso);
   if (Number.isNaN(ms)) return iso;
   const off = offsetMinutes(timeZone, ms);
-  const local = new Date(ms + off * 60_000).toISOString();
-  const clock = ms % 1000 === 0 ? local.slice(0, 19) : local.slice(0, 23);
+  const clock = new Date(Math.floor(ms / 1000) * 1000 + off * 60_000).toISOString().slice(0, 19);
   const a = Math.abs(off);
   return `${clock}${off < 0 ? "-" : "+"}${String(Math.floor(a / 60)).padStart(2, "0")}:${String(a % 60).padStart(2, "0")}`;
 }
