@@ -3,18 +3,7 @@
  * `startHub` is what `tillbridge start` runs and what end-to-end tests start in-process.
  */
 import type { FastifyInstance } from "fastify";
-import { catalogCheckStorePass } from "../catalog/import/catalog-check.ts";
-import {
-  CATALOG_WEBHOOK_SUBSCRIPTIONS,
-  catalogImportRoutes,
-  processCatalogInbox,
-  registerCatalogWebhookHandlers,
-} from "../catalog/import/index.ts";
-import {
-  catalogPublishRoutes,
-  catalogPublishStorePass,
-  requirePublishDryRun,
-} from "../catalog/publish/index.ts";
+import { catalogCapability, requirePublishDryRun } from "../catalog/index.ts";
 import type { Config } from "../config/config.ts";
 import { consolePlugin } from "../console/plugin.ts";
 import { type Clock, systemClock } from "../core/clock.ts";
@@ -30,17 +19,16 @@ import { inventoryCapability } from "../inventory/index.ts";
 import { hasDryRun, warnOfDeltaDifferences } from "../inventory/push/drift.ts";
 import { markPushDirty, markStoreDirtyFor } from "../inventory/push/push-store.ts";
 import { runStoreJobs } from "../jobs/operator-jobs.ts";
-import { jobRoutes } from "../jobs/routes.ts";
 import { createJobRunner } from "../jobs/runner.ts";
 import { ordersCapability } from "../orders/index.ts";
 import type { ShopifyAdminTransport } from "../shopify/admin-client.ts";
 import { createAdminTransport } from "../shopify/admin-client.ts";
 import { registerSyncHealth } from "../shops/health-metrics.ts";
-import { createShops } from "../shops/index.ts";
+import { createShops, shopsCapability } from "../shops/index.ts";
 import { openSecretKey } from "../shops/secrets.ts";
-import { BASE_WEBHOOK_TOPICS, ensureWebhooks } from "../shops/webhook-subscriptions.ts";
-import { capabilityTopics, registerWithWorker } from "./capability.ts";
-import { operatorJobHandlers } from "./operator-job-handlers.ts";
+import { BASE_WEBHOOK_TOPICS } from "../shops/webhook-subscriptions.ts";
+import { type Capability, capabilityTopics, registerWithWorker } from "./capability.ts";
+import { operatorJobHandlers, operatorJobsCapability } from "./operator-job-handlers.ts";
 import { Worker } from "./worker.ts";
 
 export interface Hub {
@@ -86,17 +74,16 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     secretKey,
     stockListeners: [markPushDirty],
   };
-  // The capabilities that declare all their parts in one index.ts (src/runtime/capability.ts),
-  // each listed once; the others are still wired by hand below.
-  const capabilities = [
-    inventoryCapability(ctx, { driftIntervalMs: config.driftCheckIntervalMs }),
-    ordersCapability(ctx),
-    fulfillmentCapability(ctx),
-  ];
+  // The capabilities whose topics stores subscribe to, each declaring all its parts in one
+  // index.ts (src/runtime/capability.ts); shops and operator jobs join them below, once the
+  // topics and the job runner they need exist.
+  const inventory = inventoryCapability(ctx, { driftIntervalMs: config.driftCheckIntervalMs });
+  const orders = ordersCapability(ctx);
+  const fulfillment = fulfillmentCapability(ctx);
+  const catalog = catalogCapability(ctx);
   const webhookTopics = [
     ...BASE_WEBHOOK_TOPICS,
-    ...capabilityTopics(capabilities),
-    ...CATALOG_WEBHOOK_SUBSCRIPTIONS,
+    ...capabilityTopics([inventory, orders, fulfillment, catalog]),
   ];
   // Store work asked for over HTTP runs as a job under the store's lease (see src/jobs/runner.ts).
   const jobHandlers = operatorJobHandlers(ctx, { webhookTopics });
@@ -136,48 +123,24 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       await warnOfDeltaDifferences(database.db, storeId, ctx.clock.now());
     },
   });
+  // Listed once, in the order their store passes run (the inventory push first of all, operator
+  // jobs last).
+  const capabilities: readonly Capability[] = [
+    inventory,
+    orders,
+    fulfillment,
+    shopsCapability(ctx, shops, { webhookTopics }),
+    catalog,
+    operatorJobsCapability(ctx, jobHandlers, jobs),
+  ];
   for (const c of capabilities) c.registerWebhooks(shops.webhookHandlers);
-  registerCatalogWebhookHandlers(ctx, shops.webhookHandlers);
   const worker = new Worker(ctx, shops.transportFor, {
     leaseTtlMs: config.leaseTtlMs,
     leaseHeartbeatMs: config.leaseHeartbeatMs,
   });
-  // Their passes first (the inventory push first of all), then the hand-wired ones.
   registerWithWorker(worker, capabilities);
-  // products/create|update|delete keep links and last-seen state current (src/catalog/import).
-  worker.addJob({
-    name: "catalog:product-inbox",
-    everyMs: 1000,
-    run: async () => void (await processCatalogInbox(ctx)),
-  });
-  // Subscriptions a store should have (a new version adds topics; Shopify may have removed one
-  // after failed deliveries): checked at start and every 30 minutes, missing ones created, the
-  // store shown degraded meanwhile (src/shops/webhook-health.ts).
-  worker.addStorePass({
-    name: "shops:webhooks",
-    flow: null,
-    everyMs: 30 * 60_000,
-    run: async (store, transport) => void (await ensureWebhooks(ctx, store, transport, webhookTopics)),
-  });
-  // The catalog publish reconciler (src/catalog/publish), level-triggered like the push.
-  worker.addStorePass(catalogPublishStorePass(ctx));
-  // Products changed in Shopify whose webhooks never arrived, every 6 hours (src/catalog/import).
-  worker.addStorePass(catalogCheckStorePass(ctx));
-  // Long operator work (linking, dry runs, drift checks, initial sync) under the store's lease.
-  worker.addStorePass({
-    name: "jobs:operator",
-    flow: null,
-    everyMs: 1000,
-    run: async (store, transport) => void (await runStoreJobs(ctx, store, transport, jobHandlers)),
-  });
   const server = await buildServer(ctx, {
-    routes: [
-      ...shops.routes,
-      ...capabilities.flatMap((c) => c.routes({ jobs })),
-      ...jobRoutes(ctx, jobs),
-      ...catalogPublishRoutes(ctx, { jobs }),
-      ...catalogImportRoutes(ctx, { jobs }),
-    ],
+    routes: capabilities.flatMap((c) => c.routes({ jobs })),
     plugins: [shops.webhookPlugin, consolePlugin],
   });
   let url = "";

@@ -12,10 +12,13 @@ import type { AppContext } from "../core/context.ts";
 import type { OperatorJobKind } from "../db/tables.ts";
 import { dryRun, initialDeltaSync, runDriftCheck } from "../inventory/push/drift.ts";
 import type { PushDeps, PushStore } from "../inventory/push/reconciler.ts";
-import type { JobHandler } from "../jobs/operator-jobs.ts";
+import { type JobHandler, runStoreJobs } from "../jobs/operator-jobs.ts";
+import { jobRoutes } from "../jobs/routes.ts";
+import type { JobRunner } from "../jobs/runner.ts";
 import { syncLocations } from "../shops/locations.ts";
 import { afterConnect } from "../shops/routes.ts";
 import { BASE_WEBHOOK_TOPICS } from "../shops/webhook-subscriptions.ts";
+import type { Capability } from "./capability.ts";
 
 /**
  * A dry run's rows beyond this many stay out of the stored result (the counts cover them all);
@@ -92,5 +95,32 @@ export function operatorJobHandlers(
       });
       return null;
     },
+  };
+}
+
+/**
+ * Operator jobs as a capability (src/runtime/capability.ts): their routes, and the store pass
+ * that runs a store's queued jobs (linking, dry runs, drift checks, imports, initial sync) under
+ * the store's lease. Last of a store's passes.
+ */
+export function operatorJobsCapability(
+  ctx: AppContext,
+  handlers: Record<OperatorJobKind, JobHandler>,
+  jobs: JobRunner,
+): Capability {
+  return {
+    name: "operator-jobs",
+    webhookTopics: [],
+    registerWebhooks: () => {},
+    routes: () => jobRoutes(ctx, jobs),
+    jobs: [],
+    storePasses: [
+      {
+        name: "jobs:operator",
+        flow: null,
+        everyMs: 1000,
+        run: async (store, transport) => void (await runStoreJobs(ctx, store, transport, handlers)),
+      },
+    ],
   };
 }

@@ -7,10 +7,13 @@
  */
 import { adminUrlTemplateFor } from "../config/config.ts";
 import type { AppContext } from "../core/context.ts";
+import type { AnyRoute } from "../core/route.ts";
+import type { Capability } from "../runtime/capability.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
 import { type AdminTransportFactory, type ShopsDeps, shopsRoutes } from "./routes.ts";
 import { loadOrCreateKey } from "./secrets.ts";
 import { createTokenKeeper } from "./tokens.ts";
+import { BASE_WEBHOOK_TOPICS, ensureWebhooks } from "./webhook-subscriptions.ts";
 import { createWebhookHandlers, shopsWebhookPlugin, type WebhookHandlers } from "./webhooks.ts";
 
 export { linkVariants, readConfirmedLevels } from "../catalog/linking.ts";
@@ -79,5 +82,37 @@ export function createShops(ctx: AppContext, options: ShopsOptions) {
     webhookPlugin: shopsWebhookPlugin(ctx, { key }, webhookHandlers),
     transportFor: deps.transportFor,
     tokens,
+  };
+}
+
+/**
+ * The shops capability as the hub assembles it (src/runtime/capability.ts): the connection
+ * routes of `createShops` and, per store under its lease, the check of its webhook
+ * subscriptions. `webhookTopics` is every topic a store subscribes to (all capabilities'):
+ * checked at start and every 30 minutes, missing ones created, the store shown degraded
+ * meanwhile (src/shops/webhook-health.ts) — a new version adds topics, and Shopify may have
+ * removed one after failed deliveries.
+ */
+export function shopsCapability(
+  ctx: AppContext,
+  shops: { readonly routes: readonly AnyRoute[] },
+  options: { readonly webhookTopics: readonly string[] },
+): Capability {
+  return {
+    name: "shops",
+    webhookTopics: BASE_WEBHOOK_TOPICS,
+    // app/uninstalled and the compliance topics are answered by the shops' own webhook plugin.
+    registerWebhooks: () => {},
+    routes: () => shops.routes,
+    jobs: [],
+    storePasses: [
+      {
+        name: "shops:webhooks",
+        flow: null,
+        everyMs: 30 * 60_000,
+        run: async (store, transport) =>
+          void (await ensureWebhooks(ctx, store, transport, options.webhookTopics)),
+      },
+    ],
   };
 }
