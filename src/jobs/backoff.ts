@@ -28,9 +28,18 @@ export function backoffMs(
   policy: Pick<RetryPolicy, "baseMs" | "capMs">,
   random: () => number = Math.random,
 ): number {
-  const exponent = Math.min(52, Math.max(0, attempts - 1));
-  const ceiling = Math.min(policy.capMs, policy.baseMs * 2 ** exponent);
+  const ceiling = backoffCeilingMs(attempts, policy);
   return Math.round(ceiling / 2 + (ceiling / 2) * Math.min(1, Math.max(0, random())));
+}
+
+/**
+ * The longest wait after `attempts` failures: min(cap, base · 2^(attempts−1)). The jitter of
+ * `backoffMs` is drawn below it; a pure planner that must decide the same way on every run
+ * (the push's refused items, src/inventory/push/planner.ts) waits exactly this long.
+ */
+export function backoffCeilingMs(attempts: number, policy: Pick<RetryPolicy, "baseMs" | "capMs">): number {
+  const exponent = Math.min(52, Math.max(0, attempts - 1));
+  return Math.min(policy.capMs, policy.baseMs * 2 ** exponent);
 }
 
 /** What a failed attempt leaves behind: counted, and either due again later or dead. */
@@ -68,4 +77,9 @@ export const RETRY = {
   shipments: { baseMs: 5_000, capMs: 3600_000, maxAttempts: 10 },
   /** Stored webhook deliveries. */
   inbox: { baseMs: 5_000, capMs: 3600_000, maxAttempts: 8 },
+  /**
+   * Inventory quantities Shopify refused (the push's planner): 30 s, doubling, at most an hour;
+   * never dead (level-triggered: the item is planned again until Shopify takes it).
+   */
+  refusedItem: { baseMs: 30_000, capMs: 3600_000, maxAttempts: Number.POSITIVE_INFINITY },
 } as const satisfies Record<string, RetryPolicy>;

@@ -12,6 +12,7 @@
  *   first sync only records the baseline.
  */
 import type { InventoryMode } from "../../db/tables.ts";
+import { backoffCeilingMs, RETRY } from "../../jobs/backoff.ts";
 import type { StockFigures } from "./stock-model.ts";
 
 /** Shopify's limit on `quantities` / `changes` per inventory mutation. */
@@ -127,9 +128,9 @@ export function planPush(targets: readonly SyncTarget[], mode: InventoryMode, no
   return { sets, adjusts, needsRead, baselines, waiting };
 }
 
-/** Backoff of an item Shopify refused: 30 s, doubling, at most an hour. */
+/** Backoff of an item Shopify refused: the hub's one backoff (src/jobs/backoff.ts), at its ceiling. */
 export function itemRetryDelayMs(attempts: number): number {
-  return Math.min(3_600_000, 30_000 * 2 ** Math.max(0, attempts - 1));
+  return backoffCeilingMs(attempts, RETRY.refusedItem);
 }
 
 /**
