@@ -3,7 +3,10 @@
  * product's SKU changes in Shopify while the emulator drops every webhook delivery (its fault
  * control); the hub learns nothing until the check reads the products updated since the newest
  * `updatedAt` it has seen and applies them as products/update would have: the link follows the
- * new SKU, and an unchanged product is not read.
+ * new SKU, and an unchanged product is not applied. The check reads the store with one bulk
+ * operation (never pages of products), and a product deleted while products/delete was dropped
+ * is found missing from it: its variants unlinked and listed (console and /failures) with the
+ * hub product's key.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator/index.ts";
@@ -30,6 +33,8 @@ describe.each(DIALECTS)("the catalog check on %s", (dialect) => {
   let hub: TestHub;
   let transport: AdminTransport;
   const product: Record<string, { id: string; variant: string }> = {};
+  /** Every GraphQL document the check sent (the transport is wrapped to record them). */
+  const sent: string[] = [];
   // biome-ignore lint/suspicious/noExplicitAny: test reads of JSON answers
   const call = async (method: "GET" | "POST" | "PUT", url: string, payload?: unknown): Promise<any> => {
     const res = await hub.server.inject({ method, url, headers: hub.auth, ...(payload ? { payload } : {}) });
@@ -79,12 +84,18 @@ describe.each(DIALECTS)("the catalog check on %s", (dialect) => {
       waitSeconds: 60,
     });
     expect(run.body.job?.status, JSON.stringify(run.body)).toBe("done");
-    transport = createAdminTransport({
+    const real = createAdminTransport({
       store: domain,
       urlTemplate: `${emulator.url}/{shop}`,
       getAccessToken: async () => token,
       clock: systemClock,
       logger: hub.ctx.logger,
+    });
+    transport = Object.assign(Object.create(real), {
+      graphql: ((query: string, ...rest: never[]) => {
+        sent.push(query);
+        return (real.graphql as (...a: unknown[]) => unknown)(query, ...rest);
+      }) as AdminTransport["graphql"],
     });
   }, 60_000);
   afterAll(async () => hub?.close());
@@ -105,9 +116,13 @@ describe.each(DIALECTS)("the catalog check on %s", (dialect) => {
     });
     expect(await linkOf(product.Mug!.variant)).toBe("MUG-1");
 
-    const result = await runCatalogCheck(hub.ctx, await storeId(), transport);
-    // Only the changed product was read (Cup was not updated since).
-    expect(result).toMatchObject({ since, products: 1, skipped: 0 });
+    sent.length = 0;
+    const result = await runCatalogCheck(hub.ctx, await storeId(), transport, { pollMs: 20 });
+    // The whole store in one bulk operation; only the changed product applied (Cup was not
+    // updated since), nothing deleted.
+    expect(result).toMatchObject({ since, read: 2, products: 1, deleted: 0 });
+    expect(sent.some((q) => q.includes("bulkOperationRunQuery"))).toBe(true);
+    expect(sent.some((q) => /products\(first/.test(q))).toBe(false);
     expect(result.changes).toBeGreaterThan(0);
     expect(await linkOf(product.Mug!.variant)).toBe("MUG-2");
     expect(await linkOf(product.Cup!.variant)).toBe("CUP-1");
@@ -117,12 +132,12 @@ describe.each(DIALECTS)("the catalog check on %s", (dialect) => {
     );
 
     // Run again: the watermark moved to the change just applied; nothing more to read.
-    const again = await runCatalogCheck(hub.ctx, await storeId(), transport);
-    expect(again.products).toBe(0);
+    const again = await runCatalogCheck(hub.ctx, await storeId(), transport, { pollMs: 20 });
+    expect(again).toMatchObject({ read: 2, products: 0, deleted: 0 });
   });
 
   it("checks again before 6 hours once the webhook health check finds product subscriptions missing", async () => {
-    const pass = catalogCheckStorePass(hub.ctx);
+    const pass = catalogCheckStorePass(hub.ctx, { pollMs: 20 });
     const store = { id: await storeId(), domain } as never;
     await pass.run(store, transport, Date.now()); // the first look checks
     await new Promise((r) => setTimeout(r, 1100));
@@ -157,5 +172,57 @@ describe.each(DIALECTS)("the catalog check on %s", (dialect) => {
     // CUP-1 became MUG-1 in Shopify; the hub's MUG-1 (left unlinked when the mug became MUG-2)
     // takes it: caught without waiting 6 hours.
     expect(await linkOf(product.Cup!.variant)).toBe("MUG-1");
+  });
+
+  it("finds a product deleted in Shopify whose products/delete was dropped, and names its hub product", async () => {
+    emulator.control.setFaults(domain, { webhookDropRate: 1 });
+    const gone = emulator.control.productSet(domain, {
+      input: { title: "Plate", variants: [{ optionValues: [], sku: "PLATE-1" }] } as never,
+    });
+    // The hub learns of the plate by an import (deliveries are dropped), then Shopify deletes it.
+    emulator.control.setFaults(domain, { webhookDropRate: 0 });
+    const run = await call("POST", `/api/v1/stores/${domain}/catalog-imports`, {
+      mode: "create_only",
+      waitSeconds: 60,
+    });
+    expect(run.body.job?.status, JSON.stringify(run.body)).toBe("done");
+    expect(await linkOf(gone.variants[0]!.admin_graphql_api_id)).toBe("PLATE-1");
+    const key = (
+      await hub.ctx.database.db
+        .selectFrom("products as p")
+        .innerJoin("variants as v", "v.product_id", "p.id")
+        .select("p.key")
+        .where("v.sku", "=", "PLATE-1")
+        .executeTakeFirstOrThrow()
+    ).key;
+    emulator.control.setFaults(domain, { webhookDropRate: 1 });
+    emulator.control.deleteProduct(domain, gone.admin_graphql_api_id);
+    expect(await linkOf(gone.variants[0]!.admin_graphql_api_id)).toBe("PLATE-1");
+
+    const result = await runCatalogCheck(hub.ctx, await storeId(), transport, { pollMs: 20 });
+    expect(result).toMatchObject({ read: 2, deleted: 1 });
+    expect(await linkOf(gone.variants[0]!.admin_graphql_api_id)).toBeUndefined();
+    // The other products' links are untouched.
+    expect(await linkOf(product.Mug!.variant)).toBe("MUG-2");
+    // The product link is marked gone (a late products/update from before is then ignored).
+    const link = await hub.ctx.database.db
+      .selectFrom("product_links")
+      .select("last_seen")
+      .where("shopify_product_gid", "=", gone.admin_graphql_api_id)
+      .executeTakeFirstOrThrow();
+    expect(JSON.parse(link.last_seen!)).toHaveProperty("deletedAt");
+    // Shown in the store's catalog (the console's list) and in /failures, with the product key.
+    const problems = await call("GET", `/api/v1/stores/${domain}/catalog?state=problem`);
+    const problem = problems.body.items.find((i: { sku: string }) => i.sku === "PLATE-1");
+    expect(problem?.problem).toMatchObject({ kind: "deleted_in_shopify" });
+    expect(problem.problem.reason).toContain(`hub product ${key}`);
+    const failures = await call("GET", `/api/v1/failures?store=${domain}&kind=link_problem`);
+    const failure = failures.body.items.find((f: { summary: string }) => f.summary.includes("PLATE-1"));
+    expect(failure?.reason).toContain(`hub product ${key}`);
+
+    // Once gone, it is not deleted again.
+    const again = await runCatalogCheck(hub.ctx, await storeId(), transport, { pollMs: 20 });
+    expect(again.deleted).toBe(0);
+    emulator.control.setFaults(domain, { webhookDropRate: 0 });
   });
 });

@@ -124,6 +124,58 @@ export async function applyProductAsWebhook(
   return changes.length;
 }
 
+/**
+ * A linked product the scheduled check no longer finds in the store (its products/delete never
+ * arrived), applied exactly as that delivery would have been.
+ */
+export async function applyProductDeleteAsWebhook(
+  ctx: AppContext,
+  storeId: number,
+  gid: string,
+  now: number,
+): Promise<number> {
+  const body: ProductBody = { id: gid.slice(gid.lastIndexOf("/") + 1), admin_graphql_api_id: gid };
+  const changes = await ctx.database.db.transaction().execute((trx) => applyDelete(trx, storeId, body, now));
+  await logActivity(
+    ctx.database.db,
+    {
+      storeId,
+      flow: "catalog_import",
+      kind: "product_deleted",
+      level: "warn",
+      message: `catalog check (no products/delete arrived): ${gid} is no longer in Shopify${changes.length > 0 ? `: ${changes.map((c) => c.message).join("; ")}` : ""}`,
+      data: { product: gid, changes: changes.length, source: "catalog_check" },
+    },
+    now,
+  );
+  return changes.length;
+}
+
+/** The hub product linked to a Shopify product in this store (its key names it to the operator). */
+async function hubProductKey(
+  trx: Trx,
+  storeId: number,
+  gid: string,
+  variantId?: number,
+): Promise<string | null> {
+  const linked = await trx
+    .selectFrom("product_links as pl")
+    .innerJoin("products as p", "p.id", "pl.product_id")
+    .select("p.key")
+    .where("pl.store_id", "=", storeId)
+    .where("pl.shopify_product_gid", "=", gid)
+    .executeTakeFirst();
+  if (linked) return linked.key;
+  if (variantId === undefined) return null;
+  const own = await trx
+    .selectFrom("variants as v")
+    .innerJoin("products as p", "p.id", "v.product_id")
+    .select("p.key")
+    .where("v.id", "=", variantId)
+    .executeTakeFirst();
+  return own?.key ?? null;
+}
+
 const productGid = (b: ProductBody) => b.admin_graphql_api_id ?? `gid://shopify/Product/${b.id}`;
 const norm = (s: string | null | undefined) => {
   const t = s?.trim();
@@ -423,7 +475,10 @@ async function applyProduct(trx: Trx, storeId: number, body: ProductBody, now: n
 async function applyDelete(trx: Trx, storeId: number, body: ProductBody, now: number): Promise<Change[]> {
   const gid = productGid(body);
   const changes: Change[] = [];
-  for (const l of await linksOf(trx, storeId, gid, [])) {
+  const links = await linksOf(trx, storeId, gid, []);
+  const key = await hubProductKey(trx, storeId, gid, links[0]?.variant_id);
+  const named = key === null ? gid : `${gid} (hub product ${key})`;
+  for (const l of links) {
     await unlink(trx, storeId, l);
     await trx
       .deleteFrom("link_problems")
@@ -438,11 +493,11 @@ async function applyDelete(trx: Trx, storeId: number, body: ProductBody, now: nu
         sku: l.sku,
         barcode: l.barcode,
         gid: l.product_variant_gid,
-        detail: `the Shopify product ${gid} of SKU ${l.sku} was deleted; the link was removed and nothing is pushed for it`,
+        detail: `the Shopify product ${named} of SKU ${l.sku} was deleted; the link was removed and nothing is pushed for it`,
       },
       now,
     );
-    changes.push({ message: `SKU ${l.sku} unlinked`, problem: true });
+    changes.push({ message: `SKU ${l.sku}${key === null ? "" : ` of ${key}`} unlinked`, problem: true });
   }
   // The product link stays, marked deleted: a late products/update from before is then ignored.
   await trx
