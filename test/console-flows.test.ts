@@ -106,6 +106,7 @@ describe.each(DIALECTS)("console flow views (%s)", (dialect) => {
       "fulfillment_push",
       "catalog_import",
       "catalog_publish",
+      "customer_publish",
     ]);
     expect(items[0]).toEqual({
       flow: "inventory_push",

@@ -5,7 +5,8 @@ export type FlowName =
   | "order_intake"
   | "fulfillment_push"
   | "catalog_import"
-  | "catalog_publish";
+  | "catalog_publish"
+  | "customer_publish";
 export type FlowState = "disabled" | "enabled" | "paused";
 
 export interface StoreView {
@@ -85,6 +86,7 @@ export const FLOW_LABELS: Record<FlowName, string> = {
   fulfillment_push: "Fulfillment push",
   catalog_import: "Catalog import",
   catalog_publish: "Catalog publish",
+  customer_publish: "Customer publish",
 };
 
 export const FLOW_ABOUT: Record<FlowName, string> = {
@@ -94,4 +96,6 @@ export const FLOW_ABOUT: Record<FlowName, string> = {
   fulfillment_push: "Sends the back office's shipments to Shopify as fulfillments with tracking.",
   catalog_import: "Reads Shopify's products and variants into the hub.",
   catalog_publish: "Writes the hub's products and prices to Shopify, keeping what the merchant added.",
+  customer_publish:
+    "Writes the back office's customers (and their companies) to Shopify, linking those Shopify already has.",
 };

@@ -26,6 +26,7 @@ import { orderOperations } from "./migrations/0021-order-operations.ts";
 import { catalogPublish } from "./migrations/0022-catalog-publish.ts";
 import { linkProblemCandidates } from "./migrations/0023-link-problem-candidates.ts";
 import { priceGroups } from "./migrations/0024-price-groups.ts";
+import { customerPublish } from "./migrations/0025-customer-publish.ts";
 import { type HubMigration, migrationContext } from "./schema-helpers.ts";
 
 export const MIGRATIONS: readonly HubMigration[] = [
@@ -52,6 +53,7 @@ export const MIGRATIONS: readonly HubMigration[] = [
   catalogPublish,
   linkProblemCandidates,
   priceGroups,
+  customerPublish,
 ];
 
 export class MigrationError extends Error {

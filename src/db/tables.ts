@@ -196,7 +196,8 @@ export type FlowName =
   | "order_intake"
   | "fulfillment_push"
   | "catalog_import"
-  | "catalog_publish";
+  | "catalog_publish"
+  | "customer_publish";
 export type FlowState = "disabled" | "enabled" | "paused";
 
 export interface StoreTable {

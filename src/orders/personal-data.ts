@@ -16,6 +16,7 @@ import { createHash } from "node:crypto";
 import { sql } from "kysely";
 import { recordAudit } from "../auth/audit.ts";
 import type { AppContext } from "../core/context.ts";
+import { forgetStoreCustomers, redactCustomerRecords } from "../customers/redaction.ts";
 import type { Trx } from "../inventory/ledger-store.ts";
 import { orderViews } from "./feed-view.ts";
 import { lockOrders } from "./intake.ts";
@@ -389,6 +390,8 @@ export async function handleComplianceTx(
         shopifyCustomerId: payload.customer?.id ?? null,
         ordersRedacted: redacted,
         customersRedacted: await redactOrphanCustomers(trx, ids, now),
+        // The back office's customer record and its publish state (src/customers/redaction.ts).
+        customerRecordsRedacted: await redactCustomerRecords(trx, store.id, payload.customer ?? {}, now),
         dataRequestExportsErased: exports,
       };
       summary = data as Record<string, unknown>;
@@ -404,6 +407,7 @@ export async function handleComplianceTx(
         orders.map((o) => o.id),
         now,
       );
+      await forgetStoreCustomers(trx, store.id);
       await trx
         .updateTable("webhook_inbox")
         .set({ body: "{}" })

@@ -11,6 +11,7 @@ import type { AppContext } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
 import { createLogger, type Logger } from "../core/logger.ts";
 import { createMetrics } from "../core/metrics.ts";
+import { customersCapability } from "../customers/index.ts";
 import { openDatabase } from "../db/database.ts";
 import { migrateToLatest } from "../db/migrate.ts";
 import { fulfillmentCapability } from "../fulfillment/index.ts";
@@ -131,6 +132,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     fulfillment,
     shopsCapability(ctx, shops, { webhookTopics }),
     catalog,
+    customersCapability(ctx),
     operatorJobsCapability(ctx, jobHandlers, jobs),
   ];
   for (const c of capabilities) c.registerWebhooks(shops.webhookHandlers);

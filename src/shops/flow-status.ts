@@ -9,6 +9,7 @@
  */
 
 import { publishQueue } from "../catalog/publish/publish-store.ts";
+import { customerPublishQueue } from "../customers/publish.ts";
 import type { Db } from "../db/database.ts";
 import type { FlowName, FlowState } from "../db/tables.ts";
 import { ORDER_TOPICS, TRANSACTION_TOPIC } from "../orders/inbox.ts";
@@ -156,7 +157,9 @@ export async function storeFlowStatus(
             ? await fulfillmentQueue(db, store.id)
             : flow === "catalog_publish"
               ? await publishQueue(db, store.id)
-              : EMPTY;
+              : flow === "customer_publish"
+                ? await customerPublishQueue(db, store.id)
+                : EMPTY;
     const state = row?.state ?? "disabled";
     const { status, reason } = flowStatus({
       state,

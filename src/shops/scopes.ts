@@ -15,6 +15,7 @@ export const FLOW_SCOPES: Readonly<Record<FlowName, readonly string[]>> = {
   ],
   catalog_import: ["read_products", "read_inventory"],
   catalog_publish: ["read_products", "write_products"],
+  customer_publish: ["read_customers", "write_customers"],
 };
 
 /** What the OAuth install requests: every flow's needs, plus what catalog publish and returns will need. */

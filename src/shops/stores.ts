@@ -17,6 +17,7 @@ export const FLOWS: readonly FlowName[] = [
   "fulfillment_push",
   "catalog_import",
   "catalog_publish",
+  "customer_publish",
 ];
 
 export type StoreRow = {

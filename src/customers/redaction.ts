@@ -1,0 +1,83 @@
+/**
+ * Redaction of the back office's customers held by the hub (issue 16), called from the compliance
+ * webhooks (src/orders/personal-data.ts) inside their transaction:
+ * - `customers/redact` of a store: the customer records that store knows (linked to the Shopify
+ *   customer named, or holding the email or phone named and published to that store) lose every
+ *   personal field; their publish state in every store becomes `redacted` and forgets the Shopify
+ *   ids. A later PUT of the same key from the back office is new data and is published again.
+ * - `shop/redact`: that store's publish state is forgotten (only Shopify ids were kept there).
+ */
+import type { Trx } from "../inventory/ledger-store.ts";
+import { customerDb } from "./customer-store.ts";
+
+const customerGid = (id: number | string) =>
+  String(id).startsWith("gid://") ? String(id) : `gid://shopify/Customer/${id}`;
+
+export async function redactCustomerRecords(
+  trx: Trx,
+  storeId: number,
+  subject: { id?: number | string | null; email?: string | null; phone?: string | null },
+  now: number,
+): Promise<number> {
+  const cdb = customerDb(trx);
+  const email = subject.email?.trim().toLowerCase() || null;
+  const phone = subject.phone?.trim() || null;
+  const gid = subject.id === undefined || subject.id === null ? null : customerGid(subject.id);
+  if (!email && !phone && !gid) return 0;
+  const rows = await cdb
+    .selectFrom("customer_publish_state as s")
+    .innerJoin("customer_records as r", "r.id", "s.customer_id")
+    .select("r.id")
+    .where("s.store_id", "=", storeId)
+    .where((eb) =>
+      eb.or([
+        ...(gid ? [eb("s.shopify_customer_gid", "=", gid)] : []),
+        ...(email ? [eb("r.email", "=", email)] : []),
+        ...(phone ? [eb("r.phone", "=", phone)] : []),
+      ]),
+    )
+    .execute();
+  const ids = [...new Set(rows.map((r) => Number(r.id)))];
+  if (ids.length === 0) return 0;
+  await cdb
+    .updateTable("customer_records")
+    .set({
+      email: null,
+      phone: null,
+      first_name: null,
+      last_name: null,
+      company_name: null,
+      price_group: null,
+      tags: "[]",
+      addresses: "[]",
+      email_consent: null,
+      sms_consent: null,
+      content_hash: "redacted",
+      consent_hash: "redacted",
+      redacted_at: now,
+      updated_at: now,
+    })
+    .where("id", "in", ids)
+    .execute();
+  await cdb
+    .updateTable("customer_publish_state")
+    .set({
+      desired_hash: "redacted",
+      status: "redacted",
+      error: null,
+      owned_tags: null,
+      shopify_customer_gid: null,
+      shopify_company_gid: null,
+      company_location_gid: null,
+      company_contact_gid: null,
+      catalog_gid: null,
+      updated_at: now,
+    })
+    .where("customer_id", "in", ids)
+    .execute();
+  return ids.length;
+}
+
+export async function forgetStoreCustomers(trx: Trx, storeId: number): Promise<void> {
+  await customerDb(trx).deleteFrom("customer_publish_state").where("store_id", "=", storeId).execute();
+}
