@@ -111,6 +111,7 @@ export class OrderFlowsControl {
         id: gid("FulfillmentOrder", fo.id),
         status: fo.status,
         locationId: gid("Location", fo.locationId),
+        holds: (fo.holds ?? []).map((h) => ({ reason: h.reason, reasonNotes: h.reasonNotes })),
         lines: fo.lineItems.map((l) => ({
           id: gid("FulfillmentOrderLineItem", l.id),
           lineItemId: gid("LineItem", l.lineItemId),

@@ -208,6 +208,60 @@ describe.each(DIALECTS)("store pickup and ship-from-store on %s", (dialect) => {
     await w.expectShopifyAsModel();
   });
 
+  it("a hold placed and released by the back office (fulfillmentOrderHold / ReleaseHold), idempotent", async () => {
+    const w = await world(5);
+    const [a] = w.store.variants.map((v) => v.sku) as [string];
+    const placed = emulator.control.placeOrder(w.store.domain, {
+      lineItems: [{ sku: a, quantity: 2 }],
+      locationId: w.locations[0]!.id,
+    });
+    await w.settleAll();
+    const orderId = await w.orderId(placed.id);
+    const notHeld = await w.call("POST", `/api/v1/orders/${orderId}/release-hold`, {
+      requestId: `rel0-${n}`,
+    });
+    expect(notHeld.status).toBe(409);
+    expect(notHeld.body.error.details[0].code).toBe("NOT_HELD");
+    const badReason = await w.call("POST", `/api/v1/orders/${orderId}/hold`, {
+      requestId: `hold-${n}`,
+      reason: "BECAUSE",
+    });
+    expect(badReason.status).toBe(400);
+    const hold = await w.call("POST", `/api/v1/orders/${orderId}/hold`, {
+      requestId: `hold-${n}`,
+      reason: "AWAITING_PAYMENT",
+      note: "bank transfer",
+    });
+    expect(hold.status, JSON.stringify(hold.body)).toBe(202);
+    expect(
+      (
+        await w.call("POST", `/api/v1/orders/${orderId}/hold`, {
+          requestId: `hold-${n}`,
+          reason: "AWAITING_PAYMENT",
+          note: "bank transfer",
+        })
+      ).status,
+    ).toBe(200);
+    await w.settleAll();
+    const heldAction = (await w.call("GET", `/api/v1/order-actions/${hold.body.action.id}`)).body;
+    expect(heldAction.status, JSON.stringify(heldAction)).toBe("done");
+    const fo = emulator.flows.fulfillmentOrders(w.store.domain, placed.id)[0]!;
+    expect(fo.status).toBe("ON_HOLD");
+    expect(fo.holds).toHaveLength(1);
+    expect((await w.order(placed.id)).fulfillment).toMatchObject({
+      held: true,
+      holds: [{ reason: "AWAITING_PAYMENT", note: "bank transfer" }],
+    });
+    expect(await stock(w, a, "W1")).toEqual({ onHand: 5, reserved: 2, sellable: 3 });
+    const release = await w.call("POST", `/api/v1/orders/${orderId}/release-hold`, { requestId: `rel-${n}` });
+    expect(release.status, JSON.stringify(release.body)).toBe(202);
+    await w.settleAll();
+    expect((await w.call("GET", `/api/v1/order-actions/${release.body.action.id}`)).body.status).toBe("done");
+    expect(emulator.flows.fulfillmentOrders(w.store.domain, placed.id)[0]!.status).toBe("OPEN");
+    expect((await w.order(placed.id)).fulfillment).toMatchObject({ held: false, holds: [] });
+    await w.expectShopifyAsModel();
+  });
+
   it("ship-from-store: an order moved to another store takes its reservation there", async () => {
     const w = await world(6);
     const [a] = w.store.variants.map((v) => v.sku) as [string];

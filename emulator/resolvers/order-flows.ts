@@ -2,6 +2,8 @@
 // orderCancel, orderClose, returnApproveRequest, returnDeclineRequest, returnCancel, returnProcess,
 // reverseFulfillmentOrderDispose, and the reads they need (delivery method, reverse fulfillment
 // orders, processed quantities).
+
+import { holdFulfillmentOrder, releaseFulfillmentOrderHold } from "../fulfillment-holds.ts";
 import { gid, parseGid } from "../gid.ts";
 import {
   approveReturn,
@@ -28,7 +30,7 @@ import {
   returnStatus,
   reverseOf,
 } from "../order-flows.ts";
-import type { FulfillmentOrder, ReturnRecord } from "../state.ts";
+import { ControlError, type FulfillmentOrder, type ReturnRecord } from "../state.ts";
 import { type Ctx, connection, type PageArgs, type ResolverMap, tag, userError } from "./kit.ts";
 
 const errs = (e: FlowError[]) => e.map((x) => userError(x.message, x.field, x.code));
@@ -61,8 +63,56 @@ const sessionOf = (ctx: Ctx, id: string) => {
   return n === undefined ? undefined : editSession(ctx.shop, n);
 };
 
+/** A hold or release refused as Shopify does: a userError on the fulfillment order's id. */
+function asUserErrors(e: unknown) {
+  if (!(e instanceof ControlError)) throw e;
+  // Shopify's codes (FulfillmentOrderHoldUserErrorCode, …ReleaseHold…): only "not found" has one here.
+  const code = e.status === 404 ? "FULFILLMENT_ORDER_NOT_FOUND" : undefined;
+  return [
+    userError(e.message, e.code === "INVALID_HOLD_REASON" ? ["fulfillmentHold", "reason"] : ["id"], code),
+  ];
+}
+
 export const orderFlowResolvers: ResolverMap = {
   Mutation: {
+    fulfillmentOrderHold: (
+      _s,
+      args: { id: string; fulfillmentHold: { reason: string; reasonNotes?: string | null } },
+      ctx,
+    ) => {
+      try {
+        const fo = holdFulfillmentOrder(ctx.store, ctx.shop, parseGid(args.id, "FulfillmentOrder") ?? -1, {
+          reason: args.fulfillmentHold.reason,
+          reasonNotes: args.fulfillmentHold.reasonNotes ?? null,
+        });
+        const hold = fo.holds?.at(-1);
+        return {
+          fulfillmentHold: hold ? tag(hold, "FulfillmentHold") : null,
+          fulfillmentOrder: tag(fo, "FulfillmentOrder"),
+          remainingFulfillmentOrder: null,
+          userErrors: [],
+        };
+      } catch (e) {
+        return {
+          fulfillmentHold: null,
+          fulfillmentOrder: null,
+          remainingFulfillmentOrder: null,
+          userErrors: asUserErrors(e),
+        };
+      }
+    },
+    fulfillmentOrderReleaseHold: (_s, args: { id: string }, ctx) => {
+      try {
+        const fo = releaseFulfillmentOrderHold(
+          ctx.store,
+          ctx.shop,
+          parseGid(args.id, "FulfillmentOrder") ?? -1,
+        );
+        return { fulfillmentOrder: tag(fo, "FulfillmentOrder"), userErrors: [] };
+      } catch (e) {
+        return { fulfillmentOrder: null, userErrors: asUserErrors(e) };
+      }
+    },
     fulfillmentOrderLineItemsPreparedForPickup: (
       _s,
       args: { input: { lineItemsByFulfillmentOrder: { fulfillmentOrderId: string }[] } },
@@ -244,6 +294,26 @@ export const orderFlowResolvers: ResolverMap = {
     },
   },
   FulfillmentOrderLineItemsPreparedForPickupPayload: { userErrors: (p) => p.userErrors },
+  FulfillmentOrderHoldPayload: {
+    fulfillmentHold: (p) => p.fulfillmentHold,
+    fulfillmentOrder: (p) => p.fulfillmentOrder,
+    remainingFulfillmentOrder: () => null,
+    userErrors: (p) => p.userErrors,
+  },
+  FulfillmentOrderHoldUserError: {
+    message: (e) => e.message,
+    field: (e) => e.field,
+    code: (e) => e.code ?? null,
+  },
+  FulfillmentOrderReleaseHoldPayload: {
+    fulfillmentOrder: (p) => p.fulfillmentOrder,
+    userErrors: (p) => p.userErrors,
+  },
+  FulfillmentOrderReleaseHoldUserError: {
+    message: (e) => e.message,
+    field: (e) => e.field,
+    code: (e) => e.code ?? null,
+  },
   FulfillmentOrderMovePayload: {
     movedFulfillmentOrder: (p) => p.movedFulfillmentOrder,
     originalFulfillmentOrder: (p) => p.originalFulfillmentOrder,

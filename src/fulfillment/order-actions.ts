@@ -127,6 +127,26 @@ export const substituteInput = z
 
 export const closeInput = z.object({ requestId }).strict();
 
+/** Shopify's hold reasons a merchant (or its back office) may place (FulfillmentHoldReason). */
+export const HOLD_REASONS = [
+  "AWAITING_PAYMENT",
+  "HIGH_RISK_OF_FRAUD",
+  "INCORRECT_ADDRESS",
+  "INVENTORY_OUT_OF_STOCK",
+  "UNKNOWN_DELIVERY_DATE",
+  "OTHER",
+] as const;
+
+export const holdInput = z
+  .object({
+    requestId,
+    reason: z.enum(HOLD_REASONS).describe("Shopify's hold reason."),
+    note: z.string().max(255).optional().describe("Why, in words (the hold's reason notes)."),
+  })
+  .strict();
+
+export const releaseHoldInput = z.object({ requestId }).strict();
+
 export type ActionInput =
   | { kind: "ready_for_pickup"; input: z.infer<typeof readyForPickupInput> }
   | { kind: "move"; input: z.infer<typeof moveInput> & { locationGid: string } }
@@ -134,6 +154,8 @@ export type ActionInput =
   | { kind: "cancel_lines"; input: z.infer<typeof cancelLinesInput> }
   | { kind: "substitute"; input: z.infer<typeof substituteInput> & { variantGid: string } }
   | { kind: "close"; input: z.infer<typeof closeInput> }
+  | { kind: "hold"; input: z.infer<typeof holdInput> }
+  | { kind: "release_hold"; input: z.infer<typeof releaseHoldInput> }
   | { kind: "return_process"; input: ReturnProcessAction };
 
 export interface ReturnProcessAction {
@@ -260,6 +282,38 @@ export async function enqueueAction(
 export const PREPARED_FOR_PICKUP_MUTATION = graphql`
   mutation TillbridgePreparedForPickup($input: FulfillmentOrderLineItemsPreparedForPickupInput!) {
     fulfillmentOrderLineItemsPreparedForPickup(input: $input) {
+      userErrors {
+        field
+        message
+        code
+      }
+    }
+  }
+`;
+
+export const FULFILLMENT_ORDER_HOLD_MUTATION = graphql`
+  mutation TillbridgeFulfillmentOrderHold($id: ID!, $fulfillmentHold: FulfillmentOrderHoldInput!) {
+    fulfillmentOrderHold(id: $id, fulfillmentHold: $fulfillmentHold) {
+      fulfillmentOrder {
+        id
+        status
+      }
+      userErrors {
+        field
+        message
+        code
+      }
+    }
+  }
+`;
+
+export const FULFILLMENT_ORDER_RELEASE_HOLD_MUTATION = graphql`
+  mutation TillbridgeFulfillmentOrderReleaseHold($id: ID!) {
+    fulfillmentOrderReleaseHold(id: $id) {
+      fulfillmentOrder {
+        id
+        status
+      }
       userErrors {
         field
         message
@@ -622,6 +676,47 @@ async function run(
       const after = (await readFulfillmentOrders(transport, order.shopify_order_gid)) ?? [];
       const r = await recordFulfillmentOrders(ctx, a.store_id, a.order_id, after);
       return { moved, location: input.locationGid, reservationMoved: r.warehouseMoved };
+    }
+    case "hold": {
+      // A retry after a lost answer finds the hold in place (same reason and note) and sends nothing.
+      const fos = (await readFulfillmentOrders(transport, order.shopify_order_gid)) ?? [];
+      const note = (input.note as string | undefined) ?? null;
+      const open = fos.filter(
+        (f) =>
+          (f.status === "OPEN" || f.status === "IN_PROGRESS" || f.status === "SCHEDULED") &&
+          f.lines.some((l) => l.remaining > 0),
+      );
+      const held = fos.filter(
+        (f) => f.status === "ON_HOLD" && f.holds.some((h) => h.reason === input.reason && h.note === note),
+      );
+      if (open.length === 0 && held.length === 0)
+        throw new Refused("NOTHING_TO_HOLD", `order ${order.name} has no open fulfillment order to hold`);
+      for (const f of open) {
+        const { data } = await transport.graphql<{ fulfillmentOrderHold: { userErrors: UserError[] } }>(
+          FULFILLMENT_ORDER_HOLD_MUTATION,
+          { id: f.gid, fulfillmentHold: { reason: input.reason, reasonNotes: note } },
+        );
+        if (data.fulfillmentOrderHold.userErrors.length > 0)
+          throw refusedBy(data.fulfillmentOrderHold.userErrors);
+      }
+      const after = (await readFulfillmentOrders(transport, order.shopify_order_gid)) ?? [];
+      await recordFulfillmentOrders(ctx, a.store_id, a.order_id, after);
+      return { held: [...open, ...held].map((f) => f.gid) };
+    }
+    case "release_hold": {
+      // Released already (a retry, or released in Shopify's admin): nothing to send.
+      const fos = (await readFulfillmentOrders(transport, order.shopify_order_gid)) ?? [];
+      const held = fos.filter((f) => f.status === "ON_HOLD");
+      for (const f of held) {
+        const { data } = await transport.graphql<{
+          fulfillmentOrderReleaseHold: { userErrors: UserError[] };
+        }>(FULFILLMENT_ORDER_RELEASE_HOLD_MUTATION, { id: f.gid });
+        if (data.fulfillmentOrderReleaseHold.userErrors.length > 0)
+          throw refusedBy(data.fulfillmentOrderReleaseHold.userErrors);
+      }
+      const after = (await readFulfillmentOrders(transport, order.shopify_order_gid)) ?? [];
+      await recordFulfillmentOrders(ctx, a.store_id, a.order_id, after);
+      return { released: held.map((f) => f.gid) };
     }
     case "cancel": {
       const state = await readOrderState(transport, order.shopify_order_gid);

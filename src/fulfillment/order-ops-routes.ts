@@ -20,9 +20,11 @@ import {
   cancelLinesInput,
   closeInput,
   enqueueAction,
+  holdInput,
   locationOfWarehouse,
   moveInput,
   readyForPickupInput,
+  releaseHoldInput,
   substituteInput,
 } from "./order-actions.ts";
 import {
@@ -354,6 +356,45 @@ export function orderOperationRoutes(ctx: AppContext) {
           { kind: "substitute", input: { ...body, variantGid: link.product_variant_gid } },
           reply,
         );
+      },
+    }),
+    route({
+      method: "POST",
+      url: "/api/v1/orders/:id/hold",
+      tag: "order operations",
+      auth: "orders.write",
+      summary:
+        "Hold the order: Shopify puts its open fulfillment orders on hold with the reason (fulfillmentOrderHold); the feed shows it held and the hub parks its shipments until released. 202 with the action.",
+      params: orderParams,
+      body: holdInput,
+      response: actionAnswer,
+      successStatus: 202,
+      async handler({ params, body, reply }) {
+        const o = await orderFor(db, params.id, "held");
+        notCancelled(o, "held");
+        return enqueue(o.store_id, o.id, { kind: "hold", input: body }, reply);
+      },
+    }),
+    route({
+      method: "POST",
+      url: "/api/v1/orders/:id/release-hold",
+      tag: "order operations",
+      auth: "orders.write",
+      summary:
+        "Release the order's holds in Shopify (fulfillmentOrderReleaseHold): its fulfillment orders open again and parked shipments go on. 202 with the action.",
+      params: orderParams,
+      body: releaseHoldInput,
+      response: actionAnswer,
+      successStatus: 202,
+      async handler({ params, body, reply }) {
+        const o = await orderFor(db, params.id, "released");
+        notCancelled(o, "released");
+        const known = (await fulfillmentViews(db, [o.id])).get(o.id);
+        if (known && !known.held)
+          throw new AppError("CONFLICT", `order ${o.name} is not on hold`, [
+            { path: "id", code: "NOT_HELD", message: `order ${o.name} has no hold to release` },
+          ]);
+        return enqueue(o.store_id, o.id, { kind: "release_hold", input: body }, reply);
       },
     }),
     route({

@@ -11,6 +11,8 @@ export type OrderActionKind =
   | "cancel_lines"
   | "substitute"
   | "close"
+  | "hold"
+  | "release_hold"
   | "return_process";
 export type OrderActionStatus = "pending" | "done" | "failed";
 export type ReturnStatus = "requested" | "open" | "declined" | "canceled" | "closed";
