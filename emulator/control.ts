@@ -3,6 +3,7 @@
 
 import { randomBytes } from "node:crypto";
 import { type BucketState, newBucket, refill, setAvailable, setDrainRate, throttleStatus } from "./bucket.ts";
+import { holdBulkOperations } from "./bulk-hold.ts";
 import { type ComplianceInput, compliancePayload, SHOP_REDACT_DELAY_MS } from "./compliance.ts";
 import {
   holdFulfillmentOrder,
@@ -1088,6 +1089,15 @@ export class Control {
       createdAt: b.createdAt,
       completedAt: b.completedAt,
     }));
+  }
+
+  /**
+   * Hold (true) or release (false) the start of a shop's new bulk operations: while held they stay
+   * CREATED and count against the app's concurrency limit, so a test can fill it.
+   */
+  holdBulkOperations(domain: string, hold = true): { held: boolean } {
+    holdBulkOperations(this.store.shop(domain), hold);
+    return { held: hold };
   }
 
   apiCalls(domain: string) {

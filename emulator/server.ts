@@ -39,6 +39,7 @@
 //   POST   /_emulator/fulfillment-orders/open-scheduled            openScheduledFulfillmentOrders (placeOrder { fulfillAt } makes them SCHEDULED)
 //   GET    /_emulator/shops/:shop/api-calls             apiCalls
 //   GET    /_emulator/shops/:shop/bulk-operations       listBulkOperations
+//   POST   /_emulator/shops/:shop/bulk-operations/hold  holdBulkOperations { hold? = true } (new ones stay CREATED until released)
 //   GET    /_emulator/shops/:shop/throttle?clientId=    throttleStatus
 //   POST   /_emulator/shops/:shop/throttle-pressure     setThrottlePressure { clientId, drainRate?, available? }
 //   POST   /_emulator/shops/:shop/faults                setFaults (partial Faults)
@@ -298,6 +299,9 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.get("/_emulator/shops/:shop/api-calls", async (req) => control.apiCalls(p(req)["shop"]!));
   app.get("/_emulator/shops/:shop/bulk-operations", async (req) =>
     control.listBulkOperations(p(req)["shop"]!),
+  );
+  app.post("/_emulator/shops/:shop/bulk-operations/hold", async (req) =>
+    control.holdBulkOperations(p(req)["shop"]!, b<{ hold?: boolean }>(req).hold ?? true),
   );
   app.get("/_emulator/shops/:shop/throttle", async (req) =>
     control.throttleStatus({ shop: p(req)["shop"]!, clientId: q(req)["clientId"] ?? "" }),

@@ -6,8 +6,13 @@ import { type Emulator, startEmulator } from "../emulator/index.ts";
 import { fixedClock } from "../src/core/clock.ts";
 import { createLogger } from "../src/core/logger.ts";
 import { type CallOutcome, createAdminTransport } from "../src/shopify/admin-client.ts";
-import { collectBulkQuery } from "../src/shopify/bulk-query.ts";
-import { ShopifyAuthError, ShopifyQueryError, ShopifyTransientError } from "../src/shopify/errors.ts";
+import { collectBulkQuery, RUN_BULK_QUERY } from "../src/shopify/bulk-query.ts";
+import {
+  ShopifyAuthError,
+  ShopifyQueryError,
+  ShopifyThrottledError,
+  ShopifyTransientError,
+} from "../src/shopify/errors.ts";
 import { graphql } from "../src/shopify/graphql.ts";
 import type { QueryCost } from "../src/shopify/transport.ts";
 
@@ -321,5 +326,49 @@ describe("Admin transport against the emulator", () => {
     const ids = new Set(products.map((p) => p["id"]));
     expect(variants.every((v) => ids.has(v.__parentId))).toBe(true);
     expect(variants.map((v) => v["sku"]).sort()).toContain("SKU-0-A");
+  });
+
+  it("a bulk query refused with LIMIT_REACHED (the app's five already run) waits for one to end; gives up retriably", async () => {
+    const h = harness({ products: 2 });
+    const t = transportFor(h);
+    const INNER = `{ products { edges { node { id } } } }`;
+    // Five of this app's operations held running (say, left by jobs of a crashed process).
+    emu.control.holdBulkOperations(h.domain, true);
+    for (let i = 0; i < 5; i++) await t.graphql(RUN_BULK_QUERY, { query: INNER, groupObjects: false });
+    const realPause = async (ms: number) => {
+      h.clock.advance(ms);
+      await new Promise((r) => setTimeout(r, 20));
+    };
+    // Never ending: after busyWaitMs a retriable ShopifyThrottledError, nothing started.
+    let waits = 0;
+    const err = await collectBulkQuery(t, INNER, {
+      clock: h.clock,
+      sleep: async (ms) => {
+        waits++;
+        await realPause(ms);
+      },
+      busyRetryMs: 5_000,
+      busyWaitMs: 20_000,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ShopifyThrottledError);
+    expect((err as ShopifyThrottledError).retriable).toBe(true);
+    expect((err as Error).message).toMatch(/Bulk operations limit reached/);
+    expect(waits).toBe(4);
+    expect(emu.control.listBulkOperations(h.domain)).toHaveLength(5);
+    // Released: the five end, and the next try starts and reads the store.
+    let released = false;
+    const rows = await collectBulkQuery(t, INNER, {
+      clock: h.clock,
+      sleep: async (ms) => {
+        if (!released) emu.control.holdBulkOperations(h.domain, false);
+        released = true;
+        await realPause(ms);
+      },
+      pollMs: 100,
+      busyWaitMs: 600_000,
+    });
+    expect(released).toBe(true);
+    expect(rows).toHaveLength(2);
+    expect(emu.control.listBulkOperations(h.domain)).toHaveLength(6);
   });
 });

@@ -33,14 +33,30 @@ import {
 } from "graphql";
 import { makeFieldResolver, typeResolver } from "../admin-api.ts";
 import { resultFile } from "../bulk-files.ts";
+import { heldBulkStarts } from "../bulk-hold.ts";
 import { bulkQueryProblem } from "../bulk-validation.ts";
 import { gid, parseGid } from "../gid.ts";
 import { adminSchema } from "../schema.ts";
+import { matches, parseSearch } from "../search.ts";
 import type { BulkOperation } from "../state.ts";
 import { allResolvers } from "./index.ts";
-import { type Ctx, connection, type PageArgs, type ResolverMap, userError } from "./kit.ts";
+import {
+  type Ctx,
+  connection,
+  gqlError,
+  type PageArgs,
+  type ResolverMap,
+  sortKey,
+  userError,
+} from "./kit.ts";
 import { NODE_TYPES } from "./node.ts";
 
+/**
+ * Bulk query operations an app may run at once in a shop: "In API versions 2026-01 and higher,
+ * you can run up to five bulk query operations at a time per shop" (shopify.dev, bulk operations
+ * guide, Limitations; one before 2026-01, a version the emulator no longer serves as supported).
+ * Counted per app, as Shopify does: other apps' operations never use up this app's five.
+ */
 export const MAX_CONCURRENT_BULK = 5;
 
 /** Nodes per slice: a connection's page in one graphql-js execution. */
@@ -500,15 +516,14 @@ function runQuery(ctx: Ctx, args: { query: string; groupObjects: boolean }) {
   }
   const problem = bulkQueryProblem(schema, parse(args.query));
   if (problem) return { bulkOperation: null, userErrors: [userError(problem, ["query"], "INVALID")] };
-  const running = [...ctx.shop.bulkOperations.values()].filter(
-    (b) => b.status === "CREATED" || b.status === "RUNNING",
-  );
+  const running = mine(ctx).filter((b) => b.status === "CREATED" || b.status === "RUNNING");
   if (running.length >= MAX_CONCURRENT_BULK) {
+    // BulkOperationUserErrorCode.LIMIT_REACHED: "Bulk operations limit reached. Please try again later."
     return {
       bulkOperation: null,
       userErrors: [
         userError(
-          `A shop can run at most ${MAX_CONCURRENT_BULK} bulk query operations at a time.`,
+          `Bulk operations limit reached. Please try again later. An app can run ${MAX_CONCURRENT_BULK} bulk query operations at a time per shop (running: ${running.map((b) => gid("BulkOperation", b.id)).join(", ")}).`,
           null,
           "LIMIT_REACHED",
         ),
@@ -530,14 +545,16 @@ function runQuery(ctx: Ctx, args: { query: string; groupObjects: boolean }) {
     completedAt: null,
   };
   ctx.shop.bulkOperations.set(op.id, op);
-  // Runs after this response, as on Shopify; poll currentBulkOperation or wait for bulk_operations/finish.
-  setImmediate(() => {
+  // Runs after this response, as on Shopify; poll bulkOperation(id:) or wait for bulk_operations/finish.
+  const start = () =>
     run(ctx, op, args.groupObjects).catch((e: unknown) => {
       op.status = "FAILED";
       op.errorMessage = String(e);
       op.errorCode = "INTERNAL_SERVER_ERROR";
     });
-  });
+  const waiting = heldBulkStarts(ctx.shop);
+  if (waiting) waiting.push(start);
+  else setImmediate(start);
   return { bulkOperation: { ...op }, userErrors: [] };
 }
 
@@ -545,15 +562,56 @@ function mine(ctx: Ctx): BulkOperation[] {
   return [...ctx.shop.bulkOperations.values()].filter((b) => b.appId === ctx.app.id);
 }
 
+/** `bulkOperations(query:)`: the search fields its documentation lists. */
+const BULK_SEARCH = new Set(["created_at", "id", "operation_type", "status"]);
+
+function listBulkOperations(
+  ctx: Ctx,
+  args: PageArgs & { query?: string | null; sortKey?: "CREATED_AT" | "COMPLETED_AT" | null },
+) {
+  let q: ReturnType<typeof parseSearch>;
+  try {
+    q = parseSearch(args.query);
+  } catch {
+    q = [];
+  }
+  let ops: BulkOperation[];
+  try {
+    ops = mine(ctx).filter((b) =>
+      matches(
+        q,
+        {
+          created_at: b.createdAt,
+          id: b.id,
+          operation_type: "query",
+          status: b.status.toLowerCase(),
+        },
+        [],
+        BULK_SEARCH,
+      ),
+    );
+  } catch (e) {
+    throw gqlError((e as Error).message, "BAD_REQUEST");
+  }
+  // "Defaults to sorting by created_at, with newest operations first"; `reverse` turns it round.
+  const byCompleted = args.sortKey === "COMPLETED_AT";
+  const keyOf = (b: BulkOperation) => sortKey(byCompleted ? (b.completedAt ?? "") : b.createdAt, b.id);
+  return connection(ops, { ...args, reverse: !args.reverse }, ctx, keyOf);
+}
+
 export const bulkResolvers: ResolverMap = {
   QueryRoot: {
-    currentBulkOperation: (_s, _a, ctx) => mine(ctx).at(-1) ?? null,
+    // Deprecated ("Use `bulkOperations` with status filter instead") but in the schema: answered,
+    // with X-Shopify-API-Deprecated-Reason (admin-api.ts). The hub never uses it. Only query
+    // operations exist here, so `type: MUTATION` has none.
+    currentBulkOperation: (_s, args: { type?: string | null }, ctx) =>
+      (args.type ?? "QUERY") === "QUERY" ? (mine(ctx).at(-1) ?? null) : null,
     bulkOperation: (_s, args: { id: string }, ctx) => {
       const n = parseGid(args.id, "BulkOperation");
       const op = n === undefined ? undefined : ctx.shop.bulkOperations.get(n);
       return op && op.appId === ctx.app.id ? op : null;
     },
-    bulkOperations: (_s, args: PageArgs, ctx) => connection(mine(ctx), args, ctx, (b) => b.id),
+    bulkOperations: (_s, args, ctx) => listBulkOperations(ctx, args),
   },
   Mutation: {
     bulkOperationRunQuery: (_s, args, ctx) => runQuery(ctx, args),

@@ -4,7 +4,12 @@
  * carry `__parentId` (the id of the nearest parent with an id) and follow their parent.
  */
 import type { Clock } from "../core/clock.ts";
-import { ShopifyAuthError, ShopifyQueryError, ShopifyTransientError } from "./errors.ts";
+import {
+  ShopifyAuthError,
+  ShopifyQueryError,
+  ShopifyThrottledError,
+  ShopifyTransientError,
+} from "./errors.ts";
 import { graphql } from "./graphql.ts";
 import type { AdminTransport } from "./transport.ts";
 
@@ -80,9 +85,23 @@ export interface BulkQueryOptions {
    * reassembles parents one at a time (the catalog import) needs them grouped.
    */
   groupObjects?: boolean;
+  /**
+   * When Shopify refuses to start because the app's bulk operations in the shop are all running
+   * (LIMIT_REACHED): how long to wait between tries (default 5 s) and in all (default 60 s) before
+   * giving up with a retriable ShopifyThrottledError.
+   */
+  busyRetryMs?: number;
+  busyWaitMs?: number;
 }
 
 export type BulkRow = Record<string, unknown> & { __parentId?: string };
+
+/**
+ * Refusals that mean "the app's bulk operations in this shop are all running": LIMIT_REACHED
+ * ("Bulk operations limit reached. Please try again later.") and OPERATION_IN_PROGRESS ("A bulk
+ * operation is already in progress."), BulkOperationUserErrorCode in the 2026-10 schema.
+ */
+const BUSY_CODES = new Set(["LIMIT_REACHED", "OPERATION_IN_PROGRESS"]);
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -92,20 +111,37 @@ export async function startAndAwaitBulkQuery(
   innerQuery: string,
   options: BulkQueryOptions,
 ): Promise<{ id: string; url: string | null; objectCount: number }> {
-  const started = await transport.graphql<RunData>(RUN_BULK_QUERY, {
-    query: innerQuery,
-    groupObjects: options.groupObjects ?? false,
-  });
-  const payload = started.data.bulkOperationRunQuery;
-  const userErrors = payload?.userErrors ?? [];
-  if (!payload?.bulkOperation || userErrors.length > 0) {
-    throw new ShopifyQueryError(
-      `Shopify refused the bulk query: ${userErrors.map((e) => e.message).join("; ") || "no operation"}`,
-      transport.store,
-      userErrors.map((e) => ({ message: e.message, extensions: { code: e.code ?? undefined } })),
-    );
+  const sleep = options.sleep ?? realSleep;
+  const busyRetryMs = options.busyRetryMs ?? 5_000;
+  const busyWaitMs = options.busyWaitMs ?? 60_000;
+  const busyUntil = options.clock.now() + busyWaitMs;
+  let payload: RunData["bulkOperationRunQuery"];
+  for (;;) {
+    const started = await transport.graphql<RunData>(RUN_BULK_QUERY, {
+      query: innerQuery,
+      groupObjects: options.groupObjects ?? false,
+    });
+    payload = started.data.bulkOperationRunQuery;
+    const userErrors = payload?.userErrors ?? [];
+    if (payload?.bulkOperation && userErrors.length === 0) break;
+    const busy = userErrors.length > 0 && userErrors.every((e) => e.code !== null && BUSY_CODES.has(e.code));
+    const message = `Shopify refused the bulk query: ${userErrors.map((e) => e.message).join("; ") || "no operation"}`;
+    if (!busy) {
+      throw new ShopifyQueryError(
+        message,
+        transport.store,
+        userErrors.map((e) => ({ message: e.message, extensions: { code: e.code ?? undefined } })),
+      );
+    }
+    // The app's bulk operations in this shop are all taken (five from 2026-01; earlier versions
+    // one): nothing ran. Wait a little for one to end, then hand back a retriable error so the
+    // caller's job tries again later instead of holding the store's lease.
+    if (options.clock.now() + busyRetryMs > busyUntil) {
+      throw new ShopifyThrottledError(message, transport.store, busyRetryMs);
+    }
+    await sleep(busyRetryMs);
   }
-  const id = payload.bulkOperation.id;
+  const id = payload!.bulkOperation!.id;
   await options.onStarted?.(id);
   return awaitBulkOperation(transport, id, options);
 }
