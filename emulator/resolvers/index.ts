@@ -4,12 +4,14 @@ import { type GraphQLSchema, isObjectType } from "graphql";
 import { adminSchema } from "../schema.ts";
 import { bulkResolvers } from "./bulk.ts";
 import { catalogResolvers } from "./catalog.ts";
+import { customerResolvers } from "./customers.ts";
 import { inventoryResolvers } from "./inventory.ts";
 import type { ResolverMap, TypeResolvers } from "./kit.ts";
 import { nodeResolvers } from "./node.ts";
 import { orderFlowResolvers } from "./order-flows.ts";
 import { orderMoneyResolvers } from "./order-money.ts";
 import { orderResolvers } from "./orders.ts";
+import { priceListResolvers } from "./price-lists.ts";
 import { publishResolvers } from "./publish.ts";
 import { returnResolvers } from "./returns.ts";
 import { shopResolvers } from "./shop.ts";
@@ -29,6 +31,8 @@ const domainMaps: ResolverMap[] = [
   orderFlowResolvers,
   // After catalog: productSet identifier forms, metafield definitions, variant cost (issue 16).
   publishResolvers,
+  // Price lists, catalogs and fixed prices (issue 16).
+  priceListResolvers,
 ];
 
 function generic(schema: GraphQLSchema): ResolverMap {

@@ -1,0 +1,235 @@
+/**
+ * Price groups end to end on both databases against the emulator (issue 16, seed 004): the back
+ * office's API (a price in another currency than the group's refused, unknown group and SKU),
+ * each group published as a Shopify price list attached to a catalog, prices only for products
+ * that exist in the store, a price change touching only its own list, a removed price deleted,
+ * and a crash after the price list was created never making a second one.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Emulator, startEmulator } from "../emulator/index.ts";
+import { runPublishCycle } from "../src/catalog/publish/reconciler.ts";
+import { systemClock } from "../src/core/clock.ts";
+import { priceDb } from "../src/prices/price-store.ts";
+import { runPriceListCycle } from "../src/prices/reconciler.ts";
+import { priceListName } from "../src/prices/shopify-price-lists.ts";
+import { createAdminTransport } from "../src/shopify/admin-client.ts";
+import type { AdminTransport } from "../src/shopify/transport.ts";
+import { DIALECTS } from "./support/databases.ts";
+import { startTestHub, type TestHub } from "./support/hub.ts";
+import { connectDirectly, type EmulatedStore, emulatedStore } from "./support/shopify.ts";
+
+let emulator: Emulator;
+beforeAll(async () => {
+  emulator = await startEmulator();
+});
+afterAll(async () => emulator?.close());
+
+describe.each(DIALECTS)("price groups on %s", (dialect) => {
+  let hub: TestHub;
+  let store: EmulatedStore;
+  let storeId: number;
+  let transport: AdminTransport;
+
+  const inject = async (method: "PUT" | "GET", url: string, payload?: unknown) =>
+    hub.server.inject({ method, url, headers: hub.auth, ...(payload ? { payload } : {}) });
+  const ok = async (method: "PUT" | "GET", url: string, payload?: unknown) => {
+    const res = await inject(method, url, payload);
+    expect(res.statusCode, res.body).toBe(200);
+    return res.json();
+  };
+  const publish = async () => {
+    const deps = { db: hub.ctx.database.db, now: () => Date.now(), logger: hub.ctx.logger, windowMs: 0 };
+    for (let i = 0; i < 10; i++) {
+      const r = await runPublishCycle(deps, { id: storeId, domain: store.domain }, transport);
+      if (r.refreshed === 0 && r.published === 0 && r.priced === 0 && !r.remaining) return;
+    }
+  };
+  const prices = () =>
+    runPriceListCycle(
+      { db: hub.ctx.database.db, now: () => Date.now(), logger: hub.ctx.logger },
+      { id: storeId, domain: store.domain },
+      transport,
+    );
+  /** The store's price lists as Shopify answers them. */
+  const lists = async () => {
+    const r = await transport.graphql<{
+      priceLists: {
+        nodes: {
+          name: string;
+          currency: string;
+          catalog: { id: string; priceList: { name: string } | null } | null;
+          prices: {
+            nodes: {
+              price: { amount: string; currencyCode: string };
+              compareAtPrice: { amount: string } | null;
+              variant: { sku: string };
+            }[];
+          };
+        }[];
+      };
+    }>(
+      `query { priceLists(first: 50) { nodes { name currency catalog { id priceList { name } }
+        prices(first: 250) { nodes { price { amount currencyCode } compareAtPrice { amount } variant { sku } } } } } }`,
+    );
+    return r.data.priceLists.nodes;
+  };
+  const list = async (code: string) => {
+    const l = (await lists()).find((p) => p.name === priceListName(code));
+    return l
+      ? new Map(
+          l.prices.nodes.map((n) => [
+            n.variant.sku,
+            {
+              price: n.price.amount,
+              compareAtPrice: n.compareAtPrice?.amount ?? null,
+              currency: n.price.currencyCode,
+            },
+          ]),
+        )
+      : undefined;
+  };
+  const fixed = async (code: string, sku: string) => (await list(code))?.get(sku);
+  const fixedCalls = () =>
+    emulator.control
+      .apiCalls(store.domain)
+      .filter((c) => c.rootFields?.includes("priceListFixedPricesUpdate")).length;
+
+  beforeAll(async () => {
+    hub = await startTestHub(dialect);
+    store = await emulatedStore({ emulator, domain: `prices-${dialect}.myshopify.com`, skus: [] });
+    storeId = await connectDirectly(hub.ctx.database.db, store, [[]], { enabledFlows: [] });
+    transport = createAdminTransport({
+      store: store.domain,
+      urlTemplate: `${emulator.url}/{shop}`,
+      getAccessToken: async () => store.token,
+      clock: systemClock,
+      logger: hub.ctx.logger,
+    });
+    await ok("PUT", "/api/v1/products", {
+      products: [
+        {
+          key: "tee",
+          title: "Tee",
+          options: [{ name: "Size", values: ["S", "M"] }],
+          variants: [
+            { sku: "TEE-S", options: ["S"], price: "20.00" },
+            { sku: "TEE-M", options: ["M"], price: "20.00" },
+          ],
+        },
+      ],
+    });
+    // Known to the hub, never published to this store: its group price is not sent.
+    await ok("PUT", "/api/v1/variants", { variants: [{ sku: "LOOSE" }] });
+    await publish();
+  });
+  afterAll(async () => hub?.close());
+
+  it("refuses bad prices with precise errors and saves nothing", async () => {
+    await ok("PUT", "/api/v1/price-groups", {
+      groups: [
+        { code: "B2B", name: "Wholesale", currency: "EUR" },
+        { code: "VIP", name: "VIP", currency: "EUR" },
+      ],
+    });
+    const wrong = await inject("PUT", "/api/v1/price-groups/B2B/prices", {
+      prices: [
+        { sku: "TEE-S", price: "15.00", currency: "EUR" },
+        { sku: "TEE-M", price: "15.00", currency: "SEK" },
+      ],
+    });
+    expect(wrong.statusCode).toBe(400);
+    expect(wrong.json().error.details).toEqual([
+      expect.objectContaining({ path: "prices[1].currency", code: "CURRENCY_MISMATCH", id: "TEE-M" }),
+    ]);
+    expect(wrong.json().error.message).toContain("EUR");
+    const unknownSku = await inject("PUT", "/api/v1/price-groups/B2B/prices", {
+      prices: [{ sku: "NOPE", price: "1.00", currency: "EUR" }],
+    });
+    expect(unknownSku.statusCode).toBe(400);
+    expect(unknownSku.json().error.code).toBe("UNKNOWN_SKU");
+    const unknownGroup = await inject("PUT", "/api/v1/price-groups/NOPE/prices", {
+      prices: [{ sku: "TEE-S", price: "1.00", currency: "EUR" }],
+    });
+    expect(unknownGroup.statusCode).toBe(404);
+    expect(unknownGroup.json().error.details[0].code).toBe("UNKNOWN_PRICE_GROUP");
+    expect((await ok("GET", "/api/v1/price-groups/B2B/prices")).items).toEqual([]);
+  });
+
+  it("publishes each group as a price list on a catalog, only for products in the store", async () => {
+    await ok("PUT", "/api/v1/price-groups/B2B/prices", {
+      prices: [
+        { sku: "TEE-S", price: "15.00", currency: "EUR" },
+        { sku: "TEE-M", price: "16.00", compareAtPrice: "20.00", currency: "EUR" },
+        { sku: "LOOSE", price: "3.00", currency: "EUR" },
+      ],
+    });
+    await ok("PUT", "/api/v1/price-groups/VIP/prices", {
+      prices: [{ sku: "TEE-S", price: "12.00", currency: "EUR" }],
+    });
+    await prices();
+    expect(await fixed("B2B", "TEE-S")).toEqual({ price: "15.00", compareAtPrice: null, currency: "EUR" });
+    expect(await fixed("B2B", "TEE-M")).toEqual({ price: "16.00", compareAtPrice: "20.00", currency: "EUR" });
+    expect((await list("B2B"))!.size).toBe(2); // LOOSE has no product in the store
+    expect((await fixed("VIP", "TEE-S"))?.price).toBe("12.00");
+    const b2b = (await lists()).find((p) => p.name === priceListName("B2B"))!;
+    expect(b2b.catalog?.priceList?.name).toBe(priceListName("B2B"));
+
+    const view = (await ok("GET", `/api/v1/stores/${store.domain}/price-lists`)).items;
+    expect(view.find((v: { code: string }) => v.code === "B2B")).toMatchObject({
+      currency: "EUR",
+      prices: 3,
+      confirmed: 2,
+      notInStore: 1,
+      pending: 0,
+      state: "in_sync",
+    });
+    const again = fixedCalls();
+    await prices(); // nothing changed: nothing sent
+    expect(fixedCalls()).toBe(again);
+  });
+
+  it("a price change touches only its own list; a removed price is deleted from it", async () => {
+    const vipBefore = await list("VIP");
+    const calls = fixedCalls();
+    await ok("PUT", "/api/v1/price-groups/B2B/prices", {
+      prices: [{ sku: "TEE-S", price: "14.50", currency: "EUR" }],
+    });
+    await prices();
+    expect(fixedCalls()).toBe(calls + 1);
+    expect((await fixed("B2B", "TEE-S"))?.price).toBe("14.50");
+    expect((await fixed("B2B", "TEE-M"))?.price).toBe("16.00");
+    expect(await list("VIP")).toEqual(vipBefore);
+
+    await ok("PUT", "/api/v1/price-groups/B2B/prices", { remove: ["TEE-M"] });
+    await prices();
+    expect(await fixed("B2B", "TEE-M")).toBeUndefined();
+    expect((await list("B2B"))!.size).toBe(1);
+  });
+
+  it("a product published later gets its group price; a crash after creating the list never makes a second", async () => {
+    await ok("PUT", "/api/v1/products", {
+      products: [{ key: "loose", title: "Loose", variants: [{ sku: "LOOSE", price: "4.00" }] }],
+    });
+    await publish();
+    // As after a crash right after priceListCreate: the hub lost what it created.
+    await priceDb(hub.ctx.database.db)
+      .deleteFrom("price_list_state")
+      .where("store_id", "=", storeId)
+      .execute();
+    await prices();
+    expect((await fixed("B2B", "LOOSE"))?.price).toBe("3.00");
+    const names = (await lists()).map((p) => p.name).sort();
+    expect(names).toEqual([priceListName("B2B"), priceListName("VIP")]);
+  });
+
+  it("a group's currency is locked once it holds prices", async () => {
+    const res = await inject("PUT", "/api/v1/price-groups", {
+      groups: [{ code: "B2B", name: "Wholesale", currency: "SEK" }],
+    });
+    expect(res.statusCode).toBe(409);
+    expect(res.json().error.details[0]).toMatchObject({
+      code: "CURRENCY_LOCKED",
+      path: "groups[0].currency",
+    });
+  });
+});
