@@ -22,6 +22,7 @@ import { markPushDirty, markStoreDirtyFor } from "../inventory/push/push-store.t
 import { runStoreJobs } from "../jobs/operator-jobs.ts";
 import { createJobRunner } from "../jobs/runner.ts";
 import { ordersCapability } from "../orders/index.ts";
+import { pricesCapability } from "../prices/index.ts";
 import type { ShopifyAdminTransport } from "../shopify/admin-client.ts";
 import { createAdminTransport } from "../shopify/admin-client.ts";
 import { registerSyncHealth } from "../shops/health-metrics.ts";
@@ -132,6 +133,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     fulfillment,
     shopsCapability(ctx, shops, { webhookTopics }),
     catalog,
+    pricesCapability(ctx),
     customersCapability(ctx),
     operatorJobsCapability(ctx, jobHandlers, jobs),
   ];
