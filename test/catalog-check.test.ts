@@ -6,8 +6,10 @@
  * new SKU, and an unchanged product is not applied. The check reads the store with one bulk
  * operation (never pages of products), and a product deleted while products/delete was dropped
  * is found missing from it: its variants unlinked and listed (console and /failures) with the
- * hub product's key.
+ * hub product's key. And inventory_items/update alone (its products/update lost) keeps a link
+ * current: a SKU changed in Shopify re-links or becomes a problem, tracking and cost are last seen.
  */
+import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator/index.ts";
 import {
@@ -15,12 +17,21 @@ import {
   lastSeenUpdatedAt,
   runCatalogCheck,
 } from "../src/catalog/import/catalog-check.ts";
+import { processCatalogInbox } from "../src/catalog/import/product-webhooks.ts";
 import { systemClock } from "../src/core/clock.ts";
 import { createAdminTransport } from "../src/shopify/admin-client.ts";
 import type { AdminTransport } from "../src/shopify/transport.ts";
 import { DIALECTS } from "./support/databases.ts";
 import { startTestHub, type TestHub } from "./support/hub.ts";
 import { APP_SCOPES } from "./support/shopify.ts";
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
 
 let emulator: Emulator;
 beforeAll(async () => {
@@ -74,10 +85,24 @@ describe.each(DIALECTS)("the catalog check on %s", (dialect) => {
       });
       product[title] = { id: p.admin_graphql_api_id, variant: p.variants[0]!.admin_graphql_api_id };
     }
-    hub = await startTestHub(dialect, { env: { SHOPIFY_ADMIN_URL_TEMPLATE: `${emulator.url}/{shop}` } });
+    // Webhooks reach the hub (its subscriptions point at its PUBLIC_URL, a port chosen first).
+    const port = await freePort();
+    hub = await startTestHub(dialect, {
+      listen: true,
+      env: {
+        SHOPIFY_ADMIN_URL_TEMPLATE: `${emulator.url}/{shop}`,
+        HOST: "127.0.0.1",
+        PORT: String(port),
+        PUBLIC_URL: `http://127.0.0.1:${port}`,
+      },
+    });
     const put = await call("PUT", "/api/v1/variants", { variants: [{ sku: "MUG-2" }] });
     expect(put.status, JSON.stringify(put.body)).toBe(200);
-    const connected = await call("POST", "/api/v1/stores", { domain, accessToken: token });
+    const connected = await call("POST", "/api/v1/stores", {
+      domain,
+      accessToken: token,
+      webhookSecret: app.clientSecret,
+    });
     expect(connected.status, JSON.stringify(connected.body)).toBe(201);
     const run = await call("POST", `/api/v1/stores/${domain}/catalog-imports`, {
       mode: "create_only",
@@ -224,5 +249,75 @@ describe.each(DIALECTS)("the catalog check on %s", (dialect) => {
     const again = await runCatalogCheck(hub.ctx, await storeId(), transport, { pollMs: 20 });
     expect(again.deleted).toBe(0);
     emulator.control.setFaults(domain, { webhookDropRate: 0 });
+  });
+
+  it("inventory_items/update alone re-links a SKU changed in Shopify, or lists it, and keeps tracking and cost last seen", async () => {
+    const put = await call("PUT", "/api/v1/variants", { variants: [{ sku: "CUP-9" }] });
+    expect(put.status).toBe(200);
+    const db = hub.ctx.database.db;
+    const change = async (sku: string, cost: string) => {
+      const deliveries = () =>
+        emulator.control
+          .webhookDeliveries({ shop: domain })
+          .filter((d) => d.uri.startsWith(hub.url) && d.status === "delivered");
+      const before = deliveries().length;
+      emulator.control.productSet(domain, {
+        identifier: { id: product.Cup!.id },
+        input: {
+          title: "Cup",
+          variants: [
+            {
+              id: product.Cup!.variant,
+              optionValues: [],
+              sku,
+              inventoryItem: { tracked: false, cost },
+            },
+          ],
+        } as never,
+      });
+      for (let i = 0; i < 200 && deliveries().length < before + 2; i++)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(
+        deliveries()
+          .slice(before)
+          .map((d) => d.topic)
+          .sort(),
+      ).toEqual(["inventory_items/update", "products/update"]);
+      // The products/update is lost: only the inventory item's update is applied.
+      await db
+        .deleteFrom("webhook_inbox")
+        .where("shop", "=", domain)
+        .where("topic", "like", "products/%")
+        .where("status", "=", "pending")
+        .execute();
+      for (let i = 0; i < 3; i++) await processCatalogInbox(hub.ctx);
+    };
+    await change("CUP-9", "2.50");
+    expect(await linkOf(product.Cup!.variant)).toBe("CUP-9");
+    const link = await db
+      .selectFrom("variant_links")
+      .select(["last_seen", "matched_by"])
+      .where("product_variant_gid", "=", product.Cup!.variant)
+      .executeTakeFirstOrThrow();
+    expect(link.matched_by).toBe("sku");
+    expect(JSON.parse(link.last_seen!)).toMatchObject({ sku: "CUP-9", tracked: false, cost: "2.50" });
+
+    await change("NOWHERE-1", "3.00");
+    expect(await linkOf(product.Cup!.variant)).toBeUndefined();
+    const problem = await db
+      .selectFrom("link_problems")
+      .select(["kind", "sku"])
+      .where("product_variant_gid", "=", product.Cup!.variant)
+      .executeTakeFirstOrThrow();
+    expect(problem).toEqual({ kind: "sku_changed_in_shopify", sku: "NOWHERE-1" });
+    // The products/update arriving late says the same: the problem stays.
+    await runCatalogCheck(hub.ctx, await storeId(), transport, { pollMs: 20 });
+    expect(
+      await db
+        .selectFrom("link_problems")
+        .select(["kind"])
+        .where("product_variant_gid", "=", product.Cup!.variant)
+        .execute(),
+    ).toEqual([{ kind: "sku_changed_in_shopify" }]);
   });
 });

@@ -23,12 +23,18 @@ import { logActivity } from "../../shops/activity.ts";
 import type { WebhookHandlers } from "../../shops/webhooks.ts";
 import type { MatchedBy } from "../matching.ts";
 
-export const CATALOG_TOPICS = ["products/create", "products/update", "products/delete"] as const;
+export const CATALOG_TOPICS = [
+  "products/create",
+  "products/update",
+  "products/delete",
+  "inventory_items/update",
+] as const;
 /** The subscriptions a connected store gets for them (see src/shops/webhook-subscriptions.ts). */
 export const CATALOG_WEBHOOK_SUBSCRIPTIONS: readonly string[] = [
   "PRODUCTS_CREATE",
   "PRODUCTS_UPDATE",
   "PRODUCTS_DELETE",
+  "INVENTORY_ITEMS_UPDATE",
 ];
 
 type Trx = Transaction<Tables>;
@@ -55,6 +61,18 @@ const productBody = z.object({
 });
 export type ProductBody = z.infer<typeof productBody>;
 
+/** inventory_items/update: a variant's SKU, tracking and cost live on its inventory item. */
+const inventoryItemBody = z.object({
+  id,
+  admin_graphql_api_id: z.string().optional(),
+  sku: z.string().nullable().optional(),
+  tracked: z.boolean().nullable().optional(),
+  cost: z.union([z.string(), z.number()]).nullable().optional(),
+  updated_at: z.string().optional(),
+});
+export type InventoryItemBody = z.infer<typeof inventoryItemBody>;
+type Body = { kind: "product"; value: ProductBody } | { kind: "item"; value: InventoryItemBody };
+
 export function registerCatalogWebhookHandlers(ctx: AppContext, handlers: WebhookHandlers): void {
   storeTopicsInInbox(ctx, handlers, CATALOG_TOPICS);
 }
@@ -65,21 +83,31 @@ export async function processCatalogInbox(ctx: AppContext, limit = 200): Promise
     topics: CATALOG_TOPICS,
     limit,
     async apply(row) {
-      const { storeId, value } = await storeDelivery(ctx, row, (b) => {
+      const item = row.topic === "inventory_items/update";
+      const { storeId, value: body } = await storeDelivery<Body>(ctx, row, (b) => {
+        if (item) {
+          const i = inventoryItemBody.safeParse(b);
+          return i.success
+            ? { ok: true, value: { kind: "item", value: i.data } }
+            : { ok: false, reason: `not an inventory item: ${i.error.message.slice(0, 200)}` };
+        }
         const p = productBody.safeParse(b);
         return p.success
-          ? { ok: true, value: p.data }
+          ? { ok: true, value: { kind: "product", value: p.data } }
           : { ok: false, reason: `not a product: ${p.error.message.slice(0, 200)}` };
       });
       const now = ctx.clock.now();
       const changes = await ctx.database.db.transaction().execute(async (trx) => {
         const out =
-          row.topic === "products/delete"
-            ? await applyDelete(trx, storeId, value, now)
-            : await applyProduct(trx, storeId, value, now);
+          body.kind === "item"
+            ? await applyInventoryItem(trx, storeId, body.value, now)
+            : row.topic === "products/delete"
+              ? await applyDelete(trx, storeId, body.value, now)
+              : await applyProduct(trx, storeId, body.value, now);
         await markInboxDone(trx, row.id, now);
         return out;
       });
+      const subject = body.kind === "item" ? itemGid(body.value) : productGid(body.value);
       if (changes.length > 0)
         await logActivity(
           ctx.database.db,
@@ -88,8 +116,8 @@ export async function processCatalogInbox(ctx: AppContext, limit = 200): Promise
             flow: "catalog_import",
             kind: row.topic === "products/delete" ? "product_deleted" : "product_changed",
             level: changes.some((c) => c.problem) ? "warn" : "info",
-            message: `${row.topic} for ${productGid(value)}: ${changes.map((c) => c.message).join("; ")}`,
-            data: { product: productGid(value), changes: changes.length },
+            message: `${row.topic} for ${subject}: ${changes.map((c) => c.message).join("; ")}`,
+            data: { [item ? "inventoryItem" : "product"]: subject, changes: changes.length },
           },
           now,
         );
@@ -194,7 +222,12 @@ interface LinkRow {
   sku: string;
   barcode: string | null;
   matched_by: MatchedBy;
+  last_seen: string | null;
 }
+
+/** A link's last-seen state (SKU, barcode, and the inventory item's tracked and cost). */
+const seenOf = (l: { last_seen: string | null }): Record<string, unknown> =>
+  l.last_seen ? (JSON.parse(l.last_seen) as Record<string, unknown>) : {};
 
 async function unlink(trx: Trx, storeId: number, link: LinkRow): Promise<void> {
   await trx
@@ -243,6 +276,7 @@ async function linksOf(
       "l.product_variant_gid",
       "l.inventory_item_gid",
       "l.matched_by",
+      "l.last_seen",
       "v.sku",
       "v.barcode",
     ])
@@ -278,6 +312,103 @@ async function deletedSince(
   return updatedAt === undefined || Date.parse(updatedAt) <= Date.parse(seen.deletedAt);
 }
 
+/** A Shopify variant's state as a delivery tells it. */
+interface ShopifyVariantState {
+  readonly gid: string;
+  readonly sku: string | null;
+  readonly barcode: string | null;
+  readonly item: string;
+}
+
+/** The one hub variant with this SKU (or barcode) not linked in this store, if exactly one. */
+async function unlinkedHubVariant(trx: Trx, storeId: number, by: "sku" | "barcode", value: string) {
+  const rows = await trx
+    .selectFrom("variants as v")
+    .leftJoin("variant_links as l", (j) =>
+      j.onRef("l.variant_id", "=", "v.id").on("l.store_id", "=", storeId),
+    )
+    .select(["v.id", "v.sku", "v.barcode", "l.variant_id as linked"])
+    .where(by === "sku" ? "v.sku" : "v.barcode", "=", value)
+    .limit(2)
+    .execute();
+  if (rows.length !== 1 || rows[0]!.linked !== null) return undefined;
+  return { id: Number(rows[0]!.id), sku: rows[0]!.sku, barcode: rows[0]!.barcode };
+}
+
+async function linkVariant(
+  trx: Trx,
+  storeId: number,
+  productGid: string | null,
+  v: ShopifyVariantState,
+  hubId: number,
+  matchedBy: "sku" | "barcode",
+  now: number,
+  lastSeen: Record<string, unknown> = {},
+): Promise<void> {
+  await trx
+    .deleteFrom("variant_links")
+    .where("store_id", "=", storeId)
+    .where("inventory_item_gid", "=", v.item)
+    .execute();
+  await trx
+    .insertInto("variant_links")
+    .values({
+      store_id: storeId,
+      variant_id: hubId,
+      product_variant_gid: v.gid,
+      inventory_item_gid: v.item,
+      matched_by: matchedBy,
+      linked_at: now,
+      shopify_product_gid: productGid,
+      last_seen: JSON.stringify({ ...lastSeen, sku: v.sku, barcode: v.barcode }),
+      last_seen_at: now,
+    })
+    .execute();
+  await markStoreDirtyFor(trx, storeId, [hubId], now);
+}
+
+/**
+ * A linked Shopify variant whose SKU changed in Shopify: the link follows the new SKU when exactly
+ * one unlinked hub variant has it; otherwise it is unlinked and listed as `sku_changed_in_shopify`.
+ */
+async function followSkuChange(
+  trx: Trx,
+  storeId: number,
+  productGid: string | null,
+  linked: LinkRow,
+  v: ShopifyVariantState,
+  now: number,
+  lastSeen: Record<string, unknown> = {},
+): Promise<Change> {
+  await unlink(trx, storeId, linked);
+  const next = v.sku !== null ? await unlinkedHubVariant(trx, storeId, "sku", v.sku) : undefined;
+  if (next) {
+    await linkVariant(trx, storeId, productGid, v, next.id, "sku", now, lastSeen);
+    return {
+      message: `SKU ${linked.sku} became ${v.sku} in Shopify: re-linked to the hub's ${next.sku}`,
+      problem: false,
+    };
+  }
+  await trx
+    .deleteFrom("link_problems")
+    .where("store_id", "=", storeId)
+    .where("product_variant_gid", "=", v.gid)
+    .execute();
+  await problem(
+    trx,
+    storeId,
+    {
+      kind: "sku_changed_in_shopify",
+      sku: v.sku,
+      barcode: v.barcode,
+      gid: v.gid,
+      detail: `Shopify variant ${v.gid} was linked to SKU ${linked.sku}; its SKU is now ${v.sku ?? "(none)"}, which no unlinked hub variant has: unlinked, nothing is pushed for it`,
+    },
+    now,
+  );
+  return { message: `SKU ${linked.sku} became ${v.sku ?? "(none)"} in Shopify: unlinked`, problem: true };
+}
+
 async function applyProduct(trx: Trx, storeId: number, body: ProductBody, now: number): Promise<Change[]> {
   const gid = productGid(body);
   const variants = (body.variants ?? []).map((v) => ({
@@ -295,7 +426,22 @@ async function applyProduct(trx: Trx, storeId: number, body: ProductBody, now: n
     variants.map((v) => v.gid),
   );
   const byShopify = new Map(links.map((l) => [l.product_variant_gid, l]));
-  // Earlier problems about these variants are replaced by what this delivery says.
+  // Earlier problems about these variants are replaced by what this delivery says, except a SKU
+  // change an inventory_items/update already found (this delivery may be older, or say the same).
+  const skuChanged = new Map<string, { sku: string | null; detail: string }>();
+  if (variants.length > 0)
+    for (const r of await trx
+      .selectFrom("link_problems")
+      .select(["product_variant_gid", "sku", "detail"])
+      .where("store_id", "=", storeId)
+      .where("kind", "=", "sku_changed_in_shopify")
+      .where(
+        "product_variant_gid",
+        "in",
+        variants.map((v) => v.gid),
+      )
+      .execute())
+      skuChanged.set(r.product_variant_gid!, { sku: r.sku, detail: r.detail });
   if (variants.length > 0)
     await trx
       .deleteFrom("link_problems")
@@ -307,42 +453,9 @@ async function applyProduct(trx: Trx, storeId: number, body: ProductBody, now: n
       )
       .execute();
 
-  /** The one hub variant with this SKU (or barcode) not linked in this store, if exactly one. */
-  const candidate = async (by: "sku" | "barcode", value: string) => {
-    const rows = await trx
-      .selectFrom("variants as v")
-      .leftJoin("variant_links as l", (j) =>
-        j.onRef("l.variant_id", "=", "v.id").on("l.store_id", "=", storeId),
-      )
-      .select(["v.id", "v.sku", "v.barcode", "l.variant_id as linked"])
-      .where(by === "sku" ? "v.sku" : "v.barcode", "=", value)
-      .limit(2)
-      .execute();
-    if (rows.length !== 1 || rows[0]!.linked !== null) return undefined;
-    return { id: Number(rows[0]!.id), sku: rows[0]!.sku, barcode: rows[0]!.barcode };
-  };
-  const link = async (v: (typeof variants)[number], hubId: number, matchedBy: "sku" | "barcode") => {
-    await trx
-      .deleteFrom("variant_links")
-      .where("store_id", "=", storeId)
-      .where("inventory_item_gid", "=", v.item)
-      .execute();
-    await trx
-      .insertInto("variant_links")
-      .values({
-        store_id: storeId,
-        variant_id: hubId,
-        product_variant_gid: v.gid,
-        inventory_item_gid: v.item,
-        matched_by: matchedBy,
-        linked_at: now,
-        shopify_product_gid: gid,
-        last_seen: JSON.stringify({ sku: v.sku, barcode: v.barcode }),
-        last_seen_at: now,
-      })
-      .execute();
-    await markStoreDirtyFor(trx, storeId, [hubId], now);
-  };
+  const candidate = (by: "sku" | "barcode", value: string) => unlinkedHubVariant(trx, storeId, by, value);
+  const link = (v: ShopifyVariantState, hubId: number, matchedBy: "sku" | "barcode") =>
+    linkVariant(trx, storeId, gid, v, hubId, matchedBy, now);
 
   for (const v of variants) {
     const linked = byShopify.get(v.gid);
@@ -358,7 +471,7 @@ async function applyProduct(trx: Trx, storeId: number, body: ProductBody, now: n
         await trx
           .updateTable("variant_links")
           .set({
-            last_seen: JSON.stringify({ sku: v.sku, barcode: v.barcode }),
+            last_seen: JSON.stringify({ ...seenOf(linked), sku: v.sku, barcode: v.barcode }),
             last_seen_at: now,
             shopify_product_gid: gid,
           })
@@ -367,33 +480,7 @@ async function applyProduct(trx: Trx, storeId: number, body: ProductBody, now: n
           .execute();
         continue;
       }
-      // The SKU changed in Shopify: the link follows the new SKU when it is unambiguous.
-      await unlink(trx, storeId, linked);
-      const next = v.sku !== null ? await candidate("sku", v.sku) : undefined;
-      if (next) {
-        await link(v, next.id, "sku");
-        changes.push({
-          message: `SKU ${linked.sku} became ${v.sku} in Shopify: re-linked to the hub's ${next.sku}`,
-          problem: false,
-        });
-      } else {
-        await problem(
-          trx,
-          storeId,
-          {
-            kind: "sku_changed_in_shopify",
-            sku: v.sku,
-            barcode: v.barcode,
-            gid: v.gid,
-            detail: `Shopify variant ${v.gid} was linked to SKU ${linked.sku}; its SKU is now ${v.sku ?? "(none)"}, which no unlinked hub variant has: unlinked, nothing is pushed for it`,
-          },
-          now,
-        );
-        changes.push({
-          message: `SKU ${linked.sku} became ${v.sku ?? "(none)"} in Shopify: unlinked`,
-          problem: true,
-        });
-      }
+      changes.push(await followSkuChange(trx, storeId, gid, linked, v, now));
       continue;
     }
     // Not linked yet: SKU, then barcode, never guessed.
@@ -410,6 +497,19 @@ async function applyProduct(trx: Trx, storeId: number, body: ProductBody, now: n
         .where("sku", "=", hit.sku)
         .execute();
       changes.push({ message: `new Shopify variant linked to SKU ${hit.sku}`, problem: false });
+    } else if (v.sku !== null && skuChanged.get(v.gid)?.sku === v.sku) {
+      await problem(
+        trx,
+        storeId,
+        {
+          kind: "sku_changed_in_shopify",
+          sku: v.sku,
+          barcode: v.barcode,
+          gid: v.gid,
+          detail: skuChanged.get(v.gid)!.detail,
+        },
+        now,
+      );
     } else if (v.sku === null && v.barcode === null) {
       await problem(
         trx,
@@ -470,6 +570,70 @@ async function applyProduct(trx: Trx, storeId: number, body: ProductBody, now: n
       .execute();
   }
   return changes;
+}
+
+const itemGid = (b: InventoryItemBody) => b.admin_graphql_api_id ?? `gid://shopify/InventoryItem/${b.id}`;
+
+/**
+ * An inventory item's update: the link's last-seen SKU, tracking and cost follow; a SKU that no
+ * longer matches the linked hub variant re-links or becomes a problem, as in a products/update
+ * (an item no link names is left to the products/update that comes with it: only that one says
+ * which variant and product it belongs to; an empty SKU too, since only it carries the barcode).
+ */
+async function applyInventoryItem(
+  trx: Trx,
+  storeId: number,
+  body: InventoryItemBody,
+  now: number,
+): Promise<Change[]> {
+  const item = itemGid(body);
+  const row = await trx
+    .selectFrom("variant_links as l")
+    .innerJoin("variants as v", "v.id", "l.variant_id")
+    .select([
+      "l.variant_id",
+      "l.product_variant_gid",
+      "l.inventory_item_gid",
+      "l.matched_by",
+      "l.last_seen",
+      "l.shopify_product_gid",
+      "v.sku",
+      "v.barcode",
+    ])
+    .where("l.store_id", "=", storeId)
+    .where("l.inventory_item_gid", "=", item)
+    .executeTakeFirst();
+  if (!row) return [];
+  const linked: LinkRow = { ...row, variant_id: Number(row.variant_id) };
+  const before = seenOf(linked);
+  const sku = norm(body.sku);
+  const seen = {
+    ...before,
+    sku: sku ?? before.sku ?? null,
+    tracked: body.tracked ?? before.tracked ?? null,
+    cost: body.cost === undefined || body.cost === null ? (before.cost ?? null) : String(body.cost),
+  };
+  const barcode = (before.barcode as string | null | undefined) ?? null;
+  if (sku === null || linked.matched_by === "manual" || sku === linked.sku.trim()) {
+    await trx
+      .updateTable("variant_links")
+      .set({ last_seen: JSON.stringify(seen), last_seen_at: now })
+      .where("store_id", "=", storeId)
+      .where("variant_id", "=", linked.variant_id)
+      .execute();
+    return [];
+  }
+  return [
+    await followSkuChange(
+      trx,
+      storeId,
+      row.shopify_product_gid,
+      linked,
+      { gid: linked.product_variant_gid, sku, barcode, item },
+      now,
+      seen,
+    ),
+  ];
 }
 
 async function applyDelete(trx: Trx, storeId: number, body: ProductBody, now: number): Promise<Change[]> {
