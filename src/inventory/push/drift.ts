@@ -13,7 +13,7 @@ import { confirmAllLevels } from "./confirm-levels.ts";
 import type { SyncTarget } from "./planner.ts";
 import { loadTargets, markStoreDirtyFor, recordSync, targetPages } from "./push-store.ts";
 import { type PushDeps, type PushStore, runPushCycle } from "./reconciler.ts";
-import { NOT_STOCKED, readLevels } from "./shopify-inventory.ts";
+import { itemLocationKey, NOT_STOCKED, readLevels } from "./shopify-inventory.ts";
 import { expectedAvailable, likelyCause } from "./stock-model.ts";
 import { driftMessage, driftParts, dryRunMessage, dryRunParts } from "./summaries.ts";
 
@@ -66,6 +66,7 @@ async function compare(
   store: PushStore,
   transport: AdminTransport,
   visit: (targets: readonly SyncTarget[], rows: readonly DryRunRow[]) => Promise<void>,
+  interleave?: Interleave,
 ): Promise<void> {
   const db = deps.db;
   const links = await db
@@ -88,9 +89,29 @@ async function compare(
     locations,
     Number(links.n) * locations.length,
     deps.bulkReadThreshold,
+    interleave ? () => interleave.between(true) : undefined,
   );
   const names = await locationNames(db, store.id);
-  for await (const targets of targetPages(db, store.id)) {
+  for await (const page of targetPages(db, store.id)) {
+    let targets = page;
+    if (interleave) {
+      // Levels the push confirmed after Shopify's levels were read: the read is older than what
+      // the hub knows, so they are left out of this comparison (the push checked them itself).
+      const fresh = new Set<string>();
+      for (const part of chunks([...new Set(page.map((t) => t.variantId))], 500))
+        for (const r of await db
+          .selectFrom("inventory_sync")
+          .select(["inventory_item_gid", "location_gid"])
+          .where("store_id", "=", store.id)
+          .where("variant_id", "in", part)
+          .where("confirmed_at", ">", interleave.readFrom)
+          .execute())
+          fresh.add(itemLocationKey(r.inventory_item_gid, r.location_gid));
+      if (fresh.size > 0) {
+        targets = page.filter((t) => !fresh.has(itemLocationKey(t.inventoryItemGid, t.locationGid)));
+        interleave.skipped += page.length - targets.length;
+      }
+    }
     const variantIds = [...new Set(targets.map((t) => t.variantId))];
     const skus = new Map<number, string>();
     const waiting = new Set<number>();
@@ -127,7 +148,57 @@ async function compare(
       };
     });
     await visit(targets, rows);
+    // The store's push runs between pages: a whole-store check never holds it back.
+    await interleave?.between(false);
   }
+}
+
+/**
+ * A drift check runs the store's push between its steps (while the bulk operation runs, and
+ * after each page of the comparison), so a check of 500,000 levels, minutes long, never holds
+ * the store's pushes back: both run under the one store lease, one after the other, never at once.
+ */
+interface Interleave {
+  /** When Shopify's levels began to be read: a level confirmed later is newer than the read. */
+  readonly readFrom: number;
+  /** Item-locations left out because the push confirmed them after the read began. */
+  skipped: number;
+  /** Runs the push; `waiting`: the bulk operation is still running (an error is only logged then). */
+  between(waiting: boolean): Promise<void>;
+}
+
+/** The push, run by a drift check between its steps, at most every INTERLEAVE_EVERY_MS. */
+const INTERLEAVE_EVERY_MS = 200;
+
+function interleavedPush(deps: PushDeps, store: PushStore, transport: AdminTransport): Interleave {
+  let last = deps.now();
+  return {
+    readFrom: deps.now(),
+    skipped: 0,
+    async between(waiting) {
+      if (deps.now() - last < INTERLEAVE_EVERY_MS) return;
+      try {
+        // Only while the store's push is enabled (an operator's check of a paused store pushes nothing).
+        const flow = await deps.db
+          .selectFrom("flows")
+          .select("state")
+          .where("store_id", "=", store.id)
+          .where("flow", "=", "inventory_push")
+          .executeTakeFirst();
+        if (flow?.state === "enabled") await runPushCycle(deps, store, transport);
+      } catch (err) {
+        // While the bulk operation runs, a push that fails (a bulk read of its own refused while
+        // the check's runs) waits for its own pass; the check goes on. Later, it fails the check.
+        if (!waiting) throw err;
+        deps.logger.warn(
+          { store: store.domain, err: err instanceof Error ? err.message : String(err) },
+          "drift check: the push between its steps failed; it runs again in its own pass",
+        );
+      } finally {
+        last = deps.now();
+      }
+    },
+  };
 }
 
 async function locationNames(db: Db, storeId: number): Promise<Map<string, string>> {
@@ -215,6 +286,11 @@ export interface DriftSummary {
   /** checked = inSync + drifted; drifted = fixed + remaining (see summaries.ts). */
   readonly inSync: number;
   readonly remaining: number;
+  /**
+   * Item-locations the push confirmed while the check ran, after it read Shopify: left out of
+   * `checked` (the read is older than what the push saw).
+   */
+  readonly pushedMeanwhile: number;
 }
 
 /**
@@ -228,6 +304,7 @@ export async function runDriftCheck(
   store: PushStore,
   transport: AdminTransport,
   trigger: "schedule" | "operator",
+  options: { readonly pushBetween?: boolean } = {},
 ): Promise<DriftSummary> {
   const started = deps.now();
   const run = await deps.db
@@ -285,26 +362,33 @@ export async function runDriftCheck(
       return Math.floor((driftedAt.get(variantId) ?? 0) / 2 ** li) % 2 === 1;
     };
     let driftedCount = 0;
-    await compare(deps, store, transport, async (targets, rows) => {
-      checked += rows.length;
-      await recordSync(
-        deps.db,
-        store.id,
-        targets.map((t, i) => ({
-          variantId: t.variantId,
-          inventoryItemGid: t.inventoryItemGid,
-          locationGid: t.locationGid,
-          confirmed: rows[i]!.shopify.onHand,
-        })),
-        deps.now(),
-      );
-      rows.forEach((r, i) => {
-        if (r.difference === 0) return;
-        if (drifted.length < 100) drifted.push(r);
-        const t = targets[i]!;
-        if (noteDrift(t.variantId, t.locationGid)) driftedCount++;
-      });
-    });
+    const interleave = options.pushBetween === false ? undefined : interleavedPush(deps, store, transport);
+    await compare(
+      deps,
+      store,
+      transport,
+      async (targets, rows) => {
+        checked += rows.length;
+        await recordSync(
+          deps.db,
+          store.id,
+          targets.map((t, i) => ({
+            variantId: t.variantId,
+            inventoryItemGid: t.inventoryItemGid,
+            locationGid: t.locationGid,
+            confirmed: rows[i]!.shopify.onHand,
+          })),
+          deps.now(),
+        );
+        rows.forEach((r, i) => {
+          if (r.difference === 0) return;
+          if (drifted.length < 100) drifted.push(r);
+          const t = targets[i]!;
+          if (noteDrift(t.variantId, t.locationGid)) driftedCount++;
+        });
+      },
+      interleave,
+    );
     let fixed = 0;
     if (store.mode === "absolute" && driftedCount > 0) {
       const variants = [...new Set([...driftedAt.keys(), ...driftedBeyond.keys()])];
@@ -317,7 +401,7 @@ export async function runDriftCheck(
         ).length;
     }
     const parts = driftParts({ checked, drifted: driftedCount, fixed });
-    const summary = { runId: run.id, ...parts };
+    const summary = { runId: run.id, ...parts, pushedMeanwhile: interleave?.skipped ?? 0 };
     await deps.db
       .updateTable("drift_runs")
       .set({
@@ -340,6 +424,7 @@ export async function runDriftCheck(
         data: {
           runId: run.id,
           ...parts,
+          pushedMeanwhile: summary.pushedMeanwhile,
           drifted: drifted.map((d) => ({
             sku: d.sku,
             item: d.inventoryItemId,

@@ -329,10 +329,18 @@ export async function readAllLevelsBulk(
   transport: AdminTransport,
   clock: Clock,
   locationGids: ReadonlySet<string>,
+  /** Run while the operation is polled (a drift check runs the store's push meanwhile). */
+  whileWaiting?: () => Promise<void>,
 ): Promise<LevelTable> {
   const out = new LevelTable([...locationGids]);
   let rows = 0;
-  for await (const row of runBulkQuery(transport, ALL_LEVELS_BULK, { clock, pollMs: 500 })) {
+  const sleep = async (ms: number) => {
+    const until = clock.now() + ms;
+    await whileWaiting?.();
+    const left = until - clock.now();
+    if (left > 0) await new Promise((r) => setTimeout(r, left));
+  };
+  for await (const row of runBulkQuery(transport, ALL_LEVELS_BULK, { clock, pollMs: 500, sleep })) {
     // The lines of a downloaded file arrive through promises alone while the stream has data
     // queued: without a turn of the event loop now and then, reading 500,000 of them held it
     // for seconds (a dry run's /healthz waited 5.7 s on the loaded machine).
@@ -383,8 +391,9 @@ export async function readLevels(
   locationGids: readonly string[],
   expected: number,
   threshold = BULK_READ_THRESHOLD,
+  whileWaiting?: () => Promise<void>,
 ): Promise<LevelTable> {
-  if (expected > threshold) return readAllLevelsBulk(transport, clock, new Set(locationGids));
+  if (expected > threshold) return readAllLevelsBulk(transport, clock, new Set(locationGids), whileWaiting);
   const all = new LevelTable(locationGids);
   for (const location of locationGids)
     for (const [k, v] of await readLocationLevels(transport, location))
