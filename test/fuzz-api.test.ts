@@ -485,6 +485,8 @@ function endpoints(): Endpoint[] {
           },
         ],
         ["close", { requestId: "cl-1" }],
+        ["hold", { requestId: "h-1", reason: "AWAITING_PAYMENT", note: "bank transfer" }],
+        ["release-hold", { requestId: "rh-1" }],
         [
           "substitute",
           {

@@ -42,7 +42,7 @@ export type Role = (typeof ROLES)[number];
 
 export const ROLE_SCOPES: Record<Role, readonly Scope[]> = {
   viewer: ["read"],
-  operator: ["operate"],
+  operator: ["operate", "orders"],
   admin: ["admin"],
 };
 

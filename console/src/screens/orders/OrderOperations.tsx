@@ -2,9 +2,12 @@
  * An order's pickup, holds, fulfillment orders, returns and the back office's order actions
  * (src/fulfillment/order-ops-routes.ts), on the order page.
  */
+import { useState } from "preact/hooks";
 import { api } from "../../api.ts";
 import { usePoll } from "../../hooks.ts";
+import { useSession } from "../../session.tsx";
 import { Badge, ErrorBox, fmtTime, Section, Table } from "../../ui.tsx";
+import { type ActionLine, OrderActions, ReturnReceiptForm } from "./OrderActions.tsx";
 
 interface Hold {
   reason: string;
@@ -62,7 +65,23 @@ const shortId = (gid: string | null) => (gid ? (gid.split("/").pop() ?? gid) : "
 const holdText = (holds: Hold[]) =>
   holds.map((h) => h.reason.toLowerCase().replace(/_/g, " ") + (h.note ? ` (${h.note})` : "")).join(", ");
 
-export function OrderOperations({ id }: { id: string }) {
+export function OrderOperations({
+  id,
+  name,
+  cancelled,
+  lines,
+  onChanged,
+}: {
+  id: string;
+  name: string;
+  cancelled: boolean;
+  lines: readonly ActionLine[];
+  onChanged: () => void;
+}) {
+  const { can } = useSession();
+  const write = can("orders.write");
+  const [receiving, setReceiving] = useState<string | null>(null);
+  const [received, setReceived] = useState<string | null>(null);
   const fo = usePoll(
     () => api.get<FulfillmentState | null>(`/api/v1/orders/${id}/fulfillment-orders`),
     [id],
@@ -73,8 +92,27 @@ export function OrderOperations({ id }: { id: string }) {
   // The hub answers {"ok":true} (its route helper's answer for null) while the order's
   // fulfillment orders have not been read: treat any answer without the list as not read yet.
   const f = fo.data && Array.isArray(fo.data.fulfillmentOrders) ? fo.data : null;
+  const changed = () => {
+    fo.reload();
+    returns.reload();
+    actions.reload();
+    onChanged();
+  };
   return (
     <>
+      {write && (
+        <Section title="Act on this order" id="order-act">
+          <OrderActions
+            id={id}
+            name={name}
+            cancelled={cancelled}
+            pickup={f?.deliveryMethod === "pick_up"}
+            held={f?.held ?? false}
+            lines={lines}
+            onChanged={changed}
+          />
+        </Section>
+      )}
       <Section title="Delivery and holds" id="delivery">
         <ErrorBox error={fo.error} />
         {f === null || f === undefined ? (
@@ -144,6 +182,7 @@ export function OrderOperations({ id }: { id: string }) {
             "Received / restocked",
             "Exchange lines",
             "Dispositions",
+            ...(write ? ["Receipt"] : []),
           ]}
           count={returns.data?.items.length ?? 0}
           empty="No return."
@@ -170,9 +209,46 @@ export function OrderOperations({ id }: { id: string }) {
                   .map((d) => `${d.quantity} ${d.type.toLowerCase().replace(/_/g, " ")}`)
                   .join(", ") || "—"}
               </td>
+              {write && (
+                <td>
+                  {r.status === "open" && (
+                    <button
+                      type="button"
+                      class="secondary"
+                      aria-expanded={receiving === r.id}
+                      onClick={() => {
+                        setReceived(null);
+                        setReceiving(receiving === r.id ? null : r.id);
+                      }}
+                    >
+                      What came back…
+                    </button>
+                  )}
+                </td>
+              )}
             </tr>
           ))}
         </Table>
+        {received && (
+          <p class="ok" role="status" id="receipt-done">
+            {received}
+          </p>
+        )}
+        {write &&
+          returns.data?.items
+            .filter((r) => r.id === receiving)
+            .map((r) => (
+              <ReturnReceiptForm
+                key={r.id}
+                ret={r}
+                onClose={() => setReceiving(null)}
+                onDone={(m) => {
+                  setReceiving(null);
+                  setReceived(m);
+                  changed();
+                }}
+              />
+            ))}
       </Section>
       <Section title="Order actions" id="order-actions">
         <ErrorBox error={actions.error} />

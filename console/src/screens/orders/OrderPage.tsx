@@ -193,7 +193,26 @@ export function OrderPage({ id }: { id: string }) {
           ))}
         </Table>
       </Section>
-      <OrderOperations id={id} />
+      <OrderOperations
+        id={id}
+        name={o.name}
+        cancelled={o.cancelledAt !== null}
+        lines={o.lines.map((l) => ({
+          shopifyLineId: l.shopifyLineId,
+          sku: l.sku,
+          title: l.title,
+          currentQuantity: l.currentQuantity,
+          open: Math.max(
+            0,
+            l.currentQuantity - Math.max(l.fulfilledQuantity, shippedByLine.get(l.shopifyLineId) ?? 0),
+          ),
+        }))}
+        onChanged={() => {
+          order.reload();
+          shipments.reload();
+          history.reload();
+        }}
+      />
       <Section title="Shipments" id="shipments">
         <ErrorBox error={shipments.error} />
         <Table
