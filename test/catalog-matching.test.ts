@@ -11,12 +11,19 @@
  * - the result does not depend on the order the variants come in.
  * - links made by hand are kept while both variants exist, and a SKU linked by hand is never
  *   offered for creation.
+ * - the match in chunks (linking and the import run it so, the event loop free between chunks)
+ *   gives exactly the answer of the match at once, and does pause.
  * Plus the import's compact decision table round-trips every decision (hand-made links too).
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DecisionTable, type VariantDecision } from "../src/catalog/import/import-plan.ts";
-import { type HubVariant, matchVariants, type ShopifyVariant } from "../src/catalog/matching.ts";
+import {
+  type HubVariant,
+  matchVariants,
+  matchVariantsInChunks,
+  type ShopifyVariant,
+} from "../src/catalog/matching.ts";
 
 const code = (prefix: string, n: number) =>
   fc.option(
@@ -201,6 +208,64 @@ describe("SKU-then-barcode matching", () => {
       ),
       { numRuns: 200 },
     );
+  });
+
+  it("in chunks gives the same answer as at once, pausing between chunks", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        catalogs,
+        fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 3 }),
+        fc.integer({ min: 1, max: 7 }),
+        async ({ hub, shopify }, picks, every) => {
+          const manual = picks.flatMap(([a, b], i) =>
+            hub.length === 0 || shopify.length === 0 || i > 0
+              ? []
+              : [
+                  {
+                    variantId: hub[a % hub.length]!.id,
+                    productVariantGid: shopify[b % shopify.length]!.id,
+                    inventoryItemGid: shopify[b % shopify.length]!.inventoryItemId,
+                    matchedBy: "manual" as const,
+                  },
+                ],
+          );
+          let pauses = 0;
+          const chunked = await matchVariantsInChunks(hub, shopify, manual, {
+            every,
+            pause: async () => {
+              pauses++;
+            },
+          });
+          expect(chunked).toEqual(matchVariants(hub, shopify, manual));
+          if (hub.length + shopify.length > every) expect(pauses).toBeGreaterThan(0);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it("in chunks lets the event loop run while a large store is matched", async () => {
+    const n = 30_000;
+    const hub = Array.from(
+      { length: n },
+      (_, i): HubVariant => ({ id: i + 1, sku: `S${i}`, barcode: `B${i}` }),
+    );
+    const shopify = Array.from(
+      { length: n },
+      (_, i): ShopifyVariant => ({
+        id: `gid://shopify/ProductVariant/${i}`,
+        sku: i % 3 === 0 ? null : `S${i}`,
+        barcode: `B${i}`,
+        inventoryItemId: `gid://shopify/InventoryItem/${i}`,
+      }),
+    );
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    const result = await matchVariantsInChunks(hub, shopify, [], { every: 2000 });
+    clearInterval(timer);
+    expect(result.links).toHaveLength(n);
+    // Timers ran during the match (a synchronous match lets none run).
+    expect(ticks).toBeGreaterThan(0);
   });
 
   it("the import's decision table returns every decision it was given", () => {

@@ -14,7 +14,12 @@ import { runBulkQuery } from "../shopify/bulk-query.ts";
 import { graphql } from "../shopify/graphql.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
 import { logActivity } from "../shops/activity.ts";
-import { type ExistingLink, type LinkProblem, matchVariants, type ShopifyVariant } from "./matching.ts";
+import {
+  type ExistingLink,
+  type LinkProblem,
+  matchVariantsInChunks,
+  type ShopifyVariant,
+} from "./matching.ts";
 
 export const PRODUCT_VARIANTS_QUERY = graphql`
   query TillbridgeProductVariants($after: String) {
@@ -130,7 +135,8 @@ export async function linkVariants(
     inventoryItemGid: r.inventory_item_gid,
     matchedBy: r.matched_by,
   }));
-  const result = matchVariants(hub, shopify, existing);
+  // In chunks: a 100,000-variant store's match gives the event loop a turn every few thousand.
+  const result = await matchVariantsInChunks(hub, shopify, existing);
   const before = new Map(existing.map((e) => [e.variantId, e]));
   const after = new Map(result.links.map((l) => [l.variantId, l]));
   const changed = result.links.filter((l) => {

@@ -1,6 +1,11 @@
 /**
  * Pure SKU-then-barcode matching of hub variants to Shopify product variants. Ambiguity is a
  * problem with a reason, never a guess.
+ *
+ * One implementation, a generator that pauses every few thousand variants: `matchVariants` runs it
+ * through at once (small stores, tests), `matchVariantsInChunks` gives the event loop a turn at
+ * each pause, so a 100,000-variant store's match never holds the process (its /healthz, its other
+ * stores) for the whole of it. Both give the same answer: they are the same steps.
  */
 import type { LinkProblemKind } from "../db/tables.ts";
 
@@ -54,9 +59,24 @@ const norm = (s: string | null | undefined) => {
   return t ? t : null;
 };
 
-function groupBy<T>(items: readonly T[], key: (t: T) => string | null): Map<string, T[]> {
+/** Variants handled between two pauses of the chunked match. */
+export const MATCH_CHUNK = 5000;
+
+/** A counter that says when a pause is due: every `every` calls. */
+const pacer = (every: number) => {
+  let n = 0;
+  return () => ++n % every === 0;
+};
+type Pace = () => boolean;
+
+function* groupBy<T>(
+  items: readonly T[],
+  key: (t: T) => string | null,
+  pause: Pace,
+): Generator<void, Map<string, T[]>> {
   const out = new Map<string, T[]>();
   for (const item of items) {
+    if (pause()) yield;
     const k = key(item);
     if (k === null) continue;
     const list = out.get(k);
@@ -71,6 +91,38 @@ export function matchVariants(
   allShopify: readonly ShopifyVariant[],
   existing: readonly ExistingLink[],
 ): MatchResult {
+  const steps = matchSteps(allHub, allShopify, existing, () => false);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * The same match, pausing every `every` variants (default MATCH_CHUNK) for `pause` (default: one
+ * turn of the event loop, `setImmediate`).
+ */
+export async function matchVariantsInChunks(
+  allHub: readonly HubVariant[],
+  allShopify: readonly ShopifyVariant[],
+  existing: readonly ExistingLink[],
+  options: { every?: number; pause?: () => Promise<void> } = {},
+): Promise<MatchResult> {
+  const pause = options.pause ?? (() => new Promise<void>((resolve) => setImmediate(resolve)));
+  const steps = matchSteps(allHub, allShopify, existing, pacer(options.every ?? MATCH_CHUNK));
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    await pause();
+  }
+}
+
+function* matchSteps(
+  allHub: readonly HubVariant[],
+  allShopify: readonly ShopifyVariant[],
+  existing: readonly ExistingLink[],
+  pause: Pace,
+): Generator<void, MatchResult> {
   const links: Link[] = [];
   const problems: LinkProblem[] = [];
 
@@ -105,12 +157,15 @@ export function matchVariants(
   const settled = new Set<number>();
 
   // 1. SKU. A SKU carried by several Shopify variants links none of them.
-  const bySku = groupBy(shopify, (v) => norm(v.sku));
+  const bySku = yield* groupBy(shopify, (v) => norm(v.sku), pause);
   const excluded = new Set<string>();
   // The hub's variant of a SKU by lookup, not a scan per duplicated SKU (quadratic in a store
   // where many SKUs are duplicated).
   const hubBySku = new Map<string, HubVariant>();
-  for (const h of hub) if (!hubBySku.has(h.sku.trim())) hubBySku.set(h.sku.trim(), h);
+  for (const h of hub) {
+    if (pause()) yield;
+    if (!hubBySku.has(h.sku.trim())) hubBySku.set(h.sku.trim(), h);
+  }
   for (const [sku, vs] of bySku) {
     if (vs.length < 2) continue;
     for (const v of vs) excluded.add(v.id);
@@ -126,6 +181,7 @@ export function matchVariants(
     });
   }
   for (const h of hub) {
+    if (pause()) yield;
     if (settled.has(h.id)) continue;
     const vs = bySku.get(h.sku.trim());
     if (vs?.length === 1) {
@@ -146,12 +202,14 @@ export function matchVariants(
   const hubById = new Map(hub.map((h) => [h.id, h]));
   // Several hub variants may share a barcode: each of them matches the leftover variant, so each
   // is a problem (keeping one of them only would depend on the order the variants came in).
-  const skuLinksByBarcode = groupBy(
+  const skuLinksByBarcode = yield* groupBy(
     links.filter((l) => l.matchedBy === "sku"), // a hand-made link is the operator's choice
     (l) => norm(hubById.get(l.variantId)?.barcode),
+    pause,
   );
   const second = new Map<Link, ShopifyVariant[]>();
   for (const v of shopify) {
+    if (pause()) yield;
     if (usedShopify.has(v.id) || excluded.has(v.id)) continue;
     const code = norm(v.barcode);
     for (const link of code === null ? [] : (skuLinksByBarcode.get(code) ?? [])) {
@@ -184,8 +242,8 @@ export function matchVariants(
   // 2. Barcode, for the rest on both sides.
   const restShopify = shopify.filter((v) => !usedShopify.has(v.id) && !excluded.has(v.id));
   const restHub = hub.filter((h) => !settled.has(h.id));
-  const shopifyByBarcode = groupBy(restShopify, (v) => norm(v.barcode));
-  const hubByBarcode = groupBy(restHub, (h) => norm(h.barcode));
+  const shopifyByBarcode = yield* groupBy(restShopify, (v) => norm(v.barcode), pause);
+  const hubByBarcode = yield* groupBy(restHub, (h) => norm(h.barcode), pause);
   for (const [barcode, vs] of shopifyByBarcode) {
     if (vs.length < 2 || !hubByBarcode.has(barcode)) continue;
     for (const v of vs) excluded.add(v.id);
@@ -199,6 +257,7 @@ export function matchVariants(
     });
   }
   for (const h of restHub) {
+    if (pause()) yield;
     if (settled.has(h.id)) continue;
     const code = norm(h.barcode);
     if (code === null) continue;
@@ -220,6 +279,7 @@ export function matchVariants(
   const shopifyIds = new Set(shopify.map((v) => v.id));
   const previous = new Map(existing.map((e) => [e.variantId, e]));
   for (const h of hub) {
+    if (pause()) yield;
     if (settled.has(h.id)) continue;
     const old = previous.get(h.id);
     if (old && !shopifyIds.has(old.productVariantGid)) {
@@ -244,6 +304,7 @@ export function matchVariants(
     });
   }
   for (const v of shopify) {
+    if (pause()) yield;
     if (usedShopify.has(v.id) || excluded.has(v.id)) continue;
     if (norm(v.sku) === null && norm(v.barcode) === null) {
       problems.push({

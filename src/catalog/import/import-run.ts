@@ -31,7 +31,7 @@ import {
   type ExistingLink,
   type LinkProblem,
   type MatchedBy,
-  matchVariants,
+  matchVariantsInChunks,
   type ShopifyVariant,
 } from "../matching.ts";
 import { productHash } from "../products.ts";
@@ -367,7 +367,8 @@ async function planRun(
     inventoryItemGid: r.inventory_item_gid,
     matchedBy: r.matched_by,
   }));
-  const result = matchVariants(hub, shopify, existing);
+  // In chunks: a 100,000-variant store's match gives the event loop a turn every few thousand.
+  const result = await matchVariantsInChunks(hub, shopify, existing);
 
   const decisions = new DecisionTable();
   for (const l of result.links)
