@@ -33,6 +33,8 @@ const domainMaps: ResolverMap[] = [
   publishResolvers,
   // Price lists, catalogs and fixed prices (issue 16).
   priceListResolvers,
+  // After orders: customerSet, marketing consent, companies' locations, contacts and roles (issue 16).
+  customerResolvers,
 ];
 
 function generic(schema: GraphQLSchema): ResolverMap {

@@ -335,8 +335,9 @@ async function publishOne(
             : {}),
         },
       });
-      if (!created.ok) return refuse("companyCreate", created.userErrors, linked);
-      company = created.company;
+      // Another run created it meanwhile (its external id is taken): that one is the company.
+      company = created.ok ? created.company : await findCompany(transport, externalId);
+      if (!company) return refuse("companyCreate", created.ok ? [] : created.userErrors, linked);
     }
     linked.shopify_company_gid = company.id;
     const location = company.locations.nodes[0];
