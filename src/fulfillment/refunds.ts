@@ -1,4 +1,5 @@
 import { type AppContext, stockChanged } from "../core/context.ts";
+import type { Db } from "../db/database.ts";
 import type { RestockRule } from "../db/tables.ts";
 import { ingestMovements, type Trx } from "../inventory/ledger-store.ts";
 import { followShopifyChange, markStoreDirtyFor } from "../inventory/push/push-store.ts";
@@ -10,6 +11,7 @@ import { storeTopicsInInbox } from "../orders/webhooks.ts";
 import { graphql } from "../shopify/graphql.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
 import type { WebhookHandlers } from "../shops/webhooks.ts";
+import { warehouseOfLocation } from "./fulfillment-orders.ts";
 import { returnedUnitsByLine } from "./returns.ts";
 import { loadFulfillmentSettings } from "./settings.ts";
 import { SHOPIFY_FULFILLMENT_SUBSCRIPTIONS, SHOPIFY_FULFILLMENT_TOPICS } from "./shopify-fulfillments.ts";
@@ -73,6 +75,8 @@ export interface RestockLine {
   /** Units Shopify put back into its on_hand at the refund's location (fulfilled units on a RETURN). */
   readonly shopifyRestocked?: number;
   readonly locationGid?: string | null;
+  /** The warehouse the hub restocked this line's units at (recorded lines only). */
+  readonly restockWarehouse?: string | null;
 }
 
 /**
@@ -143,13 +147,12 @@ export async function recordRefund(
   if (known) return "duplicate";
 
   const settings = await loadFulfillmentSettings(db, storeId);
-  const warehouseId =
-    settings.restockRule === "order_warehouse"
-      ? order.warehouse_id
-      : settings.restockRule === "returns_warehouse"
-        ? settings.returnsWarehouseId
-        : null;
-  const rule: RestockRule = warehouseId === null ? "none" : settings.restockRule;
+  const rule: RestockRule =
+    settings.restockRule === "returns_warehouse" && settings.returnsWarehouseId === null
+      ? "none"
+      : settings.restockRule;
+  // Where each line's units left the ledger (the hub's shipments, Shopify's fulfillments).
+  const leftFrom = new Map<string, number>();
   // Units that left through the ledger: the hub's shipments and sales recorded from Shopify's fulfillments.
   const shipped = new Map<string, number>();
   const shippedVariant = new Map<string, number>();
@@ -159,16 +162,17 @@ export async function recordRefund(
   for (const r of await db
     .selectFrom("shipment_lines as l")
     .innerJoin("shipments as s", "s.id", "l.shipment_id")
-    .select(["l.shopify_line_gid", "l.variant_id", "l.quantity", "l.fulfilled_quantity"])
+    .select(["l.shopify_line_gid", "l.variant_id", "l.quantity", "l.fulfilled_quantity", "s.warehouse_id"])
     .where("s.order_id", "=", order.id)
     .execute()) {
     shipped.set(r.shopify_line_gid, (shipped.get(r.shopify_line_gid) ?? 0) + r.quantity);
+    leftFrom.set(r.shopify_line_gid, r.warehouse_id);
     shippedVariant.set(r.shopify_line_gid, r.variant_id);
     hubFulfilled.set(r.shopify_line_gid, (hubFulfilled.get(r.shopify_line_gid) ?? 0) + r.fulfilled_quantity);
   }
   for (const r of await db
     .selectFrom("fulfillment_records")
-    .select(["line_gid", "variant_id", "quantity", "sale_quantity"])
+    .select(["line_gid", "variant_id", "quantity", "sale_quantity", "warehouse_id"])
     .where("order_id", "=", order.id)
     .where("cancelled", "=", 0)
     .execute()) {
@@ -176,6 +180,7 @@ export async function recordRefund(
     if (r.sale_quantity > 0 && r.variant_id !== null) {
       shipped.set(r.line_gid, (shipped.get(r.line_gid) ?? 0) + r.sale_quantity);
       shippedVariant.set(r.line_gid, r.variant_id);
+      if (r.warehouse_id !== null) leftFrom.set(r.line_gid, r.warehouse_id);
     }
   }
   const lineVariant = new Map(
@@ -209,10 +214,11 @@ export async function recordRefund(
   const plan = planRestock(refund, rule, shipped, restockedBefore, fulfilled, returnedBefore);
 
   const now = ctx.clock.now();
-  const warehouse =
-    warehouseId === null
-      ? undefined
-      : await db.selectFrom("warehouses").select("code").where("id", "=", warehouseId).executeTakeFirst();
+  const restockAt = await restockWarehouses(db, storeId, rule, plan, {
+    leftFrom,
+    orderWarehouseId: order.warehouse_id,
+    returnsWarehouseId: settings.returnsWarehouseId,
+  });
   const variantIds = [
     ...new Set(plan.filter((l) => l.restocked > 0).map((l) => shippedVariant.get(l.lineGid)!)),
   ];
@@ -225,15 +231,23 @@ export async function recordRefund(
   );
   const occurredAt = new Date(Math.min(refund.createdAt || now, now)).toISOString();
   const movements = plan
-    .filter((l) => l.restocked > 0 && warehouse)
+    .filter((l) => l.restocked > 0 && restockAt.has(l.lineGid))
     .map((l) => ({
       id: `refund:${refund.gid}:${l.lineGid}`,
       type: "return",
       sku: skuByVariant.get(shippedVariant.get(l.lineGid)!)!,
-      warehouse: warehouse!.code,
+      warehouse: restockAt.get(l.lineGid)!.code,
       quantity: l.restocked,
       occurredAt,
     }));
+  // A line without a warehouse to restock at takes nothing back (recorded as such).
+  const recordedPlan = plan.map((l) =>
+    restockAt.has(l.lineGid) || l.restocked === 0
+      ? { ...l, restockWarehouse: restockAt.get(l.lineGid)?.code ?? null }
+      : { ...l, restocked: 0, restockWarehouse: null },
+  );
+  const firstRestock = recordedPlan.find((l) => l.restocked > 0);
+  const restockWarehouse = firstRestock ? restockAt.get(firstRestock.lineGid)! : null;
 
   let recorded = false;
   const write = async (trx: Trx) => {
@@ -249,8 +263,8 @@ export async function recordRefund(
         order_id: order.id,
         shopify_refund_gid: refund.gid,
         restock_rule: rule,
-        restock_warehouse_id: movements.length > 0 ? warehouseId : null,
-        lines: JSON.stringify(plan),
+        restock_warehouse_id: restockWarehouse?.id ?? null,
+        lines: JSON.stringify(recordedPlan),
         source,
         shopify_created_at: refund.createdAt,
         created_at: now,
@@ -279,14 +293,15 @@ export async function recordRefund(
       {
         id: refund.gid,
         createdAt: refund.createdAt,
-        lines: plan.map((l) => ({
+        lines: recordedPlan.map((l) => ({
           lineId: l.lineGid,
           sku: l.sku,
           quantity: l.quantity,
           restockType: l.restockType,
           restocked: l.restocked,
+          restockWarehouse: l.restockWarehouse,
         })),
-        restockWarehouse: movements.length > 0 ? (warehouse?.code ?? null) : null,
+        restockWarehouse: restockWarehouse?.code ?? null,
       },
       now,
     );
@@ -306,6 +321,42 @@ export async function recordRefund(
     throw e;
   }
   return recorded ? "recorded" : "duplicate";
+}
+
+/**
+ * Where each restocked line's units come back. `order_warehouse`: where the returned units are
+ * now — the warehouse of the location Shopify restocked them at — else where they left the
+ * ledger (a web order's warehouse is only known once its units were committed somewhere), else
+ * the order's warehouse. `returns_warehouse`: the store's returns warehouse.
+ */
+async function restockWarehouses(
+  db: Db,
+  storeId: number,
+  rule: RestockRule,
+  plan: readonly RestockLine[],
+  at: {
+    leftFrom: ReadonlyMap<string, number>;
+    orderWarehouseId: number | null;
+    returnsWarehouseId: number | null;
+  },
+): Promise<Map<string, { id: number; code: string }>> {
+  const out = new Map<string, { id: number; code: string }>();
+  if (rule === "none") return out;
+  const byId = async (id: number | null | undefined) =>
+    id == null
+      ? undefined
+      : await db.selectFrom("warehouses").select(["id", "code"]).where("id", "=", id).executeTakeFirst();
+  for (const l of plan) {
+    if (l.restocked === 0) continue;
+    const w =
+      rule === "returns_warehouse"
+        ? await byId(at.returnsWarehouseId)
+        : ((l.locationGid ? await warehouseOfLocation(db, storeId, l.locationGid) : null) ??
+          (await byId(at.leftFrom.get(l.lineGid))) ??
+          (await byId(at.orderWarehouseId)));
+    if (w) out.set(l.lineGid, w);
+  }
+  return out;
 }
 
 class StaleRefundPlan extends Error {
