@@ -6,7 +6,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../src/core/clock.ts";
 import { createAdminTransport } from "../src/shopify/admin-client.ts";
-import { ensureWebhooks, registerWebhooks } from "../src/shops/webhook-subscriptions.ts";
+import {
+  ensureWebhooks,
+  isOldHubAddress,
+  LIST_WEBHOOKS_QUERY,
+  registerWebhooks,
+} from "../src/shops/webhook-subscriptions.ts";
 import { startTestHub, type TestHub } from "./support/hub.ts";
 import { connectDirectly, type EmulatedStore, emulatedStore } from "./support/shopify.ts";
 
@@ -46,5 +51,79 @@ describe("webhook subscriptions check", () => {
       .where("kind", "=", "webhooks_registered")
       .execute();
     expect(logged).toHaveLength(1);
+  });
+
+  it("when the public URL changes, deletes the hub's own subscriptions at the old address, never others", async () => {
+    const other = await emulatedStore({ emulator: store.emulator, domain: "moved.myshopify.com", skus: [] });
+    const storeId = await connectDirectly(hub.ctx.database.db, other, [[], []]);
+    const transport = createAdminTransport({
+      store: other.domain,
+      urlTemplate: `${other.emulator.url}/{shop}`,
+      getAccessToken: async () => other.token,
+      clock: systemClock,
+      logger: hub.ctx.logger,
+    });
+    const list = async () =>
+      (
+        await transport.graphql<{
+          webhookSubscriptions: { nodes: { id: string; topic: string; uri: string }[] };
+        }>(LIST_WEBHOOKS_QUERY, { after: null })
+      ).data.webhookSubscriptions.nodes
+        .map((n) => `${n.topic} ${n.uri}`)
+        .sort();
+    const OLD = "https://old-hub.example.com/webhooks/shopify";
+    const NEW = "https://new-hub.example.com/webhooks/shopify";
+    const FOREIGN = "https://old-hub.example.com/some-other-handler";
+    const topics = ["APP_UNINSTALLED", "ORDERS_CREATE"];
+    await registerWebhooks(transport, topics, OLD);
+    await registerWebhooks(transport, ["ORDERS_CREATE"], FOREIGN);
+    const s = { id: storeId, domain: other.domain };
+
+    // A new address Shopify refuses (not HTTPS): the old subscriptions stay, they still deliver.
+    const refused = await ensureWebhooks(
+      hub.ctx,
+      s,
+      transport,
+      topics,
+      "http://new-hub.example.com/webhooks/shopify",
+    );
+    expect(refused.failed.map((f) => f.topic)).toEqual(topics);
+    expect(refused.removed).toEqual([]);
+    expect(await list()).toEqual([
+      `APP_UNINSTALLED ${OLD}`,
+      `ORDERS_CREATE ${FOREIGN}`,
+      `ORDERS_CREATE ${OLD}`,
+    ]);
+
+    // The https address: created there, the old hub address deleted, the other handler kept.
+    const moved = await ensureWebhooks(hub.ctx, s, transport, topics, NEW);
+    expect(moved.created).toEqual(topics);
+    expect(moved.removed.map((r) => r.topic).sort()).toEqual(topics);
+    expect(await list()).toEqual([
+      `APP_UNINSTALLED ${NEW}`,
+      `ORDERS_CREATE ${NEW}`,
+      `ORDERS_CREATE ${FOREIGN}`,
+    ]);
+    const logged = await hub.ctx.database.db
+      .selectFrom("activity_log")
+      .select("message")
+      .where("store_id", "=", storeId)
+      .where("kind", "=", "webhooks_old_address_removed")
+      .execute();
+    expect(logged.map((l) => l.message)).toEqual([
+      "webhooks moved to https://new-hub.example.com: 2 subscription(s) at the old address https://old-hub.example.com deleted",
+    ]);
+    // Nothing more to do the next time.
+    expect((await ensureWebhooks(hub.ctx, s, transport, topics, NEW)).removed).toEqual([]);
+  });
+
+  it("isOldHubAddress: same webhook path at another address only", () => {
+    const now = "https://hub.example.com/webhooks/shopify";
+    expect(isOldHubAddress("https://old.example.com/webhooks/shopify", now)).toBe(true);
+    expect(isOldHubAddress("https://old.example.com/webhooks/shopify/", now)).toBe(true);
+    expect(isOldHubAddress(now, now)).toBe(false);
+    expect(isOldHubAddress("https://old.example.com/hooks", now)).toBe(false);
+    expect(isOldHubAddress("https://old.example.com/webhooks/shopify?x=1", now)).toBe(false);
+    expect(isOldHubAddress("not a url", now)).toBe(false);
   });
 });

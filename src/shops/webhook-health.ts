@@ -8,6 +8,9 @@
  * - `checkWebhooks` lists a store's subscriptions, re-creates the missing ones and records the
  *   outcome in `webhook_health`: the console shows a store as degraded while subscriptions are
  *   missing or refused, or while its address cannot work; /metrics exports the same.
+ * - When the public URL changed, the hub's own subscriptions at the old address (the same webhook
+ *   path on another origin) are deleted once the new address holds their topic, and the move is
+ *   logged; subscriptions at any other path are never touched (webhook-subscriptions.ts).
  * - Meanwhile the order backfill and the drift check (both polls, on their own schedule) cover
  *   what the missing webhooks did not bring.
  */
@@ -116,6 +119,31 @@ export async function checkWebhooks(
     .values({ store_id: store.id, ...row })
     .onConflict((oc) => oc.column("store_id").doUpdateSet(row))
     .execute();
+  if (registration.removed.length > 0 || registration.removeFailed.length > 0) {
+    const origins = [
+      ...new Set([...registration.removed, ...registration.removeFailed].map((r) => new URL(r.uri).origin)),
+    ];
+    await logActivity(
+      db,
+      {
+        storeId: store.id,
+        flow: "connection",
+        kind: "webhooks_old_address_removed",
+        level: registration.removeFailed.length > 0 ? "warn" : "info",
+        message:
+          `webhooks moved to ${new URL(uri).origin}: ${registration.removed.length} subscription(s) at the old address ${origins.join(", ")} deleted` +
+          (registration.removeFailed.length > 0
+            ? `; ${registration.removeFailed.length} could not be deleted (${registration.removeFailed.map((f) => `${f.topic}: ${f.message}`).join("; ")}), tried again at the next check`
+            : ""),
+        data: {
+          removed: registration.removed.map((r) => r.topic),
+          removeFailed: registration.removeFailed.map((r) => r.topic),
+          oldOrigins: origins,
+        },
+      },
+      now,
+    );
+  }
   if (missing.length > 0 || (before?.problem ?? null) !== problem) {
     await logActivity(
       db,

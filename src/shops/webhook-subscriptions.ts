@@ -45,10 +45,45 @@ export const CREATE_WEBHOOK_MUTATION = graphql`
   }
 `;
 
+export const DELETE_WEBHOOK_MUTATION = graphql`
+  mutation TillbridgeWebhookSubscriptionDelete($id: ID!) {
+    webhookSubscriptionDelete(id: $id) {
+      deletedWebhookSubscriptionId
+      userErrors {
+        field
+        message
+      }
+    }
+  }
+`;
+
 export interface WebhookRegistration {
   readonly created: string[];
   readonly existing: string[];
   readonly failed: { topic: string; message: string }[];
+  /**
+   * The hub's own subscriptions at an old address (same webhook path, another origin: the public
+   * URL changed) deleted once the topic's subscription at the current address existed.
+   */
+  readonly removed: { topic: string; uri: string }[];
+  /** Old-address subscriptions Shopify refused to delete (tried again at the next check). */
+  readonly removeFailed: { topic: string; uri: string; message: string }[];
+}
+
+/**
+ * Whether a subscription is the hub's own at another address: its path is the hub's webhook path
+ * (`/webhooks/shopify`) and its address is not the current one. Anything else the app holds (a
+ * path the hub does not serve) is never touched.
+ */
+export function isOldHubAddress(subscriptionUri: string, currentUri: string): boolean {
+  if (subscriptionUri === currentUri) return false;
+  try {
+    const old = new URL(subscriptionUri);
+    const now = new URL(currentUri);
+    return old.pathname.replace(/\/$/, "") === now.pathname.replace(/\/$/, "") && old.search === "";
+  } catch {
+    return false;
+  }
 }
 
 export async function registerWebhooks(
@@ -65,7 +100,7 @@ export async function registerWebhooks(
       ).data.webhookSubscriptions,
   );
   const have = new Set(subscriptions.filter((s) => s.uri === uri).map((s) => s.topic));
-  const out: WebhookRegistration = { created: [], existing: [], failed: [] };
+  const out: WebhookRegistration = { created: [], existing: [], failed: [], removed: [], removeFailed: [] };
   for (const topic of new Set(topics)) {
     if (have.has(topic)) {
       out.existing.push(topic);
@@ -76,7 +111,26 @@ export async function registerWebhooks(
     }>(CREATE_WEBHOOK_MUTATION, { topic, webhookSubscription: { uri, format: "JSON" } });
     const errors = r.data.webhookSubscriptionCreate.userErrors;
     if (errors.length > 0) out.failed.push({ topic, message: errors.map((e) => e.message).join("; ") });
-    else out.created.push(topic);
+    else {
+      out.created.push(topic);
+      have.add(topic);
+    }
+  }
+  // Only after the current address holds the topic: a new public URL Shopify refuses (not HTTPS)
+  // never costs the store the subscriptions that still deliver.
+  for (const old of subscriptions) {
+    if (!have.has(old.topic) || !isOldHubAddress(old.uri, uri)) continue;
+    const r = await transport.graphql<{
+      webhookSubscriptionDelete: { userErrors: { field: string[] | null; message: string }[] };
+    }>(DELETE_WEBHOOK_MUTATION, { id: old.id });
+    const errors = r.data.webhookSubscriptionDelete.userErrors;
+    if (errors.length > 0)
+      out.removeFailed.push({
+        topic: old.topic,
+        uri: old.uri,
+        message: errors.map((e) => e.message).join("; "),
+      });
+    else out.removed.push({ topic: old.topic, uri: old.uri });
   }
   return out;
 }
