@@ -316,6 +316,52 @@ describe.each(DIALECTS)("customers to Shopify on %s", (dialect) => {
     expect(ada!.companyContactProfiles).toEqual([]);
   });
 
+  it("the company location joins its price group's catalog once the group is a price list in the store", async () => {
+    const made = await transport.graphql<{ catalogCreate: { catalog: { id: string } } }>(
+      `mutation ($input: CatalogCreateInput!) { catalogCreate(input: $input) { catalog { id } userErrors { message } } }`,
+      { input: { title: "Wholesale", status: "ACTIVE", context: { companyLocationIds: [] } } },
+    );
+    const catalogId = made.data.catalogCreate.catalog.id;
+    // What the price publish records once the group is a price list with its catalog (src/prices).
+    // biome-ignore lint/suspicious/noExplicitAny: the price tables are typed in src/prices
+    const db = hub.ctx.database.db as any;
+    const now = Date.now();
+    const { id: groupId } = await db
+      .insertInto("price_groups")
+      .values({ code: "WHOLESALE", name: "Wholesale", currency: "EUR", created_at: now, updated_at: now })
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    await db
+      .insertInto("price_list_state")
+      .values({
+        store_id: storeId,
+        group_id: groupId,
+        price_list_gid: "gid://shopify/PriceList/1",
+        catalog_gid: catalogId,
+        currency: "EUR",
+        error: null,
+        attempts: 0,
+        next_attempt_at: now,
+        synced_at: now,
+        updated_at: now,
+      })
+      .execute();
+    const before = calls().length;
+    await converge();
+    expect(mutationsSince(before, /catalogContextUpdate/)).toHaveLength(1);
+    const s = await state("B-1");
+    expect(s).toMatchObject({ status: "published", catalog_gid: catalogId, error: null });
+    const loc = await transport.graphql<{ companyLocation: { catalogs: { nodes: { id: string }[] } } }>(
+      `query ($id: ID!) { companyLocation(id: $id) { catalogs(first: 5) { nodes { id } } } }`,
+      { id: s.company_location_gid },
+    );
+    expect(loc.data.companyLocation.catalogs.nodes.map((n) => n.id)).toEqual([catalogId]);
+    // B-2 has no price group: left out of the catalog; nothing is sent again.
+    const again = calls().length;
+    await converge();
+    expect(mutationsSince(again, /catalogContextUpdate|customerSet/)).toEqual([]);
+  });
+
   it("a duplicated or crashed publish never makes a second customer, company or contact", async () => {
     const cdb = customerDb(hub.ctx.database.db);
     // As if the hub crashed after Shopify's answers and before recording them.

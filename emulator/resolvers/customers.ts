@@ -8,6 +8,7 @@
 import { gid, parseGid } from "../gid.ts";
 import type { Address, Company, Customer, Shop } from "../state.ts";
 import { type Ctx, connection, type PageArgs, type ResolverMap, tag, userError } from "./kit.ts";
+import { priceStateOf } from "./price-lists.ts";
 
 interface ConsentRecord {
   marketingState: string;
@@ -488,10 +489,62 @@ function contactAssignRole(
   return { companyContactRoleAssignment: a, userErrors: [] };
 }
 
+/** Adds or removes company locations of a company location catalog (a price group's, issue 16). */
+function catalogContextUpdate(
+  ctx: Ctx,
+  args: {
+    catalogId: string;
+    contextsToAdd?: { companyLocationIds?: string[] | null; marketIds?: string[] | null } | null;
+    contextsToRemove?: { companyLocationIds?: string[] | null; marketIds?: string[] | null } | null;
+  },
+) {
+  const fail = (message: string, field: string[], code: string) => ({
+    catalog: null,
+    userErrors: [userError(message, field, code)],
+  });
+  const id = parseGid(args.catalogId, "CompanyLocationCatalog") ?? parseGid(args.catalogId, "MarketCatalog");
+  const catalog = id === undefined ? undefined : priceStateOf(ctx.shop).catalogs.get(id);
+  if (!catalog) return fail("Catalog not found.", ["catalogId"], "CATALOG_NOT_FOUND");
+  if (!args.contextsToAdd && !args.contextsToRemove)
+    return fail(
+      "Contexts to add or remove are required.",
+      ["contextsToAdd"],
+      "REQUIRES_CONTEXTS_TO_ADD_OR_REMOVE",
+    );
+  const add = args.contextsToAdd?.companyLocationIds ?? [];
+  const remove = args.contextsToRemove?.companyLocationIds ?? [];
+  if (args.contextsToAdd?.marketIds || args.contextsToRemove?.marketIds || catalog.marketIds.length > 0)
+    return fail(
+      "The arguments `contextsToAdd` and `contextsToRemove` must match existing catalog context type.",
+      ["contextsToAdd"],
+      "CONTEXT_DRIVER_MISMATCH",
+    );
+  const locations = customerStateOf(ctx.shop).locations;
+  const unknown = [...add, ...remove].findIndex((g) => !locations.has(parseGid(g, "CompanyLocation") ?? -1));
+  if (unknown >= 0)
+    return fail(
+      "Company location not found.",
+      [
+        unknown < add.length ? "contextsToAdd" : "contextsToRemove",
+        "companyLocationIds",
+        String(unknown < add.length ? unknown : unknown - add.length),
+      ],
+      "COMPANY_LOCATION_NOT_FOUND",
+    );
+  catalog.companyLocationIds = [...new Set([...catalog.companyLocationIds, ...add])].filter(
+    (g) => !remove.includes(g),
+  );
+  return { catalog: tag(catalog, "CompanyLocationCatalog"), userErrors: [] };
+}
+
 const consentView = (r: ConsentRecord | undefined, fallback: string) =>
   r ? { ...r } : { marketingState: fallback, marketingOptInLevel: null, consentUpdatedAt: null };
 
 export const customerResolvers: ResolverMap = {
+  QueryRoot: {
+    companyLocation: (_s, args: { id: string }, ctx) =>
+      customerStateOf(ctx.shop).locations.get(parseGid(args.id, "CompanyLocation") ?? -1) ?? null,
+  },
   Mutation: {
     customerSet: (_s, args, ctx) => customerSet(ctx, args),
     customerEmailMarketingConsentUpdate: (
@@ -519,7 +572,9 @@ export const customerResolvers: ResolverMap = {
     companyCreate: (_s, args, ctx) => companyCreate(ctx, args),
     companyAssignCustomerAsContact: (_s, args, ctx) => assignCustomerAsContact(ctx, args),
     companyContactAssignRole: (_s, args, ctx) => contactAssignRole(ctx, args),
+    catalogContextUpdate: (_s, args, ctx) => catalogContextUpdate(ctx, args),
   },
+  CatalogContextUpdatePayload: { catalog: (s) => s.catalog, userErrors: (s) => s.userErrors },
   CustomerSetPayload: { customer: (s) => s.customer, userErrors: (s) => s.userErrors },
   CustomerEmailMarketingConsentUpdatePayload: {
     customer: (s) => s.customer,
@@ -587,6 +642,15 @@ export const customerResolvers: ResolverMap = {
     company: (l: CompanyLocation, _a, ctx) => ctx.shop.companies.get(l.companyId),
     shippingAddress: (l: CompanyLocation) => l.shippingAddress,
     createdAt: (l: CompanyLocation) => l.createdAt,
+    catalogs: (l: CompanyLocation, args: PageArgs, ctx) =>
+      connection(
+        [...priceStateOf(ctx.shop).catalogs.values()]
+          .filter((c) => c.companyLocationIds.includes(gid("CompanyLocation", l.id)))
+          .map((c) => tag(c, "CompanyLocationCatalog")),
+        args,
+        ctx,
+        (c) => c.id,
+      ),
   },
   CompanyAddress: {
     address1: (a: Address) => a.address1 ?? null,
