@@ -444,6 +444,8 @@ export interface WebhookInboxTable {
   processed_at: number | null;
   /** The Shopify order the delivery concerns, when it concerns one (migration 0013). */
   order_gid: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The claim of the worker applying it (migration 0028, src/jobs/queue.ts). */
+  claimed_by: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface CompanyTable {
@@ -626,6 +628,8 @@ export interface ShipmentTable {
   tracking_pending: number;
   created_at: number;
   updated_at: number;
+  /** The claim of the worker delivering it (migration 0028, src/jobs/queue.ts). */
+  claimed_by: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface ShipmentLineTable {

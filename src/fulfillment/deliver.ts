@@ -6,10 +6,13 @@
  * matches; a shipment that cannot match is parked (on hold: retried) or rejected with its reason.
  * Transient failures retry with backoff. Changed packages go out with `fulfillmentTrackingInfoUpdate`.
  */
+
+import type { ExpressionBuilder } from "kysely";
 import type { AppContext } from "../core/context.ts";
 import { coerceError } from "../core/errors.ts";
-import type { ShipmentStatus } from "../db/tables.ts";
+import type { ShipmentStatus, Tables } from "../db/tables.ts";
 import { afterFailure, RETRY } from "../jobs/backoff.ts";
+import { ClaimLostError, claimRows } from "../jobs/queue.ts";
 import { graphql } from "../shopify/graphql.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
 import {
@@ -24,6 +27,13 @@ import { recordFulfillment } from "./shopify-fulfillments.ts";
 export const SHIPMENT_MAX_ATTEMPTS = RETRY.shipments.maxAttempts;
 /** How often a parked shipment (fulfillment order on hold) is checked again. */
 export const PARKED_RECHECK_MS = 10 * 60_000;
+/**
+ * How long a claim keeps other workers off a shipment (src/jobs/queue.ts): far longer than a
+ * delivery takes. Within the store's lease it matters little: a new owner of the store recovers
+ * its predecessor's claims at once (`recoverLostClaims`).
+ */
+export const SHIPMENT_CLAIM_MS = 10 * 60_000;
+const claimOwner = `shipments:${process.pid}`;
 
 /** 5 fulfillment orders × 50 lines stays near 530 cost points, well under the 1,000 ceiling. */
 export const ORDER_FULFILLMENT_ORDERS_QUERY = graphql`
@@ -182,31 +192,56 @@ export async function deliverStoreShipments(
 ): Promise<DeliveryResult> {
   const db = ctx.database.db;
   const result: DeliveryResult = { applied: 0, parked: 0, rejected: 0, retried: 0, trackingUpdated: 0 };
-  const due = await db
-    .selectFrom("shipments")
-    .select(["id", "external_id", "status", "tracking_pending", "attempts"])
-    .where("store_id", "=", storeId)
-    .where("next_attempt_at", "<=", now)
-    .where((eb) =>
-      eb.or([
-        eb("status", "in", ["pending", "parked"]),
-        eb.and([eb("tracking_pending", "=", 1), eb("status", "in", ["applied", "partially_applied"])]),
-      ]),
-    )
-    .orderBy("id")
-    .limit(limit)
-    .execute();
-  for (const s of due) {
+  await recoverLostClaims(ctx, transport, storeId, now);
+  // Claimed on the durable-work core: no other worker delivers these while this one does, and
+  // every outcome below is recorded only under this claim.
+  const claim = await claimRows<{
+    id: number;
+    external_id: string;
+    status: ShipmentStatus;
+    tracking_pending: number;
+    attempts: number;
+  }>(ctx.database, "shipments", {
+    owner: claimOwner,
+    now,
+    limit,
+    visibilityMs: SHIPMENT_CLAIM_MS,
+    pick: (q) =>
+      q
+        .where("q.store_id", "=", storeId)
+        .where("q.next_attempt_at", "<=", now)
+        .where((eb: ExpressionBuilder<Tables, "shipments">) =>
+          eb.or([
+            eb("status", "in", ["pending", "parked"]),
+            eb.and([eb("tracking_pending", "=", 1), eb("status", "in", ["applied", "partially_applied"])]),
+          ]),
+        ),
+  });
+  const token = claim.token;
+  for (const [i, s] of claim.items.entries()) {
     try {
       if (s.status === "pending" || s.status === "parked") {
-        const outcome = await deliverOne(ctx, transport, s.id);
+        const outcome = await deliverOne(ctx, transport, s.id, token);
         if (outcome === "applied") result.applied++;
         else if (outcome === "parked") result.parked++;
         else if (outcome === "rejected" || outcome === "partially_applied") result.rejected++;
       } else if (await updateTracking(ctx, transport, s.id)) result.trackingUpdated++;
+      // Outcomes that left the claim on (a tracking update) give it back.
+      await releaseShipments(ctx, [s.id], token, ctx.clock.now());
     } catch (thrown) {
-      // The store moved to another worker: the shipment is the new owner's to deliver.
-      if ((thrown as { code?: string }).code === "LEASE_LOST") throw thrown;
+      const code = (thrown as { code?: string }).code;
+      // The store moved to another worker: the shipments are the new owner's to deliver.
+      if (code === "LEASE_LOST") {
+        await releaseShipments(
+          ctx,
+          claim.items.slice(i + 1).map((x) => x.id),
+          token,
+          ctx.clock.now(),
+        );
+        throw thrown;
+      }
+      // Another worker took this one over (this one paused past the claim): its to finish.
+      if (code === "CLAIM_LOST") continue;
       const err = coerceError(thrown);
       // The shared retry rule (src/jobs/backoff.ts); the shipment's status is its own: a
       // delivery out of attempts is `failed` (a tracking update keeps its applied status).
@@ -223,8 +258,10 @@ export async function deliverStoreShipments(
             500,
           ),
           updated_at: ctx.clock.now(),
+          claimed_by: null,
         })
         .where("id", "=", s.id)
+        .where("claimed_by", "=", token)
         .execute();
       ctx.logger.warn(
         { shipment: s.external_id, attempts, dead, reason: err.message.slice(0, 200) },
@@ -235,11 +272,75 @@ export async function deliverStoreShipments(
   return result;
 }
 
-/** Records a shipment's outcome; fenced by the transport's lease (a former owner cannot). */
+/** Gives claimed shipments back untouched, due at `now` (only while the claim is `token`). */
+async function releaseShipments(ctx: AppContext, ids: readonly number[], token: string, now: number) {
+  if (ids.length === 0) return;
+  await ctx.database.db
+    .updateTable("shipments")
+    .set({ claimed_by: null, next_attempt_at: now })
+    .where("id", "in", [...ids])
+    .where("claimed_by", "=", token)
+    .execute();
+}
+
+/**
+ * Claims of the store's shipments left by a former holder of its lease (it died, or lost the
+ * store mid-delivery): only the lease holder delivers a store's shipments, one pass at a time, so
+ * any claim seen here is not running any more. Its attempt is counted — the next one first looks
+ * in Shopify for fulfillments it may have created (`adoptLostFulfillments`) — and a tracking
+ * update it had taken is due again. Fenced by the lease: a former owner cannot do this.
+ */
+async function recoverLostClaims(ctx: AppContext, transport: AdminTransport, storeId: number, now: number) {
+  await ctx.database.db.transaction().execute(async (trx) => {
+    const lost = await trx
+      .selectFrom("shipments")
+      .select(["id", "status"])
+      .where("store_id", "=", storeId)
+      .where("claimed_by", "is not", null)
+      .execute();
+    if (lost.length === 0) return;
+    await transport.fence?.(trx);
+    const tracking = lost.filter((l) => l.status === "applied" || l.status === "partially_applied");
+    await trx
+      .updateTable("shipments")
+      .set((eb) => ({
+        claimed_by: null,
+        next_attempt_at: now,
+        attempts: eb("attempts", "+", 1),
+        updated_at: now,
+      }))
+      .where(
+        "id",
+        "in",
+        lost.map((l) => l.id),
+      )
+      .execute();
+    if (tracking.length > 0)
+      await trx
+        .updateTable("shipments")
+        .set({ tracking_pending: 1 })
+        .where(
+          "id",
+          "in",
+          tracking.map((l) => l.id),
+        )
+        .execute();
+    ctx.logger.warn(
+      { storeId, shipments: lost.map((l) => l.id) },
+      "shipments left claimed by a former owner of the store: counted as an attempt, delivered again",
+    );
+  });
+}
+
+/**
+ * Records a shipment's outcome; fenced by the transport's lease (a former owner cannot) and by
+ * the shipment's claim (`ClaimLostError` when another worker has taken it).
+ */
 async function setStatus(
   ctx: AppContext,
   transport: AdminTransport,
   id: number,
+  token: string,
   status: ShipmentStatus,
   reason: string | null,
   nextAttemptAt?: number,
@@ -247,21 +348,29 @@ async function setStatus(
   const now = ctx.clock.now();
   await ctx.database.db.transaction().execute(async (trx) => {
     await transport.fence?.(trx);
-    await trx
+    const r = await trx
       .updateTable("shipments")
       .set({
         status,
         reason,
         updated_at: now,
         next_attempt_at: nextAttemptAt ?? now,
+        claimed_by: null,
         ...(status === "applied" ? { attempts: 0 } : {}),
       })
       .where("id", "=", id)
-      .execute();
+      .where("claimed_by", "=", token)
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) throw new ClaimLostError("shipments", id);
   });
 }
 
-async function deliverOne(ctx: AppContext, transport: AdminTransport, id: number): Promise<ShipmentStatus> {
+async function deliverOne(
+  ctx: AppContext,
+  transport: AdminTransport,
+  id: number,
+  token: string,
+): Promise<ShipmentStatus> {
   const db = ctx.database.db;
   // Packages read after this point are what Shopify gets; a later PATCH sets the flag again.
   await db.updateTable("shipments").set({ tracking_pending: 0 }).where("id", "=", id).execute();
@@ -302,7 +411,7 @@ async function deliverOne(ctx: AppContext, transport: AdminTransport, id: number
     }))
     .filter((l) => l.quantity > 0);
   if (remaining.length === 0) {
-    await setStatus(ctx, transport, id, "applied", null);
+    await setStatus(ctx, transport, id, token, "applied", null);
     return "applied";
   }
   const locations = new Set(
@@ -326,6 +435,7 @@ async function deliverOne(ctx: AppContext, transport: AdminTransport, id: number
       ctx,
       transport,
       id,
+      token,
       "rejected",
       `order ${s.shopify_order_gid} no longer exists in Shopify`,
     );
@@ -344,12 +454,12 @@ async function deliverOne(ctx: AppContext, transport: AdminTransport, id: number
   }));
   const match = matchFulfillmentOrders(remaining, fos, locations);
   if (match.kind === "park") {
-    await setStatus(ctx, transport, id, "parked", match.reason, ctx.clock.now() + PARKED_RECHECK_MS);
+    await setStatus(ctx, transport, id, token, "parked", match.reason, ctx.clock.now() + PARKED_RECHECK_MS);
     return "parked";
   }
   if (match.kind !== "ok") {
     const status = done.length > 0 ? "partially_applied" : "rejected";
-    await setStatus(ctx, transport, id, status, match.reason);
+    await setStatus(ctx, transport, id, token, status, match.reason);
     return status;
   }
   const tracking = await shipmentTracking(db, id);
@@ -367,11 +477,11 @@ async function deliverOne(ctx: AppContext, transport: AdminTransport, id: number
     else refused.push(errors);
   }
   if (refused.length === 0) {
-    await setStatus(ctx, transport, id, "applied", null);
+    await setStatus(ctx, transport, id, token, "applied", null);
     return "applied";
   }
   const status = created > 0 ? "partially_applied" : "rejected";
-  await setStatus(ctx, transport, id, status, `Shopify refused: ${refused.join("; ")}`.slice(0, 1000));
+  await setStatus(ctx, transport, id, token, status, `Shopify refused: ${refused.join("; ")}`.slice(0, 1000));
   return status;
 }
 

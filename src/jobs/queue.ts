@@ -67,9 +67,56 @@ const loose = (db: Executor) => db as unknown as AnyDb;
 /** The table's name as the untyped builder takes it. */
 const tableOf = (spec: { readonly table: string }): string => spec.table;
 
+/** A settle refused because the item's claim is no longer the caller's (it lapsed and was taken). */
+export class ClaimLostError extends Error {
+  readonly code = "CLAIM_LOST";
+  constructor(
+    readonly table: string,
+    readonly id: number,
+  ) {
+    super(`${table} item ${id}: its claim lapsed and another worker took it`);
+    this.name = "ClaimLostError";
+  }
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the pick query of any queue table, narrowed by the caller
+export type PickQuery = any;
+
+/**
+ * The claim itself, for any table with `id`, `next_attempt_at` and `claimed_by` (queues whose
+ * statuses and errors are their own, like shipments): `pick` narrows the select of candidate
+ * rows (alias `q`) to those due; the first `limit` by id are stamped with a new token and moved
+ * `visibilityMs` ahead. `FOR UPDATE SKIP LOCKED` on PostgreSQL; one atomic UPDATE on SQLite.
+ */
+export async function claimRows<Row>(
+  database: Pick<Database, "db" | "dialect">,
+  table: string,
+  options: {
+    readonly owner: string;
+    readonly now: number;
+    readonly limit: number;
+    readonly visibilityMs: number;
+    readonly pick: (query: PickQuery) => PickQuery;
+  },
+): Promise<Claim<Row>> {
+  const db = loose(database.db);
+  const token = `${options.owner}:${randomBytes(6).toString("hex")}`;
+  let pick = options.pick(db.selectFrom(`${table} as q`).select("q.id"));
+  pick = pick.orderBy("q.id").limit(options.limit);
+  if (database.dialect === "postgres") pick = pick.forUpdate().skipLocked();
+  const rows = await db
+    .updateTable(table)
+    .set({ claimed_by: token, next_attempt_at: options.now + options.visibilityMs })
+    .where("id", "in", pick)
+    .returningAll()
+    .execute();
+  rows.sort((a, b) => Number(a.id) - Number(b.id));
+  return { token, items: rows as Row[] };
+}
+
 /**
  * Claims up to `limit` due items. `where` narrows the pick (a store's items, an ordering rule);
- * it sees the queue table under the alias `q`.
+ * it sees the queue table under the alias `q`; `narrow` may add to the pick query itself.
  */
 export async function claimDue<T extends QueueTableName>(
   database: Pick<Database, "db" | "dialect">,
@@ -79,28 +126,24 @@ export async function claimDue<T extends QueueTableName>(
     readonly now: number;
     readonly limit: number;
     readonly where?: (eb: ExpressionBuilder<Tables & { q: Tables[T] }, "q">) => Expression<SqlBool>;
+    readonly narrow?: (query: PickQuery) => PickQuery;
   },
 ): Promise<Claim<Selectable<Tables[T]>>> {
   if (!spec.claims) throw new Error(`queue ${spec.table} has no claims`);
-  const db = loose(database.db);
-  const token = `${options.owner}:${randomBytes(6).toString("hex")}`;
-  let pick = db
-    .selectFrom(`${tableOf(spec)} as q`)
-    .select("q.id")
-    .where("q.status", "in", [...spec.waiting])
-    .where("q.next_attempt_at", "<=", options.now);
-  // biome-ignore lint/suspicious/noExplicitAny: see AnyDb
-  if (options.where) pick = pick.where(options.where as any);
-  pick = pick.orderBy("q.id").limit(options.limit);
-  if (database.dialect === "postgres") pick = pick.forUpdate().skipLocked();
-  const rows = await db
-    .updateTable(tableOf(spec))
-    .set({ claimed_by: token, next_attempt_at: options.now + spec.visibilityMs })
-    .where("id", "in", pick)
-    .returningAll()
-    .execute();
-  rows.sort((a, b) => Number(a.id) - Number(b.id));
-  return { token, items: rows as Selectable<Tables[T]>[] };
+  return claimRows<Selectable<Tables[T]>>(database, tableOf(spec), {
+    owner: options.owner,
+    now: options.now,
+    limit: options.limit,
+    visibilityMs: spec.visibilityMs,
+    pick: (query) => {
+      let pick = query
+        .where("q.status", "in", [...spec.waiting])
+        .where("q.next_attempt_at", "<=", options.now);
+      if (options.where) pick = pick.where(options.where);
+      if (options.narrow) pick = options.narrow(pick);
+      return pick;
+    },
+  });
 }
 
 /** Records a successful attempt (with the caller's own columns); false when the claim was lost. */

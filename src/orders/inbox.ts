@@ -7,13 +7,21 @@
  * The inbox is generic: other capabilities store their topics here and process them with
  * their own handlers (`processInbox` only takes the topics this module handles).
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { yieldToEventLoop } from "../core/clock.ts";
 import type { AppContext } from "../core/context.ts";
 import { coerceError } from "../core/errors.ts";
 import { chunks } from "../db/batching.ts";
 import type { Trx } from "../inventory/ledger-store.ts";
 import { RETRY } from "../jobs/backoff.ts";
-import { type QueueSpec, replay, settleFailed } from "../jobs/queue.ts";
+import {
+  ClaimLostError,
+  claimDue,
+  type QueueSpec,
+  releaseClaim,
+  replay,
+  settleFailed,
+} from "../jobs/queue.ts";
 import { importOrderTx, lockOrders } from "./intake.ts";
 import { restTransaction, transactionFromRest } from "./money.ts";
 import { orderGidOf } from "./order-gid.ts";
@@ -28,7 +36,12 @@ export const TRANSACTION_TOPIC = "order_transactions/create";
 /** Every topic `processInbox` handles (register these subscriptions when a store connects). */
 export const HANDLED_TOPICS: readonly string[] = [...ORDER_TOPICS, TRANSACTION_TOPIC, ...COMPLIANCE_TOPICS];
 
-/** The inbox's retries on the hub's durable-work core (src/jobs/): one backoff, dead letters, replay. */
+/**
+ * The inbox on the hub's durable-work core (src/jobs/): claimed (so two processes never apply
+ * one delivery at once), one backoff, dead letters, replay. A claim covers a few deliveries
+ * (`INBOX_CLAIM_SIZE`) for `visibilityMs`, far longer than applying them takes; the deliveries
+ * of a process that died come back once it has passed.
+ */
 export const INBOX_QUEUE: QueueSpec<"webhook_inbox"> = {
   table: "webhook_inbox",
   policy: RETRY.inbox,
@@ -37,10 +50,11 @@ export const INBOX_QUEUE: QueueSpec<"webhook_inbox"> = {
   done: "done",
   dead: "dead",
   replayable: ["dead", "failed"],
-  // Deliveries are applied in a transaction that re-checks their status (see processInbox).
-  claims: false,
-  visibilityMs: 0,
+  claims: true,
+  visibilityMs: 15_000,
 };
+/** How many deliveries one claim takes (a drain claims again until its limit). */
+export const INBOX_CLAIM_SIZE = 10;
 export const INBOX_MAX_ATTEMPTS = INBOX_QUEUE.policy.maxAttempts;
 
 export interface WebhookDelivery {
@@ -266,6 +280,15 @@ export interface InboxRow {
 type InboxQuery = any;
 
 /**
+ * The delivery being applied and its claim, for `markInboxDone`: the handlers of every
+ * capability mark their row done (in the transaction of its effects) without knowing the claim,
+ * and the mark is refused — rolling those effects back — when the claim is no longer this
+ * worker's (it paused past the claim's lifetime and another worker took the delivery).
+ */
+const applying = new AsyncLocalStorage<{ readonly id: number; readonly token: string; done: boolean }>();
+const drainOwner = `inbox:${process.pid}`;
+
+/**
  * The one loop over due inbox rows, shared by every capability that stores topics here.
  * `apply` applies a row and marks it done (ideally in the transaction of its effects, see
  * `markInboxDone`); an `InboxRejection` is final, anything else is retried with backoff and
@@ -283,56 +306,82 @@ export async function drainInbox(
 ): Promise<InboxRunResult> {
   const db = ctx.database.db;
   const now = ctx.clock.now();
-  let query = db
-    .selectFrom("webhook_inbox")
-    .select(["id", "shop", "topic", "body", "attempts"])
-    .where("status", "in", ["pending", "failed"])
-    .where("next_attempt_at", "<=", now)
-    .where("topic", "in", [...options.topics]);
-  if (options.narrow) query = options.narrow(query);
-  const due: InboxRow[] = await query.orderBy("id").limit(options.limit).execute();
   let processed = 0;
   let failed = 0;
   let dead = 0;
-  for (const row of due) {
-    await yieldToEventLoop();
-    try {
-      await options.apply(row);
-      processed++;
-    } catch (thrown) {
-      const err = coerceError(thrown);
-      const { attempts, dead: isDead } = await settleFailed(db, INBOX_QUEUE, row, null, err.message, now, {
-        permanent: err instanceof InboxRejection,
-      });
-      if (isDead) dead++;
-      else failed++;
-      // Ids and the reason only: the body may hold personal data.
-      ctx.logger.warn(
-        {
-          inboxId: row.id,
-          shop: row.shop,
-          topic: row.topic,
-          attempts,
-          dead: isDead,
-          reason: err.message.slice(0, 200),
-        },
-        "webhook inbox: delivery not applied",
-      );
+  for (let taken = 0; taken < options.limit; ) {
+    const claim = await claimDue(ctx.database, INBOX_QUEUE, {
+      owner: drainOwner,
+      now: ctx.clock.now(),
+      limit: Math.min(INBOX_CLAIM_SIZE, options.limit - taken),
+      narrow: (query) => {
+        const q = query.where("q.topic", "in", [...options.topics]);
+        return options.narrow ? options.narrow(q) : q;
+      },
+    });
+    if (claim.items.length === 0) break;
+    taken += claim.items.length;
+    for (const row of claim.items) {
+      await yieldToEventLoop();
+      try {
+        const state = { id: row.id, token: claim.token, done: false };
+        await applying.run(state, () => options.apply(row));
+        processed++;
+        // A handler that left the delivery waiting (not marked done) gets it back at once.
+        if (!state.done) await releaseClaim(db, INBOX_QUEUE, [row.id], claim.token, ctx.clock.now());
+      } catch (thrown) {
+        const err = coerceError(thrown);
+        if (err instanceof ClaimLostError) {
+          ctx.logger.warn(
+            { inboxId: row.id, topic: row.topic },
+            "webhook inbox: claim lapsed, left to its new worker",
+          );
+          continue;
+        }
+        const r = await settleFailed(db, INBOX_QUEUE, row, claim.token, err.message, now, {
+          permanent: err instanceof InboxRejection,
+        });
+        if (!r.recorded) continue;
+        if (r.dead) dead++;
+        else failed++;
+        // Ids and the reason only: the body may hold personal data.
+        ctx.logger.warn(
+          {
+            inboxId: row.id,
+            shop: row.shop,
+            topic: row.topic,
+            attempts: r.attempts,
+            dead: r.dead,
+            reason: err.message.slice(0, 200),
+          },
+          "webhook inbox: delivery not applied",
+        );
+      }
     }
   }
   return { processed, failed, dead };
 }
 
+/**
+ * Marks a delivery applied. Inside `drainInbox` the mark is fenced by the delivery's claim: when
+ * the claim lapsed and another worker took the delivery, it throws `ClaimLostError`, so the
+ * transaction of the delivery's effects rolls back.
+ */
 export async function markInboxDone(
   db: Trx | AppContext["database"]["db"],
   id: number,
   now: number,
 ): Promise<void> {
-  await db
+  const claim = applying.getStore();
+  const fenced = claim !== undefined && claim.id === id;
+  let q = db
     .updateTable("webhook_inbox")
-    .set({ status: "done", processed_at: now, last_error: null })
-    .where("id", "=", id)
-    .execute();
+    .set({ status: "done", processed_at: now, last_error: null, claimed_by: null })
+    .where("id", "=", id);
+  if (fenced) q = q.where("claimed_by", "=", claim.token);
+  const r = await q.executeTakeFirst();
+  if (fenced && Number(r.numUpdatedRows) === 0) throw new ClaimLostError("webhook_inbox", id);
+  if (fenced) claim.done = true;
 }
 
 /** Applies up to `limit` due deliveries of the handled topics. Call it from the worker loop (every tick). */
