@@ -1076,6 +1076,11 @@ export class Control {
     return this.webhooks.idle(timeoutMs);
   }
 
+  /** Deliveries waiting for their endpoint: in memory, and in files beyond the in-memory bound. */
+  webhookQueue(): { inMemory: number; inFiles: number } {
+    return this.webhooks.queued();
+  }
+
   /** Bulk operations of a shop (status, counts, and why a failed one failed). */
   listBulkOperations(domain: string) {
     return [...this.store.shop(domain).bulkOperations.values()].map((b) => ({

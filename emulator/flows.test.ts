@@ -499,6 +499,60 @@ describe("webhook faults", () => {
     }
   });
 
+  it("keeps a bounded queue in memory: the rest waits in a file and arrives in order, each once", async () => {
+    const c = emu.control;
+    const shop = "backlog.myshopify.com";
+    c.createShop({ domain: shop });
+    const loc = c.createLocation(shop, { name: "W" });
+    c.createProduct(shop, { title: "T", variants: [{ sku: "Q-1", inventory: { [loc.id]: 1000 } }] });
+    const orderIds: number[] = [];
+    const slow = createServer((req, res) => {
+      let body = "";
+      req.on("data", (d) => {
+        body += d;
+      });
+      req.on("end", () =>
+        setTimeout(() => {
+          orderIds.push((JSON.parse(body) as { id: number }).id);
+          res.end("ok");
+        }, 1),
+      );
+    });
+    await new Promise<void>((r) => slow.listen(0, "127.0.0.1", r));
+    const { accessToken } = c.mintToken({ shop, clientId: s.clientId });
+    const r = await gql(
+      emu,
+      accessToken,
+      `mutation($sub: WebhookSubscriptionInput!) { webhookSubscriptionCreate(topic: ORDERS_CREATE, webhookSubscription: $sub) { userErrors { message } } }`,
+      { sub: { uri: `http://127.0.0.1:${(slow.address() as AddressInfo).port}/webhooks` } },
+      shop,
+    );
+    expect(r.body.data.webhookSubscriptionCreate.userErrors).toEqual([]);
+    const before = c.setWebhookOptions({});
+    c.setWebhookOptions({ maxConcurrentPerUri: 1, maxWaitingInMemoryPerUri: 5 });
+    try {
+      const placed = Array.from(
+        { length: 120 },
+        () => c.placeOrder(shop, { lineItems: [{ sku: "Q-1", quantity: 1 }] }).legacyId,
+      );
+      await new Promise((done) => setTimeout(done, 5));
+      const queued = c.webhookQueue();
+      expect(queued.inMemory).toBeLessThanOrEqual(5);
+      expect(queued.inFiles).toBeGreaterThan(50);
+      await c.webhooksIdle(30_000);
+      expect(orderIds).toEqual(placed);
+      // The logged deliveries are the ones sent (read back from the file as the same records).
+      const ds = c.webhookDeliveries({ shop });
+      expect(ds).toHaveLength(120);
+      expect(ds.every((d) => d.status === "delivered" && d.attempts.length === 1)).toBe(true);
+      expect(c.webhookQueue()).toEqual({ inMemory: 0, inFiles: 0 });
+    } finally {
+      c.setWebhookOptions(before);
+      slow.closeAllConnections();
+      await new Promise((done) => slow.close(done));
+    }
+  });
+
   it("lists and deletes the app's subscriptions", async () => {
     const c = emu.control;
     const { accessToken } = c.mintToken({ shop: "faulty.myshopify.com", clientId: s.clientId });

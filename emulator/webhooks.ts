@@ -6,9 +6,12 @@
 // after the retries run out a subscription made through the Admin API is deleted. Retries are due by
 // the emulator's clock too, so a test can advance it through the schedule instead of waiting hours.
 import { createHmac, randomUUID } from "node:crypto";
+import { closeSync, ftruncateSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { DEFAULT_SHOP_TIMEZONE, restTimes } from "./rest-time.ts";
 import { API_VERSION } from "./schema.ts";
-import { pushCapped, type Shop, type Store } from "./state.ts";
+import { LOG_LIMIT, pushCapped, type Shop, type Store } from "./state.ts";
 
 export interface DeliveryAttempt {
   at: string;
@@ -45,6 +48,13 @@ export interface WebhookOptions {
    * once overflow the receiver's accept queue, time out together and retry together.
    */
   maxConcurrentPerUri: number;
+  /**
+   * Deliveries waiting for one endpoint held in memory at most; the rest wait in a file, in
+   * order, and come back as the queue drains. A hub pushing 500,000 quantities gets 500,000
+   * `inventory_levels/update` echoes faster than it takes them in: held as objects they grew the
+   * emulator's process past 2 GB.
+   */
+  maxWaitingInMemoryPerUri: number;
 }
 
 export const DEFAULT_WEBHOOK_OPTIONS: WebhookOptions = {
@@ -52,7 +62,81 @@ export const DEFAULT_WEBHOOK_OPTIONS: WebhookOptions = {
   maxAttempts: 9,
   baseDelayMs: 60_000,
   maxConcurrentPerUri: 32,
+  maxWaitingInMemoryPerUri: 5000,
 };
+
+/**
+ * One endpoint's deliveries beyond the in-memory queue: JSON lines appended to a file, read back
+ * a chunk at a time in the order written. Each line carries the delivery's log number, so one
+ * still in the dispatcher's log comes back as that same object (its status and attempts show there).
+ */
+class Spill {
+  private fd: number | undefined;
+  private path: string | undefined;
+  private lines: string[] = [];
+  private writeAt = 0;
+  private readAt = 0;
+  /** Deliveries waiting here. */
+  count = 0;
+
+  constructor(private readonly dir: () => string) {}
+
+  push(seq: number, d: Delivery): void {
+    this.lines.push(`${JSON.stringify([seq, d])}\n`);
+    this.count++;
+    if (this.lines.length >= 256) this.flush();
+  }
+
+  private flush(): void {
+    if (this.lines.length === 0) return;
+    if (this.fd === undefined) {
+      this.path = join(this.dir(), `${randomUUID()}.jsonl`);
+      this.fd = openSync(this.path, "w+");
+    }
+    const buf = Buffer.from(this.lines.join(""), "utf8");
+    this.lines = [];
+    writeSync(this.fd, buf, 0, buf.length, this.writeAt);
+    this.writeAt += buf.length;
+  }
+
+  /** The oldest waiting deliveries (a chunk of the file; none when empty). */
+  take(): [number, Delivery][] {
+    if (this.count === 0) return [];
+    this.flush();
+    const out: [number, Delivery][] = [];
+    let size = 1 << 20;
+    while (out.length === 0 && this.fd !== undefined && this.readAt < this.writeAt) {
+      const want = Math.min(size, this.writeAt - this.readAt);
+      const buf = Buffer.allocUnsafe(want);
+      const n = readSync(this.fd, buf, 0, want, this.readAt);
+      const end = buf.lastIndexOf(10, n - 1);
+      if (end < 0) {
+        // One line longer than the chunk: read more at once.
+        size *= 2;
+        continue;
+      }
+      for (const line of buf.toString("utf8", 0, end).split("\n"))
+        if (line) out.push(JSON.parse(line) as [number, Delivery]);
+      this.readAt += end + 1;
+    }
+    this.count -= out.length;
+    if (this.count <= 0 && this.fd !== undefined) {
+      this.count = 0;
+      ftruncateSync(this.fd, 0);
+      this.readAt = 0;
+      this.writeAt = 0;
+    }
+    return out;
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+    this.lines = [];
+    this.count = 0;
+    if (this.path) rmSync(this.path, { force: true });
+  }
+}
 
 /** `orders/create` → `ORDERS_CREATE` (the GraphQL enum of a REST-style topic). */
 export function topicEnum(topic: string): string {
@@ -119,8 +203,15 @@ export class WebhookDispatcher {
   private inFlight = new Set<Promise<void>>();
   /** Attempts due but waiting for a free slot at their endpoint, and the slots in use, by URI. */
   private waiting = new Map<string, Delivery[]>();
+  /** Deliveries beyond `maxWaitingInMemoryPerUri`, by URI, in a file. */
+  private spills = new Map<string, Spill>();
+  private spillDir: string | undefined;
   private sending = new Map<string, number>();
   private closed = false;
+  /** Log numbers: a delivery read back from a spill is the logged object while it is in the log. */
+  private seq = 0;
+  private readonly seqOf = new WeakMap<Delivery, number>();
+  private readonly logged = new Map<number, Delivery>();
 
   constructor(private readonly store: Store) {
     store.emit = (shop, topic, payload) => this.emit(shop, topic, payload);
@@ -153,7 +244,7 @@ export class WebhookDispatcher {
       duplicated: false,
       attempts: [],
     };
-    pushCapped(this.deliveries, d);
+    this.log(d);
     if (atMs === undefined || atMs <= this.store.clock.now()) this.schedule(d, 0);
     else this.later.add({ d, dueAt: atMs });
     return d;
@@ -182,7 +273,7 @@ export class WebhookDispatcher {
         duplicated: false,
         attempts: [],
       };
-      pushCapped(this.deliveries, d);
+      this.log(d);
       const f = shop.faults;
       if (Math.random() < f.webhookDropRate) {
         d.status = "dropped";
@@ -193,10 +284,23 @@ export class WebhookDispatcher {
       if (Math.random() < f.webhookDuplicateRate) {
         d.duplicated = true;
         const copy: Delivery = { ...d, attempts: [], status: "pending" };
-        pushCapped(this.deliveries, copy);
+        this.log(copy);
         this.schedule(copy, delay + Math.floor(Math.random() * Math.max(1, f.webhookReorderWindowMs)));
       }
     }
+  }
+
+  /** Keeps the last LOG_LIMIT deliveries (`deliveries`), numbered. */
+  private log(d: Delivery): void {
+    const seq = ++this.seq;
+    this.seqOf.set(d, seq);
+    this.logged.set(seq, d);
+    this.deliveries.push(d);
+    if (this.deliveries.length > LOG_LIMIT)
+      for (const old of this.deliveries.splice(0, this.deliveries.length - LOG_LIMIT)) {
+        const n = this.seqOf.get(old);
+        if (n !== undefined) this.logged.delete(n);
+      }
   }
 
   /** Sends `d` after `delayMs`, once its endpoint has a free slot. */
@@ -210,10 +314,42 @@ export class WebhookDispatcher {
   }
 
   private enqueue(d: Delivery): void {
+    if (this.closed) return;
     const queue = this.waiting.get(d.uri);
-    if (queue) queue.push(d);
+    const spill = this.spills.get(d.uri);
+    // Once some wait in the file, later ones follow them there (first in, first out).
+    if ((spill && spill.count > 0) || (queue?.length ?? 0) >= this.options.maxWaitingInMemoryPerUri) {
+      let s = spill;
+      if (!s) {
+        s = new Spill(() => {
+          this.spillDir ??= mkdtempSync(join(tmpdir(), "emulator-webhooks-"));
+          return this.spillDir;
+        });
+        this.spills.set(d.uri, s);
+      }
+      s.push(this.seqOf.get(d) ?? 0, d);
+    } else if (queue) queue.push(d);
     else this.waiting.set(d.uri, [d]);
     this.pump(d.uri);
+  }
+
+  /** Refills an endpoint's empty in-memory queue from its file; false when nothing waits there. */
+  private refill(uri: string): boolean {
+    const spill = this.spills.get(uri);
+    if (!spill || spill.count === 0) return false;
+    const more = spill.take();
+    if (more.length === 0) return false;
+    let queue = this.waiting.get(uri);
+    if (!queue) {
+      queue = [];
+      this.waiting.set(uri, queue);
+    }
+    for (const [seq, parsed] of more) {
+      const d = (seq > 0 ? this.logged.get(seq) : undefined) ?? parsed;
+      if (d !== parsed) this.seqOf.set(d, seq);
+      queue.push(d);
+    }
+    return true;
   }
 
   /** A retry `delayMs` after the previous attempt was due (by the emulator's clock). */
@@ -266,14 +402,13 @@ export class WebhookDispatcher {
   }
 
   private pump(uri: string): void {
-    const queue = this.waiting.get(uri);
     let busy = this.sending.get(uri) ?? 0;
-    while (
-      queue &&
-      queue.length > 0 &&
-      busy < Math.max(1, this.options.maxConcurrentPerUri) &&
-      !this.closed
-    ) {
+    let queue = this.waiting.get(uri);
+    while (busy < Math.max(1, this.options.maxConcurrentPerUri) && !this.closed) {
+      if (!queue || queue.length === 0) {
+        if (!this.refill(uri)) break;
+        queue = this.waiting.get(uri)!;
+      }
       const d = queue.shift() as Delivery;
       busy++;
       const p = this.attempt(d).finally(() => {
@@ -290,6 +425,7 @@ export class WebhookDispatcher {
   private waitingCount(): number {
     let n = 0;
     for (const q of this.waiting.values()) n += q.length;
+    for (const s of this.spills.values()) n += s.count;
     return n;
   }
 
@@ -335,6 +471,15 @@ export class WebhookDispatcher {
     this.scheduleRetry(d, this.options.baseDelayMs * 2 ** (d.attempts.length - 1));
   }
 
+  /** Deliveries waiting for a free slot: held in memory, and beyond `maxWaitingInMemoryPerUri` in files. */
+  queued(): { inMemory: number; inFiles: number } {
+    let inMemory = 0;
+    let inFiles = 0;
+    for (const q of this.waiting.values()) inMemory += q.length;
+    for (const sp of this.spills.values()) inFiles += sp.count;
+    return { inMemory, inFiles };
+  }
+
   /** Resolves once nothing is pending right now (retries scheduled later still count as pending). */
   async idle(timeoutMs = 10_000): Promise<void> {
     const end = Date.now() + timeoutMs;
@@ -355,5 +500,9 @@ export class WebhookDispatcher {
     this.later.clear();
     this.unlisten();
     this.waiting.clear();
+    for (const s of this.spills.values()) s.close();
+    this.spills.clear();
+    if (this.spillDir) rmSync(this.spillDir, { recursive: true, force: true });
+    this.spillDir = undefined;
   }
 }
