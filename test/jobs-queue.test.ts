@@ -11,6 +11,7 @@ import type { AppContext } from "../src/core/context.ts";
 import { openDatabase } from "../src/db/database.ts";
 import { afterFailure, backoffMs, RETRY } from "../src/jobs/backoff.ts";
 import {
+  ClaimLostError,
   claimDue,
   type QueueSpec,
   releaseClaim,
@@ -18,6 +19,7 @@ import {
   settleDone,
   settleFailed,
 } from "../src/jobs/queue.ts";
+import { drainInbox, INBOX_QUEUE, markInboxDone } from "../src/orders/inbox.ts";
 import { deliverOutbound } from "../src/orders/outbound.ts";
 import { DEFAULT_SETTINGS, saveSettings } from "../src/orders/settings.ts";
 import { processTagJobs } from "../src/orders/tagging.ts";
@@ -206,6 +208,129 @@ describe.each(DIALECTS)("the queue core on %s", (dialect) => {
       permanent: true,
     });
     expect(r).toMatchObject({ dead: true, attempts: 1 });
+  });
+
+  const addDeliveries = async (topic: string, n: number, now: number) =>
+    hub.ctx.database.db
+      .insertInto("webhook_inbox")
+      .values(
+        Array.from({ length: n }, (_, i) => ({
+          webhook_id: `${topic}-${i}`,
+          shop: "claims.myshopify.com",
+          topic,
+          body: "{}",
+          received_at: now,
+          status: "pending" as const,
+          attempts: 0,
+          next_attempt_at: now,
+          last_error: null,
+          processed_at: null,
+        })),
+      )
+      .execute();
+  const inboxRows = (topic: string) =>
+    hub.ctx.database.db
+      .selectFrom("webhook_inbox")
+      .select(["webhook_id", "status", "claimed_by", "attempts"])
+      .where("topic", "=", topic)
+      .orderBy("id")
+      .execute();
+
+  it("webhook inbox: drains running at once (own connections on PostgreSQL) apply each delivery once", async () => {
+    const topic = `test/claims-${dialect}`;
+    await addDeliveries(topic, 35, Date.now());
+    const others = dialect === "postgres" ? [0, 1].map(() => openDatabase(hub.ctx.config.database)) : [];
+    const contexts: AppContext[] =
+      dialect === "postgres"
+        ? [hub.ctx, ...others.map((database) => ({ ...hub.ctx, database }))]
+        : [hub.ctx, hub.ctx, hub.ctx];
+    const applied = new Map<number, number>();
+    try {
+      const results = await Promise.all(
+        contexts.map((ctx) =>
+          drainInbox(ctx, {
+            topics: [topic],
+            limit: 100,
+            apply: async (row) => {
+              applied.set(row.id, (applied.get(row.id) ?? 0) + 1);
+              await new Promise((r) => setTimeout(r, 2));
+              await ctx.database.db
+                .transaction()
+                .execute((trx) => markInboxDone(trx, row.id, ctx.clock.now()));
+            },
+          }),
+        ),
+      );
+      expect(results.reduce((n, r) => n + r.processed, 0)).toBe(35);
+    } finally {
+      for (const d of others) await d.close();
+    }
+    expect(applied.size).toBe(35);
+    expect([...applied.values()].filter((n) => n !== 1)).toEqual([]);
+    expect((await inboxRows(topic)).every((r) => r.status === "done" && r.claimed_by === null)).toBe(true);
+  });
+
+  it("webhook inbox: a drain whose claim lapsed cannot mark the delivery done; its effects roll back", async () => {
+    const topic = `test/lapsed-${dialect}`;
+    const now = Date.now();
+    await addDeliveries(topic, 1, now);
+    const db = hub.ctx.database.db;
+    // The delivery's effect: a row written in the transaction that marks it done.
+    const effect = (trx: typeof db, who: string) =>
+      trx
+        .insertInto("webhook_inbox")
+        .values({
+          webhook_id: `${topic}-effect-${who}`,
+          shop: "claims.myshopify.com",
+          topic: `${topic}-effects`,
+          body: "{}",
+          received_at: now,
+          status: "done",
+          attempts: 0,
+          next_attempt_at: now,
+          last_error: null,
+          processed_at: now,
+        })
+        .execute();
+    // Worker B comes after A's claim lapsed (its clock is past the claim's lifetime).
+    const later: AppContext = {
+      ...hub.ctx,
+      clock: { now: () => Date.now() + INBOX_QUEUE.visibilityMs + 1000 },
+    };
+    let lost: unknown;
+    const a = await drainInbox(hub.ctx, {
+      topics: [topic],
+      limit: 10,
+      apply: async (row) => {
+        // A pauses here; B takes the delivery over and applies it.
+        const b = await drainInbox(later, {
+          topics: [topic],
+          limit: 10,
+          apply: (r) =>
+            db.transaction().execute(async (trx) => {
+              await effect(trx, "B");
+              await markInboxDone(trx, r.id, later.clock.now());
+            }),
+        });
+        expect(b.processed).toBe(1);
+        try {
+          await db.transaction().execute(async (trx) => {
+            await effect(trx, "A");
+            await markInboxDone(trx, row.id, hub.ctx.clock.now());
+          });
+        } catch (err) {
+          lost = err;
+          throw err;
+        }
+      },
+    });
+    expect(lost).toBeInstanceOf(ClaimLostError);
+    // Neither counted as applied nor as failed by A: the delivery is B's.
+    expect(a).toEqual({ processed: 0, failed: 0, dead: 0 });
+    expect(await inboxRows(topic)).toEqual([
+      { webhook_id: `${topic}-0`, status: "done", claimed_by: null, attempts: 0 },
+    ]);
+    expect((await inboxRows(`${topic}-effects`)).map((r) => r.webhook_id)).toEqual([`${topic}-effect-B`]);
   });
 });
 
