@@ -138,6 +138,8 @@ export function OrderActions(props: {
   name: string;
   cancelled: boolean;
   pickup: boolean;
+  /** Shopify was told the pickup is ready (the customer was notified already). */
+  ready: boolean;
   held: boolean;
   lines: readonly ActionLine[];
   onChanged: () => void;
@@ -231,15 +233,19 @@ export function OrderActions(props: {
   return (
     <div id="order-action-buttons">
       <div class="actions">
-        {button("ready", "Ready for pickup", live && props.pickup)}
+        {button("ready", "Ready for pickup", live && props.pickup && !props.ready && unshipped.length > 0)}
         {button("collected", "Picked up…", live && props.pickup && unshipped.length > 0)}
         {button("substitute", "Substitute a line…", live && unshipped.length > 0)}
         {button("cancel-lines", "Cancel units of a line…", live && unshipped.length > 0)}
         {button("move", "Ship from another store…", live && unshipped.length > 0)}
-        {button("hold", "Place on hold…", live && !props.held)}
+        {button("hold", "Place on hold…", live && !props.held && unshipped.length > 0)}
         {button("release", "Release the hold", live && props.held)}
-        {button("cancel", "Cancel the order…", live)}
+        {button("cancel", "Cancel the order…", live && unshipped.length > 0)}
       </div>
+      {!live && <p class="muted">The order is cancelled: nothing more can be asked of Shopify.</p>}
+      {live && unshipped.length === 0 && !props.held && (
+        <p class="muted">Everything was shipped or collected: returns are received below.</p>
+      )}
       {done && (
         <p class="ok" role="status" id="order-action-done">
           {done}

@@ -107,6 +107,7 @@ export function OrderOperations({
             name={name}
             cancelled={cancelled}
             pickup={f?.deliveryMethod === "pick_up"}
+            ready={f?.readyForPickupAt != null}
             held={f?.held ?? false}
             lines={lines}
             onChanged={changed}
@@ -211,7 +212,7 @@ export function OrderOperations({
               </td>
               {write && (
                 <td>
-                  {r.status === "open" && (
+                  {r.status === "open" && r.lines.some((l) => l.received < l.quantity) && (
                     <button
                       type="button"
                       class="secondary"
