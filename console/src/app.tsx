@@ -6,6 +6,7 @@ import { href, match, useRoute } from "./router.ts";
 import { AccessScreen } from "./screens/access/Access.tsx";
 import { AuditScreen } from "./screens/audit/Audit.tsx";
 import { CatalogScreen } from "./screens/catalog/Catalog.tsx";
+import { CustomersScreen } from "./screens/customers/Customers.tsx";
 import { FailuresScreen } from "./screens/failures/Failures.tsx";
 import { CatalogImportScreen } from "./screens/import/CatalogImport.tsx";
 import { OrderPage } from "./screens/orders/OrderPage.tsx";
@@ -85,6 +86,7 @@ function Shell() {
     { path: "/catalog", label: "Catalog" },
     { path: "/import", label: "Import" },
     { path: "/publish", label: "Publish" },
+    { path: "/customers", label: "Customers" },
     { path: "/stock", label: "Stock" },
     { path: "/failures", label: "Failures" },
     { path: "/audit", label: "Audit trail" },
@@ -151,6 +153,7 @@ const ROUTES: readonly [string, (p: Record<string, string>) => JSX.Element][] = 
   ["/catalog", () => <CatalogScreen />],
   ["/import", () => <CatalogImportScreen />],
   ["/publish", () => <PublishScreen />],
+  ["/customers", () => <CustomersScreen />],
   ["/stock", () => <StockScreen />],
   ["/failures", () => <FailuresScreen />],
   ["/audit", () => <AuditScreen />],
