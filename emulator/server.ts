@@ -54,6 +54,7 @@
 //   POST   /_emulator/clock/advance                     advanceTime { ms }
 //   POST   /_emulator/clock/freeze                      freezeTime { frozen? = true }
 //   GET    /_emulator/bulk/:shop/:id.jsonl              a bulk operation's result file (the URL BulkOperation.url gives)
+//   POST   /_emulator/staged-uploads                   a staged upload (multipart: the target's parameters, then file)
 import { randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
@@ -61,6 +62,7 @@ import { executeAdmin } from "./admin-api.ts";
 import type { Control } from "./control.ts";
 import { accessToken, authenticate, authorize, INVALID_TOKEN_BODY } from "./oauth.ts";
 import { allResolvers } from "./resolvers/index.ts";
+import { registerStagedUploads } from "./staged-uploads.ts";
 import { ControlError, pushCapped, type Shop, type Store } from "./state.ts";
 import { DEPRECATED_REASON_URL, resolveVersion } from "./versions.ts";
 
@@ -342,5 +344,6 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       return reply.status(404).send({ error: { code: "NOT_FOUND", message: "No such result file" } });
     return reply.type("application/jsonl").send(createReadStream(op.file));
   });
+  registerStagedUploads(app, store);
   return app;
 }

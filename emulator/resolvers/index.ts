@@ -3,6 +3,7 @@
 import { type GraphQLSchema, isObjectType } from "graphql";
 import { adminSchema } from "../schema.ts";
 import { bulkResolvers } from "./bulk.ts";
+import { bulkMutationResolvers } from "./bulk-mutation.ts";
 import { catalogResolvers } from "./catalog.ts";
 import { customerResolvers } from "./customers.ts";
 import { inventoryResolvers } from "./inventory.ts";
@@ -25,6 +26,8 @@ const domainMaps: ResolverMap[] = [
   orderMoneyResolvers,
   webhookResolvers,
   bulkResolvers,
+  // After bulk: staged uploads and bulkOperationRunMutation (issue 16).
+  bulkMutationResolvers,
   nodeResolvers,
   returnResolvers,
   // After orders and returns: adds pickup, moves, cancel/close and the returns lifecycle.

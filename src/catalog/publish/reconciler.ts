@@ -22,6 +22,7 @@ import { ShopifyAuthError } from "../../shopify/errors.ts";
 import type { AdminTransport } from "../../shopify/transport.ts";
 import { logActivity } from "../../shops/activity.ts";
 import { getProduct } from "../products-store.ts";
+import { advanceBulkPublish } from "./bulk-publish.ts";
 import { type DesiredOutcome, desiredProduct, imagesHash, type Owned, productSetPlan } from "./desired.ts";
 import {
   dueProducts,
@@ -54,6 +55,8 @@ export interface PublishDeps {
   /** Products changed within this window wait (a burst of edits becomes one publish). */
   readonly windowMs: number;
   readonly random?: () => number;
+  /** For uploading and downloading bulk files (default global fetch). */
+  readonly fetch?: typeof fetch;
 }
 
 export interface PublishCycleResult {
@@ -66,6 +69,8 @@ export interface PublishCycleResult {
   readonly deferred: number;
   /** More due products than one cycle takes. */
   readonly remaining: boolean;
+  /** A bulk publish runs (the store's publish waits for it). */
+  readonly bulk?: boolean;
 }
 
 const REFRESH_PER_CYCLE = 500;
@@ -109,7 +114,7 @@ export async function runPublishCycle(
 ): Promise<PublishCycleResult> {
   let rules = await loadRules(deps.db, store.id);
   const refreshed = await refreshDesired(deps, store.id, rules);
-  const due = await dueProducts(deps.db, store.id, deps.now(), PUBLISH_PER_CYCLE + 1);
+  let due = await dueProducts(deps.db, store.id, deps.now(), PUBLISH_PER_CYCLE + 1);
   const result = {
     refreshed,
     published: 0,
@@ -124,6 +129,21 @@ export async function runPublishCycle(
     const gid = await ensureCustomIdDefinition(transport);
     await saveCustomIdDefinition(deps.db, store.id, gid, deps.now());
     rules = { ...rules, customIdDefinition: gid };
+  }
+  // A first publish of many products goes through a bulk mutation (bulk-publish.ts).
+  const bulk = await advanceBulkPublish(
+    { db: deps.db, now: deps.now, ...(deps.fetch ? { fetch: deps.fetch } : {}) },
+    store,
+    transport,
+    rules,
+  );
+  result.published += bulk.published;
+  result.refused += bulk.refused;
+  result.deferred += bulk.deferred;
+  if (bulk.busy) return { ...result, bulk: true, remaining: false };
+  if (bulk.published + bulk.refused + bulk.deferred > 0) {
+    due = await dueProducts(deps.db, store.id, deps.now(), PUBLISH_PER_CYCLE + 1);
+    result.remaining = due.length > PUBLISH_PER_CYCLE;
   }
   let publications: Promise<Map<string, string>> | undefined;
   const channels = () => {

@@ -1,0 +1,591 @@
+/**
+ * The bulk path of the catalog publish (issue 16): a first publish of many products (more than
+ * `BULK_THRESHOLD` new products due at once) goes through `bulkOperationRunMutation` instead of a
+ * `productSet` call each. Products the store has never seen (no confirmation, no link) are written
+ * to a JSONL file of productSet variables (identified by the hub's key, `identifier.customId`, so
+ * a run repeated after a crash updates what the first one created), uploaded through
+ * `stagedUploadsCreate`, run by Shopify, and every line of the result file is recorded per
+ * product: confirmed with what the hub now owns, refused with Shopify's userErrors, or deferred
+ * to the next day by the daily variant limit. Sales channels follow in a second bulk mutation
+ * (`publishablePublish`). Small changes keep the synchronous path under the store's throttle.
+ *
+ * Non-blocking: each reconciler cycle looks at the running operation once; while it runs, the
+ * store's publish waits (no product is sent twice at once). The operation's id is recorded
+ * (`catalog_publish_bulk`) before the cycle returns, so a restarted worker resumes it.
+ */
+import { sql } from "kysely";
+import type { Db } from "../../db/database.ts";
+import { startBulkMutation, uploadBulkVariables } from "../../shopify/bulk-mutation.ts";
+import { BULK_OPERATION_STATUS, type BulkOperationStatus, readJsonl } from "../../shopify/bulk-query.ts";
+import { graphql } from "../../shopify/graphql.ts";
+import type { AdminTransport } from "../../shopify/transport.ts";
+import { logActivity } from "../../shops/activity.ts";
+import { getProduct } from "../products-store.ts";
+import { desiredProduct, imagesHash, NO_OWNED, type Owned, productSetPlan } from "./desired.ts";
+import { publishDb, recordConfirmed, recordRefused, recordRetry, type StoreRules } from "./publish-store.ts";
+import { readPublications, type ShopifyUserError } from "./shopify-publish.ts";
+
+/** New products due at once above which the first publish goes through a bulk mutation. */
+export const BULK_PUBLISH = { threshold: 200, maxLines: 10_000 };
+
+export const BULK_PRODUCT_SET = graphql`
+  mutation TillbridgeBulkProductSet($identifier: ProductSetIdentifiers, $input: ProductSetInput!) {
+    productSet(identifier: $identifier, input: $input) {
+      product {
+        id
+        variants(first: 250) {
+          nodes {
+            id
+            sku
+            inventoryItem {
+              id
+            }
+          }
+        }
+        media(first: 250) {
+          nodes {
+            id
+          }
+        }
+      }
+      userErrors {
+        field
+        message
+        code
+      }
+    }
+  }
+`;
+
+export const BULK_PUBLISHABLE_PUBLISH = graphql`
+  mutation TillbridgeBulkPublish($id: ID!, $input: [PublicationInput!]!) {
+    publishablePublish(id: $id, input: $input) {
+      userErrors {
+        field
+        message
+      }
+    }
+  }
+`;
+
+interface ProductLine {
+  readonly productId: number;
+  readonly key: string;
+  readonly hash: string;
+  readonly priceHash: string;
+  readonly imagesHash: string;
+  readonly hasFiles: boolean;
+  readonly skus: readonly string[];
+  readonly metafieldKeys: readonly string[];
+}
+
+interface ChannelLine {
+  readonly productId: number;
+  readonly hash: string;
+}
+
+type Lines =
+  | {
+      readonly phase: "products";
+      readonly items: readonly ProductLine[];
+      readonly channels: readonly string[];
+    }
+  | {
+      readonly phase: "channels";
+      readonly items: readonly ChannelLine[];
+      readonly channels: readonly string[];
+    };
+
+type BulkRow = {
+  id: number;
+  store_id: number;
+  operation_gid: string | null;
+  status: "starting" | "running" | "done" | "failed" | "abandoned";
+  lines: string;
+  error: string | null;
+  started_at: number;
+  finished_at: number | null;
+};
+type BulkTables = { catalog_publish_bulk: BulkRow & { id: import("kysely").Generated<number> } };
+const bulkDb = (db: Db) => db.withTables<BulkTables>();
+
+export interface BulkDeps {
+  readonly db: Db;
+  readonly now: () => number;
+  readonly fetch?: typeof fetch;
+}
+
+export interface BulkAdvance {
+  /** A bulk operation runs: the store's publish waits for it. */
+  readonly busy: boolean;
+  readonly published: number;
+  readonly refused: number;
+  readonly deferred: number;
+}
+
+const DAILY_LIMIT = /daily variant creation limit/i;
+const nextUtcDay = (now: number) => (Math.floor(now / 86_400_000) + 1) * 86_400_000;
+/** After a bulk mutation failed, the synchronous path takes over for this long. */
+const BULK_PAUSE_AFTER_FAILURE_MS = 15 * 60_000;
+
+async function setRow(db: Db, id: number, values: Partial<BulkRow>) {
+  await bulkDb(db).updateTable("catalog_publish_bulk").set(values).where("id", "=", id).execute();
+}
+
+/** Products the store has never seen: never confirmed, no Shopify product known, none of their variants linked. */
+async function newProducts(db: Db, storeId: number, now: number, limit: number) {
+  const rows = await publishDb(db)
+    .selectFrom("catalog_publish_state as s")
+    .innerJoin("products as p", "p.id", "s.product_id")
+    .select(["s.product_id", "p.key"])
+    .where("s.store_id", "=", storeId)
+    .where("s.status", "=", "pending")
+    .where("s.next_attempt_at", "<=", now)
+    .where("s.confirmed_hash", "is", null)
+    .where("s.shopify_product_gid", "is", null)
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom("product_links as pl")
+            .select(sql.lit(1).as("one"))
+            .whereRef("pl.product_id", "=", "s.product_id")
+            .where("pl.store_id", "=", storeId),
+        ),
+      ),
+    )
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom("variant_links as l")
+            .innerJoin("variants as v", "v.id", "l.variant_id")
+            .select(sql.lit(1).as("one"))
+            .whereRef("v.product_id", "=", "s.product_id")
+            .where("l.store_id", "=", storeId),
+        ),
+      ),
+    )
+    .orderBy("s.product_id")
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ productId: Number(r.product_id), key: r.key }));
+}
+
+async function operationStatus(transport: AdminTransport, id: string) {
+  const r = await transport.graphql<{
+    bulkOperation: { status: BulkOperationStatus; errorCode: string | null; url: string | null } | null;
+  }>(BULK_OPERATION_STATUS, { id });
+  return r.data.bulkOperation;
+}
+
+/**
+ * One step of the bulk path for a store: looks at the running operation (recording its results
+ * once it ended), or starts one when enough new products are due.
+ */
+export async function advanceBulkPublish(
+  deps: BulkDeps,
+  store: { id: number; domain: string },
+  transport: AdminTransport,
+  rules: StoreRules,
+): Promise<BulkAdvance> {
+  const idle = { busy: false, published: 0, refused: 0, deferred: 0 };
+  const bdb = bulkDb(deps.db);
+  const open = await bdb
+    .selectFrom("catalog_publish_bulk")
+    .selectAll()
+    .where("store_id", "=", store.id)
+    .where("status", "in", ["starting", "running"])
+    .orderBy("id", "desc")
+    .executeTakeFirst();
+  if (open && (open.status === "starting" || !open.operation_gid)) {
+    // A crash between the upload and recording the operation: the products are identified by
+    // their key, so publishing them again can never duplicate one.
+    await setRow(deps.db, Number(open.id), { status: "abandoned", finished_at: deps.now() });
+  } else if (open) {
+    const op = await operationStatus(transport, open.operation_gid!);
+    if (op && (op.status === "CREATED" || op.status === "RUNNING" || op.status === "CANCELING"))
+      return { ...idle, busy: true };
+    const lines = JSON.parse(open.lines) as Lines;
+    if (op?.status !== "COMPLETED") {
+      const message = `bulk ${lines.phase === "products" ? "publish" : "channel publish"} ${open.operation_gid} ended ${op?.status ?? "missing"}${op?.errorCode ? ` (${op.errorCode})` : ""}; the products are published one by one`;
+      await setRow(deps.db, Number(open.id), { status: "failed", error: message, finished_at: deps.now() });
+      await logActivity(
+        deps.db,
+        { storeId: store.id, flow: "catalog_publish", kind: "bulk_failed", level: "warn", message },
+        deps.now(),
+      );
+      return idle;
+    }
+    const outcome =
+      lines.phase === "products"
+        ? await recordProductResults(deps, store, transport, lines, op.url)
+        : await recordChannelResults(deps, store, transport, lines, op.url);
+    await setRow(deps.db, Number(open.id), { status: "done", finished_at: deps.now() });
+    await logActivity(
+      deps.db,
+      {
+        storeId: store.id,
+        flow: "catalog_publish",
+        kind: "bulk_done",
+        message: `bulk ${lines.phase === "products" ? "publish" : "channel publish"}: ${outcome.published} published, ${outcome.refused} refused, ${outcome.deferred} deferred`,
+        data: { operation: open.operation_gid, ...outcome },
+      },
+      deps.now(),
+    );
+    if (lines.phase === "products" && outcome.channelLines.length > 0) {
+      const started = await start(
+        deps,
+        store,
+        transport,
+        {
+          phase: "channels",
+          items: outcome.channelLines,
+          channels: lines.channels,
+        },
+        outcome.channelVariables,
+      );
+      return { ...outcome, busy: started };
+    }
+    return {
+      busy: false,
+      published: outcome.published,
+      refused: outcome.refused,
+      deferred: outcome.deferred,
+    };
+  }
+
+  const recentFailure = await bdb
+    .selectFrom("catalog_publish_bulk")
+    .select("id")
+    .where("store_id", "=", store.id)
+    .where("status", "=", "failed")
+    .where("finished_at", ">", deps.now() - BULK_PAUSE_AFTER_FAILURE_MS)
+    .executeTakeFirst();
+  if (recentFailure) return idle;
+  const candidates = await newProducts(deps.db, store.id, deps.now(), BULK_PUBLISH.maxLines);
+  if (candidates.length < BULK_PUBLISH.threshold) return idle;
+  // Unknown sales channels: the synchronous path refuses each product with the reason.
+  const channels = rules.rules.salesChannels;
+  let publicationIds: string[] = [];
+  if (channels.length > 0) {
+    const known = await readPublications(transport);
+    if (channels.some((c) => !known.has(c))) return idle;
+    publicationIds = channels.map((c) => known.get(c)!);
+  }
+  const items: ProductLine[] = [];
+  const variables: unknown[] = [];
+  let refused = 0;
+  for (const c of candidates) {
+    const d = desiredProduct(await getProduct(deps.db, c.key), rules.rules);
+    if (!d.ok) {
+      await recordRefused(
+        deps.db,
+        store.id,
+        c.productId,
+        { key: c.key, ...d.refusal },
+        deps.now(),
+        transport.fence,
+      );
+      refused++;
+      continue;
+    }
+    const plan = productSetPlan(d.product, null, NO_OWNED, rules.rules);
+    if (!plan.ok) {
+      await recordRefused(
+        deps.db,
+        store.id,
+        c.productId,
+        { key: c.key, ...plan.refusal },
+        deps.now(),
+        transport.fence,
+      );
+      refused++;
+      continue;
+    }
+    items.push({
+      productId: c.productId,
+      key: c.key,
+      hash: d.hash,
+      priceHash: d.priceHash,
+      imagesHash: imagesHash(d.product.images),
+      hasFiles: Boolean(plan.input.files),
+      skus: d.product.variants.map((v) => v.sku),
+      metafieldKeys: plan.metafieldKeys,
+    });
+    variables.push({ identifier: plan.identifier, input: plan.input });
+  }
+  if (items.length === 0) return { ...idle, refused };
+  const started = await start(
+    deps,
+    store,
+    transport,
+    { phase: "products", items, channels: publicationIds },
+    variables,
+  );
+  return { ...idle, busy: started, refused };
+}
+
+/** Uploads the variables and starts the operation; false when Shopify refused to start it. */
+async function start(
+  deps: BulkDeps,
+  store: { id: number; domain: string },
+  transport: AdminTransport,
+  lines: Lines,
+  variables: readonly unknown[],
+): Promise<boolean> {
+  const inserted = await bulkDb(deps.db)
+    .insertInto("catalog_publish_bulk")
+    .values({
+      store_id: store.id,
+      operation_gid: null,
+      status: "starting",
+      lines: JSON.stringify(lines),
+      error: null,
+      started_at: deps.now(),
+      finished_at: null,
+    })
+    .returning("id")
+    .executeTakeFirstOrThrow();
+  const id = Number(inserted.id);
+  const key = await uploadBulkVariables(transport, variables, deps.fetch);
+  const mutation = lines.phase === "products" ? BULK_PRODUCT_SET : BULK_PUBLISHABLE_PUBLISH;
+  const r = await startBulkMutation(transport, mutation, key, `tillbridge-publish-${id}`);
+  if (!r.ok) {
+    const inProgress = r.code === "OPERATION_IN_PROGRESS";
+    await setRow(deps.db, id, {
+      status: inProgress ? "abandoned" : "failed",
+      error: `Shopify refused the bulk mutation: ${r.message}`,
+      finished_at: deps.now(),
+    });
+    if (!inProgress)
+      await logActivity(
+        deps.db,
+        {
+          storeId: store.id,
+          flow: "catalog_publish",
+          kind: "bulk_failed",
+          level: "warn",
+          message: `Shopify refused the bulk publish (${r.message}); the products are published one by one`,
+        },
+        deps.now(),
+      );
+    // Another bulk mutation of this app still runs (one started before a crash): wait for it.
+    return inProgress;
+  }
+  await deps.db.transaction().execute(async (trx) => {
+    await transport.fence?.(trx);
+    await setRow(trx, id, { status: "running", operation_gid: r.id });
+  });
+  return true;
+}
+
+type ResultLine = {
+  __lineNumber: number;
+  data?: Record<string, unknown> | null;
+  errors?: { message: string }[];
+};
+
+interface ProductOutcome {
+  published: number;
+  refused: number;
+  deferred: number;
+  channelLines: ChannelLine[];
+  channelVariables: unknown[];
+}
+
+async function recordProductResults(
+  deps: BulkDeps,
+  store: { id: number; domain: string },
+  transport: AdminTransport,
+  lines: Extract<Lines, { phase: "products" }>,
+  url: string | null,
+): Promise<ProductOutcome> {
+  const out: ProductOutcome = {
+    published: 0,
+    refused: 0,
+    deferred: 0,
+    channelLines: [],
+    channelVariables: [],
+  };
+  if (!url) return out;
+  let limitLogged = false;
+  let batch: { line: ProductLine; gid: string; owned: Owned; hash: string }[] = [];
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const now = deps.now();
+    const confirmed = batch;
+    batch = [];
+    await deps.db.transaction().execute(async (trx) => {
+      await transport.fence?.(trx);
+      for (const b of confirmed)
+        await recordConfirmed(
+          trx,
+          store.id,
+          b.line.productId,
+          { hash: b.hash, priceHash: b.line.priceHash, gid: b.gid, owned: b.owned },
+          now,
+        );
+    });
+  };
+  for await (const row of readJsonl(url, transport.store, deps.fetch)) {
+    const r = row as unknown as ResultLine;
+    const line = lines.items[r.__lineNumber];
+    if (!line) continue;
+    const now = deps.now();
+    const set = (r.data?.["productSet"] ?? null) as {
+      product: {
+        id: string;
+        variants: { nodes: { id: string; sku: string | null; inventoryItem: { id: string } }[] };
+        media: { nodes: { id: string }[] };
+      } | null;
+      userErrors: ShopifyUserError[];
+    } | null;
+    if (!set) {
+      const message = r.errors?.map((e) => e.message).join("; ") || "no result";
+      await recordRetry(
+        deps.db,
+        store.id,
+        line.productId,
+        { key: line.key, code: "SHOPIFY_ERROR", field: null, message: `bulk publish: ${message}` },
+        1,
+        now,
+        now,
+        transport.fence,
+      );
+      continue;
+    }
+    if (set.userErrors.length > 0 || !set.product) {
+      if (set.userErrors.some((e) => DAILY_LIMIT.test(e.message))) {
+        const resume = nextUtcDay(now);
+        const message = `Shopify lets a store with more than 50,000 variants create only 1,000 new variants a day; ${line.key} waits until ${new Date(resume).toISOString()}`;
+        await recordRetry(
+          deps.db,
+          store.id,
+          line.productId,
+          { key: line.key, code: "DAILY_VARIANT_LIMIT", field: "variants", message },
+          0,
+          resume,
+          now,
+          transport.fence,
+        );
+        if (!limitLogged)
+          await logActivity(
+            deps.db,
+            {
+              storeId: store.id,
+              flow: "catalog_publish",
+              kind: "daily_variant_limit",
+              level: "warn",
+              message,
+            },
+            now,
+          );
+        limitLogged = true;
+        out.deferred++;
+        continue;
+      }
+      await recordRefused(
+        deps.db,
+        store.id,
+        line.productId,
+        {
+          key: line.key,
+          code: "SHOPIFY_USER_ERRORS",
+          field: set.userErrors[0]?.field?.join(".") ?? null,
+          message: set.userErrors.map((e) => `${(e.field ?? []).join(".")}: ${e.message}`).join("; "),
+          userErrors: set.userErrors,
+        },
+        now,
+        transport.fence,
+      );
+      out.refused++;
+      continue;
+    }
+    const p = set.product;
+    const bySku = new Map(p.variants.nodes.filter((v) => v.sku).map((v) => [v.sku!, v]));
+    const owned: Owned = {
+      variants: Object.fromEntries(
+        line.skus.flatMap((sku) => {
+          const v = bySku.get(sku);
+          return v ? [[sku, { id: v.id, item: v.inventoryItem.id }]] : [];
+        }),
+      ),
+      media: line.hasFiles ? p.media.nodes.map((m) => m.id) : [],
+      ...(line.hasFiles ? { imagesHash: line.imagesHash } : {}),
+      channels: [],
+      metafields: [...line.metafieldKeys],
+    };
+    // With sales channels to publish to, the product stays due until the channel publish
+    // confirms it (should that fail, the synchronous path publishes it).
+    const withChannels = lines.channels.length > 0;
+    batch.push({ line, gid: p.id, owned, hash: withChannels ? `channels:${line.hash}` : line.hash });
+    if (withChannels) {
+      out.channelLines.push({ productId: line.productId, hash: line.hash });
+      out.channelVariables.push({
+        id: p.id,
+        input: lines.channels.map((publicationId) => ({ publicationId })),
+      });
+    }
+    out.published++;
+    if (batch.length >= 200) await flush();
+  }
+  await flush();
+  return out;
+}
+
+async function recordChannelResults(
+  deps: BulkDeps,
+  store: { id: number; domain: string },
+  transport: AdminTransport,
+  lines: Extract<Lines, { phase: "channels" }>,
+  url: string | null,
+): Promise<ProductOutcome> {
+  const out: ProductOutcome = {
+    published: 0,
+    refused: 0,
+    deferred: 0,
+    channelLines: [],
+    channelVariables: [],
+  };
+  if (!url) return out;
+  const titles = await publicationTitles(transport, lines.channels);
+  for await (const row of readJsonl(url, transport.store, deps.fetch)) {
+    const r = row as unknown as ResultLine;
+    const line = lines.items[r.__lineNumber];
+    if (!line) continue;
+    const pub = (r.data?.["publishablePublish"] ?? null) as { userErrors: unknown[] } | null;
+    if (!pub || pub.userErrors.length > 0) continue; // stays due: the synchronous path publishes it
+    const now = deps.now();
+    await deps.db.transaction().execute(async (trx) => {
+      await transport.fence?.(trx);
+      const s = await publishDb(trx)
+        .selectFrom("catalog_publish_state")
+        .select(["owned", "desired_hash", "price_hash", "confirmed_price_hash"])
+        .where("store_id", "=", store.id)
+        .where("product_id", "=", line.productId)
+        .executeTakeFirst();
+      if (!s) return;
+      const owned = { ...(s.owned ? (JSON.parse(s.owned) as Owned) : NO_OWNED), channels: titles };
+      const done = s.desired_hash === line.hash && s.price_hash === s.confirmed_price_hash;
+      await publishDb(trx)
+        .updateTable("catalog_publish_state")
+        .set({
+          confirmed_hash: line.hash,
+          owned: JSON.stringify(owned),
+          status: done ? "done" : "pending",
+          updated_at: now,
+        })
+        .where("store_id", "=", store.id)
+        .where("product_id", "=", line.productId)
+        .execute();
+    });
+    out.published++;
+  }
+  return out;
+}
+
+/** The channel titles (as the rules name them) of the publications published to. */
+async function publicationTitles(transport: AdminTransport, ids: readonly string[]): Promise<string[]> {
+  const known = await readPublications(transport);
+  const byId = new Map([...known.entries()].map(([title, id]) => [id, title]));
+  return ids.map((id) => byId.get(id) ?? id);
+}
