@@ -10,7 +10,8 @@
  * limited to the requesting store (customers are shared across stores). Every request leaves a
  * `compliance_requests` record and an audit line without personal data. On SQLite the database
  * runs with `secure_delete` and the WAL is checkpointed and truncated after a redaction, so the
- * old values do not linger in the files.
+ * old values do not linger in the files; on PostgreSQL the redacted tables are vacuumed right
+ * after, so no old row version stays readable in them (`forgetOverwritten`).
  */
 import { createHash } from "node:crypto";
 import { sql } from "kysely";
@@ -283,18 +284,46 @@ async function scrubInboxBodies(
 /** Set when a redaction ran in this process: the next inbox run checkpoints SQLite's WAL (`forgetOverwritten`). */
 let redactedSinceCheckpoint = false;
 
+/** The tables a compliance redaction updates or deletes rows of (PostgreSQL vacuums these after one). */
+export const REDACTED_TABLES = [
+  "orders",
+  "customers",
+  "webhook_inbox",
+  "outbound_events",
+  "compliance_requests",
+  "customer_records",
+  "customer_publish_state",
+] as const;
+
 /**
- * SQLite keeps the pages a redaction overwrote in its WAL until a checkpoint; `secure_delete`
- * (src/db/database.ts) zeroes freed content in the database file. Truncating the WAL after the
- * redaction's commit leaves no old value in either file. Runs outside any transaction (the inbox
- * job calls it after its run). PostgreSQL keeps dead row versions until VACUUM, never readable
- * through SQL; autovacuum removes them.
+ * Old row versions a redaction left behind, removed right after it. Runs outside any transaction
+ * (the inbox job calls it after its run; VACUUM cannot run inside one).
+ * - SQLite keeps the pages a redaction overwrote in its WAL until a checkpoint; `secure_delete`
+ *   (src/db/database.ts) zeroes freed content in the database file. Truncating the WAL after the
+ *   redaction's commit leaves no old value in either file.
+ * - PostgreSQL keeps each updated or deleted row's old version in the table (and its index
+ *   entries) until VACUUM; autovacuum would get there only after its thresholds (20 % of a table
+ *   changed by default), which one redaction in a large table never reaches. So the redacted
+ *   tables are vacuumed here (plain VACUUM: no exclusive lock, writers carry on; INDEX_CLEANUP ON so
+ *   index entries of the old values go too, which PostgreSQL may skip for few dead rows).
+ *   Limits: a transaction open elsewhere since before the redaction keeps its versions until a
+ *   later vacuum; WAL segments and backups keep what they recorded until recycled (operators
+ *   retain backups under their own policy).
  */
 export async function forgetOverwritten(ctx: Pick<AppContext, "database">): Promise<boolean> {
   if (!redactedSinceCheckpoint) return false;
   redactedSinceCheckpoint = false;
-  if (ctx.database.dialect !== "sqlite") return false;
-  await sql`pragma wal_checkpoint(TRUNCATE)`.execute(ctx.database.db);
+  if (ctx.database.dialect === "sqlite") {
+    await sql`pragma wal_checkpoint(TRUNCATE)`.execute(ctx.database.db);
+    return true;
+  }
+  for (const table of REDACTED_TABLES) {
+    const exists = await sql<{ t: string | null }>`select to_regclass(${table})::text as t`.execute(
+      ctx.database.db,
+    );
+    if (!exists.rows[0]?.t) continue;
+    await sql`vacuum (index_cleanup on) ${sql.table(table)}`.execute(ctx.database.db);
+  }
   return true;
 }
 
