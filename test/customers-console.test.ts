@@ -107,6 +107,9 @@ describe("the customers screen", () => {
     await expect.poll(() => row("C-7").getAttribute("data-status"), { timeout: 20_000 }).toBe("refused");
     expect(await row("C-7").textContent()).toContain("SHOPIFY_USER_ERRORS (input.phone)");
     expect(await row("C-7").textContent()).toContain("Phone has already been taken");
+    // The Shopify customer found by email is named, so the operator knows which one to look at.
+    expect(await row("C-7").textContent()).toMatch(/customer \d+/);
+    expect(await row("C-7").textContent()).toContain("1 attempt");
 
     // The status filter narrows the list to the refused one.
     await page.getByLabel("Status").selectOption("refused");
@@ -128,11 +131,15 @@ describe("the customers screen", () => {
     const retry = page.getByRole("button", { name: "Retry C-7" });
     expect(await retry.isVisible()).toBe(true);
     expect(await screen(page, "customers-operator")).toEqual([]);
-    // Retried, it is refused again by Shopify (the phone is still Olga's): the attempt counts.
+    // Retried, Shopify is asked again (and refuses again: the phone is still Olga's).
+    const sets = () =>
+      emulator.control.apiCalls(DOMAIN).filter((c) => c.rootFields.includes("customerSet")).length;
+    const before = sets();
     await retry.click();
-    await expect.poll(() => row("C-7").textContent(), { timeout: 20_000 }).toContain("attempts");
+    await expect.poll(sets, { timeout: 20_000 }).toBeGreaterThan(before);
+    await expect.poll(() => row("C-7").getAttribute("data-status"), { timeout: 20_000 }).toBe("refused");
     expect(problems).toEqual([]);
-  });
+  }, 90_000);
 
   it("a viewer sees the list without any action", async () => {
     const { page, problems } = await signIn("vera", "customers viewer 1");

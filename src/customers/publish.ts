@@ -285,7 +285,9 @@ async function publishOne(
   };
   if (addresses.length > 0) input.addresses = addresses.map(addressInput);
   const set = await sendCustomerSet(transport, identifier, input);
-  if (!set.ok) return refuse("customerSet", set.userErrors);
+  // Refused: the customer found (if any) stays linked, so the operator sees which one it is.
+  if (!set.ok)
+    return refuse("customerSet", set.userErrors, current ? { shopify_customer_gid: current.id } : {});
   const customer = set.customer;
   const linked: Partial<StateRow> = {
     shopify_customer_gid: customer.id,

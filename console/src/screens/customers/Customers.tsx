@@ -90,7 +90,11 @@ function CustomerList({ domain, canRetry }: { domain: string; canRetry: boolean 
             <td>{c.companyName ?? ""}</td>
             <td>
               <Badge value={c.status} />
-              {c.attempts > 0 && c.status !== "published" && <div class="muted">{c.attempts} attempts</div>}
+              {c.attempts > 0 && c.status !== "published" && (
+                <div class="muted">
+                  {c.attempts} {c.attempts === 1 ? "attempt" : "attempts"}
+                </div>
+              )}
             </td>
             <td>
               {c.shopifyCustomerId && <div>customer {shortId(c.shopifyCustomerId)}</div>}
