@@ -141,8 +141,10 @@ describe("the orders/create payload", () => {
 
 describe("fulfillment order and display statuses", () => {
   it("reaches every FulfillmentOrderStatus and display fulfillment status", async () => {
+    const seen = new Set<string>();
     const status = async (id: string) => {
       const o = (await q(ORDER, { id })).order;
+      seen.add(o.displayFulfillmentStatus);
       return { display: o.displayFulfillmentStatus, fo: o.fulfillmentOrders.nodes[0] };
     };
     const open = place();
@@ -163,7 +165,9 @@ describe("fulfillment order and display statuses", () => {
 
     const cancelled = place();
     emu.control.cancelOrder(SHOP, cancelled.id, { restock: true });
-    expect(await status(cancelled.id)).toMatchObject({ display: "RESTOCKED", fo: { status: "CANCELLED" } });
+    // RESTOCKED is "Replaced by the UNFULFILLED status" (OrderDisplayFulfillmentStatus); REST keeps `restocked`.
+    expect(await status(cancelled.id)).toMatchObject({ display: "UNFULFILLED", fo: { status: "CANCELLED" } });
+    expect(emu.control.orderPayload(SHOP, cancelled.id)).toMatchObject({ fulfillment_status: "restocked" });
 
     const held = place({ hold: { reason: "HIGH_RISK_OF_FRAUD", reasonNotes: "check the card" } });
     expect(await status(held.id)).toMatchObject({
@@ -188,8 +192,9 @@ describe("fulfillment order and display statuses", () => {
     const submitted = place();
     const foOf = (o: { fulfillmentOrders: { id: string }[] }) => o.fulfillmentOrders[0]!.id;
     emu.control.setFulfillmentRequestStatus(SHOP, foOf(submitted), { requestStatus: "SUBMITTED" });
+    // PENDING_FULFILLMENT is "Replaced by the IN_PROGRESS status".
     expect(await status(submitted.id)).toMatchObject({
-      display: "PENDING_FULFILLMENT",
+      display: "IN_PROGRESS",
       fo: { status: "OPEN", requestStatus: "SUBMITTED" },
     });
     emu.control.setFulfillmentRequestStatus(SHOP, foOf(submitted), { requestStatus: "ACCEPTED" });
@@ -208,6 +213,19 @@ describe("fulfillment order and display statuses", () => {
     });
 
     // FULFILLMENT_NOT_REQUIRED (items needing no shipping that Shopify does not fulfil itself) is not modelled.
+    // The replaced values are never answered, as on Shopify: OPEN ("Replaced by UNFULFILLED"),
+    // RESTOCKED and PENDING_FULFILLMENT.
+    for (const replaced of ["OPEN", "RESTOCKED", "PENDING_FULFILLMENT"])
+      expect(seen.has(replaced)).toBe(false);
+    expect([...seen].sort()).toEqual([
+      "FULFILLED",
+      "IN_PROGRESS",
+      "ON_HOLD",
+      "PARTIALLY_FULFILLED",
+      "REQUEST_DECLINED",
+      "SCHEDULED",
+      "UNFULFILLED",
+    ]);
   });
 
   it("reaches every display financial status", async () => {

@@ -53,27 +53,33 @@ export function currentQuantity(li: LineItem): number {
   return Math.max(0, li.quantity - li.removedQuantity - li.refundedFulfilledQuantity);
 }
 
+/**
+ * The values Shopify produces. The enum also lists three it no longer does (2026-10 schema and
+ * shopify.dev's OrderDisplayFulfillmentStatus): OPEN ("Replaced by UNFULFILLED"), RESTOCKED
+ * ("Replaced by the UNFULFILLED status") and PENDING_FULFILLMENT ("Replaced by the IN_PROGRESS
+ * status"); the emulator answers their replacements, as Shopify does.
+ */
 export type DisplayFulfillment =
   | "UNFULFILLED"
   | "PARTIALLY_FULFILLED"
   | "FULFILLED"
-  | "RESTOCKED"
   | "ON_HOLD"
   | "SCHEDULED"
   | "IN_PROGRESS"
-  | "PENDING_FULFILLMENT"
   | "REQUEST_DECLINED"
   | "FULFILLMENT_NOT_REQUIRED";
 
 /**
  * The order's OrderDisplayFulfillmentStatus. With the shop, the state of its fulfillment orders
  * counts as Shopify shows it: ON_HOLD / SCHEDULED when every unfulfilled unit is held / scheduled,
- * PENDING_FULFILLMENT / IN_PROGRESS / REQUEST_DECLINED while a fulfillment service has the request.
+ * IN_PROGRESS / REQUEST_DECLINED while a fulfillment service has the request (submitted or
+ * accepted). An order with nothing left to ship and nothing shipped (every unit removed or
+ * restocked) is UNFULFILLED (RESTOCKED is a replaced value); REST still says `restocked`.
  */
 export function displayFulfillmentStatus(o: Order, shop?: Shop): DisplayFulfillment {
   const fulfilled = o.lineItems.reduce((n, li) => n + li.fulfilledQuantity, 0);
   const open = o.lineItems.reduce((n, li) => n + fulfillableQuantity(li), 0);
-  if (fulfilled === 0 && open === 0 && o.lineItems.some((li) => li.removedQuantity > 0)) return "RESTOCKED";
+  if (fulfilled === 0 && open === 0 && o.lineItems.some((li) => li.removedQuantity > 0)) return "UNFULFILLED";
   if (
     fulfilled === 0 &&
     open === 0 &&
@@ -94,23 +100,24 @@ export function displayFulfillmentStatus(o: Order, shop?: Shop): DisplayFulfillm
       if (pending.every((fo) => fo.status === "ON_HOLD")) return "ON_HOLD";
       if (pending.every((fo) => fo.status === "SCHEDULED")) return "SCHEDULED";
       if (pending.some((fo) => fo.requestStatus === "REJECTED")) return "REQUEST_DECLINED";
-      if (pending.some((fo) => fo.requestStatus === "SUBMITTED")) return "PENDING_FULFILLMENT";
-      if (fulfilled === 0 && pending.some((fo) => fo.requestStatus === "ACCEPTED")) return "IN_PROGRESS";
+      if (
+        fulfilled === 0 &&
+        pending.some((fo) => fo.requestStatus === "SUBMITTED" || fo.requestStatus === "ACCEPTED")
+      )
+        return "IN_PROGRESS";
     }
   }
   if (fulfilled === 0) return "UNFULFILLED";
   return open === 0 ? "FULFILLED" : "PARTIALLY_FULFILLED";
 }
 
+/** REST's `fulfillment_status`: fulfilled, partial, restocked (nothing left, nothing shipped) or null. */
 export function restFulfillmentStatus(o: Order): string | null {
+  const fulfilled = o.lineItems.reduce((n, li) => n + li.fulfilledQuantity, 0);
+  const open = o.lineItems.reduce((n, li) => n + fulfillableQuantity(li), 0);
+  if (fulfilled === 0 && open === 0 && o.lineItems.some((li) => li.removedQuantity > 0)) return "restocked";
   const d = displayFulfillmentStatus(o);
-  return d === "FULFILLED"
-    ? "fulfilled"
-    : d === "PARTIALLY_FULFILLED"
-      ? "partial"
-      : d === "RESTOCKED"
-        ? "restocked"
-        : null;
+  return d === "FULFILLED" ? "fulfilled" : d === "PARTIALLY_FULFILLED" ? "partial" : null;
 }
 
 export function orderStatus(o: Order): "open" | "closed" | "cancelled" {

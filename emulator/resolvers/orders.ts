@@ -12,6 +12,7 @@ import {
   fulfillmentPayload,
   orderStatus,
   orderTotal,
+  restFulfillmentStatus,
   touchOrder,
 } from "../orders.ts";
 import { matches, parseSearch } from "../search.ts";
@@ -64,11 +65,9 @@ const FULFILLMENT_SEARCH: Record<string, string[]> = {
   UNFULFILLED: ["unshipped", "unfulfilled"],
   PARTIALLY_FULFILLED: ["partial", "unfulfilled"],
   FULFILLED: ["shipped", "fulfilled"],
-  RESTOCKED: ["restocked"],
   ON_HOLD: ["on_hold", "unshipped", "unfulfilled"],
   SCHEDULED: ["scheduled", "unshipped", "unfulfilled"],
   IN_PROGRESS: ["in_progress", "unshipped", "unfulfilled"],
-  PENDING_FULFILLMENT: ["pending_fulfillment", "unshipped", "unfulfilled"],
   REQUEST_DECLINED: ["request_declined", "unshipped", "unfulfilled"],
   FULFILLMENT_NOT_REQUIRED: ["fulfillment_not_required"],
 };
@@ -77,7 +76,11 @@ function orderFields(o: Order, shop: Shop) {
   return {
     status: [orderStatus(o), "any"],
     financial_status: [o.financialStatus, "any"],
-    fulfillment_status: [...(FULFILLMENT_SEARCH[displayFulfillmentStatus(o, shop)] ?? []), "any"],
+    fulfillment_status: [
+      ...(FULFILLMENT_SEARCH[displayFulfillmentStatus(o, shop)] ?? []),
+      ...(restFulfillmentStatus(o) === "restocked" ? ["restocked"] : []),
+      "any",
+    ],
     updated_at: o.updatedAt,
     created_at: o.createdAt,
     processed_at: o.processedAt,
