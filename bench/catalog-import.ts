@@ -6,9 +6,11 @@
  *
  * Prints the import's wall time (from the request to the run's end), variants per second, the
  * hub's peak RSS during the import (sampled every 100 ms from /proc) and its high-water mark,
- * and the counts of the run. Targets: ≤ 60 s and ≤ 300 MB.
+ * and the counts of the run. Targets: ≤ 60 s and ≤ 300 MB. `--db both` imports the same store
+ * into a SQLite hub, then a PostgreSQL one (one at a time, so they do not compete), and prints
+ * the two side by side with their ratio.
  *
- *   node --import tsx bench/catalog-import.ts [--variants 100000] [--per-product 5] [--db sqlite|postgres]
+ *   node --import tsx bench/catalog-import.ts [--variants 100000] [--per-product 5] [--db sqlite|postgres|both]
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -53,173 +55,234 @@ const seeded = emulator.control.seedCatalog(DOMAIN, {
 const seedMs = Date.now() - seedStarted;
 const { accessToken } = emulator.control.mintToken({ shop: DOMAIN, clientId: app.clientId });
 
-const dataDir = mkdtempSync(join(tmpdir(), "tillbridge-catalog-"));
-let databaseUrl = `sqlite:${join(dataDir, "tillbridge.db")}`;
-const pgName = `tb_catalog_${randomBytes(4).toString("hex")}`;
-if (values.db === "postgres") {
-  const admin = new pg.Client({ host: "127.0.0.1", port: 5432, user: "postgres", database: "postgres" });
-  await admin.connect();
-  await admin.query(`create database ${pgName}`);
-  await admin.end();
-  databaseUrl = `postgres://postgres@127.0.0.1:5432/${pgName}`;
-}
-const port = 19_000 + Math.floor(Math.random() * 1000);
-const env = {
-  ...process.env,
-  DATABASE_URL: databaseUrl,
-  DATA_DIR: dataDir,
-  PORT: String(port),
-  DEMO: "off",
-  LOG_LEVEL: "warn",
-  ENCRYPTION_KEY: randomBytes(32).toString("base64"),
-  SHOPIFY_ADMIN_URL_TEMPLATE: `${emulator.url}/{shop}`,
-  SHOPIFY_API_KEY: app.clientId,
-  SHOPIFY_API_SECRET: app.clientSecret,
-};
-const cli = (args: string[]) =>
-  new Promise<string>((resolve, reject) => {
-    const p = spawn(process.execPath, [join(root, "bin/tillbridge.mjs"), ...args], {
-      env,
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    let out = "";
-    p.stdout.on("data", (d) => {
-      out += d;
-    });
-    p.on("exit", (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`tillbridge ${args.join(" ")} exited ${code}`)),
-    );
-  });
-await cli(["migrate"]);
-const key = (await cli(["api-key", "create", "--name", "bench", "--scope", "admin"]))
-  .trim()
-  .split("\n")
-  .pop()!
-  .trim();
-// HUB_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the hub.
-const hubFlags = (process.env.HUB_NODE_FLAGS ?? "").split(" ").filter(Boolean);
-const hub = spawn(process.execPath, [...hubFlags, join(root, "bin/tillbridge.mjs"), "start"], {
-  env,
-  stdio: "inherit",
-});
-const base = `http://127.0.0.1:${port}`;
-for (let i = 0; ; i++) {
-  try {
-    if ((await fetch(`${base}/healthz`)).ok) break;
-  } catch {}
-  if (i > 1200) throw new Error("the hub did not start");
-  await new Promise((r) => setTimeout(r, 100));
+interface RunResult {
+  readonly db: string;
+  readonly wallMs: number;
+  readonly variantsPerSecond: number;
+  readonly peakRss: number;
+  readonly rssBefore: number;
+  /** Seconds per phase (from the first time it was seen to the next one). */
+  readonly phases: readonly { phase: string; seconds: number; peakRss: number }[];
 }
 
-const api = async (method: string, path: string, body?: unknown) => {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body ? { "content-type": "application/json" } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 500)}`);
-  return text ? JSON.parse(text) : undefined;
-};
-const status = (field: "VmRSS" | "VmHWM") => {
-  try {
-    const m = new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${hub.pid}/status`, "utf8"));
-    return 1024 * Number(m?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-};
-
-let exitCode = 0;
-try {
-  // The back office knows every other SKU (sent before the import, as its variants feed would).
-  const known: { sku: string }[] = [];
-  for (let i = 0; i < VARIANTS; i += 2) known.push({ sku: `CI-${String(i).padStart(7, "0")}` });
-  for (let i = 0; i < known.length; i += 1000)
-    await api("PUT", "/api/v1/variants", { variants: known.slice(i, i + 1000) });
-  await api("POST", "/api/v1/stores", { domain: DOMAIN, accessToken });
-  const rssBefore = status("VmRSS");
-
-  /** When each phase was first seen (ms from the request): where the time goes. */
-  const phases: [string, number][] = [];
-  let peak = 0;
-  /** Peak RSS per phase (the phase the last status poll saw). */
-  const phasePeak = new Map<string, number>();
-  /** Peak V8 heap in use per phase (the hub's /metrics, every second): live data against RSS. */
-  const phaseHeap = new Map<string, number>();
-  let ticks = 0;
-  const sampler = setInterval(() => {
-    const rss = status("VmRSS");
-    peak = Math.max(peak, rss);
-    const phase = phases.at(-1)?.[0] ?? "starting";
-    phasePeak.set(phase, Math.max(phasePeak.get(phase) ?? 0, rss));
-    if (++ticks % 10 === 0)
-      fetch(`${base}/metrics`)
-        .then((r) => r.text())
-        .then((text) => {
-          const heap = Number(/^tillbridge_nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1] ?? 0);
-          phaseHeap.set(phase, Math.max(phaseHeap.get(phase) ?? 0, heap));
-        })
-        .catch(() => {});
-  }, 100);
-  const started = Date.now();
-  const start = await api("POST", `/api/v1/stores/${DOMAIN}/catalog-imports`, {
-    mode: "create_only",
-    waitSeconds: 1,
-  });
-  const jobId = start.job.id as number;
-  const deadline = started + Number(values.timeout) * 1000;
-  let job = start.job;
-  while (job.status === "queued" || job.status === "running") {
-    if (Date.now() > deadline) throw new Error(`the import did not end within ${values.timeout} s`);
-    await new Promise((r) => setTimeout(r, 250));
-    job = await api("GET", `/api/v1/jobs/${jobId}`);
-    const phase = job.progress?.phase ?? job.status;
-    if (phase !== phases.at(-1)?.[0]) phases.push([phase, Date.now() - started]);
-  }
-  const wallMs = Date.now() - started;
-  clearInterval(sampler);
-  peak = Math.max(peak, status("VmRSS"));
-  if (job.status !== "done") throw new Error(`the import ended ${job.status}: ${job.error}`);
-  const r = job.result as Record<string, number>;
-  const line = (k: string, v: string | number) => console.log(`${k.padEnd(34)} ${v}`);
-  console.log(
-    `\ncatalog import: ${values.db}, ${VARIANTS.toLocaleString("en")} variants over ${seeded.products.toLocaleString("en")} products`,
-  );
-  line("emulator seeding (--catalog)", `${(seedMs / 1000).toFixed(1)} s`);
-  line("import wall time", `${(wallMs / 1000).toFixed(1)} s (target ≤ 60 s)`);
-  line("variants/s", Math.round((r.variantsRead ?? 0) / (wallMs / 1000)));
-  line("hub peak RSS during the import", `${mb(peak)} MB (target ≤ 300 MB; before it ${mb(rssBefore)} MB)`);
-  line("hub RSS high-water mark (VmHWM)", `${mb(status("VmHWM"))} MB`);
-  line("bench process RSS (emulator + store)", `${mb(process.memoryUsage().rss)} MB`);
-  line(
-    "read / matched / created / problems",
-    `${r.variantsRead} / ${r.matched} / ${r.created} / ${r.problems}`,
-  );
-  line("products read", r.productsRead ?? 0);
-  for (const [phase, at] of phases)
-    line(
-      `  from ${(at / 1000).toFixed(1)} s`,
-      `${phase} (peak RSS ${mb(phasePeak.get(phase) ?? 0)} MB, heap used ${mb(phaseHeap.get(phase) ?? 0)} MB)`,
-    );
-  line("load average (1 min) start → end", `${loadAtStart[0]!.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`);
-  if (r.variantsRead !== VARIANTS) {
-    console.error(`expected ${VARIANTS} variants read, got ${r.variantsRead}`);
-    exitCode = 1;
-  }
-} catch (e) {
-  console.error(e);
-  exitCode = 1;
-} finally {
-  hub.kill("SIGTERM");
-  await new Promise((r) => hub.once("exit", r));
-  await emulator.close();
-  rmSync(dataDir, { recursive: true, force: true });
-  if (values.db === "postgres") {
+async function runOnce(dbKind: "sqlite" | "postgres"): Promise<RunResult | undefined> {
+  const dataDir = mkdtempSync(join(tmpdir(), "tillbridge-catalog-"));
+  let databaseUrl = `sqlite:${join(dataDir, "tillbridge.db")}`;
+  const pgName = `tb_catalog_${randomBytes(4).toString("hex")}`;
+  if (dbKind === "postgres") {
     const admin = new pg.Client({ host: "127.0.0.1", port: 5432, user: "postgres", database: "postgres" });
     await admin.connect();
-    await admin.query(`drop database if exists ${pgName}`);
+    await admin.query(`create database ${pgName}`);
     await admin.end();
+    databaseUrl = `postgres://postgres@127.0.0.1:5432/${pgName}`;
+  }
+  const port = 19_000 + Math.floor(Math.random() * 1000);
+  const env = {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    DATA_DIR: dataDir,
+    PORT: String(port),
+    DEMO: "off",
+    LOG_LEVEL: "warn",
+    ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+    SHOPIFY_ADMIN_URL_TEMPLATE: `${emulator.url}/{shop}`,
+    SHOPIFY_API_KEY: app.clientId,
+    SHOPIFY_API_SECRET: app.clientSecret,
+  };
+  const cli = (args: string[]) =>
+    new Promise<string>((resolve, reject) => {
+      const p = spawn(process.execPath, [join(root, "bin/tillbridge.mjs"), ...args], {
+        env,
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      let out = "";
+      p.stdout.on("data", (d) => {
+        out += d;
+      });
+      p.on("exit", (code) =>
+        code === 0 ? resolve(out) : reject(new Error(`tillbridge ${args.join(" ")} exited ${code}`)),
+      );
+    });
+  await cli(["migrate"]);
+  const key = (await cli(["api-key", "create", "--name", "bench", "--scope", "admin"]))
+    .trim()
+    .split("\n")
+    .pop()!
+    .trim();
+  // HUB_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the hub.
+  const hubFlags = (process.env.HUB_NODE_FLAGS ?? "").split(" ").filter(Boolean);
+  const hub = spawn(process.execPath, [...hubFlags, join(root, "bin/tillbridge.mjs"), "start"], {
+    env,
+    stdio: "inherit",
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${base}/healthz`)).ok) break;
+    } catch {}
+    if (i > 1200) throw new Error("the hub did not start");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
+  const api = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body ? { "content-type": "application/json" } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 500)}`);
+    return text ? JSON.parse(text) : undefined;
+  };
+  const status = (field: "VmRSS" | "VmHWM") => {
+    try {
+      const m = new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${hub.pid}/status`, "utf8"));
+      return 1024 * Number(m?.[1] ?? 0);
+    } catch {
+      return 0;
+    }
+  };
+
+  let result: RunResult | undefined;
+  try {
+    // The back office knows every other SKU (sent before the import, as its variants feed would).
+    const known: { sku: string }[] = [];
+    for (let i = 0; i < VARIANTS; i += 2) known.push({ sku: `CI-${String(i).padStart(7, "0")}` });
+    for (let i = 0; i < known.length; i += 1000)
+      await api("PUT", "/api/v1/variants", { variants: known.slice(i, i + 1000) });
+    await api("POST", "/api/v1/stores", { domain: DOMAIN, accessToken });
+    const rssBefore = status("VmRSS");
+
+    /** When each phase was first seen (ms from the request): where the time goes. */
+    const phases: [string, number][] = [];
+    let peak = 0;
+    /** Peak RSS per phase (the phase the last status poll saw). */
+    const phasePeak = new Map<string, number>();
+    /** Peak V8 heap in use per phase (the hub's /metrics, every second): live data against RSS. */
+    const phaseHeap = new Map<string, number>();
+    let ticks = 0;
+    const sampler = setInterval(() => {
+      const rss = status("VmRSS");
+      peak = Math.max(peak, rss);
+      const phase = phases.at(-1)?.[0] ?? "starting";
+      phasePeak.set(phase, Math.max(phasePeak.get(phase) ?? 0, rss));
+      if (++ticks % 10 === 0)
+        fetch(`${base}/metrics`)
+          .then((r) => r.text())
+          .then((text) => {
+            const heap = Number(/^tillbridge_nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1] ?? 0);
+            phaseHeap.set(phase, Math.max(phaseHeap.get(phase) ?? 0, heap));
+          })
+          .catch(() => {});
+    }, 100);
+    const started = Date.now();
+    const start = await api("POST", `/api/v1/stores/${DOMAIN}/catalog-imports`, {
+      mode: "create_only",
+      waitSeconds: 1,
+    });
+    const jobId = start.job.id as number;
+    const deadline = started + Number(values.timeout) * 1000;
+    let job = start.job;
+    while (job.status === "queued" || job.status === "running") {
+      if (Date.now() > deadline) throw new Error(`the import did not end within ${values.timeout} s`);
+      await new Promise((r) => setTimeout(r, 250));
+      job = await api("GET", `/api/v1/jobs/${jobId}`);
+      const phase = job.progress?.phase ?? job.status;
+      if (phase !== phases.at(-1)?.[0]) phases.push([phase, Date.now() - started]);
+    }
+    const wallMs = Date.now() - started;
+    clearInterval(sampler);
+    peak = Math.max(peak, status("VmRSS"));
+    if (job.status !== "done") throw new Error(`the import ended ${job.status}: ${job.error}`);
+    const r = job.result as Record<string, number>;
+    const line = (k: string, v: string | number) => console.log(`${k.padEnd(34)} ${v}`);
+    console.log(
+      `\ncatalog import: ${dbKind}, ${VARIANTS.toLocaleString("en")} variants over ${seeded.products.toLocaleString("en")} products`,
+    );
+    line("emulator seeding (--catalog)", `${(seedMs / 1000).toFixed(1)} s`);
+    line("import wall time", `${(wallMs / 1000).toFixed(1)} s (target ≤ 60 s)`);
+    line("variants/s", Math.round((r.variantsRead ?? 0) / (wallMs / 1000)));
+    line("hub peak RSS during the import", `${mb(peak)} MB (target ≤ 300 MB; before it ${mb(rssBefore)} MB)`);
+    line("hub RSS high-water mark (VmHWM)", `${mb(status("VmHWM"))} MB`);
+    line("bench process RSS (emulator + store)", `${mb(process.memoryUsage().rss)} MB`);
+    line(
+      "read / matched / created / problems",
+      `${r.variantsRead} / ${r.matched} / ${r.created} / ${r.problems}`,
+    );
+    line("products read", r.productsRead ?? 0);
+    for (const [phase, at] of phases)
+      line(
+        `  from ${(at / 1000).toFixed(1)} s`,
+        `${phase} (peak RSS ${mb(phasePeak.get(phase) ?? 0)} MB, heap used ${mb(phaseHeap.get(phase) ?? 0)} MB)`,
+      );
+    line("load average (1 min) start → end", `${loadAtStart[0]!.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`);
+    if (r.variantsRead !== VARIANTS) {
+      console.error(`expected ${VARIANTS} variants read, got ${r.variantsRead}`);
+      exitCode = 1;
+    }
+    const ends = [...phases.map(([, at]) => at).slice(1), wallMs];
+    result = {
+      db: dbKind,
+      wallMs,
+      variantsPerSecond: Math.round((r.variantsRead ?? 0) / (wallMs / 1000)),
+      peakRss: peak,
+      rssBefore,
+      phases: phases.map(([phase, at], i) => ({
+        phase,
+        seconds: (ends[i]! - at) / 1000,
+        peakRss: phasePeak.get(phase) ?? 0,
+      })),
+    };
+  } catch (e) {
+    console.error(e);
+    exitCode = 1;
+  } finally {
+    hub.kill("SIGTERM");
+    await new Promise((r) => hub.once("exit", r));
+    rmSync(dataDir, { recursive: true, force: true });
+    if (dbKind === "postgres") {
+      const admin = new pg.Client({ host: "127.0.0.1", port: 5432, user: "postgres", database: "postgres" });
+      await admin.connect();
+      await admin.query(`drop database if exists ${pgName}`);
+      await admin.end();
+    }
+  }
+  return result;
+}
+
+let exitCode = 0;
+const kinds =
+  values.db === "both" ? (["sqlite", "postgres"] as const) : ([values.db as "sqlite" | "postgres"] as const);
+const results: RunResult[] = [];
+for (const kind of kinds) {
+  const r = await runOnce(kind);
+  if (r) results.push(r);
+}
+if (results.length === 2) {
+  const [a, b] = results as [RunResult, RunResult];
+  const row = (k: string, x: string, y: string, ratio: string) =>
+    console.log(`${k.padEnd(34)} ${x.padStart(10)} ${y.padStart(10)} ${ratio.padStart(16)}`);
+  console.log(`\nside by side, ${VARIANTS.toLocaleString("en")} variants`);
+  row("", "sqlite", "postgres", "postgres/sqlite");
+  const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  row("import wall time", sec(a.wallMs), sec(b.wallMs), (b.wallMs / a.wallMs).toFixed(2));
+  row(
+    "variants/s",
+    String(a.variantsPerSecond),
+    String(b.variantsPerSecond),
+    (b.variantsPerSecond / a.variantsPerSecond).toFixed(2),
+  );
+  row("hub peak RSS", `${mb(a.peakRss)} MB`, `${mb(b.peakRss)} MB`, (b.peakRss / a.peakRss).toFixed(2));
+  for (const p of a.phases) {
+    const q = b.phases.find((x) => x.phase === p.phase);
+    if (!q || p.phase === "done") continue;
+    row(
+      `  ${p.phase.slice(0, 32)}`,
+      `${p.seconds.toFixed(1)} s`,
+      `${q.seconds.toFixed(1)} s`,
+      p.seconds > 0 ? (q.seconds / p.seconds).toFixed(2) : "-",
+    );
   }
 }
+await emulator.close();
 process.exit(exitCode);

@@ -11,6 +11,13 @@ import { chunks } from "../db/batching.ts";
 import type { Database } from "../db/database.ts";
 import type { ProductStatus, Tables, WeightUnit } from "../db/tables.ts";
 import {
+  insertRows,
+  PRODUCT_IMAGE_COLUMNS,
+  PRODUCT_METAFIELD_COLUMNS,
+  PRODUCT_OPTION_COLUMNS,
+  VARIANT_COLUMNS,
+} from "./bulk-insert.ts";
+import {
   fromMinor,
   type NormalizedProduct,
   planProductBatch,
@@ -168,16 +175,18 @@ export async function writeProducts(
       option_values: JSON.stringify(o.values),
     })),
   );
-  for (const part of chunks(options, 1000)) await trx.insertInto("product_options").values(part).execute();
+  for (const part of chunks(options, 1000))
+    await insertRows(trx, "product_options", PRODUCT_OPTION_COLUMNS, part).execute();
   const images = changes.flatMap(({ product: p }) =>
     p.images.map((img, i) => ({ product_id: idOf(p), position: i + 1, url: img.url, alt: img.alt })),
   );
-  for (const part of chunks(images, 1000)) await trx.insertInto("product_images").values(part).execute();
+  for (const part of chunks(images, 1000))
+    await insertRows(trx, "product_images", PRODUCT_IMAGE_COLUMNS, part).execute();
   const metafields = changes.flatMap(({ product: p }) =>
     p.metafields.map((m) => ({ product_id: idOf(p), ...m })),
   );
   for (const part of chunks(metafields, 1000))
-    await trx.insertInto("product_metafields").values(part).execute();
+    await insertRows(trx, "product_metafields", PRODUCT_METAFIELD_COLUMNS, part).execute();
 
   const variants = changes.flatMap(({ product: p }) =>
     p.variants.map((v, i) => ({
@@ -203,9 +212,7 @@ export async function writeProducts(
   // 17 columns: 1,000 rows (17,000 parameters) stay under SQLite's 32,766 and PostgreSQL's 65,535.
   // Fewer, larger statements: each costs a round trip (PostgreSQL) and a prepare.
   for (const part of chunks(variants, 1000)) {
-    const written = await trx
-      .insertInto("variants")
-      .values(part)
+    const written = await insertRows(trx, "variants", VARIANT_COLUMNS, part)
       .onConflict((oc) =>
         oc
           .column("sku")

@@ -26,6 +26,7 @@ import { awaitBulkOperation, readJsonlLines, startAndAwaitBulkQuery } from "../.
 import { ShopifyTransientError } from "../../shopify/errors.ts";
 import type { AdminTransport } from "../../shopify/transport.ts";
 import { logActivity } from "../../shops/activity.ts";
+import { insertRows, PRODUCT_LINK_COLUMNS, VARIANT_LINK_COLUMNS } from "../bulk-insert.ts";
 import { dropLinks } from "../linking.ts";
 import {
   type ExistingLink,
@@ -43,6 +44,7 @@ import {
   type ShopifyCatalogVariant,
 } from "../shopify-catalog.ts";
 import { hubVariantsById, normalizedVariant, productsById, takenKeys } from "./catalog-read.ts";
+import { HeapGuard } from "./heap.ts";
 import {
   createsVariants,
   DecisionTable,
@@ -116,11 +118,13 @@ export async function runCatalogImport(
       ctx.clock.now(),
     );
   try {
+    // The heap kept near the live data (src/catalog/import/heap.ts): reading, then applying.
+    const heap = new HeapGuard();
     let plan: Plan | undefined;
     for (let attempt = 0; !plan; attempt++) {
       run = await prepareFile(deps, run, transport, control);
       try {
-        plan = await planRun(deps, store.id, run, transport, control);
+        plan = await planRun(deps, store.id, run, transport, control, heap);
       } catch (err) {
         // The stored result file is gone (Shopify keeps them a week; a resumed run may be late):
         // read the store again. Applying from the start is safe: every write is idempotent.
@@ -155,7 +159,9 @@ export async function runCatalogImport(
         throw err;
       }
     }
-    run = await applyFile(deps, store.id, run, plan, transport, control);
+    // The planning step's whole-store tables are garbage now: the heap starts small for applying.
+    heap.collect();
+    run = await applyFile(deps, store.id, run, plan, transport, control, heap);
     run = await patchRun(db, run.id, { status: "done", finished_at: ctx.clock.now() }, ctx.clock.now());
     const summary = summaryOf(run);
     await logActivity(
@@ -318,6 +324,7 @@ async function planRun(
   run: ImportRun,
   transport: AdminTransport,
   control: JobControl,
+  heap: HeapGuard,
 ): Promise<Plan> {
   const { ctx } = deps;
   const db = ctx.database.db;
@@ -345,6 +352,7 @@ async function planRun(
       product = (JSON.parse(line) as { id: string }).id;
     }
     if (count % 20_000 === 0) {
+      heap.check();
       if (await control.cancelled()) throw new JobCancelled();
       await control.progress({ phase: "reading the store's catalog", done: count });
     }
@@ -368,7 +376,10 @@ async function planRun(
     matchedBy: r.matched_by,
   }));
   // In chunks: a 100,000-variant store's match gives the event loop a turn every few thousand.
+  heap.check();
   const result = await matchVariantsInChunks(hub, shopify, existing);
+  hub.length = 0;
+  heap.check();
 
   const decisions = new DecisionTable();
   for (const l of result.links)
@@ -481,6 +492,7 @@ async function applyFile(
   plan: Plan,
   transport: AdminTransport,
   control: JobControl,
+  heap: HeapGuard,
 ): Promise<ImportRun> {
   let run = start;
   const assembler = new ProductAssembler();
@@ -491,6 +503,7 @@ async function applyFile(
     run = await applyBatch(deps, storeId, run, plan, batch, offset);
     batch = [];
     await deps.afterBatch?.(run);
+    heap.check();
     await control.progress({
       phase: "applying products",
       done: run.productsRead,
@@ -713,22 +726,22 @@ async function writeLinks(
         part.map((l) => l.shopify.inventoryItem.id),
       )
       .execute();
-    await trx
-      .insertInto("variant_links")
-      .values(
-        part.map((l) => ({
-          store_id: storeId,
-          variant_id: l.variantId,
-          product_variant_gid: l.shopify.id,
-          inventory_item_gid: l.shopify.inventoryItem.id,
-          matched_by: l.matchedBy,
-          linked_at: now,
-          shopify_product_gid: l.productGid,
-          last_seen: JSON.stringify({ sku: l.shopify.sku, barcode: l.shopify.barcode }),
-          last_seen_at: now,
-        })),
-      )
-      .execute();
+    await insertRows(
+      trx,
+      "variant_links",
+      VARIANT_LINK_COLUMNS,
+      part.map((l) => ({
+        store_id: storeId,
+        variant_id: l.variantId,
+        product_variant_gid: l.shopify.id,
+        inventory_item_gid: l.shopify.inventoryItem.id,
+        matched_by: l.matchedBy,
+        linked_at: now,
+        shopify_product_gid: l.productGid,
+        last_seen: JSON.stringify({ sku: l.shopify.sku, barcode: l.shopify.barcode }),
+        last_seen_at: now,
+      })),
+    ).execute();
     const fresh = part
       .filter((l) => plan.linkedBefore.get(l.variantId) !== l.shopify.id)
       .map((l) => l.variantId);
@@ -776,19 +789,19 @@ async function writeProductLinks(
         ]),
       )
       .execute();
-    await trx
-      .insertInto("product_links")
-      .values(
-        part.map((l) => ({
-          store_id: storeId,
-          product_id: l.productId,
-          shopify_product_gid: l.product.id,
-          last_seen: JSON.stringify(lastSeenProduct(l.product)),
-          last_seen_at: now,
-          linked_at: now,
-        })),
-      )
-      .execute();
+    await insertRows(
+      trx,
+      "product_links",
+      PRODUCT_LINK_COLUMNS,
+      part.map((l) => ({
+        store_id: storeId,
+        product_id: l.productId,
+        shopify_product_gid: l.product.id,
+        last_seen: JSON.stringify(lastSeenProduct(l.product)),
+        last_seen_at: now,
+        linked_at: now,
+      })),
+    ).execute();
   }
 }
 
