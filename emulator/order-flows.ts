@@ -312,6 +312,12 @@ export function closeOrder(store: Store, shop: Shop, o: Order): FlowResult<Order
 
 // ---- returns ----
 
+/** A return's change is a change of its order (its return status): updated_at moves, orders/updated fires. */
+function returnChanged(store: Store, shop: Shop, r: ReturnRecord): void {
+  const o = shop.orders.get(r.orderId);
+  if (o) touchOrder(store, shop, o);
+}
+
 function extra(shop: Shop, r: ReturnRecord): ReturnExtra {
   let e = flows(shop).returns.get(r.id);
   if (!e) {
@@ -474,6 +480,7 @@ export function requestReturn(
   setStatus(r, "REQUESTED");
   shop.returns.set(r.id, r);
   extra(shop, r).exchange = exchange.map((input) => ({ input, lineItemId: null }));
+  returnChanged(store, shop, r);
   store.emit(shop, "returns/request", returnWebhookPayload(store, shop, r));
   return r;
 }
@@ -495,6 +502,7 @@ export function approveReturn(store: Store, shop: Shop, r: ReturnRecord): FlowRe
     });
   }
   reverseOf(store, shop, r);
+  returnChanged(store, shop, r);
   store.emit(shop, "returns/approve", returnWebhookPayload(store, shop, r));
   return { ok: true, value: r };
 }
@@ -508,6 +516,7 @@ export function declineReturn(
   if (statusOf(r) !== "REQUESTED") return fail("Return is not requested.", ["input", "id"], "INVALID_STATE");
   setStatus(r, "DECLINED");
   extra(shop, r).declineReason = reason;
+  returnChanged(store, shop, r);
   store.emit(shop, "returns/decline", returnWebhookPayload(store, shop, r));
   return { ok: true, value: r };
 }
@@ -524,6 +533,7 @@ export function cancelReturn(store: Store, shop: Shop, r: ReturnRecord): FlowRes
     return fail("A return with processed items can't be cancelled.", ["id"], "INVALID_STATE");
   setStatus(r, "CANCELED");
   if (rfo) rfo.status = "CANCELED";
+  returnChanged(store, shop, r);
   store.emit(shop, "returns/cancel", returnWebhookPayload(store, shop, r));
   return { ok: true, value: r };
 }
@@ -536,6 +546,7 @@ function maybeClose(store: Store, shop: Shop, r: ReturnRecord): void {
   r.closedAt = store.nowIso();
   const rfo = reverseOf(store, shop, r);
   if (rfo) rfo.status = "CLOSED";
+  returnChanged(store, shop, r);
   store.emit(shop, "returns/close", returnWebhookPayload(store, shop, r));
 }
 
@@ -731,6 +742,7 @@ export function processReturn(
     const rr = createRefund(store, shop, o, refundLines, input.note);
     if (!rr.ok) return { ok: false, errors: rr.errors.map((x) => ({ ...x, code: "INVALID" })) };
   }
+  returnChanged(store, shop, r);
   store.emit(shop, "returns/process", returnWebhookPayload(store, shop, r));
   maybeClose(store, shop, r);
   return { ok: true, value: r };

@@ -27,6 +27,7 @@ import { catalogPublish } from "./migrations/0022-catalog-publish.ts";
 import { linkProblemCandidates } from "./migrations/0023-link-problem-candidates.ts";
 import { priceGroups } from "./migrations/0024-price-groups.ts";
 import { customerPublish } from "./migrations/0025-customer-publish.ts";
+import { returnChecks } from "./migrations/0027-return-checks.ts";
 import { claimedInboxShipments } from "./migrations/0028-claimed-inbox-shipments.ts";
 import { type HubMigration, migrationContext } from "./schema-helpers.ts";
 
@@ -55,6 +56,7 @@ export const MIGRATIONS: readonly HubMigration[] = [
   linkProblemCandidates,
   priceGroups,
   customerPublish,
+  returnChecks,
   claimedInboxShipments,
 ];
 

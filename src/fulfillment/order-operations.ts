@@ -16,6 +16,7 @@ import { runOrderActions } from "./order-actions.ts";
 import { orderOperationRoutes } from "./order-ops-routes.ts";
 import { closeFinishedOrders } from "./order-ops-settings.ts";
 import { processReturnInbox, RETURN_SUBSCRIPTIONS, RETURN_TOPICS, recordReturnState } from "./returns.ts";
+import { checkRecentReturns } from "./returns-check.ts";
 
 export const ORDER_OPERATION_SUBSCRIPTIONS: readonly string[] = [
   ...FULFILLMENT_ORDER_SUBSCRIPTIONS,
@@ -57,6 +58,13 @@ export function orderOperationPasses(ctx: AppContext): StorePass[] {
       flow: "order_intake",
       everyMs: 30_000,
       run: async (store) => void (await closeFinishedOrders(ctx, store.id)),
+    },
+    {
+      // The safety net under returns/* webhooks: returns of orders changed since the last check.
+      name: "fulfillment:returns-check",
+      flow: "order_intake",
+      everyMs: 5 * 60_000,
+      run: async (store, transport) => void (await checkRecentReturns(ctx, transport, store.id)),
     },
     {
       name: "fulfillment:fulfillment-orders",
