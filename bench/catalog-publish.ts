@@ -1,17 +1,19 @@
 /**
- * Catalog publish against the emulator (issue 16), synchronous path (the bulk path is not built
- * yet): the hub's reconciler publishing N products of V variants to an empty store, then one
- * price changed on every variant. Prints, side by side:
- *  1. first publish: wall time, calls, points spent, points per second against the store's
- *     restore rate (target ≥ 0.9 of the cost ceiling);
- *  2. a price change on every variant: points spent by the price-only path
- *     (productVariantsBulkUpdate) against re-publishing the same products whole (productSet),
- *     and their ratio.
+ * Catalog publish against the emulator (issue 16): the hub's reconciler publishing N products of
+ * V variants to two empty stores, one through the bulk path (stagedUploadsCreate +
+ * bulkOperationRunMutation) and one through the synchronous path (productSet per product under
+ * the store's throttle), then one price changed on one variant of every product. Prints:
+ *  1. first publish, bulk path: wall time, calls, points;
+ *  2. first publish, synchronous path: wall time, calls, points, points per second against the
+ *     store's cost ceiling (bucket + restore rate; target ≥ 0.9);
+ *  3. the price change: points spent by the price-only path (productVariantsBulkUpdate) against
+ *     re-publishing the same products whole (productSet), and their ratio.
  *
- *   npm run bench:catalog-publish -- [--products 300] [--variants 5] [--plan standard]
+ *   npm run bench:catalog-publish -- [--products 1000] [--variants 5] [--plan plus]
  */
 import { parseArgs } from "node:util";
 import { startEmulator } from "../emulator/index.ts";
+import { BULK_PUBLISH } from "../src/catalog/publish/bulk-publish.ts";
 import { publishDb } from "../src/catalog/publish/publish-store.ts";
 import { runPublishCycle } from "../src/catalog/publish/reconciler.ts";
 import { systemClock } from "../src/core/clock.ts";
@@ -21,9 +23,9 @@ import { connectDirectly, emulatedStore } from "../test/support/shopify.ts";
 
 const { values } = parseArgs({
   options: {
-    products: { type: "string", default: "300" },
+    products: { type: "string", default: "1000" },
     variants: { type: "string", default: "5" },
-    plan: { type: "string", default: "standard" },
+    plan: { type: "string", default: "plus" },
   },
 });
 const PRODUCTS = Number(values.products);
@@ -32,20 +34,26 @@ const PLAN = values.plan as "standard" | "advanced" | "plus";
 const RESTORE = { standard: 100, advanced: 200, plus: 1000 }[PLAN];
 
 const emulator = await startEmulator({ testOnlyAllowPlainHttpWebhooks: true });
-const store = await emulatedStore({ emulator, domain: "publish-bench.myshopify.com", skus: [], plan: PLAN });
 const hub = await startTestHub("sqlite");
-const storeId = await connectDirectly(hub.ctx.database.db, store, [[]], { enabledFlows: [] });
-const transport = createAdminTransport({
-  store: store.domain,
-  urlTemplate: `${emulator.url}/{shop}`,
-  getAccessToken: async () => store.token,
-  clock: systemClock,
-  logger: hub.ctx.logger,
-});
 const deps = { db: hub.ctx.database.db, now: () => Date.now(), logger: hub.ctx.logger, windowMs: 0 };
+const connect = async (domain: string) => {
+  const store = await emulatedStore({ emulator, domain, skus: [], plan: PLAN });
+  const id = await connectDirectly(hub.ctx.database.db, store, [[]], { enabledFlows: [] });
+  const transport = createAdminTransport({
+    store: store.domain,
+    urlTemplate: `${emulator.url}/{shop}`,
+    getAccessToken: async () => store.token,
+    clock: systemClock,
+    logger: hub.ctx.logger,
+  });
+  return { domain: store.domain, id, transport };
+};
+const bulkStore = await connect("publish-bench-bulk.myshopify.com");
+const syncStore = await connect("publish-bench-sync.myshopify.com");
+type BenchStore = typeof bulkStore;
 
 const sizes = ["XS", "S", "M", "L", "XL", "XXL", "3XL", "4XL"];
-const product = (i: number, price: string) => ({
+const product = (i: number, price: string, first = price) => ({
   key: `bench-${i}`,
   title: `Bench product ${i}`,
   descriptionHtml: `<p>Product ${i}</p>`,
@@ -53,22 +61,25 @@ const product = (i: number, price: string) => ({
   tags: ["bench"],
   options: [{ name: "Size", values: sizes.slice(0, VARIANTS) }],
   metafields: [{ namespace: "specs", key: "fabric", type: "single_line_text_field", value: "cotton" }],
-  variants: sizes.slice(0, VARIANTS).map((s) => ({ sku: `B${i}-${s}`, options: [s], price, cost: "4.00" })),
+  variants: sizes
+    .slice(0, VARIANTS)
+    .map((s, n) => ({ sku: `B${i}-${s}`, options: [s], price: n === 0 ? first : price, cost: "4.00" })),
 });
-const putAll = async (price: string) => {
+const putAll = async (price: string, first = price) => {
   for (let i = 0; i < PRODUCTS; i += 100) {
     const res = await hub.server.inject({
       method: "PUT",
       url: "/api/v1/products",
       headers: hub.auth,
       payload: {
-        products: Array.from({ length: Math.min(100, PRODUCTS - i) }, (_, j) => product(i + j, price)),
+        products: Array.from({ length: Math.min(100, PRODUCTS - i) }, (_, j) => product(i + j, price, first)),
       },
     });
     if (res.statusCode !== 200) throw new Error(res.body);
   }
 };
-const spent = (from: number) => {
+const callCount = (store: BenchStore) => emulator.control.apiCalls(store.domain).length;
+const spent = (store: BenchStore, from: number) => {
   const calls = emulator.control.apiCalls(store.domain).slice(from);
   const answered = calls.filter((c) => !c.throttled);
   return {
@@ -85,43 +96,46 @@ const spent = (from: number) => {
     }, {}),
   };
 };
-const converge = async () => {
+const converge = async (store: BenchStore) => {
   for (;;) {
-    const r = await runPublishCycle(deps, { id: storeId, domain: store.domain }, transport);
+    const r = await runPublishCycle(deps, { id: store.id, domain: store.domain }, store.transport);
+    if (r.bulk) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      continue;
+    }
     if (r.refreshed === 0 && r.published === 0 && r.priced === 0 && r.failed === 0 && !r.remaining) return;
   }
+};
+const timed = async (store: BenchStore) => {
+  const from = callCount(store);
+  const t0 = performance.now();
+  await converge(store);
+  return { seconds: (performance.now() - t0) / 1000, ...spent(store, from) };
 };
 
 await putAll("19.90");
 // The budget available during a phase: the bucket it started with (full) plus the refill.
 const available = (start: number, seconds: number) => start + RESTORE * seconds;
-const startBucket = emulator.control.getShop(store.domain).bucketSize;
-let from = emulator.control.apiCalls(store.domain).length;
-let t0 = performance.now();
-await converge();
-const firstSeconds = (performance.now() - t0) / 1000;
-const first = spent(from);
-const published = emulator.control.listProducts(store.domain).length;
+const startBucket = emulator.control.getShop(syncStore.domain).bucketSize;
 
-await putAll("17.50");
-from = emulator.control.apiCalls(store.domain).length;
-t0 = performance.now();
-await converge();
-const priceSeconds = (performance.now() - t0) / 1000;
-const priceOnly = spent(from);
+// 1. The bulk path (the default: a first publish above the threshold).
+const bulk = await timed(bulkStore);
+const bulkPublished = emulator.control.listProducts(bulkStore.domain).length;
+// 2. The synchronous path: the same first publish with the bulk path switched off.
+BULK_PUBLISH.threshold = Number.POSITIVE_INFINITY;
+const sync = await timed(syncStore);
+const syncPublished = emulator.control.listProducts(syncStore.domain).length;
 
-// The same price change sent whole: forget what Shopify confirmed, publish again.
-await putAll("16.00");
+// 3. One price changed on one variant of every product: price-only, then the same sent whole.
+await putAll("19.90", "17.50");
+const priceOnly = await timed(syncStore);
+await putAll("19.90", "16.00");
 await publishDb(hub.ctx.database.db)
   .updateTable("catalog_publish_state")
   .set({ confirmed_hash: null })
-  .where("store_id", "=", storeId)
+  .where("store_id", "=", syncStore.id)
   .execute();
-from = emulator.control.apiCalls(store.domain).length;
-t0 = performance.now();
-await converge();
-const wholeSeconds = (performance.now() - t0) / 1000;
-const whole = spent(from);
+const whole = await timed(syncStore);
 
 const r = (n: number) => Math.round(n * 1000) / 1000;
 console.log(
@@ -131,17 +145,20 @@ console.log(
       restoreRatePerSecond: RESTORE,
       products: PRODUCTS,
       variants: PRODUCTS * VARIANTS,
-      productsInShopify: published,
-      firstPublish: {
-        seconds: r(firstSeconds),
-        ...first,
-        pointsPerSecond: r(first.points / firstSeconds),
+      firstPublishBulk: { productsInShopify: bulkPublished, ...bulk, seconds: r(bulk.seconds) },
+      firstPublishSynchronous: {
+        productsInShopify: syncPublished,
+        ...sync,
+        seconds: r(sync.seconds),
+        pointsPerSecond: r(sync.points / sync.seconds),
         bucketAtStart: startBucket,
-        ofCostCeiling: r(first.points / available(startBucket, firstSeconds)),
+        ofCostCeiling: r(sync.points / available(startBucket, sync.seconds)),
       },
-      priceChangeOnEveryVariant: {
-        priceOnly: { seconds: r(priceSeconds), ...priceOnly },
-        republishedWhole: { seconds: r(wholeSeconds), ...whole },
+      wallTimeRatioBulkToSynchronous: r(bulk.seconds / sync.seconds),
+      priceChangedOnVariants: PRODUCTS,
+      priceChange: {
+        priceOnly: { ...priceOnly, seconds: r(priceOnly.seconds) },
+        republishedWhole: { ...whole, seconds: r(whole.seconds) },
         pointsRatioPriceOnlyToWhole: r(priceOnly.points / whole.points),
       },
     },

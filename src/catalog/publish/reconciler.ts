@@ -114,7 +114,11 @@ export async function runPublishCycle(
 ): Promise<PublishCycleResult> {
   let rules = await loadRules(deps.db, store.id);
   const refreshed = await refreshDesired(deps, store.id, rules);
-  let due = await dueProducts(deps.db, store.id, deps.now(), PUBLISH_PER_CYCLE + 1);
+  // Many products changed at once (a first publish, a rule change): their desired state is all
+  // computed before anything is sent, so the bulk path sees them together.
+  if (refreshed >= REFRESH_PER_CYCLE)
+    return { refreshed, published: 0, priced: 0, refused: 0, failed: 0, deferred: 0, remaining: true };
+  const due = await dueProducts(deps.db, store.id, deps.now(), PUBLISH_PER_CYCLE + 1);
   const result = {
     refreshed,
     published: 0,
@@ -141,10 +145,8 @@ export async function runPublishCycle(
   result.refused += bulk.refused;
   result.deferred += bulk.deferred;
   if (bulk.busy) return { ...result, bulk: true, remaining: false };
-  if (bulk.published + bulk.refused + bulk.deferred > 0) {
-    due = await dueProducts(deps.db, store.id, deps.now(), PUBLISH_PER_CYCLE + 1);
-    result.remaining = due.length > PUBLISH_PER_CYCLE;
-  }
+  // A bulk run just ended: the next cycle decides afresh (more new products may go in bulk).
+  if (bulk.published + bulk.refused + bulk.deferred > 0) return { ...result, remaining: true };
   let publications: Promise<Map<string, string>> | undefined;
   const channels = () => {
     publications ??= readPublications(transport);
