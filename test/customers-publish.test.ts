@@ -439,8 +439,32 @@ describe.each(DIALECTS)("customers to Shopify on %s", (dialect) => {
     expect(list.json().items[0].error.message).toContain("Phone has already been taken");
   });
 
-  it("customers/redact erases the hub's record and its publish state", async () => {
+  it("customers/data_request exports the back office's record; customers/redact erases it and its publish state", async () => {
     const [dora] = await shopify("email:dora@example.com");
+    await hub.ctx.database.db
+      .transaction()
+      .execute((trx) =>
+        handleComplianceTx(
+          trx,
+          { id: storeId, domain: store.domain },
+          "customers/data_request",
+          {
+            shop_domain: store.domain,
+            customer: { id: dora!.id.split("/").pop()!, email: "dora@example.com" },
+            data_request: { id: 7 },
+          },
+          Date.now(),
+        ),
+      );
+    const exported = await hub.ctx.database.db
+      .selectFrom("compliance_requests")
+      .select("data")
+      .where("topic", "=", "customers/data_request")
+      .orderBy("id", "desc")
+      .executeTakeFirstOrThrow();
+    expect(JSON.parse(exported.data).customerRecords).toMatchObject([
+      { key: "C-4", email: "dora@example.com", lastName: "Diaz" },
+    ]);
     await hub.ctx.database.db.transaction().execute((trx) =>
       handleComplianceTx(
         trx,

@@ -6,24 +6,23 @@
  *   personal field; their publish state in every store becomes `redacted` and forgets the Shopify
  *   ids. A later PUT of the same key from the back office is new data and is published again.
  * - `shop/redact`: that store's publish state is forgotten (only Shopify ids were kept there).
+ * - `customers/data_request`: the records that store knows are part of the export.
  */
 import type { Trx } from "../inventory/ledger-store.ts";
-import { customerDb } from "./customer-store.ts";
+import { customerDb, customerView } from "./customer-store.ts";
 
 const customerGid = (id: number | string) =>
   String(id).startsWith("gid://") ? String(id) : `gid://shopify/Customer/${id}`;
 
-export async function redactCustomerRecords(
-  trx: Trx,
-  storeId: number,
-  subject: { id?: number | string | null; email?: string | null; phone?: string | null },
-  now: number,
-): Promise<number> {
+type Subject = { id?: number | string | null; email?: string | null; phone?: string | null };
+
+/** The customer records this store knows that the request names (by Shopify id, email or phone). */
+async function storeCustomerRecordIds(trx: Trx, storeId: number, subject: Subject): Promise<number[]> {
   const cdb = customerDb(trx);
   const email = subject.email?.trim().toLowerCase() || null;
   const phone = subject.phone?.trim() || null;
   const gid = subject.id === undefined || subject.id === null ? null : customerGid(subject.id);
-  if (!email && !phone && !gid) return 0;
+  if (!email && !phone && !gid) return [];
   const rows = await cdb
     .selectFrom("customer_publish_state as s")
     .innerJoin("customer_records as r", "r.id", "s.customer_id")
@@ -37,7 +36,31 @@ export async function redactCustomerRecords(
       ]),
     )
     .execute();
-  const ids = [...new Set(rows.map((r) => Number(r.id)))];
+  return [...new Set(rows.map((r) => Number(r.id)))];
+}
+
+/** For a customers/data_request: what the hub holds of the customer from the back office. */
+export async function customerRecordsFor(trx: Trx, storeId: number, subject: Subject) {
+  const ids = await storeCustomerRecordIds(trx, storeId, subject);
+  if (ids.length === 0) return [];
+  const rows = await customerDb(trx)
+    .selectFrom("customer_records")
+    .selectAll()
+    .where("id", "in", ids)
+    .where("redacted_at", "is", null)
+    .orderBy("id")
+    .execute();
+  return rows.map(customerView);
+}
+
+export async function redactCustomerRecords(
+  trx: Trx,
+  storeId: number,
+  subject: Subject,
+  now: number,
+): Promise<number> {
+  const cdb = customerDb(trx);
+  const ids = await storeCustomerRecordIds(trx, storeId, subject);
   if (ids.length === 0) return 0;
   await cdb
     .updateTable("customer_records")

@@ -17,7 +17,7 @@ import { createHash } from "node:crypto";
 import { sql } from "kysely";
 import { recordAudit } from "../auth/audit.ts";
 import type { AppContext } from "../core/context.ts";
-import { forgetStoreCustomers, redactCustomerRecords } from "../customers/redaction.ts";
+import { customerRecordsFor, forgetStoreCustomers, redactCustomerRecords } from "../customers/redaction.ts";
 import type { Trx } from "../inventory/ledger-store.ts";
 import { orderViews } from "./feed-view.ts";
 import { lockOrders } from "./intake.ts";
@@ -359,6 +359,8 @@ export async function handleComplianceTx(
         dataRequestId: payload.data_request?.id ?? null,
         shopifyCustomerId: payload.customer?.id ?? null,
         customer: customer ?? null,
+        // The back office's record of the customer, when this store publishes it (src/customers).
+        customerRecords: await customerRecordsFor(trx, store.id, payload.customer ?? {}),
         // Each order as this store has it; its shared customer record without another store's name or phone.
         orders: (
           await orderViews(
