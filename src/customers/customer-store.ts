@@ -77,6 +77,7 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 const phone = z
   .string()
+  .trim()
   .regex(E164, "must be an E.164 phone number: +, country code and number, digits only (e.g. +16135551111)");
 const consent = z.strictObject({
   state: z.enum(["subscribed", "unsubscribed", "pending"]),
@@ -102,7 +103,7 @@ const address = z.strictObject({
 
 export const customerInput = z.strictObject({
   key: keyText(255),
-  email: z.string().max(254).regex(EMAIL, "must be an email address (name@domain.tld)").nullish(),
+  email: z.string().trim().max(254).regex(EMAIL, "must be an email address (name@domain.tld)").nullish(),
   phone: phone.nullish(),
   firstName: line(255).nullish(),
   lastName: line(255).nullish(),
