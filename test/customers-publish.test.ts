@@ -439,23 +439,45 @@ describe.each(DIALECTS)("customers to Shopify on %s", (dialect) => {
     expect(list.json().items[0].error.message).toContain("Phone has already been taken");
   });
 
+  it("the store's flows list customer_publish with its backlog until the customers are published", async () => {
+    const flow = async () => {
+      const r = await hub.server.inject({
+        method: "GET",
+        url: `/api/v1/stores/${store.domain}/flows`,
+        headers: hub.auth,
+      });
+      return (
+        r.json().items as {
+          flow: string;
+          backlog: number;
+          lagSeconds: number | null;
+          lastSuccessAt: number | null;
+        }[]
+      ).find((f) => f.flow === "customer_publish")!;
+    };
+    await put([{ key: "C-9", email: "kim@example.com" }]);
+    expect(await flow()).toMatchObject({ state: "disabled", backlog: 1 });
+    await converge();
+    const after = await flow();
+    expect(after).toMatchObject({ backlog: 0, lagSeconds: null });
+    expect(after.lastSuccessAt).not.toBeNull();
+  });
+
   it("customers/data_request exports the back office's record; customers/redact erases it and its publish state", async () => {
     const [dora] = await shopify("email:dora@example.com");
-    await hub.ctx.database.db
-      .transaction()
-      .execute((trx) =>
-        handleComplianceTx(
-          trx,
-          { id: storeId, domain: store.domain },
-          "customers/data_request",
-          {
-            shop_domain: store.domain,
-            customer: { id: dora!.id.split("/").pop()!, email: "dora@example.com" },
-            data_request: { id: 7 },
-          },
-          Date.now(),
-        ),
-      );
+    await hub.ctx.database.db.transaction().execute((trx) =>
+      handleComplianceTx(
+        trx,
+        { id: storeId, domain: store.domain },
+        "customers/data_request",
+        {
+          shop_domain: store.domain,
+          customer: { id: dora!.id.split("/").pop()!, email: "dora@example.com" },
+          data_request: { id: 7 },
+        },
+        Date.now(),
+      ),
+    );
     const exported = await hub.ctx.database.db
       .selectFrom("compliance_requests")
       .select("data")
