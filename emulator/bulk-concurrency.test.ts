@@ -81,7 +81,7 @@ describe("bulk query operations at a time", () => {
     expect(r.body.errors?.[0]?.message).toMatch(/search field 'title'/);
   });
 
-  it("currentBulkOperation still answers, marked deprecated; MUTATION has none here", async () => {
+  it("currentBulkOperation still answers, marked deprecated; MUTATION: none has run", async () => {
     const latest = (await list())[0]!;
     const r = await gql(
       emu,

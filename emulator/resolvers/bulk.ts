@@ -516,7 +516,9 @@ function runQuery(ctx: Ctx, args: { query: string; groupObjects: boolean }) {
   }
   const problem = bulkQueryProblem(schema, parse(args.query));
   if (problem) return { bulkOperation: null, userErrors: [userError(problem, ["query"], "INVALID")] };
-  const running = mine(ctx).filter((b) => b.status === "CREATED" || b.status === "RUNNING");
+  const running = mine(ctx).filter(
+    (b) => opType(b) === "QUERY" && (b.status === "CREATED" || b.status === "RUNNING"),
+  );
   if (running.length >= MAX_CONCURRENT_BULK) {
     // BulkOperationUserErrorCode.LIMIT_REACHED: "Bulk operations limit reached. Please try again later."
     return {
@@ -558,6 +560,11 @@ function runQuery(ctx: Ctx, args: { query: string; groupObjects: boolean }) {
   return { bulkOperation: { ...op }, userErrors: [] };
 }
 
+/** QUERY, or MUTATION for a bulk mutation (resolvers/bulk-mutation.ts tags those). */
+function opType(b: BulkOperation): "QUERY" | "MUTATION" {
+  return (b as { type?: string }).type === "MUTATION" ? "MUTATION" : "QUERY";
+}
+
 function mine(ctx: Ctx): BulkOperation[] {
   return [...ctx.shop.bulkOperations.values()].filter((b) => b.appId === ctx.app.id);
 }
@@ -583,7 +590,7 @@ function listBulkOperations(
         {
           created_at: b.createdAt,
           id: b.id,
-          operation_type: "query",
+          operation_type: opType(b).toLowerCase(),
           status: b.status.toLowerCase(),
         },
         [],
@@ -602,10 +609,12 @@ function listBulkOperations(
 export const bulkResolvers: ResolverMap = {
   QueryRoot: {
     // Deprecated ("Use `bulkOperations` with status filter instead") but in the schema: answered,
-    // with X-Shopify-API-Deprecated-Reason (admin-api.ts). The hub never uses it. Only query
-    // operations exist here, so `type: MUTATION` has none.
+    // with X-Shopify-API-Deprecated-Reason (admin-api.ts). The hub never uses it. `type`
+    // (default QUERY) picks the app's most recent query or mutation operation.
     currentBulkOperation: (_s, args: { type?: string | null }, ctx) =>
-      (args.type ?? "QUERY") === "QUERY" ? (mine(ctx).at(-1) ?? null) : null,
+      mine(ctx)
+        .filter((b) => opType(b) === (args.type ?? "QUERY"))
+        .at(-1) ?? null,
     bulkOperation: (_s, args: { id: string }, ctx) => {
       const n = parseGid(args.id, "BulkOperation");
       const op = n === undefined ? undefined : ctx.shop.bulkOperations.get(n);
