@@ -2,7 +2,9 @@
  * The catalog publish screen in Debian's chromium: an operator signs in, sees a rule error with
  * its code next to the field, saves the rules (write descriptions on create only, truncate long
  * titles) with the keyboard, runs a dry run and reads per product what would be created and what
- * is refused and why, then after publishing sees each product's state with Shopify's error. No
+ * is refused and why, then after publishing sees each product's state with Shopify's error, and
+ * the store's price lists with their publish state (a group's price not sent for a product that is
+ * not in the store). No
  * page error, no CSP violation, no serious axe violation; screenshots in test-artifacts/console.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -124,6 +126,32 @@ describe("the catalog publish screen", () => {
       .toContain("TITLE_TOO_LONG");
     expect(await page.getByRole("button", { name: "Retry long" }).isVisible()).toBe(true);
     expect(await screen(page, "publish-states")).toEqual([]);
+
+    // Price groups: the store's price lists with their publish state (the worker sends them).
+    const groups = await hub.server.inject({
+      method: "PUT",
+      url: "/api/v1/price-groups",
+      headers: hub.auth,
+      payload: { groups: [{ code: "B2B", name: "Wholesale", currency: "EUR" }] },
+    });
+    expect(groups.statusCode, groups.body).toBe(200);
+    const prices = await hub.server.inject({
+      method: "PUT",
+      url: "/api/v1/price-groups/B2B/prices",
+      headers: hub.auth,
+      payload: {
+        prices: [
+          { sku: "LAMP-1", price: "39.00", currency: "EUR" },
+          { sku: "LONG-1", price: "4.00", currency: "EUR" },
+        ],
+      },
+    });
+    expect(prices.statusCode, prices.body).toBe(200);
+    const row = page.locator('#price-lists tr[data-code="B2B"]');
+    await expect.poll(() => row.getAttribute("data-state"), { timeout: 20_000 }).toBe("in_sync");
+    const cells = await row.locator("td").allTextContents();
+    expect(cells.slice(0, 6)).toEqual(["B2BWholesale", "EUR", "in sync", "1 of 1", "0", "1"]);
+    expect(await screen(page, "publish-price-lists")).toEqual([]);
     expect(problems).toEqual([]);
   });
 });

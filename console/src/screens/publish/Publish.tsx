@@ -19,6 +19,7 @@ import {
   SelectField,
   Table,
 } from "../../ui.tsx";
+import { PriceLists } from "../prices/PriceLists.tsx";
 
 type Mode = "always" | "create_only" | "off";
 
@@ -442,6 +443,9 @@ export function PublishScreen() {
           </Section>
           <Section title="Products" id="pub-products">
             <States domain={store} canRetry={can("store.operate")} />
+          </Section>
+          <Section title="Price lists" id="pub-price-lists">
+            <PriceLists domain={store} />
           </Section>
         </>
       )}
