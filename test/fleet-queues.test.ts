@@ -238,7 +238,7 @@ describe("claimed queues with several hub processes on PostgreSQL", () => {
 
       // ---- a shipment per order while Shopify is slow; the store's owner killed mid-delivery ----
       const from = emulator.control.apiCalls(domain).length;
-      emulator.control.setFaults(domain, { latencyMs: 400 });
+      emulator.control.setFaults(domain, { latencyMs: 800 });
       for (const [i, o] of orders.entries())
         await send("POST", "/api/v1/shipments", {
           id: `fleetq-ship-${i}`,
@@ -253,15 +253,31 @@ describe("claimed queues with several hub processes on PostgreSQL", () => {
           .select(["external_id", "status", "reason"])
           .where("store_id", "=", storeId)
           .execute();
-      await poll(
-        "some shipments delivered",
-        shipments,
-        (r) => r.filter((s) => s.status === "applied").length >= 2,
-      );
-      const owner = await leaseOwner(storeId);
-      expect(owner).toBeDefined();
-      byPid.get(owner!)!.child.kill("SIGKILL");
-      await exited(byPid.get(owner!)!.child);
+      // Killed right after Shopify answered its read of an order's fulfillment orders: the
+      // fulfillmentCreate that follows is in flight (Shopify is slow) and is applied by Shopify
+      // after its sender died, so the next owner must adopt it rather than create or refuse.
+      const operation = (c: ApiCall) => c.rootFields.join(",");
+      let killedAt = 0;
+      for (const deadline = Date.now() + 60_000; ; ) {
+        const calls = emulator.control.apiCalls(domain).slice(from);
+        const last = calls.at(-1);
+        if (
+          calls.filter((c) => operation(c) === "fulfillmentCreate").length >= 2 &&
+          last &&
+          operation(last) === "order"
+        ) {
+          await sleep(150);
+          const owner = await leaseOwner(storeId);
+          expect(owner).toBeDefined();
+          byPid.get(owner!)!.child.kill("SIGKILL");
+          killedAt = Date.now();
+          await exited(byPid.get(owner!)!.child);
+          break;
+        }
+        if (Date.now() > deadline)
+          throw new Error(`no shipment delivery seen: ${calls.map((c) => operation(c)).join(", ")}`);
+        await sleep(5);
+      }
       const done = await poll(
         "every shipment delivered",
         shipments,
@@ -281,6 +297,10 @@ describe("claimed queues with several hub processes on PostgreSQL", () => {
       // Each sale recorded once: nothing reserved, on hand down by what was shipped.
       expect(await stock()).toEqual(SKUS.map((sku) => ({ sku, onHand: 100 - ordered(sku), reserved: 0 })));
       const calls = emulator.control.apiCalls(domain).slice(from);
+      // The killed owner's last fulfillmentCreate was applied by Shopify after it died.
+      expect(
+        calls.filter((c) => operation(c) === "fulfillmentCreate" && c.answeredAt! > killedAt),
+      ).not.toEqual([]);
       expect(new Set(calls.map((c) => c.client)).size).toBeGreaterThanOrEqual(2);
       expect(overlaps(calls)).toEqual([]);
     } finally {
