@@ -29,6 +29,7 @@ import { priceGroups } from "./migrations/0024-price-groups.ts";
 import { customerPublish } from "./migrations/0025-customer-publish.ts";
 import { returnChecks } from "./migrations/0027-return-checks.ts";
 import { claimedInboxShipments } from "./migrations/0028-claimed-inbox-shipments.ts";
+import { foSyncContent } from "./migrations/0031-fo-sync-content.ts";
 import { type HubMigration, migrationContext } from "./schema-helpers.ts";
 
 export const MIGRATIONS: readonly HubMigration[] = [
@@ -58,6 +59,7 @@ export const MIGRATIONS: readonly HubMigration[] = [
   customerPublish,
   returnChecks,
   claimedInboxShipments,
+  foSyncContent,
 ];
 
 export class MigrationError extends Error {

@@ -183,9 +183,17 @@ export async function recordFulfillmentOrders(
   storeId: number,
   orderId: number,
   fos: readonly FulfillmentOrderState[],
-  options: { version?: number | null; preparedNow?: readonly string[] } = {},
+  options: {
+    version?: number | null;
+    /** The order's content hash seen before the read. */
+    content?: string | null;
+    /** When the read began: a webhook marking the order due after that is not cleared by it. */
+    readStartedAt?: number;
+    preparedNow?: readonly string[];
+  } = {},
 ): Promise<{ changed: boolean; warehouseMoved: boolean }> {
   const now = ctx.clock.now();
+  const readStartedAt = options.readStartedAt ?? now;
   return ctx.database.db.transaction().execute(async (trx) => {
     await lockOrders(trx, ctx.database.dialect);
     const before = await trx
@@ -259,14 +267,23 @@ export async function recordFulfillmentOrders(
         store_id: storeId,
         due: 0,
         synced_version: options.version ?? null,
+        synced_content: options.content ?? null,
         updated_at: now,
       })
       .onConflict((oc) =>
-        oc.column("order_id").doUpdateSet({
-          due: 0,
-          ...(options.version !== undefined ? { synced_version: options.version } : {}),
+        oc.column("order_id").doUpdateSet((eb) => ({
+          // Marked due while this read was under way: what it read may predate the change.
+          due: eb
+            .case()
+            .when("order_fo_sync.updated_at", ">", readStartedAt)
+            .then(eb.ref("order_fo_sync.due"))
+            .else(0)
+            .end(),
+          ...(options.version !== undefined
+            ? { synced_version: options.version, synced_content: options.content ?? null }
+            : {}),
           updated_at: now,
-        }),
+        })),
       )
       .execute();
     if (changed || warehouseMoved) await bumpFeed(trx, storeId, orderId, now);
@@ -281,14 +298,19 @@ export async function syncOrderFulfillmentOrders(
   storeId: number,
   orderId: number,
 ): Promise<{ changed: boolean; warehouseMoved: boolean } | null> {
+  const readStartedAt = ctx.clock.now();
   const o = await ctx.database.db
     .selectFrom("orders")
-    .select(["shopify_order_gid", "shopify_updated_at"])
+    .select(["shopify_order_gid", "shopify_updated_at", "content_hash"])
     .where("id", "=", orderId)
     .executeTakeFirstOrThrow();
   const fos = await readFulfillmentOrders(transport, o.shopify_order_gid);
   if (fos === null) return null;
-  return recordFulfillmentOrders(ctx, storeId, orderId, fos, { version: o.shopify_updated_at });
+  return recordFulfillmentOrders(ctx, storeId, orderId, fos, {
+    version: o.shopify_updated_at,
+    content: o.content_hash,
+    readStartedAt,
+  });
 }
 
 /**
@@ -315,6 +337,9 @@ export async function syncDueFulfillmentOrders(
         eb("s.due", "=", 1),
         eb("s.synced_version", "is", null),
         eb("s.synced_version", "<", eb.ref("o.shopify_updated_at")),
+        // The same second, other content (an exchange added right after the last read).
+        eb("s.synced_content", "is", null),
+        eb("s.synced_content", "<>", eb.ref("o.content_hash")),
       ]),
     )
     .orderBy("o.id")
@@ -334,7 +359,14 @@ export async function markFulfillmentOrdersDue(db: Db | Trx, orderIds: readonly 
     if (!o) continue;
     await db
       .insertInto("order_fo_sync")
-      .values({ order_id: orderId, store_id: o.store_id, due: 1, synced_version: null, updated_at: now })
+      .values({
+        order_id: orderId,
+        store_id: o.store_id,
+        due: 1,
+        synced_version: null,
+        synced_content: null,
+        updated_at: now,
+      })
       .onConflict((oc) => oc.column("order_id").doUpdateSet({ due: 1, updated_at: now }))
       .execute();
   }

@@ -40,6 +40,8 @@ export interface OrderFoSyncTable {
   store_id: number;
   due: number;
   synced_version: number | null;
+  /** The order's `content_hash` the last read saw (migration 0031): versions have whole seconds. */
+  synced_content: string | null;
   updated_at: number;
 }
 

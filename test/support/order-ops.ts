@@ -69,7 +69,13 @@ export async function withOrderOperations(w: World): Promise<OpsWorld> {
           .innerJoin("orders as o", "o.id", "s.order_id")
           .select((eb) => eb.fn.countAll().as("n"))
           .where("s.store_id", "=", w.storeId)
-          .where("s.due", "=", 1)
+          .where((eb) =>
+            eb.or([
+              eb("s.due", "=", 1),
+              eb("s.synced_version", "<", eb.ref("o.shopify_updated_at")),
+              eb("s.synced_content", "<>", eb.ref("o.content_hash")),
+            ]),
+          )
           .where("o.cancelled_at", "is", null)
           .executeTakeFirst();
         if (Number(pending?.n ?? 0) === 0 && Number(inbox?.n ?? 0) === 0 && Number(due?.n ?? 0) === 0) {
