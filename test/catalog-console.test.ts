@@ -3,12 +3,16 @@
  * the import may write (a checkbox toggled with the keyboard), starts it, follows it to its end
  * (read, matched, created, problems) and sees the link problem it left with what to do, picks one
  * of the two Shopify variants sharing a SKU, and links a variant by hand (refused beside the field
- * until moved). No page
- * error, no CSP violation, no serious axe violation; screenshots in test-artifacts/console.
+ * until moved); a product deleted in Shopify without its products/delete arriving is found by the
+ * catalog check and listed with the hub product's key. No page error, no CSP violation, no
+ * serious axe violation; screenshots in test-artifacts/console.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator/index.ts";
 import { createAccount } from "../src/auth/accounts.ts";
+import { runCatalogCheck } from "../src/catalog/import/catalog-check.ts";
+import { systemClock } from "../src/core/clock.ts";
+import { createAdminTransport } from "../src/shopify/admin-client.ts";
 import { ensureConsoleBuilt, launch, openConsole, screen } from "./support/console-browser.ts";
 import { startTestHub, type TestHub } from "./support/hub.ts";
 import { APP_SCOPES } from "./support/shopify.ts";
@@ -20,6 +24,7 @@ describe("the catalog import screen", () => {
   let hub: TestHub;
   let browser: Awaited<ReturnType<typeof launch>>;
   let twinB = "";
+  let token = "";
 
   beforeAll(async () => {
     ensureConsoleBuilt();
@@ -40,7 +45,7 @@ describe("the catalog import screen", () => {
         input: { title: "Twin B", variants: [{ optionValues: [], sku: "TWIN" }] },
       })
       .variants[0]!.admin_graphql_api_id.replace("gid://shopify/ProductVariant/", "");
-    const token = emulator.control.mintToken({ shop: DOMAIN, clientId: app.clientId }).accessToken;
+    token = emulator.control.mintToken({ shop: DOMAIN, clientId: app.clientId }).accessToken;
     hub = await startTestHub("sqlite", {
       listen: true,
       env: { WORKER: "on", SHOPIFY_ADMIN_URL_TEMPLATE: `${emulator.url}/{shop}` },
@@ -154,4 +159,44 @@ describe("the catalog import screen", () => {
     expect(link).toEqual([{ sku: "UI-0000001", matched_by: "manual" }]);
     expect(problems).toEqual([]);
   }, 90_000);
+
+  it("lists a product deleted in Shopify (its products/delete never came) with the hub product's key", async () => {
+    const db = hub.ctx.database.db;
+    const gone = await db
+      .selectFrom("variant_links as l")
+      .innerJoin("variants as v", "v.id", "l.variant_id")
+      .innerJoin("products as p", "p.id", "v.product_id")
+      .select(["l.shopify_product_gid", "l.store_id", "p.key"])
+      .where("v.sku", "=", "UI-0000002")
+      .executeTakeFirstOrThrow();
+    emulator.control.deleteProduct(DOMAIN, gone.shopify_product_gid!);
+    const transport = createAdminTransport({
+      store: DOMAIN,
+      urlTemplate: `${emulator.url}/{shop}`,
+      getAccessToken: async () => token,
+      clock: systemClock,
+      logger: hub.ctx.logger,
+    });
+    const checked = await runCatalogCheck(hub.ctx, Number(gone.store_id), transport, { pollMs: 20 });
+    expect(checked.deleted).toBe(1);
+
+    const { page, problems } = await openConsole(browser, `${hub.url}/`);
+    await page.getByLabel("Username").fill("olga");
+    await page.getByLabel("Password").fill("import operator 1");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Stores", level: 1 }).waitFor();
+    await page
+      .getByRole("navigation", { name: "Main" })
+      .getByRole("link", { name: "Import", exact: true })
+      .click();
+    const row = page.locator('#import-problem-list tr[data-problem="deleted_in_shopify"]').first();
+    await expect.poll(() => row.count(), { timeout: 15_000 }).toBe(1);
+    const text = await row.textContent();
+    expect(text).toContain("Deleted in Shopify");
+    expect(text).toContain(`hub product ${gone.key}`);
+    expect((await screen(page, "import-deleted-in-shopify")).filter((p) => !p.startsWith("tablet"))).toEqual(
+      [],
+    );
+    expect(problems).toEqual([]);
+  }, 60_000);
 });
