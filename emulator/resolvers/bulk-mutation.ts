@@ -123,21 +123,26 @@ async function run(ctx: Ctx, bulk: MutationOp, document: DocumentNode, input: st
     for await (const raw of lines) {
       if (!raw.trim()) continue;
       const lineNumber = n++;
-      let variables: Record<string, unknown>;
+      let variables: unknown;
       try {
-        variables = JSON.parse(raw) as Record<string, unknown>;
+        variables = JSON.parse(raw);
       } catch {
-        text += `${JSON.stringify({ errors: [{ message: "Invalid JSON on this line" }], __lineNumber: lineNumber })}\n`;
+        variables = undefined;
+      }
+      if (!variables || typeof variables !== "object" || Array.isArray(variables)) {
+        text += `${JSON.stringify({ errors: [{ message: "Each line must be a JSON object of the mutation's variables" }], __lineNumber: lineNumber })}\n`;
         continue;
       }
-      const result = await execute({
-        schema,
-        document,
-        variableValues: variables,
-        contextValue: { ...ctx, bulk: false, now: ctx.store.nowIso() },
-        fieldResolver,
-        typeResolver,
-      });
+      const result = await Promise.resolve(
+        execute({
+          schema,
+          document,
+          variableValues: variables as Record<string, unknown>,
+          contextValue: { ...ctx, bulk: false, now: ctx.store.nowIso() },
+          fieldResolver,
+          typeResolver,
+        }),
+      ).catch((e: unknown) => ({ errors: [{ message: String(e) }], data: undefined }));
       const line = result.errors?.length
         ? { errors: result.errors.map((e) => ({ message: e.message })), __lineNumber: lineNumber }
         : { data: result.data, __lineNumber: lineNumber };
