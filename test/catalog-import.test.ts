@@ -139,6 +139,9 @@ describe.each(DIALECTS)("catalog import from Shopify on %s", (dialect) => {
     set("Dup B", { variants: [{ optionValues: [], sku: "DUP" }] });
     set("Blank", { variants: [{ optionValues: [], price: "1.00" }] });
     set("Two", { variants: [{ optionValues: [], sku: "TWO", barcode: "444" }] });
+    // Two SKU-less Shopify variants sharing the barcode of a hub variant: neither is guessed.
+    set("Bar A", { variants: [{ optionValues: [], barcode: "666" }] });
+    set("Bar B", { variants: [{ optionValues: [], barcode: "666" }] });
     set("Other", { variants: [{ optionValues: [], sku: "OTHER-2", barcode: "555" }] });
     set("Existing", {
       handle: "existing-in-shopify",
@@ -160,6 +163,7 @@ describe.each(DIALECTS)("catalog import from Shopify on %s", (dialect) => {
         { sku: "CAP-HUB", barcode: "333" },
         { sku: "DUP" },
         { sku: "TWO", barcode: "555" },
+        { sku: "BAR-HUB", barcode: "666" },
         { sku: "SPARE" },
         { sku: "HUB-ONLY" },
       ],
@@ -209,7 +213,7 @@ describe.each(DIALECTS)("catalog import from Shopify on %s", (dialect) => {
 
   it("create only: links by SKU and by barcode, creates what is missing, changes nothing existing, lists each problem with its reason, writes no movement", async () => {
     const r = await runImport({ mode: "create_only" });
-    expect(r.job.result).toMatchObject({ status: "done", productsRead: 8, variantsRead: 10 });
+    expect(r.job.result).toMatchObject({ status: "done", productsRead: 10, variantsRead: 12 });
     const l = await links();
     expect(l["TEE-S"]).toMatchObject({
       matched_by: "sku",
@@ -223,6 +227,7 @@ describe.each(DIALECTS)("catalog import from Shopify on %s", (dialect) => {
     expect((await problems()).sort()).toEqual(
       [
         "duplicate_sku_in_shopify:DUP",
+        "duplicate_barcode_in_shopify:666",
         "hub_variant_matches_two:TWO",
         "no_sku_or_barcode:-",
         "not_in_hub:EX-2",
@@ -277,10 +282,10 @@ describe.each(DIALECTS)("catalog import from Shopify on %s", (dialect) => {
     expect(list.body.items[0]).toMatchObject({
       status: "done",
       mode: "create_only",
-      variantsRead: 10,
+      variantsRead: 12,
       matched: 3,
       created: 1,
-      problems: 6,
+      problems: 7,
     });
     const activity = await call("GET", `/api/v1/stores/${domain}/activity?flow=catalog_import`);
     expect(activity.body.items.map((a: { kind: string }) => a.kind)).toEqual(
