@@ -201,10 +201,16 @@ const points = () => emulator.control.apiCalls(DOMAIN).reduce((n, c) => n + (c.a
 /** This process's RSS (the emulator with the store, plus the bench's own few arrays), sampled each second. */
 let benchPeakRss = 0;
 const benchRss: [number, number][] = [];
+/** The emulator's webhook backlog toward the hub: in memory (bounded) and waiting in its files. */
+let peakQueuedInMemory = 0;
+let peakQueuedInFiles = 0;
 const rssTimer = setInterval(() => {
   const rss = process.memoryUsage().rss;
   benchPeakRss = Math.max(benchPeakRss, rss);
   benchRss.push([Date.now(), rss]);
+  const queued = emulator.control.webhookQueue();
+  peakQueuedInMemory = Math.max(peakQueuedInMemory, queued.inMemory);
+  peakQueuedInFiles = Math.max(peakQueuedInFiles, queued.inFiles);
 }, 1000);
 const phases: { phase: string; seconds: number; points: number; from: number; to: number }[] = [];
 const phase = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
@@ -340,6 +346,9 @@ console.log(
 clearInterval(rssTimer);
 console.log(
   `emulator (bench process) peak RSS: ${(benchPeakRss / 2 ** 20).toFixed(0)} MB; after seeding: ${(seededRss / 2 ** 20).toFixed(0)} MB`,
+);
+console.log(
+  `emulator webhook backlog toward the hub, at most: ${peakQueuedInMemory} deliveries in memory, ${peakQueuedInFiles} in its files`,
 );
 console.log(`levels correct at the end: ${finalCorrect} of ${expectedLevels}`);
 const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(" / ");

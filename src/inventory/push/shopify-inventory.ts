@@ -278,9 +278,10 @@ export class LevelTable {
   /** [onHand, available, committed] per (row, slot); NaN where the item has no level. */
   private values: Float64Array;
 
-  constructor(locationGids: readonly string[]) {
+  /** `items`: how many items to make room for at once (the linked count), so the array is not regrown. */
+  constructor(locationGids: readonly string[], items = 1024) {
     for (const l of locationGids) this.slots.set(l, this.slots.size);
-    this.values = new Float64Array(Math.max(1, this.slots.size) * 3 * 1024).fill(Number.NaN);
+    this.values = new Float64Array(Math.max(1, this.slots.size) * 3 * Math.max(1, items)).fill(Number.NaN);
   }
 
   /** Levels held. */
@@ -295,7 +296,7 @@ export class LevelTable {
       this.rows.set(itemGid, row);
       const need = (row + 1) * this.slots.size * 3;
       if (need > this.values.length) {
-        const grown = new Float64Array(Math.max(need, this.values.length * 2)).fill(Number.NaN);
+        const grown = new Float64Array(Math.max(need, Math.ceil(this.values.length * 1.5))).fill(Number.NaN);
         grown.set(this.values);
         this.values = grown;
       }
@@ -331,8 +332,9 @@ export async function readAllLevelsBulk(
   locationGids: ReadonlySet<string>,
   /** Run while the operation is polled (a drift check runs the store's push meanwhile). */
   whileWaiting?: () => Promise<void>,
+  items?: number,
 ): Promise<LevelTable> {
-  const out = new LevelTable([...locationGids]);
+  const out = new LevelTable([...locationGids], items);
   let rows = 0;
   const sleep = async (ms: number) => {
     const until = clock.now() + ms;
@@ -393,7 +395,15 @@ export async function readLevels(
   threshold = BULK_READ_THRESHOLD,
   whileWaiting?: () => Promise<void>,
 ): Promise<LevelTable> {
-  if (expected > threshold) return readAllLevelsBulk(transport, clock, new Set(locationGids), whileWaiting);
+  if (expected > threshold)
+    return readAllLevelsBulk(
+      transport,
+      clock,
+      new Set(locationGids),
+      whileWaiting,
+      // Room for every linked item (Shopify may hold a few more: the table grows then).
+      Math.ceil(expected / Math.max(1, locationGids.length)),
+    );
   const all = new LevelTable(locationGids);
   for (const location of locationGids)
     for (const [k, v] of await readLocationLevels(transport, location))
