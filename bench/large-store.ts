@@ -105,8 +105,15 @@ const key = (await cli(["api-key", "create", "--name", "bench", "--scope", "admi
   .split("\n")
   .pop()!
   .trim();
-// HUB_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the hub.
-const hubFlags = (process.env.HUB_NODE_FLAGS ?? "").split(" ").filter(Boolean);
+// The hub runs with the Node flags `npm start` gives it (package.json), then HUB_NODE_FLAGS
+// (later ones win): HUB_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the hub.
+const startScript = (
+  JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { scripts: { start: string } }
+).scripts.start;
+const hubFlags = [
+  ...startScript.split(" ").filter((t) => t.startsWith("--")),
+  ...(process.env.HUB_NODE_FLAGS ?? "").split(" ").filter(Boolean),
+];
 const hubProcess = spawn(process.execPath, [...hubFlags, join(root, "bin/tillbridge.mjs"), "start"], {
   env,
   stdio: "inherit",
@@ -324,7 +331,7 @@ if (values.db === "postgres") {
 }
 
 console.log(
-  `\n${VARIANTS} variants × ${LOCATIONS} locations on ${values.db}, ${PLAN} plan (${RESTORE} points/s); emulator seeded in ${(seedMs / 1000).toFixed(1)} s`,
+  `\n${VARIANTS} variants × ${LOCATIONS} locations on ${values.db}, ${PLAN} plan (${RESTORE} points/s); emulator seeded in ${(seedMs / 1000).toFixed(1)} s; hub node flags: ${hubFlags.join(" ") || "none"}`,
 );
 console.log(
   "phase | wall s | query points | at the plan's rate s | at Standard's 100/s s | peak RSS MB | peak heap used MB | longest /healthz ms | longest event-loop delay ms | emulator peak RSS MB",
