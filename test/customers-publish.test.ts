@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator/index.ts";
 import { systemClock } from "../src/core/clock.ts";
 import { customerDb } from "../src/customers/customer-store.ts";
-import { companyExternalId, runCustomerPublishCycle } from "../src/customers/publish.ts";
+import { companyExternalId, markDue, runCustomerPublishCycle } from "../src/customers/publish.ts";
 import { handleComplianceTx } from "../src/orders/personal-data.ts";
 import { createAdminTransport } from "../src/shopify/admin-client.ts";
 import type { AdminTransport } from "../src/shopify/transport.ts";
@@ -437,6 +437,48 @@ describe.each(DIALECTS)("customers to Shopify on %s", (dialect) => {
     });
     expect(list.json().items.map((i: { key: string }) => i.key)).toEqual(["C-7"]);
     expect(list.json().items[0].error.message).toContain("Phone has already been taken");
+  });
+
+  it("a Shopify customer linked to one hub customer is never taken over by another with its old email", async () => {
+    await put([{ key: "C-10", email: "lena@example.com", firstName: "Lena" }]);
+    await converge();
+    const lena = (await state("C-10")).shopify_customer_gid;
+    // Lena's email moves to a new customer in the same batch; the new one happens to go first.
+    await put([
+      { key: "C-10", email: "lena.new@example.com", firstName: "Lena" },
+      { key: "C-11", email: "lena@example.com", firstName: "Luca" },
+    ]);
+    const cdb = customerDb(hub.ctx.database.db);
+    const hold = async (key: string, at: number) => {
+      const { id } = await cdb
+        .selectFrom("customer_records")
+        .select("id")
+        .where("key", "=", key)
+        .executeTakeFirstOrThrow();
+      await cdb
+        .updateTable("customer_publish_state")
+        .set({ next_attempt_at: at })
+        .where("store_id", "=", storeId)
+        .where("customer_id", "=", id)
+        .execute();
+    };
+    await markDue(hub.ctx.database.db, storeId, Date.now()); // both due, nothing sent yet
+    await hold("C-10", Date.now() + 3600_000);
+    await hold("C-11", 0);
+    await runCustomerPublishCycle(deps(), { id: storeId, domain: store.domain }, transport);
+    const waiting = await state("C-11");
+    expect(waiting).toMatchObject({ status: "pending", shopify_customer_gid: null });
+    expect(JSON.parse(waiting.error!)).toMatchObject({ code: "LINKED_TO_OTHER_CUSTOMER", field: "email" });
+    expect(JSON.parse(waiting.error!).message).toContain("C-10");
+    await hold("C-10", 0);
+    await converge();
+    await hold("C-11", 0);
+    await converge();
+    expect((await state("C-10")).shopify_customer_gid).toBe(lena);
+    const luca = await state("C-11");
+    expect(luca.status).toBe("published");
+    expect(luca.shopify_customer_gid).not.toBe(lena);
+    expect((await shopify("email:lena@example.com")).map((c) => c.firstName)).toEqual(["Luca"]);
   });
 
   it("the store's flows list customer_publish with its backlog until the customers are published", async () => {

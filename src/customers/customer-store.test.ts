@@ -92,6 +92,16 @@ describe("planCustomerBatch", () => {
       [0, "customers[0].email", "EMAIL_IN_OTHER_CUSTOMER"],
       [0, "customers[0].phone", "PHONE_IN_OTHER_CUSTOMER"],
     ]);
+    // An owner moving on in the same batch releases them.
+    expect(
+      codes(
+        [
+          { key: "N", email: "a@x.io", phone: "+4930111111" },
+          { key: "OLD", email: "old@x.io" },
+        ],
+        saved,
+      ),
+    ).toEqual([]);
     // The owner itself may send them again.
     expect(codes([{ key: "OLD", email: "a@x.io", phone: "+4930111111" }], saved)).toEqual([]);
   });

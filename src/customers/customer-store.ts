@@ -217,6 +217,18 @@ export function planCustomerBatch(
   const keys = new Map<string, number>();
   const emails = new Map<string, number>();
   const phones = new Map<string, number>();
+  // What each key of the batch will hold: an owner that moves on releases its email or phone.
+  const moved = new Map<string, { email: unknown; phone: unknown }>();
+  for (const raw of items)
+    if (typeof raw === "object" && raw !== null && typeof (raw as { key?: unknown }).key === "string") {
+      const r = raw as { key: string; email?: unknown; phone?: unknown };
+      moved.set(r.key.normalize("NFC"), {
+        email: typeof r.email === "string" ? r.email.trim().toLowerCase() : null,
+        phone: typeof r.phone === "string" ? r.phone.trim() : null,
+      });
+    }
+  const held = (owner: string | undefined, field: "email" | "phone", value: string) =>
+    owner !== undefined && (!moved.has(owner) || moved.get(owner)![field] === value);
   items.forEach((raw, index) => {
     const rawKey = typeof raw === "object" && raw !== null ? (raw as { key?: unknown }).key : undefined;
     const id = typeof rawKey === "string" && rawKey !== "" ? rawKey.slice(0, 255) : undefined;
@@ -268,7 +280,7 @@ export function planCustomerBatch(
     dup(emails, c.email, "email", "DUPLICATE_EMAIL_IN_BATCH");
     dup(phones, c.phone, "phone", "DUPLICATE_PHONE_IN_BATCH");
     const emailOwner = c.email === null ? undefined : lookup.emailOwners.get(c.email);
-    if (emailOwner !== undefined && emailOwner !== c.key)
+    if (emailOwner !== c.key && held(emailOwner, "email", c.email!))
       problems.push(
         at(
           ["email"],
@@ -277,7 +289,7 @@ export function planCustomerBatch(
         ),
       );
     const phoneOwner = c.phone === null ? undefined : lookup.phoneOwners.get(c.phone);
-    if (phoneOwner !== undefined && phoneOwner !== c.key)
+    if (phoneOwner !== c.key && held(phoneOwner, "phone", c.phone!))
       problems.push(
         at(
           ["phone"],

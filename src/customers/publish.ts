@@ -234,7 +234,7 @@ async function publishOne(
   storeId: number,
   transport: AdminTransport,
   row: StateRow & { key: string },
-): Promise<"published" | "refused"> {
+): Promise<"published" | "refused" | "failed"> {
   const r = (await customerDb(deps.db)
     .selectFrom("customer_records")
     .selectAll()
@@ -266,6 +266,33 @@ async function publishOne(
     : null;
   if (!current && r.email) current = await findCustomer(transport, "email", r.email);
   if (!current && r.phone) current = await findCustomer(transport, "phone", r.phone);
+  // A Shopify customer found by email or phone that another hub customer is linked to is not
+  // taken over (two hub customers would write one Shopify customer).
+  if (current && current.id !== row.shopify_customer_gid) {
+    const other = await customerDb(deps.db)
+      .selectFrom("customer_publish_state as s")
+      .innerJoin("customer_records as o", "o.id", "s.customer_id")
+      .select("o.key")
+      .where("s.store_id", "=", storeId)
+      .where("s.shopify_customer_gid", "=", current.id)
+      .where("s.customer_id", "!=", row.customer_id)
+      .executeTakeFirst();
+    if (other) {
+      // Waits (with backoff) rather than refused: it resolves itself once the other one moves on.
+      const attempts = row.attempts + 1;
+      await save(deps, transport, storeId, row.customer_id, row.desired_hash, {
+        status: "pending",
+        attempts,
+        next_attempt_at: deps.now() + backoffMs(attempts, RETRY, deps.random),
+        error: JSON.stringify({
+          code: "LINKED_TO_OTHER_CUSTOMER",
+          field: r.email && current.email?.toLowerCase() === r.email ? "email" : "phone",
+          message: `the Shopify customer ${current.id} with this ${r.email && current.email?.toLowerCase() === r.email ? "email" : "phone"} is linked to customer ${other.key}; retried until ${other.key} lets it go`,
+        }),
+      });
+      return "failed";
+    }
+  }
   const identifier: CustomerSetIdentifier = current
     ? { id: current.id }
     : r.email
