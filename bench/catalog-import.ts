@@ -10,7 +10,14 @@
  * into a SQLite hub, then a PostgreSQL one (one at a time, so they do not compete), and prints
  * the two side by side with their ratio.
  *
+ * Afterwards (`--after-seconds`, default 60; 0 skips it) the store's 5 locations are mapped to
+ * warehouses, the link job run (it reads Shopify's levels at every managed location), a dry run,
+ * the push enabled (absolute mode) and left running that long; the hub's peak RSS over all of it
+ * is the second half of the target, "holding those 100,000 variants linked at 5 locations with
+ * the push running".
+ *
  *   node --import tsx bench/catalog-import.ts [--variants 100000] [--per-product 5] [--db sqlite|postgres|both]
+ *     [--locations 5] [--after-seconds 60]
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -28,6 +35,8 @@ const { values } = parseArgs({
     "per-product": { type: "string", default: "5" },
     db: { type: "string", default: "sqlite" },
     timeout: { type: "string", default: "1800" },
+    locations: { type: "string", default: "5" },
+    "after-seconds": { type: "string", default: "60" },
   },
 });
 const VARIANTS = Number(values.variants);
@@ -47,7 +56,7 @@ const seeded = emulator.control.seedCatalog(DOMAIN, {
   catalog: true,
   images: 3,
   metafields: 2,
-  locations: 1,
+  locations: Number(values.locations),
   skuPrefix: "CI-",
   barcodePrefix: "40",
   title: "Product",
@@ -60,6 +69,8 @@ interface RunResult {
   readonly wallMs: number;
   readonly variantsPerSecond: number;
   readonly peakRss: number;
+  /** Afterwards: linked at the locations with the push running (0: not measured). */
+  readonly afterPeakRss: number;
   readonly rssBefore: number;
   /** Seconds per phase (from the first time it was seen to the next one). */
   readonly phases: readonly { phase: string; seconds: number; peakRss: number }[];
@@ -220,12 +231,71 @@ async function runOnce(dbKind: "sqlite" | "postgres"): Promise<RunResult | undef
       console.error(`expected ${VARIANTS} variants read, got ${r.variantsRead}`);
       exitCode = 1;
     }
+    let afterPeak = 0;
+    const afterSeconds = Number(values["after-seconds"]);
+    if (afterSeconds > 0) {
+      const warehouses = Array.from({ length: Number(values.locations) }, (_, i) => `W${i + 1}`);
+      await api("PUT", "/api/v1/warehouses", {
+        warehouses: warehouses.map((code) => ({ code, name: code })),
+      });
+      let items: { locationId: string; name: string }[] = [];
+      for (let i = 0; i < 120 && items.length < warehouses.length; i++) {
+        if (i > 0) await new Promise((res) => setTimeout(res, 500));
+        if (i > 0 && i % 10 === 0) await api("POST", `/api/v1/stores/${DOMAIN}/locations/sync`);
+        items = (await api("GET", `/api/v1/stores/${DOMAIN}/locations`)).items;
+      }
+      await api("PUT", `/api/v1/stores/${DOMAIN}/locations/mapping`, {
+        locations: items.map((l, i) => ({
+          locationId: l.locationId,
+          warehouses: [warehouses[i % warehouses.length]],
+          managed: true,
+          default: i === 0,
+        })),
+      });
+      // Sampled from here: the link (Shopify's levels at every managed location read), the dry
+      // run, then the push running for afterSeconds.
+      let longestHealthz = 0;
+      let sampling = true;
+      const sampled = (async () => {
+        while (sampling) {
+          afterPeak = Math.max(afterPeak, status("VmRSS"));
+          const t0 = Date.now();
+          await fetch(`${base}/healthz`)
+            .then((res) => res.text())
+            .catch(() => "");
+          longestHealthz = Math.max(longestHealthz, Date.now() - t0);
+          await new Promise((res) => setTimeout(res, 100));
+        }
+      })();
+      const job = async (kind: string) => {
+        const t0 = Date.now();
+        let j = await api("POST", `/api/v1/stores/${DOMAIN}/jobs`, { kind });
+        while (j.status === "queued" || j.status === "running") {
+          await new Promise((res) => setTimeout(res, 500));
+          j = await api("GET", `/api/v1/jobs/${j.id}`);
+        }
+        if (j.status !== "done") throw new Error(`${kind} job ${j.status}: ${j.error}`);
+        return (Date.now() - t0) / 1000;
+      };
+      const linkS = await job("link");
+      const dryS = await job("dry_run");
+      await api("PUT", `/api/v1/stores/${DOMAIN}/inventory-mode`, { mode: "absolute" });
+      await api("POST", `/api/v1/stores/${DOMAIN}/flows/inventory_push/enable`);
+      await new Promise((res) => setTimeout(res, afterSeconds * 1000));
+      sampling = false;
+      await sampled;
+      line(
+        "hub peak RSS afterwards",
+        `${mb(afterPeak)} MB (target ≤ 300 MB; ${items.length} locations mapped, link ${linkS.toFixed(1)} s, dry run ${dryS.toFixed(1)} s, then the push running ${afterSeconds} s; longest /healthz ${longestHealthz} ms)`,
+      );
+    }
     const ends = [...phases.map(([, at]) => at).slice(1), wallMs];
     result = {
       db: dbKind,
       wallMs,
       variantsPerSecond: Math.round((r.variantsRead ?? 0) / (wallMs / 1000)),
       peakRss: peak,
+      afterPeakRss: afterPeak,
       rssBefore,
       phases: phases.map(([phase, at], i) => ({
         phase,
@@ -273,6 +343,13 @@ if (results.length === 2) {
     (b.variantsPerSecond / a.variantsPerSecond).toFixed(2),
   );
   row("hub peak RSS", `${mb(a.peakRss)} MB`, `${mb(b.peakRss)} MB`, (b.peakRss / a.peakRss).toFixed(2));
+  if (a.afterPeakRss > 0 && b.afterPeakRss > 0)
+    row(
+      "hub peak RSS afterwards",
+      `${mb(a.afterPeakRss)} MB`,
+      `${mb(b.afterPeakRss)} MB`,
+      (b.afterPeakRss / a.afterPeakRss).toFixed(2),
+    );
   for (const p of a.phases) {
     const q = b.phases.find((x) => x.phase === p.phase);
     if (!q || p.phase === "done") continue;
