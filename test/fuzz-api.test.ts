@@ -407,6 +407,20 @@ function endpoints(): Endpoint[] {
       url: perStore("/catalog-imports"),
       example: { mode: "create_only", fields: ["title", "images"] },
     },
+    // Issue 16: price groups and their prices.
+    {
+      method: "PUT",
+      url: fixed("/api/v1/price-groups"),
+      example: { groups: [{ code: "FZG", name: "Fuzz group", currency: "EUR" }] },
+    },
+    {
+      method: "PUT",
+      url: () => segment("FZG").map((s) => `/api/v1/price-groups/${s}/prices`),
+      example: {
+        prices: [{ sku: "FZ-2", price: "5.00", compareAtPrice: "6.00", currency: "EUR" }],
+        remove: ["FZ-1"],
+      },
+    },
     {
       method: "POST",
       url: (shop) =>
