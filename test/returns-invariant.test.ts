@@ -11,7 +11,10 @@
  * - the hub's on hand per SKU and warehouse = the count − units the back office shipped from there
  *   + units it received back restocked there + units shipped through the hub that Shopify never
  *   fulfilled of orders cancelled with restock (back at the order's warehouse);
- * - every order is in the hub once.
+ * - every order is in the hub once;
+ * - refunds with restock (before any return of the unit, or after one was received) restock by the
+ *   store's rule where the unit left, and a receipt takes back only what is still out: no unit is
+ *   back in the ledger twice.
  *
  * STOCK_PROPERTY_RUNS raises the number of runs (default 2 here: each run plays up to 17 actions).
  */
@@ -45,6 +48,7 @@ type Action =
   | { kind: "cancelLine"; pick: number }
   | { kind: "substitute"; pick: number }
   | { kind: "return"; pick: number; restock: number; wh: number; exchange: boolean }
+  | { kind: "refund"; pick: number }
   | { kind: "step"; which: number }
   | { kind: "settle" };
 
@@ -75,6 +79,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
     wh: side,
     exchange: fc.boolean(),
   }),
+  fc.record({ kind: fc.constant("refund" as const), pick }),
   fc.record({ kind: fc.constant("step" as const), which: fc.nat(8) }),
   fc.constant({ kind: "settle" as const }),
   fc.constant({ kind: "settle" as const }),
@@ -89,6 +94,15 @@ interface Tracked {
   readonly pickup: boolean;
   readonly shipments: string[];
   cancelledWithRestock: boolean;
+  /**
+   * Per order line: units that left the ledger through the hub's shipments (and from where, last
+   * first), units back in the ledger (refunds' restocks and receipts' restocks), units under a
+   * return. A unit comes back at most once, where it left.
+   */
+  readonly units: Map<
+    string,
+    { sku: string; shipped: number; from: string; back: number; refunded: number; returned: number }
+  >;
 }
 
 let emulator: Emulator;
@@ -158,7 +172,13 @@ describe.each(DIALECTS)(
                   pickupLocationId: w.locations[a.loc]!.id,
                 })
               : emulator.control.placeOrder(domain, { ...input, locationId: w.locations[a.loc]!.id }).id;
-            orders.push({ shopifyId: gid, pickup: a.pickup, shipments: [], cancelledWithRestock: false });
+            orders.push({
+              shopifyId: gid,
+              pickup: a.pickup,
+              shipments: [],
+              cancelledWithRestock: false,
+              units: new Map(),
+            });
             break;
           }
           case "hold": {
@@ -229,8 +249,22 @@ describe.each(DIALECTS)(
             // The hub refuses what it knows cannot ship (more than is left, cancelled, not read yet).
             if (r.status === 201) {
               o.shipments.push(sid);
-              for (const l of r.body.shipment.lines as { sku: string; quantity: number }[])
+              for (const l of r.body.shipment.lines as { sku: string; lineId: string; quantity: number }[]) {
                 add(l.sku, r.body.shipment.warehouse, -l.quantity);
+                const u = o.units.get(l.lineId) ?? {
+                  sku: l.sku,
+                  shipped: 0,
+                  from: "",
+                  back: 0,
+                  refunded: 0,
+                  returned: 0,
+                };
+                o.units.set(l.lineId, {
+                  ...u,
+                  shipped: u.shipped + l.quantity,
+                  from: r.body.shipment.warehouse,
+                });
+              }
             } else expect(r.status, JSON.stringify(r.body)).toBe(400);
             break;
           }
@@ -302,6 +336,10 @@ describe.each(DIALECTS)(
               doc.returns as { id: string; hubId: number; lines: { returnLineId: string }[] }[]
             ).find((r) => r.id === gid)!;
             const restock = a.restock > 0;
+            const u = o.units.get(line.id);
+            // Back in the ledger at most once: not beyond what left through the hub's shipments
+            // minus what a refund or an earlier receipt already took back.
+            const room = u && !o.cancelledWithRestock ? u.shipped - u.back : restock ? 1 : 0;
             const r = await w.call("POST", `/api/v1/returns/${ret.hubId}/receipts`, {
               id: `${domain}-rc${++seq}`,
               lines: [
@@ -317,7 +355,47 @@ describe.each(DIALECTS)(
             });
             expect(r.status, JSON.stringify(r.body)).toBe(201);
             if (restock) add(line.sku!, WORLD_WAREHOUSES[a.wh]!, r.body.receipt.lines[0].restocked);
-            expect(r.body.receipt.lines[0].restocked).toBe(restock ? 1 : 0);
+            expect(r.body.receipt.lines[0].restocked).toBe(restock && room > 0 ? 1 : 0);
+            if (process.env.DEBUG_STOCK) console.log("receipt", line.id, room, JSON.stringify(r.body.receipt.lines));
+            if (u) {
+              u.back += r.body.receipt.lines[0].restocked;
+              u.returned += 1;
+            }
+            break;
+          }
+          case "refund": {
+            // The merchant refunds one fulfilled unit with restock in Shopify, with or without a
+            // return (here: before any return of it, or after one was received). The hub restocks
+            // it where it left by the store's rule, unless it is under a return (the receipt's) or
+            // already back: never counted twice.
+            const o = chosen(a.pick);
+            if (!o || o.cancelledWithRestock) break;
+            const v = view(o);
+            const line = v.lineItems.find((l) => l.fulfilledQuantity > 0 && o.units.has(l.id));
+            const u = line && o.units.get(line.id);
+            if (!line || !u) break;
+            try {
+              emulator.control.createRefund(domain, o.shopifyId, {
+                lineItems: [{ lineItemId: line.id, quantity: 1, restockType: "RETURN" }],
+              });
+            } catch {
+              break; // nothing refundable left on the line
+            }
+            await w.settleAll();
+            if (process.env.DEBUG_STOCK) console.log("refund", line.id, JSON.stringify(u));
+            // Units under a return are the receipt's; the rest, not yet back, the refund's.
+            const expected = Math.max(0, Math.min(1, u.shipped - u.refunded - u.returned));
+            const recorded = (
+              (await w.call("GET", `/api/v1/orders/${await w.orderId(o.shopifyId)}/refunds`)).body.items as {
+                lines: { lineId: string; restocked?: number }[];
+              }[]
+            ).flatMap((x) => x.lines.filter((l) => l.lineId === line.id));
+            expect(recorded.length, JSON.stringify(recorded)).toBeGreaterThan(0);
+            if (expected > 0) {
+              add(u.sku, u.from, expected);
+              u.back += expected;
+              u.refunded += expected;
+            }
             break;
           }
           case "step":
@@ -463,6 +541,25 @@ describe.each(DIALECTS)(
           { kind: "hold", pick: 3 },
           { kind: "return", pick: 11, restock: 1, wh: 1, exchange: true },
           { kind: "order", sku: 0, loc: 1, qty: 3, pickup: true, held: false },
+        ]);
+      });
+
+      it("a refund with restock before the return is known, and after one: each unit back once, where it left", async () => {
+        await play(mode, [
+          { kind: "order", sku: 0, loc: 0, qty: 1, pickup: false, held: false },
+          { kind: "order", sku: 1, loc: 1, qty: 2, pickup: true, held: false },
+          { kind: "settle" },
+          { kind: "ship", pick: 0, all: true },
+          { kind: "ship", pick: 1, all: true },
+          { kind: "settle" },
+          // Refunded and restocked by the rule at W1 (where it left); the return that follows
+          // finds nothing left to take back.
+          { kind: "refund", pick: 0 },
+          { kind: "return", pick: 0, restock: 1, wh: 0, exchange: false },
+          // A return received first (restocked at the other store), then refunds of both units.
+          { kind: "return", pick: 1, restock: 1, wh: 0, exchange: false },
+          { kind: "refund", pick: 1 },
+          { kind: "refund", pick: 1 },
         ]);
       });
 
