@@ -356,7 +356,8 @@ describe.each(DIALECTS)(
             expect(r.status, JSON.stringify(r.body)).toBe(201);
             if (restock) add(line.sku!, WORLD_WAREHOUSES[a.wh]!, r.body.receipt.lines[0].restocked);
             expect(r.body.receipt.lines[0].restocked).toBe(restock && room > 0 ? 1 : 0);
-            if (process.env.DEBUG_STOCK) console.log("receipt", line.id, room, JSON.stringify(r.body.receipt.lines));
+            if (process.env.DEBUG_STOCK)
+              console.log("receipt", line.id, room, JSON.stringify(r.body.receipt.lines));
             if (u) {
               u.back += r.body.receipt.lines[0].restocked;
               u.returned += 1;
