@@ -151,6 +151,8 @@ interface Held {
 interface PassErrors {
   permanent: string | undefined;
   failed: boolean;
+  /** A call to Shopify succeeded: only then is a flow's failure cleared. */
+  answered?: boolean;
 }
 
 export class Worker {
@@ -567,6 +569,7 @@ export class Worker {
         return call.then(
           (r) => {
             if (sent) held.inFlight--;
+            errors.answered = true;
             return r;
           },
           (err: unknown) => {
@@ -589,6 +592,7 @@ export class Worker {
     const attempt = async (flow: string, run: () => Promise<void>): Promise<boolean> => {
       errors.failed = false;
       errors.permanent = undefined;
+      errors.answered = false;
       try {
         await run();
       } catch (err) {
@@ -604,7 +608,9 @@ export class Worker {
         await this.markFailing(store, flow, errors.permanent);
         return false;
       }
-      if (!errors.failed && store.failing?.[flow]) await this.clearFailing(store, flow);
+      // Cleared once Shopify answered the flow again, not by a pass that had nothing to send
+      // (a store whose token cannot be read stays failing until it can).
+      if (!errors.failed && errors.answered && store.failing?.[flow]) await this.clearFailing(store, flow);
       return !errors.failed;
     };
     // In registration order (the inventory push first): a pass that fails holds back the rest.
