@@ -481,6 +481,26 @@ describe.each(DIALECTS)("customers to Shopify on %s", (dialect) => {
     expect((await shopify("email:lena@example.com")).map((c) => c.firstName)).toEqual(["Luca"]);
   });
 
+  it("an email and a phone move to a new customer listed before their owner in one batch", async () => {
+    await put([{ key: "M-1", email: "mo@example.com", phone: "+4930555555" }]);
+    expect(
+      await put([
+        { key: "M-2", email: "mo@example.com", phone: "+4930555555" },
+        { key: "M-1", email: "mo.old@example.com" },
+      ]),
+    ).toEqual({ created: 1, updated: 1, unchanged: 0 });
+    const got = await hub.server.inject({ method: "GET", url: "/api/v1/customers?q=mo", headers: hub.auth });
+    expect(
+      got
+        .json()
+        .items.map((c: { key: string; email: string; phone: string | null }) => [c.key, c.email, c.phone]),
+    ).toEqual([
+      ["M-1", "mo.old@example.com", null],
+      ["M-2", "mo@example.com", "+4930555555"],
+    ]);
+    await converge();
+  });
+
   it("the store's flows list customer_publish with its backlog until the customers are published", async () => {
     const flow = async () => {
       const r = await hub.server.inject({

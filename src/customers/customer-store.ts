@@ -390,8 +390,20 @@ export async function putCustomers(
             .execute()
         ).map((r) => [r.key, r]),
       );
+      const changed = (c: NormalizedCustomer) => {
+        const row = existing.get(c.key);
+        return row !== undefined && (row.content_hash !== contentHash(c) || row.redacted_at !== null);
+      };
+      // Changed customers release their email and phone first: another customer of this batch
+      // (a new one too) may take them over.
+      for (const c of plan.customers)
+        if (changed(c))
+          await trx
+            .updateTable("customer_records")
+            .set({ email: null, phone: null })
+            .where("id", "=", existing.get(c.key)!.id)
+            .execute();
       for (const c of plan.customers) {
-        const hash = contentHash(c);
         const values = {
           email: c.email,
           phone: c.phone,
@@ -403,7 +415,7 @@ export async function putCustomers(
           addresses: JSON.stringify(c.addresses),
           email_consent: c.emailMarketing ? JSON.stringify(c.emailMarketing) : null,
           sms_consent: c.smsMarketing ? JSON.stringify(c.smsMarketing) : null,
-          content_hash: hash,
+          content_hash: contentHash(c),
           consent_hash: consentHash(c),
           redacted_at: null,
           updated_at: now,
@@ -415,41 +427,10 @@ export async function putCustomers(
             .values({ key: c.key, ...values, created_at: now })
             .execute();
           created++;
-        } else if (row.content_hash === hash && row.redacted_at === null) {
-          unchanged++;
-        } else {
-          // Release the email and phone first: another customer of this batch may take them over.
-          await trx
-            .updateTable("customer_records")
-            .set({ email: null, phone: null })
-            .where("id", "=", row.id)
-            .execute();
+        } else if (changed(c)) {
+          await trx.updateTable("customer_records").set(values).where("id", "=", row.id).execute();
           updated++;
-        }
-      }
-      for (const c of plan.customers) {
-        const row = existing.get(c.key);
-        if (!row || (row.content_hash === contentHash(c) && row.redacted_at === null)) continue;
-        await trx
-          .updateTable("customer_records")
-          .set({
-            email: c.email,
-            phone: c.phone,
-            first_name: c.firstName,
-            last_name: c.lastName,
-            company_name: c.companyName,
-            price_group: c.priceGroup,
-            tags: JSON.stringify(c.tags),
-            addresses: JSON.stringify(c.addresses),
-            email_consent: c.emailMarketing ? JSON.stringify(c.emailMarketing) : null,
-            sms_consent: c.smsMarketing ? JSON.stringify(c.smsMarketing) : null,
-            content_hash: contentHash(c),
-            consent_hash: consentHash(c),
-            redacted_at: null,
-            updated_at: now,
-          })
-          .where("id", "=", row.id)
-          .execute();
+        } else unchanged++;
       }
       return { created, updated, unchanged };
     });
