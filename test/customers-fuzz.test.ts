@@ -182,6 +182,31 @@ describe("PUT /api/v1/customers on both databases", () => {
     expect((await all(lite)).length).toBeGreaterThan(0);
   });
 
+  it("concurrent batches claiming one email: one is saved, the others are refused (never 500), one customer holds it", async () => {
+    for (const hub of [lite, pg]) {
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          put(hub, { customers: [{ key: `RACE-${i}`, email: "race@x.io", phone: `+49301000${i}00` }] }),
+        ),
+      );
+      // One wins; the others are refused: EMAIL_IN_OTHER_CUSTOMER when the winner had committed
+      // before they looked, 409 CONFLICT when both wrote at once (PostgreSQL's unique index).
+      const refusal = (a: { status: number; body: unknown }) => {
+        const e = (a.body as { error?: { code: string; details: { code: string }[] } }).error;
+        return a.status === 409 ? e?.code : e?.details[0]?.code;
+      };
+      expect(answers.filter((a) => a.status === 200)).toHaveLength(1);
+      for (const a of answers.filter((x) => x.status !== 200))
+        expect(["CONFLICT", "EMAIL_IN_OTHER_CUSTOMER"], JSON.stringify(a)).toContain(refusal(a));
+      const res = await hub.server.inject({
+        method: "GET",
+        url: "/api/v1/customers?q=race@x.io",
+        headers: hub.auth,
+      });
+      expect((res.json() as { items: unknown[] }).items).toHaveLength(1);
+    }
+  });
+
   it("an email or phone held by one customer is never held by another (the publish's identity)", async () => {
     for (const hub of [lite, pg]) {
       const items = (await all(hub)) as { email: string | null; phone: string | null }[];
