@@ -377,7 +377,13 @@ async function planRun(
   }));
   // In chunks: a 100,000-variant store's match gives the event loop a turn every few thousand.
   heap.check();
-  const result = await matchVariantsInChunks(hub, shopify, existing);
+  const result = await matchVariantsInChunks(hub, shopify, existing, {
+    // Between chunks: the event loop's turn, and the garbage of the chunks before collected.
+    pause: async () => {
+      heap.check();
+      await yieldToEventLoop();
+    },
+  });
   hub.length = 0;
   heap.check();
 
