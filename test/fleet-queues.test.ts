@@ -6,6 +6,8 @@
  * order, its reservations once, one notification to the back office), each shipment reaches
  * Shopify as exactly one fulfillment (a fulfillment the killed owner created is adopted, never
  * created twice or refused), and no two processes ever have calls in flight for the store.
+ * Last, a process joins and Shopify answers each call after twice the lease's lifetime: the
+ * owner renews its lease while the calls run and keeps the store throughout.
  */
 import type { ChildProcess } from "node:child_process";
 import { createHmac } from "node:crypto";
@@ -66,7 +68,7 @@ afterAll(async () => {
 });
 
 describe("claimed queues with several hub processes on PostgreSQL", () => {
-  it("apply each webhook delivery once and deliver each shipment once through kill -9", async () => {
+  it("apply each webhook delivery once and deliver each shipment once through kill -9; a call longer than the lease keeps its owner", async () => {
     const domain = `fleetq-${Date.now().toString(36)}.myshopify.com`;
     const store = await emulatedStore({
       emulator,
@@ -303,6 +305,51 @@ describe("claimed queues with several hub processes on PostgreSQL", () => {
       ).not.toEqual([]);
       expect(new Set(calls.map((c) => c.client)).size).toBeGreaterThanOrEqual(2);
       expect(overlaps(calls)).toEqual([]);
+
+      // ---- a call slower than the lease's lifetime: the owner renews it and keeps the store ----
+      hubs.push(await startHubProcess(env));
+      byPid.set(hubs.at(-1)!.child.pid!, hubs.at(-1)!);
+      const slowFrom = emulator.control.apiCalls(domain).length;
+      const slow = emulator.control.placeOrder(domain, {
+        lineItems: [{ sku: SKUS[0]!, quantity: 1 }],
+        locationId: location,
+      });
+      orders.push(slow);
+      await deliver(ORDERS);
+      await poll(
+        "the slow order imported",
+        async () => (await inbox()).length,
+        (n) => n === ORDERS + 1,
+      );
+      await poll(
+        "the slow order imported",
+        () => db.selectFrom("orders").select("id").where("shopify_order_gid", "=", slow.id).execute(),
+        (r) => r.length === 1,
+      );
+      emulator.control.setFaults(domain, { latencyMs: 2 * TTL });
+      await send("POST", "/api/v1/shipments", {
+        id: "fleetq-ship-slow",
+        orderId: slow.id,
+        warehouse: "W1",
+        lines: slow.lineItems.map((l) => ({ lineId: l.id, quantity: l.quantity })),
+        packages: [{ carrier: "UPS", trackingNumber: "1Z-FLEETQ-SLOW" }],
+      });
+      const owners = new Set<number | undefined>();
+      const slowShipment = () =>
+        db.selectFrom("shipments").select("status").where("external_id", "=", "fleetq-ship-slow").execute();
+      for (const deadline = Date.now() + 90_000; (await slowShipment())[0]?.status !== "applied"; ) {
+        owners.add(await leaseOwner(storeId));
+        if (Date.now() > deadline) throw new Error("the slow shipment was not delivered");
+        await sleep(200);
+      }
+      emulator.control.clearFaults(domain);
+      // One owner throughout (never lapsed), its calls each longer than the lease's lifetime.
+      expect([...owners]).toHaveLength(1);
+      expect(owners.has(undefined)).toBe(false);
+      const slowCalls = emulator.control.apiCalls(domain).slice(slowFrom);
+      expect(slowCalls.some((c) => c.answeredAt! - c.receivedAt! >= 2 * TTL)).toBe(true);
+      expect(overlaps(slowCalls)).toEqual([]);
+      expect(emulator.control.getOrder(domain, slow.id).fulfillments).toHaveLength(1);
     } finally {
       emulator.control.clearFaults(domain);
       await database.close();
