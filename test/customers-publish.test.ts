@@ -587,4 +587,37 @@ describe.each(DIALECTS)("customers to Shopify on %s", (dialect) => {
       stores: [{ status: "redacted" }],
     });
   });
+  it("DELETE /api/v1/customers/:key erases the hub's copy of one customer (the back office's deletion or retention)", async () => {
+    const del = (key: string) =>
+      hub.server.inject({ method: "DELETE", url: `/api/v1/customers/${key}`, headers: hub.auth });
+    const first = await del("C-9");
+    expect(first.statusCode, first.body).toBe(200);
+    expect(first.json()).toEqual({ key: "C-9", erased: true });
+    expect((await del("C-9")).json()).toEqual({ key: "C-9", erased: false });
+    const unknown = await del("NOPE");
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json().error.details[0].code).toBe("UNKNOWN_CUSTOMER");
+    const got = await hub.server.inject({ method: "GET", url: "/api/v1/customers/C-9", headers: hub.auth });
+    expect(got.json()).toMatchObject({
+      key: "C-9",
+      email: null,
+      firstName: null,
+      redacted: true,
+      stores: [{ status: "redacted", shopifyCustomerId: null }],
+    });
+    const audit = await hub.ctx.database.db
+      .selectFrom("audit_log")
+      .select(["action", "target", "after"])
+      .where("action", "=", "customer.erase")
+      .execute();
+    expect(audit).toEqual([{ action: "customer.erase", target: "C-9", after: null }]);
+    // Not published again until the back office sends it again.
+    const before = calls().length;
+    await converge();
+    expect(mutationsSince(before)).toEqual([]);
+    await put([{ key: "C-9", email: "kim@example.com", firstName: "Kim" }]);
+    await converge();
+    expect(await state("C-9")).toMatchObject({ status: "published" });
+    expect(await shopify("email:kim@example.com")).toHaveLength(1);
+  });
 });

@@ -7,6 +7,7 @@
  *   ids. A later PUT of the same key from the back office is new data and is published again.
  * - `shop/redact`: that store's publish state is forgotten (only Shopify ids were kept there).
  * - `customers/data_request`: the records that store knows are part of the export.
+ * - `DELETE /api/v1/customers/:key`: the back office erases one (its own deletion or retention).
  */
 import type { Trx } from "../inventory/ledger-store.ts";
 import { customerDb, customerView } from "./customer-store.ts";
@@ -59,9 +60,16 @@ export async function redactCustomerRecords(
   subject: Subject,
   now: number,
 ): Promise<number> {
-  const cdb = customerDb(trx);
   const ids = await storeCustomerRecordIds(trx, storeId, subject);
   if (ids.length === 0) return 0;
+  await eraseCustomerRecords(trx, ids, now);
+  return ids.length;
+}
+
+/** Erases every personal field of these records; their publish state becomes `redacted` everywhere. */
+export async function eraseCustomerRecords(trx: Trx, ids: readonly number[], now: number): Promise<void> {
+  if (ids.length === 0) return;
+  const cdb = customerDb(trx);
   await cdb
     .updateTable("customer_records")
     .set({
@@ -98,7 +106,6 @@ export async function redactCustomerRecords(
     })
     .where("customer_id", "in", ids)
     .execute();
-  return ids.length;
 }
 
 export async function forgetStoreCustomers(trx: Trx, storeId: number): Promise<void> {

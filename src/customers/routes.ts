@@ -4,6 +4,7 @@
  * publish state of each customer with Shopify's errors, and a retry for a refused one.
  */
 import { z } from "zod";
+import { recordAudit } from "../auth/audit.ts";
 import type { AppContext } from "../core/context.ts";
 import { decodeCursor, encodeCursor, pageQuery } from "../core/cursor.ts";
 import { AppError } from "../core/errors.ts";
@@ -18,6 +19,7 @@ import {
   MAX_CUSTOMERS_PER_BATCH,
   putCustomers,
 } from "./customer-store.ts";
+import { eraseCustomerRecords } from "./redaction.ts";
 
 const domainParams = z.object({ domain: z.string().min(1).max(255) });
 const iso = (v: number | string | null) => (v === null ? null : new Date(Number(v)).toISOString());
@@ -100,6 +102,35 @@ export function customerRoutes(ctx: AppContext) {
             publishedAt: iso(s.published_at),
           })),
         };
+      },
+    }),
+    route({
+      method: "DELETE",
+      url: "/api/v1/customers/:key",
+      tag: "customers",
+      auth: "orders.write",
+      summary:
+        "Erases the hub's copy of a customer's personal data (the back office deleted the customer, or its retention ran out): every field but the key, and the links to Shopify in every store; the customer is not published again until it is sent again. Shopify's customer is left as it is (Shopify's own deletion and redaction apply there).",
+      params: z.object({ key: z.string().min(1).max(255) }),
+      async handler({ params, principal }) {
+        const key = normalizeKey(params.key);
+        const now = ctx.clock.now();
+        return db.transaction().execute(async (trx) => {
+          const c = await customerDb(trx)
+            .selectFrom("customer_records")
+            .select(["id", "redacted_at"])
+            .where("key", "=", key)
+            .executeTakeFirst();
+          if (!c)
+            throw new AppError("NOT_FOUND", `no customer ${key}`, [
+              { path: "key", code: "UNKNOWN_CUSTOMER", message: key },
+            ]);
+          if (c.redacted_at !== null) return { key, erased: false };
+          await eraseCustomerRecords(trx, [Number(c.id)], now);
+          // The audit line names the key only, never the person.
+          await recordAudit(trx, { principal, storeId: null, action: "customer.erase", target: key }, now);
+          return { key, erased: true };
+        });
       },
     }),
     route({
