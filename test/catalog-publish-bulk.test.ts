@@ -4,7 +4,8 @@
  * (no productSet call per product), every result line recorded per product (linked, published to
  * the store's sales channels by a second bulk mutation);
  * a crash before the operation's id was recorded never duplicates a product; a small change
- * afterwards goes the synchronous way; the daily variant limit defers lines to the next day.
+ * afterwards goes the synchronous way, a price change on many products as one bulk
+ * productVariantsBulkUpdate; the daily variant limit defers lines to the next day.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator/index.ts";
@@ -159,6 +160,33 @@ describe.each(DIALECTS)("catalog publish bulk path on %s", (dialect) => {
     expect(roots("productVariantsBulkUpdate")).toBeGreaterThan(0);
     const p = (await readCurrentProduct(transport, { key: "bulk-2" }))!;
     expect(p.variants.map((v) => v.price)).toEqual(["9.00", "9.00"]);
+  });
+
+  it("a price change on many products goes as one bulk mutation of productVariantsBulkUpdate", async () => {
+    const bulkBefore = roots("bulkOperationRunMutation");
+    const syncBefore = roots("productVariantsBulkUpdate");
+    await put(
+      Array.from({ length: 8 }, (_, i) =>
+        product(i, {
+          variants: ["S", "M"].map((s) => ({ sku: `BULK${i}-${s}`, options: [s], price: "8.50" })),
+        }),
+      ),
+    );
+    await converge();
+    expect(roots("bulkOperationRunMutation")).toBe(bulkBefore + 1);
+    expect(roots("productVariantsBulkUpdate")).toBe(syncBefore);
+    expect(roots("productSet")).toBe(0);
+    for (const i of [0, 7]) {
+      const p = (await readCurrentProduct(transport, { key: `bulk-${i}` }))!;
+      expect(p.variants.map((v) => v.price)).toEqual(["8.50", "8.50"]);
+    }
+    const pending = await publishDb(hub.ctx.database.db)
+      .selectFrom("catalog_publish_state")
+      .select("product_id")
+      .where("store_id", "=", storeId)
+      .where("status", "<>", "done")
+      .execute();
+    expect(pending).toEqual([]);
   });
 
   it("a crash before the operation's id was recorded publishes again without a second product", async () => {

@@ -21,9 +21,17 @@ import { graphql } from "../../shopify/graphql.ts";
 import type { AdminTransport } from "../../shopify/transport.ts";
 import { logActivity } from "../../shops/activity.ts";
 import { getProduct } from "../products-store.ts";
-import { desiredProduct, imagesHash, NO_OWNED, type Owned, productSetPlan } from "./desired.ts";
+import {
+  type DesiredProduct,
+  desiredProduct,
+  imagesHash,
+  NO_OWNED,
+  type Owned,
+  productSetPlan,
+} from "./desired.ts";
 import { publishDb, recordConfirmed, recordRefused, recordRetry, type StoreRules } from "./publish-store.ts";
-import { readPublications, type ShopifyUserError } from "./shopify-publish.ts";
+import type { PublishRules } from "./rules.ts";
+import { PRICE_UPDATE, readPublications, type ShopifyUserError } from "./shopify-publish.ts";
 
 /** New products due at once above which the first publish goes through a bulk mutation. */
 export const BULK_PUBLISH = { threshold: 200, maxLines: 10_000 };
@@ -84,6 +92,13 @@ interface ChannelLine {
   readonly hash: string;
 }
 
+interface PriceLine {
+  readonly productId: number;
+  readonly key: string;
+  readonly gid: string;
+  readonly priceHash: string;
+}
+
 type Lines =
   | {
       readonly phase: "products";
@@ -93,6 +108,11 @@ type Lines =
   | {
       readonly phase: "channels";
       readonly items: readonly ChannelLine[];
+      readonly channels: readonly string[];
+    }
+  | {
+      readonly phase: "prices";
+      readonly items: readonly PriceLine[];
       readonly channels: readonly string[];
     };
 
@@ -124,6 +144,7 @@ export interface BulkAdvance {
 }
 
 const DAILY_LIMIT = /daily variant creation limit/i;
+const PHASE = { products: "publish", channels: "channel publish", prices: "price update" } as const;
 const nextUtcDay = (now: number) => (Math.floor(now / 86_400_000) + 1) * 86_400_000;
 /** After a bulk mutation failed, the synchronous path takes over for this long. */
 const BULK_PAUSE_AFTER_FAILURE_MS = 15 * 60_000;
@@ -206,7 +227,7 @@ export async function advanceBulkPublish(
       return { ...idle, busy: true };
     const lines = JSON.parse(open.lines) as Lines;
     if (op?.status !== "COMPLETED") {
-      const message = `bulk ${lines.phase === "products" ? "publish" : "channel publish"} ${open.operation_gid} ended ${op?.status ?? "missing"}${op?.errorCode ? ` (${op.errorCode})` : ""}; the products are published one by one`;
+      const message = `bulk ${PHASE[lines.phase]} ${open.operation_gid} ended ${op?.status ?? "missing"}${op?.errorCode ? ` (${op.errorCode})` : ""}; the products are published one by one`;
       await setRow(deps.db, Number(open.id), { status: "failed", error: message, finished_at: deps.now() });
       await logActivity(
         deps.db,
@@ -218,7 +239,9 @@ export async function advanceBulkPublish(
     const outcome =
       lines.phase === "products"
         ? await recordProductResults(deps, store, transport, lines, op.url)
-        : await recordChannelResults(deps, store, transport, lines, op.url);
+        : lines.phase === "channels"
+          ? await recordChannelResults(deps, store, transport, lines, op.url)
+          : await recordPriceResults(deps, store, transport, lines, op.url);
     await setRow(deps.db, Number(open.id), { status: "done", finished_at: deps.now() });
     await logActivity(
       deps.db,
@@ -226,7 +249,7 @@ export async function advanceBulkPublish(
         storeId: store.id,
         flow: "catalog_publish",
         kind: "bulk_done",
-        message: `bulk ${lines.phase === "products" ? "publish" : "channel publish"}: ${outcome.published} published, ${outcome.refused} refused, ${outcome.deferred} deferred`,
+        message: `bulk ${PHASE[lines.phase]}: ${outcome.published} ${lines.phase === "prices" ? "priced" : "published"}, ${outcome.refused} refused, ${outcome.deferred} deferred`,
         data: { operation: open.operation_gid, ...outcome },
       },
       deps.now(),
@@ -262,7 +285,7 @@ export async function advanceBulkPublish(
     .executeTakeFirst();
   if (recentFailure) return idle;
   const candidates = await newProducts(deps.db, store.id, deps.now(), BULK_PUBLISH.maxLines);
-  if (candidates.length < BULK_PUBLISH.threshold) return idle;
+  if (candidates.length < BULK_PUBLISH.threshold) return startPriceBulk(deps, store, transport, rules);
   // Unknown sales channels: the synchronous path refuses each product with the reason.
   const channels = rules.rules.salesChannels;
   let publicationIds: string[] = [];
@@ -347,7 +370,12 @@ async function start(
     .executeTakeFirstOrThrow();
   const id = Number(inserted.id);
   const key = await uploadBulkVariables(transport, variables, deps.fetch);
-  const mutation = lines.phase === "products" ? BULK_PRODUCT_SET : BULK_PUBLISHABLE_PUBLISH;
+  const mutation =
+    lines.phase === "products"
+      ? BULK_PRODUCT_SET
+      : lines.phase === "channels"
+        ? BULK_PUBLISHABLE_PUBLISH
+        : PRICE_UPDATE;
   const r = await startBulkMutation(transport, mutation, key, `tillbridge-publish-${id}`);
   if (!r.ok) {
     const inProgress = r.code === "OPERATION_IN_PROGRESS";
@@ -588,4 +616,169 @@ async function publicationTitles(transport: AdminTransport, ids: readonly string
   const known = await readPublications(transport);
   const byId = new Map([...known.entries()].map(([title, id]) => [id, title]));
   return ids.map((id) => byId.get(id) ?? id);
+}
+
+/**
+ * The variants of a price-only update: price, compare-at price and cost where the store's rules
+ * write them on every publish (cost rides on the variant's inventoryItem).
+ */
+export function priceUpdateVariants(
+  d: DesiredProduct,
+  owned: Owned,
+  rules: PublishRules,
+): Record<string, unknown>[] {
+  return d.prices.map((p) => {
+    const v: Record<string, unknown> = { id: owned.variants[p.sku]!.id };
+    if (rules.fields.price === "always" && p.price !== null) v.price = p.price;
+    if (rules.fields.compareAtPrice === "always") v.compareAtPrice = p.compareAtPrice;
+    if (rules.fields.cost === "always" && p.cost !== null) v.inventoryItem = { cost: p.cost };
+    return v;
+  });
+}
+
+/**
+ * Many products due for their prices only (a price list of the back office changed): one bulk
+ * mutation of productVariantsBulkUpdate instead of a call per product.
+ */
+async function startPriceBulk(
+  deps: BulkDeps,
+  store: { id: number; domain: string },
+  transport: AdminTransport,
+  rules: StoreRules,
+): Promise<BulkAdvance> {
+  const idle = { busy: false, published: 0, refused: 0, deferred: 0 };
+  const rows = await publishDb(deps.db)
+    .selectFrom("catalog_publish_state as s")
+    .innerJoin("products as p", "p.id", "s.product_id")
+    .select(["s.product_id", "p.key", "s.owned", "s.shopify_product_gid", "s.confirmed_hash"])
+    .where("s.store_id", "=", store.id)
+    .where("s.status", "=", "pending")
+    .where("s.next_attempt_at", "<=", deps.now())
+    .where("s.shopify_product_gid", "is not", null)
+    .whereRef("s.confirmed_hash", "=", "s.desired_hash")
+    .where((eb) =>
+      eb.or([
+        eb("s.confirmed_price_hash", "is", null),
+        eb("s.confirmed_price_hash", "<>", eb.ref("s.price_hash")),
+      ]),
+    )
+    .orderBy("s.product_id")
+    .limit(BULK_PUBLISH.maxLines)
+    .execute();
+  if (rows.length < BULK_PUBLISH.threshold) return idle;
+  const items: PriceLine[] = [];
+  const variables: unknown[] = [];
+  for (const r of rows) {
+    const d = desiredProduct(await getProduct(deps.db, r.key), rules.rules);
+    const owned = r.owned ? (JSON.parse(r.owned) as Owned) : NO_OWNED;
+    // Anything but a price-only change goes the synchronous way.
+    if (
+      !d.ok ||
+      d.hash !== r.confirmed_hash ||
+      !d.product.variants.every((v) => owned.variants[v.sku] !== undefined)
+    )
+      continue;
+    items.push({
+      productId: Number(r.product_id),
+      key: r.key,
+      gid: r.shopify_product_gid!,
+      priceHash: d.priceHash,
+    });
+    variables.push({
+      productId: r.shopify_product_gid,
+      variants: priceUpdateVariants(d.product, owned, rules.rules),
+    });
+  }
+  if (items.length < BULK_PUBLISH.threshold) return idle;
+  const started = await start(deps, store, transport, { phase: "prices", items, channels: [] }, variables);
+  return { ...idle, busy: started };
+}
+
+async function recordPriceResults(
+  deps: BulkDeps,
+  store: { id: number; domain: string },
+  transport: AdminTransport,
+  lines: Extract<Lines, { phase: "prices" }>,
+  url: string | null,
+): Promise<ProductOutcome> {
+  const out: ProductOutcome = {
+    published: 0,
+    refused: 0,
+    deferred: 0,
+    channelLines: [],
+    channelVariables: [],
+  };
+  if (!url) return out;
+  let batch: PriceLine[] = [];
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const confirmed = batch;
+    batch = [];
+    const now = deps.now();
+    await deps.db.transaction().execute(async (trx) => {
+      await transport.fence?.(trx);
+      for (const line of confirmed) {
+        const s = await publishDb(trx)
+          .selectFrom("catalog_publish_state")
+          .select("owned")
+          .where("store_id", "=", store.id)
+          .where("product_id", "=", line.productId)
+          .executeTakeFirst();
+        const owned = s?.owned ? (JSON.parse(s.owned) as Owned) : NO_OWNED;
+        await recordConfirmed(
+          trx,
+          store.id,
+          line.productId,
+          { hash: null, priceHash: line.priceHash, gid: line.gid, owned },
+          now,
+        );
+      }
+    });
+  };
+  for await (const row of readJsonl(url, transport.store, deps.fetch)) {
+    const r = row as unknown as ResultLine;
+    const line = lines.items[r.__lineNumber];
+    if (!line) continue;
+    const update = (r.data?.["productVariantsBulkUpdate"] ?? null) as {
+      userErrors: ShopifyUserError[];
+    } | null;
+    if (!update) continue; // stays due: the synchronous path sends it
+    if (update.userErrors.length > 0) {
+      // A variant deleted in Shopify since: the synchronous path publishes the product whole.
+      if (
+        update.userErrors.some(
+          (e) => e.code === "PRODUCT_VARIANT_DOES_NOT_EXIST" || e.code === "PRODUCT_DOES_NOT_EXIST",
+        )
+      )
+        await publishDb(deps.db)
+          .updateTable("catalog_publish_state")
+          .set({ confirmed_hash: "stale", updated_at: deps.now() })
+          .where("store_id", "=", store.id)
+          .where("product_id", "=", line.productId)
+          .execute();
+      else {
+        await recordRefused(
+          deps.db,
+          store.id,
+          line.productId,
+          {
+            key: line.key,
+            code: "SHOPIFY_USER_ERRORS",
+            field: update.userErrors[0]?.field?.join(".") ?? null,
+            message: update.userErrors.map((e) => e.message).join("; "),
+            userErrors: update.userErrors,
+          },
+          deps.now(),
+          transport.fence,
+        );
+        out.refused++;
+      }
+      continue;
+    }
+    batch.push(line);
+    out.published++;
+    if (batch.length >= 200) await flush();
+  }
+  await flush();
+  return out;
 }

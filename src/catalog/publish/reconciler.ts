@@ -22,7 +22,7 @@ import { ShopifyAuthError } from "../../shopify/errors.ts";
 import type { AdminTransport } from "../../shopify/transport.ts";
 import { logActivity } from "../../shops/activity.ts";
 import { getProduct } from "../products-store.ts";
-import { advanceBulkPublish } from "./bulk-publish.ts";
+import { advanceBulkPublish, priceUpdateVariants } from "./bulk-publish.ts";
 import { type DesiredOutcome, desiredProduct, imagesHash, type Owned, productSetPlan } from "./desired.ts";
 import {
   dueProducts,
@@ -236,13 +236,7 @@ async function publishOne(
       });
       return "priced";
     }
-    const variants = d.product.prices.map((p) => {
-      const v: Record<string, unknown> = { id: owned.variants[p.sku]!.id };
-      if (rules.fields.price === "always" && p.price !== null) v.price = p.price;
-      if (rules.fields.compareAtPrice === "always") v.compareAtPrice = p.compareAtPrice;
-      if (rules.fields.cost === "always" && p.cost !== null) v.inventoryItem = { cost: p.cost };
-      return v;
-    });
+    const variants = priceUpdateVariants(d.product, owned, rules);
     const errors = await sendPrices(transport, row.shopifyProductGid!, variants);
     if (errors.length > 0) {
       // A variant deleted in Shopify since: the whole product is published next time.
