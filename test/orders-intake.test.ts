@@ -15,7 +15,7 @@ import { backfillOrders } from "../src/orders/backfill.ts";
 import { handleOrderWebhook, processInbox } from "../src/orders/inbox.ts";
 import { reprocessParked } from "../src/orders/intake.ts";
 import { deliverOutbound, verifyOutbound } from "../src/orders/outbound.ts";
-import { applyRetention } from "../src/orders/personal-data.ts";
+import { applyRetention, forgetOverwritten } from "../src/orders/personal-data.ts";
 import { orderRoutes } from "../src/orders/routes.ts";
 import { processTagJobs } from "../src/orders/tagging.ts";
 import { ORDER_WEBHOOK_SUBSCRIPTIONS, registerOrderWebhookHandlers } from "../src/orders/webhooks.ts";
@@ -619,8 +619,12 @@ describe.each(DIALECTS)("order intake on %s", (dialect) => {
 
     // Retention: cancelled orders are erased once past the store's retention period.
     await call("PUT", `/api/v1/stores/${domain}/order-settings`, { tag: null, retentionDays: 0 });
+    await forgetOverwritten(hub.ctx); // what the compliance requests above left
+    expect(await forgetOverwritten(hub.ctx)).toBe(false);
     const r = await applyRetention(hub.ctx, Date.now() + 1000);
     expect(r.orders).toBeGreaterThan(0);
+    // The old row versions go too (SQLite: WAL truncated; PostgreSQL: the tables vacuumed).
+    expect(await forgetOverwritten(hub.ctx)).toBe(true);
     const left = await hub.ctx.database.db
       .selectFrom("orders")
       .select("id")

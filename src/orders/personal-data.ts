@@ -140,28 +140,36 @@ export async function applyRetention(
       );
     });
   }
-  await db
+  const bodies = await db
     .updateTable("webhook_inbox")
     .set({ body: "{}" })
     .where("status", "=", "done")
     .where("received_at", "<", now - RAW_KEEP_MS)
     .where("body", "!=", "{}")
-    .execute();
-  await db
+    .executeTakeFirst();
+  const payloads = await db
     .updateTable("outbound_events")
     .set({ payload: "{}" })
     .where("status", "=", "delivered")
     .where("created_at", "<", now - RAW_KEEP_MS)
     .where("payload", "!=", "{}")
-    .execute();
+    .executeTakeFirst();
   // Data-request exports past Shopify's 30-day deadline to answer: no longer needed.
-  await db
+  const exports = await db
     .updateTable("compliance_requests")
     .set({ data: JSON.stringify({ erased: "kept 30 days (Shopify's deadline to answer), then erased" }) })
     .where("topic", "=", "customers/data_request")
     .where("created_at", "<", now - DATA_REQUEST_KEEP_MS)
     .where("subject", "is not", null)
-    .execute();
+    .executeTakeFirst();
+  // Erased by retention counts as redacted: the next inbox run forgets the old row versions too.
+  if (
+    orders > 0 ||
+    Number(bodies.numUpdatedRows) > 0 ||
+    Number(payloads.numUpdatedRows) > 0 ||
+    Number(exports.numUpdatedRows) > 0
+  )
+    redactedSinceCheckpoint = true;
   await db
     .updateTable("compliance_requests")
     .set({ subject: null })
