@@ -7,7 +7,7 @@
 import type { Kysely } from "kysely";
 import type { Db } from "../db/database.ts";
 
-type PriceTables = {
+export type PriceTables = {
   price_groups: { id: number; code: string };
   price_list_state: { store_id: number; group_id: number; catalog_gid: string | null };
 };

@@ -28,7 +28,7 @@ import type { StorePass } from "../runtime/worker.ts";
 import { ShopifyAuthError } from "../shopify/errors.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
 import { type Address, type Consent, type CustomerTables, customerDb } from "./customer-store.ts";
-import { priceGroupCatalog } from "./price-group-catalog.ts";
+import { type PriceTables, priceGroupCatalog } from "./price-group-catalog.ts";
 import {
   addLocationToCatalog,
   assignContact,
@@ -134,29 +134,34 @@ export async function markDue(db: Db, storeId: number, now: number, limit = MARK
         .where("customer_id", "=", r.id)
         .execute();
   }
-  // A price group that became a price list (or changed catalog) in this store since the customer's publish.
-  const companies = await cdb
+  // A price group that became a price list (or changed catalog) in this store since the customer's
+  // publish: one query finds exactly those.
+  const moved = await cdb
+    .withTables<PriceTables>()
     .selectFrom("customer_publish_state as s")
     .innerJoin("customer_records as r", "r.id", "s.customer_id")
-    .select(["s.customer_id", "s.catalog_gid", "r.price_group"])
+    .innerJoin("price_groups as g", "g.code", "r.price_group")
+    .innerJoin("price_list_state as p", (j) =>
+      j.onRef("p.group_id", "=", "g.id").onRef("p.store_id", "=", "s.store_id"),
+    )
+    .select("s.customer_id")
     .where("s.store_id", "=", storeId)
     .where("s.status", "=", "published")
     .where("r.company_name", "is not", null)
-    .where("r.price_group", "is not", null)
+    .where("p.catalog_gid", "is not", null)
+    .where((eb) =>
+      eb.or([eb("s.catalog_gid", "is", null), eb("s.catalog_gid", "!=", eb.ref("p.catalog_gid"))]),
+    )
+    .limit(limit)
     .execute();
-  let moved = 0;
-  for (const c of companies) {
-    const catalog = await priceGroupCatalog(db, storeId, c.price_group!);
-    if (catalog === null || catalog === c.catalog_gid) continue;
+  for (const c of moved)
     await cdb
       .updateTable("customer_publish_state")
       .set({ status: "pending", attempts: 0, next_attempt_at: now, marked_at: now, updated_at: now })
       .where("store_id", "=", storeId)
       .where("customer_id", "=", c.customer_id)
       .execute();
-    moved++;
-  }
-  return fresh.length + moved;
+  return fresh.length + moved.length;
 }
 
 export async function runCustomerPublishCycle(
