@@ -718,18 +718,19 @@ async function writeLinks(
   // 9 columns: 1,000 rows a statement; each statement is a round trip on PostgreSQL.
   for (const part of chunks(links, 1000)) {
     const ids = part.map((l) => l.variantId);
+    // One statement (a round trip each on PostgreSQL): the links these variants or items had.
     await trx
       .deleteFrom("variant_links")
       .where("store_id", "=", storeId)
-      .where("variant_id", "in", ids)
-      .execute();
-    await trx
-      .deleteFrom("variant_links")
-      .where("store_id", "=", storeId)
-      .where(
-        "inventory_item_gid",
-        "in",
-        part.map((l) => l.shopify.inventoryItem.id),
+      .where((eb) =>
+        eb.or([
+          eb("variant_id", "in", ids),
+          eb(
+            "inventory_item_gid",
+            "in",
+            part.map((l) => l.shopify.inventoryItem.id),
+          ),
+        ]),
       )
       .execute();
     await insertRows(
