@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import type { HubMigration } from "../schema-helpers.ts";
 
 /**
@@ -11,5 +12,12 @@ export const claimedInboxShipments: HubMigration = {
   async up({ db }) {
     await db.schema.alterTable("webhook_inbox").addColumn("claimed_by", "text").execute();
     await db.schema.alterTable("shipments").addColumn("claimed_by", "text").execute();
+    // A store's pass looks for claims a former owner left (few rows: the partial index).
+    await db.schema
+      .createIndex("shipments_claimed")
+      .on("shipments")
+      .columns(["store_id", "claimed_by"])
+      .where(sql.ref("claimed_by"), "is not", null)
+      .execute();
   },
 };
