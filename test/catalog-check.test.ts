@@ -248,6 +248,40 @@ describe.each(DIALECTS)("the catalog check on %s", (dialect) => {
     // Once gone, it is not deleted again.
     const again = await runCatalogCheck(hub.ctx, await storeId(), transport, { pollMs: 20 });
     expect(again.deleted).toBe(0);
+
+    // A link made after the check's bulk operation started (its product may be newer than the
+    // file) is not judged by it; the next check judges it.
+    expect((await call("PUT", "/api/v1/variants", { variants: [{ sku: "LATE-1" }] })).status).toBe(200);
+    const late = (
+      await hub.ctx.database.db
+        .selectFrom("variants")
+        .select("id")
+        .where("sku", "=", "LATE-1")
+        .executeTakeFirstOrThrow()
+    ).id;
+    await hub.ctx.database.db
+      .insertInto("variant_links")
+      .values({
+        store_id: await storeId(),
+        variant_id: Number(late),
+        product_variant_gid: "gid://shopify/ProductVariant/987654321",
+        inventory_item_gid: "gid://shopify/InventoryItem/987654321",
+        matched_by: "sku",
+        linked_at: Date.now() + 3_600_000,
+        shopify_product_gid: "gid://shopify/Product/987654321",
+      })
+      .execute();
+    const fresh = await runCatalogCheck(hub.ctx, await storeId(), transport, { pollMs: 20 });
+    expect(fresh.deleted).toBe(0);
+    expect(await linkOf("gid://shopify/ProductVariant/987654321")).toBe("LATE-1");
+    await hub.ctx.database.db
+      .updateTable("variant_links")
+      .set({ linked_at: Date.now() - 1000 })
+      .where("variant_id", "=", Number(late))
+      .execute();
+    const judged = await runCatalogCheck(hub.ctx, await storeId(), transport, { pollMs: 20 });
+    expect(judged.deleted).toBe(1);
+    expect(await linkOf("gid://shopify/ProductVariant/987654321")).toBeUndefined();
     emulator.control.setFaults(domain, { webhookDropRate: 0 });
   });
 
