@@ -283,6 +283,25 @@ describe.each(DIALECTS)("customers to Shopify on %s", (dialect) => {
     expect(emil!.email).toBe("emil@example.com");
   });
 
+  it("a field the back office leaves empty keeps what Shopify has, unless the hub set it", async () => {
+    emulator.control.placeOrder(store.domain, {
+      lineItems: [{ sku: "CUP", quantity: 1, price: "5.00" }],
+      email: "nora@example.com",
+      customer: { email: "nora@example.com", phone: "+4917077777777", lastName: "Nagel" },
+    });
+    await put([{ key: "C-12", phone: "+4917077777777", firstName: "Nora" }]);
+    await converge();
+    const [nora, ...more] = await shopify("phone:+4917077777777");
+    expect(more).toEqual([]);
+    // The email and last name the customer gave at checkout stay; the first name is the back office's.
+    expect(nora).toMatchObject({ email: "nora@example.com", firstName: "Nora", lastName: "Nagel" });
+    // The back office drops the first name it had set: cleared in Shopify.
+    await put([{ key: "C-12", phone: "+4917077777777" }]);
+    await converge();
+    const [after] = await shopify("phone:+4917077777777");
+    expect(after).toMatchObject({ email: "nora@example.com", firstName: null, lastName: "Nagel" });
+  });
+
   it("a company customer becomes the contact of one company with a location and an ordering role", async () => {
     await put([
       {

@@ -52,7 +52,7 @@ export type CustomerTables = {
     company_location_gid: string | null;
     company_contact_gid: string | null;
     catalog_gid: string | null;
-    /** JSON string[]: the tags the hub set on the Shopify customer (only these are ever removed). */
+    /** JSON { tags, fields }: the tags and fields the hub set on the Shopify customer (only these are ever removed or cleared). */
     owned_tags: string | null;
     status: CustomerPublishStatus;
     /** JSON { code, field, message, userErrors? } */

@@ -82,6 +82,37 @@ export function mergeTags(current: readonly string[], owned: readonly string[], 
   return [...keep, ...desired.filter((t) => !seen.has(t.toLowerCase()))];
 }
 
+/** What the hub wrote on the Shopify customer (`owned_tags`): tags, and the fields it set. */
+export interface Owned {
+  readonly tags: readonly string[];
+  readonly fields: readonly string[];
+}
+export function parseOwned(json: string | null): Owned {
+  if (!json) return { tags: [], fields: [] };
+  const v = JSON.parse(json) as string[] | Owned;
+  return Array.isArray(v) ? { tags: v, fields: [] } : v;
+}
+
+/**
+ * The person's fields for `customerSet` (pure): what the back office states is sent; a field it
+ * leaves empty is cleared only if the hub set it before (an email the customer gave Shopify at
+ * checkout stays). Returns the fields the hub now owns.
+ */
+export function personInput(
+  values: Readonly<Record<"email" | "phone" | "firstName" | "lastName", string | null>>,
+  ownedFields: readonly string[],
+): { input: Record<string, unknown>; fields: string[] } {
+  const input: Record<string, unknown> = {};
+  const fields: string[] = [];
+  for (const [k, v] of Object.entries(values)) {
+    if (v !== null) {
+      input[k] = v;
+      fields.push(k);
+    } else if (ownedFields.includes(k)) input[k] = null;
+  }
+  return { input, fields };
+}
+
 /** The consent input Shopify takes for what the back office stated (pure); null: nothing stated. */
 export function consentInput(c: Consent | null): ConsentInput | null {
   if (!c) return null;
@@ -306,15 +337,13 @@ async function publishOne(
 
   // 2. The person.
   const desiredTags = JSON.parse(r.tags) as string[];
-  const owned = row.owned_tags ? (JSON.parse(row.owned_tags) as string[]) : [];
+  const owned = parseOwned(row.owned_tags);
   const addresses = JSON.parse(r.addresses) as Address[];
-  const input: Record<string, unknown> = {
-    email: r.email,
-    phone: r.phone,
-    firstName: r.first_name,
-    lastName: r.last_name,
-    tags: mergeTags(current?.tags ?? [], owned, desiredTags),
-  };
+  const { input, fields } = personInput(
+    { email: r.email, phone: r.phone, firstName: r.first_name, lastName: r.last_name },
+    owned.fields,
+  );
+  input.tags = mergeTags(current?.tags ?? [], owned.tags, desiredTags);
   if (addresses.length > 0) input.addresses = addresses.map(addressInput);
   const set = await sendCustomerSet(transport, identifier, input);
   // Refused: the customer found (if any) stays linked, so the operator sees which one it is.
@@ -323,7 +352,7 @@ async function publishOne(
   const customer = set.customer;
   const linked: Partial<StateRow> = {
     shopify_customer_gid: customer.id,
-    owned_tags: JSON.stringify(desiredTags),
+    owned_tags: JSON.stringify({ tags: desiredTags, fields }),
   };
 
   // 3. Consent, as stated, only when it changed.
