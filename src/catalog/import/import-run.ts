@@ -60,14 +60,19 @@ import {
 } from "./import-plan.ts";
 import { type ImportRun, type ImportSummary, importRunOf } from "./import-store.ts";
 
-/** Products applied per transaction. */
+/**
+ * Products applied per transaction. PostgreSQL takes twice as many: each statement is a round
+ * trip there (the many-row ones hold a page of rows whatever the batch), and the statements per
+ * batch, not their rows, set the pace on a busy machine.
+ */
 export const IMPORT_BATCH = 250;
+export const IMPORT_BATCH_POSTGRES = 500;
 
 export interface ImportDeps {
   readonly ctx: AppContext;
   /** Between bulk operation status polls (default 1 s). */
   readonly pollMs?: number;
-  /** Products per transaction (default IMPORT_BATCH). */
+  /** Products per transaction (default IMPORT_BATCH, IMPORT_BATCH_POSTGRES on PostgreSQL). */
   readonly batchSize?: number;
   /** Tests: called after each applied batch (a simulated crash throws from here). */
   readonly afterBatch?: (run: ImportRun) => Promise<void> | void;
@@ -501,6 +506,8 @@ async function applyFile(
   heap: HeapGuard,
 ): Promise<ImportRun> {
   let run = start;
+  const batchSize =
+    deps.batchSize ?? (deps.ctx.database.dialect === "postgres" ? IMPORT_BATCH_POSTGRES : IMPORT_BATCH);
   const assembler = new ProductAssembler();
   let batch: ShopifyCatalogProduct[] = [];
   let index = 0;
@@ -523,7 +530,7 @@ async function applyFile(
     const done = assembler.push(JSON.parse(line) as Record<string, unknown>);
     if (done) {
       batch.push(done);
-      if (batch.length >= (deps.batchSize ?? IMPORT_BATCH)) await flush(i);
+      if (batch.length >= batchSize) await flush(i);
     }
   }
   const last = assembler.finish();
@@ -688,7 +695,8 @@ async function applyBatch(
     await writeProductLinks(trx, storeId, productLinks, now);
 
     const variantsInBatch = products.reduce((n, p) => n + p.variants.length, 0);
-    await trx
+    // The run's new counts in the same statement (one round trip less per batch on PostgreSQL).
+    const row = await trx
       .updateTable("catalog_imports")
       .set((eb) => ({
         line_offset: offset,
@@ -700,10 +708,9 @@ async function applyBatch(
         updated_at: now,
       }))
       .where("id", "=", run.id)
-      .execute();
-    return importRunOf(
-      await trx.selectFrom("catalog_imports").selectAll().where("id", "=", run.id).executeTakeFirstOrThrow(),
-    );
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return importRunOf(row);
   });
 }
 
