@@ -9,7 +9,8 @@
  * Which orders: the store's imported orders with something fulfilled (only fulfilled units can be
  * returned) whose Shopify `updated_at` is past the store's cursor (`return_checks`, migration
  * 0027), oldest first, `BATCH` per request. The cursor moves only after the batch was recorded,
- * in a write fenced by the store's lease.
+ * in a write fenced by the store's lease, and never past `now − RETURN_CHECK_SETTLE_MS` (whole
+ * seconds: see there).
  */
 import type { AppContext } from "../core/context.ts";
 import type { Db } from "../db/database.ts";
@@ -36,6 +37,12 @@ declare module "../db/tables.ts" {
 export const RETURN_CHECK_BATCH = 10;
 /** Requests per pass at most (the rest waits for the next pass). */
 export const RETURN_CHECK_MAX_BATCHES = 5;
+/**
+ * Shopify's `updated_at` has whole seconds: a return requested in the second of the order's last
+ * change leaves it unchanged. The cursor is therefore never saved closer to now than this, so
+ * orders changed just before a check are read again by the next one.
+ */
+export const RETURN_CHECK_SETTLE_MS = 5_000;
 /** How far back a store's first check looks. */
 export const RETURN_CHECK_FIRST_LOOKBACK_MS = 7 * 24 * 3600_000;
 
@@ -143,7 +150,8 @@ export async function checkRecentReturns(
   storeId: number,
 ): Promise<{ orders: number; recorded: number }> {
   const db = ctx.database.db;
-  let cursor = await cursorOf(db, storeId, ctx.clock.now());
+  const saved = await cursorOf(db, storeId, ctx.clock.now());
+  let cursor = saved;
   const out = { orders: 0, recorded: 0 };
   for (let batch = 0; batch < RETURN_CHECK_MAX_BATCHES; batch++) {
     const orders = await db
@@ -188,7 +196,14 @@ export async function checkRecentReturns(
     out.orders += orders.length;
     const last = orders[orders.length - 1]!;
     cursor = { at: Number(last.shopify_updated_at), id: Number(last.id) };
-    await saveCursor(db, transport, storeId, cursor, ctx.clock.now());
+    const settled = ctx.clock.now() - RETURN_CHECK_SETTLE_MS;
+    await saveCursor(
+      db,
+      transport,
+      storeId,
+      cursor.at <= settled ? cursor : { at: Math.max(saved.at, settled), id: 0 },
+      ctx.clock.now(),
+    );
     if (orders.length < RETURN_CHECK_BATCH) break;
   }
   if (out.recorded > 0)
