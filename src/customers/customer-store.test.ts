@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { planCustomerBatch } from "./customer-store.ts";
-import { consentInput, mergeTags } from "./publish.ts";
+import { consentInput, mergeTags, parseOwned, personInput } from "./publish.ts";
 
 const NOW = Date.parse("2026-11-28T12:00:00Z");
 const none = { emailOwners: new Map<string, string>(), phoneOwners: new Map<string, string>() };
@@ -126,5 +126,26 @@ describe("publish decisions", () => {
       consentUpdatedAt: "2026-01-01T00:00:00.000Z",
       marketingOptInLevel: "SINGLE_OPT_IN",
     });
+  });
+
+  it("sends what the back office states and clears only the fields the hub set", () => {
+    expect(personInput({ email: null, phone: "+4930111111", firstName: "Nora", lastName: null }, [])).toEqual(
+      {
+        input: { phone: "+4930111111", firstName: "Nora" },
+        fields: ["phone", "firstName"],
+      },
+    );
+    expect(
+      personInput({ email: null, phone: "+4930111111", firstName: null, lastName: null }, [
+        "phone",
+        "firstName",
+      ]),
+    ).toEqual({
+      input: { phone: "+4930111111", firstName: null },
+      fields: ["phone"],
+    });
+    // Rows written before fields were tracked hold the tags only.
+    expect(parseOwned('["vip"]')).toEqual({ tags: ["vip"], fields: [] });
+    expect(parseOwned(null)).toEqual({ tags: [], fields: [] });
   });
 });
