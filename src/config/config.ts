@@ -85,6 +85,12 @@ export const SETTINGS: readonly Setting[] = [
     default: "on",
   },
   {
+    env: "API",
+    description:
+      "`on` serves the HTTP API, webhooks and the console; `off` makes a worker-only process that serves only `/healthz` and `/metrics` (with `WORKER=off`, an API-only one).",
+    default: "on",
+  },
+  {
     env: "LEASE_TTL_MS",
     description:
       "How long a worker's ownership of a store lasts without renewal: after a crash, another process takes the store over within about this time (a clean stop hands it over at once).",
@@ -177,6 +183,7 @@ const envSchema = z.object({
     // The backstop behind inventory_levels/update: one bulk read (or a few level pages) per store.
     .default(15 * 60_000),
   WORKER: z.enum(["on", "off"], { error: "WORKER must be on or off" }).default("on"),
+  API: z.enum(["on", "off"], { error: "API must be on or off" }).default("on"),
   LEASE_TTL_MS: z.coerce.number().int().min(1000, "LEASE_TTL_MS must be at least 1000").default(8000),
   LEASE_HEARTBEAT_MS: z.coerce
     .number()
@@ -223,6 +230,8 @@ export interface Config {
   readonly coalesceWindowMs: number;
   readonly driftCheckIntervalMs: number;
   readonly worker: boolean;
+  /** Serve the HTTP API, webhooks and console (off: a worker-only process, /healthz and /metrics). */
+  readonly api: boolean;
   readonly leaseTtlMs: number;
   readonly leaseHeartbeatMs: number;
   readonly outbound: {
@@ -312,6 +321,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     coalesceWindowMs: e.COALESCE_WINDOW_MS,
     driftCheckIntervalMs: e.DRIFT_CHECK_INTERVAL_MS,
     worker: e.WORKER === "on",
+    api: e.API === "on",
     leaseTtlMs: e.LEASE_TTL_MS,
     leaseHeartbeatMs: e.LEASE_HEARTBEAT_MS,
     outbound: Object.freeze({

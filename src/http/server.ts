@@ -41,6 +41,8 @@ export interface ServerExtras {
   readonly routes?: readonly AnyRoute[];
   /** Plugins that need their own body parsing (webhooks need the raw body) or static files. */
   readonly plugins?: readonly ((app: FastifyInstance) => Promise<void>)[];
+  /** false: a worker-only process (API=off) serves /healthz and /metrics alone. */
+  readonly api?: boolean;
   /** Failed API authentications allowed per address and window before 429 (default 20 a minute). */
   readonly authFailures?: { readonly max: number; readonly windowMs: number };
 }
@@ -124,18 +126,21 @@ export async function buildServer(ctx: AppContext, extras: ServerExtras = {}): P
     return payload;
   });
 
-  const routes: AnyRoute[] = [
-    ...authRoutes(ctx),
-    ...inventoryRoutes(ctx),
-    ...catalogRoutes(ctx),
-    ...flowViewRoutes(ctx),
-    ...orderConsoleRoutes(ctx),
-    ...shipmentConsoleRoutes(ctx),
-    ...catalogConsoleRoutes(ctx),
-    ...stockConsoleRoutes(ctx),
-    ...failureRoutes(ctx),
-    ...(extras.routes ?? []),
-  ];
+  const routes: AnyRoute[] =
+    extras.api === false
+      ? []
+      : [
+          ...authRoutes(ctx),
+          ...inventoryRoutes(ctx),
+          ...catalogRoutes(ctx),
+          ...flowViewRoutes(ctx),
+          ...orderConsoleRoutes(ctx),
+          ...shipmentConsoleRoutes(ctx),
+          ...catalogConsoleRoutes(ctx),
+          ...stockConsoleRoutes(ctx),
+          ...failureRoutes(ctx),
+          ...(extras.routes ?? []),
+        ];
   for (const spec of routes) registerRoute(app, ctx, spec, authLimiter);
 
   const openapi = buildOpenApi(routes, API_VERSION);

@@ -143,9 +143,11 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     leaseHeartbeatMs: config.leaseHeartbeatMs,
   });
   registerWithWorker(worker, capabilities);
+  // A worker-only process (API=off) serves /healthz and /metrics alone.
   const server = await buildServer(ctx, {
-    routes: capabilities.flatMap((c) => c.routes({ jobs })),
-    plugins: [shops.webhookPlugin, consolePlugin],
+    api: config.api,
+    routes: config.api ? capabilities.flatMap((c) => c.routes({ jobs })) : [],
+    plugins: config.api ? [shops.webhookPlugin, consolePlugin] : [],
   });
   let url = "";
   if (options.listen !== false) {
