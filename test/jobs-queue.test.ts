@@ -270,6 +270,28 @@ describe.each(DIALECTS)("the queue core on %s", (dialect) => {
     expect((await inboxRows(topic)).every((r) => r.status === "done" && r.claimed_by === null)).toBe(true);
   });
 
+  it("webhook inbox: a delivery its handler leaves waiting is applied once a run and due again after it", async () => {
+    const topic = `test/waiting-${dialect}`;
+    await addDeliveries(topic, 2, Date.now());
+    let calls = 0;
+    const r = await drainInbox(hub.ctx, {
+      topics: [topic],
+      limit: 50,
+      apply: async () => {
+        calls++;
+      },
+    });
+    expect({ calls, processed: r.processed }).toEqual({ calls: 2, processed: 2 });
+    const rows = await hub.ctx.database.db
+      .selectFrom("webhook_inbox")
+      .select(["status", "claimed_by", "next_attempt_at"])
+      .where("topic", "=", topic)
+      .execute();
+    expect(
+      rows.every((x) => x.status === "pending" && x.claimed_by === null && x.next_attempt_at <= Date.now()),
+    ).toBe(true);
+  });
+
   it("webhook inbox: a drain whose claim lapsed cannot mark the delivery done; its effects roll back", async () => {
     const topic = `test/lapsed-${dialect}`;
     const now = Date.now();

@@ -309,6 +309,9 @@ export async function drainInbox(
   let processed = 0;
   let failed = 0;
   let dead = 0;
+  // Deliveries a handler left waiting go back at the end of the run (not at once, or this run
+  // would claim them again).
+  const waiting: { id: number; token: string }[] = [];
   for (let taken = 0; taken < options.limit; ) {
     const claim = await claimDue(ctx.database, INBOX_QUEUE, {
       owner: drainOwner,
@@ -327,8 +330,7 @@ export async function drainInbox(
         const state = { id: row.id, token: claim.token, done: false };
         await applying.run(state, () => options.apply(row));
         processed++;
-        // A handler that left the delivery waiting (not marked done) gets it back at once.
-        if (!state.done) await releaseClaim(db, INBOX_QUEUE, [row.id], claim.token, ctx.clock.now());
+        if (!state.done) waiting.push({ id: row.id, token: claim.token });
       } catch (thrown) {
         const err = coerceError(thrown);
         if (err instanceof ClaimLostError) {
@@ -359,6 +361,7 @@ export async function drainInbox(
       }
     }
   }
+  for (const w of waiting) await releaseClaim(db, INBOX_QUEUE, [w.id], w.token, ctx.clock.now());
   return { processed, failed, dead };
 }
 
