@@ -2,7 +2,8 @@
  * A real hub process (`tillbridge start`, SQLite) pushing a few thousand items to the emulator,
  * whose echo is one `inventory_levels/update` webhook per level set: /healthz and the API keep
  * answering during the push, SIGTERM in the middle of it ends the process within 5 s, and a
- * restarted hub finishes the push (nothing lost, every level ends at the hub's value).
+ * restarted hub finishes the push (nothing lost, every level ends at the hub's value); SIGTERM
+ * during a drift check's bulk read ends it within 5 s too.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -205,4 +206,25 @@ describe("a hub process during a push of a few thousand items", () => {
     while (correct() < total && Date.now() < deadline + 120_000) await new Promise((r) => setTimeout(r, 250));
     expect(correct()).toBe(total);
   }, 420_000);
+
+  it("ends within 5 s on SIGTERM while a drift check waits for its bulk read", async () => {
+    const bulkBefore = emulator.control.listBulkOperations(DOMAIN).length;
+    emulator.control.holdBulkOperations(DOMAIN, true);
+    try {
+      // The operator's check, or the scheduled one the restarted hub runs first (the job waits for it).
+      await api("POST", `/api/v1/stores/${DOMAIN}/jobs`, { kind: "drift_check" });
+      // Until a check has started its (held) bulk read of the store's levels.
+      const deadline = Date.now() + 60_000;
+      while (emulator.control.listBulkOperations(DOMAIN).length === bulkBefore && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(emulator.control.listBulkOperations(DOMAIN).length).toBe(bulkBefore + 1);
+      const stopped = Date.now();
+      hub!.kill("SIGTERM");
+      const code = await exited(hub!);
+      expect(Date.now() - stopped).toBeLessThan(5000);
+      expect(code).toBe(0);
+    } finally {
+      emulator.control.holdBulkOperations(DOMAIN, false);
+    }
+  }, 120_000);
 });
