@@ -41,6 +41,8 @@ const TABLES = [
   "opening_counts",
   "catalog_publish_settings",
   "catalog_publish_state",
+  "customer_records",
+  "customer_publish_state",
   "order_actions",
   "return_receipts",
   "hub_meta",
@@ -470,6 +472,35 @@ function endpoints(): Endpoint[] {
         fc
           .tuple(segment(shop), segment("FZP-0"))
           .map(([s, key]) => `/api/v1/stores/${s}/catalog-publish/products/${key}/retry`),
+      example: {},
+    },
+    // Customers (src/customers/routes.ts).
+    {
+      method: "PUT",
+      url: fixed("/api/v1/customers"),
+      example: {
+        customers: [
+          {
+            key: "FZC-1",
+            email: "fz@example.com",
+            phone: "+4930123456",
+            companyName: "Fuzz GmbH",
+            emailMarketing: { state: "subscribed", consentedAt: OCCURRED },
+          },
+        ],
+      },
+    },
+    {
+      method: "DELETE",
+      url: () => segment("FZC-0").map((s) => `/api/v1/customers/${s}`),
+      example: {},
+    },
+    {
+      method: "POST",
+      url: (shop) =>
+        fc
+          .tuple(segment(shop), segment("FZC-0"))
+          .map(([s, key]) => `/api/v1/stores/${s}/customers/${key}/retry`),
       example: {},
     },
     // Order operations (src/fulfillment/order-ops-routes.ts).
