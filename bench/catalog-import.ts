@@ -256,9 +256,13 @@ async function runOnce(dbKind: "sqlite" | "postgres"): Promise<RunResult | undef
       // run, then the push running for afterSeconds.
       let longestHealthz = 0;
       let sampling = true;
+      let stage = "link";
+      const stagePeak = new Map<string, number>();
       const sampled = (async () => {
         while (sampling) {
-          afterPeak = Math.max(afterPeak, status("VmRSS"));
+          const rss = status("VmRSS");
+          afterPeak = Math.max(afterPeak, rss);
+          stagePeak.set(stage, Math.max(stagePeak.get(stage) ?? 0, rss));
           const t0 = Date.now();
           await fetch(`${base}/healthz`)
             .then((res) => res.text())
@@ -278,7 +282,9 @@ async function runOnce(dbKind: "sqlite" | "postgres"): Promise<RunResult | undef
         return (Date.now() - t0) / 1000;
       };
       const linkS = await job("link");
+      stage = "dry run";
       const dryS = await job("dry_run");
+      stage = "push";
       await api("PUT", `/api/v1/stores/${DOMAIN}/inventory-mode`, { mode: "absolute" });
       await api("POST", `/api/v1/stores/${DOMAIN}/flows/inventory_push/enable`);
       await new Promise((res) => setTimeout(res, afterSeconds * 1000));
@@ -288,6 +294,7 @@ async function runOnce(dbKind: "sqlite" | "postgres"): Promise<RunResult | undef
         "hub peak RSS afterwards",
         `${mb(afterPeak)} MB (target ≤ 300 MB; ${items.length} locations mapped, link ${linkS.toFixed(1)} s, dry run ${dryS.toFixed(1)} s, then the push running ${afterSeconds} s; longest /healthz ${longestHealthz} ms)`,
       );
+      line("  peak RSS by stage", [...stagePeak].map(([k, v]) => `${k} ${mb(v)} MB`).join(", "));
     }
     const ends = [...phases.map(([, at]) => at).slice(1), wallMs];
     result = {
