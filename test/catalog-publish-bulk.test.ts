@@ -148,6 +148,23 @@ describe.each(DIALECTS)("catalog publish bulk path on %s", (dialect) => {
       },
     );
     expect(published.data.productByIdentifier.onPos).toBe(true);
+    const runs = await hub.server.inject({
+      method: "GET",
+      url: `/api/v1/stores/${store.domain}/catalog-publish/bulk-runs`,
+      headers: hub.auth,
+    });
+    expect(
+      runs
+        .json()
+        .items.map((r: { phase: string; status: string; products: number }) => [
+          r.phase,
+          r.status,
+          r.products,
+        ]),
+    ).toEqual([
+      ["channels", "done", 8],
+      ["products", "done", 8],
+    ]);
   });
 
   it("a small change afterwards goes the synchronous way", async () => {

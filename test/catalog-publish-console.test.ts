@@ -7,9 +7,10 @@
  * not in the store). No
  * page error, no CSP violation, no serious axe violation; screenshots in test-artifacts/console.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { type Emulator, startEmulator } from "../emulator/index.ts";
 import { createAccount } from "../src/auth/accounts.ts";
+import { BULK_PUBLISH } from "../src/catalog/publish/bulk-publish.ts";
 import { ensureConsoleBuilt, launch, openConsole, screen } from "./support/console-browser.ts";
 import { startTestHub, type TestHub } from "./support/hub.ts";
 import { emulatedStore } from "./support/shopify.ts";
@@ -68,6 +69,11 @@ describe("the catalog publish screen", () => {
   });
 
   it("edits the rules, runs a dry run and shows each product's outcome and state", async () => {
+    const threshold = BULK_PUBLISH.threshold;
+    BULK_PUBLISH.threshold = 1;
+    onTestFinished(() => {
+      BULK_PUBLISH.threshold = threshold;
+    });
     const { page, problems } = await openConsole(browser, `${hub.url}/`);
     await page.getByLabel("Username").fill("paula");
     await page.getByLabel("Password").fill("publish operator 1");
@@ -124,6 +130,10 @@ describe("the catalog publish screen", () => {
     await expect
       .poll(() => page.locator('#pub-states tr[data-key="long"]').textContent())
       .toContain("TITLE_TOO_LONG");
+    // The first publish went as a bulk operation (the threshold is lowered for this test).
+    await expect
+      .poll(() => page.locator('#pub-bulk-runs tr[data-phase="products"]').getAttribute("data-status"))
+      .toBe("done");
     expect(await page.getByRole("button", { name: "Retry long" }).isVisible()).toBe(true);
     expect(await screen(page, "publish-states")).toEqual([]);
 

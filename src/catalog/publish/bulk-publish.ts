@@ -782,3 +782,38 @@ async function recordPriceResults(
   await flush();
   return out;
 }
+
+export interface BulkRunView {
+  readonly id: number;
+  readonly phase: Lines["phase"];
+  readonly status: BulkRow["status"];
+  readonly operationId: string | null;
+  readonly products: number;
+  readonly error: string | null;
+  readonly startedAt: string;
+  readonly finishedAt: string | null;
+}
+
+/** A store's latest bulk runs, newest first (the console shows them beside the products). */
+export async function bulkRuns(db: Db, storeId: number, limit = 10): Promise<BulkRunView[]> {
+  const rows = await bulkDb(db)
+    .selectFrom("catalog_publish_bulk")
+    .selectAll()
+    .where("store_id", "=", storeId)
+    .orderBy("id", "desc")
+    .limit(limit)
+    .execute();
+  return rows.map((r) => {
+    const lines = JSON.parse(r.lines) as Lines;
+    return {
+      id: Number(r.id),
+      phase: lines.phase,
+      status: r.status,
+      operationId: r.operation_gid,
+      products: lines.items.length,
+      error: r.error,
+      startedAt: new Date(Number(r.started_at)).toISOString(),
+      finishedAt: r.finished_at === null ? null : new Date(Number(r.finished_at)).toISOString(),
+    };
+  });
+}

@@ -12,6 +12,7 @@ import { route } from "../../core/route.ts";
 import { answerFromJob, type JobRunner, waitMs, waitSecondsParam } from "../../jobs/runner.ts";
 import { recordSettingChange } from "../../shops/setting-changes.ts";
 import { requireStore } from "../../shops/stores.ts";
+import { bulkRuns } from "./bulk-publish.ts";
 import { loadRules, publishDb, saveRules } from "./publish-store.ts";
 import { publishRulesInput } from "./rules.ts";
 
@@ -173,6 +174,19 @@ export function catalogPublishRoutes(ctx: AppContext, deps: { jobs: JobRunner })
           })),
           nextCursor: rows.length > query.limit ? encodeCursor([Number(page.at(-1)!.product_id)]) : null,
         };
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/api/v1/stores/:domain/catalog-publish/bulk-runs",
+      tag: "catalog",
+      auth: "store.read",
+      summary:
+        "The store's latest bulk publishes, newest first: phase (products, channels, prices), status (starting, running, done, failed, abandoned), Shopify's operation id, products in it, error, start and end.",
+      params: domainParams,
+      async handler({ params }) {
+        const store = await requireStore(database, params.domain);
+        return { items: await bulkRuns(db, store.id) };
       },
     }),
     route({

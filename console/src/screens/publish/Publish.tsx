@@ -409,6 +409,64 @@ function States({ domain, canRetry }: { domain: string; canRetry: boolean }) {
   );
 }
 
+interface BulkRun {
+  id: number;
+  phase: "products" | "channels" | "prices";
+  status: "starting" | "running" | "done" | "failed" | "abandoned";
+  operationId: string | null;
+  products: number;
+  error: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+}
+
+const PHASES: Record<BulkRun["phase"], string> = {
+  products: "New products",
+  channels: "Sales channels",
+  prices: "Prices",
+};
+
+/** Large publishes run as Shopify bulk operations: the latest ones with their outcome. */
+function BulkRuns({ domain }: { domain: string }) {
+  const runs = usePoll(
+    () => api.get<{ items: BulkRun[] }>(storePath(domain, "/catalog-publish/bulk-runs")),
+    [domain],
+    3000,
+  );
+  const items = runs.data?.items ?? [];
+  return (
+    <>
+      <p>
+        A first publish of many new products, and a price change on many products, go to Shopify as one bulk
+        operation; smaller changes go one product at a time. While one runs, the store's other publishing
+        waits.
+      </p>
+      <ErrorBox error={runs.error} />
+      <Table
+        caption="Bulk publishes of this store"
+        headers={["What", "Products", "Status", "Shopify operation", "Started", "Ended"]}
+        count={items.length}
+        id="pub-bulk-runs"
+        empty="No bulk publish yet."
+      >
+        {items.map((r) => (
+          <tr key={r.id} data-status={r.status} data-phase={r.phase}>
+            <td>{PHASES[r.phase]}</td>
+            <td>{r.products}</td>
+            <td>
+              <Badge value={r.status === "abandoned" ? "skipped" : r.status} label={r.status} />
+              {r.error && <div>{r.error}</div>}
+            </td>
+            <td class="muted">{r.operationId?.split("/").at(-1) ?? "—"}</td>
+            <td>{fmtTime(r.startedAt)}</td>
+            <td>{fmtTime(r.finishedAt)}</td>
+          </tr>
+        ))}
+      </Table>
+    </>
+  );
+}
+
 export function PublishScreen() {
   const { can } = useSession();
   const stores = usePoll(() => api.get<{ items: StoreView[] }>("/api/v1/stores"), [], 0);
@@ -443,6 +501,9 @@ export function PublishScreen() {
           </Section>
           <Section title="Products" id="pub-products">
             <States domain={store} canRetry={can("store.operate")} />
+          </Section>
+          <Section title="Bulk publishes" id="pub-bulk">
+            <BulkRuns domain={store} />
           </Section>
           <Section title="Price lists" id="pub-price-lists">
             <PriceLists domain={store} />
