@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { recordAudit } from "../auth/audit.ts";
 import { actorLabel } from "../auth/principal.ts";
+import { logActivity } from "../core/activity.ts";
 import { type AppContext, stockChanged } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
 import { route } from "../core/route.ts";
-import { logActivity } from "../shops/activity.ts";
 import { ingestMovements } from "./ledger-store.ts";
 import { MAX_MOVEMENTS_PER_BATCH, movementBatchInput } from "./movements.ts";
 import { listStock, safetyStockBatchInput, setSafetyStock, stockQuery } from "./stock-store.ts";

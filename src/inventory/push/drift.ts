@@ -4,11 +4,11 @@
  * says Shopify should hold, correct in absolute mode). Both use one comparison.
  */
 
+import { logActivity } from "../../core/activity.ts";
 import { AppError } from "../../core/errors.ts";
 import { chunks } from "../../db/batching.ts";
 import type { Db } from "../../db/database.ts";
 import type { AdminTransport } from "../../shopify/transport.ts";
-import { logActivity } from "../../shops/activity.ts";
 import { confirmAllLevels } from "./confirm-levels.ts";
 import type { SyncTarget } from "./planner.ts";
 import { loadTargets, markStoreDirtyFor, recordSync, targetPages } from "./push-store.ts";

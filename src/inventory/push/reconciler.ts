@@ -5,11 +5,11 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
+import { logActivity } from "../../core/activity.ts";
 import type { Db } from "../../db/database.ts";
 import type { InventoryMode } from "../../db/tables.ts";
 import { ShopifyError } from "../../shopify/errors.ts";
 import type { AdminTransport } from "../../shopify/transport.ts";
-import { logActivity } from "../../shops/activity.ts";
 import { adaptiveWindowMs, flushReady, maxWindowFor } from "./coalescing.ts";
 import { confirmAllLevels } from "./confirm-levels.ts";
 import { batchesOf, planPush, rejectedIndexes, type SyncTarget } from "./planner.ts";
