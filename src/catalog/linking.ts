@@ -14,6 +14,7 @@ import { runBulkQuery } from "../shopify/bulk-query.ts";
 import { graphql } from "../shopify/graphql.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
 import { logActivity } from "../shops/activity.ts";
+import { HeapGuard } from "./import/heap.ts";
 import {
   type ExistingLink,
   type LinkProblem,
@@ -221,10 +222,9 @@ export async function linkVariants(
     }
   });
 
-  const levelsRead = await readConfirmedLevels(database, transport, storeId, now);
   const problemsByKind: Record<string, number> = {};
   for (const p of result.problems) problemsByKind[p.kind] = (problemsByKind[p.kind] ?? 0) + 1;
-  const summary: LinkSummary = {
+  const counted = {
     linked: result.links.length,
     bySku: result.links.filter((l) => l.matchedBy === "sku").length,
     byBarcode: result.links.filter((l) => l.matchedBy === "barcode").length,
@@ -232,15 +232,19 @@ export async function linkVariants(
     removed: dropped.filter((d) => !after.has(d.variantId)).length,
     problems: result.problems.length,
     problemsByKind,
-    levelsRead,
   };
+  // The whole store's variants, links and problems are garbage from here: the levels' read
+  // (every linked item at every managed location) starts from a small heap.
+  new HeapGuard().collect();
+  const levelsRead = await readConfirmedLevels(database, transport, storeId, now);
+  const summary: LinkSummary = { ...counted, levelsRead };
   await logActivity(
     db,
     {
       storeId,
       flow: "inventory_push",
       kind: "linked",
-      level: result.problems.length > 0 ? "warn" : "info",
+      level: summary.problems > 0 ? "warn" : "info",
       message: `linked ${summary.linked} variant(s) (${summary.bySku} by SKU, ${summary.byBarcode} by barcode), ${summary.problems} problem(s)`,
       data: { ...summary, problemsByKind },
     },
