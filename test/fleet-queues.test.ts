@@ -240,7 +240,7 @@ describe("claimed queues with several hub processes on PostgreSQL", () => {
 
       // ---- a shipment per order while Shopify is slow; the store's owner killed mid-delivery ----
       const from = emulator.control.apiCalls(domain).length;
-      emulator.control.setFaults(domain, { latencyMs: 800 });
+      emulator.control.setFaults(domain, { latencyMs: 1200 });
       for (const [i, o] of orders.entries())
         await send("POST", "/api/v1/shipments", {
           id: `fleetq-ship-${i}`,
@@ -268,7 +268,7 @@ describe("claimed queues with several hub processes on PostgreSQL", () => {
           last &&
           operation(last) === "order"
         ) {
-          await sleep(150);
+          await sleep(350);
           const owner = await leaseOwner(storeId);
           expect(owner).toBeDefined();
           byPid.get(owner!)!.child.kill("SIGKILL");
