@@ -223,6 +223,44 @@ describe.each(DIALECTS)("price groups on %s", (dialect) => {
     expect(names).toEqual([priceListName("B2B"), priceListName("VIP")]);
   });
 
+  it("a price list deleted in Shopify is created again with every price", async () => {
+    const id = (await lists()).find((p) => p.name === priceListName("VIP"))!;
+    const found = await transport.graphql<{ priceLists: { nodes: { id: string; name: string }[] } }>(
+      "query { priceLists(first: 10) { nodes { id name } } }",
+    );
+    const vip = found.data.priceLists.nodes.find((p) => p.name === id.name)!.id;
+    const deleted = await transport.graphql<{ priceListDelete: { deletedId: string } }>(
+      "mutation($id: ID!) { priceListDelete(id: $id) { deletedId userErrors { code } } }",
+      { id: vip },
+    );
+    expect(deleted.data.priceListDelete.deletedId).toBe(vip);
+    // The hub learns it on the next change it sends to that list (or, its state lost, when it
+    // looks the list up by name).
+    await ok("PUT", "/api/v1/price-groups/VIP/prices", {
+      prices: [{ sku: "TEE-M", price: "13.00", currency: "EUR" }],
+    });
+    await prices();
+    expect((await fixed("VIP", "TEE-S"))?.price).toBe("12.00");
+    expect((await fixed("VIP", "TEE-M"))?.price).toBe("13.00");
+    const again = (await lists()).find((p) => p.name === priceListName("VIP"))!;
+    expect(again.catalog?.priceList?.name).toBe(priceListName("VIP"));
+
+    // Deleted again, now with the hub knowing the list: Shopify's PRICE_LIST_NOT_FOUND on the next
+    // change makes it create the list again and send every price.
+    const known = (
+      await transport.graphql<{ priceLists: { nodes: { id: string; name: string }[] } }>(
+        "query { priceLists(first: 10) { nodes { id name } } }",
+      )
+    ).data.priceLists.nodes.find((p) => p.name === priceListName("VIP"))!.id;
+    await transport.graphql("mutation($id: ID!) { priceListDelete(id: $id) { deletedId } }", { id: known });
+    await ok("PUT", "/api/v1/price-groups/VIP/prices", {
+      prices: [{ sku: "TEE-M", price: "13.50", currency: "EUR" }],
+    });
+    await prices();
+    expect((await fixed("VIP", "TEE-S"))?.price).toBe("12.00");
+    expect((await fixed("VIP", "TEE-M"))?.price).toBe("13.50");
+  });
+
   it("a group's currency is locked once it holds prices", async () => {
     const res = await inject("PUT", "/api/v1/price-groups", {
       groups: [{ code: "B2B", name: "Wholesale", currency: "SEK" }],

@@ -1,4 +1,4 @@
-// Price lists and catalogs (issue 16): priceListCreate, catalogCreate (company-location or market
+// Price lists and catalogs (issue 16): priceListCreate, priceListDelete, catalogCreate (company-location or market
 // context, a price list attached), priceListFixedPricesAdd / Update / Delete with Shopify's
 // userErrors (PRICE_LIST_NOT_FOUND, VARIANT_NOT_FOUND, PRICE_LIST_CURRENCY_MISMATCH,
 // PRICE_NOT_FIXED, TAKEN, BLANK, CATALOG_DOES_NOT_EXIST…), each call all or nothing; the
@@ -295,6 +295,19 @@ export const priceListResolvers: ResolverMap = {
         userErrors: [],
       };
     },
+    priceListDelete: (_s, args: { id: string }, ctx: Ctx) => {
+      const state = priceStateOf(ctx.shop);
+      const list = findList(ctx, args.id);
+      if (!list)
+        return {
+          deletedId: null,
+          userErrors: [userError("Price list not found.", ["id"], "PRICE_LIST_NOT_FOUND")],
+        };
+      const catalog = list.catalogId === null ? undefined : state.catalogs.get(list.catalogId);
+      if (catalog) catalog.priceListId = null;
+      state.priceLists.delete(list.id);
+      return { deletedId: args.id, userErrors: [] };
+    },
     priceListFixedPricesDelete: (_s, args: { priceListId: string; variantIds: string[] }, ctx: Ctx) => {
       const list = findList(ctx, args.priceListId);
       if (!list) return { deletedFixedPriceVariantIds: null, userErrors: notFound() };
@@ -306,6 +319,7 @@ export const priceListResolvers: ResolverMap = {
     },
   },
   PriceListCreatePayload: { priceList: (s) => s.priceList ?? null, userErrors: (s) => s.userErrors },
+  PriceListDeletePayload: { deletedId: (s) => s.deletedId, userErrors: (s) => s.userErrors },
   CatalogCreatePayload: { catalog: (s) => s.catalog ?? null, userErrors: (s) => s.userErrors },
   PriceListFixedPricesAddPayload: { prices: (s) => s.prices, userErrors: (s) => s.userErrors },
   PriceListFixedPricesUpdatePayload: {

@@ -219,6 +219,12 @@ async function reconcileGroup(
       }
       await saveState(deps, transport, store.id, group.id, { catalog_gid: catalogId });
       state = await loadState(deps.db, store.id, group.id);
+      if (!found) {
+        // A new list holds nothing yet: what was confirmed belonged to a list Shopify no longer has
+        // (deleted there, or lost with the hub's state), so every price is sent again.
+        await forgetConfirmed(deps, transport, store.id, group.id);
+        continue;
+      }
     }
     const errors = await updateFixedPrices(
       transport,
@@ -293,4 +299,15 @@ async function reconcileGroup(
     result.sent += add.length;
     result.removed += remove.length;
   }
+}
+
+async function forgetConfirmed(deps: PriceDeps, transport: AdminTransport, storeId: number, groupId: number) {
+  await deps.db.transaction().execute(async (trx) => {
+    await transport.fence?.(trx);
+    await priceDb(trx)
+      .deleteFrom("price_list_prices")
+      .where("store_id", "=", storeId)
+      .where("group_id", "=", groupId)
+      .execute();
+  });
 }
