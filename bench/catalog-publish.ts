@@ -107,11 +107,14 @@ const converge = async (store: BenchStore) => {
     if (r.refreshed === 0 && r.published === 0 && r.priced === 0 && r.failed === 0 && !r.remaining) return;
   }
 };
-const timed = async (store: BenchStore) => {
+const timed = async (store: BenchStore, phase: string) => {
   const from = callCount(store);
   const t0 = performance.now();
   await converge(store);
-  return { seconds: (performance.now() - t0) / 1000, ...spent(store, from) };
+  const out = { seconds: (performance.now() - t0) / 1000, ...spent(store, from) };
+  // Progress on stderr, so a long run shows each phase as it ends.
+  console.error(`${phase}: ${out.seconds.toFixed(1)} s, ${out.calls} calls, ${out.points} points`);
+  return out;
 };
 
 await putAll("19.90");
@@ -120,29 +123,29 @@ const available = (start: number, seconds: number) => start + RESTORE * seconds;
 const startBucket = emulator.control.getShop(syncStore.domain).bucketSize;
 
 // 1. The bulk path (the default: a first publish above the threshold).
-const bulk = await timed(bulkStore);
+const bulk = await timed(bulkStore, "first publish, bulk");
 const bulkPublished = emulator.control.listProducts(bulkStore.domain).length;
 // 2. The synchronous path: the same first publish with the bulk path switched off.
 const bulkThreshold = BULK_PUBLISH.threshold;
 BULK_PUBLISH.threshold = Number.POSITIVE_INFINITY;
-const sync = await timed(syncStore);
+const sync = await timed(syncStore, "first publish, synchronous");
 const syncPublished = emulator.control.listProducts(syncStore.domain).length;
 
 // 3. One price changed on one variant of every product: price-only through a bulk mutation (the
 // default above the threshold), price-only one call per product, then the same sent whole.
 BULK_PUBLISH.threshold = bulkThreshold;
 await putAll("19.90", "17.50");
-const priceOnlyBulk = await timed(syncStore);
+const priceOnlyBulk = await timed(syncStore, "price change, bulk");
 BULK_PUBLISH.threshold = Number.POSITIVE_INFINITY;
 await putAll("19.90", "17.00");
-const priceOnly = await timed(syncStore);
+const priceOnly = await timed(syncStore, "price change, synchronous");
 await putAll("19.90", "16.00");
 await publishDb(hub.ctx.database.db)
   .updateTable("catalog_publish_state")
   .set({ confirmed_hash: null })
   .where("store_id", "=", syncStore.id)
   .execute();
-const whole = await timed(syncStore);
+const whole = await timed(syncStore, "price change sent whole");
 
 const r = (n: number) => Math.round(n * 1000) / 1000;
 console.log(
