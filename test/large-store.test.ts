@@ -155,6 +155,38 @@ describe.each(DIALECTS)("a large store on %s", (dialect) => {
     }
   }, 180_000);
 
+  it("marks every linked variant due, a range of links a statement", async () => {
+    const db = hub.ctx.database.db;
+    await db.deleteFrom("push_dirty").where("store_id", "=", storeId).execute();
+    // 7 a statement: ranges that end exactly at, and short of, the last link.
+    await markStoreDirtyFor(db, storeId, "all", Date.now(), 7);
+    const count = async () =>
+      Number(
+        (
+          await db
+            .selectFrom("push_dirty")
+            .select((eb) => eb.fn.countAll<number>().as("n"))
+            .where("store_id", "=", storeId)
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    expect(await count()).toBe(VARIANTS);
+    await markStoreDirtyFor(db, storeId, "all", Date.now(), VARIANTS);
+    expect(await count()).toBe(VARIANTS);
+    const generations = await db
+      .selectFrom("push_dirty")
+      .select("generation")
+      .distinct()
+      .where("store_id", "=", storeId)
+      .execute();
+    expect(generations.map((g) => Number(g.generation))).toEqual([2]);
+    for (let i = 0; i < 10; i++) {
+      const r = await runPushCycle(deps(), await storeRow(), transport);
+      if (!r.remaining) break;
+    }
+    expect(await count()).toBe(0);
+  }, 120_000);
+
   it("pushes a stock change while a drift check waits for its bulk read", async () => {
     const sku = SKUS[0]!;
     const location = store.locations[1]!.id;

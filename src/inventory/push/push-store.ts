@@ -58,28 +58,53 @@ export async function markStoreDirtyFor(
   storeId: number,
   variantIds: readonly number[] | "all",
   now: number,
+  /** Links marked a statement when all are (tests make it small). */
+  pageSize = MARK_ALL_PAGE,
 ): Promise<void> {
   if (variantIds !== "all") return markDirty(db, storeId, variantIds, now);
-  // A page of links at a time, the event loop free between: one statement marking 100,000
+  // A range of 5,000 links at a time, the event loop free between: one statement marking 100,000
   // variants held SQLite's one connection (and /healthz) for most of a second.
   let after = -1;
   for (;;) {
-    const ids = (
-      await db
-        .selectFrom("variant_links")
-        .select("variant_id")
-        .where("store_id", "=", storeId)
-        .where("variant_id", ">", after)
-        .orderBy("variant_id")
-        .limit(2000)
-        .execute()
-    ).map((r) => r.variant_id);
-    if (ids.length === 0) return;
-    after = ids[ids.length - 1]!;
-    await markDirty(db, storeId, ids, now);
+    const last = await db
+      .selectFrom("variant_links")
+      .select("variant_id")
+      .where("store_id", "=", storeId)
+      .where("variant_id", ">", after)
+      .orderBy("variant_id")
+      .offset(pageSize - 1)
+      .limit(1)
+      .executeTakeFirst();
+    await db
+      .insertInto("push_dirty")
+      .columns(["store_id", "variant_id", "first_marked_at", "generation"])
+      .expression((eb) => {
+        let q = eb
+          .selectFrom("variant_links")
+          .select([
+            "store_id",
+            "variant_id",
+            sql<number>`${sql.lit(now)}`.as("first_marked_at"),
+            sql<number>`1`.as("generation"),
+          ])
+          .where("store_id", "=", storeId)
+          .where("variant_id", ">", after);
+        if (last) q = q.where("variant_id", "<=", last.variant_id);
+        return q;
+      })
+      .onConflict((oc) =>
+        oc
+          .columns(["store_id", "variant_id"])
+          .doUpdateSet((eb) => ({ generation: sql<number>`${eb.ref("push_dirty.generation")} + 1` })),
+      )
+      .execute();
+    if (!last) return;
+    after = last.variant_id;
     await yieldToEventLoop();
   }
 }
+
+const MARK_ALL_PAGE = 5000;
 
 export async function loadDirty(db: Db, storeId: number, limit: number): Promise<DirtyMark[]> {
   const rows = await db
