@@ -23,7 +23,9 @@ async function markDirty(
   variantIds: readonly number[] | "all",
   now: number,
 ): Promise<void> {
-  for (const part of variantIds === "all" ? [null] : chunks(variantIds, 500)) {
+  for (const [i, part] of (variantIds === "all" ? [null] : chunks(variantIds, 500)).entries()) {
+    // Linking 100,000 variants marks them all: the event loop runs between statements.
+    if (i > 0) await yieldToEventLoop();
     await db
       .insertInto("push_dirty")
       .columns(["store_id", "variant_id", "first_marked_at", "generation"])
@@ -134,14 +136,17 @@ export async function clearDirty(db: Db, storeId: number, marks: readonly DirtyM
     if (list) list.push(m.variantId);
     else byGeneration.set(m.generation, [m.variantId]);
   }
+  let statements = 0;
   for (const [generation, variantIds] of byGeneration)
-    for (const part of chunks(variantIds, 500))
+    for (const part of chunks(variantIds, 500)) {
+      if (statements++ > 0) await yieldToEventLoop();
       await db
         .deleteFrom("push_dirty")
         .where("store_id", "=", storeId)
         .where("variant_id", "in", part)
         .where("generation", "=", generation)
         .execute();
+    }
 }
 
 /**
