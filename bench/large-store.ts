@@ -207,14 +207,14 @@ const api = async (method: string, path: string, body?: unknown) => {
 const points = () => emulator.control.apiCalls(DOMAIN).reduce((n, c) => n + (c.actualQueryCost ?? 0), 0);
 /** This process's RSS (the emulator with the store, plus the bench's own few arrays), sampled each second. */
 let benchPeakRss = 0;
-const benchRss: [number, number][] = [];
+const benchRss: [number, number, number][] = [];
 /** The emulator's webhook backlog toward the hub: in memory (bounded) and waiting in its files. */
 let peakQueuedInMemory = 0;
 let peakQueuedInFiles = 0;
 const rssTimer = setInterval(() => {
-  const rss = process.memoryUsage().rss;
+  const { rss, heapUsed } = process.memoryUsage();
   benchPeakRss = Math.max(benchPeakRss, rss);
-  benchRss.push([Date.now(), rss]);
+  benchRss.push([Date.now(), rss, heapUsed]);
   const queued = emulator.control.webhookQueue();
   peakQueuedInMemory = Math.max(peakQueuedInMemory, queued.inMemory);
   peakQueuedInFiles = Math.max(peakQueuedInFiles, queued.inFiles);
@@ -334,14 +334,14 @@ console.log(
   `\n${VARIANTS} variants × ${LOCATIONS} locations on ${values.db}, ${PLAN} plan (${RESTORE} points/s); emulator seeded in ${(seedMs / 1000).toFixed(1)} s; hub node flags: ${hubFlags.join(" ") || "none"}`,
 );
 console.log(
-  "phase | wall s | query points | at the plan's rate s | at Standard's 100/s s | peak RSS MB | peak heap used MB | longest /healthz ms | longest event-loop delay ms | emulator peak RSS MB",
+  "phase | wall s | query points | at the plan's rate s | at Standard's 100/s s | peak RSS MB | peak heap used MB | longest /healthz ms | longest event-loop delay ms | emulator peak RSS MB | emulator peak heap used MB",
 );
 const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
 for (const p of phases) {
   const s = within(p);
   const emu = benchRss.filter(([at]) => at >= p.from && at <= p.to);
   console.log(
-    `${p.phase} | ${p.seconds.toFixed(1)} | ${p.points} | ${(p.points / RESTORE).toFixed(1)} | ${(p.points / 100).toFixed(1)} | ${mb(Math.max(0, ...s.map((x) => x[1])))} | ${mb(Math.max(0, ...s.map((x) => x[3] ?? 0)))} | ${Math.max(0, ...s.map((x) => x[2])).toFixed(0)} | ${Math.max(0, ...s.map((x) => x[4] ?? 0)).toFixed(0)} | ${mb(Math.max(0, ...emu.map((x) => x[1])))}`,
+    `${p.phase} | ${p.seconds.toFixed(1)} | ${p.points} | ${(p.points / RESTORE).toFixed(1)} | ${(p.points / 100).toFixed(1)} | ${mb(Math.max(0, ...s.map((x) => x[1])))} | ${mb(Math.max(0, ...s.map((x) => x[3] ?? 0)))} | ${Math.max(0, ...s.map((x) => x[2])).toFixed(0)} | ${Math.max(0, ...s.map((x) => x[4] ?? 0)).toFixed(0)} | ${mb(Math.max(0, ...emu.map((x) => x[1])))} | ${mb(Math.max(0, ...emu.map((x) => x[2])))}`,
   );
 }
 console.log(
