@@ -229,4 +229,65 @@ describe.each(DIALECTS)("a large store on %s", (dialect) => {
     expect(summary.checked + summary.pushedMeanwhile).toBe(VARIANTS * 2);
     expect(summary.drifted).toBe(0);
   }, 180_000);
+
+  it("compares a store twice the size with twice the statements (linear, never one per item-location)", async () => {
+    let statements = 0;
+    const counted = hub.ctx.database.db.withPlugin({
+      transformQuery: (args) => {
+        statements++;
+        return args.node;
+      },
+      transformResult: async (args) => args.result,
+    });
+    const checkWith = async () => {
+      statements = 0;
+      const summary = await runDriftCheck(
+        { ...deps(), db: counted },
+        await storeRow(),
+        transport,
+        "operator",
+        {
+          pushBetween: false,
+        },
+      );
+      return { statements, checked: summary.checked };
+    };
+    const whole = await checkWith();
+    expect(whole.checked).toBe(VARIANTS * 2);
+    // Half the store: the other half unlinked (the last test here: it changes the store).
+    const db = hub.ctx.database.db;
+    const half = (
+      await db
+        .selectFrom("variant_links")
+        .select("variant_id")
+        .where("store_id", "=", storeId)
+        .orderBy("variant_id")
+        .limit(VARIANTS / 2)
+        .execute()
+    ).map((r) => r.variant_id);
+    for (let i = 0; i < half.length; i += 500) {
+      const part = half.slice(i, i + 500);
+      await db
+        .deleteFrom("inventory_sync")
+        .where("store_id", "=", storeId)
+        .where("variant_id", "in", part)
+        .execute();
+      await db
+        .deleteFrom("push_dirty")
+        .where("store_id", "=", storeId)
+        .where("variant_id", "in", part)
+        .execute();
+      await db
+        .deleteFrom("variant_links")
+        .where("store_id", "=", storeId)
+        .where("variant_id", "in", part)
+        .execute();
+    }
+    const halved = await checkWith();
+    expect(halved.checked).toBe(VARIANTS);
+    // Pages of 1,000 variants, parts of 250: a few hundred statements for 6,000 levels.
+    expect(whole.statements).toBeLessThan(VARIANTS / 5);
+    expect(whole.statements / halved.statements).toBeGreaterThan(1.5);
+    expect(whole.statements / halved.statements).toBeLessThan(2.5);
+  }, 180_000);
 });
