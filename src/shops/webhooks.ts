@@ -57,8 +57,10 @@ export function createWebhookHandlers(ctx: AppContext): WebhookHandlers {
   handlers.set("app/uninstalled", async (event) => {
     const store = event.store;
     if (store?.status !== "active") return;
-    // A late delivery from before a reinstall must not disconnect the new connection.
-    if (event.triggeredAt !== undefined && event.triggeredAt < Number(store.connected_at)) {
+    // A late delivery from before a reinstall must not disconnect the new connection. Shopify's
+    // times have whole seconds: one triggered in the second the store connected still counts.
+    const connectedSecond = Math.floor(Number(store.connected_at) / 1000) * 1000;
+    if (event.triggeredAt !== undefined && event.triggeredAt < connectedSecond) {
       ctx.logger.info(
         { store: store.domain },
         "ignored an app/uninstalled older than the current connection",
