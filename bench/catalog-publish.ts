@@ -47,8 +47,28 @@ const connect = async (domain: string) => {
     clock: systemClock,
     logger: hub.ctx.logger,
   });
-  return { domain: store.domain, id, transport };
+  // Calls and points counted as the hub sees them (each answer's actualQueryCost): the emulator's
+  // call log keeps only its latest 20,000 entries, fewer than a phase at full size makes.
+  const counted: Counted = { calls: 0, points: 0, byOperation: {} };
+  const counting: typeof transport = {
+    ...transport,
+    store: transport.store,
+    async graphql(document, variables, options) {
+      const r = await transport.graphql<never>(document, variables, options);
+      counted.calls++;
+      counted.points += r.cost?.actualQueryCost ?? 0;
+      const name = /(?:query|mutation)\s+(\w+)/.exec(document)?.[1] ?? "anonymous";
+      counted.byOperation[name] = (counted.byOperation[name] ?? 0) + 1;
+      return r;
+    },
+  };
+  return { domain: store.domain, id, transport: counting, counted };
 };
+interface Counted {
+  calls: number;
+  points: number;
+  byOperation: Record<string, number>;
+}
 const bulkStore = await connect("publish-bench-bulk.myshopify.com");
 const syncStore = await connect("publish-bench-sync.myshopify.com");
 type BenchStore = typeof bulkStore;
@@ -79,22 +99,27 @@ const putAll = async (price: string, first = price) => {
     if (res.statusCode !== 200) throw new Error(res.body);
   }
 };
-const callCount = (store: BenchStore) => emulator.control.apiCalls(store.domain).length;
-const spent = (store: BenchStore, from: number) => {
-  const calls = emulator.control.apiCalls(store.domain).slice(from);
-  const answered = calls.filter((c) => !c.throttled);
+const snapshot = (store: BenchStore) => ({
+  calls: store.counted.calls,
+  points: store.counted.points,
+  byOperation: { ...store.counted.byOperation },
+  // The emulator's log, to count THROTTLED answers (retried inside the transport).
+  marker: emulator.control.apiCalls(store.domain).at(-1),
+});
+const spent = (store: BenchStore, from: ReturnType<typeof snapshot>) => {
+  const log = emulator.control.apiCalls(store.domain);
+  const start = from.marker === undefined ? 0 : log.indexOf(from.marker) + 1;
   return {
-    calls: answered.length,
-    throttled: calls.length - answered.length,
-    points: calls.reduce((n, c) => n + (c.actualQueryCost ?? 0), 0),
-    requestedCost: answered.reduce<Record<string, number>>((m, c) => {
-      for (const f of c.rootFields) m[f] = Math.max(m[f] ?? 0, c.requestedQueryCost ?? 0);
-      return m;
-    }, {}),
-    byField: answered.reduce<Record<string, number>>((m, c) => {
-      for (const f of c.rootFields) m[f] = (m[f] ?? 0) + 1;
-      return m;
-    }, {}),
+    calls: store.counted.calls - from.calls,
+    points: store.counted.points - from.points,
+    // null: more calls than the emulator's log keeps.
+    throttled:
+      from.marker !== undefined && start === 0 ? null : log.slice(start).filter((c) => c.throttled).length,
+    byOperation: Object.fromEntries(
+      Object.entries(store.counted.byOperation)
+        .map(([k, n]) => [k, n - (from.byOperation[k] ?? 0)] as const)
+        .filter(([, n]) => n > 0),
+    ),
   };
 };
 const converge = async (store: BenchStore) => {
@@ -108,7 +133,7 @@ const converge = async (store: BenchStore) => {
   }
 };
 const timed = async (store: BenchStore, phase: string) => {
-  const from = callCount(store);
+  const from = snapshot(store);
   const t0 = performance.now();
   await converge(store);
   const out = { seconds: (performance.now() - t0) / 1000, ...spent(store, from) };
