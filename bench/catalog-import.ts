@@ -20,14 +20,12 @@
  *     [--locations 5] [--after-seconds 60]
  */
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
-import pg from "pg";
 import { startEmulator } from "../emulator/index.ts";
 import { INSTALL_SCOPES } from "../src/shops/scopes.ts";
+import { hubNodeFlags, prepareHubData, TILLBRIDGE_BIN } from "./support/hub-data.ts";
 
 const { values } = parseArgs({
   options: {
@@ -42,7 +40,7 @@ const { values } = parseArgs({
 const VARIANTS = Number(values.variants);
 const PER_PRODUCT = Number(values["per-product"]);
 const DOMAIN = "catalog.myshopify.com";
-const root = new URL("..", import.meta.url).pathname;
+const _root = new URL("..", import.meta.url).pathname;
 const mb = (b: number) => Math.round(b / 2 ** 20);
 
 const loadAtStart = loadavg();
@@ -77,52 +75,17 @@ interface RunResult {
 }
 
 async function runOnce(dbKind: "sqlite" | "postgres"): Promise<RunResult | undefined> {
-  const dataDir = mkdtempSync(join(tmpdir(), "tillbridge-catalog-"));
-  let databaseUrl = `sqlite:${join(dataDir, "tillbridge.db")}`;
-  const pgName = `tb_catalog_${randomBytes(4).toString("hex")}`;
-  if (dbKind === "postgres") {
-    const admin = new pg.Client({ host: "127.0.0.1", port: 5432, user: "postgres", database: "postgres" });
-    await admin.connect();
-    await admin.query(`create database ${pgName}`);
-    await admin.end();
-    databaseUrl = `postgres://postgres@127.0.0.1:5432/${pgName}`;
-  }
-  const port = 19_000 + Math.floor(Math.random() * 1000);
-  const env = {
-    ...process.env,
-    DATABASE_URL: databaseUrl,
-    DATA_DIR: dataDir,
-    PORT: String(port),
-    DEMO: "off",
-    LOG_LEVEL: "warn",
-    ENCRYPTION_KEY: randomBytes(32).toString("base64"),
-    SHOPIFY_ADMIN_URL_TEMPLATE: `${emulator.url}/{shop}`,
-    SHOPIFY_API_KEY: app.clientId,
-    SHOPIFY_API_SECRET: app.clientSecret,
-  };
-  const cli = (args: string[]) =>
-    new Promise<string>((resolve, reject) => {
-      const p = spawn(process.execPath, [join(root, "bin/tillbridge.mjs"), ...args], {
-        env,
-        stdio: ["ignore", "pipe", "inherit"],
-      });
-      let out = "";
-      p.stdout.on("data", (d) => {
-        out += d;
-      });
-      p.on("exit", (code) =>
-        code === 0 ? resolve(out) : reject(new Error(`tillbridge ${args.join(" ")} exited ${code}`)),
-      );
-    });
-  await cli(["migrate"]);
-  const key = (await cli(["api-key", "create", "--name", "bench", "--scope", "admin"]))
-    .trim()
-    .split("\n")
-    .pop()!
-    .trim();
-  // HUB_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the hub.
-  const hubFlags = (process.env.HUB_NODE_FLAGS ?? "").split(" ").filter(Boolean);
-  const hub = spawn(process.execPath, [...hubFlags, join(root, "bin/tillbridge.mjs"), "start"], {
+  const data = await prepareHubData({
+    prefix: "catalog",
+    db: dbKind,
+    portBase: 19_000,
+    emulatorUrl: emulator.url,
+    app,
+  });
+  const { env, port, key } = data;
+  // The hub runs as `npm start` runs it (its memory flags are part of the RSS measured).
+  const hubFlags = hubNodeFlags();
+  const hub = spawn(process.execPath, [...hubFlags, TILLBRIDGE_BIN, "start"], {
     env,
     stdio: "inherit",
   });
@@ -316,13 +279,7 @@ async function runOnce(dbKind: "sqlite" | "postgres"): Promise<RunResult | undef
   } finally {
     hub.kill("SIGTERM");
     await new Promise((r) => hub.once("exit", r));
-    rmSync(dataDir, { recursive: true, force: true });
-    if (dbKind === "postgres") {
-      const admin = new pg.Client({ host: "127.0.0.1", port: 5432, user: "postgres", database: "postgres" });
-      await admin.connect();
-      await admin.query(`drop database if exists ${pgName}`);
-      await admin.end();
-    }
+    await data.remove();
   }
   return result;
 }

@@ -11,14 +11,13 @@
  *   node --import tsx bench/large-store.ts [--variants 100000] [--locations 5] [--db sqlite|postgres] [--plan standard]
  */
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import pg from "pg";
 import { startEmulator } from "../emulator/index.ts";
 import { INSTALL_SCOPES } from "../src/shops/scopes.ts";
+import { hubNodeFlags, prepareHubData, TILLBRIDGE_BIN } from "./support/hub-data.ts";
 
 const { values } = parseArgs({
   options: {
@@ -34,7 +33,6 @@ const LOCATIONS = Number(values.locations);
 const PLAN = values.plan as "standard" | "advanced" | "plus";
 const RESTORE = { standard: 100, advanced: 200, plus: 1000 }[PLAN];
 const DOMAIN = "large.myshopify.com";
-const root = new URL("..", import.meta.url).pathname;
 
 const t0 = Date.now();
 const loadAtStart = loadavg();
@@ -62,59 +60,16 @@ const seedMs = Date.now() - t0;
 const seededRss = process.memoryUsage().rss;
 
 // The hub: a real process on its own data folder (SQLite) or a fresh PostgreSQL database.
-const dataDir = mkdtempSync(join(tmpdir(), "tillbridge-large-"));
-let databaseUrl = `sqlite:${join(dataDir, "tillbridge.db")}`;
-const pgName = `tb_large_${randomBytes(4).toString("hex")}`;
-if (values.db === "postgres") {
-  const admin = new pg.Client({ host: "127.0.0.1", port: 5432, user: "postgres", database: "postgres" });
-  await admin.connect();
-  await admin.query(`create database ${pgName}`);
-  await admin.end();
-  databaseUrl = `postgres://postgres@127.0.0.1:5432/${pgName}`;
-}
-const port = 18_000 + Math.floor(Math.random() * 1000);
-const env = {
-  ...process.env,
-  DATABASE_URL: databaseUrl,
-  DATA_DIR: dataDir,
-  PORT: String(port),
-  DEMO: "off",
-  LOG_LEVEL: "warn",
-  ENCRYPTION_KEY: randomBytes(32).toString("base64"),
-  SHOPIFY_ADMIN_URL_TEMPLATE: `${emulator.url}/{shop}`,
-  SHOPIFY_API_KEY: app.clientId,
-  SHOPIFY_API_SECRET: app.clientSecret,
-};
-const cli = (args: string[]) =>
-  new Promise<string>((resolve, reject) => {
-    const p = spawn(process.execPath, [join(root, "bin/tillbridge.mjs"), ...args], {
-      env,
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    let out = "";
-    p.stdout.on("data", (d) => {
-      out += d;
-    });
-    p.on("exit", (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`tillbridge ${args.join(" ")} exited ${code}`)),
-    );
-  });
-await cli(["migrate"]);
-const key = (await cli(["api-key", "create", "--name", "bench", "--scope", "admin"]))
-  .trim()
-  .split("\n")
-  .pop()!
-  .trim();
-// The hub runs with the Node flags `npm start` gives it (package.json), then HUB_NODE_FLAGS
-// (later ones win): HUB_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the hub.
-const startScript = (
-  JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { scripts: { start: string } }
-).scripts.start;
-const hubFlags = [
-  ...startScript.split(" ").filter((t) => t.startsWith("--")),
-  ...(process.env.HUB_NODE_FLAGS ?? "").split(" ").filter(Boolean),
-];
-const hubProcess = spawn(process.execPath, [...hubFlags, join(root, "bin/tillbridge.mjs"), "start"], {
+const data = await prepareHubData({
+  prefix: "large",
+  db: values.db as "sqlite" | "postgres",
+  portBase: 18_000,
+  emulatorUrl: emulator.url,
+  app,
+});
+const { dataDir, env, port, key } = data;
+const hubFlags = hubNodeFlags();
+const hubProcess = spawn(process.execPath, [...hubFlags, TILLBRIDGE_BIN, "start"], {
   env,
   stdio: "inherit",
 });
@@ -322,13 +277,7 @@ const longestHealth = Math.max(0, ...all.map((x) => x[2]));
 hubProcess.kill("SIGTERM");
 await new Promise((r) => hubProcess.on("exit", r));
 await emulator.close();
-rmSync(dataDir, { recursive: true, force: true });
-if (values.db === "postgres") {
-  const admin = new pg.Client({ host: "127.0.0.1", port: 5432, user: "postgres", database: "postgres" });
-  await admin.connect();
-  await admin.query(`drop database if exists ${pgName}`);
-  await admin.end();
-}
+await data.remove();
 
 console.log(
   `\n${VARIANTS} variants × ${LOCATIONS} locations on ${values.db}, ${PLAN} plan (${RESTORE} points/s); emulator seeded in ${(seedMs / 1000).toFixed(1)} s; hub node flags: ${hubFlags.join(" ") || "none"}`,
