@@ -19,6 +19,7 @@ import {
   type Variant,
   variantTitle,
 } from "./state.ts";
+import { taxonomyCategory } from "./taxonomy.ts";
 
 type WeightUnit = "GRAMS" | "KILOGRAMS" | "OUNCES" | "POUNDS";
 
@@ -78,8 +79,6 @@ export function handleize(title: string): string {
   );
 }
 
-const TAXONOMY_GID = /^gid:\/\/shopify\/TaxonomyCategory\/[a-z]{2}(-\d+)*$/;
-
 export function collectionsOf(shop: Shop): Map<number, Collection> {
   if (!shop.collections) shop.collections = new Map();
   return shop.collections;
@@ -122,8 +121,16 @@ export function applyProductSet(store: Store, shop: Shop, at: string, args: Prod
       ),
     );
   }
-  if (input.category && !TAXONOMY_GID.test(input.category))
-    errors.push(userError("Category does not exist", ["input", "category"], "INVALID_PRODUCT_CATEGORY"));
+  // An id the taxonomy does not hold (mistyped, or from another taxonomy) is the product's error;
+  // INVALID_INPUT because ProductSetUserErrorCode has no code of its own for it.
+  if (input.category && !taxonomyCategory(input.category))
+    errors.push(
+      userError(
+        `Product category ${input.category} does not exist in Shopify's product taxonomy`,
+        ["input", "category"],
+        "INVALID_INPUT",
+      ),
+    );
   for (const [i, c] of (input.collections ?? []).entries()) {
     const cid = parseGid(c, "Collection");
     if (cid === undefined || !collectionsOf(shop).has(cid))

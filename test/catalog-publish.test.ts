@@ -349,6 +349,42 @@ describe.each(DIALECTS)("catalog publish on %s", (dialect) => {
     await converge();
   });
 
+  it("a category Shopify's taxonomy does not hold refuses that product with Shopify's error (key, field); the others go on", async () => {
+    const unknown = "gid://shopify/TaxonomyCategory/aa-1-13-999";
+    await put([
+      { key: "odd-cat", title: "Odd", category: unknown, variants: [{ sku: "ODD-1", price: "3.00" }] },
+      {
+        key: "good-cat",
+        title: "Good",
+        category: "gid://shopify/TaxonomyCategory/aa-1-13-8",
+        variants: [{ sku: "GOOD-1", price: "3.00" }],
+      },
+    ]);
+    await converge();
+    const refused = await state("odd-cat");
+    expect(refused.status).toBe("refused");
+    expect(JSON.parse(refused.error!)).toMatchObject({
+      key: "odd-cat",
+      code: "SHOPIFY_USER_ERRORS",
+      field: "input.category",
+      userErrors: [{ code: "INVALID_INPUT", field: ["input", "category"] }],
+    });
+    expect(JSON.parse(refused.error!).message).toContain(unknown);
+    expect((await state("good-cat")).status).toBe("done");
+    expect((await shopify("odd-cat")) ?? null).toBeNull();
+    // The operator fixes the category in the back office: the product publishes.
+    await put([
+      {
+        key: "odd-cat",
+        title: "Odd",
+        category: "gid://shopify/TaxonomyCategory/aa-1-13",
+        variants: [{ sku: "ODD-1", price: "3.00" }],
+      },
+    ]);
+    await converge();
+    expect((await state("odd-cat")).status).toBe("done");
+  });
+
   it("Shopify's daily allowance of new variants in a large store: the product waits for the next day, reported, no loop", async () => {
     // Lowered for the test: this store counts as large and may create 2 new variants a day.
     const saved = { ...VARIANT_CREATION_LIMIT };

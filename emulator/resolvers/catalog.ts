@@ -15,6 +15,7 @@ import {
   type Variant,
   variantTitle,
 } from "../state.ts";
+import { taxonomyCategory } from "../taxonomy.ts";
 import { type Ctx, connection, type PageArgs, type ResolverMap, sortKey, tag, userError } from "./kit.ts";
 
 const PRODUCT_SEARCH = new Set([
@@ -293,7 +294,11 @@ export const catalogResolvers: ResolverMap = {
     },
   },
   SEO: { title: (s) => s.title ?? null, description: (s) => s.description ?? null },
-  TaxonomyCategory: { id: (c) => c.id },
+  TaxonomyCategory: {
+    id: (c) => c.id,
+    name: (c) => taxonomyCategory(c.id)?.name ?? c.id,
+    fullName: (c) => taxonomyCategory(c.id)?.fullName ?? c.id,
+  },
   MediaImage: {
     id: (m: ProductImage) => gid("MediaImage", m.id),
     alt: (m: ProductImage) => m.alt,
