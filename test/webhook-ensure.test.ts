@@ -117,6 +117,39 @@ describe("webhook subscriptions check", () => {
     expect((await ensureWebhooks(hub.ctx, s, transport, topics, NEW)).removed).toEqual([]);
   });
 
+  it("processes without PUBLIC_URL keep each other's subscriptions; a chosen address replaces them", async () => {
+    const other = await emulatedStore({
+      emulator: store.emulator,
+      domain: "siblings.myshopify.com",
+      skus: [],
+    });
+    const storeId = await connectDirectly(hub.ctx.database.db, other, [[], []]);
+    const transport = createAdminTransport({
+      store: other.domain,
+      urlTemplate: `${other.emulator.url}/{shop}`,
+      getAccessToken: async () => other.token,
+      clock: systemClock,
+      logger: hub.ctx.logger,
+    });
+    const s = { id: storeId, domain: other.domain };
+    const topics = ["APP_UNINSTALLED"];
+    // Another process on the same database, started without PUBLIC_URL, at its own port.
+    const SIBLING = "http://127.0.0.1:1/webhooks/shopify";
+    await registerWebhooks(transport, topics, SIBLING);
+    expect(hub.ctx.config.publicUrlSet).toBe(false);
+    const own = await ensureWebhooks(hub.ctx, s, transport, topics);
+    expect(own).toMatchObject({ created: topics, removed: [] });
+    // PUBLIC_URL set: every process registers the one address, the per-process ones go.
+    const chosen = {
+      ...hub.ctx,
+      config: { ...hub.ctx.config, publicUrl: "https://hub.example.com", publicUrlSet: true },
+    };
+    const moved = await ensureWebhooks(chosen, s, transport, topics);
+    expect(moved.removed.map((r) => r.uri).sort()).toEqual(
+      [SIBLING, `${hub.ctx.config.publicUrl}/webhooks/shopify`].sort(),
+    );
+  });
+
   it("isOldHubAddress: same webhook path at another address only", () => {
     const now = "https://hub.example.com/webhooks/shopify";
     expect(isOldHubAddress("https://old.example.com/webhooks/shopify", now)).toBe(true);

@@ -216,6 +216,12 @@ export interface Config {
   readonly port: number;
   readonly host: string;
   readonly publicUrl: string;
+  /**
+   * Whether PUBLIC_URL was given. Without it each process derives its own http://HOST:PORT, so
+   * several processes on one database hold different addresses and none may treat another's
+   * subscriptions as an old address to delete (webhook-health.ts).
+   */
+  readonly publicUrlSet: boolean;
   readonly dataDir: string;
   readonly database: DatabaseTarget;
   readonly logLevel: (typeof LOG_LEVELS)[number];
@@ -308,6 +314,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.PORT,
     host: e.HOST,
     publicUrl: (e.PUBLIC_URL ?? `http://${e.HOST}:${e.PORT}`).replace(/\/$/, ""),
+    publicUrlSet: e.PUBLIC_URL !== undefined,
     dataDir: resolve(e.DATA_DIR),
     database: parseDatabaseTarget(e.DATABASE_URL, e.DATA_DIR),
     logLevel: e.LOG_LEVEL,

@@ -10,7 +10,9 @@
  *   missing or refused, or while its address cannot work; /metrics exports the same.
  * - When the public URL changed, the hub's own subscriptions at the old address (the same webhook
  *   path on another origin) are deleted once the new address holds their topic, and the move is
- *   logged; subscriptions at any other path are never touched (webhook-subscriptions.ts).
+ *   logged; subscriptions at any other path are never touched (webhook-subscriptions.ts). Only
+ *   a chosen address (console or PUBLIC_URL) does this; processes sharing a database must
+ *   share it, as they share ENCRYPTION_KEY.
  * - Meanwhile the order backfill and the drift check (both polls, on their own schedule) cover
  *   what the missing webhooks did not bring.
  */
@@ -24,14 +26,25 @@ const PUBLIC_URL_META = "public_url";
 
 export const webhookUri = (publicUrl: string) => `${publicUrl.replace(/\/$/, "")}/webhooks/shopify`;
 
-/** The public URL in force: the operator's override (console), else PUBLIC_URL. */
-export async function effectivePublicUrl(ctx: Pick<AppContext, "config" | "database">): Promise<string> {
+/**
+ * The public URL in force: the operator's override (console), else PUBLIC_URL, else this
+ * process's own http://HOST:PORT. `chosen` is false only for the last: an address nobody chose,
+ * which differs between processes sharing a database.
+ */
+export async function publicUrlInForce(
+  ctx: Pick<AppContext, "config" | "database">,
+): Promise<{ url: string; chosen: boolean }> {
   const row = await ctx.database.db
     .selectFrom("hub_meta")
     .select("value")
     .where("name", "=", PUBLIC_URL_META)
     .executeTakeFirst();
-  return row?.value ?? ctx.config.publicUrl;
+  if (row) return { url: row.value, chosen: true };
+  return { url: ctx.config.publicUrl, chosen: ctx.config.publicUrlSet };
+}
+
+export async function effectivePublicUrl(ctx: Pick<AppContext, "config" | "database">): Promise<string> {
+  return (await publicUrlInForce(ctx)).url;
 }
 
 export async function savePublicUrl(db: Db, url: string, now: number): Promise<void> {
@@ -90,10 +103,18 @@ export async function checkWebhooks(
   topics: readonly string[],
   options: { uri?: string; reason?: "connect" | "check" } = {},
 ): Promise<{ registration: WebhookRegistration; health: WebhookHealth }> {
-  const base = await effectivePublicUrl(ctx);
-  const uri = options.uri ?? webhookUri(base);
-  const uriProblem = options.uri ? publicUrlProblem(new URL(options.uri).origin) : publicUrlProblem(base);
-  const registration = await registerWebhooks(transport, topics, uri);
+  const inForce = await publicUrlInForce(ctx);
+  const uri = options.uri ?? webhookUri(inForce.url);
+  const uriProblem = options.uri
+    ? publicUrlProblem(new URL(options.uri).origin)
+    : publicUrlProblem(inForce.url);
+  // Old addresses are deleted only when someone chose the current one. Processes without
+  // PUBLIC_URL each hold their own http://HOST:PORT, and deleting "old" addresses there removed
+  // the other processes' live subscriptions back and forth (three processes: 25 creates, 15
+  // deletes, and shipments' webhooks lost in between).
+  const registration = await registerWebhooks(transport, topics, uri, {
+    removeOldAddresses: options.uri !== undefined || inForce.chosen,
+  });
   const now = ctx.clock.now();
   const problem = healthProblem(uriProblem, registration);
   const missing = [...registration.created, ...registration.failed.map((f) => f.topic)];

@@ -90,6 +90,7 @@ export async function registerWebhooks(
   transport: AdminTransport,
   topics: readonly string[],
   uri: string,
+  options: { removeOldAddresses: boolean } = { removeOldAddresses: true },
 ): Promise<WebhookRegistration> {
   const subscriptions = await allNodes(
     async (after) =>
@@ -118,7 +119,7 @@ export async function registerWebhooks(
   }
   // Only after the current address holds the topic: a new public URL Shopify refuses (not HTTPS)
   // never costs the store the subscriptions that still deliver.
-  for (const old of subscriptions) {
+  for (const old of options.removeOldAddresses ? subscriptions : []) {
     if (!have.has(old.topic) || !isOldHubAddress(old.uri, uri)) continue;
     const r = await transport.graphql<{
       webhookSubscriptionDelete: { userErrors: { field: string[] | null; message: string }[] };
