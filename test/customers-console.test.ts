@@ -50,7 +50,13 @@ describe("the customers screen", () => {
       headers: hub.auth,
       payload: {
         customers: [
-          { key: "B-1", email: "fay@acme.example", firstName: "Fay", companyName: "Acme GmbH" },
+          {
+            key: "B-1",
+            email: "fay@acme.example",
+            firstName: "Fay",
+            companyName: "Acme GmbH",
+            companyKey: "DEB-1",
+          },
           { key: "C-7", email: "ivo@example.com", phone: "+4917088888888", firstName: "Ivo" },
         ],
       },
@@ -103,6 +109,7 @@ describe("the customers screen", () => {
     const row = (key: string) => page.locator(`#cust-list tr[data-key="${key}"]`);
     await expect.poll(() => row("B-1").getAttribute("data-status"), { timeout: 20_000 }).toBe("published");
     expect(await row("B-1").textContent()).toContain("Acme GmbH");
+    expect(await row("B-1").textContent()).toContain("key DEB-1");
     expect(await row("B-1").textContent()).toMatch(/company \d+/);
     await expect.poll(() => row("C-7").getAttribute("data-status"), { timeout: 20_000 }).toBe("refused");
     expect(await row("C-7").textContent()).toContain("SHOPIFY_USER_ERRORS (input.phone)");

@@ -422,6 +422,83 @@ describe.each(DIALECTS)("customers to Shopify on %s", (dialect) => {
     expect(rows.every((r) => r.status === "published")).toBe(true);
   });
 
+  it("a company with the back office's key, renamed there, is renamed in Shopify: never a second company", async () => {
+    await put([
+      { key: "K-1", email: "kim@north.example", companyName: "North Trading", companyKey: "DEB-77" },
+      { key: "K-2", email: "lee@north.example", companyName: "North Trading", companyKey: "DEB-77" },
+    ]);
+    await converge();
+    const byKey = async () =>
+      (
+        await transport.graphql<{ companies: { nodes: { id: string; name: string }[] } }>(COMPANIES, {
+          q: `external_id:"${companyExternalId("", "DEB-77")}"`,
+        })
+      ).data.companies.nodes;
+    const [before, ...none] = await byKey();
+    expect(none).toEqual([]);
+    expect(before!.name).toBe("North Trading");
+    const n = calls().length;
+    await put([
+      { key: "K-1", email: "kim@north.example", companyName: "North Trading AG", companyKey: "DEB-77" },
+      { key: "K-2", email: "lee@north.example", companyName: "North Trading AG", companyKey: "DEB-77" },
+    ]);
+    await converge();
+    const [after, ...still] = await byKey();
+    expect(still).toEqual([]);
+    expect(after).toEqual({ ...before, name: "North Trading AG" });
+    expect(mutationsSince(n, /companyCreate/)).toEqual([]);
+    expect(mutationsSince(n, /companyUpdate/)).toHaveLength(1); // the second customer finds it renamed
+    const [kim] = await shopify("email:kim@north.example");
+    expect(kim!.companyContactProfiles.map((p) => p.company.id)).toEqual([before!.id]);
+    // A company key needs its name: refused with the field, nothing saved.
+    const res = await hub.server.inject({
+      method: "PUT",
+      url: "/api/v1/customers",
+      headers: hub.auth,
+      payload: { customers: [{ key: "K-3", email: "x@north.example", companyKey: "DEB-77" }] },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.details).toMatchObject([{ code: "COMPANY_KEY_WITHOUT_NAME", id: "K-3" }]);
+  });
+
+  it("a consent source naming one of the store's locations is sent as Shopify's source location; another source is not", async () => {
+    const SOURCE = `query ($q: String!) { customers(first: 1, query: $q) { nodes {
+      emailMarketingConsent { marketingState sourceLocation { id name } }
+      smsMarketingConsent { marketingState sourceLocation { id name } } } } }`;
+    await put([
+      {
+        key: "S-1",
+        email: "sam@example.com",
+        phone: "+4940555000",
+        emailMarketing: { state: "subscribed", consentedAt: "2026-04-01T09:00:00Z", source: "shop floor" },
+        smsMarketing: { state: "subscribed", consentedAt: "2026-04-01T09:00:00Z", source: "newsletter form" },
+      },
+    ]);
+    await converge();
+    const r = await transport.graphql<{
+      customers: {
+        nodes: {
+          emailMarketingConsent: {
+            marketingState: string;
+            sourceLocation: { id: string; name: string } | null;
+          };
+          smsMarketingConsent: {
+            marketingState: string;
+            sourceLocation: { id: string; name: string } | null;
+          };
+        }[];
+      };
+    }>(SOURCE, { q: "email:sam@example.com" });
+    const [sam] = r.data.customers.nodes;
+    const floor = store.locations.find((l) => l.name === "Shop floor")!;
+    expect(sam!.emailMarketingConsent).toEqual({
+      marketingState: "SUBSCRIBED",
+      sourceLocation: { id: floor.id, name: "Shop floor" },
+    });
+    expect(sam!.smsMarketingConsent).toEqual({ marketingState: "SUBSCRIBED", sourceLocation: null });
+    expect((await state("S-1")).status).toBe("published");
+  });
+
   it("a customer Shopify refuses is shown with the field, and the others still publish", async () => {
     // Shopify has someone else with this phone.
     await transport.graphql(SET, {

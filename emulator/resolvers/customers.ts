@@ -14,6 +14,8 @@ interface ConsentRecord {
   marketingState: string;
   marketingOptInLevel: string | null;
   consentUpdatedAt: string | null;
+  /** The store location where the customer consented (`sourceLocationId`). */
+  sourceLocationId?: number | null;
 }
 interface CompanyLocation {
   id: number;
@@ -238,6 +240,7 @@ interface ConsentArgs {
   marketingState: string;
   marketingOptInLevel?: string | null;
   consentUpdatedAt?: string | null;
+  sourceLocationId?: string | null;
 }
 
 function consentUpdate(ctx: Ctx, channel: "email" | "sms", consent: ConsentArgs, field: string) {
@@ -264,6 +267,13 @@ function consentUpdate(ctx: Ctx, channel: "email" | "sms", consent: ConsentArgs,
       ["input", field, "consentUpdatedAt"],
       "INVALID",
     );
+  let sourceLocationId: number | null = null;
+  if (consent.sourceLocationId != null) {
+    const lid = parseGid(consent.sourceLocationId, "Location");
+    if (lid === undefined || !ctx.shop.locations.has(lid))
+      return fail("Location does not exist", ["input", field, "sourceLocationId"], "INVALID");
+    sourceLocationId = lid;
+  }
   const map =
     channel === "email" ? customerStateOf(ctx.shop).emailConsent : customerStateOf(ctx.shop).smsConsent;
   const at = consent.consentUpdatedAt
@@ -276,6 +286,7 @@ function consentUpdate(ctx: Ctx, channel: "email" | "sms", consent: ConsentArgs,
       marketingState: consent.marketingState,
       marketingOptInLevel: consent.marketingOptInLevel ?? null,
       consentUpdatedAt: at,
+      sourceLocationId,
     });
   c.updatedAt = ctx.now;
   return { customer: tag(c, "Customer"), userErrors: [] };
@@ -413,6 +424,40 @@ function companyCreate(
     const contact = { id: ctx.store.nextId(), companyId: co.id, customerId: cust.id, createdAt: now };
     st.contacts.set(contact.id, contact);
   }
+  return { company: tag(co, "Company"), userErrors: [] };
+}
+
+/** companyUpdate: name, note and external id, with companyCreate's checks on them. */
+function companyUpdate(
+  ctx: Ctx,
+  args: {
+    companyId: string;
+    input: { name?: string | null; externalId?: string | null; note?: string | null };
+  },
+) {
+  const co = ctx.shop.companies.get(parseGid(args.companyId, "Company") ?? -1);
+  if (!co)
+    return {
+      company: null,
+      userErrors: [userError("Resource requested does not exist.", ["companyId"], "RESOURCE_NOT_FOUND")],
+    };
+  const errors: UE[] = [];
+  const name = args.input.name?.trim();
+  if (args.input.name !== undefined && !name)
+    errors.push(userError("Name can't be blank", ["input", "name"], "BLANK"));
+  if (name && name.length > 255)
+    errors.push(userError("Name is too long (maximum is 255 characters)", ["input", "name"], "TOO_LONG"));
+  const ext = args.input.externalId;
+  if (ext != null && ext.length > 64)
+    errors.push(
+      userError("External ID is too long (maximum is 64 characters)", ["input", "externalId"], "TOO_LONG"),
+    );
+  if (ext != null && [...ctx.shop.companies.values()].some((c) => c.id !== co.id && c.externalId === ext))
+    errors.push(userError("External Id has already been taken", ["input", "externalId"], "TAKEN"));
+  if (errors.length > 0) return { company: null, userErrors: errors };
+  if (name) co.name = name;
+  if (ext !== undefined) co.externalId = ext;
+  co.updatedAt = ctx.now;
   return { company: tag(co, "Company"), userErrors: [] };
 }
 
@@ -570,6 +615,7 @@ export const customerResolvers: ResolverMap = {
         "smsMarketingConsent",
       ),
     companyCreate: (_s, args, ctx) => companyCreate(ctx, args),
+    companyUpdate: (_s, args, ctx) => companyUpdate(ctx, args),
     companyAssignCustomerAsContact: (_s, args, ctx) => assignCustomerAsContact(ctx, args),
     companyContactAssignRole: (_s, args, ctx) => contactAssignRole(ctx, args),
     catalogContextUpdate: (_s, args, ctx) => catalogContextUpdate(ctx, args),
@@ -582,6 +628,7 @@ export const customerResolvers: ResolverMap = {
   },
   CustomerSmsMarketingConsentUpdatePayload: { customer: (s) => s.customer, userErrors: (s) => s.userErrors },
   CompanyCreatePayload: { company: (s) => s.company, userErrors: (s) => s.userErrors },
+  CompanyUpdatePayload: { company: (s) => s.company, userErrors: (s) => s.userErrors },
   CompanyAssignCustomerAsContactPayload: {
     companyContact: (s) => s.companyContact,
     userErrors: (s) => s.userErrors,
@@ -602,14 +649,16 @@ export const customerResolvers: ResolverMap = {
     marketingState: (s: ConsentRecord) => s.marketingState,
     marketingOptInLevel: (s: ConsentRecord) => s.marketingOptInLevel,
     consentUpdatedAt: (s: ConsentRecord) => s.consentUpdatedAt,
-    sourceLocation: () => null,
+    sourceLocation: (s: ConsentRecord, _a, ctx) =>
+      s.sourceLocationId == null ? null : (ctx.shop.locations.get(s.sourceLocationId) ?? null),
   },
   CustomerSmsMarketingConsentState: {
     marketingState: (s: ConsentRecord) => s.marketingState,
     marketingOptInLevel: (s: ConsentRecord) => s.marketingOptInLevel ?? "UNKNOWN",
     consentUpdatedAt: (s: ConsentRecord) => s.consentUpdatedAt,
     consentCollectedFrom: () => "OTHER",
-    sourceLocation: () => null,
+    sourceLocation: (s: ConsentRecord, _a, ctx) =>
+      s.sourceLocationId == null ? null : (ctx.shop.locations.get(s.sourceLocationId) ?? null),
   },
   Company: {
     locations: (c: Company, args: PageArgs, ctx) =>

@@ -27,6 +27,8 @@ export type CustomerTables = {
     first_name: string | null;
     last_name: string | null;
     company_name: string | null;
+    /** The back office's key of the company (migration 0033); null: the name identifies it. */
+    company_key: string | null;
     price_group: string | null;
     /** JSON string[] */
     tags: string;
@@ -108,6 +110,8 @@ export const customerInput = z.strictObject({
   firstName: line(255).nullish(),
   lastName: line(255).nullish(),
   companyName: line(255).nullish(),
+  /** The back office's key of the company: its identity in Shopify, so a renamed company stays one company. */
+  companyKey: keyText(255).nullish(),
   priceGroup: line(100).nullish(),
   tags: z
     .array(
@@ -136,6 +140,7 @@ export interface NormalizedCustomer {
   readonly firstName: string | null;
   readonly lastName: string | null;
   readonly companyName: string | null;
+  readonly companyKey: string | null;
   readonly priceGroup: string | null;
   readonly tags: readonly string[];
   readonly addresses: readonly Address[];
@@ -165,6 +170,8 @@ export function normalizeCustomer(c: CustomerInput): NormalizedCustomer {
     firstName: blank(c.firstName),
     lastName: blank(c.lastName),
     companyName: blank(c.companyName),
+    // A company key without a company name names nothing: dropped (the batch check says so).
+    companyKey: blank(c.companyName) ? (blank(c.companyKey)?.normalize("NFC") ?? null) : null,
     priceGroup: blank(c.priceGroup),
     tags: [...new Set((c.tags ?? []).map((t) => t.trim()))].sort(),
     addresses: (c.addresses ?? []).map((a) =>
@@ -189,6 +196,8 @@ export const contentHash = (c: NormalizedCustomer) =>
     c.addresses,
     c.emailMarketing,
     c.smsMarketing,
+    // Appended only when given, so customers sent without one keep their hash (no republish).
+    ...(c.companyKey ? [c.companyKey] : []),
   ]);
 export const consentHash = (c: Pick<NormalizedCustomer, "emailMarketing" | "smsMarketing">) =>
   sha([c.emailMarketing, c.smsMarketing]);
@@ -309,6 +318,15 @@ export function planCustomerBatch(
       problems.push(
         at(["emailMarketing"], "CONSENT_WITHOUT_EMAIL", "email marketing consent needs an email"),
       );
+    const rawCompany = parsed.data;
+    if (blank(rawCompany.companyKey) && !blank(rawCompany.companyName))
+      problems.push(
+        at(
+          ["companyKey"],
+          "COMPANY_KEY_WITHOUT_NAME",
+          "a company key needs the company's name (companyName)",
+        ),
+      );
     if (c.smsMarketing && c.phone === null)
       problems.push(at(["smsMarketing"], "CONSENT_WITHOUT_PHONE", "SMS marketing consent needs a phone"));
     for (const [field, x] of [
@@ -410,6 +428,7 @@ export async function putCustomers(
           first_name: c.firstName,
           last_name: c.lastName,
           company_name: c.companyName,
+          company_key: c.companyKey,
           price_group: c.priceGroup,
           tags: JSON.stringify(c.tags),
           addresses: JSON.stringify(c.addresses),
@@ -451,6 +470,7 @@ export interface CustomerView {
   readonly firstName: string | null;
   readonly lastName: string | null;
   readonly companyName: string | null;
+  readonly companyKey: string | null;
   readonly priceGroup: string | null;
   readonly tags: string[];
   readonly addresses: Address[];
@@ -469,6 +489,7 @@ export const customerView = (r: Omit<RecordRow, "id"> & { id?: number }): Custom
   firstName: r.first_name,
   lastName: r.last_name,
   companyName: r.company_name,
+  companyKey: r.company_key,
   priceGroup: r.price_group,
   tags: JSON.parse(r.tags) as string[],
   addresses: JSON.parse(r.addresses) as Address[],

@@ -39,6 +39,7 @@ import {
   customerById,
   findCompany,
   findCustomer,
+  renameCompany,
   type ShopifyCustomer,
   type ShopifyUserError,
   sendConsent,
@@ -68,8 +69,13 @@ const fatal = (err: unknown) => err instanceof LeaseLostError || err instanceof 
 type RecordRow = CustomerTables["customer_records"] & { id: number };
 type StateRow = CustomerTables["customer_publish_state"];
 
-/** The Shopify company's external id for a company name: the same name is the same company. */
-export function companyExternalId(name: string): string {
+/**
+ * The Shopify company's external id (at most 64 characters on Shopify): from the back office's
+ * company key when it sends one, so a renamed company stays the same company; else from the name
+ * (the same name is the same company, and a new name is a new company).
+ */
+export function companyExternalId(name: string, key?: string | null): string {
+  if (key) return `tillbridge-k-${createHash("sha256").update(key).digest("hex").slice(0, 24)}`;
   const norm = name.trim().replace(/\s+/g, " ").toLowerCase();
   return `tillbridge-${createHash("sha256").update(norm).digest("hex").slice(0, 24)}`;
 }
@@ -113,14 +119,49 @@ export function personInput(
   return { input, fields };
 }
 
-/** The consent input Shopify takes for what the back office stated (pure); null: nothing stated. */
-export function consentInput(c: Consent | null): ConsentInput | null {
+/**
+ * The consent input Shopify takes for what the back office stated (pure); null: nothing stated.
+ * Shopify records a consent's source only as a location of the store (`sourceLocationId`); the
+ * back office's source is sent when it names one (`sourceLocation`), else kept in the hub only.
+ */
+export function consentInput(c: Consent | null, sourceLocation?: string | null): ConsentInput | null {
   if (!c) return null;
   return {
     marketingState: c.state.toUpperCase() as ConsentInput["marketingState"],
     consentUpdatedAt: c.consentedAt,
     marketingOptInLevel: (c.optInLevel ?? "unknown").toUpperCase() as ConsentInput["marketingOptInLevel"],
+    ...(sourceLocation ? { sourceLocationId: sourceLocation } : {}),
   };
+}
+
+/**
+ * The store location a consent source names: a location of the store by its name, else a
+ * warehouse code mapped to exactly one of the store's locations (a till in a shop where the
+ * customer signed up). Null: the source is no location of this store ("webshop", "newsletter").
+ */
+export async function consentSourceLocation(
+  db: Db,
+  storeId: number,
+  source: string | undefined,
+): Promise<string | null> {
+  const s = source?.trim().toLowerCase();
+  if (!s) return null;
+  const byName = await db
+    .selectFrom("store_locations")
+    .select("location_gid")
+    .where("store_id", "=", storeId)
+    .where((eb) => eb(eb.fn("lower", ["name"]), "=", s))
+    .execute();
+  if (byName.length === 1) return byName[0]!.location_gid;
+  const byWarehouse = await db
+    .selectFrom("warehouses as w")
+    .innerJoin("location_warehouses as lw", "lw.warehouse_id", "w.id")
+    .innerJoin("store_locations as l", "l.id", "lw.store_location_id")
+    .select("l.location_gid")
+    .where("l.store_id", "=", storeId)
+    .where((eb) => eb(eb.fn("lower", ["w.code"]), "=", s))
+    .execute();
+  return byWarehouse.length === 1 ? byWarehouse[0]!.location_gid : null;
 }
 
 const addressInput = (a: Address) => Object.fromEntries(Object.entries(a).filter(([, v]) => v != null));
@@ -361,7 +402,8 @@ async function publishOne(
       ["email", r.email_consent],
       ["sms", r.sms_consent],
     ] as const) {
-      const c = consentInput(stated ? (JSON.parse(stated) as Consent) : null);
+      const consent = stated ? (JSON.parse(stated) as Consent) : null;
+      const c = consentInput(consent, await consentSourceLocation(deps.db, storeId, consent?.source));
       if (!c) continue;
       const errors = await sendConsent(transport, channel, customer.id, c);
       if (errors.length > 0) return refuse(`${channel} marketing consent`, errors, linked);
@@ -372,8 +414,14 @@ async function publishOne(
   // 4. The company, its location, the contact and its role, the catalog.
   let warning: string | null = null;
   if (r.company_name) {
-    const externalId = companyExternalId(r.company_name);
+    const externalId = companyExternalId(r.company_name, r.company_key);
     let company = await findCompany(transport, externalId);
+    // Renamed in the back office: the company keeps its identity (the key) and takes the new name.
+    if (company && r.company_key && company.name !== r.company_name) {
+      const errors = await renameCompany(transport, company.id, r.company_name);
+      if (errors.length > 0)
+        return refuse("companyUpdate", errors, { ...linked, shopify_company_gid: company.id });
+    }
     if (!company) {
       const first = addresses[0];
       const created = await createCompany(transport, {

@@ -78,6 +78,7 @@ export async function eraseCustomerRecords(trx: Trx, ids: readonly number[], now
       first_name: null,
       last_name: null,
       company_name: null,
+      company_key: null,
       price_group: null,
       tags: "[]",
       addresses: "[]",

@@ -33,7 +33,7 @@ export function customerRoutes(ctx: AppContext) {
       url: "/api/v1/customers",
       tag: "customers",
       auth: "orders.write",
-      summary: `Create or update up to ${MAX_CUSTOMERS_PER_BATCH} customers by the back office's key: email, phone (E.164), first and last name, addresses, tags, email and SMS marketing consent (state, the date it was given or withdrawn, opt-in level and source), price group and company name. All or nothing: if any customer is invalid nothing is saved and every problem is listed with its index, key, path and code (INVALID_EMAIL, INVALID_PHONE, CONTACT_REQUIRED, CONSENT_WITHOUT_EMAIL, CONSENT_WITHOUT_PHONE, INVALID_CONSENT_DATE, CONSENT_DATE_IN_FUTURE, DUPLICATE_CUSTOMER_KEY, DUPLICATE_EMAIL_IN_BATCH, DUPLICATE_PHONE_IN_BATCH, EMAIL_IN_OTHER_CUSTOMER, PHONE_IN_OTHER_CUSTOMER, UNKNOWN_FIELD, …). Consent left out is never sent to Shopify. A customer sent again unchanged changes nothing.`,
+      summary: `Create or update up to ${MAX_CUSTOMERS_PER_BATCH} customers by the back office's key: email, phone (E.164), first and last name, addresses, tags, email and SMS marketing consent (state, the date it was given or withdrawn, opt-in level and source), price group, company name and company key (the company's identity in Shopify: renamed, it stays one company). All or nothing: if any customer is invalid nothing is saved and every problem is listed with its index, key, path and code (INVALID_EMAIL, INVALID_PHONE, CONTACT_REQUIRED, CONSENT_WITHOUT_EMAIL, CONSENT_WITHOUT_PHONE, INVALID_CONSENT_DATE, CONSENT_DATE_IN_FUTURE, COMPANY_KEY_WITHOUT_NAME, DUPLICATE_CUSTOMER_KEY, DUPLICATE_EMAIL_IN_BATCH, DUPLICATE_PHONE_IN_BATCH, EMAIL_IN_OTHER_CUSTOMER, PHONE_IN_OTHER_CUSTOMER, UNKNOWN_FIELD, …). Consent left out is never sent to Shopify. A customer sent again unchanged changes nothing.`,
       body: customerBatchInput,
       bodyValidation: "handler",
       response: z.object({
@@ -161,6 +161,7 @@ export function customerRoutes(ctx: AppContext) {
             "r.first_name",
             "r.last_name",
             "r.company_name",
+            "r.company_key",
             "r.content_hash",
             "r.redacted_at",
             "s.desired_hash",
@@ -202,6 +203,7 @@ export function customerRoutes(ctx: AppContext) {
             name: [r.first_name, r.last_name].filter(Boolean).join(" ") || null,
             email: r.email,
             companyName: r.company_name,
+            companyKey: r.company_key,
             status:
               r.redacted_at !== null
                 ? "redacted"

@@ -188,6 +188,8 @@ export interface ConsentInput {
   readonly marketingState: "SUBSCRIBED" | "UNSUBSCRIBED" | "PENDING";
   readonly consentUpdatedAt: string;
   readonly marketingOptInLevel: "SINGLE_OPT_IN" | "CONFIRMED_OPT_IN" | "UNKNOWN";
+  /** Where the customer consented, when that is one of the store's locations (Shopify's only form of a source). */
+  readonly sourceLocationId?: string;
 }
 
 export async function sendConsent(
@@ -210,6 +212,7 @@ export async function sendConsent(
 
 export interface ShopifyCompany {
   readonly id: string;
+  readonly name: string;
   readonly locations: { nodes: { id: string }[] };
   readonly contactRoles: { nodes: { id: string; name: string }[] };
 }
@@ -224,6 +227,7 @@ export const COMPANY_FIND = graphql`
   }
   fragment TillbridgeCompany on Company {
     id
+    name
     locations(first: 1) {
       nodes {
         id
@@ -263,6 +267,7 @@ export const COMPANY_CREATE = graphql`
   }
   fragment TillbridgeCompany on Company {
     id
+    name
     locations(first: 1) {
       nodes {
         id
@@ -287,6 +292,34 @@ export async function createCompany(
   const p = r.data.companyCreate;
   if (p.userErrors.length > 0 || !p.company) return { ok: false, userErrors: p.userErrors };
   return { ok: true, company: p.company };
+}
+
+export const COMPANY_UPDATE = graphql`
+  mutation TillbridgeCompanyUpdate($companyId: ID!, $input: CompanyInput!) {
+    companyUpdate(companyId: $companyId, input: $input) {
+      company {
+        id
+      }
+      userErrors {
+        field
+        message
+        code
+      }
+    }
+  }
+`;
+
+/** Renames the company (the back office renamed it; its external id, the company key, stays). */
+export async function renameCompany(
+  transport: AdminTransport,
+  companyId: string,
+  name: string,
+): Promise<ShopifyUserError[]> {
+  const r = await transport.graphql<{ companyUpdate: { userErrors: ShopifyUserError[] } }>(COMPANY_UPDATE, {
+    companyId,
+    input: { name },
+  });
+  return r.data.companyUpdate.userErrors;
 }
 
 export const COMPANY_ASSIGN_CONTACT = graphql`

@@ -30,6 +30,7 @@ import { customerPublish } from "./migrations/0025-customer-publish.ts";
 import { returnChecks } from "./migrations/0027-return-checks.ts";
 import { claimedInboxShipments } from "./migrations/0028-claimed-inbox-shipments.ts";
 import { foSyncContent } from "./migrations/0031-fo-sync-content.ts";
+import { customerCompanyKey } from "./migrations/0033-customer-company-key.ts";
 import { type HubMigration, migrationContext } from "./schema-helpers.ts";
 
 export const MIGRATIONS: readonly HubMigration[] = [
@@ -60,6 +61,7 @@ export const MIGRATIONS: readonly HubMigration[] = [
   returnChecks,
   claimedInboxShipments,
   foSyncContent,
+  customerCompanyKey,
 ];
 
 export class MigrationError extends Error {

@@ -16,6 +16,7 @@ interface CustomerRow {
   name: string | null;
   email: string | null;
   companyName: string | null;
+  companyKey: string | null;
   status: "waiting" | "pending" | "published" | "refused" | "redacted";
   error: { code: string; field: string | null; message: string; step?: string } | null;
   attempts: number;
@@ -87,7 +88,10 @@ function CustomerList({ domain, canRetry }: { domain: string; canRetry: boolean 
               {c.key}
               <div class="muted">{[c.name, c.email].filter(Boolean).join(" · ")}</div>
             </td>
-            <td>{c.companyName ?? ""}</td>
+            <td>
+              {c.companyName ?? ""}
+              {c.companyKey && <div class="muted">key {c.companyKey}</div>}
+            </td>
             <td>
               <Badge value={c.status} />
               {c.attempts > 0 && c.status !== "published" && (
