@@ -13,7 +13,7 @@ import { confirmAllLevels } from "./confirm-levels.ts";
 import type { SyncTarget } from "./planner.ts";
 import { loadTargets, markStoreDirtyFor, recordSync, targetPages } from "./push-store.ts";
 import { type PushDeps, type PushStore, runPushCycle } from "./reconciler.ts";
-import { BULK_READ_THRESHOLD, itemLocationKey, NOT_STOCKED, readLevels } from "./shopify-inventory.ts";
+import { itemLocationKey, NOT_STOCKED, readLevels } from "./shopify-inventory.ts";
 import { expectedAvailable, likelyCause } from "./stock-model.ts";
 import { driftMessage, driftParts, dryRunMessage, dryRunParts } from "./summaries.ts";
 
@@ -167,21 +167,26 @@ interface Interleave {
   between(waiting: boolean): Promise<void>;
 }
 
-/** More linked item-locations than a bulk read's threshold (the check reads with a bulk operation). */
-async function isLargeStore(deps: PushDeps, store: PushStore): Promise<boolean> {
-  const links = await deps.db
-    .selectFrom("variant_links")
-    .select((eb) => eb.fn.countAll<number>().as("n"))
-    .where("store_id", "=", store.id)
-    .executeTakeFirstOrThrow();
-  const locations = await deps.db
-    .selectFrom("store_locations")
-    .select((eb) => eb.fn.countAll<number>().as("n"))
-    .where("store_id", "=", store.id)
-    .where("managed", "=", 1)
-    .where("active_in_shopify", "=", 1)
-    .executeTakeFirstOrThrow();
-  return Number(links.n) * Number(locations.n) > (deps.bulkReadThreshold ?? BULK_READ_THRESHOLD);
+/**
+ * The store's mode now, and whether its push is enabled: an operator may switch either while a
+ * check runs (minutes for a large store). The push between the check's steps and the check's
+ * own correction follow them; with the mode the check began with, a check begun in delta mode
+ * went on pushing deltas after a switch to absolute and cleared the switch's marks, so the
+ * absolute values never went out.
+ */
+async function storeNow(
+  deps: PushDeps,
+  store: PushStore,
+): Promise<{ mode: PushStore["mode"]; pushing: boolean }> {
+  const row = await deps.db
+    .selectFrom("stores")
+    .leftJoin("flows", (j) =>
+      j.onRef("flows.store_id", "=", "stores.id").on("flows.flow", "=", "inventory_push"),
+    )
+    .select(["stores.inventory_mode", "flows.state"])
+    .where("stores.id", "=", store.id)
+    .executeTakeFirst();
+  return { mode: row?.inventory_mode ?? store.mode, pushing: row?.state === "enabled" };
 }
 
 /** The push, run by a drift check between its steps, at most every INTERLEAVE_EVERY_MS. */
@@ -195,14 +200,10 @@ function interleavedPush(deps: PushDeps, store: PushStore, transport: AdminTrans
     async between(waiting) {
       if (deps.now() - last < INTERLEAVE_EVERY_MS) return;
       try {
-        // Only while the store's push is enabled (an operator's check of a paused store pushes nothing).
-        const flow = await deps.db
-          .selectFrom("flows")
-          .select("state")
-          .where("store_id", "=", store.id)
-          .where("flow", "=", "inventory_push")
-          .executeTakeFirst();
-        if (flow?.state === "enabled") await runPushCycle(deps, store, transport);
+        // Only while the store's push is enabled (an operator's check of a paused store pushes
+        // nothing), and in the mode the store has now.
+        const now = await storeNow(deps, store);
+        if (now.pushing) await runPushCycle(deps, { ...store, mode: now.mode }, transport);
       } catch (err) {
         // While the bulk operation runs, a push that fails (a bulk read of its own refused while
         // the check's runs) waits for its own pass; the check goes on. Later, it fails the check.
@@ -379,13 +380,7 @@ export async function runDriftCheck(
       return Math.floor((driftedAt.get(variantId) ?? 0) / 2 ** li) % 2 === 1;
     };
     let driftedCount = 0;
-    // A large store's check (a bulk read, minutes of comparison) runs the push between its steps;
-    // a small one's is a few pages and runs alone (with the push between, test/push-crash.test.ts
-    // timed out: a hub killed mid-push during such a check; cause not found yet).
-    const interleave =
-      options.pushBetween === false || !(await isLargeStore(deps, store))
-        ? undefined
-        : interleavedPush(deps, store, transport);
+    const interleave = options.pushBetween === false ? undefined : interleavedPush(deps, store, transport);
     await compare(
       deps,
       store,
@@ -413,10 +408,13 @@ export async function runDriftCheck(
       interleave,
     );
     let fixed = 0;
-    if (store.mode === "absolute" && driftedCount > 0) {
+    // Corrected only in absolute mode as the store has it now (switched to delta during the
+    // check, Shopify keeps its own count).
+    const mode = (await storeNow(deps, store)).mode;
+    if (mode === "absolute" && driftedCount > 0) {
       const variants = [...new Set([...driftedAt.keys(), ...driftedBeyond.keys()])];
       await markStoreDirtyFor(deps.db, store.id, variants, deps.now());
-      await runPushCycle({ ...deps, windowMs: 0 }, store, transport);
+      await runPushCycle({ ...deps, windowMs: 0 }, { ...store, mode }, transport);
       // Fixed: a drifted item-location whose confirmed value is now what the model says.
       for (const part of chunks(variants, 1000))
         fixed += (await loadTargets(deps.db, store.id, part)).filter(
@@ -443,7 +441,7 @@ export async function runDriftCheck(
         flow: "inventory_push",
         kind: "drift_check",
         level: parts.remaining > 0 ? "warn" : "info",
-        message: driftMessage(store.mode, parts),
+        message: driftMessage(mode, parts),
         data: {
           runId: run.id,
           ...parts,
