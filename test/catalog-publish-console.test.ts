@@ -162,6 +162,27 @@ describe("the catalog publish screen", () => {
     const cells = await row.locator("td").allTextContents();
     expect(cells.slice(0, 6)).toEqual(["B2BWholesale", "EUR", "in sync", "1 of 1", "0", "1"]);
     expect(await screen(page, "publish-price-lists")).toEqual([]);
+
+    // With the flow paused, a changed group price shows in the dry run as old → new.
+    const paused = await hub.server.inject({
+      method: "POST",
+      url: `/api/v1/stores/${DOMAIN}/flows/catalog_publish/pause`,
+      headers: hub.auth,
+    });
+    expect(paused.statusCode, paused.body).toBe(200);
+    const changed = await hub.server.inject({
+      method: "PUT",
+      url: "/api/v1/price-groups/B2B/prices",
+      headers: hub.auth,
+      payload: { prices: [{ sku: "LAMP-1", price: "37.00", currency: "EUR" }] },
+    });
+    expect(changed.statusCode, changed.body).toBe(200);
+    await page.getByRole("button", { name: "Run a dry run" }).click();
+    const dryList = page.locator('#pub-dry-price-lists tr[data-code="B2B"]');
+    await expect.poll(() => dryList.getAttribute("data-outcome"), { timeout: 20_000 }).toBe("update");
+    expect(await dryList.textContent()).toContain("LAMP-1: 39.00 → 37.00");
+    expect(await dryList.textContent()).toContain("0 to set, 1 to change, 0 to remove");
+    expect(await screen(page, "publish-dry-run-price-lists")).toEqual([]);
     expect(problems).toEqual([]);
   });
 });

@@ -8,6 +8,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator/index.ts";
+import { runPublishDryRun } from "../src/catalog/publish/dry-run.ts";
 import { runPublishCycle } from "../src/catalog/publish/reconciler.ts";
 import { systemClock } from "../src/core/clock.ts";
 import { priceDb } from "../src/prices/price-store.ts";
@@ -187,6 +188,53 @@ describe.each(DIALECTS)("price groups on %s", (dialect) => {
     const again = fixedCalls();
     await prices(); // nothing changed: nothing sent
     expect(fixedCalls()).toBe(again);
+  });
+
+  it("the publish dry run shows each price list: prices to set, change (old → new) and remove; nothing written", async () => {
+    await ok("PUT", "/api/v1/price-groups", {
+      groups: [{ code: "NEW", name: "New group", currency: "EUR" }],
+    });
+    await ok("PUT", "/api/v1/price-groups/NEW/prices", {
+      prices: [{ sku: "TEE-M", price: "18.00", currency: "EUR" }],
+    });
+    await ok("PUT", "/api/v1/price-groups/B2B/prices", {
+      prices: [{ sku: "TEE-S", price: "15.50", currency: "EUR" }],
+      remove: ["TEE-M"],
+    });
+    const before = emulator.control.apiCalls(store.domain).length;
+    const control = { jobId: 0, progress: async () => {}, cancelled: async () => false };
+    const r = await runPublishDryRun(hub.ctx, { id: storeId, domain: store.domain }, transport, control, {});
+    const writes = emulator.control
+      .apiCalls(store.domain)
+      .slice(before)
+      .filter((c) => /mutation/i.test(JSON.stringify(c)));
+    expect(writes).toEqual([]);
+    const byCode = new Map(r.priceLists.map((g) => [g.code, g]));
+    expect(byCode.get("B2B")).toMatchObject({
+      outcome: "update",
+      currency: "EUR",
+      add: 0,
+      change: 1,
+      remove: 1,
+      unchanged: 0,
+      notInStore: 1, // LOOSE: no product in the store
+    });
+    expect(
+      byCode.get("B2B")!.changes.map((c) => [c.sku, c.old?.price ?? null, c.new?.price ?? null]),
+    ).toEqual([
+      ["TEE-S", "15.00", "15.50"],
+      ["TEE-M", "16.00", null],
+    ]);
+    expect(byCode.get("VIP")).toMatchObject({ outcome: "unchanged", unchanged: 1, changes: [] });
+    expect(byCode.get("NEW")).toMatchObject({ outcome: "create", priceListId: null, add: 1 });
+    // Put back as the next tests expect (the dry run changed nothing in Shopify).
+    await ok("PUT", "/api/v1/price-groups/B2B/prices", {
+      prices: [
+        { sku: "TEE-S", price: "15.00", currency: "EUR" },
+        { sku: "TEE-M", price: "16.00", compareAtPrice: "20.00", currency: "EUR" },
+      ],
+    });
+    await ok("PUT", "/api/v1/price-groups/NEW/prices", { remove: ["TEE-M"] });
   });
 
   it("a price change touches only its own list; a removed price is deleted from it", async () => {

@@ -191,3 +191,58 @@ export async function updateFixedPrices(
   );
   return r.data.priceListFixedPricesUpdate.userErrors;
 }
+
+export const PRICE_LIST_PRICES = graphql`
+  query TillbridgePriceListPrices($id: ID!, $after: String) {
+    priceList(id: $id) {
+      id
+      prices(first: 250, after: $after, originType: FIXED) {
+        nodes {
+          variant {
+            id
+          }
+          price {
+            amount
+          }
+          compareAtPrice {
+            amount
+          }
+        }
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+      }
+    }
+  }
+`;
+
+/** The fixed prices a price list holds, by Shopify variant id; null when the list is gone. */
+export async function readFixedPrices(
+  transport: AdminTransport,
+  priceListId: string,
+): Promise<Map<string, { price: string; compareAtPrice: string | null }> | null> {
+  const out = new Map<string, { price: string; compareAtPrice: string | null }>();
+  let after: string | null = null;
+  for (;;) {
+    const r: {
+      data: {
+        priceList: {
+          prices: {
+            nodes: {
+              variant: { id: string };
+              price: { amount: string };
+              compareAtPrice: { amount: string } | null;
+            }[];
+            pageInfo: { hasNextPage: boolean; endCursor: string | null };
+          };
+        } | null;
+      };
+    } = await transport.graphql(PRICE_LIST_PRICES, { id: priceListId, after }, { estimatedCost: 30 });
+    if (!r.data.priceList) return null;
+    for (const n of r.data.priceList.prices.nodes)
+      out.set(n.variant.id, { price: n.price.amount, compareAtPrice: n.compareAtPrice?.amount ?? null });
+    if (!r.data.priceList.prices.pageInfo.hasNextPage) return out;
+    after = r.data.priceList.prices.pageInfo.endCursor;
+  }
+}

@@ -2,11 +2,13 @@
  * The publish dry run (operator job `catalog_publish_dry_run`): per product, what a publish
  * would do to this store — create, update field by field (old → new), leave unchanged, or refuse
  * and why — reading Shopify's products and writing nothing to Shopify. Rows are kept per job
- * (`catalog_publish_dry_runs`) and paged by the console.
+ * (`catalog_publish_dry_runs`) and paged by the console. Then per price group, what its price
+ * list would get (src/prices/dry-run.ts), in the job's result.
  */
 import type { AppContext } from "../../core/context.ts";
 import type { JobControl } from "../../jobs/operator-jobs.ts";
 import { JobCancelled } from "../../jobs/operator-jobs.ts";
+import { type PriceListDryRun, priceListsDryRun } from "../../prices/dry-run.ts";
 import { LeaseLostError } from "../../runtime/leases.ts";
 import { ShopifyAuthError } from "../../shopify/errors.ts";
 import type { AdminTransport } from "../../shopify/transport.ts";
@@ -22,6 +24,8 @@ export interface DryRunSummary {
   readonly unchanged: number;
   readonly refused: number;
   readonly failed: number;
+  /** Per price group: its price list in this store, created or changed (old → new), or refused. */
+  readonly priceLists: readonly PriceListDryRun[];
 }
 
 export async function runPublishDryRun(
@@ -105,5 +109,6 @@ export async function runPublishDryRun(
     });
     if (await control.cancelled()) throw new JobCancelled();
   }
-  return counts;
+  await control.progress({ phase: "comparing the price groups with the store's price lists" });
+  return { ...counts, priceLists: await priceListsDryRun(db, store.id, transport) };
 }

@@ -66,11 +66,33 @@ interface StateRow {
   publishedAt: string | null;
 }
 
+type Price = { price: string; compareAtPrice: string | null };
+
+interface PriceListDryRun {
+  code: string;
+  currency: string;
+  outcome: "create" | "update" | "unchanged" | "refused";
+  add: number;
+  change: number;
+  remove: number;
+  unchanged: number;
+  notInStore: number;
+  changes: { sku: string; variantId: string; old: Price | null; new: Price | null }[];
+  refusal?: { code: string; message: string };
+}
+
 interface Job {
   id: number;
   kind: string;
   status: string;
-  result: { products: number; create: number; update: number; unchanged: number; refused: number } | null;
+  result: {
+    products: number;
+    create: number;
+    update: number;
+    unchanged: number;
+    refused: number;
+    priceLists?: PriceListDryRun[];
+  } | null;
   progress: { phase: string; done?: number; total?: number } | null;
 }
 
@@ -256,6 +278,57 @@ function RulesForm({ domain, canEdit }: { domain: string; canEdit: boolean }) {
   );
 }
 
+const money = (p: Price | null) =>
+  p === null ? "—" : p.compareAtPrice === null ? p.price : `${p.price} (compare at ${p.compareAtPrice})`;
+
+/** Per price group, what the dry run found its price list would get. */
+function PriceListsDryRun({ groups }: { groups: PriceListDryRun[] }) {
+  return (
+    <Table
+      caption="What publishing would do to the price lists"
+      headers={["Price group", "Outcome", "Prices", "Changes"]}
+      count={groups.length}
+      id="pub-dry-price-lists"
+      empty="No price groups."
+    >
+      {groups.map((g) => (
+        <tr key={g.code} data-code={g.code} data-outcome={g.outcome}>
+          <td>
+            {g.code}
+            <div class="muted">{g.currency}</div>
+          </td>
+          <td>
+            <Badge value={g.outcome} />
+          </td>
+          <td>
+            {g.refusal ? (
+              <span>
+                <strong>{g.refusal.code}</strong>: {g.refusal.message}
+              </span>
+            ) : (
+              `${g.add} to set, ${g.change} to change, ${g.remove} to remove, ${g.unchanged} unchanged; ${g.notInStore} not sent (product not in the store)`
+            )}
+          </td>
+          <td>
+            {g.changes.length > 0 && (
+              <ul>
+                {g.changes.map((c) => (
+                  <li key={c.variantId}>
+                    {c.sku || c.variantId}: {money(c.old)} → {money(c.new)}
+                  </li>
+                ))}
+              </ul>
+            )}
+            {g.add + g.change + g.remove > g.changes.length && (
+              <div class="muted">and {g.add + g.change + g.remove - g.changes.length} more</div>
+            )}
+          </td>
+        </tr>
+      ))}
+    </Table>
+  );
+}
+
 function DryRun({ domain, canRun }: { domain: string; canRun: boolean }) {
   const jobs = usePoll(() => api.get<{ items: Job[] }>(storePath(domain, "/jobs")), [domain], 2000);
   const last = jobs.data?.items.find((j) => j.kind === "catalog_publish_dry_run");
@@ -333,6 +406,7 @@ function DryRun({ domain, canRun }: { domain: string; canRun: boolean }) {
           </tr>
         ))}
       </Table>
+      {last?.result?.priceLists && <PriceListsDryRun groups={last.result.priceLists} />}
     </>
   );
 }
