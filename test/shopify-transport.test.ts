@@ -127,7 +127,7 @@ function harness(
 
 function transportFor(
   h: Harness,
-  extra: { maxAttempts?: number; timeoutMs?: number; fetch?: typeof fetch } = {},
+  extra: { maxAttempts?: number; timeoutMs?: number; fetch?: typeof fetch; maxInFlight?: number } = {},
 ) {
   return createAdminTransport({
     store: h.domain,
@@ -144,6 +144,7 @@ function transportFor(
     },
     ...(extra.maxAttempts ? { maxAttempts: extra.maxAttempts } : {}),
     ...(extra.timeoutMs ? { timeoutMs: extra.timeoutMs } : {}),
+    ...(extra.maxInFlight ? { maxInFlight: extra.maxInFlight } : {}),
   });
 }
 
@@ -308,6 +309,25 @@ describe("Admin transport against the emulator", () => {
     expect(h.maxInFlight()).toBe(1);
     expect(h.fetches.every((f) => f.inFlightAtStart === 0)).toBe(true);
     expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(t.pending()).toBe(0);
+  });
+
+  it("with maxInFlight, overlaps up to that many calls and still never overdraws the bucket", async () => {
+    const h = harness({ bucketSize: 300, products: 50 });
+    const t = transportFor(h, { maxInFlight: 3 });
+    emu.control.setFaults(h.domain, { latencyMs: 15 });
+    const order: number[] = [];
+    await Promise.all(
+      Array.from({ length: 60 }, (_, i) => t.graphql(PRODUCTS_PAGE).then(() => void order.push(i))),
+    );
+    emu.control.clearFaults(h.domain);
+    expect(h.maxInFlight()).toBe(3);
+    expect(throttledCalls(h.domain)).toBe(0);
+    expect(h.outcomes.every((o) => o === "ok")).toBe(true);
+    // Started in call order (answers may overtake each other).
+    expect(order).toHaveLength(60);
+    // More than the bucket held: the overlapped calls waited for the refill like serial ones.
+    expect(h.slept.length).toBeGreaterThan(0);
     expect(t.pending()).toBe(0);
   });
 
