@@ -5,6 +5,7 @@ import {
   approveReturn,
   type DisposeInput,
   dispose,
+  moveFulfillmentOrder,
   placePickupOrder,
   processReturn,
   type ReturnRequestLine,
@@ -99,6 +100,34 @@ export class OrderFlowsControl {
       note: null,
     });
     if (!out.ok) throw new ControlError("INVALID_RETURN", out.errors.map((e) => e.message).join("; "));
+  }
+
+  /**
+   * Staff move a fulfillment order to another location in the admin (Shopify's order page, or
+   * another app): all of it, or `quantity` units of one order line (a split). Returns the moved
+   * fulfillment order's gid.
+   */
+  moveFulfillmentOrder(
+    domain: string,
+    fulfillmentOrderId: string | number,
+    locationId: string | number,
+    line?: { lineItemId: string | number; quantity: number },
+  ): string {
+    const shop = this.store.shop(domain);
+    const foId = toNumericId(fulfillmentOrderId, "FulfillmentOrder") ?? -1;
+    const fo = shop.fulfillmentOrders.get(foId);
+    const li = line && fo?.lineItems.find((l) => l.lineItemId === toNumericId(line.lineItemId, "LineItem"));
+    if (line && !li)
+      throw new ControlError("LINE_NOT_FOUND", `No line ${line.lineItemId} on ${fulfillmentOrderId}`);
+    const r = moveFulfillmentOrder(
+      this.store,
+      shop,
+      foId,
+      toNumericId(locationId, "Location") ?? -1,
+      li && line ? [{ id: li.id, quantity: line.quantity }] : null,
+    );
+    if (!r.ok) throw new ControlError("INVALID_MOVE", r.errors.map((e) => e.message).join("; "));
+    return gid("FulfillmentOrder", r.value.moved.id);
   }
 
   /** The fulfillment orders of an order (status, location, delivery method). */

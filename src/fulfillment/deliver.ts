@@ -15,9 +15,12 @@ import { afterFailure, RETRY } from "../jobs/backoff.ts";
 import { ClaimLostError, claimRows } from "../jobs/queue.ts";
 import { graphql } from "../shopify/graphql.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
+import { moveFulfillmentOrder } from "./fulfillment-order-move.ts";
+import { markFulfillmentOrdersDue } from "./fulfillment-orders.ts";
 import {
   adoptableFulfillments,
   type FulfillmentGroup,
+  type FulfillmentOrderMove,
   type FulfillmentOrderNode,
   matchFulfillmentOrders,
   trackingInput,
@@ -384,6 +387,7 @@ async function deliverOne(
       "s.warehouse_id",
       "s.notify_customer",
       "s.attempts",
+      "s.order_id",
       "o.shopify_order_gid",
     ])
     .where("s.id", "=", id)
@@ -425,12 +429,8 @@ async function deliverOne(
         .execute()
     ).map((r) => r.location_gid),
   );
-  const { data } = await transport.graphql<FulfillmentOrdersData>(
-    ORDER_FULFILLMENT_ORDERS_QUERY,
-    { id: s.shopify_order_gid },
-    { estimatedCost: 530 },
-  );
-  if (!data.order) {
+  let fos = await readShipmentFulfillmentOrders(transport, s.shopify_order_gid);
+  if (fos === null) {
     await setStatus(
       ctx,
       transport,
@@ -441,18 +441,23 @@ async function deliverOne(
     );
     return "rejected";
   }
-  const fos: FulfillmentOrderNode[] = data.order.fulfillmentOrders.nodes.map((fo) => ({
-    id: fo.id,
-    status: fo.status,
-    locationGid: fo.assignedLocation?.location?.id ?? null,
-    lineItems: fo.lineItems.nodes.map((li) => ({
-      id: li.id,
-      remainingQuantity: li.remainingQuantity,
-      lineGid: li.lineItem.id,
-      sku: li.lineItem.sku,
-    })),
-  }));
-  const match = matchFulfillmentOrders(remaining, fos, locations);
+  let match = matchFulfillmentOrders(remaining, fos, locations);
+  if (match.kind === "move") {
+    // The units left from this warehouse: Shopify moves them here first, then fulfils them here.
+    const refused = await moveFulfillmentOrders(ctx, transport, s.order_id, match);
+    fos = refused === null ? await readShipmentFulfillmentOrders(transport, s.shopify_order_gid) : null;
+    match =
+      refused !== null
+        ? {
+            kind: "reject",
+            reason: `Shopify refused to move the units to the shipment's location: ${refused}`,
+          }
+        : fos === null
+          ? { kind: "reject", reason: `order ${s.shopify_order_gid} no longer exists in Shopify` }
+          : matchFulfillmentOrders(remaining, fos, locations);
+    // Moved meanwhile again (staff in the admin): the next attempt reads and moves once more.
+    if (match.kind === "move") throw new Error("the fulfillment orders changed while the hub moved them");
+  }
   if (match.kind === "park") {
     await setStatus(ctx, transport, id, token, "parked", match.reason, ctx.clock.now() + PARKED_RECHECK_MS);
     return "parked";
@@ -465,7 +470,7 @@ async function deliverOne(
   const tracking = await shipmentTracking(db, id);
   const refused: string[] = [];
   let created = done.length;
-  const foLocation = new Map(fos.map((fo) => [fo.id, fo.locationGid]));
+  const foLocation = new Map((fos ?? []).map((fo) => [fo.id, fo.locationGid]));
   for (const g of match.groups) {
     const target = {
       storeId: s.store_id,
@@ -483,6 +488,66 @@ async function deliverOne(
   const status = created > 0 ? "partially_applied" : "rejected";
   await setStatus(ctx, transport, id, token, status, `Shopify refused: ${refused.join("; ")}`.slice(0, 1000));
   return status;
+}
+
+/** The order's fulfillment orders as the matching needs them; null when the order is gone. */
+async function readShipmentFulfillmentOrders(
+  transport: AdminTransport,
+  orderGid: string,
+): Promise<FulfillmentOrderNode[] | null> {
+  const { data } = await transport.graphql<FulfillmentOrdersData>(
+    ORDER_FULFILLMENT_ORDERS_QUERY,
+    { id: orderGid },
+    { estimatedCost: 530 },
+  );
+  if (!data.order) return null;
+  return data.order.fulfillmentOrders.nodes.map((fo) => ({
+    id: fo.id,
+    status: fo.status,
+    locationGid: fo.assignedLocation?.location?.id ?? null,
+    lineItems: fo.lineItems.nodes.map((li) => ({
+      id: li.id,
+      remainingQuantity: li.remainingQuantity,
+      lineGid: li.lineItem.id,
+      sku: li.lineItem.sku,
+    })),
+  }));
+}
+
+/**
+ * Moves the units a shipment took from its warehouse but Shopify expects elsewhere to the
+ * shipment's location (`fulfillmentOrderMove`, only the units needed: a split when the rest stays).
+ * A retry after a lost answer reads them there already and moves nothing. The order's fulfillment
+ * orders are due a read, so the feed and the reservation follow. null when all moved; Shopify's
+ * userErrors otherwise.
+ */
+async function moveFulfillmentOrders(
+  ctx: AppContext,
+  transport: AdminTransport,
+  orderId: number,
+  plan: { locationGid: string; moves: readonly FulfillmentOrderMove[] },
+): Promise<string | null> {
+  const refused: string[] = [];
+  try {
+    for (const m of plan.moves) {
+      const { userErrors: errors } = await moveFulfillmentOrder(
+        transport,
+        m.fulfillmentOrderGid,
+        plan.locationGid,
+        m.lines,
+      );
+      if (errors.length > 0)
+        refused.push(`${m.fulfillmentOrderGid}: ${errors.map((e) => e.message).join(", ")}`);
+      else
+        ctx.logger.info(
+          { order: orderId, fulfillmentOrder: m.fulfillmentOrderGid, to: plan.locationGid },
+          "moved units of a shipment to the location it left from",
+        );
+    }
+  } finally {
+    await markFulfillmentOrdersDue(ctx.database.db, [orderId], ctx.clock.now());
+  }
+  return refused.length > 0 ? refused.join("; ") : null;
 }
 
 /** The shipment's packages as Shopify's trackingInfo (undefined without packages). */

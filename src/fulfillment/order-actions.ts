@@ -19,6 +19,7 @@ import { followShopifyChange, markStoreDirtyFor } from "../inventory/push/push-s
 import { afterFailure, type RetryPolicy } from "../jobs/backoff.ts";
 import { graphql } from "../shopify/graphql.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
+import { moveFulfillmentOrder } from "./fulfillment-order-move.ts";
 import { readFulfillmentOrders, recordFulfillmentOrders, warehouseOfLocation } from "./fulfillment-orders.ts";
 import type { OrderActionKind } from "./order-ops-tables.ts";
 import { loadFulfillmentSettings } from "./settings.ts";
@@ -311,22 +312,6 @@ export const FULFILLMENT_ORDER_RELEASE_HOLD_MUTATION = graphql`
   mutation TillbridgeFulfillmentOrderReleaseHold($id: ID!) {
     fulfillmentOrderReleaseHold(id: $id) {
       fulfillmentOrder {
-        id
-        status
-      }
-      userErrors {
-        field
-        message
-        code
-      }
-    }
-  }
-`;
-
-export const FULFILLMENT_ORDER_MOVE_MUTATION = graphql`
-  mutation TillbridgeFulfillmentOrderMove($id: ID!, $newLocationId: ID!) {
-    fulfillmentOrderMove(id: $id, newLocationId: $newLocationId) {
-      movedFulfillmentOrder {
         id
         status
       }
@@ -665,13 +650,9 @@ async function run(
         );
       const moved: string[] = [];
       for (const f of targets) {
-        const { data } = await transport.graphql<{
-          fulfillmentOrderMove: { movedFulfillmentOrder: { id: string } | null; userErrors: UserError[] };
-        }>(FULFILLMENT_ORDER_MOVE_MUTATION, { id: f.gid, newLocationId: input.locationGid });
-        if (data.fulfillmentOrderMove.userErrors.length > 0)
-          throw refusedBy(data.fulfillmentOrderMove.userErrors);
-        if (data.fulfillmentOrderMove.movedFulfillmentOrder)
-          moved.push(data.fulfillmentOrderMove.movedFulfillmentOrder.id);
+        const r = await moveFulfillmentOrder(transport, f.gid, input.locationGid);
+        if (r.userErrors.length > 0) throw refusedBy(r.userErrors);
+        if (r.moved) moved.push(r.moved);
       }
       const after = (await readFulfillmentOrders(transport, order.shopify_order_gid)) ?? [];
       const r = await recordFulfillmentOrders(ctx, a.store_id, a.order_id, after);

@@ -53,10 +53,12 @@ describe("matchFulfillmentOrders", () => {
       kind: "park",
       reason: expect.stringContaining("on hold"),
     });
-    expect(matchFulfillmentOrders(one, [fo("F1", "OPEN", "L2", [["x", "A", 2]])], here)).toMatchObject({
-      kind: "reject",
-      reason: expect.stringContaining("location mismatch"),
-    });
+    expect(matchFulfillmentOrders(one, [fo("F1", "IN_PROGRESS", "L2", [["x", "A", 2]])], here)).toMatchObject(
+      {
+        kind: "reject",
+        reason: expect.stringContaining("location mismatch"),
+      },
+    );
     expect(matchFulfillmentOrders(one, [fo("F1", "CLOSED", "L1", [["x", "A", 0]])], here)).toMatchObject({
       kind: "reject",
       reason: expect.stringContaining("is closed"),
@@ -65,6 +67,50 @@ describe("matchFulfillmentOrders", () => {
       kind: "reject",
       reason: "quantity exceeds what remains in Shopify: line a (A) ships 2, 1 remain to fulfil",
     });
+  });
+});
+
+describe("units Shopify expects at another location", () => {
+  const here = new Set(["L1"]);
+  it("moves only the units the shipment lacks, from open fulfillment orders, to where the order waits here", () => {
+    // 3 units at L1, the merchant moved 1 to L2 (a split); the back office shipped 3 from L1's warehouse.
+    const fos = [fo("F1", "OPEN", "L1", [["F1A", "A", 2]]), fo("F2", "OPEN", "L2", [["F2A", "A", 1]])];
+    expect(matchFulfillmentOrders([{ lineGid: "A", sku: "a", quantity: 3 }], fos, here)).toEqual({
+      kind: "move",
+      locationGid: "L1",
+      moves: [{ fulfillmentOrderGid: "F2", lines: [{ foLineGid: "F2A", quantity: 1 }] }],
+    });
+    // Two shipped: what waits here suffices, nothing moves.
+    expect(matchFulfillmentOrders([{ lineGid: "A", sku: "a", quantity: 2 }], fos, here).kind).toBe("ok");
+    // Nothing of the order here any more: the first of the warehouse's locations takes it.
+    expect(
+      matchFulfillmentOrders(
+        [{ lineGid: "A", sku: "a", quantity: 2 }],
+        [fo("F3", "OPEN", "L3", [["F3A", "A", 5]])],
+        new Set(["L9", "L1"]),
+      ),
+    ).toEqual({
+      kind: "move",
+      locationGid: "L1",
+      moves: [{ fulfillmentOrderGid: "F3", lines: [{ foLineGid: "F3A", quantity: 2 }] }],
+    });
+  });
+  it("parks while the units elsewhere are on hold, refuses when too few are left anywhere", () => {
+    const one = [{ lineGid: "A", sku: "a", quantity: 2 }];
+    expect(
+      matchFulfillmentOrders(
+        one,
+        [fo("F1", "OPEN", "L1", [["F1A", "A", 1]]), fo("F2", "ON_HOLD", "L2", [["F2A", "A", 1]])],
+        here,
+      ),
+    ).toMatchObject({ kind: "park", reason: expect.stringContaining("on hold") });
+    expect(
+      matchFulfillmentOrders(
+        [{ lineGid: "A", sku: "a", quantity: 3 }],
+        [fo("F1", "OPEN", "L1", [["F1A", "A", 1]]), fo("F2", "OPEN", "L2", [["F2A", "A", 1]])],
+        here,
+      ),
+    ).toMatchObject({ kind: "reject", reason: expect.stringContaining("quantity exceeds") });
   });
 });
 

@@ -230,8 +230,15 @@ export interface FulfillmentGroup {
   readonly lines: readonly { foLineGid: string; lineGid: string; quantity: number }[];
 }
 
+/** Units of one fulfillment order to move to the shipment's location (`fulfillmentOrderMove`). */
+export interface FulfillmentOrderMove {
+  readonly fulfillmentOrderGid: string;
+  readonly lines: readonly { foLineGid: string; quantity: number }[];
+}
+
 export type MatchResult =
   | { readonly kind: "ok"; readonly groups: readonly FulfillmentGroup[] }
+  | { readonly kind: "move"; readonly locationGid: string; readonly moves: readonly FulfillmentOrderMove[] }
   | { readonly kind: "park" | "reject"; readonly reason: string };
 
 const FULFILLABLE = new Set(["OPEN", "IN_PROGRESS"]);
@@ -240,7 +247,11 @@ const WAITING = new Set(["ON_HOLD", "SCHEDULED"]);
 /**
  * Every remaining line is taken from fulfillment orders assigned to one of `locationGids`, fully,
  * or nothing is: an order fulfilled from several locations gives one group per fulfillment order.
- * On hold or scheduled → park (it may be released); closed, another location, too little left → reject.
+ * On hold or scheduled → park (it may be released). Units Shopify expects at another location on
+ * an open fulfillment order → move them to the shipment's location first: the units left from
+ * the shipment's warehouse (the merchant may have moved them in Shopify after the back office
+ * read the feed), so that is where Shopify must fulfil and commit them. Closed, in progress
+ * elsewhere, too little left → reject.
  */
 export function matchFulfillmentOrders(
   remaining: readonly { lineGid: string; sku: string | null; quantity: number }[],
@@ -248,26 +259,31 @@ export function matchFulfillmentOrders(
   locationGids: ReadonlySet<string>,
 ): MatchResult {
   const groups = new Map<string, { foLineGid: string; lineGid: string; quantity: number }[]>();
+  const moves = new Map<string, { foLineGid: string; quantity: number }[]>();
   const left = new Map<string, number>();
   for (const fo of fulfillmentOrders) for (const li of fo.lineItems) left.set(li.id, li.remainingQuantity);
+  const isHere = (fo: FulfillmentOrderNode) => fo.locationGid !== null && locationGids.has(fo.locationGid);
   for (const r of remaining) {
     if (r.quantity <= 0) continue;
     let need = r.quantity;
     const label = r.sku ? `${r.sku} (${r.lineGid})` : r.lineGid;
     const holding = fulfillmentOrders.filter((fo) => fo.lineItems.some((li) => li.lineGid === r.lineGid));
-    const here = holding.filter((fo) => fo.locationGid !== null && locationGids.has(fo.locationGid));
-    for (const fo of here) {
-      if (!FULFILLABLE.has(fo.status)) continue;
+    const here = holding.filter(isHere);
+    const take = (fo: FulfillmentOrderNode, into: (foLineGid: string, n: number) => void) => {
       for (const li of fo.lineItems) {
         if (li.lineGid !== r.lineGid || need === 0) continue;
-        const take = Math.min(need, left.get(li.id) ?? 0);
-        if (take <= 0) continue;
-        left.set(li.id, (left.get(li.id) ?? 0) - take);
-        need -= take;
-        const g = groups.get(fo.id) ?? [];
-        g.push({ foLineGid: li.id, lineGid: r.lineGid, quantity: take });
-        groups.set(fo.id, g);
+        const n = Math.min(need, left.get(li.id) ?? 0);
+        if (n <= 0) continue;
+        left.set(li.id, (left.get(li.id) ?? 0) - n);
+        need -= n;
+        into(li.id, n);
       }
+    };
+    for (const fo of here) {
+      if (!FULFILLABLE.has(fo.status)) continue;
+      take(fo, (foLineGid, quantity) =>
+        groups.set(fo.id, [...(groups.get(fo.id) ?? []), { foLineGid, lineGid: r.lineGid, quantity }]),
+      );
     }
     if (need === 0) continue;
     const remainingOf = (fos: readonly FulfillmentOrderNode[]) =>
@@ -285,13 +301,30 @@ export function matchFulfillmentOrders(
         kind: "park",
         reason: `fulfillment order ${waiting.id} is ${waiting.status.toLowerCase().replace("_", " ")} in Shopify: line ${label} waits until it is released`,
       };
+    // Shopify moves only open fulfillment orders; what it cannot move waits or is refused below.
+    const movable = holding.filter((fo) => !isHere(fo) && fo.status === "OPEN");
+    if (locationGids.size > 0 && remainingOf(movable) >= need) {
+      for (const fo of movable)
+        take(fo, (foLineGid, quantity) =>
+          moves.set(fo.id, [...(moves.get(fo.id) ?? []), { foLineGid, quantity }]),
+        );
+      continue;
+    }
+    const heldElsewhere = holding.find(
+      (fo) => !isHere(fo) && WAITING.has(fo.status) && remainingOf([fo]) > 0,
+    );
+    if (heldElsewhere)
+      return {
+        kind: "park",
+        reason: `fulfillment order ${heldElsewhere.id} (location ${heldElsewhere.locationGid ?? "(none)"}) is ${heldElsewhere.status.toLowerCase().replace("_", " ")} in Shopify: line ${label} waits until it is released to move it to the shipment's location`,
+      };
     const elsewhere = holding.find(
-      (fo) => !here.includes(fo) && FULFILLABLE.has(fo.status) && remainingOf([fo]) > 0,
+      (fo) => !isHere(fo) && fo.status === "IN_PROGRESS" && remainingOf([fo]) > 0,
     );
     if (elsewhere)
       return {
         kind: "reject",
-        reason: `location mismatch: line ${label} is to be fulfilled from location ${elsewhere.locationGid ?? "(none)"} (fulfillment order ${elsewhere.id}), which is not mapped to the shipment's warehouse`,
+        reason: `location mismatch: line ${label} is to be fulfilled from location ${elsewhere.locationGid ?? "(none)"} (fulfillment order ${elsewhere.id}, in progress: Shopify cannot move it), which is not mapped to the shipment's warehouse`,
       };
     const fulfillableHere = remainingOf(here.filter((fo) => FULFILLABLE.has(fo.status)));
     const closed = here.find((fo) => !FULFILLABLE.has(fo.status) && !WAITING.has(fo.status));
@@ -300,7 +333,18 @@ export function matchFulfillmentOrders(
       reason:
         holding.length === 0
           ? `line ${label} is on no fulfillment order of the order in Shopify`
-          : `quantity exceeds what remains in Shopify: line ${label} ships ${r.quantity}, ${fulfillableHere} remain to fulfil${closed ? ` (fulfillment order ${closed.id} is ${closed.status.toLowerCase()})` : ""}`,
+          : `quantity exceeds what remains in Shopify: line ${label} ships ${r.quantity}, ${fulfillableHere} remain to fulfil${movable.length > 0 ? ` here and ${remainingOf(movable)} at other locations` : ""}${closed ? ` (fulfillment order ${closed.id} is ${closed.status.toLowerCase()})` : ""}`,
+    };
+  }
+  if (moves.size > 0) {
+    // Where the order already waits at the shipment's warehouse, else its first location.
+    const at =
+      fulfillmentOrders.find((fo) => isHere(fo) && fo.status !== "CLOSED")?.locationGid ??
+      [...locationGids].sort()[0]!;
+    return {
+      kind: "move",
+      locationGid: at,
+      moves: [...moves].map(([fulfillmentOrderGid, lines]) => ({ fulfillmentOrderGid, lines })),
     };
   }
   return {

@@ -379,6 +379,8 @@ async function writeShipmentTx(
       .where("variant_id", "=", l.variantId)
       .orderBy("warehouse_id")
       .execute();
+    // The shipment's own warehouse first: the rest stays reserved where Shopify still commits it.
+    held.sort((a, b) => Number(b.warehouse_id === s.warehouseId) - Number(a.warehouse_id === s.warehouseId));
     for (const r of held) {
       const release = Math.min(left, r.quantity);
       if (release <= 0) continue;

@@ -12,6 +12,7 @@ import {
   compareVersion,
   contentHash,
   desiredReservations,
+  lastAt,
   progressOf,
   type Reservation,
   reservationChanges,
@@ -301,14 +302,24 @@ export async function refreshReservations(
     (order.status === "imported" || (order.status === "parked" && order.imported_at !== null));
   const left = new Map<string, number>();
   const add = (line: string, n: number) => left.set(line, (left.get(line) ?? 0) + n);
+  // Per line, the warehouses of shipments not yet fulfilled in Shopify: their units are still
+  // open on the fulfillment orders as read, and delivery fulfils them there (moving them there
+  // first when Shopify expects them elsewhere), so they come off those warehouses' units.
+  const inTransitFrom = new Map<string, Set<number>>();
   for (const r of await trx
     .selectFrom("shipment_lines as sl")
     .innerJoin("shipments as s", "s.id", "sl.shipment_id")
-    .select(["sl.shopify_line_gid", "sl.quantity"])
+    .select(["sl.shopify_line_gid", "sl.quantity", "s.warehouse_id", "s.status"])
     .where("s.order_id", "=", orderId)
     // Every recorded shipment, delivered or not: its sale is in the ledger.
-    .execute())
+    .execute()) {
     add(r.shopify_line_gid, r.quantity);
+    if (r.status === "pending" || r.status === "parked")
+      inTransitFrom.set(
+        r.shopify_line_gid,
+        (inTransitFrom.get(r.shopify_line_gid) ?? new Set<number>()).add(r.warehouse_id),
+      );
+  }
   for (const r of await trx
     .selectFrom("fulfillment_records")
     .select(["line_gid", "sale_quantity"])
@@ -329,7 +340,7 @@ export async function refreshReservations(
         l.fulfillable_quantity,
         Math.max(0, l.current_quantity - (left.get(l.shopify_line_gid) ?? 0)),
       ),
-      at: at.get(l.shopify_line_gid),
+      at: lastAt(at.get(l.shopify_line_gid), inTransitFrom.get(l.shopify_line_gid)),
     })),
     order.warehouse_id,
     active,

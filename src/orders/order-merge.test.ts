@@ -4,6 +4,7 @@ import {
   compareVersion,
   contentHash,
   desiredReservations,
+  lastAt,
   progressOf,
   type Reservation,
   reservationChanges,
@@ -125,5 +126,21 @@ describe("reservations", () => {
         expect(total([...current, ...changes])).toEqual(total(desired));
       }),
     );
+  });
+});
+
+describe("a split line with units shipped, not fulfilled yet", () => {
+  it("reserves what is left where Shopify will still commit it after the delivery", () => {
+    // 3 units: 2 wait at W2, 1 at W1 (the merchant moved it); 2 shipped from W1, 1 left to reserve.
+    // Delivery fulfils both at W1 (moving one there from W2), so the last unit waits at W2.
+    const at = [
+      { warehouseId: 1, quantity: 1 },
+      { warehouseId: 2, quantity: 2 },
+    ];
+    expect(
+      desiredReservations([{ variantId: 7, fulfillableQuantity: 1, at: lastAt(at, new Set([1])) }], 1, true),
+    ).toEqual([{ variantId: 7, warehouseId: 2, quantity: 1 }]);
+    expect(lastAt(at, undefined)).toEqual(at);
+    expect(lastAt(undefined, new Set([1]))).toBeUndefined();
   });
 });

@@ -95,6 +95,18 @@ export function desiredReservations(
   return [...held.values()];
 }
 
+/**
+ * A line's open units per warehouse with those at `last` moved to the end: the reservation fills
+ * from the front, so what it does not hold (units shipped, not fulfilled yet) comes off `last`.
+ */
+export function lastAt<T extends { warehouseId: number }>(
+  at: readonly T[] | undefined,
+  last: ReadonlySet<number> | undefined,
+): T[] | undefined {
+  if (!at || !last) return at ? [...at] : undefined;
+  return [...at.filter((p) => !last.has(p.warehouseId)), ...at.filter((p) => last.has(p.warehouseId))];
+}
+
 const key = (r: Pick<Reservation, "variantId" | "warehouseId">) => `${r.variantId}:${r.warehouseId}`;
 
 /** Deltas (non-zero) to apply to `reserved` so `current` becomes `desired`. */
