@@ -165,4 +165,27 @@ describe("order flows", () => {
       "INVALID_STATE",
     );
   });
+
+  it("reads a return's exchange lines, with their order line once approved", async () => {
+    const o = emu.control.placeOrder(SHOP, {
+      lineItems: [{ sku: s.sku, quantity: 1 }],
+      locationId: s.locationId,
+    });
+    emu.control.fulfillOrder(SHOP, o.id);
+    const ret = emu.flows.requestReturn(
+      SHOP,
+      o.id,
+      [{ lineItemId: o.lineItems[0]!.id, quantity: 1, returnReason: "SIZE_TOO_SMALL" }],
+      [{ sku: s.sku, quantity: 1 }],
+    );
+    const READ = `query($id: ID!) { return(id: $id) { exchangeLineItems(first: 5) { nodes { id quantity variantSku lineItems { id sku } } } } }`;
+    const before = (await gql(emu, s.token, READ, { id: ret })).body.data.return.exchangeLineItems.nodes;
+    expect(before).toEqual([
+      { id: expect.stringContaining("ExchangeLineItem/"), quantity: 1, variantSku: s.sku, lineItems: [] },
+    ]);
+    emu.flows.approveReturn(SHOP, ret);
+    const after = (await gql(emu, s.token, READ, { id: ret })).body.data.return.exchangeLineItems.nodes;
+    const added = emu.control.getOrder(SHOP, o.id).lineItems.find((l) => l.id !== o.lineItems[0]!.id)!;
+    expect(after).toEqual([{ ...before[0], lineItems: [{ id: added.id, sku: s.sku }] }]);
+  });
 });

@@ -327,6 +327,20 @@ function extra(shop: Shop, r: ReturnRecord): ReturnExtra {
   return e;
 }
 
+/** A return's exchange lines, with their order line items once approved (`Return.exchangeLineItems`). */
+export function exchangeLinesOf(
+  shop: Shop,
+  r: ReturnRecord,
+): { id: number; quantity: number; sku: string | null; lineItemId: number | null }[] {
+  return extra(shop, r).exchange.map((x, i) => ({
+    // Stable per return and position (the emulator keeps no separate id for them).
+    id: r.id * 100 + i,
+    quantity: x.input.quantity,
+    sku: x.input.sku ?? null,
+    lineItemId: x.lineItemId,
+  }));
+}
+
 type ReturnStatus = "REQUESTED" | "OPEN" | "CLOSED" | "CANCELED" | "DECLINED";
 const statusOf = (r: ReturnRecord) => r.status as ReturnStatus;
 const setStatus = (r: ReturnRecord, s: ReturnStatus) => {

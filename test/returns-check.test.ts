@@ -2,7 +2,8 @@
  * The returns check (src/fulfillment/returns-check.ts), on both databases: with the store's
  * `returns/*` webhook subscriptions gone from the emulator (the deliveries lost), a return the
  * customer requested and the merchant approved is still imported by the next check, with its
- * lines and reason, once; the back office can then receive it as usual.
+ * lines, reason and exchange line, once; the back office can then receive it as usual and ship
+ * the exchange (reserved like any order line).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Emulator } from "../emulator/index.ts";
@@ -69,9 +70,20 @@ describe.each(DIALECTS)("a lost returns webhook on %s", (dialect) => {
         { id: s.id },
       );
 
-    const returnGid = emulator.flows.requestReturn(w.store.domain, placed.id, [
-      { lineItemId: placed.lineItems[0]!.id, quantity: 1, returnReason: "DEFECTIVE", customerNote: "broken" },
-    ]);
+    // One unit back, exchanged for another of the same SKU.
+    const returnGid = emulator.flows.requestReturn(
+      w.store.domain,
+      placed.id,
+      [
+        {
+          lineItemId: placed.lineItems[0]!.id,
+          quantity: 1,
+          returnReason: "DEFECTIVE",
+          customerNote: "broken",
+        },
+      ],
+      [{ sku, quantity: 1 }],
+    );
     emulator.flows.approveReturn(w.store.domain, returnGid);
     await w.settleAll();
     expect(
@@ -99,6 +111,16 @@ describe.each(DIALECTS)("a lost returns webhook on %s", (dialect) => {
         ],
       }),
     ]);
+    // Its exchange line, read by the check as the webhook would have named it, is an order line
+    // reserved at the order's warehouse like any other (Shopify commits it there too).
+    const exchangeLine = (doc.lines as { shopifyLineId: string; currentQuantity: number }[]).find(
+      (l) => l.shopifyLineId !== placed.lineItems[0]!.id,
+    );
+    expect(exchangeLine?.currentQuantity).toBe(1);
+    expect(doc.returns[0].exchangeLines).toEqual([
+      { shopifyLineId: exchangeLine!.shopifyLineId, quantity: 1 },
+    ]);
+    await w.expectShopifyAsModel();
     // Once: the next check has nothing new.
     expect((await checkRecentReturns(hub.ctx, w.transport, w.storeId)).recorded).toBe(0);
 
@@ -114,7 +136,16 @@ describe.each(DIALECTS)("a lost returns webhook on %s", (dialect) => {
       ],
     });
     expect(receipt.status, JSON.stringify(receipt.body)).toBe(201);
+    // The exchange ships like an order line.
+    const exchanged = await w.call("POST", "/api/v1/shipments", {
+      id: `rc-exchange-${dialect}`,
+      orderId,
+      warehouse: "W1",
+      lines: [{ lineId: exchangeLine!.shopifyLineId, quantity: 1 }],
+    });
+    expect(exchanged.status, JSON.stringify(exchanged.body)).toBe(201);
     await w.settleAll();
+    expect((await w.call("GET", `/api/v1/shipments/rc-exchange-${dialect}`)).body.status).toBe("applied");
     expect(emulator.flows.returnStatus(w.store.domain, returnGid)).toBe("CLOSED");
     // A later check never moves it back.
     await checkRecentReturns(hub.ctx, w.transport, w.storeId);

@@ -19,6 +19,7 @@ import {
   editAddVariant,
   editSession,
   editSetQuantity,
+  exchangeLinesOf,
   type FlowError,
   flows,
   moveFulfillmentOrder,
@@ -32,6 +33,15 @@ import {
 } from "../order-flows.ts";
 import { ControlError, type FulfillmentOrder, type ReturnRecord } from "../state.ts";
 import { type Ctx, connection, type PageArgs, type ResolverMap, tag, userError } from "./kit.ts";
+
+type ExchangeRef = ReturnType<typeof exchangeLinesOf>[number] & { orderId: number };
+
+/** An exchange line's order line item (none before the return is approved), as LineItem resolves. */
+function exchangeLineRefs(ctx: Ctx, x: ExchangeRef) {
+  const o = ctx.shop.orders.get(x.orderId);
+  const li = o?.lineItems.find((l) => l.id === x.lineItemId);
+  return o && li ? [tag({ order: o, li }, "LineItem")] : [];
+}
 
 const errs = (e: FlowError[]) => e.map((x) => userError(x.message, x.field, x.code));
 
@@ -385,10 +395,28 @@ export const orderFlowResolvers: ResolverMap = {
   },
   Return: {
     status: (r: ReturnRecord) => returnStatus(r),
+    exchangeLineItems: (r: ReturnRecord, args: PageArgs, ctx) =>
+      connection(
+        exchangeLinesOf(ctx.shop, r).map((x) => tag({ ...x, orderId: r.orderId }, "ExchangeLineItem")),
+        args,
+        ctx,
+        (x) => x.id,
+      ),
     reverseFulfillmentOrders: (r: ReturnRecord, args: PageArgs, ctx) => {
       const rfo = reverseOf(ctx.store, ctx.shop, r);
       return connection(rfo ? [rfo] : [], args, ctx, (x) => x.id);
     },
+  },
+  ExchangeLineItem: {
+    id: (x: ExchangeRef) => gid("ExchangeLineItem", x.id),
+    quantity: (x: ExchangeRef) => x.quantity,
+    variantSku: (x: ExchangeRef) => x.sku,
+    // Processing an exchange (fulfilling its new line) is the order's business, not tracked here.
+    processedQuantity: () => 0,
+    processableQuantity: (x: ExchangeRef) => x.quantity,
+    unprocessedQuantity: (x: ExchangeRef) => x.quantity,
+    lineItems: (x: ExchangeRef, _a, ctx) => exchangeLineRefs(ctx, x),
+    lineItem: (x: ExchangeRef, _a, ctx) => exchangeLineRefs(ctx, x)[0] ?? null,
   },
   ReturnLineItem: {
     processedQuantity: (l: ReturnRecord["lines"][number], _a, ctx) => {

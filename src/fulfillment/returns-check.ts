@@ -56,6 +56,14 @@ export const RETURNS_OF_ORDERS_QUERY = graphql`
             id
             name
             status
+            exchangeLineItems(first: 10) {
+              nodes {
+                quantity
+                lineItems {
+                  id
+                }
+              }
+            }
             returnLineItems(first: 25) {
               nodes {
                 id
@@ -96,6 +104,7 @@ export interface ReturnNode {
       fulfillmentLineItem?: { id: string; lineItem: { id: string } | null } | null;
     }[];
   };
+  exchangeLineItems: { nodes: { quantity: number; lineItems: { id: string }[] | null }[] };
 }
 
 interface ReturnsData {
@@ -124,8 +133,12 @@ export function fromReturnNode(orderGid: string, r: ReturnNode): ShopifyReturn |
       reasonNote: l.returnReasonNote || null,
       customerNote: l.customerNote || null,
     })),
-    // Exchange lines are order lines: the order's own import reserves them; the webhook names them.
-    exchangeLines: [],
+    // As the webhook's `exchange_line_items`: the order lines they became (once approved). The
+    // order's own import reserves those lines; the feed names them as the return's exchange.
+    exchangeLines: r.exchangeLineItems.nodes.flatMap((x) => {
+      const line = x.lineItems?.[0];
+      return line ? [{ lineGid: line.id, quantity: x.quantity }] : [];
+    }),
   };
 }
 
@@ -182,7 +195,7 @@ export async function checkRecentReturns(
     const { data } = await transport.graphql<ReturnsData>(
       RETURNS_OF_ORDERS_QUERY,
       { ids: orders.map((o) => o.shopify_order_gid) },
-      // The emulator charges 66 requested points for this document whatever the number of ids;
+      // The emulator charges 96 requested points for this document whatever the number of ids;
       // waiting for a worst case per order keeps the throttle on the safe side (700 < 1,000).
       { estimatedCost: 70 * RETURN_CHECK_BATCH },
     );
