@@ -5,12 +5,14 @@
  * the store's throttle), then one price changed on one variant of every product. Prints:
  *  1. first publish, bulk path: wall time, calls, points;
  *  2. first publish, synchronous path: wall time, calls, points, points per second against the
- *     store's cost ceiling (bucket + restore rate; target ≥ 0.9);
+ *     store's cost ceiling (bucket + restore rate; target ≥ 0.9), side by side with one call in
+ *     flight (products one at a time, as before) and `--in-flight` calls and products at once;
  *  3. the price change: points spent by the price-only path (productVariantsBulkUpdate, through a
  *     bulk mutation above the threshold, and one call per product) against re-publishing the same
  *     products whole (productSet), and their ratios.
  *
- *   npm run bench:catalog-publish -- [--products 1000] [--variants 5] [--plan plus]
+ *   npm run bench:catalog-publish -- [--products 1000] [--variants 5] [--plan plus] [--in-flight 4]
+ *     [--latency-ms 0] (each Admin API call of the synchronous stores answered that much later)
  */
 import { parseArgs } from "node:util";
 import { startEmulator } from "../emulator/index.ts";
@@ -27,17 +29,23 @@ const { values } = parseArgs({
     products: { type: "string", default: "1000" },
     variants: { type: "string", default: "5" },
     plan: { type: "string", default: "plus" },
+    "in-flight": { type: "string", default: "4" },
+    // Shopify answers a call in roughly 100-300 ms; the emulator in this process answers at once,
+    // so without a latency the synchronous path measures the machine's CPU, not the waits.
+    "latency-ms": { type: "string", default: "0" },
   },
 });
 const PRODUCTS = Number(values.products);
 const VARIANTS = Number(values.variants);
 const PLAN = values.plan as "standard" | "advanced" | "plus";
 const RESTORE = { standard: 100, advanced: 200, plus: 1000 }[PLAN];
+const IN_FLIGHT = Number(values["in-flight"]);
+const LATENCY_MS = Number(values["latency-ms"]);
 
 const emulator = await startEmulator({ testOnlyAllowPlainHttpWebhooks: true });
 const hub = await startTestHub("sqlite");
 const deps = { db: hub.ctx.database.db, now: () => Date.now(), logger: hub.ctx.logger, windowMs: 0 };
-const connect = async (domain: string) => {
+const connect = async (domain: string, inFlight = IN_FLIGHT) => {
   const store = await emulatedStore({ emulator, domain, skus: [], plan: PLAN });
   const id = await connectDirectly(hub.ctx.database.db, store, [[]], { enabledFlows: [] });
   const transport = createAdminTransport({
@@ -46,6 +54,7 @@ const connect = async (domain: string) => {
     getAccessToken: async () => store.token,
     clock: systemClock,
     logger: hub.ctx.logger,
+    maxInFlight: inFlight,
   });
   // Calls and points counted as the hub sees them (each answer's actualQueryCost): the emulator's
   // call log keeps only its latest 20,000 entries, fewer than a phase at full size makes.
@@ -62,7 +71,7 @@ const connect = async (domain: string) => {
       return r;
     },
   };
-  return { domain: store.domain, id, transport: counting, counted };
+  return { domain: store.domain, id, transport: counting, counted, inFlight };
 };
 interface Counted {
   calls: number;
@@ -71,6 +80,9 @@ interface Counted {
 }
 const bulkStore = await connect("publish-bench-bulk.myshopify.com");
 const syncStore = await connect("publish-bench-sync.myshopify.com");
+const serialStore = await connect("publish-bench-serial.myshopify.com", 1);
+if (LATENCY_MS > 0)
+  for (const s of [syncStore, serialStore]) emulator.control.setFaults(s.domain, { latencyMs: LATENCY_MS });
 type BenchStore = typeof bulkStore;
 
 const sizes = ["XS", "S", "M", "L", "XL", "XXL", "3XL", "4XL"];
@@ -124,7 +136,11 @@ const spent = (store: BenchStore, from: ReturnType<typeof snapshot>) => {
 };
 const converge = async (store: BenchStore) => {
   for (;;) {
-    const r = await runPublishCycle(deps, { id: store.id, domain: store.domain }, store.transport);
+    const r = await runPublishCycle(
+      { ...deps, inFlight: store.inFlight },
+      { id: store.id, domain: store.domain },
+      store.transport,
+    );
     if (r.bulk) {
       await new Promise((resolve) => setTimeout(resolve, 200));
       continue;
@@ -153,7 +169,9 @@ const bulkPublished = emulator.control.listProducts(bulkStore.domain).length;
 // 2. The synchronous path: the same first publish with the bulk path switched off.
 const bulkThreshold = BULK_PUBLISH.threshold;
 BULK_PUBLISH.threshold = Number.POSITIVE_INFINITY;
-const sync = await timed(syncStore, "first publish, synchronous");
+const serial = await timed(serialStore, "first publish, synchronous, one call in flight");
+const serialPublished = emulator.control.listProducts(serialStore.domain).length;
+const sync = await timed(syncStore, `first publish, synchronous, ${IN_FLIGHT} in flight`);
 const syncPublished = emulator.control.listProducts(syncStore.domain).length;
 
 // 3. One price changed on one variant of every product: price-only through a bulk mutation (the
@@ -178,10 +196,19 @@ console.log(
     {
       plan: PLAN,
       restoreRatePerSecond: RESTORE,
+      latencyMsSynchronousStores: LATENCY_MS,
       products: PRODUCTS,
       variants: PRODUCTS * VARIANTS,
       firstPublishBulk: { productsInShopify: bulkPublished, ...bulk, seconds: r(bulk.seconds) },
+      firstPublishSynchronousOneInFlight: {
+        productsInShopify: serialPublished,
+        ...serial,
+        seconds: r(serial.seconds),
+        pointsPerSecond: r(serial.points / serial.seconds),
+        ofCostCeiling: r(serial.points / available(startBucket, serial.seconds)),
+      },
       firstPublishSynchronous: {
+        inFlight: IN_FLIGHT,
         productsInShopify: syncPublished,
         ...sync,
         seconds: r(sync.seconds),
@@ -190,6 +217,7 @@ console.log(
         ofCostCeiling: r(sync.points / available(startBucket, sync.seconds)),
       },
       wallTimeRatioBulkToSynchronous: r(bulk.seconds / sync.seconds),
+      wallTimeRatioInFlightToOne: r(sync.seconds / serial.seconds),
       priceChangedOnVariants: PRODUCTS,
       priceChange: {
         priceOnlyBulk: { ...priceOnlyBulk, seconds: r(priceOnlyBulk.seconds) },

@@ -57,6 +57,12 @@ export interface PublishDeps {
   readonly random?: () => number;
   /** For uploading and downloading bulk files (default global fetch). */
   readonly fetch?: typeof fetch;
+  /**
+   * Products published at once (default `PUBLISH_IN_FLIGHT`). Each product's calls are
+   * sequential (read, then productSet); several products overlap so a transport that keeps
+   * several calls in flight can fill a large plan's budget (the transport still caps them).
+   */
+  readonly inFlight?: number;
 }
 
 export interface PublishCycleResult {
@@ -75,6 +81,7 @@ export interface PublishCycleResult {
 
 const REFRESH_PER_CYCLE = 500;
 const PUBLISH_PER_CYCLE = 25;
+export const PUBLISH_IN_FLIGHT = 4;
 const RETRY = { baseMs: 5_000, capMs: 3600_000 };
 
 /** Rethrown: the pass must stop (lease gone) or the flow is failing (token, scope). */
@@ -152,7 +159,7 @@ export async function runPublishCycle(
     publications ??= readPublications(transport);
     return publications;
   };
-  for (const row of due.slice(0, PUBLISH_PER_CYCLE)) {
+  const one = async (row: StateRow) => {
     try {
       const outcome = await publishOne(deps, store.id, transport, rules.rules, row, channels);
       result[outcome]++;
@@ -168,7 +175,7 @@ export async function runPublishCycle(
           transport.fence,
         );
         result.refused++;
-        continue;
+        return;
       }
       result.failed++;
       const now = deps.now();
@@ -189,8 +196,30 @@ export async function runPublishCycle(
         transport.fence,
       );
     }
-  }
+  };
+  await eachInFlight(due.slice(0, PUBLISH_PER_CYCLE), deps.inFlight ?? PUBLISH_IN_FLIGHT, one);
   return result;
+}
+
+/**
+ * Runs `work` over the items with at most `limit` at once. The first error stops taking new
+ * items; it is thrown once the ones in flight have ended (none is left running unobserved).
+ */
+async function eachInFlight<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
+  let next = 0;
+  let failure: { err: unknown } | undefined;
+  const lane = async () => {
+    while (!failure && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await work(item);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
+  if (failure) throw failure.err;
 }
 
 type Outcome = "published" | "priced" | "refused" | "deferred";
