@@ -795,6 +795,8 @@ export class Control {
         locationId?: string | number;
       }[];
       note?: string;
+      /** Made through this return (its `Refund.return`): a return's refund in the admin. */
+      returnId?: string | number;
     } & RefundMoneyInput,
   ): OrderView {
     const shop = this.store.shop(domain);
@@ -805,11 +807,18 @@ export class Control {
       restockType: l.restockType ?? "RETURN",
       locationId: l.locationId === undefined ? null : this.locationId(shop, l.locationId),
     }));
-    const r = createRefund(this.store, shop, o, lines, input.note ?? null, {
-      shipping: input.shipping,
-      adjustments: input.adjustments,
-      transactions: input.transactions,
-    });
+    const returnId = input.returnId === undefined ? null : (toNumericId(input.returnId, "Return") ?? -1);
+    if (returnId !== null && shop.returns.get(returnId)?.orderId !== o.id)
+      throw new ControlError("RETURN_NOT_FOUND", `No return ${input.returnId} on order ${orderId}`, 404);
+    const r = createRefund(
+      this.store,
+      shop,
+      o,
+      lines,
+      input.note ?? null,
+      { shipping: input.shipping, adjustments: input.adjustments, transactions: input.transactions },
+      returnId,
+    );
     if (!r.ok) throw new ControlError("INVALID_REFUND", r.errors.map((e) => e.message).join("; "));
     return this.orderView(shop, o);
   }

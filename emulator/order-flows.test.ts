@@ -188,4 +188,19 @@ describe("order flows", () => {
     const added = emu.control.getOrder(SHOP, o.id).lineItems.find((l) => l.id !== o.lineItems[0]!.id)!;
     expect(after).toEqual([{ ...before[0], lineItems: [{ id: added.id, sku: s.sku }] }]);
   });
+
+  it("links a return's refund to the return (Refund.return, and `return` in refunds/create)", async () => {
+    const o = emu.control.placeOrder(SHOP, {
+      lineItems: [{ sku: s.sku, quantity: 2 }],
+      locationId: s.locationId,
+    });
+    emu.control.fulfillOrder(SHOP, o.id);
+    const ret = emu.flows.requestReturn(SHOP, o.id, [{ lineItemId: o.lineItems[0]!.id, quantity: 1 }]);
+    emu.flows.approveReturn(SHOP, ret);
+    emu.flows.processReturn(SHOP, ret, true);
+    emu.control.createRefund(SHOP, o.id, { lineItems: [{ lineItemId: o.lineItems[0]!.id, quantity: 1 }] });
+    const READ = `query($id: ID!) { order(id: $id) { refunds(first: 5) { id return { id } } } }`;
+    const refunds = (await gql(emu, s.token, READ, { id: o.id })).body.data.order.refunds;
+    expect(refunds.map((r: { return: { id: string } | null }) => r.return)).toEqual([{ id: ret }, null]);
+  });
 });

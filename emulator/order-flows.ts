@@ -753,7 +753,7 @@ export function processReturn(
       restockType: "NO_RESTOCK" as const,
       locationId: null,
     }));
-    const rr = createRefund(store, shop, o, refundLines, input.note);
+    const rr = createRefund(store, shop, o, refundLines, input.note, {}, r.id);
     if (!rr.ok) return { ok: false, errors: rr.errors.map((x) => ({ ...x, code: "INVALID" })) };
   }
   returnChanged(store, shop, r);

@@ -314,6 +314,7 @@ export function refundPayload(shop: Shop, r: Refund) {
     processed_at: r.createdAt,
     note: r.note,
     restock: r.lineItems.some((l) => l.restocked),
+    return: r.returnId ? { id: r.returnId, admin_graphql_api_id: gid("Return", r.returnId) } : null,
     refund_line_items: r.lineItems.map((rl) => {
       const li = o.lineItems.find((x) => x.id === rl.lineItemId)!;
       const lm = m.lines.find((x) => x.lineItemId === rl.lineItemId) ?? { subtotalCents: 0, taxCents: 0 };
@@ -1107,6 +1108,7 @@ export function createRefund(
   lines: RefundLineInput[],
   note: string | null,
   moneyInput: RefundMoneyInput = {},
+  returnId: number | null = null,
 ): RefundResult {
   const errors: { field: string[]; message: string }[] = [];
   const pending = new Map<number, number>();
@@ -1144,6 +1146,7 @@ export function createRefund(
     lineItems: [],
     createdAt: at,
     money: { lines: [], shipping: [], adjustments: [], transactionIds: [] },
+    returnId,
   };
   const priced = pricedLines(o);
   for (const l of lines) {

@@ -364,6 +364,8 @@ export interface Refund {
   createdAt: string;
   /** Money refunded per line, shipping, adjustments and the refund transactions (order-money.ts). */
   money: RefundMoney;
+  /** The return this refund was made for (`Refund.return`), when made through the return. */
+  returnId?: number | null;
 }
 
 export interface ReturnRecord {

@@ -6,7 +6,10 @@
  *   made deterministic by running the return import between the plan's read and its write;
  * - the return and its receipt first, the refund after;
  * - the refund first (the return not known yet: restocked by the store's rule where the unit
- *   left), the return and its receipt after.
+ *   left), the return and its receipt after;
+ * - a refund made for the return (Shopify's `Refund.return`) of one of two shipped units, before
+ *   and after the receipt: the unit is the return's, so only the receipt takes it back (without
+ *   the link the refund would take the other unit back as well).
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Emulator } from "../emulator/index.ts";
@@ -189,6 +192,65 @@ describe.each(DIALECTS)("a refund with restock and a return receipt of the same 
     await w.settleAll();
     expect(await returnMovements(w)).toEqual([{ id: "refund", warehouse: "W1", quantity: 1 }]);
     expect(await onHand(w)).toBe(10);
+    await w.expectShopifyAsModel();
+  });
+
+  /** Two units shipped from W1; one returned; the merchant refunds that return with restock. */
+  const twoShippedOneReturned = async (w: OpsWorld) => {
+    const sku = w.store.variants[0]!.sku;
+    const placed = emulator.control.placeOrder(w.store.domain, {
+      lineItems: [{ sku, quantity: 2 }],
+      locationId: w.locations[0]!.id,
+    });
+    await w.settleAll();
+    const s = await w.call("POST", "/api/v1/shipments", {
+      id: `rr-ship2-${w.store.domain}`,
+      orderId: await w.orderId(placed.id),
+      warehouse: "W1",
+      lines: [{ sku, quantity: 2 }],
+    });
+    expect(s.status, JSON.stringify(s.body)).toBe(201);
+    await w.settleAll();
+    expect(await onHand(w)).toBe(8);
+    const returnGid = requestReturn(w, placed);
+    const refundReturn = () =>
+      emulator.control.createRefund(w.store.domain, placed.id, {
+        returnId: returnGid,
+        lineItems: [{ lineItemId: placed.lineItems[0]!.id, quantity: 1, restockType: "RETURN" }],
+      });
+    return { placed, refundReturn };
+  };
+
+  it("a refund made for the return, after its receipt: the receipt's unit, not counted again", async () => {
+    const w = await world();
+    const { placed, refundReturn } = await twoShippedOneReturned(w);
+    await w.settleAll();
+    expect(await receive(w, placed)).toBe(1);
+    refundReturn();
+    await w.settleAll();
+    const [recorded] = await refundsOf(w, placed);
+    expect(JSON.parse(recorded!.lines)[0]).toMatchObject({ restocked: 0 });
+    expect(await returnMovements(w)).toEqual([{ id: "return-receipt", warehouse: "W1", quantity: 1 }]);
+    expect(await onHand(w)).toBe(9);
+    await w.expectShopifyAsModel();
+  });
+
+  it("a refund made for the return, before the hub knows the return: left to the receipt", async () => {
+    const w = await world();
+    const { placed, refundReturn } = await twoShippedOneReturned(w);
+    refundReturn();
+    await emulator.control.webhooksIdle(10_000);
+    // The refund's delivery is applied before the return's.
+    await processRefundInbox(hub.ctx);
+    expect((await w.order(placed.id)).returns ?? []).toEqual([]);
+    const [recorded] = await refundsOf(w, placed);
+    expect(JSON.parse(recorded!.lines)[0]).toMatchObject({ restocked: 0 });
+    expect(await returnMovements(w)).toEqual([]);
+    await w.settleAll();
+    expect(await receive(w, placed)).toBe(1);
+    await w.settleAll();
+    expect(await returnMovements(w)).toEqual([{ id: "return-receipt", warehouse: "W1", quantity: 1 }]);
+    expect(await onHand(w)).toBe(9);
     await w.expectShopifyAsModel();
   });
 });

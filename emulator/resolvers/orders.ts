@@ -664,6 +664,7 @@ export const orderResolvers: ResolverMap = {
     updatedAt: (r: Refund) => r.createdAt,
     processedAt: (r: Refund) => r.createdAt,
     order: (r: Refund, _a, ctx) => ctx.shop.orders.get(r.orderId) ?? null,
+    return: (r: Refund, _a, ctx) => (r.returnId ? (ctx.shop.returns.get(r.returnId) ?? null) : null),
     totalRefundedSet: (r: Refund, _a, ctx) => {
       const o = ctx.shop.orders.get(r.orderId)!;
       return money(

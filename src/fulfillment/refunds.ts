@@ -27,6 +27,11 @@ export interface ShopifyRefund {
   readonly gid: string;
   readonly orderGid: string;
   readonly createdAt: number;
+  /**
+   * The return it was made for (Shopify's `Refund.return`): its units are that return's, and come
+   * back into the ledger through the back office's receipt of it, never through the refund.
+   */
+  readonly returnGid?: string | null;
   readonly lines: readonly {
     lineGid: string;
     sku: string | null;
@@ -48,12 +53,19 @@ export function fromRefundWebhook(body: unknown): ParsedRefund {
     return { ok: false, reason: "refund payload without id or order_id" };
   const items = Array.isArray(b.refund_line_items) ? (b.refund_line_items as Record<string, unknown>[]) : [];
   const createdAt = Date.parse(String(b.created_at ?? ""));
+  const ret = b.return as { id?: unknown; admin_graphql_api_id?: unknown } | null | undefined;
   return {
     ok: true,
     refund: {
       gid: id,
       orderGid: `gid://shopify/Order/${b.order_id}`,
       createdAt: Number.isNaN(createdAt) ? 0 : createdAt,
+      returnGid:
+        typeof ret?.admin_graphql_api_id === "string"
+          ? ret.admin_graphql_api_id
+          : ret?.id != null
+            ? `gid://shopify/Return/${ret.id}`
+            : null,
       lines: items.map((l) => ({
         lineGid: `gid://shopify/LineItem/${l.line_item_id}`,
         sku: ((l.line_item as Record<string, unknown> | undefined)?.sku as string | null | undefined) ?? null,
@@ -83,7 +95,8 @@ export interface RestockLine {
  * Pure: how many units of each refunded line come back into stock. Only units Shopify says are
  * returned (RETURN, or LEGACY_RESTOCK of shipped units), only under a restock rule, and never
  * more than the hub shipped of the line minus what earlier refunds restocked (units that never
- * left were never sold in the ledger).
+ * left were never sold in the ledger). None for a refund made for a return (`returnGid`): its
+ * units come back through the receipt of that return, whichever of the two arrives first.
  */
 export function planRestock(
   refund: ShopifyRefund,
@@ -93,6 +106,8 @@ export function planRestock(
   fulfilledByLine: ReadonlyMap<string, number> = shippedByLine,
   returnedByLine: ReadonlyMap<string, number> = new Map(),
 ): RestockLine[] {
+  // A return's refund: its units are the return's, taken back by the receipt in their condition.
+  const forReturn = refund.returnGid != null;
   const used = new Map(restockedByLine);
   const returned = new Map(returnedByLine);
   return refund.lines.map((l) => {
@@ -103,7 +118,7 @@ export function planRestock(
       const fulfilled = Math.max(fulfilledByLine.get(l.lineGid) ?? 0, shippedByLine.get(l.lineGid) ?? 0);
       shopifyRestocked = Math.max(0, Math.min(l.quantity, fulfilled - (returned.get(l.lineGid) ?? 0)));
       returned.set(l.lineGid, (returned.get(l.lineGid) ?? 0) + shopifyRestocked);
-      if (rule !== "none") {
+      if (rule !== "none" && !forReturn) {
         const room = (shippedByLine.get(l.lineGid) ?? 0) - (used.get(l.lineGid) ?? 0);
         restocked = Math.max(0, Math.min(l.quantity, room));
         used.set(l.lineGid, (used.get(l.lineGid) ?? 0) + restocked);
@@ -428,6 +443,9 @@ export const ORDER_REFUNDS_QUERY = graphql`
       refunds(first: 10) {
         id
         createdAt
+        return {
+          id
+        }
         refundLineItems(first: 20) {
           nodes {
             quantity
@@ -452,6 +470,7 @@ interface RefundsData {
     refunds: {
       id: string;
       createdAt: string;
+      return: { id: string } | null;
       refundLineItems: {
         nodes: {
           quantity: number;
@@ -482,6 +501,7 @@ export async function syncRefundsForOrder(
       gid: r.id,
       orderGid: order.shopify_order_gid,
       createdAt: Date.parse(r.createdAt),
+      returnGid: r.return?.id ?? null,
       lines: r.refundLineItems.nodes.map((l) => ({
         lineGid: l.lineItem.id,
         sku: l.lineItem.sku,
