@@ -15,12 +15,16 @@
  *   npm run bench:fleet -- [--stores 20] [--skus 1000] [--seconds 30] [--processes 1,3]
  */
 import type { ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { sql } from "kysely";
 import { startEmulator } from "../emulator/index.ts";
 import { openDatabase } from "../src/db/database.ts";
 import { createTestDatabase } from "../test/support/databases.ts";
 import { runCli, startHubProcess } from "../test/support/processes.ts";
 import { type EmulatedStore, emulatedStore } from "../test/support/shopify.ts";
+import { hubNodeFlags } from "./support/hub-data.ts";
 
 const { values } = parseArgs({
   options: {
@@ -29,6 +33,8 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "30" },
     processes: { type: "string", default: "1,3" },
     window: { type: "string", default: "1000" },
+    /** Another checkout (a git worktree of an earlier commit): each run is made with its hub first. */
+    baseline: { type: "string" },
   },
 });
 const STORES = Number(values.stores);
@@ -38,6 +44,15 @@ const PROCESS_COUNTS = values.processes.split(",").map(Number);
 const WINDOW_MS = Number(values.window);
 const SAMPLES_PER_ROUND = 10;
 
+/** CPU seconds a process has used (user + system), from /proc; 0 where it cannot be read. */
+const cpuSeconds = (pid: number | undefined): number => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
@@ -57,6 +72,12 @@ interface RunResult {
     ratio: number;
     /** Variants marked and waiting, on average over the window. */
     waiting: number;
+    /** Shopify calls of the store in the window (every kind), and inventorySetQuantities among them. */
+    calls: number;
+    setCalls: number;
+    /** Mean ms Shopify took per call, and mean ms between an answer and the store's next request. */
+    shopifyMs: number;
+    gapMs: number;
   }[];
   total: number;
   totalCeiling: number;
@@ -66,11 +87,14 @@ interface RunResult {
   unseen: number;
   owners: number[];
   load: string;
+  /** CPU seconds per second of the window: hub processes, PostgreSQL backends, this process (emulator). */
+  cpu: { hubs: number; postgres: number; emulator: number };
   movementsPerSecond: number;
   postP50: number;
 }
 
-async function run(processes: number, round: number): Promise<RunResult> {
+async function run(processes: number, round: number, checkout?: string): Promise<RunResult> {
+  const bin = checkout === undefined ? undefined : join(checkout, "bin", "tillbridge.mjs");
   const stores: EmulatedStore[] = [];
   for (let s = 0; s < STORES; s++)
     stores.push(
@@ -92,10 +116,14 @@ async function run(processes: number, round: number): Promise<RunResult> {
     ENCRYPTION_KEY: Buffer.alloc(32, 5).toString("base64"),
     LOG_LEVEL: "error",
   };
-  const created = runCli(["api-key", "create", "--name", "bench", "--scope", "admin"], env);
+  const created = runCli(["api-key", "create", "--name", "bench", "--scope", "admin"], env, bin);
   if (created.status !== 0) throw new Error(created.stderr);
   const key = created.stdout.trim().split("\n").pop()!;
-  const hubs = await Promise.all(Array.from({ length: processes }, () => startHubProcess(env)));
+  const hubs = await Promise.all(
+    Array.from({ length: processes }, () =>
+      startHubProcess(env, { nodeFlags: hubNodeFlags(), ...(bin ? { bin } : {}) }),
+    ),
+  );
   let stopping = false;
   for (const h of hubs) {
     let tail = "";
@@ -199,6 +227,19 @@ async function run(processes: number, round: number): Promise<RunResult> {
     }, 50);
     for (const s of stores)
       emulator.control.setThrottlePressure({ shop: s.domain, clientId: s.clientId, available: 0 });
+    // CPU used in the window by the hubs, the database's backends and the emulator (this process).
+    const backends = async () =>
+      (
+        await sql<{
+          pid: number;
+        }>`select pid from pg_stat_activity where datname = current_database()`.execute(database.db)
+      ).rows.map((r) => r.pid);
+    const cpuNow = async () => ({
+      hubs: hubs.reduce((t, h) => t + cpuSeconds(h.child.pid), 0),
+      postgres: (await backends()).reduce((t, pid) => t + cpuSeconds(pid), 0),
+      emulator: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
+    });
+    const cpu0 = await cpuNow();
     const t0 = Date.now();
     // How much work each store had waiting, sampled each second (marked variants).
     const backlog = new Map<number, number[]>();
@@ -253,6 +294,7 @@ async function run(processes: number, round: number): Promise<RunResult> {
     streaming = false;
     await producer;
     const t1 = Date.now();
+    const cpu1 = await cpuNow();
     const load = (await import("node:os"))
       .loadavg()
       .map((l) => l.toFixed(1))
@@ -286,7 +328,23 @@ async function run(processes: number, round: number): Promise<RunResult> {
       const id = [...ids.entries()].find(([, d]) => d === s.domain)?.[0];
       const samples = (id === undefined ? undefined : backlog.get(id)) ?? [];
       const waiting = samples.length ? samples.reduce((t, x) => t + x, 0) / samples.length : 0;
+      // Where a store's time went: answering (Shopify) or between an answer and the next call (hub).
+      const inWindow = emulator.control
+        .apiCalls(s.domain)
+        .filter((c) => c.receivedAt !== undefined && c.receivedAt >= t0 && c.receivedAt <= t1)
+        .sort((x, y) => x.receivedAt! - y.receivedAt!);
+      let shopifyMs = 0;
+      let gapMs = 0;
+      for (const [i, c] of inWindow.entries()) {
+        shopifyMs += (c.answeredAt ?? c.receivedAt!) - c.receivedAt!;
+        const prev = inWindow[i - 1];
+        if (prev) gapMs += Math.max(0, c.receivedAt! - (prev.answeredAt ?? prev.receivedAt!));
+      }
       return {
+        calls: inWindow.length,
+        setCalls: inWindow.filter((c) => c.rootFields.includes("inventorySetQuantities")).length,
+        shopifyMs: inWindow.length ? shopifyMs / inWindow.length : 0,
+        gapMs: inWindow.length > 1 ? gapMs / (inWindow.length - 1) : 0,
         domain: s.domain,
         updates: n,
         rate: n / seconds,
@@ -334,6 +392,11 @@ async function run(processes: number, round: number): Promise<RunResult> {
       unseen: pending.length,
       owners: [...owners.values()].sort((x, y) => y - x),
       load,
+      cpu: {
+        hubs: (cpu1.hubs - cpu0.hubs) / seconds,
+        postgres: (cpu1.postgres - cpu0.postgres) / seconds,
+        emulator: (cpu1.emulator - cpu0.emulator) / seconds,
+      },
       movementsPerSecond: posted / seconds,
       postP50: pct(
         postTimes.sort((x, y) => x - y),
@@ -359,23 +422,37 @@ async function run(processes: number, round: number): Promise<RunResult> {
   }
 }
 
-const results: RunResult[] = [];
-for (const [i, n] of PROCESS_COUNTS.entries()) results.push(await run(n, i));
+const results: (RunResult & { label: string })[] = [];
+let round = 0;
+for (const n of PROCESS_COUNTS) {
+  if (values.baseline) results.push({ ...(await run(n, round++, values.baseline)), label: "baseline" });
+  results.push({ ...(await run(n, round++)), label: values.baseline ? "this checkout" : "" });
+}
 
 console.log(
   `fleet — ${STORES} stores (emulator Standard plan, 100 points/s each), ${SKU_COUNT} SKUs each, one location, PostgreSQL, coalescing window ${WINDOW_MS} ms, ${SECONDS} s measured`,
 );
 for (const r of results) {
   console.log(
-    `\n${r.processes} process(es): stores owned per process ${r.owners.join("/")}; load average at the end ${r.load}; receipts accepted ${r.movementsPerSecond.toFixed(0)}/s (a 500-receipt POST took ${r.postP50.toFixed(0)} ms at p50)`,
+    `\n${r.label ? `${r.label}, ` : ""}${r.processes} process(es): stores owned per process ${r.owners.join("/")}; load average at the end ${r.load}; receipts accepted ${r.movementsPerSecond.toFixed(0)}/s (a 500-receipt POST took ${r.postP50.toFixed(0)} ms at p50)`,
   );
   for (const s of r.perStore)
     console.log(
-      `  ${s.domain.padEnd(28)} ${s.rate.toFixed(0).padStart(6)} updates/s of ${s.ceiling.toFixed(0)} → ${s.ratio.toFixed(3)}  (${s.waiting.toFixed(0)} variants waiting on average)`,
+      `  ${s.domain.padEnd(28)} ${s.rate.toFixed(0).padStart(6)} updates/s of ${s.ceiling.toFixed(0)} → ${s.ratio.toFixed(3)}  (${s.waiting.toFixed(0)} variants waiting on average; ${s.calls} calls, ${s.setCalls} sets of ${s.setCalls ? (s.updates / s.setCalls).toFixed(0) : "-"} quantities, Shopify ${s.shopifyMs.toFixed(0)} ms a call, ${s.gapMs.toFixed(0)} ms between calls)`,
     );
   const worst = Math.min(...r.perStore.map((s) => s.ratio));
   console.log(
     `  total ${r.total.toFixed(0)} updates/s of ${r.totalCeiling.toFixed(0)} → ${(r.total / r.totalCeiling).toFixed(3)}; lowest store ${worst.toFixed(3)} (target ≥ 0.9 for every store with work)`,
+  );
+  // Every receipt changes one variant that every store links: a store cannot need more updates
+  // per second than receipts arrive (fewer where one SKU changes twice within a window).
+  const served = r.perStore.map((s) => s.rate / Math.min(s.ceiling, r.movementsPerSecond));
+  console.log(
+    `  against min(ceiling, demand = ${r.movementsPerSecond.toFixed(0)} receipts/s): total ${(served.reduce((t, x) => t + x, 0) / served.length).toFixed(3)}, lowest store ${Math.min(...served).toFixed(3)}`,
+  );
+  const perK = (cpu: number) => ((cpu / Math.max(1, r.total)) * 1000 * 1000).toFixed(0);
+  console.log(
+    `  CPU in the window: hub processes ${r.cpu.hubs.toFixed(2)} s/s (${perK(r.cpu.hubs)} ms per 1,000 updates, receipts' ingest included), PostgreSQL backends ${r.cpu.postgres.toFixed(2)} s/s (${perK(r.cpu.postgres)} ms per 1,000), emulator and bench ${r.cpu.emulator.toFixed(2)} s/s`,
   );
   console.log(
     `  receipt accepted → visible in Shopify: p50 ${r.p50.toFixed(0)} ms, p99 ${r.p99.toFixed(0)} ms over ${r.samples} samples (${r.unseen} never seen within 30 s)`,

@@ -12,6 +12,9 @@ import { type PushDeps, runPushCycle } from "./push/reconciler.ts";
 import { pushRoutes } from "./push/routes.ts";
 import { LEVEL_SUBSCRIPTIONS, LEVEL_TOPICS, processLevelInbox } from "./push/shopify-level-events.ts";
 
+/** How long one push pass goes on cycling while there is work. */
+const PUSH_PASS_MS = 2000;
+
 export function inventoryCapability(
   ctx: AppContext,
   options: {
@@ -47,8 +50,16 @@ export function inventoryCapability(
         flow: "inventory_push",
         everyMs: 0,
         run: async (store, transport) => {
-          const result = await runPushCycle(deps(transport), store, transport);
-          if (result.calls > 0) ctx.logger.debug({ store: store.domain, ...result }, "inventory push cycle");
+          // Cycles follow one another while they push, so a busy store does not wait for the
+          // worker's next tick between them (marks keep arriving while a cycle runs); bounded,
+          // so the store's other passes get their turn.
+          const until = ctx.clock.now() + PUSH_PASS_MS;
+          for (;;) {
+            const result = await runPushCycle(deps(transport), store, transport);
+            if (result.calls > 0)
+              ctx.logger.debug({ store: store.domain, ...result }, "inventory push cycle");
+            if (result.pushed === 0 || ctx.clock.now() >= until) return;
+          }
         },
       },
       ...(options.driftIntervalMs > 0

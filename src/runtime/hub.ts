@@ -33,6 +33,9 @@ import { type Capability, capabilityTopics, registerWithWorker } from "./capabil
 import { operatorJobHandlers, operatorJobsCapability } from "./operator-job-handlers.ts";
 import { Worker } from "./worker.ts";
 
+/** Shopify calls of one store in flight at once, at most (the bucket bounds them too). */
+const STORE_CALLS_IN_FLIGHT = 4;
+
 export interface Hub {
   readonly ctx: AppContext;
   readonly server: FastifyInstance;
@@ -101,6 +104,9 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     createTransport: (o) =>
       createAdminTransport({
         ...o,
+        // A store's calls overlap up to this many, within its budget: with one at a time, a
+        // call's latency (not the budget) bounded the push (src/shopify/admin-client.ts).
+        maxInFlight: STORE_CALLS_IN_FLIGHT,
         onDeprecated: (operation, reason) => syncHealth.onDeprecated(o.metricsLabel, operation, reason),
         onCall: (outcome, cost) => {
           ctx.metrics.shopifyCalls.inc({ store: o.metricsLabel, outcome });

@@ -21,8 +21,10 @@ export async function freePort(): Promise<number> {
 export function runCli(
   args: string[],
   env: Record<string, string>,
+  /** Another checkout's `bin/tillbridge.mjs` (a bench comparing with a baseline). */
+  bin: string = BIN,
 ): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
+  const r = spawnSync(process.execPath, [bin, ...args], {
     env: { ...process.env, ...env },
     encoding: "utf8",
     timeout: 60_000,
@@ -30,13 +32,21 @@ export function runCli(
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+export interface HubProcessOptions {
+  /** Node flags before the script (a bench's `npm start` flags, `--cpu-prof`). */
+  readonly nodeFlags?: readonly string[];
+  /** Another checkout's `bin/tillbridge.mjs` (a bench comparing with a baseline). */
+  readonly bin?: string;
+}
+
 export async function startHubProcess(
   env: Record<string, string>,
+  options: HubProcessOptions = {},
 ): Promise<{ child: ChildProcess; url: string }> {
   // The free port found may be taken by another process before the hub listens: try another.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startHubProcessOnce(env);
+      return await startHubProcessOnce(env, options);
     } catch (err) {
       if (attempt >= 3 || !String((err as Error).message).includes("EADDRINUSE")) throw err;
     }
@@ -45,9 +55,10 @@ export async function startHubProcess(
 
 async function startHubProcessOnce(
   env: Record<string, string>,
+  options: HubProcessOptions,
 ): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [BIN, "start"], {
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), options.bin ?? BIN, "start"], {
     env: { ...process.env, LOG_LEVEL: "warn", ...env, PORT: String(port) },
     stdio: ["ignore", "ignore", "pipe"],
   });

@@ -1,5 +1,5 @@
 /** The inventory push's tables: dirty marks, per-target sync state and the outbox of batches. */
-import { sql } from "kysely";
+import { type Expression, PostgresAdapter, type SqlBool, sql } from "kysely";
 import { yieldToEventLoop } from "../../core/clock.ts";
 import { chunks } from "../../db/batching.ts";
 import type { Db } from "../../db/database.ts";
@@ -9,6 +9,19 @@ import { loadStoreStockRules, sellableToStore } from "../store-safety.ts";
 import { type DirtyMark, itemRetryDelayMs, type SyncTarget } from "./planner.ts";
 import { itemLocationKey } from "./shopify-inventory.ts";
 import { desiredOnHand, inTransit, type ShippedLine } from "./stock-model.ts";
+
+/**
+ * PostgreSQL takes a list of ids as one array parameter (`= any($1)`): what it parses and plans,
+ * and what Kysely builds and the driver sends, no longer grows with the list, so the push reads
+ * and writes a cycle's variants in a few statements. SQLite keeps `IN (…)` lists in parts.
+ */
+const onPostgres = (db: Db) => db.getExecutor().adapter instanceof PostgresAdapter;
+
+function idIn(db: Db, column: string, ids: readonly number[]): Expression<SqlBool> {
+  return onPostgres(db)
+    ? sql<SqlBool>`${sql.ref(column)} = any(${[...ids]}::int8[])`
+    : sql<SqlBool>`${sql.ref(column)} in (${sql.join(ids)})`;
+}
 
 /**
  * Marks every store that links these variants as needing a push, inside the transaction that
@@ -130,6 +143,18 @@ export async function loadDirty(db: Db, storeId: number, limit: number): Promise
  * store per statement (2 s per 200 marks at 20,000 variants, blocking the event loop).
  */
 export async function clearDirty(db: Db, storeId: number, marks: readonly DirtyMark[]): Promise<void> {
+  if (marks.length === 0) return;
+  if (onPostgres(db)) {
+    // One statement: the (variant, generation) pairs as two arrays.
+    await db
+      .deleteFrom("push_dirty")
+      .where("store_id", "=", storeId)
+      .where(
+        sql<SqlBool>`(variant_id, generation) in (select * from unnest(${marks.map((m) => m.variantId)}::int8[], ${marks.map((m) => m.generation)}::int8[]))`,
+      )
+      .execute();
+    return;
+  }
   const byGeneration = new Map<number, number[]>();
   for (const m of marks) {
     const list = byGeneration.get(m.generation);
@@ -162,7 +187,8 @@ export async function loadTargets(
 ): Promise<SyncTarget[]> {
   const out: SyncTarget[] = [];
   // 250 variants a part: some 30 ms of SQLite at 5 locations (500 held the loop twice as long).
-  const parts = variantIds === "all" ? [null] : chunks(variantIds, 250);
+  // PostgreSQL reads the whole list in one snapshot (its statements do not hold the event loop).
+  const parts = variantIds === "all" ? [null] : onPostgres(db) ? [variantIds] : chunks(variantIds, 250);
   for (const [i, part] of parts.entries()) {
     // A variant's figures are read together in one short transaction per part (not one for the
     // whole list): on SQLite a transaction holds the one connection, so /healthz and the API
@@ -198,7 +224,7 @@ export async function loadTargets(
           ])
           .where("vl.store_id", "=", storeId)
           .groupBy(["vl.variant_id", "vl.inventory_item_gid", "sl.location_gid"]);
-        if (part) q = q.where("vl.variant_id", "in", part);
+        if (part) q = q.where(idIn(trx, "vl.variant_id", part));
         const rows = await q.execute();
         let syncQ = trx
           .selectFrom("inventory_sync")
@@ -212,7 +238,7 @@ export async function loadTargets(
             "error",
           ])
           .where("store_id", "=", storeId);
-        if (part) syncQ = syncQ.where("variant_id", "in", part);
+        if (part) syncQ = syncQ.where(idIn(trx, "variant_id", part));
         const sync = new Map(
           (await syncQ.execute()).map((r) => [itemLocationKey(r.inventory_item_gid, r.location_gid), r]),
         );
@@ -310,7 +336,7 @@ async function committedToStore(
     .select(["r.variant_id", "r.warehouse_id", (eb) => eb.fn.sum<number>("r.quantity").as("n")])
     .where("o.store_id", "=", storeId)
     .groupBy(["r.variant_id", "r.warehouse_id"]);
-  if (variantIds) rq = rq.where("r.variant_id", "in", variantIds);
+  if (variantIds) rq = rq.where(idIn(trx, "r.variant_id", variantIds));
   for (const r of await rq.execute()) add(r.variant_id, r.warehouse_id, Number(r.n));
 
   let tq = trx
@@ -332,7 +358,7 @@ async function committedToStore(
     ])
     .where("s.store_id", "=", storeId)
     .whereRef("l.quantity", ">", "l.fulfilled_quantity");
-  if (variantIds) tq = tq.where("l.variant_id", "in", variantIds);
+  if (variantIds) tq = tq.where(idIn(trx, "l.variant_id", variantIds));
   const lines = new Map<string, { variantId: number; warehouseId: number; line: ShippedLine }>();
   for (const r of await tq.execute()) {
     const k = `${r.order_id}|${r.shopify_line_gid}|${r.warehouse_id}`;
@@ -374,8 +400,21 @@ export async function recordSync(
     else groups.set(shape, [u]);
   }
   let statements = 0;
+  const postgres = onPostgres(db);
   for (const group of groups.values()) {
     const sample = group[0]!;
+    const update = {
+      pushed: sample.pushed !== undefined,
+      confirmed: sample.confirmed !== undefined,
+    };
+    // PostgreSQL: one statement per group, one array per column.
+    if (postgres) {
+      for (const part of chunks(group, 5000)) {
+        if (statements++ > 0) await yieldToEventLoop();
+        await upsertSyncRows(db, storeId, part, now, update);
+      }
+      continue;
+    }
     for (const part of chunks(group, 200)) {
       // A drift check's page is 5,000 levels: the event loop runs between its statements.
       if (statements++ > 0) await yieldToEventLoop();
@@ -404,6 +443,32 @@ export async function recordSync(
         .execute();
     }
   }
+}
+
+/** recordSync on PostgreSQL: `INSERT … SELECT FROM unnest(…)` of one group of updates. */
+async function upsertSyncRows(
+  db: Db,
+  storeId: number,
+  rows: readonly SyncUpdate[],
+  now: number,
+  update: { pushed: boolean; confirmed: boolean },
+): Promise<void> {
+  const sets = [
+    ...(update.pushed ? [sql`pushed = excluded.pushed`] : []),
+    ...(update.confirmed
+      ? [sql`confirmed = excluded.confirmed`, sql`confirmed_at = excluded.confirmed_at`]
+      : []),
+    sql`variant_id = excluded.variant_id`,
+  ];
+  await sql`insert into inventory_sync (store_id, inventory_item_gid, location_gid, variant_id, pushed, confirmed, confirmed_at)
+    select ${storeId}::int8, * from unnest(
+      ${rows.map((u) => u.inventoryItemGid)}::text[],
+      ${rows.map((u) => u.locationGid)}::text[],
+      ${rows.map((u) => u.variantId)}::int8[],
+      ${rows.map((u) => u.pushed ?? null)}::int8[],
+      ${rows.map((u) => u.confirmed ?? null)}::int8[],
+      ${rows.map((u) => (u.confirmed === undefined ? null : now))}::int8[])
+    on conflict (store_id, inventory_item_gid, location_gid) do update set ${sql.join(sets)}`.execute(db);
 }
 
 export type BatchPayload =
@@ -437,31 +502,37 @@ export interface PendingBatch {
   readonly attempts: number;
 }
 
-/** Writes the batch before it is sent, so a crash resends the same request with the same key. */
-export async function savePendingBatch(
+/**
+ * Writes a cycle's batches before they are sent (one statement), so a crash resends the same
+ * requests with the same keys.
+ */
+export async function savePendingBatches(
   db: Db,
   storeId: number,
-  key: string,
   mode: InventoryMode,
-  payload: BatchPayload,
+  batches: readonly { key: string; payload: BatchPayload }[],
   now: number,
-): Promise<PendingBatch> {
-  const row = await db
+): Promise<PendingBatch[]> {
+  if (batches.length === 0) return [];
+  const rows = await db
     .insertInto("push_batches")
-    .values({
-      store_id: storeId,
-      idempotency_key: key,
-      mode,
-      payload: JSON.stringify(payload),
-      status: "pending",
-      attempts: 0,
-      last_error: null,
-      created_at: now,
-      finished_at: null,
-    })
-    .returning("id")
-    .executeTakeFirstOrThrow();
-  return { id: row.id, key, mode, payload, attempts: 0 };
+    .values(
+      batches.map((b) => ({
+        store_id: storeId,
+        idempotency_key: b.key,
+        mode,
+        payload: JSON.stringify(b.payload),
+        status: "pending" as const,
+        attempts: 0,
+        last_error: null,
+        created_at: now,
+        finished_at: null,
+      })),
+    )
+    .returning(["id", "idempotency_key"])
+    .execute();
+  const idOf = new Map(rows.map((r) => [r.idempotency_key, r.id]));
+  return batches.map((b) => ({ id: idOf.get(b.key)!, key: b.key, mode, payload: b.payload, attempts: 0 }));
 }
 
 export async function loadPendingBatches(db: Db, storeId: number): Promise<PendingBatch[]> {

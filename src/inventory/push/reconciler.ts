@@ -29,7 +29,7 @@ import {
   type PendingBatch,
   recordSync,
   type SyncUpdate,
-  savePendingBatch,
+  savePendingBatches,
 } from "./push-store.ts";
 import {
   activateItem,
@@ -169,19 +169,35 @@ export async function runPushCycle(
       ...batchesOf(plan.sets).map((quantities): BatchPayload => ({ kind: "set", quantities })),
       ...batchesOf(plan.adjusts).map((changes): BatchPayload => ({ kind: "adjust", changes })),
     ];
-    for (const payload of payloads) {
-      // Fenced: the batch was planned from this owner's view of what Shopify has. A former owner
-      // (paused between planning and here while another worker took the store over and pushed the
-      // same change) must not leave it pending, or the new owner would resend it and Shopify would
-      // apply the change twice (delta mode).
-      const batch = await deps.db.transaction().execute(async (trx) => {
-        await deps.fence?.(trx);
-        return savePendingBatch(trx, store.id, `tillbridge-${randomUUID()}`, store.mode, payload, deps.now());
-      });
-      const r = await sendBatch(deps, store, transport, batch, log, failing);
-      calls++;
-      if (r === "retry-later")
-        return { pushed, calls, staleCorrected, nextAt: deps.now() + 1000, remaining: true };
+    // Fenced: the batches were planned from this owner's view of what Shopify has. A former owner
+    // (paused between planning and here while another worker took the store over and pushed the
+    // same change) must not leave them pending, or the new owner would resend them and Shopify
+    // would apply the change twice (delta mode). All of the round's batches in one statement.
+    const batches = await deps.db.transaction().execute(async (trx) => {
+      await deps.fence?.(trx);
+      return savePendingBatches(
+        trx,
+        store.id,
+        store.mode,
+        payloads.map((payload) => ({ key: `tillbridge-${randomUUID()}`, payload })),
+        deps.now(),
+      );
+    });
+    // Sent together: the transport keeps as many in flight as it allows, within the budget
+    // (their items are distinct, so their outcomes are independent). Each is recorded as it ends.
+    const outcomes = await Promise.allSettled(
+      batches.map((batch) => sendBatch(deps, store, transport, batch, log, failing)),
+    );
+    calls += batches.length;
+    let retryLater = false;
+    for (const o of outcomes) {
+      // A lost lease or a database error ends the cycle once every call has ended.
+      if (o.status === "rejected") throw o.reason;
+      const r = o.value;
+      if (r === "retry-later") {
+        retryLater = true;
+        continue;
+      }
       if (r.kind === "applied") pushed += r.count;
       if (r.kind === "stale") {
         again = true;
@@ -191,6 +207,7 @@ export async function runPushCycle(
       // the rest of the batch goes out at once.
       if (r.kind === "rejected") again = true;
     }
+    if (retryLater) return { pushed, calls, staleCorrected, nextAt: deps.now() + 1000, remaining: true };
     if (!again) {
       // A refused item that needs nothing any more (the hub's value changed back) is no longer failing.
       const resolved = targets.filter(
