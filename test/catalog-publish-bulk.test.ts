@@ -206,6 +206,79 @@ describe.each(DIALECTS)("catalog publish bulk path on %s", (dialect) => {
     expect(pending).toEqual([]);
   });
 
+  it("a rule change touching every product: one bulk read, one bulk productSet; the merchant's variant and metafield survive", async () => {
+    const p1 = (await readCurrentProduct(transport, { key: "bulk-1" }))!;
+    emulator.control.productSet(store.domain, {
+      identifier: { id: p1.id },
+      input: {
+        variants: [
+          ...p1.variants.map((v) => ({
+            id: v.id,
+            optionValues: v.selectedOptions.map((o) => ({ optionName: o.name, name: o.value })),
+          })),
+          { sku: "MERCHANT-XL", price: "25.00", optionValues: [{ optionName: "Size", name: "XL" }] },
+        ],
+        metafields: [{ namespace: "merchant", key: "note", type: "single_line_text_field", value: "mine" }],
+      },
+    });
+    const before = {
+      set: roots("productSet"),
+      bulk: roots("bulkOperationRunMutation"),
+      read: roots("bulkOperationRunQuery"),
+    };
+    const res = await hub.server.inject({
+      method: "PUT",
+      url: `/api/v1/stores/${store.domain}/catalog-publish/settings`,
+      headers: hub.auth,
+      payload: { salesChannels: ["Online Store", "Point of Sale"], titleTemplate: "{title} (hub)" },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    await converge();
+    expect(roots("productSet")).toBe(before.set);
+    expect(roots("bulkOperationRunQuery")).toBe(before.read + 1);
+    expect(roots("bulkOperationRunMutation")).toBe(before.bulk + 1);
+    expect(titled("Bulk product")).toBe(8);
+    for (const i of [0, 1, 7])
+      expect((await readCurrentProduct(transport, { key: `bulk-${i}` }))!.title).toBe(
+        `Bulk product ${i} (hub)`,
+      );
+    const after = (await readCurrentProduct(transport, { key: "bulk-1" }))!;
+    expect(after.id).toBe(p1.id);
+    expect(after.variants.map((v) => v.sku)).toEqual(["BULK1-S", "BULK1-M", "MERCHANT-XL"]);
+    expect(after.metafields.map((m) => `${m.namespace}.${m.key}`).sort()).toContain("merchant.note");
+    const runs = await hub.server.inject({
+      method: "GET",
+      url: `/api/v1/stores/${store.domain}/catalog-publish/bulk-runs`,
+      headers: hub.auth,
+    });
+    expect(
+      runs
+        .json()
+        .items.slice(0, 2)
+        .map((r: { phase: string; status: string; products: number }) => [r.phase, r.status, r.products]),
+    ).toEqual([
+      ["products", "done", 8],
+      ["read", "done", 8],
+    ]);
+    const pending = await publishDb(hub.ctx.database.db)
+      .selectFrom("catalog_publish_state")
+      .select("product_id")
+      .where("store_id", "=", storeId)
+      .where("status", "<>", "done")
+      .execute();
+    expect(pending).toEqual([]);
+    // Put the rule back (again in bulk) for the next tests.
+    const back = await hub.server.inject({
+      method: "PUT",
+      url: `/api/v1/stores/${store.domain}/catalog-publish/settings`,
+      headers: hub.auth,
+      payload: { salesChannels: ["Online Store", "Point of Sale"] },
+    });
+    expect(back.statusCode, back.body).toBe(200);
+    await converge();
+    expect((await readCurrentProduct(transport, { key: "bulk-1" }))!.title).toBe("Bulk product 1");
+  });
+
   it("a crash before the operation's id was recorded publishes again without a second product", async () => {
     await put(Array.from({ length: 6 }, (_, i) => product(20 + i)));
     // The first cycle starts the bulk operation; the crash loses its id.

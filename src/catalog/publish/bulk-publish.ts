@@ -9,6 +9,13 @@
  * to the next day by the daily variant limit. Sales channels follow in a second bulk mutation
  * (`publishablePublish`). Small changes keep the synchronous path under the store's throttle.
  *
+ * A change that touches many products the store already has (a rule change: the title template,
+ * a field switched on) goes the same way in two steps: one bulk query reads the store's products
+ * (`CATALOG_BULK_QUERY`, grouped), each due product's productSet is planned against what Shopify
+ * holds (the merchant's variants and metafields kept, as on the synchronous path), and the lines
+ * run as one bulk mutation. A product whose images would be sent goes the synchronous way (the
+ * bulk read sees images only, and productSet's file list would drop the merchant's other media).
+ *
  * Non-blocking: each reconciler cycle looks at the running operation once; while it runs, the
  * store's publish waits (no product is sent twice at once). The operation's id is recorded
  * (`catalog_publish_bulk`) before the cycle returns, so a restarted worker resumes it.
@@ -16,12 +23,19 @@
 import { sql } from "kysely";
 import type { Db } from "../../db/database.ts";
 import { startBulkMutation, uploadBulkVariables } from "../../shopify/bulk-mutation.ts";
-import { BULK_OPERATION_STATUS, type BulkOperationStatus, readJsonl } from "../../shopify/bulk-query.ts";
+import {
+  BULK_OPERATION_STATUS,
+  type BulkOperationStatus,
+  RUN_BULK_QUERY,
+  readJsonl,
+} from "../../shopify/bulk-query.ts";
 import { graphql } from "../../shopify/graphql.ts";
 import type { AdminTransport } from "../../shopify/transport.ts";
 import { logActivity } from "../../shops/activity.ts";
 import { getProduct } from "../products-store.ts";
+import { CATALOG_BULK_QUERY, ProductAssembler, type ShopifyCatalogProduct } from "../shopify-catalog.ts";
 import {
+  type CurrentProduct,
   type DesiredProduct,
   desiredProduct,
   imagesHash,
@@ -85,6 +99,15 @@ interface ProductLine {
   readonly hasFiles: boolean;
   readonly skus: readonly string[];
   readonly metafieldKeys: readonly string[];
+  /** An update: what the hub owned before that this publish does not replace. */
+  readonly previous?: Pick<Owned, "media" | "imagesHash" | "channels">;
+}
+
+/** A product the store has, due for a whole publish: read first (phase "read"). */
+interface ReadLine {
+  readonly productId: number;
+  readonly key: string;
+  readonly gid: string;
 }
 
 interface ChannelLine {
@@ -113,6 +136,11 @@ type Lines =
   | {
       readonly phase: "prices";
       readonly items: readonly PriceLine[];
+      readonly channels: readonly string[];
+    }
+  | {
+      readonly phase: "read";
+      readonly items: readonly ReadLine[];
       readonly channels: readonly string[];
     };
 
@@ -144,7 +172,12 @@ export interface BulkAdvance {
 }
 
 const DAILY_LIMIT = /daily variant creation limit/i;
-const PHASE = { products: "publish", channels: "channel publish", prices: "price update" } as const;
+const PHASE = {
+  products: "publish",
+  channels: "channel publish",
+  prices: "price update",
+  read: "read of the store's products",
+} as const;
 const nextUtcDay = (now: number) => (Math.floor(now / 86_400_000) + 1) * 86_400_000;
 /** After a bulk mutation failed, the synchronous path takes over for this long. */
 const BULK_PAUSE_AFTER_FAILURE_MS = 15 * 60_000;
@@ -191,6 +224,210 @@ async function newProducts(db: Db, storeId: number, now: number, limit: number) 
   return rows.map((r) => ({ productId: Number(r.product_id), key: r.key }));
 }
 
+/**
+ * Products the store has that are due for a whole publish (their content or the store's rules
+ * changed since Shopify confirmed them), not price-only.
+ */
+async function changedProducts(db: Db, storeId: number, now: number, limit: number): Promise<ReadLine[]> {
+  const rows = await publishDb(db)
+    .selectFrom("catalog_publish_state as s")
+    .innerJoin("products as p", "p.id", "s.product_id")
+    .select(["s.product_id", "p.key", "s.shopify_product_gid"])
+    .where("s.store_id", "=", storeId)
+    .where("s.status", "=", "pending")
+    .where("s.next_attempt_at", "<=", now)
+    .where("s.shopify_product_gid", "is not", null)
+    .where((eb) =>
+      eb.or([eb("s.confirmed_hash", "is", null), eb("s.confirmed_hash", "<>", eb.ref("s.desired_hash"))]),
+    )
+    .orderBy("s.product_id")
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ productId: Number(r.product_id), key: r.key, gid: r.shopify_product_gid! }));
+}
+
+/** Starts the bulk read of the store's products; the publish waits for it like for a mutation. */
+async function startRead(
+  deps: BulkDeps,
+  store: { id: number; domain: string },
+  transport: AdminTransport,
+  items: readonly ReadLine[],
+): Promise<BulkAdvance> {
+  const idle = { busy: false, published: 0, refused: 0, deferred: 0 };
+  const lines: Lines = { phase: "read", items, channels: [] };
+  const inserted = await bulkDb(deps.db)
+    .insertInto("catalog_publish_bulk")
+    .values({
+      store_id: store.id,
+      operation_gid: null,
+      status: "starting",
+      lines: JSON.stringify(lines),
+      error: null,
+      started_at: deps.now(),
+      finished_at: null,
+    })
+    .returning("id")
+    .executeTakeFirstOrThrow();
+  const id = Number(inserted.id);
+  const r = await transport.graphql<{
+    bulkOperationRunQuery: {
+      bulkOperation: { id: string } | null;
+      userErrors: { message: string; code: string | null }[];
+    };
+  }>(RUN_BULK_QUERY, { query: CATALOG_BULK_QUERY, groupObjects: true });
+  const op = r.data.bulkOperationRunQuery;
+  if (!op.bulkOperation) {
+    // Another bulk operation of the app runs (an import, a link): the synchronous path goes on.
+    await setRow(deps.db, id, {
+      status: "abandoned",
+      error: `Shopify refused the bulk read: ${op.userErrors.map((e) => e.message).join("; ")}`,
+      finished_at: deps.now(),
+    });
+    return idle;
+  }
+  await deps.db.transaction().execute(async (trx) => {
+    await transport.fence?.(trx);
+    await setRow(trx, id, { status: "running", operation_gid: op.bulkOperation!.id });
+  });
+  return { ...idle, busy: true };
+}
+
+/** What the synchronous path reads of a product, from the bulk read's reassembled product. */
+function currentOf(p: ShopifyCatalogProduct): CurrentProduct {
+  return {
+    id: p.id,
+    title: p.title,
+    descriptionHtml: p.descriptionHtml,
+    vendor: p.vendor,
+    productType: p.productType,
+    tags: p.tags,
+    status: p.status,
+    category: p.category?.id ?? null,
+    seo: p.seo,
+    variants: p.variants.map((v) => ({
+      id: v.id,
+      sku: v.sku || null,
+      barcode: v.barcode,
+      price: v.price,
+      compareAtPrice: v.compareAtPrice,
+      taxable: v.taxable,
+      selectedOptions: v.selectedOptions,
+      inventoryItemId: v.inventoryItem.id,
+      cost: v.inventoryItem.unitCost ? Number(v.inventoryItem.unitCost.amount).toFixed(2) : null,
+    })),
+    media: p.images.map((m) => ({ id: m.id, url: m.url, alt: m.alt })),
+    metafields: p.metafields,
+  };
+}
+
+/**
+ * The bulk read ended: each due product's productSet is planned against Shopify's copy and the
+ * lines start as one bulk mutation. Products whose images would be sent, and products Shopify no
+ * longer has, stay due for the synchronous path.
+ */
+async function startUpdates(
+  deps: BulkDeps,
+  store: { id: number; domain: string },
+  transport: AdminTransport,
+  rules: StoreRules,
+  read: Extract<Lines, { phase: "read" }>,
+  url: string | null,
+): Promise<BulkAdvance> {
+  const idle = { busy: false, published: 0, refused: 0, deferred: 0 };
+  if (!url) return idle;
+  const byGid = new Map(read.items.map((i) => [i.gid, i]));
+  const items: ProductLine[] = [];
+  const variables: unknown[] = [];
+  let refused = 0;
+  let needChannels = false;
+  const plan = async (shopify: ShopifyCatalogProduct) => {
+    const line = byGid.get(shopify.id);
+    if (!line) return;
+    const state = await publishDb(deps.db)
+      .selectFrom("catalog_publish_state")
+      .select(["owned", "status"])
+      .where("store_id", "=", store.id)
+      .where("product_id", "=", line.productId)
+      .executeTakeFirst();
+    if (state?.status !== "pending") return;
+    const owned = state.owned ? (JSON.parse(state.owned) as Owned) : NO_OWNED;
+    const d = desiredProduct(await getProduct(deps.db, line.key), rules.rules);
+    if (!d.ok) {
+      await recordRefused(
+        deps.db,
+        store.id,
+        line.productId,
+        { key: line.key, ...d.refusal },
+        deps.now(),
+        transport.fence,
+      );
+      refused++;
+      return;
+    }
+    const p = productSetPlan(d.product, currentOf(shopify), owned, rules.rules);
+    if (!p.ok) {
+      await recordRefused(
+        deps.db,
+        store.id,
+        line.productId,
+        { key: line.key, ...p.refusal },
+        deps.now(),
+        transport.fence,
+      );
+      refused++;
+      return;
+    }
+    if (p.input.files) return; // images to send: the synchronous path (see the head comment)
+    const wanted = rules.rules.salesChannels;
+    if (wanted.length > 0 && JSON.stringify(owned.channels ?? []) !== JSON.stringify(wanted))
+      needChannels = true;
+    items.push({
+      productId: line.productId,
+      key: line.key,
+      hash: d.hash,
+      priceHash: d.priceHash,
+      imagesHash: imagesHash(d.product.images),
+      hasFiles: false,
+      skus: d.product.variants.map((v) => v.sku),
+      metafieldKeys: [
+        ...new Set([
+          ...(rules.rules.fields.metafields === "always" ? [] : owned.metafields),
+          ...p.metafieldKeys,
+        ]),
+      ],
+      previous: {
+        media: owned.media,
+        ...(owned.imagesHash ? { imagesHash: owned.imagesHash } : {}),
+        ...(owned.channels ? { channels: owned.channels } : {}),
+      },
+    });
+    variables.push({ identifier: p.identifier, input: p.input });
+  };
+  const assembler = new ProductAssembler();
+  for await (const row of readJsonl(url, transport.store, deps.fetch)) {
+    const done = assembler.push(row as Record<string, unknown>);
+    if (done) await plan(done);
+  }
+  const last = assembler.finish();
+  if (last) await plan(last);
+  if (items.length === 0) return { ...idle, refused };
+  let publicationIds: string[] = [];
+  if (needChannels) {
+    const known = await readPublications(transport);
+    // An unknown channel: the synchronous path refuses each product with the reason.
+    if (rules.rules.salesChannels.some((c) => !known.has(c))) return { ...idle, refused };
+    publicationIds = rules.rules.salesChannels.map((c) => known.get(c)!);
+  }
+  const started = await start(
+    deps,
+    store,
+    transport,
+    { phase: "products", items, channels: publicationIds },
+    variables,
+  );
+  return { ...idle, busy: started, refused };
+}
+
 async function operationStatus(transport: AdminTransport, id: string) {
   const r = await transport.graphql<{
     bulkOperation: { status: BulkOperationStatus; errorCode: string | null; url: string | null } | null;
@@ -235,6 +472,17 @@ export async function advanceBulkPublish(
         deps.now(),
       );
       return idle;
+    }
+    if (lines.phase === "read") {
+      const next = await startUpdates(deps, store, transport, rules, lines, op.url);
+      // Nothing went in bulk (images to send, an unknown channel): the synchronous path takes
+      // these products, and the pause after a failed run keeps them from being read again at once.
+      await setRow(deps.db, Number(open.id), {
+        status: next.busy ? "done" : "failed",
+        error: next.busy ? null : "no product could go in bulk; they are published one by one",
+        finished_at: deps.now(),
+      });
+      return next;
     }
     const outcome =
       lines.phase === "products"
@@ -285,7 +533,11 @@ export async function advanceBulkPublish(
     .executeTakeFirst();
   if (recentFailure) return idle;
   const candidates = await newProducts(deps.db, store.id, deps.now(), BULK_PUBLISH.maxLines);
-  if (candidates.length < BULK_PUBLISH.threshold) return startPriceBulk(deps, store, transport, rules);
+  if (candidates.length < BULK_PUBLISH.threshold) {
+    const changed = await changedProducts(deps.db, store.id, deps.now(), BULK_PUBLISH.maxLines);
+    if (changed.length >= BULK_PUBLISH.threshold) return startRead(deps, store, transport, changed);
+    return startPriceBulk(deps, store, transport, rules);
+  }
   // Unknown sales channels: the synchronous path refuses each product with the reason.
   const channels = rules.rules.salesChannels;
   let publicationIds: string[] = [];
@@ -370,6 +622,7 @@ async function start(
     .executeTakeFirstOrThrow();
   const id = Number(inserted.id);
   const key = await uploadBulkVariables(transport, variables, deps.fetch);
+  if (lines.phase === "read") throw new Error("a read is a bulk query (startRead)");
   const mutation =
     lines.phase === "products"
       ? BULK_PRODUCT_SET
@@ -537,9 +790,13 @@ async function recordProductResults(
           return v ? [[sku, { id: v.id, item: v.inventoryItem.id }]] : [];
         }),
       ),
-      media: line.hasFiles ? p.media.nodes.map((m) => m.id) : [],
-      ...(line.hasFiles ? { imagesHash: line.imagesHash } : {}),
-      channels: [],
+      media: line.hasFiles ? p.media.nodes.map((m) => m.id) : [...(line.previous?.media ?? [])],
+      ...(line.hasFiles
+        ? { imagesHash: line.imagesHash }
+        : line.previous?.imagesHash
+          ? { imagesHash: line.previous.imagesHash }
+          : {}),
+      channels: [...(line.previous?.channels ?? [])],
       metafields: [...line.metafieldKeys],
     };
     // With sales channels to publish to, the product stays due until the channel publish

@@ -485,7 +485,7 @@ function States({ domain, canRetry }: { domain: string; canRetry: boolean }) {
 
 interface BulkRun {
   id: number;
-  phase: "products" | "channels" | "prices";
+  phase: "products" | "channels" | "prices" | "read";
   status: "starting" | "running" | "done" | "failed" | "abandoned";
   operationId: string | null;
   products: number;
@@ -495,9 +495,10 @@ interface BulkRun {
 }
 
 const PHASES: Record<BulkRun["phase"], string> = {
-  products: "New products",
+  products: "Products",
   channels: "Sales channels",
   prices: "Prices",
+  read: "Reading the store's products (changed products)",
 };
 
 /** Large publishes run as Shopify bulk operations: the latest ones with their outcome. */
