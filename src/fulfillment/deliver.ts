@@ -38,9 +38,13 @@ export const PARKED_RECHECK_MS = 10 * 60_000;
 export const SHIPMENT_CLAIM_MS = 10 * 60_000;
 const claimOwner = `shipments:${process.pid}`;
 
-/** 5 fulfillment orders × 50 lines stays near 530 cost points, well under the 1,000 ceiling. */
-export const ORDER_FULFILLMENT_ORDERS_QUERY = graphql`
-  query TillbridgeOrderFulfillmentOrders($id: ID!) {
+/**
+ * What matching a shipment needs (SKUs, up to 50 lines); fulfillment-orders.ts reads the feed's
+ * view (delivery method, holds) with its own, cheaper query. 5 fulfillment orders × 50 lines
+ * stays near 530 cost points, well under the 1,000 ceiling.
+ */
+export const SHIPMENT_FULFILLMENT_ORDERS_QUERY = graphql`
+  query TillbridgeShipmentFulfillmentOrders($id: ID!) {
     order(id: $id) {
       id
       fulfillmentOrders(first: 5) {
@@ -496,7 +500,7 @@ async function readShipmentFulfillmentOrders(
   orderGid: string,
 ): Promise<FulfillmentOrderNode[] | null> {
   const { data } = await transport.graphql<FulfillmentOrdersData>(
-    ORDER_FULFILLMENT_ORDERS_QUERY,
+    SHIPMENT_FULFILLMENT_ORDERS_QUERY,
     { id: orderGid },
     { estimatedCost: 530 },
   );
