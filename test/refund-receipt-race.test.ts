@@ -84,10 +84,10 @@ describe.each(DIALECTS)("a refund with restock and a return receipt of the same 
         .where("m.type", "=", "return")
         .execute()
     ).map((m) => ({ id: m.external_id.split(":")[0], warehouse: m.code, quantity: Number(m.quantity) }));
-  /** One unit shipped from W1 through the hub and fulfilled in Shopify. */
-  const shippedOrder = async (w: OpsWorld) => {
+  /** `quantity` units (one unless said) shipped from W1 through the hub and fulfilled in Shopify. */
+  const shippedOrder = async (w: OpsWorld, quantity = 1) => {
     const placed = emulator.control.placeOrder(w.store.domain, {
-      lineItems: [{ sku: w.store.variants[0]!.sku, quantity: 1 }],
+      lineItems: [{ sku: w.store.variants[0]!.sku, quantity }],
       locationId: w.locations[0]!.id,
     });
     await w.settleAll();
@@ -95,11 +95,11 @@ describe.each(DIALECTS)("a refund with restock and a return receipt of the same 
       id: `rr-ship-${w.store.domain}`,
       orderId: await w.orderId(placed.id),
       warehouse: "W1",
-      lines: [{ sku: w.store.variants[0]!.sku, quantity: 1 }],
+      lines: [{ sku: w.store.variants[0]!.sku, quantity }],
     });
     expect(s.status, JSON.stringify(s.body)).toBe(201);
     await w.settleAll();
-    expect(await onHand(w)).toBe(9);
+    expect(await onHand(w)).toBe(10 - quantity);
     return placed;
   };
   const requestReturn = (w: OpsWorld, placed: { id: string; lineItems: { id: string }[] }) => {
@@ -197,21 +197,7 @@ describe.each(DIALECTS)("a refund with restock and a return receipt of the same 
 
   /** Two units shipped from W1; one returned; the merchant refunds that return with restock. */
   const twoShippedOneReturned = async (w: OpsWorld) => {
-    const sku = w.store.variants[0]!.sku;
-    const placed = emulator.control.placeOrder(w.store.domain, {
-      lineItems: [{ sku, quantity: 2 }],
-      locationId: w.locations[0]!.id,
-    });
-    await w.settleAll();
-    const s = await w.call("POST", "/api/v1/shipments", {
-      id: `rr-ship2-${w.store.domain}`,
-      orderId: await w.orderId(placed.id),
-      warehouse: "W1",
-      lines: [{ sku, quantity: 2 }],
-    });
-    expect(s.status, JSON.stringify(s.body)).toBe(201);
-    await w.settleAll();
-    expect(await onHand(w)).toBe(8);
+    const placed = await shippedOrder(w, 2);
     const returnGid = requestReturn(w, placed);
     const refundReturn = () =>
       emulator.control.createRefund(w.store.domain, placed.id, {
