@@ -40,6 +40,8 @@ export function inventoryCapability(
       {
         name: "inventory:level-inbox",
         everyMs: 1000,
+        // Claimed deliveries: every process drains them.
+        everyProcess: true,
         run: async () => void (await processLevelInbox(ctx)),
       },
     ],

@@ -10,7 +10,8 @@ import { z } from "zod";
 import { yieldToEventLoop } from "../../core/clock.ts";
 import type { AppContext } from "../../core/context.ts";
 import { chunks } from "../../db/batching.ts";
-import type { InboxRunResult } from "../../orders/inbox.ts";
+import { claimDue, settleFailed } from "../../jobs/queue.ts";
+import { INBOX_QUEUE, type InboxRunResult } from "../../orders/inbox.ts";
 import { loadTargets, markStoreDirtyFor } from "./push-store.ts";
 import { itemLocationKey } from "./shopify-inventory.ts";
 import { expectedAvailable } from "./stock-model.ts";
@@ -131,19 +132,23 @@ export async function processLevelInbox(ctx: AppContext, limit = 5000): Promise<
   return total;
 }
 
+/** Claims of this process's level-event drains (src/jobs/queue.ts). */
+const levelOwner = `levels:${process.pid}`;
+
 async function levelInboxBatch(ctx: AppContext, limit: number): Promise<InboxRunResult> {
   const db = ctx.database.db;
   const now = ctx.clock.now();
-  const rows = await db
-    .selectFrom("webhook_inbox")
-    .select(["id", "shop", "body"])
-    .where("status", "in", ["pending", "failed"])
-    .where("next_attempt_at", "<=", now)
-    .where("topic", "in", [...LEVEL_TOPICS])
-    .orderBy("id")
-    .limit(limit)
-    .execute();
+  // Claimed like the order inbox (FOR UPDATE SKIP LOCKED on PostgreSQL), so every process may
+  // drain level events at once and no two apply the same delivery.
+  const claim = await claimDue(ctx.database, INBOX_QUEUE, {
+    owner: levelOwner,
+    now,
+    limit,
+    narrow: (query) => query.where("q.topic", "in", [...LEVEL_TOPICS]),
+  });
+  const rows = claim.items;
   if (rows.length === 0) return { processed: 0, failed: 0, dead: 0 };
+  const byId = new Map(rows.map((r) => [r.id, r]));
   const byShop = new Map<string, { id: number; event: LevelEvent }[]>();
   const dead: { id: number; reason: string }[] = [];
   for (const r of rows) {
@@ -174,34 +179,35 @@ async function levelInboxBatch(ctx: AppContext, limit: number): Promise<InboxRun
         store.id,
         list.map((l) => l.event),
       );
+      // Done only while the claim is still this drain's (applying an event again is harmless:
+      // it only asks for a read).
       for (const part of chunks(list, 500)) {
         await yieldToEventLoop();
         await db
           .updateTable("webhook_inbox")
-          .set({ status: "done", processed_at: ctx.clock.now(), last_error: null })
+          .set({ status: "done", processed_at: ctx.clock.now(), last_error: null, claimed_by: null })
           .where(
             "id",
             "in",
             part.map((l) => l.id),
           )
+          .where("claimed_by", "=", claim.token)
           .execute();
       }
       processed += list.length;
     } catch (err) {
-      // The events stay pending and are tried again on the next run; nothing was half-applied.
+      // Nothing was half-applied: the events are tried again after the inbox's backoff.
       failed += list.length;
       ctx.logger.warn(
         { shop, events: list.length, err: (err as Error).message },
         "inventory level events not applied",
       );
+      for (const l of list)
+        await settleFailed(db, INBOX_QUEUE, byId.get(l.id)!, claim.token, (err as Error).message, now);
     }
     await yieldToEventLoop();
   }
   for (const d of dead)
-    await db
-      .updateTable("webhook_inbox")
-      .set({ status: "dead", attempts: 1, last_error: d.reason.slice(0, 500) })
-      .where("id", "=", d.id)
-      .execute();
+    await settleFailed(db, INBOX_QUEUE, byId.get(d.id)!, claim.token, d.reason, now, { permanent: true });
   return { processed, failed, dead: dead.length };
 }
