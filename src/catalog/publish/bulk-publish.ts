@@ -36,14 +36,25 @@ import { getProduct } from "../products-store.ts";
 import { CATALOG_BULK_QUERY, ProductAssembler, type ShopifyCatalogProduct } from "../shopify-catalog.ts";
 import {
   type CurrentProduct,
+  type DesiredOutcome,
   type DesiredProduct,
   desiredProduct,
   imagesHash,
   NO_OWNED,
   type Owned,
+  type ProductSetPlan,
   productSetPlan,
 } from "./desired.ts";
-import { publishDb, recordConfirmed, recordRefused, recordRetry, type StoreRules } from "./publish-store.ts";
+import {
+  DAILY_VARIANT_LIMIT,
+  deferToNextDay,
+  publishDb,
+  recordConfirmed,
+  recordRefused,
+  recordRetry,
+  type StoreRules,
+  userErrorsRefusal,
+} from "./publish-store.ts";
 import type { PublishRules } from "./rules.ts";
 import { PRICE_UPDATE, readPublications, type ShopifyUserError } from "./shopify-publish.ts";
 
@@ -122,27 +133,17 @@ interface PriceLine {
   readonly priceHash: string;
 }
 
+/** What one run holds: its phase, a line per product (in the file's order), the publications. */
+type Run<P extends string, L> = {
+  readonly phase: P;
+  readonly items: readonly L[];
+  readonly channels: readonly string[];
+};
 type Lines =
-  | {
-      readonly phase: "products";
-      readonly items: readonly ProductLine[];
-      readonly channels: readonly string[];
-    }
-  | {
-      readonly phase: "channels";
-      readonly items: readonly ChannelLine[];
-      readonly channels: readonly string[];
-    }
-  | {
-      readonly phase: "prices";
-      readonly items: readonly PriceLine[];
-      readonly channels: readonly string[];
-    }
-  | {
-      readonly phase: "read";
-      readonly items: readonly ReadLine[];
-      readonly channels: readonly string[];
-    };
+  | Run<"products", ProductLine>
+  | Run<"channels", ChannelLine>
+  | Run<"prices", PriceLine>
+  | Run<"read", ReadLine>;
 
 type BulkRow = {
   id: number;
@@ -171,14 +172,12 @@ export interface BulkAdvance {
   readonly deferred: number;
 }
 
-const DAILY_LIMIT = /daily variant creation limit/i;
 const PHASE = {
   products: "publish",
   channels: "channel publish",
   prices: "price update",
   read: "read of the store's products",
 } as const;
-const nextUtcDay = (now: number) => (Math.floor(now / 86_400_000) + 1) * 86_400_000;
 /** After a bulk mutation failed, the synchronous path takes over for this long. */
 const BULK_PAUSE_AFTER_FAILURE_MS = 15 * 60_000;
 
@@ -224,6 +223,56 @@ async function newProducts(db: Db, storeId: number, now: number, limit: number) 
   return rows.map((r) => ({ productId: Number(r.product_id), key: r.key }));
 }
 
+type Planned = { d: Extract<DesiredOutcome, { ok: true }>; plan: Extract<ProductSetPlan, { ok: true }> };
+
+/**
+ * The product's desired state and productSet plan against Shopify's copy (null: a new product);
+ * a refusal (the store's rules, or the plan) is recorded for the product and gives null.
+ */
+async function planned(
+  deps: BulkDeps,
+  store: { id: number },
+  transport: AdminTransport,
+  rules: StoreRules,
+  line: { productId: number; key: string },
+  current: CurrentProduct | null,
+  owned: Owned,
+): Promise<Planned | null> {
+  const d = desiredProduct(await getProduct(deps.db, line.key), rules.rules);
+  const plan = d.ok ? productSetPlan(d.product, current, owned, rules.rules) : null;
+  const refusal = !d.ok ? d.refusal : plan && !plan.ok ? plan.refusal : null;
+  if (refusal || !d.ok || !plan?.ok) {
+    await recordRefused(
+      deps.db,
+      store.id,
+      line.productId,
+      { key: line.key, ...refusal },
+      deps.now(),
+      transport.fence,
+    );
+    return null;
+  }
+  return { d, plan };
+}
+
+/** A run's row, before Shopify is asked (a crash after the ask finds it "starting"). */
+async function insertRun(deps: BulkDeps, storeId: number, lines: Lines): Promise<number> {
+  const inserted = await bulkDb(deps.db)
+    .insertInto("catalog_publish_bulk")
+    .values({
+      store_id: storeId,
+      operation_gid: null,
+      status: "starting",
+      lines: JSON.stringify(lines),
+      error: null,
+      started_at: deps.now(),
+      finished_at: null,
+    })
+    .returning("id")
+    .executeTakeFirstOrThrow();
+  return Number(inserted.id);
+}
+
 /**
  * Products the store has that are due for a whole publish (their content or the store's rules
  * changed since Shopify confirmed them), not price-only.
@@ -254,21 +303,7 @@ async function startRead(
   items: readonly ReadLine[],
 ): Promise<BulkAdvance> {
   const idle = { busy: false, published: 0, refused: 0, deferred: 0 };
-  const lines: Lines = { phase: "read", items, channels: [] };
-  const inserted = await bulkDb(deps.db)
-    .insertInto("catalog_publish_bulk")
-    .values({
-      store_id: store.id,
-      operation_gid: null,
-      status: "starting",
-      lines: JSON.stringify(lines),
-      error: null,
-      started_at: deps.now(),
-      finished_at: null,
-    })
-    .returning("id")
-    .executeTakeFirstOrThrow();
-  const id = Number(inserted.id);
+  const id = await insertRun(deps, store.id, { phase: "read", items, channels: [] });
   const r = await transport.graphql<{
     bulkOperationRunQuery: {
       bulkOperation: { id: string } | null;
@@ -351,32 +386,12 @@ async function startUpdates(
       .executeTakeFirst();
     if (state?.status !== "pending") return;
     const owned = state.owned ? (JSON.parse(state.owned) as Owned) : NO_OWNED;
-    const d = desiredProduct(await getProduct(deps.db, line.key), rules.rules);
-    if (!d.ok) {
-      await recordRefused(
-        deps.db,
-        store.id,
-        line.productId,
-        { key: line.key, ...d.refusal },
-        deps.now(),
-        transport.fence,
-      );
+    const r = await planned(deps, store, transport, rules, line, currentOf(shopify), owned);
+    if (!r) {
       refused++;
       return;
     }
-    const p = productSetPlan(d.product, currentOf(shopify), owned, rules.rules);
-    if (!p.ok) {
-      await recordRefused(
-        deps.db,
-        store.id,
-        line.productId,
-        { key: line.key, ...p.refusal },
-        deps.now(),
-        transport.fence,
-      );
-      refused++;
-      return;
-    }
+    const { d, plan: p } = r;
     if (p.input.files) return; // images to send: the synchronous path (see the head comment)
     const wanted = rules.rules.salesChannels;
     if (wanted.length > 0 && JSON.stringify(owned.channels ?? []) !== JSON.stringify(wanted))
@@ -550,32 +565,12 @@ export async function advanceBulkPublish(
   const variables: unknown[] = [];
   let refused = 0;
   for (const c of candidates) {
-    const d = desiredProduct(await getProduct(deps.db, c.key), rules.rules);
-    if (!d.ok) {
-      await recordRefused(
-        deps.db,
-        store.id,
-        c.productId,
-        { key: c.key, ...d.refusal },
-        deps.now(),
-        transport.fence,
-      );
+    const r = await planned(deps, store, transport, rules, c, null, NO_OWNED);
+    if (!r) {
       refused++;
       continue;
     }
-    const plan = productSetPlan(d.product, null, NO_OWNED, rules.rules);
-    if (!plan.ok) {
-      await recordRefused(
-        deps.db,
-        store.id,
-        c.productId,
-        { key: c.key, ...plan.refusal },
-        deps.now(),
-        transport.fence,
-      );
-      refused++;
-      continue;
-    }
+    const { d, plan } = r;
     items.push({
       productId: c.productId,
       key: c.key,
@@ -607,20 +602,7 @@ async function start(
   lines: Lines,
   variables: readonly unknown[],
 ): Promise<boolean> {
-  const inserted = await bulkDb(deps.db)
-    .insertInto("catalog_publish_bulk")
-    .values({
-      store_id: store.id,
-      operation_gid: null,
-      status: "starting",
-      lines: JSON.stringify(lines),
-      error: null,
-      started_at: deps.now(),
-      finished_at: null,
-    })
-    .returning("id")
-    .executeTakeFirstOrThrow();
-  const id = Number(inserted.id);
+  const id = await insertRun(deps, store.id, lines);
   const key = await uploadBulkVariables(transport, variables, deps.fetch);
   if (lines.phase === "read") throw new Error("a read is a bulk query (startRead)");
   const mutation =
@@ -672,6 +654,13 @@ interface ProductOutcome {
   channelLines: ChannelLine[];
   channelVariables: unknown[];
 }
+const noOutcome = (): ProductOutcome => ({
+  published: 0,
+  refused: 0,
+  deferred: 0,
+  channelLines: [],
+  channelVariables: [],
+});
 
 async function recordProductResults(
   deps: BulkDeps,
@@ -680,13 +669,7 @@ async function recordProductResults(
   lines: Extract<Lines, { phase: "products" }>,
   url: string | null,
 ): Promise<ProductOutcome> {
-  const out: ProductOutcome = {
-    published: 0,
-    refused: 0,
-    deferred: 0,
-    channelLines: [],
-    channelVariables: [],
-  };
+  const out = noOutcome();
   if (!url) return out;
   let limitLogged = false;
   let batch: { line: ProductLine; gid: string; owned: Owned; hash: string }[] = [];
@@ -735,19 +718,8 @@ async function recordProductResults(
       continue;
     }
     if (set.userErrors.length > 0 || !set.product) {
-      if (set.userErrors.some((e) => DAILY_LIMIT.test(e.message))) {
-        const resume = nextUtcDay(now);
-        const message = `Shopify lets a store with more than 50,000 variants create only 1,000 new variants a day; ${line.key} waits until ${new Date(resume).toISOString()}`;
-        await recordRetry(
-          deps.db,
-          store.id,
-          line.productId,
-          { key: line.key, code: "DAILY_VARIANT_LIMIT", field: "variants", message },
-          0,
-          resume,
-          now,
-          transport.fence,
-        );
+      if (set.userErrors.some((e) => DAILY_VARIANT_LIMIT.test(e.message))) {
+        const message = await deferToNextDay(deps.db, store.id, line, 0, now, transport.fence);
         if (!limitLogged)
           await logActivity(
             deps.db,
@@ -768,13 +740,7 @@ async function recordProductResults(
         deps.db,
         store.id,
         line.productId,
-        {
-          key: line.key,
-          code: "SHOPIFY_USER_ERRORS",
-          field: set.userErrors[0]?.field?.join(".") ?? null,
-          message: set.userErrors.map((e) => `${(e.field ?? []).join(".")}: ${e.message}`).join("; "),
-          userErrors: set.userErrors,
-        },
+        userErrorsRefusal(line.key, set.userErrors),
         now,
         transport.fence,
       );
@@ -824,13 +790,7 @@ async function recordChannelResults(
   lines: Extract<Lines, { phase: "channels" }>,
   url: string | null,
 ): Promise<ProductOutcome> {
-  const out: ProductOutcome = {
-    published: 0,
-    refused: 0,
-    deferred: 0,
-    channelLines: [],
-    channelVariables: [],
-  };
+  const out = noOutcome();
   if (!url) return out;
   const titles = await publicationTitles(transport, lines.channels);
   for await (const row of readJsonl(url, transport.store, deps.fetch)) {
@@ -958,13 +918,7 @@ async function recordPriceResults(
   lines: Extract<Lines, { phase: "prices" }>,
   url: string | null,
 ): Promise<ProductOutcome> {
-  const out: ProductOutcome = {
-    published: 0,
-    refused: 0,
-    deferred: 0,
-    channelLines: [],
-    channelVariables: [],
-  };
+  const out = noOutcome();
   if (!url) return out;
   let batch: PriceLine[] = [];
   const flush = async () => {
@@ -1018,13 +972,7 @@ async function recordPriceResults(
           deps.db,
           store.id,
           line.productId,
-          {
-            key: line.key,
-            code: "SHOPIFY_USER_ERRORS",
-            field: update.userErrors[0]?.field?.join(".") ?? null,
-            message: update.userErrors.map((e) => e.message).join("; "),
-            userErrors: update.userErrors,
-          },
+          userErrorsRefusal(line.key, update.userErrors),
           deps.now(),
           transport.fence,
         );

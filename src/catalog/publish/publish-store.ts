@@ -380,6 +380,51 @@ export async function recordRefused(
   );
 }
 
+/** Shopify's userErrors as a product's refusal: each error with its field path, the first field. */
+export function userErrorsRefusal(
+  key: string,
+  errors: readonly { field: readonly string[] | null; message: string; code: string | null }[],
+  field: string | null = errors[0]?.field?.join(".") ?? null,
+) {
+  return {
+    key,
+    code: "SHOPIFY_USER_ERRORS",
+    field,
+    message: errors.map((e) => `${(e.field ?? []).join(".")}: ${e.message}`).join("; "),
+    userErrors: errors,
+  };
+}
+
+/** Shopify's answer when a large store's daily allowance of new variants is used up. */
+export const DAILY_VARIANT_LIMIT = /daily variant creation limit/i;
+
+/**
+ * Not the product's fault: it waits for the next UTC day instead of failing in a loop. Returns
+ * the message (for the activity log).
+ */
+export async function deferToNextDay(
+  db: Db,
+  storeId: number,
+  product: { productId: number; key: string },
+  attempts: number,
+  now: number,
+  fence?: (trx: Db) => Promise<void>,
+): Promise<string> {
+  const resume = (Math.floor(now / 86_400_000) + 1) * 86_400_000;
+  const message = `Shopify lets a store with more than 50,000 variants create only 1,000 new variants a day; ${product.key} waits until ${new Date(resume).toISOString()}`;
+  await recordRetry(
+    db,
+    storeId,
+    product.productId,
+    { key: product.key, code: "DAILY_VARIANT_LIMIT", field: "variants", message },
+    attempts,
+    resume,
+    now,
+    fence,
+  );
+  return message;
+}
+
 /** A write recording a Shopify outcome, refused once a newer owner holds the store's lease. */
 async function fenced(
   db: Db,

@@ -25,6 +25,8 @@ import { getProduct } from "../products-store.ts";
 import { advanceBulkPublish, priceUpdateVariants } from "./bulk-publish.ts";
 import { type DesiredOutcome, desiredProduct, imagesHash, type Owned, productSetPlan } from "./desired.ts";
 import {
+  DAILY_VARIANT_LIMIT,
+  deferToNextDay,
   dueProducts,
   linkedProduct,
   loadRules,
@@ -36,6 +38,7 @@ import {
   type StoreRules,
   saveCustomIdDefinition,
   staleProducts,
+  userErrorsRefusal,
 } from "./publish-store.ts";
 import type { PublishRules } from "./rules.ts";
 import {
@@ -224,10 +227,6 @@ async function eachInFlight<T>(items: readonly T[], limit: number, work: (item: 
 
 type Outcome = "published" | "priced" | "refused" | "deferred";
 
-/** Shopify's answer when a large store's daily allowance of new variants is used up. */
-const DAILY_LIMIT = /daily variant creation limit/i;
-const nextUtcDay = (now: number) => (Math.floor(now / 86_400_000) + 1) * 86_400_000;
-
 async function publishOne(
   deps: PublishDeps,
   storeId: number,
@@ -239,17 +238,11 @@ async function publishOne(
   const product = await getProduct(deps.db, row.key);
   const d: DesiredOutcome = desiredProduct(product, rules);
   const now = deps.now();
-  if (!d.ok) {
-    await recordRefused(
-      deps.db,
-      storeId,
-      row.productId,
-      { key: row.key, ...d.refusal },
-      now,
-      transport.fence,
-    );
-    return "refused";
-  }
+  const refuse = async (refusal: unknown) => {
+    await recordRefused(deps.db, storeId, row.productId, refusal, now, transport.fence);
+    return "refused" as const;
+  };
+  if (!d.ok) return refuse({ key: row.key, ...d.refusal });
   const owned = row.owned;
   const priceOnly =
     row.shopifyProductGid !== null &&
@@ -282,15 +275,7 @@ async function publishOne(
           `prices of ${row.key}: Shopify no longer has a variant; the product is published whole next`,
         );
       }
-      await recordRefused(
-        deps.db,
-        storeId,
-        row.productId,
-        { key: row.key, code: "SHOPIFY_USER_ERRORS", userErrors: errors },
-        now,
-        transport.fence,
-      );
-      return "refused";
+      return refuse(userErrorsRefusal(row.key, errors));
     }
     await confirm(deps, transport, storeId, row, {
       hash: null,
@@ -308,15 +293,7 @@ async function publishOne(
   current ??= await readCurrentProduct(transport, { key: row.key });
   const plan = productSetPlan(d.product, current, owned, rules);
   if (!plan.ok) {
-    await recordRefused(
-      deps.db,
-      storeId,
-      row.productId,
-      { key: row.key, ...plan.refusal },
-      now,
-      transport.fence,
-    );
-    return "refused";
+    return refuse({ key: row.key, ...plan.refusal });
   }
   // Sales channels are resolved before anything is written: an unknown one refuses the product.
   const wantChannels = rules.salesChannels;
@@ -327,38 +304,18 @@ async function publishOne(
     const known = await channels();
     const unknown = wantChannels.filter((c) => !known.has(c));
     if (unknown.length > 0) {
-      await recordRefused(
-        deps.db,
-        storeId,
-        row.productId,
-        {
-          key: row.key,
-          code: "UNKNOWN_SALES_CHANNEL",
-          field: "salesChannels",
-          message: `the store has no sales channel ${unknown.join(", ")} (it has ${[...known.keys()].join(", ") || "none"}); change the store's publish rules`,
-        },
-        now,
-        transport.fence,
-      );
-      return "refused";
+      return refuse({
+        key: row.key,
+        code: "UNKNOWN_SALES_CHANNEL",
+        field: "salesChannels",
+        message: `the store has no sales channel ${unknown.join(", ")} (it has ${[...known.keys()].join(", ") || "none"}); change the store's publish rules`,
+      });
     }
     publicationIds = wantChannels.map((c) => known.get(c)!);
   }
   const sent = await sendProductSet(transport, plan.identifier, plan.input);
-  if (!sent.ok && sent.userErrors.some((e) => DAILY_LIMIT.test(e.message))) {
-    // Not the product's fault: it waits for the next day instead of failing in a loop.
-    const resume = nextUtcDay(now);
-    const message = `Shopify lets a store with more than 50,000 variants create only 1,000 new variants a day; ${row.key} waits until ${new Date(resume).toISOString()}`;
-    await recordRetry(
-      deps.db,
-      storeId,
-      row.productId,
-      { key: row.key, code: "DAILY_VARIANT_LIMIT", field: "variants", message },
-      row.attempts,
-      resume,
-      now,
-      transport.fence,
-    );
+  if (!sent.ok && sent.userErrors.some((e) => DAILY_VARIANT_LIMIT.test(e.message))) {
+    const message = await deferToNextDay(deps.db, storeId, row, row.attempts, now, transport.fence);
     await logActivity(
       deps.db,
       { storeId, flow: "catalog_publish", kind: "daily_variant_limit", level: "warn", message },
@@ -367,40 +324,12 @@ async function publishOne(
     return "deferred";
   }
   if (!sent.ok) {
-    await recordRefused(
-      deps.db,
-      storeId,
-      row.productId,
-      {
-        key: row.key,
-        code: "SHOPIFY_USER_ERRORS",
-        field: sent.userErrors[0]?.field?.join(".") ?? null,
-        message: sent.userErrors.map((e) => `${(e.field ?? []).join(".")}: ${e.message}`).join("; "),
-        userErrors: sent.userErrors,
-      },
-      now,
-      transport.fence,
-    );
-    return "refused";
+    return refuse(userErrorsRefusal(row.key, sent.userErrors));
   }
   if (publishChannels) {
     const errors = await publishToChannels(transport, sent.productId, publicationIds);
     if (errors.length > 0) {
-      await recordRefused(
-        deps.db,
-        storeId,
-        row.productId,
-        {
-          key: row.key,
-          code: "SHOPIFY_USER_ERRORS",
-          field: "salesChannels",
-          message: errors.map((e) => e.message).join("; "),
-          userErrors: errors,
-        },
-        now,
-        transport.fence,
-      );
-      return "refused";
+      return refuse(userErrorsRefusal(row.key, errors, "salesChannels"));
     }
   }
   const bySku = new Map(sent.variants.filter((v) => v.sku).map((v) => [v.sku!, v]));
