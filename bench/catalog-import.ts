@@ -20,7 +20,7 @@
  *     [--locations 5] [--after-seconds 60]
  */
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { appendFileSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { startEmulator } from "../emulator/index.ts";
@@ -117,6 +117,33 @@ async function runOnce(dbKind: "sqlite" | "postgres"): Promise<RunResult | undef
     }
   };
 
+  /** The RSS of the process's brk heap (glibc's main malloc arena), MB. */
+  const mallocHeap = () => {
+    try {
+      const m = /\[heap\]\n(?:.*\n)*?Rss:\s+(\d+)/.exec(readFileSync(`/proc/${hub.pid}/smaps`, "utf8"));
+      return mb(1024 * Number(m?.[1] ?? 0));
+    } catch {
+      return 0;
+    }
+  };
+  // BENCH_METRICS_LOG=file: the hub's memory figures every second with the stage (diagnosis).
+  let label = "starting";
+  const metricsLog = process.env.BENCH_METRICS_LOG;
+  const logger = metricsLog
+    ? setInterval(() => {
+        fetch(`${base}/metrics`)
+          .then((r) => r.text())
+          .then((text) => {
+            const m = (name: string) =>
+              mb(Number(new RegExp(`^tillbridge_${name} (\\S+)`, "m").exec(text)?.[1] ?? 0));
+            appendFileSync(
+              metricsLog,
+              `${new Date().toISOString().slice(11, 19)} rss ${mb(status("VmRSS"))} heapTotal ${m("nodejs_heap_size_total_bytes")} heapUsed ${m("nodejs_heap_size_used_bytes")} external ${m("nodejs_external_memory_bytes")} lagMax ${Number(/^tillbridge_nodejs_eventloop_lag_max_seconds (\S+)/m.exec(text)?.[1] ?? 0).toFixed(3)} malloc ${mallocHeap()} ${label}\n`,
+            );
+          })
+          .catch(() => {});
+      }, 1000)
+    : undefined;
   let result: RunResult | undefined;
   try {
     // The back office knows every other SKU (sent before the import, as its variants feed would).
@@ -149,6 +176,20 @@ async function runOnce(dbKind: "sqlite" | "postgres"): Promise<RunResult | undef
           })
           .catch(() => {});
     }, 100);
+    // /healthz answered throughout the import (target ≤ 200 ms): the longest wait per phase.
+    let probing = true;
+    const healthzByPhase = new Map<string, number>();
+    const probed = (async () => {
+      while (probing) {
+        const phase = phases.at(-1)?.[0] ?? "starting";
+        const t0 = Date.now();
+        await fetch(`${base}/healthz`)
+          .then((res) => res.text())
+          .catch(() => "");
+        healthzByPhase.set(phase, Math.max(healthzByPhase.get(phase) ?? 0, Date.now() - t0));
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    })();
     const started = Date.now();
     const start = await api("POST", `/api/v1/stores/${DOMAIN}/catalog-imports`, {
       mode: "create_only",
@@ -163,9 +204,12 @@ async function runOnce(dbKind: "sqlite" | "postgres"): Promise<RunResult | undef
       job = await api("GET", `/api/v1/jobs/${jobId}`);
       const phase = job.progress?.phase ?? job.status;
       if (phase !== phases.at(-1)?.[0]) phases.push([phase, Date.now() - started]);
+      label = phase;
     }
     const wallMs = Date.now() - started;
     clearInterval(sampler);
+    probing = false;
+    await probed;
     peak = Math.max(peak, status("VmRSS"));
     if (job.status !== "done") throw new Error(`the import ended ${job.status}: ${job.error}`);
     const r = job.result as Record<string, number>;
@@ -187,7 +231,7 @@ async function runOnce(dbKind: "sqlite" | "postgres"): Promise<RunResult | undef
     for (const [phase, at] of phases)
       line(
         `  from ${(at / 1000).toFixed(1)} s`,
-        `${phase} (peak RSS ${mb(phasePeak.get(phase) ?? 0)} MB, heap used ${mb(phaseHeap.get(phase) ?? 0)} MB)`,
+        `${phase} (peak RSS ${mb(phasePeak.get(phase) ?? 0)} MB, heap used ${mb(phaseHeap.get(phase) ?? 0)} MB, longest /healthz ${healthzByPhase.get(phase) ?? 0} ms)`,
       );
     line("load average (1 min) start → end", `${loadAtStart[0]!.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`);
     if (r.variantsRead !== VARIANTS) {
@@ -218,8 +262,10 @@ async function runOnce(dbKind: "sqlite" | "postgres"): Promise<RunResult | undef
       // Sampled from here: the link (Shopify's levels at every managed location read), the dry
       // run, then the push running for afterSeconds.
       let longestHealthz = 0;
+      const stageHealthz = new Map<string, number>();
       let sampling = true;
       let stage = "link";
+      label = stage;
       const stagePeak = new Map<string, number>();
       const sampled = (async () => {
         while (sampling) {
@@ -231,6 +277,7 @@ async function runOnce(dbKind: "sqlite" | "postgres"): Promise<RunResult | undef
             .then((res) => res.text())
             .catch(() => "");
           longestHealthz = Math.max(longestHealthz, Date.now() - t0);
+          stageHealthz.set(stage, Math.max(stageHealthz.get(stage) ?? 0, Date.now() - t0));
           await new Promise((res) => setTimeout(res, 100));
         }
       })();
@@ -246,8 +293,10 @@ async function runOnce(dbKind: "sqlite" | "postgres"): Promise<RunResult | undef
       };
       const linkS = await job("link");
       stage = "dry run";
+      label = stage;
       const dryS = await job("dry_run");
       stage = "push";
+      label = stage;
       await api("PUT", `/api/v1/stores/${DOMAIN}/inventory-mode`, { mode: "absolute" });
       await api("POST", `/api/v1/stores/${DOMAIN}/flows/inventory_push/enable`);
       await new Promise((res) => setTimeout(res, afterSeconds * 1000));
@@ -257,7 +306,10 @@ async function runOnce(dbKind: "sqlite" | "postgres"): Promise<RunResult | undef
         "hub peak RSS afterwards",
         `${mb(afterPeak)} MB (target ≤ 300 MB; ${items.length} locations mapped, link ${linkS.toFixed(1)} s, dry run ${dryS.toFixed(1)} s, then the push running ${afterSeconds} s; longest /healthz ${longestHealthz} ms)`,
       );
-      line("  peak RSS by stage", [...stagePeak].map(([k, v]) => `${k} ${mb(v)} MB`).join(", "));
+      line(
+        "  peak RSS by stage",
+        [...stagePeak].map(([k, v]) => `${k} ${mb(v)} MB (/healthz ≤ ${stageHealthz.get(k)} ms)`).join(", "),
+      );
     }
     const ends = [...phases.map(([, at]) => at).slice(1), wallMs];
     result = {
@@ -277,6 +329,7 @@ async function runOnce(dbKind: "sqlite" | "postgres"): Promise<RunResult | undef
     console.error(e);
     exitCode = 1;
   } finally {
+    clearInterval(logger);
     hub.kill("SIGTERM");
     await new Promise((r) => hub.once("exit", r));
     await data.remove();

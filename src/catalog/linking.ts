@@ -7,7 +7,7 @@
 
 import { type Clock, yieldToEventLoop } from "../core/clock.ts";
 import { chunks } from "../db/batching.ts";
-import type { Database } from "../db/database.ts";
+import type { Database, Db } from "../db/database.ts";
 import { confirmAllLevels } from "../inventory/push/confirm-levels.ts";
 import { markStoreDirtyFor } from "../inventory/push/push-store.ts";
 import { runBulkQuery } from "../shopify/bulk-query.ts";
@@ -17,6 +17,7 @@ import { logActivity } from "../shops/activity.ts";
 import { HeapGuard } from "./import/heap.ts";
 import {
   type ExistingLink,
+  type HubVariant,
   type LinkProblem,
   matchVariantsInChunks,
   type ShopifyVariant,
@@ -73,6 +74,7 @@ interface VariantsPage {
 export async function readShopifyVariants(
   transport: AdminTransport,
   clock: Clock,
+  heap?: HeapGuard,
 ): Promise<ShopifyVariant[]> {
   const first: { data: VariantsPage } = await transport.graphql<VariantsPage>(
     PRODUCT_VARIANTS_QUERY,
@@ -97,8 +99,65 @@ export async function readShopifyVariants(
       barcode: (row.barcode as string | null | undefined) ?? null,
       inventoryItemId: item,
     });
+    if (out.length % 10_000 === 0) heap?.check();
   }
   return out;
+}
+
+/** Rows per page of the whole-store reads below. */
+const PAGE = 5000;
+
+/**
+ * Every hub variant (what matching needs, and its product), a page at a time (keyset on id) with
+ * the event loop free between pages: one 100,000-row SELECT held SQLite's one connection, and so
+ * /healthz and the API, for its whole length.
+ */
+export async function readHubVariants(db: Db): Promise<(HubVariant & { productId: number | null })[]> {
+  const out: (HubVariant & { productId: number | null })[] = [];
+  for (let after = -1; ; ) {
+    const page = await db
+      .selectFrom("variants")
+      .select(["id", "sku", "barcode", "product_id"])
+      .where("id", ">", after)
+      .orderBy("id")
+      .limit(PAGE)
+      .execute();
+    for (const v of page)
+      out.push({
+        id: Number(v.id),
+        sku: v.sku,
+        barcode: v.barcode,
+        productId: v.product_id === null ? null : Number(v.product_id),
+      });
+    if (page.length < PAGE) return out;
+    after = Number(page[page.length - 1]!.id);
+    await yieldToEventLoop();
+  }
+}
+
+/** The store's variant links as matching takes them (not their last-seen state), paged the same way. */
+export async function readExistingLinks(db: Db, storeId: number): Promise<ExistingLink[]> {
+  const out: ExistingLink[] = [];
+  for (let after = -1; ; ) {
+    const page = await db
+      .selectFrom("variant_links")
+      .select(["variant_id", "product_variant_gid", "inventory_item_gid", "matched_by"])
+      .where("store_id", "=", storeId)
+      .where("variant_id", ">", after)
+      .orderBy("variant_id")
+      .limit(PAGE)
+      .execute();
+    for (const r of page)
+      out.push({
+        variantId: Number(r.variant_id),
+        productVariantGid: r.product_variant_gid,
+        inventoryItemGid: r.inventory_item_gid,
+        matchedBy: r.matched_by,
+      });
+    if (page.length < PAGE) return out;
+    after = Number(page[page.length - 1]!.variant_id);
+    await yieldToEventLoop();
+  }
 }
 
 export interface LinkSummary {
@@ -118,26 +177,55 @@ export async function linkVariants(
   storeId: number,
   now: number,
 ): Promise<LinkSummary> {
-  const shopify = await readShopifyVariants(transport, { now: () => now });
+  // The match in a function of its own: a suspended async function may keep its locals, and the
+  // whole store's variants, links and problems (131 MB live in a heap snapshot at 100,000
+  // variants) must not stay reachable through the levels' read below. Once it returns they are
+  // garbage, collected here: the levels' read (every linked item at every managed location)
+  // starts from a small heap.
+  const counted = await matchAndLink(database, transport, storeId, now);
+  new HeapGuard().collect();
+  const levelsRead = await readConfirmedLevels(database, transport, storeId, now);
+  const summary: LinkSummary = { ...counted, levelsRead };
+  await logActivity(
+    database.db,
+    {
+      storeId,
+      flow: "inventory_push",
+      kind: "linked",
+      level: summary.problems > 0 ? "warn" : "info",
+      message: `linked ${summary.linked} variant(s) (${summary.bySku} by SKU, ${summary.byBarcode} by barcode), ${summary.problems} problem(s)`,
+      data: { ...summary },
+    },
+    now,
+  );
+  return summary;
+}
+
+/** Reads the store's variants, matches them with the hub's, writes the links and problems. */
+async function matchAndLink(
+  database: Database,
+  transport: AdminTransport,
+  storeId: number,
+  now: number,
+): Promise<Omit<LinkSummary, "levelsRead">> {
+  // Garbage collected as it grows (src/catalog/import/heap.ts): the match allocates a few
+  // whole-store tables and V8 otherwise lets the old generation fill with them first.
+  const heap = new HeapGuard();
+  const shopify = await readShopifyVariants(transport, { now: () => now }, heap);
   const db = database.db;
-  const hub = (await db.selectFrom("variants").select(["id", "sku", "barcode"]).execute()).map((v) => ({
-    id: Number(v.id),
-    sku: v.sku,
-    barcode: v.barcode,
-  }));
-  const existingRows = await db
-    .selectFrom("variant_links")
-    .selectAll()
-    .where("store_id", "=", storeId)
-    .execute();
-  const existing: ExistingLink[] = existingRows.map((r) => ({
-    variantId: Number(r.variant_id),
-    productVariantGid: r.product_variant_gid,
-    inventoryItemGid: r.inventory_item_gid,
-    matchedBy: r.matched_by,
-  }));
+  const hub = await readHubVariants(db);
+  const existing = await readExistingLinks(db, storeId);
+  heap.check();
   // In chunks: a 100,000-variant store's match gives the event loop a turn every few thousand.
-  const result = await matchVariantsInChunks(hub, shopify, existing);
+  const result = await matchVariantsInChunks(hub, shopify, existing, {
+    pause: async () => {
+      heap.check();
+      await yieldToEventLoop();
+    },
+  });
+  hub.length = 0;
+  shopify.length = 0;
+  heap.check();
   const before = new Map(existing.map((e) => [e.variantId, e]));
   const after = new Map(result.links.map((l) => [l.variantId, l]));
   const changed = result.links.filter((l) => {
@@ -183,11 +271,10 @@ export async function linkVariants(
     await yieldToEventLoop();
   }
   // matched_by may change without the item changing (SKU match after a barcode match).
-  const rowOf = new Map(existingRows.map((r) => [Number(r.variant_id), r]));
   const changedSet = new Set(changed);
   const rematched = result.links.filter((l) => {
-    const old = rowOf.get(l.variantId);
-    return old && old.matched_by !== l.matchedBy && !changedSet.has(l);
+    const old = before.get(l.variantId);
+    return old && old.matchedBy !== l.matchedBy && !changedSet.has(l);
   });
   for (const part of chunks(rematched, 300)) {
     await db.transaction().execute(async (trx) => {
@@ -224,7 +311,7 @@ export async function linkVariants(
 
   const problemsByKind: Record<string, number> = {};
   for (const p of result.problems) problemsByKind[p.kind] = (problemsByKind[p.kind] ?? 0) + 1;
-  const counted = {
+  return {
     linked: result.links.length,
     bySku: result.links.filter((l) => l.matchedBy === "sku").length,
     byBarcode: result.links.filter((l) => l.matchedBy === "barcode").length,
@@ -233,24 +320,6 @@ export async function linkVariants(
     problems: result.problems.length,
     problemsByKind,
   };
-  // The whole store's variants, links and problems are garbage from here: the levels' read
-  // (every linked item at every managed location) starts from a small heap.
-  new HeapGuard().collect();
-  const levelsRead = await readConfirmedLevels(database, transport, storeId, now);
-  const summary: LinkSummary = { ...counted, levelsRead };
-  await logActivity(
-    db,
-    {
-      storeId,
-      flow: "inventory_push",
-      kind: "linked",
-      level: summary.problems > 0 ? "warn" : "info",
-      message: `linked ${summary.linked} variant(s) (${summary.bySku} by SKU, ${summary.byBarcode} by barcode), ${summary.problems} problem(s)`,
-      data: { ...summary, problemsByKind },
-    },
-    now,
-  );
-  return summary;
 }
 
 /** Shopify's `on_hand` for every linked item at the managed locations, as the push's confirmed values. */

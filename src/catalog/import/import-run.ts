@@ -9,7 +9,7 @@
  * 3. Matching over the whole store (SKU, then barcode; src/catalog/matching.ts), the home of each
  *    product and whether its unmatched variants are created; links that no longer hold are removed
  *    and the store's link problems replaced.
- * 4. Second pass, streamed: products reassembled by `__parentId` and applied 250 at a time, each
+ * 4. Second pass, streamed: products reassembled by `__parentId` and applied 100 at a time (500 on PostgreSQL), each
  *    batch in one transaction with the run's line offset, so a run resumed after a crash starts at
  *    the first product not yet applied and nothing is written twice.
  * Stock is never touched: no movement, no ledger entry, no stock level.
@@ -27,14 +27,8 @@ import { ShopifyTransientError } from "../../shopify/errors.ts";
 import type { AdminTransport } from "../../shopify/transport.ts";
 import { logActivity } from "../../shops/activity.ts";
 import { insertRows, PRODUCT_LINK_COLUMNS, VARIANT_LINK_COLUMNS } from "../bulk-insert.ts";
-import { dropLinks } from "../linking.ts";
-import {
-  type ExistingLink,
-  type LinkProblem,
-  type MatchedBy,
-  matchVariantsInChunks,
-  type ShopifyVariant,
-} from "../matching.ts";
+import { dropLinks, readExistingLinks, readHubVariants } from "../linking.ts";
+import { type LinkProblem, type MatchedBy, matchVariantsInChunks, type ShopifyVariant } from "../matching.ts";
 import { productHash } from "../products.ts";
 import { type Change, writeProducts } from "../products-store.ts";
 import {
@@ -61,11 +55,14 @@ import {
 import { type ImportRun, type ImportSummary, importRunOf } from "./import-store.ts";
 
 /**
- * Products applied per transaction. PostgreSQL takes twice as many: each statement is a round
- * trip there (the many-row ones hold a page of rows whatever the batch), and the statements per
- * batch, not their rows, set the pace on a busy machine.
+ * Products applied per transaction. On SQLite a transaction holds the one connection, and its
+ * statements run synchronously one after the other, so a batch holds the event loop and every
+ * other query (/healthz too) for its whole length: 250 products took about 200 ms on a quiet
+ * machine. PostgreSQL takes 500: each statement is a round trip there (the
+ * many-row ones hold a page of rows whatever the batch), the event loop runs between them, and
+ * the statements per batch, not their rows, set the pace on a busy machine.
  */
-export const IMPORT_BATCH = 250;
+export const IMPORT_BATCH = 100;
 export const IMPORT_BATCH_POSTGRES = 500;
 
 export interface ImportDeps {
@@ -319,6 +316,17 @@ async function* lines(run: ImportRun, transport: AdminTransport): AsyncGenerator
   yield* readJsonlLines(run.resultUrl, transport.store);
 }
 
+/** Items between two turns of the event loop in the whole-store loops. */
+const TURN = 5000;
+
+/** The items, with a turn of the event loop every TURN of them (for `for await`). */
+async function* turns<T>(items: readonly T[]): AsyncGenerator<T> {
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0 && i % TURN === 0) await yieldToEventLoop();
+    yield items[i]!;
+  }
+}
+
 const kindOf = (id: unknown) =>
   typeof id === "string" ? /^gid:\/\/shopify\/([A-Za-z]+)\//.exec(id)?.[1] : undefined;
 
@@ -363,23 +371,10 @@ async function planRun(
     }
   }
   await control.progress({ phase: "matching by SKU, then barcode" });
-  const hubRows = await db.selectFrom("variants").select(["id", "sku", "barcode", "product_id"]).execute();
-  const hub = hubRows.map((v) => ({ id: Number(v.id), sku: v.sku, barcode: v.barcode }));
-  const productOfVariant = new Map(
-    hubRows.map((v) => [Number(v.id), v.product_id === null ? null : Number(v.product_id)]),
-  );
-  hubRows.length = 0;
-  const existingRows = await db
-    .selectFrom("variant_links")
-    .select(["variant_id", "product_variant_gid", "inventory_item_gid", "matched_by"])
-    .where("store_id", "=", storeId)
-    .execute();
-  const existing: ExistingLink[] = existingRows.map((r) => ({
-    variantId: Number(r.variant_id),
-    productVariantGid: r.product_variant_gid,
-    inventoryItemGid: r.inventory_item_gid,
-    matchedBy: r.matched_by,
-  }));
+  const hub = await readHubVariants(db);
+  const productOfVariant = new Map<number, number | null>();
+  for await (const v of turns(hub)) productOfVariant.set(v.id, v.productId);
+  const existing = await readExistingLinks(db, storeId);
   // In chunks: a 100,000-variant store's match gives the event loop a turn every few thousand.
   heap.check();
   const result = await matchVariantsInChunks(hub, shopify, existing, {
@@ -392,9 +387,11 @@ async function planRun(
   hub.length = 0;
   heap.check();
 
+  // Each whole-store loop below gives the event loop a turn every TURN items (`turns`).
   const decisions = new DecisionTable();
-  for (const l of result.links)
+  for await (const l of turns(result.links))
     decisions.set(l.productVariantGid, { kind: "link", variantId: l.variantId, matchedBy: l.matchedBy });
+  await yieldToEventLoop();
   const productLinks = new Map<string, number>();
   for (const r of await db
     .selectFrom("product_links")
@@ -403,7 +400,7 @@ async function planRun(
     .execute())
     productLinks.set(r.shopify_product_gid, Number(r.product_id));
   const matchedProducts = new Map<string, (number | null)[]>();
-  for (const v of shopify) {
+  for await (const v of turns(shopify)) {
     const d = decisions.get(v.id);
     if (d?.kind !== "link") continue;
     const list = matchedProducts.get(v.productGid) ?? [];
@@ -411,7 +408,7 @@ async function planRun(
     matchedProducts.set(v.productGid, list);
   }
   const homes = new HomeTable();
-  for (const v of shopify)
+  for await (const v of turns(shopify))
     if (!homes.has(v.productGid))
       homes.set(
         v.productGid,
@@ -424,9 +421,11 @@ async function planRun(
       p.kind === "not_in_hub" && p.sku !== null && p.productVariantGid !== null ? [p.productVariantGid] : [],
     ),
   );
-  const productOf = new Map(shopify.filter((v) => creatable.has(v.id)).map((v) => [v.id, v.productGid]));
+  await yieldToEventLoop();
+  const productOf = new Map<string, string>();
+  for await (const v of turns(shopify)) if (creatable.has(v.id)) productOf.set(v.id, v.productGid);
   const problems: LinkProblem[] = [];
-  for (const p of result.problems) {
+  for await (const p of turns(result.problems)) {
     // A Shopify variant with a SKU no hub variant has: created, when its product may take it.
     if (p.kind === "not_in_hub" && p.sku !== null && p.productVariantGid !== null) {
       const home = homes.get(productOf.get(p.productVariantGid)!) ?? null;
@@ -442,7 +441,7 @@ async function planRun(
     }
     problems.push(p);
   }
-  for (const v of shopify) if (!decisions.has(v.id)) decisions.set(v.id, { kind: "problem" });
+  for await (const v of turns(shopify)) if (!decisions.has(v.id)) decisions.set(v.id, { kind: "problem" });
 
   // Links that no longer hold go (with their sync state: the item is no longer ours), as linking does.
   const after = new Map(result.links.map((l) => [l.variantId, l]));
