@@ -7,9 +7,10 @@ import { useEffect, useState } from "preact/hooks";
 import { api, qs, storePath } from "../../api.ts";
 import { useAction, usePoll } from "../../hooks.ts";
 import { usePaged } from "../../hooksPaged.ts";
+import { PublishStateCells } from "../../parts/PublishStateCells.tsx";
 import { useSession } from "../../session.tsx";
 import type { StoreView } from "../../types.ts";
-import { Badge, ErrorBox, fmtTime, More, SelectField, Table } from "../../ui.tsx";
+import { Badge, ErrorBox, More, SelectField, Table } from "../../ui.tsx";
 
 interface CustomerRow {
   key: string;
@@ -104,28 +105,14 @@ function CustomerList({ domain, canRetry }: { domain: string; canRetry: boolean 
               {c.shopifyCustomerId && <div>customer {shortId(c.shopifyCustomerId)}</div>}
               {c.shopifyCompanyId && <div class="muted">company {shortId(c.shopifyCompanyId)}</div>}
             </td>
-            <td>
-              {c.error && (
-                <span>
-                  <strong>{c.error.code}</strong>
-                  {c.error.field ? ` (${c.error.field})` : ""}: {c.error.message}
-                </span>
-              )}
-            </td>
-            <td>{fmtTime(c.publishedAt)}</td>
-            <td>
-              {c.status === "refused" && canRetry && (
-                <button
-                  type="button"
-                  class="secondary"
-                  disabled={retry.busy}
-                  onClick={() => void retry.run(c.key)}
-                  aria-label={`Retry ${c.key}`}
-                >
-                  Retry
-                </button>
-              )}
-            </td>
+            <PublishStateCells
+              name={c.key}
+              error={c.error}
+              publishedAt={c.publishedAt}
+              retry={c.status === "refused" && canRetry}
+              busy={retry.busy}
+              onRetry={() => void retry.run(c.key)}
+            />
           </tr>
         ))}
       </Table>

@@ -6,6 +6,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, qs, storePath } from "../../api.ts";
 import { useAction, usePoll } from "../../hooks.ts";
+import { PublishStateCells } from "../../parts/PublishStateCells.tsx";
 import { useSession } from "../../session.tsx";
 import type { StoreView } from "../../types.ts";
 import {
@@ -455,27 +456,14 @@ function States({ domain, canRetry }: { domain: string; canRetry: boolean }) {
             <td>
               <Badge value={s.status} />
             </td>
-            <td>
-              {s.error && (
-                <span>
-                  <strong>{s.error.code}</strong>
-                  {s.error.field ? ` (${s.error.field})` : ""}: {s.error.message}
-                </span>
-              )}
-            </td>
-            <td>{fmtTime(s.publishedAt)}</td>
-            <td>
-              {s.status === "refused" && canRetry && (
-                <button
-                  type="button"
-                  class="secondary"
-                  onClick={() => void retry.run(s.key)}
-                  aria-label={`Retry ${s.key}`}
-                >
-                  Retry
-                </button>
-              )}
-            </td>
+            <PublishStateCells
+              name={s.key}
+              error={s.error}
+              publishedAt={s.publishedAt}
+              retry={s.status === "refused" && canRetry}
+              busy={retry.busy}
+              onRetry={() => void retry.run(s.key)}
+            />
           </tr>
         ))}
       </Table>
