@@ -220,19 +220,31 @@ const job = async (kind: string) => {
   return j.result;
 };
 const link = await phase("link (job)", () => job("link"));
-if (process.env.BENCH_STOP_AFTER_LINK) {
-  // For profiling the link alone (HUB_NODE_FLAGS=--cpu-prof): the hub writes its profile on exit.
+/** For profiling a phase (HUB_NODE_FLAGS=--cpu-prof): BENCH_STOP_AFTER=link|enable ends the run there; the hub writes its profile on exit. */
+const stopIfAsked = async (after: string) => {
+  if (process.env.BENCH_STOP_AFTER !== after) return;
   hubProcess.kill("SIGTERM");
   await new Promise((r) => hubProcess.on("exit", r));
   watcher.send("stop");
   await watched;
+  const all = samples();
+  for (const p of phases) {
+    const s = all.filter(([at]) => at >= p.from && at <= p.to);
+    console.log(
+      `${p.phase}: longest /healthz ${Math.max(0, ...s.map((x) => x[2])).toFixed(0)} ms, longest event-loop delay ${Math.max(0, ...s.map((x) => x[4] ?? 0)).toFixed(0)} ms`,
+    );
+  }
+  await emulator.close();
+  await data.remove();
   process.exit(0);
-}
+};
+await stopIfAsked("link");
 const dry = await phase("dry run (job)", () => job("dry_run"));
 await phase("absolute mode and enable", async () => {
   await api("PUT", `/api/v1/stores/${DOMAIN}/inventory-mode`, { mode: "absolute" });
   await api("POST", `/api/v1/stores/${DOMAIN}/flows/inventory_push/enable`);
 });
+await stopIfAsked("enable");
 const expectedLevels = VARIANTS * LOCATIONS;
 await phase("receipts for every variant and warehouse", async () => {
   const at = new Date().toISOString();

@@ -6,7 +6,7 @@
 import { AppError } from "../core/errors.ts";
 import type { Database, Db } from "../db/database.ts";
 import type { FlowName, FlowState, InventoryMode, StoreTable } from "../db/tables.ts";
-import { markStoreDirtyFor } from "../inventory/push/push-store.ts";
+import { linkRanges, markStoreDirtyFor } from "../inventory/push/push-store.ts";
 import { logActivity } from "./activity.ts";
 import { missingScopes, parseScopes } from "./scopes.ts";
 import { encryptSecret, sealedAt } from "./secrets.ts";
@@ -251,17 +251,25 @@ export async function setInventoryMode(
       { storeId, flow: "inventory_push", kind: "mode_changed", message: `inventory mode set to ${mode}` },
       now,
     );
-    // Absolute means Shopify shows the hub's values: every linked item is due once, now, and is
-    // read back first, since in delta mode Shopify's own count moved without the hub knowing.
-    if (mode === "absolute") {
-      await trx
-        .updateTable("inventory_sync")
-        .set({ confirmed: null, confirmed_at: null })
-        .where("store_id", "=", storeId)
-        .execute();
-      await markStoreDirtyFor(trx, storeId, "all", now);
-    }
   });
+  if (mode !== "absolute") return;
+  // Absolute means Shopify shows the hub's values: every linked item is due once, now, and is
+  // read back first, since in delta mode Shopify's own count moved without the hub knowing.
+  // A range of links a statement, outside the mode's transaction: one transaction over 500,000
+  // levels held SQLite's one connection (and /healthz) for 571 ms. A crash part way leaves
+  // absolute mode with some items unmarked: the drift check that runs at once after a start
+  // compares every level and corrects them, and a confirmed value left over is only a
+  // compare-and-set that Shopify answers as stale (then read again).
+  for await (const range of linkRanges(database.db, storeId)) {
+    let forget = database.db
+      .updateTable("inventory_sync")
+      .set({ confirmed: null, confirmed_at: null })
+      .where("store_id", "=", storeId)
+      .where("variant_id", ">", range.after);
+    if (range.last !== undefined) forget = forget.where("variant_id", "<=", range.last);
+    await forget.execute();
+  }
+  await markStoreDirtyFor(database.db, storeId, "all", now);
 }
 
 /**

@@ -4,7 +4,7 @@ import { yieldToEventLoop } from "../../core/clock.ts";
 import { chunks } from "../../db/batching.ts";
 import type { Db } from "../../db/database.ts";
 import type { InventoryMode } from "../../db/tables.ts";
-import type { StockChangeListener } from "../ledger-store.ts";
+import type { StockChangeListener } from "../../core/context.ts";
 import { loadStoreStockRules, sellableToStore } from "../store-safety.ts";
 import { type DirtyMark, itemRetryDelayMs, type SyncTarget } from "./planner.ts";
 import { itemLocationKey } from "./shopify-inventory.ts";
@@ -79,17 +79,7 @@ export async function markStoreDirtyFor(
   if (variantIds !== "all") return markDirty(db, storeId, variantIds, now);
   // A range of 5,000 links at a time, the event loop free between: one statement marking 100,000
   // variants held SQLite's one connection (and /healthz) for most of a second.
-  let after = -1;
-  for (;;) {
-    const last = await db
-      .selectFrom("variant_links")
-      .select("variant_id")
-      .where("store_id", "=", storeId)
-      .where("variant_id", ">", after)
-      .orderBy("variant_id")
-      .offset(pageSize - 1)
-      .limit(1)
-      .executeTakeFirst();
+  for await (const range of linkRanges(db, storeId, pageSize))
     await db
       .insertInto("push_dirty")
       .columns(["store_id", "variant_id", "first_marked_at", "generation"])
@@ -103,8 +93,8 @@ export async function markStoreDirtyFor(
             sql<number>`1`.as("generation"),
           ])
           .where("store_id", "=", storeId)
-          .where("variant_id", ">", after);
-        if (last) q = q.where("variant_id", "<=", last.variant_id);
+          .where("variant_id", ">", range.after);
+        if (range.last !== undefined) q = q.where("variant_id", "<=", range.last);
         return q;
       })
       .onConflict((oc) =>
@@ -113,6 +103,30 @@ export async function markStoreDirtyFor(
           .doUpdateSet((eb) => ({ generation: sql<number>`${eb.ref("push_dirty.generation")} + 1` })),
       )
       .execute();
+}
+
+/**
+ * A store's linked variant ids as ranges (after, last] of `pageSize` links each, the last one
+ * open (last undefined); the event loop runs between ranges. For whole-store statements that
+ * must not hold SQLite's one connection for long.
+ */
+export async function* linkRanges(
+  db: Db,
+  storeId: number,
+  pageSize = MARK_ALL_PAGE,
+): AsyncGenerator<{ after: number; last: number | undefined }> {
+  let after = -1;
+  for (;;) {
+    const last = await db
+      .selectFrom("variant_links")
+      .select("variant_id")
+      .where("store_id", "=", storeId)
+      .where("variant_id", ">", after)
+      .orderBy("variant_id")
+      .offset(pageSize - 1)
+      .limit(1)
+      .executeTakeFirst();
+    yield { after, last: last?.variant_id };
     if (!last) return;
     after = last.variant_id;
     await yieldToEventLoop();
