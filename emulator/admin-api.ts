@@ -17,6 +17,7 @@ import {
 } from "graphql";
 import { charge, newBucket, refund, throttleStatus } from "./bucket.ts";
 import { actualCost, type CostField, findOperation, MAX_QUERY_COST, requestedCost } from "./cost.ts";
+import { packMutationResult, unpackMutationResult } from "./resolvers/inventory.ts";
 import { type Ctx, gqlError, notImplemented, type ResolverMap, typeOf, userError } from "./resolvers/kit.ts";
 import { adminSchema } from "./schema.ts";
 import { hasScope } from "./scopes.ts";
@@ -157,7 +158,7 @@ export function makeFieldResolver(
     const fingerprint = createHash("sha256").update(stable({ fieldName, args })).digest("base64");
     const prior = ctx.shop.idempotency.get(recordKey);
     if (prior) {
-      if (prior.fingerprint === fingerprint) return prior.result;
+      if (prior.fingerprint === fingerprint) return unpackMutationResult(prior.result);
       const errType = IDEMPOTENT_PAYLOAD_ERROR[fieldName];
       const msg = "The same idempotency key cannot be used with different operation parameters.";
       return {
@@ -169,9 +170,14 @@ export function makeFieldResolver(
       };
     }
     const result = fn(source, args, ctx, info);
-    ctx.shop.idempotency.set(recordKey, { field: fieldName, fingerprint, result });
+    ctx.shop.idempotency.set(recordKey, {
+      field: fieldName,
+      fingerprint,
+      result: packMutationResult(result),
+    });
     // Shopify keeps a key for a day; the emulator keeps the latest keys of a shop only (a full
-    // push of 500,000 levels is 2,000 keys, each result holding 500 changes: some 100 MB).
+    // push of 500,000 levels is 2,000 keys, each result holding 500 changes), their changes
+    // packed in columns (resolvers/inventory.ts).
     for (const oldest of ctx.shop.idempotency.keys()) {
       if (ctx.shop.idempotency.size <= IDEMPOTENCY_KEYS_KEPT) break;
       ctx.shop.idempotency.delete(oldest);
