@@ -285,9 +285,11 @@ describe.each(DIALECTS)("a large store on %s", (dialect) => {
     }
     const halved = await checkWith();
     expect(halved.checked).toBe(VARIANTS);
-    // Pages of 1,000 variants, parts of 250: a few hundred statements for 6,000 levels.
+    // Pages of 1,000 variants, parts of 250: a few hundred statements for 6,000 levels (on
+    // PostgreSQL a few dozen since issue 13 reads a part in one snapshot with id arrays, so the
+    // check's fixed statements weigh more in the ratio: 43 and 29 there).
     expect(whole.statements).toBeLessThan(VARIANTS / 5);
-    expect(whole.statements / halved.statements).toBeGreaterThan(1.5);
+    expect(whole.statements / halved.statements).toBeGreaterThan(1.3);
     expect(whole.statements / halved.statements).toBeLessThan(2.5);
   }, 180_000);
 });
