@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator/index.ts";
 import { VARIANT_CREATION_LIMIT } from "../emulator/resolvers/publish.ts";
+import { runPublishDryRun } from "../src/catalog/publish/dry-run.ts";
 import { publishDb } from "../src/catalog/publish/publish-store.ts";
 import { runPublishCycle } from "../src/catalog/publish/reconciler.ts";
 import { readCurrentProduct, readPublications } from "../src/catalog/publish/shopify-publish.ts";
@@ -359,6 +360,20 @@ describe.each(DIALECTS)("catalog publish on %s", (dialect) => {
         category: "gid://shopify/TaxonomyCategory/aa-1-13-8",
         variants: [{ sku: "GOOD-1", price: "3.00" }],
       },
+    ]);
+    // The dry run says so before anything is sent (asked once per category).
+    const control = { jobId: 99_016, progress: async () => {}, cancelled: async () => false };
+    await runPublishDryRun(hub.ctx, { id: storeId, domain: store.domain }, transport, control, {});
+    const dry = await publishDb(hub.ctx.database.db)
+      .selectFrom("catalog_publish_dry_runs")
+      .select(["product_key", "outcome", "detail"])
+      .where("job_id", "=", 99_016)
+      .where("product_key", "in", ["odd-cat", "good-cat"])
+      .orderBy("product_key")
+      .execute();
+    expect(dry.map((r) => [r.product_key, r.outcome, JSON.parse(r.detail).code ?? null])).toEqual([
+      ["good-cat", "create", null],
+      ["odd-cat", "refused", "UNKNOWN_CATEGORY"],
     ]);
     await converge();
     const refused = await state("odd-cat");

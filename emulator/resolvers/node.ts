@@ -1,6 +1,7 @@
 // `node(id:)` / `nodes(ids:)`: the global-id lookups, for the types the emulator models.
 import { gidType, parseGid } from "../gid.ts";
 import type { Shop } from "../state.ts";
+import { taxonomyCategory } from "../taxonomy.ts";
 import type { Ctx, ResolverMap } from "./kit.ts";
 import { tag } from "./kit.ts";
 
@@ -24,6 +25,11 @@ const MAPS: Record<string, (s: Shop) => Map<number, object>> = {
 export const NODE_TYPES: ReadonlySet<string> = new Set(Object.keys(MAPS));
 
 export function lookupNode(ctx: Ctx, id: string): object | null {
+  // Taxonomy categories are Shopify's, the same in every shop, with ids such as "aa-1-13".
+  if (id.startsWith("gid://shopify/TaxonomyCategory/")) {
+    const category = taxonomyCategory(id);
+    return category ? tag(category, "TaxonomyCategory") : null;
+  }
   const type = gidType(id);
   const map = type ? MAPS[type] : undefined;
   if (!type || !map) return null;

@@ -15,7 +15,7 @@ import type { AdminTransport } from "../../shopify/transport.ts";
 import { getProduct } from "../products-store.ts";
 import { desiredProduct, dryRunOutcome, NO_OWNED, type Owned } from "./desired.ts";
 import { linkedProduct, loadRules, publishDb } from "./publish-store.ts";
-import { readCurrentProduct } from "./shopify-publish.ts";
+import { knownCategories, readCurrentProduct } from "./shopify-publish.ts";
 
 export interface DryRunSummary {
   readonly products: number;
@@ -49,6 +49,8 @@ export async function runPublishDryRun(
   );
   const counts = { products: 0, create: 0, update: 0, unchanged: 0, refused: 0, failed: 0 };
   let after = 0;
+  /** Category GID → whether Shopify's taxonomy holds it (asked once per dry run). */
+  const categories = new Map<string, boolean>();
   while (counts.products < limit) {
     const page = await db
       .selectFrom("products")
@@ -78,7 +80,22 @@ export async function runPublishDryRun(
           current = gid ? await readCurrentProduct(transport, { id: gid }) : null;
           current ??= await readCurrentProduct(transport, { key: p.key });
         }
-        const o = dryRunOutcome(d, current, owned, rules.rules);
+        let o = dryRunOutcome(d, current, owned, rules.rules);
+        // Shopify refuses a category its taxonomy does not hold: said here, before enabling.
+        const category = d.ok && rules.rules.fields.category !== "off" ? d.product.category : null;
+        if (category && o.outcome !== "refused") {
+          if (!categories.has(category))
+            categories.set(category, (await knownCategories(transport, [category])).has(category));
+          if (!categories.get(category))
+            o = {
+              outcome: "refused",
+              refusal: {
+                code: "UNKNOWN_CATEGORY",
+                field: "category",
+                message: `${category} is not a category of Shopify's product taxonomy: Shopify would refuse the product; correct the product's category or the store's category rule`,
+              },
+            };
+        }
         counts[o.outcome]++;
         const detail =
           o.outcome === "refused" ? o.refusal : o.outcome === "unchanged" ? {} : { changes: o.changes };

@@ -413,3 +413,28 @@ export async function publishToChannels(
   );
   return r.data.publishablePublish.userErrors.map((e) => ({ ...e, code: null }));
 }
+
+export const TAXONOMY_CATEGORIES = graphql`
+  query TillbridgeTaxonomyCategories($ids: [ID!]!) {
+    nodes(ids: $ids) {
+      ... on TaxonomyCategory {
+        id
+      }
+    }
+  }
+`;
+
+/** Which of these category GIDs Shopify's product taxonomy holds (at most 250 a call). */
+export async function knownCategories(
+  transport: AdminTransport,
+  ids: readonly string[],
+): Promise<Set<string>> {
+  const known = new Set<string>();
+  for (let i = 0; i < ids.length; i += 250) {
+    const r = await transport.graphql<{ nodes: ({ id?: string } | null)[] }>(TAXONOMY_CATEGORIES, {
+      ids: ids.slice(i, i + 250),
+    });
+    for (const n of r.data.nodes) if (n?.id) known.add(n.id);
+  }
+  return known;
+}
