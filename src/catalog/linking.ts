@@ -226,20 +226,26 @@ async function matchAndLink(
   hub.length = 0;
   shopify.length = 0;
   heap.check();
+  // A turn of the event loop between the whole-store steps (each some tens of ms at 100,000).
+  await yieldToEventLoop();
   const before = new Map(existing.map((e) => [e.variantId, e]));
+  await yieldToEventLoop();
   const after = new Map(result.links.map((l) => [l.variantId, l]));
+  await yieldToEventLoop();
   const changed = result.links.filter((l) => {
     const old = before.get(l.variantId);
     return (
       !old || old.productVariantGid !== l.productVariantGid || old.inventoryItemGid !== l.inventoryItemGid
     );
   });
+  await yieldToEventLoop();
   const dropped = existing.filter((e) => {
     const now2 = after.get(e.variantId);
     return (
       !now2 || now2.inventoryItemGid !== e.inventoryItemGid || now2.productVariantGid !== e.productVariantGid
     );
   });
+  await yieldToEventLoop();
 
   // Short transactions, a page of links each (with their push marks), the event loop free
   // between them: 100,000 links in one transaction held SQLite's one connection (and so /healthz

@@ -86,6 +86,26 @@ function* groupBy<T>(
   return out;
 }
 
+/** `new Map(items.map((t) => [key(t), t]))`, pausing as groupBy does. */
+function* indexBy<T, K>(items: readonly T[], key: (t: T) => K, pause: Pace): Generator<void, Map<K, T>> {
+  const out = new Map<K, T>();
+  for (const item of items) {
+    if (pause()) yield;
+    out.set(key(item), item);
+  }
+  return out;
+}
+
+/** `items.filter(keep)`, pausing as groupBy does. */
+function* filterBy<T>(items: readonly T[], keep: (t: T) => boolean, pause: Pace): Generator<void, T[]> {
+  const out: T[] = [];
+  for (const item of items) {
+    if (pause()) yield;
+    if (keep(item)) out.push(item);
+  }
+  return out;
+}
+
 export function matchVariants(
   allHub: readonly HubVariant[],
   allShopify: readonly ShopifyVariant[],
@@ -128,8 +148,9 @@ function* matchSteps(
 
   // 0. Links an operator made by hand stay while both variants exist (the Shopify variant's
   // inventory item as read now); both sides are out of the matching that follows.
-  const shopifyById = new Map(allShopify.map((v) => [v.id, v]));
-  const hubIds = new Set(allHub.map((h) => h.id));
+  // Every whole-store table is built with pauses too (a 100,000-entry Map is tens of ms).
+  const shopifyById = yield* indexBy(allShopify, (v) => v.id, pause);
+  const hubIds = yield* indexBy(allHub, (h) => h.id, pause);
   const manualHub = new Set<number>();
   const manualShopify = new Set<string>();
   for (const e of existing) {
@@ -151,8 +172,9 @@ function* matchSteps(
     for (const h of allHub)
       if (manualHub.has(h.id)) manualBySku.set(h.sku.trim(), { variant: h, gid: gidOf.get(h.id)! });
   }
-  const hub = manualHub.size > 0 ? allHub.filter((h) => !manualHub.has(h.id)) : allHub;
-  const shopify = manualShopify.size > 0 ? allShopify.filter((v) => !manualShopify.has(v.id)) : allShopify;
+  const hub = manualHub.size > 0 ? yield* filterBy(allHub, (h) => !manualHub.has(h.id), pause) : allHub;
+  const shopify =
+    manualShopify.size > 0 ? yield* filterBy(allShopify, (v) => !manualShopify.has(v.id), pause) : allShopify;
   const usedShopify = new Set<string>();
   const settled = new Set<number>();
 
@@ -199,7 +221,7 @@ function* matchSteps(
 
   // 1b. A Shopify variant left over whose barcode is that of a hub variant just linked by SKU: the
   // hub variant matches two Shopify variants (one by SKU, one by barcode). Neither is linked.
-  const hubById = new Map(hub.map((h) => [h.id, h]));
+  const hubById = yield* indexBy(hub, (h) => h.id, pause);
   // Several hub variants may share a barcode: each of them matches the leftover variant, so each
   // is a problem (keeping one of them only would depend on the order the variants came in).
   const skuLinksByBarcode = yield* groupBy(
@@ -240,8 +262,8 @@ function* matchSteps(
   }
 
   // 2. Barcode, for the rest on both sides.
-  const restShopify = shopify.filter((v) => !usedShopify.has(v.id) && !excluded.has(v.id));
-  const restHub = hub.filter((h) => !settled.has(h.id));
+  const restShopify = yield* filterBy(shopify, (v) => !usedShopify.has(v.id) && !excluded.has(v.id), pause);
+  const restHub = yield* filterBy(hub, (h) => !settled.has(h.id), pause);
   const shopifyByBarcode = yield* groupBy(restShopify, (v) => norm(v.barcode), pause);
   const hubByBarcode = yield* groupBy(restHub, (h) => norm(h.barcode), pause);
   for (const [barcode, vs] of shopifyByBarcode) {
@@ -276,8 +298,8 @@ function* matchSteps(
   }
 
   // 3. What is left on either side.
-  const shopifyIds = new Set(shopify.map((v) => v.id));
-  const previous = new Map(existing.map((e) => [e.variantId, e]));
+  const shopifyIds = yield* indexBy(shopify, (v) => v.id, pause);
+  const previous = yield* indexBy(existing, (e) => e.variantId, pause);
   for (const h of hub) {
     if (pause()) yield;
     if (settled.has(h.id)) continue;
