@@ -6,7 +6,6 @@
  * applied just before the kill is found again by email, never created twice), each company one
  * Shopify company with one contact per customer, and every customer ends published.
  */
-import type { ChildProcess } from "node:child_process";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../emulator/index.ts";
@@ -16,16 +15,13 @@ import { companyExternalId } from "../src/customers/publish.ts";
 import { openDatabase } from "../src/db/database.ts";
 import { createAdminTransport } from "../src/shopify/admin-client.ts";
 import { createTestDatabase, type TestDatabase } from "./support/databases.ts";
-import { runCli, startHubProcess } from "./support/processes.ts";
+import { apiCaller, createAdminKey, exited } from "./support/process-api.ts";
+import { startHubProcess } from "./support/processes.ts";
 import { emulatedStore } from "./support/shopify.ts";
 
 const CUSTOMERS = 16;
 const COMPANIES = 3;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const exited = (child: ChildProcess) =>
-  child.exitCode !== null || child.signalCode !== null
-    ? Promise.resolve()
-    : new Promise<void>((r) => child.once("exit", () => r()));
 
 let emulator: Emulator;
 let test: TestDatabase;
@@ -51,25 +47,10 @@ describe("customer publish on two processes", () => {
       SHOPIFY_ADMIN_URL_TEMPLATE: `${emulator.url}/{shop}`,
       ENCRYPTION_KEY: Buffer.alloc(32, 7).toString("base64"),
     };
-    const created = runCli(["api-key", "create", "--name", "cust-fleet", "--scope", "admin"], env);
-    expect(created.status, created.stderr).toBe(0);
-    const key = created.stdout.trim().split("\n").pop()!;
+    const call = apiCaller(createAdminKey(env, "cust-fleet"));
     const hubs = await Promise.all([0, 1].map(() => startHubProcess(env)));
     const database = openDatabase(test.target);
     try {
-      const call = async (hub: { url: string }, method: string, path: string, body?: unknown) => {
-        const res = await fetch(`${hub.url}${path}`, {
-          method,
-          headers: {
-            authorization: `Bearer ${key}`,
-            ...(body === undefined ? {} : { "content-type": "application/json" }),
-          },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        });
-        const text = await res.text();
-        if (res.status >= 400) throw new Error(`${method} ${path} → ${res.status} ${text}`);
-        return JSON.parse(text) as Record<string, unknown>;
-      };
       const [a, b] = hubs as [(typeof hubs)[0], (typeof hubs)[0]];
       const customers = Array.from({ length: CUSTOMERS }, (_, i) => ({
         key: `T-${i}`,

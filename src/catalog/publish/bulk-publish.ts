@@ -56,7 +56,7 @@ import {
   userErrorsRefusal,
 } from "./publish-store.ts";
 import type { PublishRules } from "./rules.ts";
-import { PRICE_UPDATE, readPublications, type ShopifyUserError } from "./shopify-publish.ts";
+import { PRICE_UPDATE, readPublications, type ShopifyUserError, variantOf } from "./shopify-publish.ts";
 
 /** New products due at once above which the first publish goes through a bulk mutation. */
 export const BULK_PUBLISH = { threshold: 200, maxLines: 10_000 };
@@ -339,17 +339,7 @@ function currentOf(p: ShopifyCatalogProduct): CurrentProduct {
     status: p.status,
     category: p.category?.id ?? null,
     seo: p.seo,
-    variants: p.variants.map((v) => ({
-      id: v.id,
-      sku: v.sku || null,
-      barcode: v.barcode,
-      price: v.price,
-      compareAtPrice: v.compareAtPrice,
-      taxable: v.taxable,
-      selectedOptions: v.selectedOptions,
-      inventoryItemId: v.inventoryItem.id,
-      cost: v.inventoryItem.unitCost ? Number(v.inventoryItem.unitCost.amount).toFixed(2) : null,
-    })),
+    variants: p.variants.map(variantOf),
     media: p.images.map((m) => ({ id: m.id, url: m.url, alt: m.alt })),
     metafields: p.metafields,
   };
@@ -433,14 +423,21 @@ async function startUpdates(
     if (rules.rules.salesChannels.some((c) => !known.has(c))) return { ...idle, refused };
     publicationIds = rules.rules.salesChannels.map((c) => known.get(c)!);
   }
-  const started = await start(
-    deps,
-    store,
-    transport,
-    { phase: "products", items, channels: publicationIds },
-    variables,
-  );
-  return { ...idle, busy: started, refused };
+  return startProducts(deps, store, transport, items, variables, publicationIds, refused);
+}
+
+/** Starts the products' bulk mutation (after their refusals were recorded). */
+async function startProducts(
+  deps: BulkDeps,
+  store: { id: number; domain: string },
+  transport: AdminTransport,
+  items: ProductLine[],
+  variables: unknown[],
+  channels: string[],
+  refused: number,
+): Promise<BulkAdvance> {
+  const busy = await start(deps, store, transport, { phase: "products", items, channels }, variables);
+  return { busy, published: 0, refused, deferred: 0 };
 }
 
 async function operationStatus(transport: AdminTransport, id: string) {
@@ -584,14 +581,7 @@ export async function advanceBulkPublish(
     variables.push({ identifier: plan.identifier, input: plan.input });
   }
   if (items.length === 0) return { ...idle, refused };
-  const started = await start(
-    deps,
-    store,
-    transport,
-    { phase: "products", items, channels: publicationIds },
-    variables,
-  );
-  return { ...idle, busy: started, refused };
+  return startProducts(deps, store, transport, items, variables, publicationIds, refused);
 }
 
 /** Uploads the variables and starts the operation; false when Shopify refused to start it. */

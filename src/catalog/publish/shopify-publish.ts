@@ -178,15 +178,16 @@ export const PUBLISH_READ_VARIANTS = graphql`
   }
 `;
 
-interface RawVariant {
-  id: string;
-  sku: string | null;
-  barcode: string | null;
-  price: string | null;
-  compareAtPrice: string | null;
-  taxable: boolean;
-  selectedOptions: { name: string; value: string }[];
-  inventoryItem: { id: string; unitCost: { amount: string } | null };
+/** A variant as Shopify answers it (a product read, or the bulk read of the store). */
+export interface RawVariant {
+  readonly id: string;
+  readonly sku: string | null;
+  readonly barcode: string | null;
+  readonly price: string | null;
+  readonly compareAtPrice: string | null;
+  readonly taxable: boolean;
+  readonly selectedOptions: readonly { name: string; value: string }[];
+  readonly inventoryItem: { readonly id: string; readonly unitCost: { amount: string } | null };
 }
 
 interface RawPage {
@@ -194,7 +195,7 @@ interface RawPage {
   pageInfo: { hasNextPage: boolean; endCursor: string | null };
 }
 
-const variantOf = (v: RawVariant): CurrentVariant => ({
+export const variantOf = (v: RawVariant): CurrentVariant => ({
   id: v.id,
   sku: v.sku || null,
   barcode: v.barcode,
