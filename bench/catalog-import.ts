@@ -16,12 +16,12 @@
  * is the second half of the target, "holding those 100,000 variants linked at 5 locations with
  * the push running".
  *
- * `--priority -10` runs the bench (emulator and /healthz prober) and the hub at that scheduling
+ * `--priority=-10` runs the bench (emulator and /healthz prober) and the hub at that scheduling
  * priority (os.setPriority; below 0 needs root): on a machine other work keeps busy, /healthz
  * then shows the hub's own waits rather than its turns for a core.
  *
  *   node --import tsx bench/catalog-import.ts [--variants 100000] [--per-product 5] [--db sqlite|postgres|both]
- *     [--locations 5] [--after-seconds 60] [--priority 0]
+ *     [--locations 5] [--after-seconds 60] [--priority=0]
  */
 import { spawn } from "node:child_process";
 import { appendFileSync, readFileSync } from "node:fs";
