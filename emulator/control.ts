@@ -1139,6 +1139,11 @@ export class Control {
     return { ...shop.faults };
   }
 
+  /** Whether `refunds/create` payloads carry the refund's `return` (not Shopify's REST resource). */
+  setRefundPayloadReturn(domain: string, on: boolean): void {
+    this.store.shop(domain).refundPayloadReturn = on;
+  }
+
   clearFaults(domain: string): Faults {
     const shop = this.store.shop(domain);
     shop.faults = noFaults();

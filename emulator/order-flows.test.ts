@@ -189,7 +189,7 @@ describe("order flows", () => {
     expect(after).toEqual([{ ...before[0], lineItems: [{ id: added.id, sku: s.sku }] }]);
   });
 
-  it("links a return's refund to the return (Refund.return, and `return` in refunds/create)", async () => {
+  it("links a return's refund to the return (Refund.return)", async () => {
     const o = emu.control.placeOrder(SHOP, {
       lineItems: [{ sku: s.sku, quantity: 2 }],
       locationId: s.locationId,

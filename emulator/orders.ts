@@ -314,7 +314,10 @@ export function refundPayload(shop: Shop, r: Refund) {
     processed_at: r.createdAt,
     note: r.note,
     restock: r.lineItems.some((l) => l.restocked),
-    return: r.returnId ? { id: r.returnId, admin_graphql_api_id: gid("Return", r.returnId) } : null,
+    // No `return`: Shopify's REST Refund resource has none (GraphQL's Refund.return does).
+    ...(shop.refundPayloadReturn && r.returnId
+      ? { return: { id: r.returnId, admin_graphql_api_id: gid("Return", r.returnId) } }
+      : {}),
     refund_line_items: r.lineItems.map((rl) => {
       const li = o.lineItems.find((x) => x.id === rl.lineItemId)!;
       const lm = m.lines.find((x) => x.lineItemId === rl.lineItemId) ?? { subtotalCents: 0, taxCents: 0 };

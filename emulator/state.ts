@@ -512,6 +512,11 @@ export interface Shop {
   collections?: Map<number, Collection>;
   idempotency: Map<string, IdempotencyRecord>;
   apiCalls: ApiCall[];
+  /**
+   * `refunds/create` payloads carry a `return` (id, gid) for a return's refund. Off by default:
+   * Shopify's REST Refund resource documents no such field; on, the hub's shortcut is exercised.
+   */
+  refundPayloadReturn?: boolean;
   nextOrderNumber: number;
   createdAt: string;
 }

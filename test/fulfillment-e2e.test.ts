@@ -329,7 +329,7 @@ describe.each(DIALECTS)("shipments and refunds on %s", (dialect) => {
         webhookId: `${delivery.webhookId}-redelivery-${n}`,
         rawBody: delivery.body,
       });
-    const inbox = await processRefundInbox(hub.ctx);
+    const inbox = await processRefundInbox(hub.ctx, transport);
     expect(inbox).toEqual({ processed: 3, failed: 0, dead: 0 });
     expect(await stock("FUL-A")).toEqual({ onHand: 9, reserved: 0 });
     expect(await count("refunds")).toBe(1);

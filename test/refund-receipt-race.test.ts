@@ -9,7 +9,10 @@
  *   left), the return and its receipt after;
  * - a refund made for the return (Shopify's `Refund.return`) of one of two shipped units, before
  *   and after the receipt: the unit is the return's, so only the receipt takes it back (without
- *   the link the refund would take the other unit back as well).
+ *   the link the refund would take the other unit back as well). Its `refunds/create` payload
+ *   carries no `return` (Shopify's REST Refund resource has none): the hub reads the refund
+ *   (`refund(id:)`) before recording it; with Shopify unreachable the delivery waits whole; a
+ *   payload that does carry the link (emulator switch) is taken without the read.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Emulator } from "../emulator/index.ts";
@@ -148,7 +151,7 @@ describe.each(DIALECTS)("a refund with restock and a return receipt of the same 
       raced = true;
       await returns.processReturnInbox(hub.ctx);
     };
-    await processRefundInbox(hub.ctx);
+    await processRefundInbox(hub.ctx, w.transport);
     expect(raced).toBe(true);
     // The stale plan was rolled back: no refund recorded, no movement.
     expect(await refundsOf(w, placed)).toEqual([]);
@@ -206,6 +209,14 @@ describe.each(DIALECTS)("a refund with restock and a return receipt of the same 
       });
     return { placed, refundReturn };
   };
+  /** The refund's refunds/create payload (it carries no `return` unless the emulator is told to). */
+  const refundPayload = (w: OpsWorld) => {
+    const d = emulator.control.webhookDeliveries({ shop: w.store.domain, topic: "refunds/create" });
+    expect(d).toHaveLength(1);
+    return JSON.parse(d[0]!.body) as Record<string, unknown>;
+  };
+  const refundReads = (w: OpsWorld) =>
+    emulator.control.apiCalls(w.store.domain).filter((c) => c.rootFields.includes("refund"));
 
   it("a refund made for the return, after its receipt: the receipt's unit, not counted again", async () => {
     const w = await world();
@@ -214,6 +225,8 @@ describe.each(DIALECTS)("a refund with restock and a return receipt of the same 
     expect(await receive(w, placed)).toBe(1);
     refundReturn();
     await w.settleAll();
+    expect("return" in refundPayload(w)).toBe(false);
+    expect(refundReads(w)).toHaveLength(1);
     const [recorded] = await refundsOf(w, placed);
     expect(JSON.parse(recorded!.lines)[0]).toMatchObject({ restocked: 0 });
     expect(await returnMovements(w)).toEqual([{ id: "return-receipt", warehouse: "W1", quantity: 1 }]);
@@ -221,13 +234,27 @@ describe.each(DIALECTS)("a refund with restock and a return receipt of the same 
     await w.expectShopifyAsModel();
   });
 
-  it("a refund made for the return, before the hub knows the return: left to the receipt", async () => {
+  it("a refund made for the return, before the hub knows the return: left to the receipt (Shopify unreachable first: nothing applied)", async () => {
     const w = await world();
     const { placed, refundReturn } = await twoShippedOneReturned(w);
     refundReturn();
     await emulator.control.webhooksIdle(10_000);
+    expect("return" in refundPayload(w)).toBe(false);
+    // Shopify cannot be reached for the read (every attempt of the transport fails): the
+    // delivery is left for a retry, nothing recorded.
+    emulator.control.setFaults(w.store.domain, { failNext: 5, errorStatuses: [503] });
+    expect(await processRefundInbox(hub.ctx, w.transport)).toMatchObject({ failed: 1 });
+    emulator.control.clearFaults(w.store.domain);
+    expect(await refundsOf(w, placed)).toEqual([]);
+    expect(await returnMovements(w)).toEqual([]);
     // The refund's delivery is applied before the return's.
-    await processRefundInbox(hub.ctx);
+    await hub.ctx.database.db
+      .updateTable("webhook_inbox")
+      .set({ next_attempt_at: 0 })
+      .where("shop", "=", w.store.domain)
+      .execute();
+    expect(await processRefundInbox(hub.ctx, w.transport)).toMatchObject({ processed: 1, failed: 0 });
+    expect(refundReads(w).filter((c) => c.status === 200)).toHaveLength(1);
     expect((await w.order(placed.id)).returns ?? []).toEqual([]);
     const [recorded] = await refundsOf(w, placed);
     expect(JSON.parse(recorded!.lines)[0]).toMatchObject({ restocked: 0 });
@@ -238,5 +265,21 @@ describe.each(DIALECTS)("a refund with restock and a return receipt of the same 
     expect(await returnMovements(w)).toEqual([{ id: "return-receipt", warehouse: "W1", quantity: 1 }]);
     expect(await onHand(w)).toBe(9);
     await w.expectShopifyAsModel();
+  });
+
+  it("a payload that carries the refund's return is taken as it is: no read", async () => {
+    const w = await world();
+    emulator.control.setRefundPayloadReturn(w.store.domain, true);
+    const { placed, refundReturn } = await twoShippedOneReturned(w);
+    refundReturn();
+    await emulator.control.webhooksIdle(10_000);
+    expect(refundPayload(w).return).toMatchObject({
+      admin_graphql_api_id: expect.stringContaining("Return/"),
+    });
+    await processRefundInbox(hub.ctx, w.transport);
+    expect(refundReads(w)).toEqual([]);
+    const [recorded] = await refundsOf(w, placed);
+    expect(JSON.parse(recorded!.lines)[0]).toMatchObject({ restocked: 0 });
+    expect(await returnMovements(w)).toEqual([]);
   });
 });

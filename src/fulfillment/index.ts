@@ -62,11 +62,6 @@ export function fulfillmentCapability(ctx: AppContext): Capability {
     routes: () => [...fulfillmentRoutes(ctx), ...orderOperationRoutes(ctx)],
     jobs: [
       {
-        name: "fulfillment:refund-inbox",
-        everyMs: 1000,
-        run: async () => void (await processRefundInbox(ctx)),
-      },
-      {
         name: "fulfillment:shopify-fulfillments-inbox",
         everyMs: 1000,
         run: async () => void (await processFulfillmentInbox(ctx)),
@@ -79,6 +74,14 @@ export function fulfillmentCapability(ctx: AppContext): Capability {
         flow: "fulfillment_push",
         everyMs: 2000,
         run: async (store, transport) => void (await deliverStoreShipments(ctx, transport, store.id)),
+      },
+      // refunds/create deliveries, in the store's pass: one whose payload does not say whether it
+      // was made for a return is read from Shopify (Refund.return) before its restock.
+      {
+        name: "fulfillment:refund-inbox",
+        flow: "order_intake",
+        everyMs: 1000,
+        run: async (_store, transport) => void (await processRefundInbox(ctx, transport)),
       },
       // The safety net for lost refunds/create webhooks.
       {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fromRefundWebhook, planRestock, type ShopifyRefund } from "./refunds.ts";
+import { fromRefundWebhook, needsReturnRead, planRestock, type ShopifyRefund } from "./refunds.ts";
 
 const payload = (ret: unknown) => ({
   id: 7,
@@ -20,7 +20,24 @@ describe("a refund's return", () => {
     expect(parse({ id: 9, admin_graphql_api_id: "gid://shopify/Return/9" })).toBe("gid://shopify/Return/9");
     expect(parse({ id: 9 })).toBe("gid://shopify/Return/9");
     expect(parse(null)).toBeNull();
-    expect(parse(undefined)).toBeNull();
+    // Shopify's REST Refund resource has no `return`: unknown, to be read from Shopify.
+    expect(parse(undefined)).toBeUndefined();
+  });
+
+  it("is read from Shopify only when the payload does not say and units are taken back", () => {
+    const refund = (returnGid: string | null | undefined, restockType: string): ShopifyRefund => ({
+      gid: "gid://shopify/Refund/7",
+      orderGid: "gid://shopify/Order/3",
+      createdAt: 0,
+      returnGid,
+      lines: [{ lineGid: "L", sku: "a", quantity: 1, restockType, locationGid: null }],
+    });
+    expect(needsReturnRead(refund(undefined, "RETURN"))).toBe(true);
+    expect(needsReturnRead(refund(undefined, "LEGACY_RESTOCK"))).toBe(true);
+    expect(needsReturnRead(refund(undefined, "NO_RESTOCK"))).toBe(false);
+    expect(needsReturnRead(refund(undefined, "CANCEL"))).toBe(false);
+    expect(needsReturnRead(refund(null, "RETURN"))).toBe(false);
+    expect(needsReturnRead(refund("gid://shopify/Return/9", "RETURN"))).toBe(false);
   });
 
   it("leaves the units to the return's receipt: nothing restocked in the ledger, Shopify's restock still followed", () => {

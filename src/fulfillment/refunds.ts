@@ -30,6 +30,8 @@ export interface ShopifyRefund {
   /**
    * The return it was made for (Shopify's `Refund.return`): its units are that return's, and come
    * back into the ledger through the back office's receipt of it, never through the refund.
+   * `undefined`: not known yet (a `refunds/create` payload without `return`), read from Shopify
+   * before any restock is recorded (`needsReturnRead`).
    */
   readonly returnGid?: string | null;
   readonly lines: readonly {
@@ -53,6 +55,8 @@ export function fromRefundWebhook(body: unknown): ParsedRefund {
     return { ok: false, reason: "refund payload without id or order_id" };
   const items = Array.isArray(b.refund_line_items) ? (b.refund_line_items as Record<string, unknown>[]) : [];
   const createdAt = Date.parse(String(b.created_at ?? ""));
+  // Shopify's REST Refund resource documents no `return`: when the payload has none, the link
+  // is unknown (undefined) and read from Shopify; one a payload carries is taken as it is.
   const ret = b.return as { id?: unknown; admin_graphql_api_id?: unknown } | null | undefined;
   return {
     ok: true,
@@ -61,11 +65,13 @@ export function fromRefundWebhook(body: unknown): ParsedRefund {
       orderGid: `gid://shopify/Order/${b.order_id}`,
       createdAt: Number.isNaN(createdAt) ? 0 : createdAt,
       returnGid:
-        typeof ret?.admin_graphql_api_id === "string"
-          ? ret.admin_graphql_api_id
-          : ret?.id != null
-            ? `gid://shopify/Return/${ret.id}`
-            : null,
+        ret === undefined
+          ? undefined
+          : typeof ret?.admin_graphql_api_id === "string"
+            ? ret.admin_graphql_api_id
+            : ret?.id != null
+              ? `gid://shopify/Return/${ret.id}`
+              : null,
       lines: items.map((l) => ({
         lineGid: `gid://shopify/LineItem/${l.line_item_id}`,
         sku: ((l.line_item as Record<string, unknown> | undefined)?.sku as string | null | undefined) ?? null,
@@ -75,6 +81,19 @@ export function fromRefundWebhook(body: unknown): ParsedRefund {
       })),
     },
   };
+}
+
+/**
+ * Pure: whether the refund's return link must be read from Shopify before it is recorded: it
+ * takes units back (RETURN, LEGACY_RESTOCK) and nobody said whether it was made for a return.
+ */
+export function needsReturnRead(refund: ShopifyRefund): boolean {
+  return (
+    refund.returnGid === undefined &&
+    refund.lines.some(
+      (l) => l.quantity > 0 && (l.restockType === "RETURN" || l.restockType === "LEGACY_RESTOCK"),
+    )
+  );
 }
 
 export interface RestockLine {
@@ -139,27 +158,40 @@ export function planRestock(
 /** `waiting`: it returns fulfilled units the hub has not seen fulfilled yet; try again later. */
 export type RecordOutcome = "recorded" | "duplicate" | "unknown_order" | "waiting";
 
+/** What recording a refund may ask of Shopify, under the store's lease (the refund inbox's pass). */
+export interface RefundShopify {
+  readonly transport: AdminTransport;
+}
+
 export async function recordRefund(
   ctx: AppContext,
   storeId: number,
-  refund: ShopifyRefund,
+  delivered: ShopifyRefund,
   source: "webhook" | "poll",
+  shopify?: RefundShopify,
 ): Promise<RecordOutcome> {
   const db = ctx.database.db;
   const order = await db
     .selectFrom("orders")
     .select(["id", "warehouse_id", "location_gid"])
     .where("store_id", "=", storeId)
-    .where("shopify_order_gid", "=", refund.orderGid)
+    .where("shopify_order_gid", "=", delivered.orderGid)
     .executeTakeFirst();
   if (!order) return "unknown_order";
   const known = await db
     .selectFrom("refunds")
     .select("id")
     .where("store_id", "=", storeId)
-    .where("shopify_refund_gid", "=", refund.gid)
+    .where("shopify_refund_gid", "=", delivered.gid)
     .executeTakeFirst();
   if (known) return "duplicate";
+  // Whether it was made for a return decides its restock: read before anything is recorded (a
+  // failed read throws, and the delivery is retried whole).
+  let refund = delivered;
+  if (needsReturnRead(delivered)) {
+    if (!shopify) throw new Error(`refund ${delivered.gid}: its return link must be read from Shopify`);
+    refund = await readRefund(shopify.transport, delivered);
+  }
 
   const settings = await loadFulfillmentSettings(db, storeId);
   const rule: RestockRule =
@@ -267,6 +299,8 @@ export async function recordRefund(
   let recorded = false;
   const write = async (trx: Trx) => {
     await lockOrders(trx, ctx.database.dialect);
+    // Applied under the store's lease: a process that lost it leaves the refund to the new owner.
+    await shopify?.transport.fence?.(trx);
     // The plan was made outside the orders lock: a return recorded meanwhile (returns.ts takes the
     // same lock) moves its units to the back office's receipt, so this plan would restock them
     // twice. Roll back (the ledger's movements too) and plan again on the next pass.
@@ -409,18 +443,27 @@ export function registerFulfillmentWebhookHandlers(ctx: AppContext, handlers: We
   storeTopicsInInbox(ctx, handlers, [...FULFILLMENT_TOPICS, ...SHOPIFY_FULFILLMENT_TOPICS]);
 }
 
-/** Applies due `refunds/create` deliveries from the inbox (call it every second or so). */
-export async function processRefundInbox(ctx: AppContext, limit = 200): Promise<InboxRunResult> {
+/**
+ * Applies the store's due `refunds/create` deliveries from the inbox, in the store's pass under
+ * its lease (every second or so): a refund that takes units back and whose payload does not say
+ * whether it was made for a return is read from Shopify first (`REFUND_QUERY`).
+ */
+export async function processRefundInbox(
+  ctx: AppContext,
+  transport: AdminTransport,
+  limit = 200,
+): Promise<InboxRunResult> {
   return drainInbox(ctx, {
     topics: FULFILLMENT_TOPICS,
     limit,
+    narrow: (query) => query.where("q.shop", "=", transport.store),
     async apply(row) {
       const { storeId, value: refund } = await storeDelivery(ctx, row, (b) => {
         const p = fromRefundWebhook(b);
         return p.ok ? { ok: true, value: p.refund } : p;
       });
       // Recording is idempotent (unique per store and refund), so marking done afterwards is safe.
-      const outcome = await recordRefund(ctx, storeId, refund, "webhook");
+      const outcome = await recordRefund(ctx, storeId, refund, "webhook", { transport });
       // The order arrives by its own webhook or the backfill, perhaps after its refund: retried.
       if (outcome === "unknown_order")
         throw new Error(`order ${refund.orderGid} is not in the hub yet; retrying`);
@@ -431,6 +474,75 @@ export async function processRefundInbox(ctx: AppContext, limit = 200): Promise<
       await markInboxDone(ctx.database.db, row.id, ctx.clock.now());
     },
   });
+}
+
+// ---- reads from Shopify ----
+
+/** A refund's return link and lines (a `refunds/create` payload does not carry the link). */
+export const REFUND_QUERY = graphql`
+  query TillbridgeRefund($id: ID!) {
+    refund(id: $id) {
+      id
+      createdAt
+      return {
+        id
+      }
+      refundLineItems(first: 250) {
+        nodes {
+          quantity
+          restockType
+          lineItem {
+            id
+            sku
+          }
+          location {
+            id
+          }
+        }
+      }
+    }
+  }
+`;
+
+interface RefundNode {
+  id: string;
+  createdAt: string;
+  return: { id: string } | null;
+  refundLineItems: {
+    nodes: {
+      quantity: number;
+      restockType: string;
+      lineItem: { id: string; sku: string | null };
+      location: { id: string } | null;
+    }[];
+  };
+}
+
+function refundFromNode(r: RefundNode, orderGid: string): ShopifyRefund {
+  return {
+    gid: r.id,
+    orderGid,
+    createdAt: Date.parse(r.createdAt),
+    returnGid: r.return?.id ?? null,
+    lines: r.refundLineItems.nodes.map((l) => ({
+      lineGid: l.lineItem.id,
+      sku: l.lineItem.sku,
+      quantity: l.quantity,
+      restockType: l.restockType,
+      locationGid: l.location?.id ?? null,
+    })),
+  };
+}
+
+/** Shopify's copy of a delivered refund, its return link known (a failure throws). */
+async function readRefund(transport: AdminTransport, delivered: ShopifyRefund): Promise<ShopifyRefund> {
+  const { data } = await transport.graphql<{ refund: RefundNode | null }>(
+    REFUND_QUERY,
+    { id: delivered.gid },
+    { estimatedCost: 30 },
+  );
+  if (!data.refund) throw new Error(`refund ${delivered.gid} is not in Shopify (yet); retrying`);
+  return refundFromNode(data.refund, delivered.orderGid);
 }
 
 // ---- polling safety net ----
@@ -465,22 +577,7 @@ export const ORDER_REFUNDS_QUERY = graphql`
 `;
 
 interface RefundsData {
-  order: {
-    id: string;
-    refunds: {
-      id: string;
-      createdAt: string;
-      return: { id: string } | null;
-      refundLineItems: {
-        nodes: {
-          quantity: number;
-          restockType: string;
-          lineItem: { id: string; sku: string | null };
-          location: { id: string } | null;
-        }[];
-      };
-    }[];
-  } | null;
+  order: { id: string; refunds: RefundNode[] } | null;
 }
 
 /** Reads an order's refunds from Shopify and records those the hub does not know yet. */
@@ -497,20 +594,15 @@ export async function syncRefundsForOrder(
   let recorded = 0;
   let known = 0;
   for (const r of data.order?.refunds ?? []) {
-    const refund: ShopifyRefund = {
-      gid: r.id,
-      orderGid: order.shopify_order_gid,
-      createdAt: Date.parse(r.createdAt),
-      returnGid: r.return?.id ?? null,
-      lines: r.refundLineItems.nodes.map((l) => ({
-        lineGid: l.lineItem.id,
-        sku: l.lineItem.sku,
-        quantity: l.quantity,
-        restockType: l.restockType,
-        locationGid: l.location?.id ?? null,
-      })),
-    };
-    const outcome = await recordRefund(ctx, order.store_id, refund, "poll");
+    const outcome = await recordRefund(
+      ctx,
+      order.store_id,
+      refundFromNode(r, order.shopify_order_gid),
+      "poll",
+      {
+        transport,
+      },
+    );
     if (outcome === "recorded") recorded++;
     else known++;
   }

@@ -167,7 +167,7 @@ export async function createWorld(o: WorldOptions): Promise<World> {
   const steps: (() => Promise<void>)[] = [
     async () => void (await processInbox(hub.ctx)),
     async () => void (await processFulfillmentInbox(hub.ctx)),
-    async () => void (await processRefundInbox(hub.ctx)),
+    async () => void (await processRefundInbox(hub.ctx, transport)),
     async () => void (await processLevelInbox(hub.ctx)),
     async () => void (await deliverStoreShipments(hub.ctx, transport, storeId, Date.now() + 3_600_000)),
     async () => void (await runPushCycle(pushDeps(), await pushStore(), transport)),
