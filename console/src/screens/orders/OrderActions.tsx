@@ -9,8 +9,15 @@
 import type { ComponentChildren } from "preact";
 import { useMemo, useState } from "preact/hooks";
 import { api } from "../../api.ts";
-import { useAction, usePoll } from "../../hooks.ts";
-import { described, ErrorBox, Field, onSubmit } from "../../ui.tsx";
+import { useAction } from "../../hooks.ts";
+import { ErrorBox, onSubmit } from "../../ui.tsx";
+import {
+  type ActionError,
+  CheckField,
+  InputField,
+  SelectField,
+  useWarehouseOptions,
+} from "./action-fields.tsx";
 
 export interface ActionLine {
   shopifyLineId: string;
@@ -38,6 +45,7 @@ const HOLD_REASONS = [
   "OTHER",
 ] as const;
 const words = (s: string) => s.toLowerCase().replace(/_/g, " ");
+const reasonOptions = (reasons: readonly string[]) => reasons.map((r) => ({ value: r, label: words(r) }));
 const newRequestId = (kind: string) => `console-${kind}-${crypto.randomUUID()}`;
 const lineLabel = (l: ActionLine) => `${l.sku ?? "no SKU"} — ${l.title ?? ""} (${l.open} not shipped)`;
 
@@ -107,28 +115,39 @@ function ActionForm(props: {
   );
 }
 
-function LineSelect(props: {
-  id: string;
-  value: string;
+/** The line and how many of its units, under the request's field names for them. */
+function LineUnits(props: {
+  what: string;
   lines: readonly ActionLine[];
-  onChange: (v: string) => void;
-  error: ReturnType<typeof useAction>["error"];
-  field: string;
+  lineId: string;
+  onLine: (v: string) => void;
+  quantity: string;
+  onQuantity: (v: string) => void;
+  error: ActionError;
+  fields: { line: string; quantity: string };
 }) {
   return (
-    <Field label="Line" id={props.id} field={props.field} error={props.error}>
-      <select
-        {...described(props.id, props.error, props.field)}
-        value={props.value}
-        onChange={(e) => props.onChange(e.currentTarget.value)}
-      >
-        {props.lines.map((l) => (
-          <option key={l.shopifyLineId} value={l.shopifyLineId}>
-            {lineLabel(l)}
-          </option>
-        ))}
-      </select>
-    </Field>
+    <>
+      <SelectField
+        label="Line"
+        id={`${props.what}-line`}
+        field={props.fields.line}
+        error={props.error}
+        value={props.lineId}
+        onChange={props.onLine}
+        options={props.lines.map((l) => ({ value: l.shopifyLineId, label: lineLabel(l) }))}
+      />
+      <InputField
+        label="Units"
+        id={`${props.what}-quantity`}
+        field={props.fields.quantity}
+        error={props.error}
+        type="number"
+        min={1}
+        value={props.quantity}
+        onInput={props.onQuantity}
+      />
+    </>
   );
 }
 
@@ -147,11 +166,7 @@ export function OrderActions(props: {
   const [open, setOpen] = useState<Kind | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const base = `/api/v1/orders/${props.id}`;
-  const warehouses = usePoll(
-    () => api.get<{ items: { code: string; name: string }[] }>("/api/v1/warehouses"),
-    [],
-    60_000,
-  );
+  const warehouses = useWarehouseOptions();
   const unshipped = props.lines.filter((l) => l.open > 0);
   const firstLine = unshipped[0]?.shopifyLineId ?? "";
   const [lineId, setLineId] = useState(firstLine);
@@ -192,43 +207,36 @@ export function OrderActions(props: {
       </button>
     );
   const live = !props.cancelled;
-  const lineFields = (error: ReturnType<typeof useAction>["error"], what: string) => (
-    <>
-      <LineSelect
-        id={`${what}-line`}
-        value={lineId}
-        lines={unshipped}
-        onChange={setLineId}
-        error={error}
-        field="lineId"
-      />
-      <Field label="Units" id={`${what}-quantity`} field="quantity" error={error}>
-        <input
-          {...described(`${what}-quantity`, error, "quantity")}
-          type="number"
-          min={1}
-          value={quantity}
-          onInput={(e) => setQuantity(e.currentTarget.value)}
-        />
-      </Field>
-    </>
+  const lineFields = (
+    error: ActionError,
+    what: string,
+    fields = { line: "lineId", quantity: "quantity" },
+  ) => (
+    <LineUnits
+      what={what}
+      lines={unshipped}
+      lineId={lineId}
+      onLine={setLineId}
+      quantity={quantity}
+      onQuantity={setQuantity}
+      error={error}
+      fields={fields}
+    />
   );
-  const reasonField = (error: ReturnType<typeof useAction>["error"], id: string, label: string) => (
-    <Field label={label} id={id} field="reason" error={error}>
-      <input
-        {...described(id, error, "reason")}
-        value={reason}
-        required
-        maxLength={500}
-        onInput={(e) => setReason(e.currentTarget.value)}
-      />
-    </Field>
+  const reasonField = (error: ActionError, id: string, label: string) => (
+    <InputField
+      label={label}
+      id={id}
+      field="reason"
+      error={error}
+      value={reason}
+      required
+      maxLength={500}
+      onInput={setReason}
+    />
   );
   const notifyField = (id: string) => (
-    <div class="field inline">
-      <input id={id} type="checkbox" checked={notify} onChange={(e) => setNotify(e.currentTarget.checked)} />
-      <label for={id}>Tell the customer</label>
-    </div>
+    <CheckField id={id} label="Tell the customer" checked={notify} onChange={setNotify} />
   );
   return (
     <div id="order-action-buttons">
@@ -303,14 +311,15 @@ export function OrderActions(props: {
           {(error) => (
             <>
               {lineFields(error, "substitute")}
-              <Field label="Instead: SKU" id="substitute-sku" field="sku" error={error}>
-                <input
-                  {...described("substitute-sku", error, "sku")}
-                  value={sku}
-                  required
-                  onInput={(e) => setSku(e.currentTarget.value)}
-                />
-              </Field>
+              <InputField
+                label="Instead: SKU"
+                id="substitute-sku"
+                field="sku"
+                error={error}
+                value={sku}
+                required
+                onInput={setSku}
+              />
               {reasonField(error, "substitute-reason", "Why (the edit's staff note)")}
               {notifyField("substitute-notify")}
             </>
@@ -337,23 +346,7 @@ export function OrderActions(props: {
         >
           {(error) => (
             <>
-              <LineSelect
-                id="cancel-lines-line"
-                value={lineId}
-                lines={unshipped}
-                onChange={setLineId}
-                error={error}
-                field="lines[0].lineId"
-              />
-              <Field label="Units" id="cancel-lines-quantity" field="lines[0].quantity" error={error}>
-                <input
-                  {...described("cancel-lines-quantity", error, "lines[0].quantity")}
-                  type="number"
-                  min={1}
-                  value={quantity}
-                  onInput={(e) => setQuantity(e.currentTarget.value)}
-                />
-              </Field>
+              {lineFields(error, "cancel-lines", { line: "lines[0].lineId", quantity: "lines[0].quantity" })}
               {reasonField(error, "cancel-lines-reason", "Why (shown on the refund)")}
               {notifyField("cancel-lines-notify")}
             </>
@@ -376,21 +369,17 @@ export function OrderActions(props: {
                 Shopify moves the open fulfillment orders to the store mapped to the warehouse; the
                 reservation follows.
               </p>
-              <Field label="To warehouse" id="move-warehouse" field="warehouse" error={error}>
-                <select
-                  {...described("move-warehouse", error, "warehouse")}
-                  value={warehouse}
-                  required
-                  onChange={(e) => setWarehouse(e.currentTarget.value)}
-                >
-                  <option value="">Choose…</option>
-                  {warehouses.data?.items.map((w) => (
-                    <option key={w.code} value={w.code}>
-                      {w.code} — {w.name}
-                    </option>
-                  ))}
-                </select>
-              </Field>
+              <SelectField
+                label="To warehouse"
+                id="move-warehouse"
+                field="warehouse"
+                error={error}
+                value={warehouse}
+                required
+                onChange={setWarehouse}
+                placeholder="Choose…"
+                options={warehouses}
+              />
             </>
           )}
         </ActionForm>
@@ -414,27 +403,24 @@ export function OrderActions(props: {
           {(error) => (
             <>
               <p>Nothing of this order is shipped until the hold is released.</p>
-              <Field label="Reason" id="hold-reason" field="reason" error={error}>
-                <select
-                  {...described("hold-reason", error, "reason")}
-                  value={holdReason}
-                  onChange={(e) => setHoldReason(e.currentTarget.value)}
-                >
-                  {HOLD_REASONS.map((r) => (
-                    <option key={r} value={r}>
-                      {words(r)}
-                    </option>
-                  ))}
-                </select>
-              </Field>
-              <Field label="Note (optional)" id="hold-note" field="note" error={error}>
-                <input
-                  {...described("hold-note", error, "note")}
-                  value={staffNote}
-                  maxLength={255}
-                  onInput={(e) => setStaffNote(e.currentTarget.value)}
-                />
-              </Field>
+              <SelectField
+                label="Reason"
+                id="hold-reason"
+                field="reason"
+                error={error}
+                value={holdReason}
+                onChange={setHoldReason}
+                options={reasonOptions(HOLD_REASONS)}
+              />
+              <InputField
+                label="Note (optional)"
+                id="hold-note"
+                field="note"
+                error={error}
+                value={staffNote}
+                maxLength={255}
+                onInput={setStaffNote}
+              />
             </>
           )}
         </ActionForm>
@@ -473,45 +459,36 @@ export function OrderActions(props: {
         >
           {(error) => (
             <>
-              <Field label="Reason" id="cancel-reason" field="reason" error={error}>
-                <select
-                  {...described("cancel-reason", error, "reason")}
-                  value={cancelReason}
-                  onChange={(e) => setCancelReason(e.currentTarget.value)}
-                >
-                  {CANCEL_REASONS.map((r) => (
-                    <option key={r} value={r}>
-                      {words(r)}
-                    </option>
-                  ))}
-                </select>
-              </Field>
-              <div class="field inline">
-                <input
-                  id="cancel-refund"
-                  type="checkbox"
-                  checked={refund}
-                  onChange={(e) => setRefund(e.currentTarget.checked)}
-                />
-                <label for="cancel-refund">Refund the customer</label>
-              </div>
-              <div class="field inline">
-                <input
-                  id="cancel-restock"
-                  type="checkbox"
-                  checked={restock}
-                  onChange={(e) => setRestock(e.currentTarget.checked)}
-                />
-                <label for="cancel-restock">Restock the units</label>
-              </div>
+              <SelectField
+                label="Reason"
+                id="cancel-reason"
+                field="reason"
+                error={error}
+                value={cancelReason}
+                onChange={setCancelReason}
+                options={reasonOptions(CANCEL_REASONS)}
+              />
+              <CheckField
+                id="cancel-refund"
+                label="Refund the customer"
+                checked={refund}
+                onChange={setRefund}
+              />
+              <CheckField
+                id="cancel-restock"
+                label="Restock the units"
+                checked={restock}
+                onChange={setRestock}
+              />
               {notifyField("cancel-notify")}
-              <Field label="Staff note (optional)" id="cancel-note" field="staffNote" error={error}>
-                <input
-                  {...described("cancel-note", error, "staffNote")}
-                  value={staffNote}
-                  onInput={(e) => setStaffNote(e.currentTarget.value)}
-                />
-              </Field>
+              <InputField
+                label="Staff note (optional)"
+                id="cancel-note"
+                field="staffNote"
+                error={error}
+                value={staffNote}
+                onInput={setStaffNote}
+              />
             </>
           )}
         </ActionForm>
@@ -528,11 +505,7 @@ export function ReturnReceiptForm(props: {
 }) {
   const r = props.ret;
   const requestId = useMemo(() => newRequestId("receipt"), []);
-  const warehouses = usePoll(
-    () => api.get<{ items: { code: string; name: string }[] }>("/api/v1/warehouses"),
-    [],
-    60_000,
-  );
+  const warehouses = useWarehouseOptions();
   type Counts = { restock: string; damaged: string; missing: string; warehouse: string };
   const [counts, setCounts] = useState<Record<string, Counts>>(() =>
     Object.fromEntries(
@@ -583,41 +556,28 @@ export function ReturnReceiptForm(props: {
               before
             </legend>
             {(["restock", "damaged", "missing"] as const).map((k) => (
-              <Field
+              <InputField
                 key={k}
                 label={k === "restock" ? "Back on sale" : k === "damaged" ? "Damaged (disposed)" : "Missing"}
                 id={fid(k)}
                 field={path(k, "quantity")}
                 error={run.error}
-              >
-                <input
-                  {...described(fid(k), run.error, path(k, "quantity"))}
-                  type="number"
-                  min={0}
-                  value={c[k]}
-                  onInput={(e) => set(l.returnLineId, k, e.currentTarget.value)}
-                />
-              </Field>
+                type="number"
+                min={0}
+                value={c[k]}
+                onInput={(v) => set(l.returnLineId, k, v)}
+              />
             ))}
-            <Field
+            <SelectField
               label="Restocked at warehouse"
               id={fid("warehouse")}
               field={path("restock", "warehouse")}
               error={run.error}
-            >
-              <select
-                {...described(fid("warehouse"), run.error, path("restock", "warehouse"))}
-                value={c.warehouse}
-                onChange={(e) => set(l.returnLineId, "warehouse", e.currentTarget.value)}
-              >
-                <option value="">Choose…</option>
-                {warehouses.data?.items.map((w) => (
-                  <option key={w.code} value={w.code}>
-                    {w.code} — {w.name}
-                  </option>
-                ))}
-              </select>
-            </Field>
+              value={c.warehouse}
+              onChange={(v) => set(l.returnLineId, "warehouse", v)}
+              placeholder="Choose…"
+              options={warehouses}
+            />
           </fieldset>
         );
       })}
