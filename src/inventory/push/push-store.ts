@@ -4,7 +4,7 @@ import { yieldToEventLoop } from "../../core/clock.ts";
 import { chunks } from "../../db/batching.ts";
 import type { Db } from "../../db/database.ts";
 import type { InventoryMode } from "../../db/tables.ts";
-import type { StockChangeListener } from "../../core/context.ts";
+import type { StockChangeListener } from "../ledger-store.ts";
 import { loadStoreStockRules, sellableToStore } from "../store-safety.ts";
 import { type DirtyMark, itemRetryDelayMs, type SyncTarget } from "./planner.ts";
 import { itemLocationKey } from "./shopify-inventory.ts";
