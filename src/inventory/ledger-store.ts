@@ -3,6 +3,7 @@
  * stock levels in one transaction, so a batch is either fully present or absent.
  */
 import { type Insertable, sql, type Transaction } from "kysely";
+import type { StockChangeListener } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
 import { chunks, levelKey } from "../db/batching.ts";
 import type { Database } from "../db/database.ts";
@@ -11,9 +12,6 @@ import { applyEntries, type Entry, type LevelState } from "./ledger.ts";
 import { entriesOf, MAX_MOVEMENTS_PER_BATCH, planBatch, referencedKeys } from "./movements.ts";
 
 export type Trx = Transaction<Tables>;
-
-/** Called inside the batch's transaction with every variant whose stock changed. */
-export type StockChangeListener = (trx: Trx, variantIds: readonly number[], now: number) => Promise<void>;
 
 export interface IngestResult {
   readonly applied: number;

@@ -1,10 +1,10 @@
 /** Reading stock and setting safety stock. */
 import { z } from "zod";
+import type { StockChangeListener } from "../core/context.ts";
 import { AppError, type ErrorDetail } from "../core/errors.ts";
 import { count, key, normalizeKey } from "../core/input.ts";
 import type { Database } from "../db/database.ts";
 import { sellable } from "./ledger.ts";
-import type { StockChangeListener } from "./ledger-store.ts";
 
 export const stockQuery = z.object({
   sku: z

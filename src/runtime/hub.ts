@@ -78,6 +78,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     metrics: createMetrics({ defaultMetrics: options.listen !== false }),
     secretKey,
     stockListeners: [markPushDirty],
+    storeStockListeners: [(trx, storeId, now) => markStoreDirtyFor(trx, storeId, "all", now)],
   };
   // The capabilities whose topics stores subscribe to, each declaring all its parts in one
   // index.ts (src/runtime/capability.ts); shops and operator jobs join them below, once the

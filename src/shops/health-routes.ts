@@ -6,10 +6,10 @@
  */
 import { z } from "zod";
 import { recordAudit } from "../auth/audit.ts";
+import { MAX_MAX_WINDOW_MS, MIN_MAX_WINDOW_MS } from "../core/coalescing-bounds.ts";
 import type { AppContext } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
 import { route } from "../core/route.ts";
-import { MAX_MAX_WINDOW_MS, MIN_MAX_WINDOW_MS } from "../inventory/push/coalescing.ts";
 import type { JobRunner } from "../jobs/runner.ts";
 import { daysUntilEndOfLife, endOfLife, SHOPIFY_API_VERSION } from "../shopify/api-version.ts";
 import { listDeprecations } from "./api-deprecations.ts";

@@ -3,9 +3,9 @@
  * manages (pushes stock to), which warehouses' sellable stock is summed into each, and the default.
  */
 import { z } from "zod";
+import type { StoreStockListener } from "../core/context.ts";
 import { AppError, type ErrorDetail } from "../core/errors.ts";
 import type { Database } from "../db/database.ts";
-import { markStoreDirtyFor } from "../inventory/push/push-store.ts";
 import { graphql } from "../shopify/graphql.ts";
 import { allNodes } from "../shopify/pager.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
@@ -176,6 +176,8 @@ export async function setLocationMapping(
   storeId: number,
   input: LocationMappingInput,
   now: number,
+  /** The push's marking (src/core/context.ts `storeStockChanged`). */
+  markAllDue: StoreStockListener,
 ): Promise<LocationView[]> {
   const problems: ErrorDetail[] = [];
   await database.db.transaction().execute(async (trx) => {
@@ -277,7 +279,7 @@ export async function setLocationMapping(
         .where("is_default", "=", 1)
         .execute();
     }
-    await markStoreDirtyFor(trx, storeId, "all", now);
+    await markAllDue(trx, storeId, now);
     await logActivity(
       trx,
       {

@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import { listLinkProblems } from "../catalog/linking.ts";
 import type { Clock } from "../core/clock.ts";
-import type { AppContext } from "../core/context.ts";
+import { type AppContext, storeStockChanged } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
 import { route } from "../core/route.ts";
 import type { FlowName, FlowState } from "../db/tables.ts";
@@ -457,7 +457,7 @@ export function shopsRoutes(ctx: AppContext, deps: ShopsDeps) {
           );
         const before = mapping(await listLocations(database, store.id));
         const now = clock.now();
-        const items = await setLocationMapping(database, store.id, body, now);
+        const items = await setLocationMapping(database, store.id, body, now, storeStockChanged(ctx));
         await recordSettingChange(
           database.db,
           {

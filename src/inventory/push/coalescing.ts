@@ -14,10 +14,6 @@ export const ROOMY_SHARE = 0.5;
 /** Bucket share at and below which the window is the store's maximum. */
 export const DRAINED_SHARE = 0.1;
 
-/** Bounds an operator may set for a store's maximum window (ms). */
-export const MIN_MAX_WINDOW_MS = 0;
-export const MAX_MAX_WINDOW_MS = 60_000;
-
 /**
  * The window for now: 0 with room in the bucket (≥ half full), `maxWindowMs` when it is nearly
  * empty (≤ 10%), linear in between. Unknown budget (no answer from Shopify yet): no wait, the

@@ -1,10 +1,10 @@
 /** The inventory push's tables: dirty marks, per-target sync state and the outbox of batches. */
 import { type Expression, PostgresAdapter, type SqlBool, sql } from "kysely";
 import { yieldToEventLoop } from "../../core/clock.ts";
+import type { StockChangeListener } from "../../core/context.ts";
 import { chunks } from "../../db/batching.ts";
 import type { Db } from "../../db/database.ts";
 import type { InventoryMode } from "../../db/tables.ts";
-import type { StockChangeListener } from "../ledger-store.ts";
 import { loadStoreStockRules, sellableToStore } from "../store-safety.ts";
 import { type DirtyMark, itemRetryDelayMs, type SyncTarget } from "./planner.ts";
 import { itemLocationKey } from "./shopify-inventory.ts";
@@ -159,14 +159,15 @@ export async function loadDirty(db: Db, storeId: number, limit: number): Promise
 export async function clearDirty(db: Db, storeId: number, marks: readonly DirtyMark[]): Promise<void> {
   if (marks.length === 0) return;
   if (onPostgres(db)) {
-    // One statement: the (variant, generation) pairs as two arrays.
-    await db
-      .deleteFrom("push_dirty")
-      .where("store_id", "=", storeId)
-      .where(
-        sql<SqlBool>`(variant_id, generation) in (select * from unnest(${marks.map((m) => m.variantId)}::int8[], ${marks.map((m) => m.generation)}::int8[]))`,
-      )
-      .execute();
+    // One statement: the (variant, generation) pairs as two arrays. A mark locked by a stock
+    // change still being recorded is skipped, not waited for: that change bumps its generation
+    // (so it stays anyway), or rolls back and the mark is pushed once more, which is harmless.
+    // Waiting made every cycle queue behind the movement batches in flight.
+    await sql`delete from push_dirty where store_id = ${storeId} and variant_id in (
+        select variant_id from push_dirty
+        where store_id = ${storeId}
+          and (variant_id, generation) in (select * from unnest(${marks.map((m) => m.variantId)}::int8[], ${marks.map((m) => m.generation)}::int8[]))
+        for update skip locked)`.execute(db);
     return;
   }
   const byGeneration = new Map<number, number[]>();
