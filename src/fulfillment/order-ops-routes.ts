@@ -72,6 +72,8 @@ export const collectedInput = z
 
 const actionAnswer = z.object({ duplicate: z.boolean(), action: z.record(z.string(), z.unknown()) });
 
+type ActionOrder = Awaited<ReturnType<typeof orderFor>>;
+
 async function orderFor(db: Db, ref: string, what: string) {
   const id = await resolveOrderId(db, ref);
   const o = await db
@@ -130,21 +132,45 @@ export function orderOperationRoutes(ctx: AppContext) {
     const r = await enqueueAction(db, storeId, orderId, a, ctx.clock.now());
     return r.duplicate ? reply.code(200).send(r) : r;
   };
-  return [
-    route({
+  /**
+   * An order action's route: POST on the order (one not imported is refused; `open`: a cancelled
+   * one too), `act` checks the request against the order and says the action; 202 with it, 200
+   * for a re-send.
+   */
+  const actionRoute = <B>(spec: {
+    path: string;
+    summary: string;
+    body: z.ZodType<B>;
+    /** What is done to the order, for the refusals ("moved"). */
+    what: string;
+    open: boolean;
+    act(o: ActionOrder, body: B): ActionInput | Promise<ActionInput>;
+  }) =>
+    route<B, undefined, { id: string }>({
       method: "POST",
-      url: "/api/v1/orders/:id/pickup/ready",
+      url: `/api/v1/orders/:id/${spec.path}`,
       tag: "order operations",
       auth: "orders.write",
-      summary:
-        "The order is ready for pickup: Shopify marks its pickup fulfillment orders prepared and tells the customer (fulfillmentOrderLineItemsPreparedForPickup). 202 with the action; 200 for a re-send.",
+      summary: spec.summary,
       params: orderParams,
-      body: readyForPickupInput,
+      body: spec.body,
       response: actionAnswer,
       successStatus: 202,
       async handler({ params, body, reply }) {
-        const o = await orderFor(db, params.id, "prepared for pickup");
-        notCancelled(o, "prepared for pickup");
+        const o = await orderFor(db, params.id, spec.what);
+        if (spec.open) notCancelled(o, spec.what);
+        return enqueue(o.store_id, o.id, await spec.act(o, body), reply);
+      },
+    });
+  return [
+    actionRoute({
+      path: "pickup/ready",
+      summary:
+        "The order is ready for pickup: Shopify marks its pickup fulfillment orders prepared and tells the customer (fulfillmentOrderLineItemsPreparedForPickup). 202 with the action; 200 for a re-send.",
+      body: readyForPickupInput,
+      what: "prepared for pickup",
+      open: true,
+      async act(o, body) {
         const known = (await fulfillmentViews(db, [o.id])).get(o.id);
         if (known && known.deliveryMethod !== "pick_up")
           throw new AppError("INVALID_REQUEST", `order ${o.name} is not a pickup order`, [
@@ -154,7 +180,7 @@ export function orderOperationRoutes(ctx: AppContext) {
               message: `order ${o.name} is to be ${known.deliveryMethod ?? "shipped"}, not picked up`,
             },
           ]);
-        return enqueue(o.store_id, o.id, { kind: "ready_for_pickup", input: body }, reply);
+        return { kind: "ready_for_pickup", input: body };
       },
     }),
     route({
@@ -209,20 +235,14 @@ export function orderOperationRoutes(ctx: AppContext) {
         return r.duplicate ? reply.code(200).send(out) : out;
       },
     }),
-    route({
-      method: "POST",
-      url: "/api/v1/orders/:id/move",
-      tag: "order operations",
-      auth: "orders.write",
+    actionRoute({
+      path: "move",
       summary:
         "Ship from another store: Shopify moves the order's open fulfillment orders to a location mapped to `warehouse` (fulfillmentOrderMove) and the reservation follows to that warehouse. 202 with the action.",
-      params: orderParams,
       body: moveInput,
-      response: actionAnswer,
-      successStatus: 202,
-      async handler({ params, body, reply }) {
-        const o = await orderFor(db, params.id, "moved");
-        notCancelled(o, "moved");
+      what: "moved",
+      open: true,
+      async act(o, body) {
         // A shipment already on its way from the assigned store would be refused after the move.
         const waiting = await db
           .selectFrom("shipments")
@@ -243,39 +263,28 @@ export function orderOperationRoutes(ctx: AppContext) {
             ],
           );
         const locationGid = await locationOfWarehouse(db, o.store_id, body.warehouse);
-        return enqueue(o.store_id, o.id, { kind: "move", input: { ...body, locationGid } }, reply);
+        return { kind: "move", input: { ...body, locationGid } };
       },
     }),
-    route({
-      method: "POST",
-      url: "/api/v1/orders/:id/cancel",
-      tag: "order operations",
-      auth: "orders.write",
+    actionRoute({
+      path: "cancel",
       summary:
         "Cancel the order in Shopify (orderCancel) with a reason, refund, restock and customer notification. Idempotent: an order already cancelled stays as it is. Its reservations are released when Shopify's cancellation arrives; with restock, units shipped through the hub that Shopify never fulfilled come back under the store's restock rule. 202 with the action.",
-      params: orderParams,
       body: cancelInput,
-      response: actionAnswer,
-      successStatus: 202,
-      async handler({ params, body, reply }) {
-        const o = await orderFor(db, params.id, "cancelled");
-        return enqueue(o.store_id, o.id, { kind: "cancel", input: body }, reply);
+      what: "cancelled",
+      open: false,
+      act(_o, body) {
+        return { kind: "cancel", input: body };
       },
     }),
-    route({
-      method: "POST",
-      url: "/api/v1/orders/:id/cancel-lines",
-      tag: "order operations",
-      auth: "orders.write",
+    actionRoute({
+      path: "cancel-lines",
       summary:
         "Cancel unfulfilled units of some lines (a pickup line out of stock, a customer's change) with a reason: Shopify refunds them with restock type CANCEL, which removes them from the order; the reservation follows. 202 with the action.",
-      params: orderParams,
       body: cancelLinesInput,
-      response: actionAnswer,
-      successStatus: 202,
-      async handler({ params, body, reply }) {
-        const o = await orderFor(db, params.id, "changed");
-        notCancelled(o, "changed");
+      what: "changed",
+      open: true,
+      async act(o, body) {
         const open = await unshippedByLine(db, o.id);
         const errors: ErrorDetail[] = [];
         const asked = new Map<string, number>();
@@ -303,23 +312,17 @@ export function orderOperationRoutes(ctx: AppContext) {
             `${errors.length} line(s) cannot be cancelled; nothing was sent`,
             errors,
           );
-        return enqueue(o.store_id, o.id, { kind: "cancel_lines", input: body }, reply);
+        return { kind: "cancel_lines", input: body };
       },
     }),
-    route({
-      method: "POST",
-      url: "/api/v1/orders/:id/substitute",
-      tag: "order operations",
-      auth: "orders.write",
+    actionRoute({
+      path: "substitute",
       summary:
         "Substitute units of a line that cannot be served (a pickup line out of stock) with another SKU, with a reason: one order edit in Shopify (the line down, the other variant added, committed with the reason as staff note); the reservation follows. 202 with the action.",
-      params: orderParams,
       body: substituteInput,
-      response: actionAnswer,
-      successStatus: 202,
-      async handler({ params, body, reply }) {
-        const o = await orderFor(db, params.id, "changed");
-        notCancelled(o, "changed");
+      what: "changed",
+      open: true,
+      async act(o, body) {
         const open = await unshippedByLine(db, o.id);
         const errors: ErrorDetail[] = [];
         const left = open.get(body.lineId);
@@ -350,66 +353,44 @@ export function orderOperationRoutes(ctx: AppContext) {
           });
         if (errors.length > 0 || !link)
           throw new AppError("INVALID_REQUEST", `the substitution cannot be made; nothing was sent`, errors);
-        return enqueue(
-          o.store_id,
-          o.id,
-          { kind: "substitute", input: { ...body, variantGid: link.product_variant_gid } },
-          reply,
-        );
+        return { kind: "substitute", input: { ...body, variantGid: link.product_variant_gid } };
       },
     }),
-    route({
-      method: "POST",
-      url: "/api/v1/orders/:id/hold",
-      tag: "order operations",
-      auth: "orders.write",
+    actionRoute({
+      path: "hold",
       summary:
         "Hold the order: Shopify puts its open fulfillment orders on hold with the reason (fulfillmentOrderHold); the feed shows it held and the hub parks its shipments until released. 202 with the action.",
-      params: orderParams,
       body: holdInput,
-      response: actionAnswer,
-      successStatus: 202,
-      async handler({ params, body, reply }) {
-        const o = await orderFor(db, params.id, "held");
-        notCancelled(o, "held");
-        return enqueue(o.store_id, o.id, { kind: "hold", input: body }, reply);
+      what: "held",
+      open: true,
+      act(_o, body) {
+        return { kind: "hold", input: body };
       },
     }),
-    route({
-      method: "POST",
-      url: "/api/v1/orders/:id/release-hold",
-      tag: "order operations",
-      auth: "orders.write",
+    actionRoute({
+      path: "release-hold",
       summary:
         "Release the order's holds in Shopify (fulfillmentOrderReleaseHold): its fulfillment orders open again and parked shipments go on. 202 with the action.",
-      params: orderParams,
       body: releaseHoldInput,
-      response: actionAnswer,
-      successStatus: 202,
-      async handler({ params, body, reply }) {
-        const o = await orderFor(db, params.id, "released");
-        notCancelled(o, "released");
+      what: "released",
+      open: true,
+      async act(o, body) {
         const known = (await fulfillmentViews(db, [o.id])).get(o.id);
         if (known && !known.held)
           throw new AppError("CONFLICT", `order ${o.name} is not on hold`, [
             { path: "id", code: "NOT_HELD", message: `order ${o.name} has no hold to release` },
           ]);
-        return enqueue(o.store_id, o.id, { kind: "release_hold", input: body }, reply);
+        return { kind: "release_hold", input: body };
       },
     }),
-    route({
-      method: "POST",
-      url: "/api/v1/orders/:id/close",
-      tag: "order operations",
-      auth: "orders.write",
+    actionRoute({
+      path: "close",
       summary: "Close (archive) the order in Shopify (orderClose). 202 with the action.",
-      params: orderParams,
       body: closeInput,
-      response: actionAnswer,
-      successStatus: 202,
-      async handler({ params, body, reply }) {
-        const o = await orderFor(db, params.id, "closed");
-        return enqueue(o.store_id, o.id, { kind: "close", input: body }, reply);
+      what: "closed",
+      open: false,
+      act(_o, body) {
+        return { kind: "close", input: body };
       },
     }),
     route({
