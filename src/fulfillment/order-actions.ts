@@ -541,6 +541,24 @@ const refusedBy = (errors: readonly UserError[]) =>
     errors.map((e) => `${e.field?.join(".") ?? ""}: ${e.message}`).join("; "),
   );
 
+/**
+ * Sends one of the actions' mutations; the userErrors under `field` of its answer (`errorsKey`,
+ * `userErrors` unless the mutation names them otherwise) refuse the action.
+ */
+async function sendMutation<T extends object>(
+  transport: AdminTransport,
+  doc: string,
+  vars: Record<string, unknown>,
+  field: string,
+  errorsKey = "userErrors",
+): Promise<T> {
+  const { data } = await transport.graphql<Record<string, T>>(doc, vars);
+  const payload = data[field]!;
+  const errors = (payload as Record<string, UserError[] | undefined>)[errorsKey] ?? [];
+  if (errors.length > 0) throw refusedBy(errors);
+  return payload;
+}
+
 export interface ReturnState {
   return: {
     id: string;
@@ -621,13 +639,12 @@ async function run(
           "NOT_PICKUP",
           `order ${order.name} has no open pickup fulfillment order in Shopify`,
         );
-      const { data } = await transport.graphql<{
-        fulfillmentOrderLineItemsPreparedForPickup: { userErrors: UserError[] };
-      }>(PREPARED_FOR_PICKUP_MUTATION, {
-        input: { lineItemsByFulfillmentOrder: pickup.map((f) => ({ fulfillmentOrderId: f.gid })) },
-      });
-      const errors = data.fulfillmentOrderLineItemsPreparedForPickup.userErrors;
-      if (errors.length > 0) throw refusedBy(errors);
+      await sendMutation(
+        transport,
+        PREPARED_FOR_PICKUP_MUTATION,
+        { input: { lineItemsByFulfillmentOrder: pickup.map((f) => ({ fulfillmentOrderId: f.gid })) } },
+        "fulfillmentOrderLineItemsPreparedForPickup",
+      );
       await recordFulfillmentOrders(ctx, a.store_id, a.order_id, fos, {
         preparedNow: pickup.map((f) => f.gid),
       });
@@ -673,12 +690,12 @@ async function run(
       if (open.length === 0 && held.length === 0)
         throw new Refused("NOTHING_TO_HOLD", `order ${order.name} has no open fulfillment order to hold`);
       for (const f of open) {
-        const { data } = await transport.graphql<{ fulfillmentOrderHold: { userErrors: UserError[] } }>(
+        await sendMutation(
+          transport,
           FULFILLMENT_ORDER_HOLD_MUTATION,
           { id: f.gid, fulfillmentHold: { reason: input.reason, reasonNotes: note } },
+          "fulfillmentOrderHold",
         );
-        if (data.fulfillmentOrderHold.userErrors.length > 0)
-          throw refusedBy(data.fulfillmentOrderHold.userErrors);
       }
       const after = (await readFulfillmentOrders(transport, order.shopify_order_gid)) ?? [];
       await recordFulfillmentOrders(ctx, a.store_id, a.order_id, after);
@@ -689,11 +706,12 @@ async function run(
       const fos = (await readFulfillmentOrders(transport, order.shopify_order_gid)) ?? [];
       const held = fos.filter((f) => f.status === "ON_HOLD");
       for (const f of held) {
-        const { data } = await transport.graphql<{
-          fulfillmentOrderReleaseHold: { userErrors: UserError[] };
-        }>(FULFILLMENT_ORDER_RELEASE_HOLD_MUTATION, { id: f.gid });
-        if (data.fulfillmentOrderReleaseHold.userErrors.length > 0)
-          throw refusedBy(data.fulfillmentOrderReleaseHold.userErrors);
+        await sendMutation(
+          transport,
+          FULFILLMENT_ORDER_RELEASE_HOLD_MUTATION,
+          { id: f.gid },
+          "fulfillmentOrderReleaseHold",
+        );
       }
       const after = (await readFulfillmentOrders(transport, order.shopify_order_gid)) ?? [];
       await recordFulfillmentOrders(ctx, a.store_id, a.order_id, after);
@@ -707,7 +725,8 @@ async function run(
         const waiting = input.restock
           ? []
           : ((await readFulfillmentOrders(transport, order.shopify_order_gid)) ?? []);
-        const { data } = await transport.graphql<{ orderCancel: { orderCancelUserErrors: UserError[] } }>(
+        await sendMutation(
+          transport,
           ORDER_CANCEL_MUTATION,
           {
             orderId: order.shopify_order_gid,
@@ -717,9 +736,9 @@ async function run(
             notifyCustomer: input.notifyCustomer,
             staffNote: input.staffNote ?? null,
           },
+          "orderCancel",
+          "orderCancelUserErrors",
         );
-        if (data.orderCancel.orderCancelUserErrors.length > 0)
-          throw refusedBy(data.orderCancel.orderCancelUserErrors);
         if (!input.restock)
           await followUnitsRemoved(
             ctx,
@@ -773,24 +792,26 @@ async function run(
       }
       let refund: string | null = null;
       if (todo.length > 0) {
-        const { data } = await transport.graphql<{
-          refundCreate: { refund: { id: string } | null; userErrors: UserError[] };
-        }>(CANCEL_LINES_MUTATION, {
-          // One key per action: a resend after a lost answer is Shopify's replay, not a second refund.
-          key: `tillbridge-cancel-lines-${a.id}`,
-          input: {
-            orderId: order.shopify_order_gid,
-            note: input.reason,
-            notify: input.notifyCustomer,
-            refundLineItems: todo.map((l) => ({
-              lineItemId: l.lineId,
-              quantity: l.quantity,
-              restockType: "CANCEL",
-            })),
+        const created = await sendMutation<{ refund: { id: string } | null }>(
+          transport,
+          CANCEL_LINES_MUTATION,
+          {
+            // One key per action: a resend after a lost answer is Shopify's replay, not a second refund.
+            key: `tillbridge-cancel-lines-${a.id}`,
+            input: {
+              orderId: order.shopify_order_gid,
+              note: input.reason,
+              notify: input.notifyCustomer,
+              refundLineItems: todo.map((l) => ({
+                lineItemId: l.lineId,
+                quantity: l.quantity,
+                restockType: "CANCEL",
+              })),
+            },
           },
-        });
-        if (data.refundCreate.userErrors.length > 0) throw refusedBy(data.refundCreate.userErrors);
-        refund = data.refundCreate.refund?.id ?? null;
+          "refundCreate",
+        );
+        refund = created.refund?.id ?? null;
       }
       return { before, refund };
     }
@@ -819,16 +840,8 @@ async function run(
           "NOT_SUBSTITUTABLE",
           `line ${input.lineId}: ${input.quantity} to substitute but only ${line.unfulfilledQuantity} unfulfilled`,
         );
-      const step = async <T extends { userErrors: UserError[] }>(
-        doc: string,
-        vars: Record<string, unknown>,
-        field: string,
-      ) => {
-        const { data } = await transport.graphql<Record<string, T>>(doc, vars);
-        const payload = data[field]!;
-        if (payload.userErrors.length > 0) throw refusedBy(payload.userErrors);
-        return payload;
-      };
+      const step = <T extends object>(doc: string, vars: Record<string, unknown>, field: string) =>
+        sendMutation<T>(transport, doc, vars, field);
       // The substitute is served where the line was to be: the location of its fulfillment order.
       const where =
         ((await readFulfillmentOrders(transport, order.shopify_order_gid)) ?? []).find(
@@ -864,13 +877,12 @@ async function run(
       return { before, substituted: true };
     }
     case "close": {
-      const { data } = await transport.graphql<{ orderClose: { userErrors: UserError[] } }>(
+      await sendMutation(
+        transport,
         ORDER_CLOSE_MUTATION,
-        {
-          input: { id: order.shopify_order_gid },
-        },
+        { input: { id: order.shopify_order_gid } },
+        "orderClose",
       );
-      if (data.orderClose.userErrors.length > 0) throw refusedBy(data.orderClose.userErrors);
       return { closed: true };
     }
     case "return_process": {
@@ -906,11 +918,12 @@ async function run(
                     })),
           };
         });
-        const { data } = await transport.graphql<{ returnProcess: { userErrors: UserError[] } }>(
+        await sendMutation(
+          transport,
           RETURN_PROCESS_MUTATION,
           { input: { returnId: action.returnGid, returnLineItems: lines, notifyCustomer: false } },
+          "returnProcess",
         );
-        if (data.returnProcess.userErrors.length > 0) throw refusedBy(data.returnProcess.userErrors);
       }
       const after = await readReturn(transport, action.returnGid);
       if (after && hooks.onReturnState) await hooks.onReturnState(ctx, a.store_id, a.order_id, after);
