@@ -13,9 +13,10 @@
  * Every store's bucket starts the window empty, so the burst allowance does not flatter.
  *
  *   npm run bench:fleet -- [--stores 20] [--skus 1000] [--seconds 30] [--processes 1,3]
+ *     [--producers 4] [--post-size 250] [--baseline <another checkout, e.g. a git worktree>]
  */
 import type { ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { appendFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { sql } from "kysely";
@@ -33,6 +34,9 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "30" },
     processes: { type: "string", default: "1,3" },
     window: { type: "string", default: "1000" },
+    /** Receipt streams posting at once, and receipts per POST. */
+    producers: { type: "string", default: "4" },
+    "post-size": { type: "string", default: "250" },
     /** Another checkout (a git worktree of an earlier commit): each run is made with its hub first. */
     baseline: { type: "string" },
   },
@@ -42,6 +46,8 @@ const SKU_COUNT = Number(values.skus);
 const SECONDS = Number(values.seconds);
 const PROCESS_COUNTS = values.processes.split(",").map(Number);
 const WINDOW_MS = Number(values.window);
+const PRODUCERS = Math.max(1, Number(values.producers));
+const POST_SIZE = Math.max(1, Number(values["post-size"]));
 const SAMPLES_PER_ROUND = 10;
 
 /** CPU seconds a process has used (user + system), from /proc; 0 where it cannot be read. */
@@ -75,6 +81,8 @@ interface RunResult {
     /** Shopify calls of the store in the window (every kind), and inventorySetQuantities among them. */
     calls: number;
     setCalls: number;
+    /** Calls Shopify answered THROTTLED. */
+    throttled: number;
     /** Mean ms Shopify took per call, and mean ms between an answer and the store's next request. */
     shopifyMs: number;
     gapMs: number;
@@ -114,7 +122,7 @@ async function run(processes: number, round: number, checkout?: string): Promise
     COALESCE_WINDOW_MS: String(WINDOW_MS),
     SHOPIFY_ADMIN_URL_TEMPLATE: `${emulator.url}/{shop}`,
     ENCRYPTION_KEY: Buffer.alloc(32, 5).toString("base64"),
-    LOG_LEVEL: "error",
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "error",
   };
   const created = runCli(["api-key", "create", "--name", "bench", "--scope", "admin"], env, bin);
   if (created.status !== 0) throw new Error(created.stderr);
@@ -129,6 +137,7 @@ async function run(processes: number, round: number, checkout?: string): Promise
     let tail = "";
     h.child.stderr?.on("data", (d) => {
       tail = (tail + String(d)).slice(-4000);
+      if (process.env.BENCH_HUB_LOG) appendFileSync(process.env.BENCH_HUB_LOG, String(d));
     });
     h.child.once("exit", (code, signal) => {
       if (!stopping)
@@ -171,7 +180,13 @@ async function run(processes: number, round: number, checkout?: string): Promise
     await Promise.all(
       stores.map(async (store, i) => {
         const h = hubs[i % hubs.length]!;
-        await call(h, "POST", "/api/v1/stores", { domain: store.domain, accessToken: store.token });
+        // With the app's secret, as a real installation: Shopify's inventory_levels/update echo
+        // of every quantity set is accepted and drained (unsigned, each was refused and retried).
+        await call(h, "POST", "/api/v1/stores", {
+          domain: store.domain,
+          accessToken: store.token,
+          webhookSecret: store.clientSecret,
+        });
         await call(h, "POST", `/api/v1/stores/${store.domain}/locations/sync?waitSeconds=300`);
         await call(h, "PUT", `/api/v1/stores/${store.domain}/locations/mapping`, {
           locations: [
@@ -269,11 +284,14 @@ async function run(processes: number, round: number, checkout?: string): Promise
     let turn = 0;
     let posted = 0;
     const postTimes: number[] = [];
-    // Receipts for every SKU, round after round, spread over the processes' APIs.
-    const producer = (async () => {
+    // Receipts for every SKU, round after round, spread over the processes' APIs: PRODUCERS
+    // streams at once, each over its own slice of the SKUs (so they never wait on each other's
+    // stock levels), each posting POST_SIZE receipts a request.
+    const slice = Math.ceil(skus.length / PRODUCERS);
+    const producer = async (own: string[]) => {
       while (streaming) {
-        for (let i = 0; i < skus.length && streaming; i += 500) {
-          const part = skus.slice(i, i + 500);
+        for (let i = 0; i < own.length && streaming; i += POST_SIZE) {
+          const part = own.slice(i, i + POST_SIZE);
           const sent = performance.now();
           await post(hubs[turn++ % hubs.length]!, part, "receipt", 1);
           const acceptedAt = performance.now();
@@ -288,11 +306,14 @@ async function run(processes: number, round: number, checkout?: string): Promise
             }
         }
       }
-    })();
+    };
+    const producers = Promise.all(
+      Array.from({ length: PRODUCERS }, (_, k) => producer(skus.slice(k * slice, (k + 1) * slice))),
+    );
     await sleep(SECONDS * 1000);
     clearInterval(sampler);
     streaming = false;
-    await producer;
+    await producers;
     const t1 = Date.now();
     const cpu1 = await cpuNow();
     const load = (await import("node:os"))
@@ -343,6 +364,7 @@ async function run(processes: number, round: number, checkout?: string): Promise
       return {
         calls: inWindow.length,
         setCalls: inWindow.filter((c) => c.rootFields.includes("inventorySetQuantities")).length,
+        throttled: inWindow.filter((c) => c.throttled).length,
         shopifyMs: inWindow.length ? shopifyMs / inWindow.length : 0,
         gapMs: inWindow.length > 1 ? gapMs / (inWindow.length - 1) : 0,
         domain: s.domain,
@@ -434,11 +456,11 @@ console.log(
 );
 for (const r of results) {
   console.log(
-    `\n${r.label ? `${r.label}, ` : ""}${r.processes} process(es): stores owned per process ${r.owners.join("/")}; load average at the end ${r.load}; receipts accepted ${r.movementsPerSecond.toFixed(0)}/s (a 500-receipt POST took ${r.postP50.toFixed(0)} ms at p50)`,
+    `\n${r.label ? `${r.label}, ` : ""}${r.processes} process(es): stores owned per process ${r.owners.join("/")}; load average at the end ${r.load}; receipts accepted ${r.movementsPerSecond.toFixed(0)}/s (${PRODUCERS} streams of ${POST_SIZE}-receipt POSTs, ${r.postP50.toFixed(0)} ms each at p50)`,
   );
   for (const s of r.perStore)
     console.log(
-      `  ${s.domain.padEnd(28)} ${s.rate.toFixed(0).padStart(6)} updates/s of ${s.ceiling.toFixed(0)} → ${s.ratio.toFixed(3)}  (${s.waiting.toFixed(0)} variants waiting on average; ${s.calls} calls, ${s.setCalls} sets of ${s.setCalls ? (s.updates / s.setCalls).toFixed(0) : "-"} quantities, Shopify ${s.shopifyMs.toFixed(0)} ms a call, ${s.gapMs.toFixed(0)} ms between calls)`,
+      `  ${s.domain.padEnd(28)} ${s.rate.toFixed(0).padStart(6)} updates/s of ${s.ceiling.toFixed(0)} → ${s.ratio.toFixed(3)}  (${s.waiting.toFixed(0)} variants waiting on average; ${s.calls} calls (${s.throttled} throttled), ${s.setCalls} sets of ${s.setCalls ? (s.updates / s.setCalls).toFixed(0) : "-"} quantities, Shopify ${s.shopifyMs.toFixed(0)} ms a call, ${s.gapMs.toFixed(0)} ms between calls)`,
     );
   const worst = Math.min(...r.perStore.map((s) => s.ratio));
   console.log(

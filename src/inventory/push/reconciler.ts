@@ -183,12 +183,17 @@ export async function runPushCycle(
         deps.now(),
       );
     });
-    // Sent together: the transport keeps as many in flight as it allows, within the budget
-    // (their items are distinct, so their outcomes are independent). Each is recorded as it ends.
-    const outcomes = await Promise.allSettled(
-      batches.map((batch) => sendBatch(deps, store, transport, batch, log, failing)),
-    );
-    calls += batches.length;
+    // The first alone (its answer tells the throttle model the bucket and the call's cost, and a
+    // failure stops the round before more calls are spent), then the rest together: the
+    // transport keeps as many in flight as it allows within the budget (their items are
+    // distinct, so their outcomes are independent). Each is recorded as it ends.
+    const send = (batch: PendingBatch) => sendBatch(deps, store, transport, batch, log, failing);
+    const [head, ...rest] = batches;
+    const outcomes = head ? [...(await Promise.allSettled([send(head)]))] : [];
+    const first = outcomes[0];
+    if (first?.status === "fulfilled" && first.value !== "retry-later")
+      outcomes.push(...(await Promise.allSettled(rest.map(send))));
+    calls += outcomes.length;
     let retryLater = false;
     for (const o of outcomes) {
       // A lost lease or a database error ends the cycle once every call has ended.
