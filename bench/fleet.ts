@@ -251,7 +251,7 @@ async function run(processes: number, round: number, checkout?: string): Promise
       ).rows.map((r) => r.pid);
     const cpuNow = async () => ({
       hubs: hubs.reduce((t, h) => t + cpuSeconds(h.child.pid), 0),
-      postgres: (await backends()).reduce((t, pid) => t + cpuSeconds(pid), 0),
+      postgres: new Map((await backends()).map((pid) => [pid, cpuSeconds(pid)])),
       emulator: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
     });
     const cpu0 = await cpuNow();
@@ -416,7 +416,9 @@ async function run(processes: number, round: number, checkout?: string): Promise
       load,
       cpu: {
         hubs: (cpu1.hubs - cpu0.hubs) / seconds,
-        postgres: (cpu1.postgres - cpu0.postgres) / seconds,
+        // Per backend: one opened in the window counts whole; one closed in it is not seen.
+        postgres:
+          [...cpu1.postgres].reduce((t, [pid, c]) => t + c - (cpu0.postgres.get(pid) ?? 0), 0) / seconds,
         emulator: (cpu1.emulator - cpu0.emulator) / seconds,
       },
       movementsPerSecond: posted / seconds,
