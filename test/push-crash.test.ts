@@ -8,8 +8,10 @@
  * batch with its idempotency key, the emulator replays it, and every quantity is applied once.
  *
  * Delta mode makes a double application visible (Shopify's own count + the hub's change, twice),
- * and is killed twice: on the first batch, then, after a restart, on the next new batch. Absolute
- * mode is killed once; a resend under a new key would show as a stale compare-and-set.
+ * and is killed twice: on the first batch, then, after a restart, on the first adjustment it sends
+ * (a resend or a new batch). Absolute mode is killed once; a resend under a new key would show as
+ * a stale compare-and-set. The hub keeps several calls of a store in flight, so every batch sent
+ * before a kill counts as in flight: each is applied once and resent under its own key.
  */
 import type { ChildProcess } from "node:child_process";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -51,6 +53,7 @@ interface Killed {
  */
 class KillingProxy {
   readonly seen: SeenMutation[] = [];
+  private readonly forwarding = new Set<Promise<unknown>>();
   private trap:
     | { child: ChildProcess; field: string; skip: ReadonlySet<string>; hit: (k: Killed) => void }
     | undefined;
@@ -74,6 +77,11 @@ class KillingProxy {
     });
   }
 
+  /** Waits until every call forwarded so far has its answer from the emulator. */
+  async idle(): Promise<void> {
+    while (this.forwarding.size > 0) await Promise.allSettled([...this.forwarding]);
+  }
+
   close(): Promise<void> {
     this.server.closeAllConnections();
     return new Promise((r) => this.server.close(() => r()));
@@ -95,6 +103,8 @@ class KillingProxy {
       type: a.headers.get("content-type") ?? "application/json",
       text: await a.text(),
     }));
+    this.forwarding.add(upstream);
+    void upstream.finally(() => this.forwarding.delete(upstream)).catch(() => {});
     const mutation = this.mutationIn(req.url ?? "", body);
     if (mutation) {
       this.seen.push(mutation);
@@ -312,38 +322,43 @@ describe.each(DIALECTS)("a hub killed mid-push on %s", { retry: 1 }, (dialect) =
         expect({ sku, qty: shopifyAvailable(store, sku, location) }).toEqual({ sku, qty: shopifyInitial(i) });
       });
 
-      // ---- delta: a burst on every SKU is two batches (250 + 50); kill on each in turn ----
+      // ---- delta: a burst on every SKU is two batches (250 + 50); killed twice ----
+      // The hub keeps several calls of a store in flight, so when the first batch is sent the
+      // second may be on its way too: every batch the dead hub sent is applied by Shopify, and
+      // after the restart each is resent under its own key (replayed, never applied again).
+      const adjustsSent = () =>
+        proxy.seen.filter((m) => m.shop === domain && m.field === "inventoryAdjustQuantities");
+      const total = (ms: readonly SeenMutation[]) =>
+        [...new Map(ms.map((m) => [m.key, m.size])).values()].reduce((a, b) => a + b, 0);
       emulator.control.setFaults(domain, { latencyMs: 300 });
       const first = killOnNext("inventoryAdjustQuantities");
       await post(SKUS.map((sku, i) => ({ sku, type: "receipt", quantity: receipt(i) })));
-      const killedA = await first.landed();
-      expect(killedA.size).toBe(250);
+      await first.landed();
+      await proxy.idle();
+      const sentBeforeKill = adjustsSent();
       const deltaApplied = () =>
         SKUS.filter((sku, i) => shopifyAvailable(store, sku, location) === shopifyInitial(i) + receipt(i))
           .length;
-      // The emulator applied the batch the dead hub never heard back about.
-      expect(deltaApplied()).toBe(250);
+      expect(new Set(sentBeforeKill.map((m) => m.key)).size).toBe(sentBeforeKill.length);
+      expect(deltaApplied()).toBe(total(sentBeforeKill));
 
       await restart();
-      // The restart resends A under its key (replayed, not applied again), then sends the rest
-      // as a new batch B: the hub dies on B as well.
-      const second = killOnNext("inventoryAdjustQuantities", new Set([killedA.key]));
-      const killedB = await second.landed();
-      expect(killedB.size).toBe(50);
-      expect(killedB.key).not.toBe(killedA.key);
-      expect(deltaApplied()).toBe(300);
-
+      // Killed again on its first adjustment after the restart: a resend, or the rest as a new batch.
+      const second = killOnNext("inventoryAdjustQuantities");
+      await second.landed();
+      await proxy.idle();
       await restart();
       await settled();
       emulator.control.clearFaults(domain);
-      const adjusts = proxy.seen.filter((m) => m.shop === domain && m.field === "inventoryAdjustQuantities");
-      // A (killed), A resent, B (killed), B resent: no other adjustment was ever sent.
-      expect(adjusts.map((m) => [m.key, m.size])).toEqual([
-        [killedA.key, 250],
-        [killedA.key, 250],
-        [killedB.key, 50],
-        [killedB.key, 50],
-      ]);
+      const adjusts = adjustsSent();
+      // Each batch keeps its changes under its one key, the batches cover the burst once, and
+      // each one sent before a kill went again after the restart.
+      const sizes = new Map<string, Set<number>>();
+      for (const m of adjusts) sizes.set(m.key, (sizes.get(m.key) ?? new Set()).add(m.size));
+      expect([...sizes.values()].every((s) => s.size === 1)).toBe(true);
+      expect(total(adjusts)).toBe(SKUS.length);
+      for (const m of sentBeforeKill)
+        expect(adjusts.filter((a) => a.key === m.key).length).toBeGreaterThan(1);
       // Applied exactly once: Shopify's own count plus the hub's change since the baseline.
       SKUS.forEach((sku, i) => {
         expect({ sku, qty: shopifyAvailable(store, sku, location) }).toEqual({
@@ -355,29 +370,38 @@ describe.each(DIALECTS)("a hub killed mid-push on %s", { retry: 1 }, (dialect) =
       // ---- absolute: the hub overwrites Shopify; killed on the first set batch ----
       await call("PUT", `/api/v1/stores/${domain}/inventory-mode`, { mode: "absolute" });
       emulator.control.setFaults(domain, { latencyMs: 300 });
+      const setsSent = () =>
+        proxy.seen.filter((m) => m.shop === domain && m.field === "inventorySetQuantities");
       const third = killOnNext("inventorySetQuantities");
       await post(SKUS.map((sku, i) => ({ sku, type: "sale", quantity: sale(i) })));
-      const killedC = await third.landed();
-      expect(killedC.size).toBe(250);
+      await third.landed();
+      await proxy.idle();
+      const setsBeforeKill = setsSent();
       const hubSellable = (i: number) => hubCount(i) + receipt(i) + sale(i);
       const absoluteApplied = () =>
         SKUS.filter((sku, i) => shopifyAvailable(store, sku, location) === hubSellable(i)).length;
-      expect(absoluteApplied()).toBe(250);
+      expect(absoluteApplied()).toBe(total(setsBeforeKill));
       await restart();
       await settled();
       emulator.control.clearFaults(domain);
-      const sets = proxy.seen.filter((m) => m.shop === domain && m.field === "inventorySetQuantities");
-      expect(sets[0]).toEqual(killedC);
-      expect(sets[1]).toEqual(killedC); // resent first, under the same key
-      expect(sets.slice(2).map((m) => m.size)).toEqual([50]);
+      const sets = setsSent();
+      // Resent first, under the same keys; then only what had not been sent.
+      expect(
+        sets
+          .slice(setsBeforeKill.length, 2 * setsBeforeKill.length)
+          .map((m) => m.key)
+          .sort(),
+      ).toEqual(setsBeforeKill.map((m) => m.key).sort());
+      expect(total(sets)).toBe(SKUS.length);
       SKUS.forEach((sku, i) => {
         expect({ sku, qty: shopifyAvailable(store, sku, location) }).toEqual({ sku, qty: hubSellable(i) });
       });
+      const keys = [...new Set([...adjusts, ...sets].map((m) => m.key))];
       const final = await status();
-      expect(final.batches).toEqual({ done: 4 });
-      // The emulator executed each killed batch twice: applied once, then replayed under its key.
-      expect(executed("inventoryAdjustQuantities")).toBe(4);
-      expect(executed("inventorySetQuantities")).toBe(3);
+      expect(final.batches).toEqual({ done: keys.length });
+      // The emulator executed every call it was sent: applied once, or replayed under its key.
+      expect(executed("inventoryAdjustQuantities")).toBe(adjusts.length);
+      expect(executed("inventorySetQuantities")).toBe(sets.length);
 
       // ---- the outbox: each batch in flight at a kill ended done under its own key ----
       hub.child.kill("SIGTERM");
@@ -398,12 +422,24 @@ describe.each(DIALECTS)("a hub killed mid-push on %s", { retry: 1 }, (dialect) =
             size: ((p: { changes?: unknown[]; quantities?: unknown[] }) =>
               (p.changes ?? p.quantities ?? []).length)(JSON.parse(b.payload)),
           })),
-        ).toEqual([
-          { key: killedA.key, mode: "delta", status: "done", size: 250 },
-          { key: killedB.key, mode: "delta", status: "done", size: 50 },
-          { key: killedC.key, mode: "absolute", status: "done", size: 250 },
-          { key: sets[2]!.key, mode: "absolute", status: "done", size: 50 },
-        ]);
+        ).toEqual(
+          // In the order the batches were made; calls in flight together may reach Shopify in another.
+          keys
+            .sort(
+              (a, b) =>
+                batches.findIndex((x) => x.idempotency_key === a) -
+                batches.findIndex((x) => x.idempotency_key === b),
+            )
+            .map((key) => {
+              const m = [...adjusts, ...sets].find((x) => x.key === key)!;
+              return {
+                key,
+                mode: m.field === "inventoryAdjustQuantities" ? "delta" : "absolute",
+                status: "done",
+                size: m.size,
+              };
+            }),
+        );
         const corrections = await database.db
           .selectFrom("activity_log")
           .select(["kind", "message"])
