@@ -81,12 +81,12 @@ export async function noteLevelEvents(
     if (!variantOf.has(e.itemGid)) return "ignored";
     const t = targets.get(itemLocationKey(e.itemGid, e.locationGid));
     if (!t) return "ignored"; // not a managed location
-    if (e.available === expectedAvailable(t) && t.confirmed === t.desired) return "expected";
-    // The echo of the hub's last confirmed push while its stock has moved on since (steady
-    // movements): Shopify holds what the hub knows it holds, the next push sends the rest. A
-    // read here made every echo cost a read of the item.
-    if (t.confirmed !== null && e.available === t.confirmed - t.committed) return "expected";
-    return "recheck";
+    // Only an event that matches what the hub wants Shopify to hold is skipped. An echo of an
+    // older confirmed push while the stock has moved on is read like any other event: a
+    // fulfillment made and cancelled in Shopify leaves `available` where the echo would (7757c14
+    // skipped those, and stock-invariant's "Shopify fulfils units the hub shipped, then cancels
+    // that fulfillment" ended one unit off).
+    return e.available === expectedAvailable(t) && t.confirmed === t.desired ? "expected" : "recheck";
   });
   const recheck = events.filter((_, i) => outcomes[i] === "recheck");
   if (recheck.length > 0) {
