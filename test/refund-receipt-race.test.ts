@@ -241,9 +241,12 @@ describe.each(DIALECTS)("a refund with restock and a return receipt of the same 
     await emulator.control.webhooksIdle(10_000);
     expect("return" in refundPayload(w)).toBe(false);
     // Shopify cannot be reached for the read (every attempt of the transport fails): the
-    // delivery is left for a retry, nothing recorded.
-    emulator.control.setFaults(w.store.domain, { failNext: 5, errorStatuses: [503] });
-    expect(await processRefundInbox(hub.ctx, w.transport)).toMatchObject({ failed: 1 });
+    // delivery is left for a retry, nothing recorded. Shopify may deliver the refund twice (its
+    // webhooks are at least once): each delivery fails alike.
+    emulator.control.setFaults(w.store.domain, { failNext: 100, errorStatuses: [503] });
+    const unreachable = await processRefundInbox(hub.ctx, w.transport);
+    expect(unreachable.processed).toBe(0);
+    expect(unreachable.failed).toBeGreaterThan(0);
     emulator.control.clearFaults(w.store.domain);
     expect(await refundsOf(w, placed)).toEqual([]);
     expect(await returnMovements(w)).toEqual([]);
@@ -253,7 +256,8 @@ describe.each(DIALECTS)("a refund with restock and a return receipt of the same 
       .set({ next_attempt_at: 0 })
       .where("shop", "=", w.store.domain)
       .execute();
-    expect(await processRefundInbox(hub.ctx, w.transport)).toMatchObject({ processed: 1, failed: 0 });
+    const reachable = await processRefundInbox(hub.ctx, w.transport);
+    expect(reachable).toMatchObject({ processed: unreachable.failed, failed: 0 });
     expect(refundReads(w).filter((c) => c.status === 200)).toHaveLength(1);
     expect((await w.order(placed.id)).returns ?? []).toEqual([]);
     const [recorded] = await refundsOf(w, placed);
