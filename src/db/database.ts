@@ -53,9 +53,13 @@ export function openDatabase(target: DatabaseTarget): Database {
           : (pg.types.getTypeParser as (o: number, f?: string) => (v: string) => unknown)(oid, format),
     } as pg.CustomTypesConfig,
   });
-  // An idle connection the server closes (restart, failover) must not crash the process;
-  // the pool replaces it on next use.
+  // A connection the server closes (restart, failover, a dropped database) must not crash the
+  // process. The pool listens only while a client is idle; a client checked out between two
+  // statements (inside a transaction) would raise its error with no listener, an uncaught
+  // exception. Every client therefore keeps a listener of its own: its next statement fails
+  // with the cause instead, and the pool replaces it when it is released.
   pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: "postgres", close: () => db.destroy() };
 }
