@@ -241,12 +241,11 @@ describe.each(DIALECTS)("a refund with restock and a return receipt of the same 
     await emulator.control.webhooksIdle(10_000);
     expect("return" in refundPayload(w)).toBe(false);
     // Shopify cannot be reached for the read (every attempt of the transport fails): the
-    // delivery is left for a retry, nothing recorded. Shopify may deliver the refund twice (its
-    // webhooks are at least once): each delivery fails alike.
+    // delivery is left for a retry, nothing recorded. It fails once in the run, however long the
+    // transport's own retries took (its backoff counts from the failure).
     emulator.control.setFaults(w.store.domain, { failNext: 100, errorStatuses: [503] });
     const unreachable = await processRefundInbox(hub.ctx, w.transport);
-    expect(unreachable.processed).toBe(0);
-    expect(unreachable.failed).toBeGreaterThan(0);
+    expect(unreachable).toEqual({ processed: 0, failed: 1, dead: 0 });
     emulator.control.clearFaults(w.store.domain);
     expect(await refundsOf(w, placed)).toEqual([]);
     expect(await returnMovements(w)).toEqual([]);
@@ -257,8 +256,7 @@ describe.each(DIALECTS)("a refund with restock and a return receipt of the same 
       .where("shop", "=", w.store.domain)
       .execute();
     const reachable = await processRefundInbox(hub.ctx, w.transport);
-    expect(reachable.failed).toBe(0);
-    expect(reachable.processed).toBeGreaterThan(0);
+    expect(reachable).toEqual({ processed: 1, failed: 0, dead: 0 });
     expect(refundReads(w).filter((c) => c.status === 200)).toHaveLength(1);
     expect((await w.order(placed.id)).returns ?? []).toEqual([]);
     const [recorded] = await refundsOf(w, placed);

@@ -305,20 +305,23 @@ export async function drainInbox(
   },
 ): Promise<InboxRunResult> {
   const db = ctx.database.db;
-  const now = ctx.clock.now();
   let processed = 0;
   let failed = 0;
   let dead = 0;
   // Deliveries a handler left waiting go back at the end of the run (not at once, or this run
   // would claim them again).
   const waiting: { id: number; token: string }[] = [];
+  // A delivery that failed in this run is not taken again by it, however short its backoff:
+  // its next attempt is the next run's.
+  const failedHere: number[] = [];
   for (let taken = 0; taken < options.limit; ) {
     const claim = await claimDue(ctx.database, INBOX_QUEUE, {
       owner: drainOwner,
       now: ctx.clock.now(),
       limit: Math.min(INBOX_CLAIM_SIZE, options.limit - taken),
       narrow: (query) => {
-        const q = query.where("q.topic", "in", [...options.topics]);
+        let q = query.where("q.topic", "in", [...options.topics]);
+        if (failedHere.length > 0) q = q.where("q.id", "not in", failedHere);
         return options.narrow ? options.narrow(q) : q;
       },
     });
@@ -340,7 +343,10 @@ export async function drainInbox(
           );
           continue;
         }
-        const r = await settleFailed(db, INBOX_QUEUE, row, claim.token, err.message, now, {
+        failedHere.push(row.id);
+        // The backoff counts from the failure, not from the run's start (a failure after a
+        // transport's own retries would otherwise be due again at once).
+        const r = await settleFailed(db, INBOX_QUEUE, row, claim.token, err.message, ctx.clock.now(), {
           permanent: err instanceof InboxRejection,
         });
         if (!r.recorded) continue;
