@@ -194,7 +194,7 @@ export async function deliverOutbound(
       continue;
     }
     // A dead letter no longer holds its order's later events (they are due at once).
-    const r = await settleFailed(db, OUTBOUND_QUEUE, e, claim.token, error, now, { policy });
+    const r = await settleFailed(db, OUTBOUND_QUEUE, e, claim.token, error, ctx.clock.now(), { policy });
     if (r.dead) dead++;
     else failed++;
     ctx.logger.warn(

@@ -88,7 +88,7 @@ export async function processTagJobs(
         failed++;
         await db.transaction().execute(async (trx) => {
           await transport.fence?.(trx);
-          await settleFailed(trx, TAG_QUEUE, job, claim.token, coerceError(thrown).message, now);
+          await settleFailed(trx, TAG_QUEUE, job, claim.token, coerceError(thrown).message, ctx.clock.now());
         });
         settled.add(job.id);
       }
