@@ -30,6 +30,7 @@ import { createShops, shopsCapability } from "../shops/index.ts";
 import { openSecretKey } from "../shops/secrets.ts";
 import { BASE_WEBHOOK_TOPICS } from "../shops/webhook-subscriptions.ts";
 import { type Capability, capabilityTopics, registerWithWorker } from "./capability.ts";
+import { fleetCapability } from "./fleet-routes.ts";
 import { operatorJobHandlers, operatorJobsCapability } from "./operator-job-handlers.ts";
 import { Worker } from "./worker.ts";
 
@@ -143,6 +144,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     pricesCapability(ctx),
     customersCapability(ctx),
     operatorJobsCapability(ctx, jobHandlers, jobs),
+    fleetCapability(ctx, () => (config.worker ? worker.workerId : null)),
   ];
   for (const c of capabilities) c.registerWebhooks(shops.webhookHandlers);
   const worker = new Worker(ctx, shops.transportFor, {
