@@ -6,19 +6,23 @@
  *  1. first publish, bulk path: wall time, calls, points;
  *  2. first publish, synchronous path: wall time, calls, points, points per second against the
  *     store's cost ceiling (bucket + restore rate; target ≥ 0.9), side by side with one call in
- *     flight (products one at a time, as before) and `--in-flight` calls and products at once;
+ *     flight (products one at a time, as before; `--skip-serial` leaves it out) and `--in-flight`
+ *     products at once in the publish's own lane of the transport (default: what the hub chooses
+ *     for the plan, `publishInFlight`: 20 on Plus, 4 on Standard), the other flows' default lane
+ *     of 4 beside it as in the hub; THROTTLED answers counted from the emulator's log;
  *  3. the price change: points spent by the price-only path (productVariantsBulkUpdate, through a
  *     bulk mutation above the threshold, and one call per product) against re-publishing the same
  *     products whole (productSet), and their ratios.
  *
- *   npm run bench:catalog-publish -- [--products 1000] [--variants 5] [--plan plus] [--in-flight 4]
+ *   npm run bench:catalog-publish -- [--products 1000] [--variants 5] [--plan plus] [--in-flight n]
  *     [--latency-ms 0] (each Admin API call of the synchronous stores answered that much later)
+ *     [--skip-serial]
  */
 import { parseArgs } from "node:util";
 import { startEmulator } from "../emulator/index.ts";
 import { BULK_PUBLISH } from "../src/catalog/publish/bulk-publish.ts";
 import { publishDb } from "../src/catalog/publish/publish-store.ts";
-import { runPublishCycle } from "../src/catalog/publish/reconciler.ts";
+import { publishInFlight, runPublishCycle } from "../src/catalog/publish/reconciler.ts";
 import { systemClock } from "../src/core/clock.ts";
 import { createAdminTransport } from "../src/shopify/admin-client.ts";
 import { startTestHub } from "../test/support/hub.ts";
@@ -29,7 +33,8 @@ const { values } = parseArgs({
     products: { type: "string", default: "1000" },
     variants: { type: "string", default: "5" },
     plan: { type: "string", default: "plus" },
-    "in-flight": { type: "string", default: "4" },
+    "in-flight": { type: "string" },
+    "skip-serial": { type: "boolean", default: false },
     // Shopify answers a call in roughly 100-300 ms; the emulator in this process answers at once,
     // so without a latency the synchronous path measures the machine's CPU, not the waits.
     "latency-ms": { type: "string", default: "0" },
@@ -39,7 +44,8 @@ const PRODUCTS = Number(values.products);
 const VARIANTS = Number(values.variants);
 const PLAN = values.plan as "standard" | "advanced" | "plus";
 const RESTORE = { standard: 100, advanced: 200, plus: 1000 }[PLAN];
-const IN_FLIGHT = Number(values["in-flight"]);
+const IN_FLIGHT = values["in-flight"] ? Number(values["in-flight"]) : publishInFlight(RESTORE);
+const SKIP_SERIAL = values["skip-serial"];
 const LATENCY_MS = Number(values["latency-ms"]);
 
 const emulator = await startEmulator({ testOnlyAllowPlainHttpWebhooks: true });
@@ -54,7 +60,9 @@ const connect = async (domain: string, inFlight = IN_FLIGHT) => {
     getAccessToken: async () => store.token,
     clock: systemClock,
     logger: hub.ctx.logger,
-    maxInFlight: inFlight,
+    // As the hub's transports: the default lane of 4 calls, and the publish's lane beside it.
+    maxInFlight: Math.min(4, inFlight),
+    maxInFlightTotal: Math.min(4, inFlight) + inFlight,
   });
   // Calls and points counted as the hub sees them (each answer's actualQueryCost): the emulator's
   // call log keeps only its latest 20,000 entries, fewer than a phase at full size makes.
@@ -151,10 +159,20 @@ const converge = async (store: BenchStore) => {
 const timed = async (store: BenchStore, phase: string) => {
   const from = snapshot(store);
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   await converge(store);
-  const out = { seconds: (performance.now() - t0) / 1000, ...spent(store, from) };
+  const cpu = process.cpuUsage(cpu0);
+  const seconds = (performance.now() - t0) / 1000;
+  const out = {
+    seconds,
+    // CPU of this process (hub and emulator) per second of the phase: near 1, one core is the limit.
+    cpuSecondsPerSecond: Math.round(((cpu.user + cpu.system) / 1e6 / seconds) * 100) / 100,
+    ...spent(store, from),
+  };
   // Progress on stderr, so a long run shows each phase as it ends.
-  console.error(`${phase}: ${out.seconds.toFixed(1)} s, ${out.calls} calls, ${out.points} points`);
+  console.error(
+    `${phase}: ${out.seconds.toFixed(1)} s, ${out.calls} calls, ${out.points} points, CPU ${out.cpuSecondsPerSecond} s/s, throttled ${out.throttled}`,
+  );
   return out;
 };
 
@@ -169,7 +187,9 @@ const bulkPublished = emulator.control.listProducts(bulkStore.domain).length;
 // 2. The synchronous path: the same first publish with the bulk path switched off.
 const bulkThreshold = BULK_PUBLISH.threshold;
 BULK_PUBLISH.threshold = Number.POSITIVE_INFINITY;
-const serial = await timed(serialStore, "first publish, synchronous, one call in flight");
+const serial = SKIP_SERIAL
+  ? null
+  : await timed(serialStore, "first publish, synchronous, one call in flight");
 const serialPublished = emulator.control.listProducts(serialStore.domain).length;
 const sync = await timed(syncStore, `first publish, synchronous, ${IN_FLIGHT} in flight`);
 const syncPublished = emulator.control.listProducts(syncStore.domain).length;
@@ -200,11 +220,12 @@ console.log(
       products: PRODUCTS,
       variants: PRODUCTS * VARIANTS,
       firstPublishBulk: { productsInShopify: bulkPublished, ...bulk, seconds: r(bulk.seconds) },
-      firstPublishSynchronousOneInFlight: {
+      firstPublishSynchronousOneInFlight: serial && {
         productsInShopify: serialPublished,
         ...serial,
         seconds: r(serial.seconds),
         pointsPerSecond: r(serial.points / serial.seconds),
+        ofRestoreRate: r(serial.points / serial.seconds / RESTORE),
         ofCostCeiling: r(serial.points / available(startBucket, serial.seconds)),
       },
       firstPublishSynchronous: {
@@ -213,11 +234,14 @@ console.log(
         ...sync,
         seconds: r(sync.seconds),
         pointsPerSecond: r(sync.points / sync.seconds),
+        // Points/s against the restore rate alone: a run shorter than bucket / restore rate
+        // can only use a fraction of the ceiling below, which counts the full bucket it began with.
+        ofRestoreRate: r(sync.points / sync.seconds / RESTORE),
         bucketAtStart: startBucket,
         ofCostCeiling: r(sync.points / available(startBucket, sync.seconds)),
       },
       wallTimeRatioBulkToSynchronous: r(bulk.seconds / sync.seconds),
-      wallTimeRatioInFlightToOne: r(sync.seconds / serial.seconds),
+      wallTimeRatioInFlightToOne: serial && r(sync.seconds / serial.seconds),
       priceChangedOnVariants: PRODUCTS,
       priceChange: {
         priceOnlyBulk: { ...priceOnlyBulk, seconds: r(priceOnlyBulk.seconds) },

@@ -331,6 +331,58 @@ describe("Admin transport against the emulator", () => {
     expect(t.pending()).toBe(0);
   });
 
+  it("a call in its own lane overlaps up to the lane's limit beside the default lane, within the total and the bucket", async () => {
+    const h = harness({ bucketSize: 400, products: 50 });
+    // In flight per document: ShopName in the default lane, ProductsPage in the lane "publish".
+    const now = { default: 0, lane: 0 };
+    const max = { default: 0, lane: 0, total: 0 };
+    const probe: typeof fetch = async (input, init) => {
+      const k = String(init?.body).includes("ProductsPage") ? "lane" : "default";
+      now[k]++;
+      max[k] = Math.max(max[k], now[k]);
+      max.total = Math.max(max.total, now.default + now.lane);
+      try {
+        return await h.fetch(input, init);
+      } finally {
+        now[k]--;
+      }
+    };
+    const t = createAdminTransport({
+      store: h.domain,
+      urlTemplate: `${emu.url}/{shop}`,
+      getAccessToken: async () => h.token,
+      clock: h.clock,
+      logger,
+      fetch: probe,
+      sleep: h.sleep,
+      random: () => 0.5,
+      onCall: (outcome) => void h.outcomes.push(outcome),
+      maxInFlight: 2,
+      maxInFlightTotal: 7,
+    });
+    emu.control.setFaults(h.domain, { latencyMs: 15 });
+    const laneOrder: number[] = [];
+    await Promise.all([
+      ...Array.from({ length: 6 }, () => t.graphql(SHOP_NAME)),
+      ...Array.from({ length: 60 }, (_, i) =>
+        t
+          .graphql(PRODUCTS_PAGE, undefined, { lane: { name: "publish", inFlight: 6 } })
+          .then(() => void laneOrder.push(i)),
+      ),
+    ]);
+    emu.control.clearFaults(h.domain);
+    expect(max.default).toBe(2);
+    expect(max.lane).toBe(6);
+    // The total caps the two lanes together (2 + 6 would be 8).
+    expect(max.total).toBe(7);
+    expect(laneOrder).toHaveLength(60);
+    expect(throttledCalls(h.domain)).toBe(0);
+    expect(h.outcomes.every((o) => o === "ok")).toBe(true);
+    // More than the bucket held: the lane's calls waited for the refill too.
+    expect(h.slept.length).toBeGreaterThan(0);
+    expect(t.pending()).toBe(0);
+  });
+
   it("runs a bulk query and returns its JSONL rows with __parentId", async () => {
     const h = harness({ products: 3 });
     const t = transportFor(h);

@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import { catalogCapability, requirePublishDryRun } from "../catalog/index.ts";
+import { PUBLISH_IN_FLIGHT_MAX } from "../catalog/publish/reconciler.ts";
 import type { Config } from "../config/config.ts";
 import { consolePlugin } from "../console/plugin.ts";
 import { type Clock, systemClock } from "../core/clock.ts";
@@ -36,6 +37,11 @@ import { Worker } from "./worker.ts";
 
 /** Shopify calls of one store in flight at once, at most (the bucket bounds them too). */
 const STORE_CALLS_IN_FLIGHT = 4;
+/**
+ * ... across the default lane and the lanes of flows that choose their own concurrency (the
+ * catalog publish: up to PUBLISH_IN_FLIGHT_MAX products at once on a large plan).
+ */
+const STORE_CALLS_IN_FLIGHT_TOTAL = STORE_CALLS_IN_FLIGHT + PUBLISH_IN_FLIGHT_MAX;
 
 export interface Hub {
   readonly ctx: AppContext;
@@ -109,6 +115,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
         // A store's calls overlap up to this many, within its budget: with one at a time, a
         // call's latency (not the budget) bounded the push (src/shopify/admin-client.ts).
         maxInFlight: STORE_CALLS_IN_FLIGHT,
+        maxInFlightTotal: STORE_CALLS_IN_FLIGHT_TOTAL,
         onDeprecated: (operation, reason) => syncHealth.onDeprecated(o.metricsLabel, operation, reason),
         onCall: (outcome, cost) => {
           ctx.metrics.shopifyCalls.inc({ store: o.metricsLabel, outcome });

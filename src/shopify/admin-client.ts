@@ -3,7 +3,9 @@
  *
  * Every call of one transport instance goes through one queue (the hub keeps one transport per
  * store): calls start in call order, at most `maxInFlight` at a time (1 by default: one call in
- * flight; a caller that issues calls concurrently gets them overlapped up to the limit), each
+ * flight; a caller that issues calls concurrently gets them overlapped up to the limit) or, for
+ * a call in its own lane (`GraphQLCallOptions.lane`), at most the lane's limit, and never more
+ * than `maxInFlightTotal` across lanes; each
  * waits for the throttle model to afford it, then is sent; THROTTLED / 429 / 5xx /
  * network errors / timeouts are retried with backoff and jitter, 401/403 and other GraphQL errors
  * are thrown at once. The same request body is resent on retry, so a mutation carrying
@@ -81,6 +83,12 @@ export interface AdminTransportOptions {
    * sent, and an answer's bucket counts the calls still in flight as spent.
    */
   maxInFlight?: number;
+  /**
+   * Calls of this store sent at once across all lanes, at most (default `maxInFlight`): a flow
+   * that asks for its own lane (the catalog publish: many small mutations) may overlap more
+   * calls than the default lane, up to this. The budget bounds them as above.
+   */
+  maxInFlightTotal?: number;
 }
 
 export interface ShopifyAdminTransport extends AdminTransport {
@@ -181,23 +189,52 @@ export function createAdminTransport(options: AdminTransportOptions): ShopifyAdm
 
   let state: ThrottleState = initialThrottleState(clock.now());
   const maxInFlight = Math.max(1, Math.floor(options.maxInFlight ?? 1));
-  /** Calls holding a slot, and those waiting for one in call order. */
+  const maxInFlightTotal = Math.max(maxInFlight, Math.floor(options.maxInFlightTotal ?? maxInFlight));
+  /** Calls holding a slot (in all lanes and per lane), and those waiting for one in call order. */
   let active = 0;
-  const queue: (() => void)[] = [];
+  const activeIn = new Map<string, number>();
+  const queue: { lane: string; limit: number; start: () => void }[] = [];
+  const DEFAULT_LANE = "";
+  const laneOf = (o: GraphQLCallOptions | undefined) =>
+    o?.lane
+      ? {
+          lane: `lane:${o.lane.name}`,
+          limit: Math.min(maxInFlightTotal, Math.max(1, Math.floor(o.lane.inFlight))),
+        }
+      : { lane: DEFAULT_LANE, limit: maxInFlight };
+  const fits = (lane: string, limit: number) =>
+    active < maxInFlightTotal && (activeIn.get(lane) ?? 0) < limit;
+  const take = (lane: string) => {
+    active++;
+    activeIn.set(lane, (activeIn.get(lane) ?? 0) + 1);
+  };
   /** Points reserved by calls sent and not answered yet. */
   let reservedInFlight = 0;
   let pending = 0;
-  const acquire = (): Promise<void> => {
-    if (active < maxInFlight && queue.length === 0) {
-      active++;
+  const acquire = (lane: string, limit: number): Promise<void> => {
+    // In call order within a lane: a call never overtakes an earlier one of its lane.
+    if (fits(lane, limit) && !queue.some((w) => w.lane === lane)) {
+      take(lane);
       return Promise.resolve();
     }
-    return new Promise((resolve) => queue.push(resolve));
+    return new Promise((start) => queue.push({ lane, limit, start }));
   };
-  const releaseSlot = () => {
-    const next = queue.shift();
-    if (next) next();
-    else active--;
+  const releaseSlot = (lane: string) => {
+    active--;
+    activeIn.set(lane, (activeIn.get(lane) ?? 1) - 1);
+    // The earliest waiters whose lanes have room start (the first of each lane, in call order).
+    const blocked = new Set<string>();
+    for (let i = 0; i < queue.length && active < maxInFlightTotal; ) {
+      const w = queue[i]!;
+      if (!blocked.has(w.lane) && fits(w.lane, w.limit)) {
+        queue.splice(i, 1);
+        take(w.lane);
+        w.start();
+      } else {
+        blocked.add(w.lane);
+        i++;
+      }
+    }
   };
   /**
    * Adopts an answer's bucket: Shopify measured it before charging the calls still in flight
@@ -449,16 +486,17 @@ export function createAdminTransport(options: AdminTransportOptions): ShopifyAdm
     ): Promise<GraphQLResult<T>> {
       const body = JSON.stringify(variables ? { query: document, variables } : { query: document });
       pending++;
-      const run = acquire().then(() => send<T>(document, body, callOptions));
+      const { lane, limit } = laneOf(callOptions);
+      const run = acquire(lane, limit).then(() => send<T>(document, body, callOptions));
       // the queue continues whatever this call's fate
       void run.then(
         () => {
           pending--;
-          releaseSlot();
+          releaseSlot(lane);
         },
         () => {
           pending--;
-          releaseSlot();
+          releaseSlot(lane);
         },
       );
       return run;

@@ -28,6 +28,13 @@ export interface GraphQLCallOptions {
    * retry); throwing stops the call unsent. The worker checks its store lease here.
    */
   readonly beforeSend?: () => Promise<void>;
+  /**
+   * The flow's own limit of calls in flight (a lane): the call starts once fewer than `inFlight`
+   * calls of the lane `name` are in flight and the transport's total allows one more. Without
+   * it the call shares the default lane (the transport's `maxInFlight`). Each call still
+   * reserves its cost against the store's bucket before it is sent.
+   */
+  readonly lane?: { readonly name: string; readonly inFlight: number };
 }
 
 export interface AdminTransport {

@@ -19,7 +19,7 @@ import type { Db } from "../../db/database.ts";
 import { backoffMs } from "../../jobs/backoff.ts";
 import { LeaseLostError } from "../../runtime/leases.ts";
 import { ShopifyAuthError } from "../../shopify/errors.ts";
-import type { AdminTransport } from "../../shopify/transport.ts";
+import type { AdminTransport, GraphQLCallOptions } from "../../shopify/transport.ts";
 import { logActivity } from "../../shops/activity.ts";
 import { getProduct } from "../products-store.ts";
 import { advanceBulkPublish, priceUpdateVariants } from "./bulk-publish.ts";
@@ -61,9 +61,11 @@ export interface PublishDeps {
   /** For uploading and downloading bulk files (default global fetch). */
   readonly fetch?: typeof fetch;
   /**
-   * Products published at once (default `PUBLISH_IN_FLIGHT`). Each product's calls are
-   * sequential (read, then productSet); several products overlap so a transport that keeps
-   * several calls in flight can fill a large plan's budget (the transport still caps them).
+   * Products published at once (default: `publishInFlight` of the store's restore rate). Each
+   * product's calls are sequential (read, then productSet); several products overlap, in the
+   * transport's `catalog_publish` lane, so a large plan's budget is filled although each call
+   * waits ~100-300 ms for its answer (the transport still caps the lane and reserves each
+   * call's cost against the bucket).
    */
   readonly inFlight?: number;
 }
@@ -83,8 +85,27 @@ export interface PublishCycleResult {
 }
 
 const REFRESH_PER_CYCLE = 500;
-const PUBLISH_PER_CYCLE = 25;
+/** Due products taken by one cycle: several waves of the products in flight, 25 at least. */
+const PUBLISH_WAVES_PER_CYCLE = 4;
+const PUBLISH_PER_CYCLE_MIN = 25;
+/** Products in flight before the store's bucket is known, and on small plans. */
 export const PUBLISH_IN_FLIGHT = 4;
+/** Products in flight at most (the hub's transports allow this many calls in the publish's lane). */
+export const PUBLISH_IN_FLIGHT_MAX = 24;
+/** Restore rate (points/s) per product in flight: Plus (1,000/s) gets 24, Advanced 5, Standard 4. */
+const POINTS_PER_SECOND_PER_PRODUCT = 40;
+
+/**
+ * How many products to publish at once for a store restoring `restoreRate` points a second. A
+ * product of 5 variants costs ~11 points over 2 calls: at 100 ms a call, one product in flight
+ * spends ~55 points/s, so Plus needs ~20 at once to approach its ceiling; on Standard 4 already
+ * wait for the budget, and more would only crowd out the other flows' calls.
+ */
+export function publishInFlight(restoreRate: number | undefined): number {
+  if (!restoreRate || !Number.isFinite(restoreRate)) return PUBLISH_IN_FLIGHT;
+  const n = Math.floor(restoreRate / POINTS_PER_SECOND_PER_PRODUCT);
+  return Math.min(PUBLISH_IN_FLIGHT_MAX, Math.max(PUBLISH_IN_FLIGHT, n));
+}
 const RETRY = { baseMs: 5_000, capMs: 3600_000 };
 
 /** Rethrown: the pass must stop (lease gone) or the flow is failing (token, scope). */
@@ -128,7 +149,13 @@ export async function runPublishCycle(
   // computed before anything is sent, so the bulk path sees them together.
   if (refreshed >= REFRESH_PER_CYCLE)
     return { refreshed, published: 0, priced: 0, refused: 0, failed: 0, deferred: 0, remaining: true };
-  const due = await dueProducts(deps.db, store.id, deps.now(), PUBLISH_PER_CYCLE + 1);
+  const bucket = transport.throttleState?.();
+  const inFlight = Math.max(
+    1,
+    deps.inFlight ?? publishInFlight(bucket?.observed ? bucket.restoreRate : undefined),
+  );
+  const perCycle = Math.max(PUBLISH_PER_CYCLE_MIN, inFlight * PUBLISH_WAVES_PER_CYCLE);
+  const due = await dueProducts(deps.db, store.id, deps.now(), perCycle + 1);
   const result = {
     refreshed,
     published: 0,
@@ -136,7 +163,7 @@ export async function runPublishCycle(
     refused: 0,
     failed: 0,
     deferred: 0,
-    remaining: due.length > PUBLISH_PER_CYCLE,
+    remaining: due.length > perCycle,
   };
   if (due.length === 0) return result;
   if (!rules.customIdDefinition) {
@@ -162,9 +189,10 @@ export async function runPublishCycle(
     publications ??= readPublications(transport);
     return publications;
   };
+  const laned = inLane(transport, "catalog_publish", inFlight);
   const one = async (row: StateRow) => {
     try {
-      const outcome = await publishOne(deps, store.id, transport, rules.rules, row, channels);
+      const outcome = await publishOne(deps, store.id, laned, rules.rules, row, channels);
       result[outcome]++;
     } catch (err) {
       if (fatal(err)) throw err;
@@ -200,8 +228,21 @@ export async function runPublishCycle(
       );
     }
   };
-  await eachInFlight(due.slice(0, PUBLISH_PER_CYCLE), deps.inFlight ?? PUBLISH_IN_FLIGHT, one);
+  await eachInFlight(due.slice(0, perCycle), inFlight, one);
   return result;
+}
+
+/**
+ * The transport with every call in the lane `name` of `inFlight` calls (GraphQLCallOptions.lane):
+ * the products' calls overlap up to that many, beside the other flows' default lane.
+ */
+export function inLane(transport: AdminTransport, name: string, inFlight: number): AdminTransport {
+  return {
+    ...transport,
+    store: transport.store,
+    graphql: <T>(document: string, variables?: Record<string, unknown>, options?: GraphQLCallOptions) =>
+      transport.graphql<T>(document, variables, { ...options, lane: { name, inFlight } }),
+  };
 }
 
 /**
