@@ -1,6 +1,11 @@
 /**
  * Recording movements: validate the whole batch, then write movements, ledger entries and
  * stock levels in one transaction, so a batch is either fully present or absent.
+ *
+ * The writes are set-based: whatever the batch's size, a batch is a fixed number of statements.
+ * On PostgreSQL every list travels as one array parameter (`= any($1)`, `unnest($1, $2, …)`), so
+ * what the server parses and plans does not grow with the batch; SQLite, in process, takes
+ * multi-row statements in parts.
  */
 import { type Insertable, sql, type Transaction } from "kysely";
 import type { StockChangeListener } from "../core/context.ts";
@@ -9,7 +14,13 @@ import { chunks, levelKey } from "../db/batching.ts";
 import type { Database } from "../db/database.ts";
 import type { Tables } from "../db/tables.ts";
 import { applyEntries, type Entry, type LevelState } from "./ledger.ts";
-import { entriesOf, MAX_MOVEMENTS_PER_BATCH, planBatch, referencedKeys } from "./movements.ts";
+import {
+  entriesOf,
+  MAX_MOVEMENTS_PER_BATCH,
+  type PlannedMovement,
+  planBatch,
+  referencedKeys,
+} from "./movements.ts";
 
 export type Trx = Transaction<Tables>;
 
@@ -24,7 +35,8 @@ export interface IngestResult {
  * upsert that creates missing rows and locks existing ones (ON CONFLICT DO UPDATE takes the row
  * lock and returns the latest committed state). Two batches on disjoint levels run in parallel;
  * two on shared levels queue in the same order and cannot deadlock. The late-movement semantics
- * need no more: a level's entries are only written under its lock.
+ * need no more: a level's entries are only written under its lock, and every statement after the
+ * locks sees what the batches that held them before committed.
  */
 const IN_CHUNK = 500;
 const INSERT_CHUNK = 500;
@@ -43,57 +55,23 @@ export async function ingestMovements(
     );
   }
   const keys = referencedKeys(items);
+  const store = database.dialect === "postgres" ? postgresLedger : sqliteLedger;
   return database.db.transaction().execute(async (trx) => {
-    const variantIdBySku = new Map<string, number>();
-    for (const part of chunks(keys.skus, IN_CHUNK)) {
-      for (const r of await trx
-        .selectFrom("variants")
-        .select(["id", "sku"])
-        .where("sku", "in", part)
-        .execute()) {
-        variantIdBySku.set(r.sku, r.id);
-      }
-    }
-    const warehouseIdByCode = new Map<string, number>();
-    if (keys.warehouses.length > 0) {
-      for (const r of await trx
-        .selectFrom("warehouses")
-        .select(["id", "code"])
-        .where("code", "in", keys.warehouses)
-        .execute()) {
-        warehouseIdByCode.set(r.code, r.id);
-      }
-    }
-    const recorded = async () => {
-      const out = new Map<string, string>();
-      for (const part of chunks(keys.ids, IN_CHUNK)) {
-        const rows = await trx
-          .selectFrom("movements")
-          .select(["external_id", "content_hash"])
-          .where("external_id", "in", part)
-          .execute();
-        for (const r of rows) out.set(r.external_id, r.content_hash);
-      }
-      return out;
-    };
+    const { variantIdBySku, warehouseIdByCode } = await store.lookup(trx, keys.skus, keys.warehouses);
     let plan = planBatch(
       items,
-      { variantIdBySku, warehouseIdByCode, recordedHashById: await recorded() },
+      { variantIdBySku, warehouseIdByCode, recordedHashById: await store.recorded(trx, keys.ids) },
       now,
     );
     let current = new Map<string, LevelState>();
     if (plan.ok && plan.apply.length > 0) {
-      current = await lockLevels(
-        trx,
-        plan.apply.flatMap((m) => entriesOf(m, 0).map((e) => [m.variantId, e.warehouseId] as const)),
-        now,
-      );
+      current = await store.lockLevels(trx, levelsOf(plan.apply), now);
       // Under the locks, a concurrent batch may have recorded some of these ids meanwhile: plan
       // again (the levels can only shrink: those movements are now duplicates or conflicts).
       if (database.dialect === "postgres")
         plan = planBatch(
           items,
-          { variantIdBySku, warehouseIdByCode, recordedHashById: await recorded() },
+          { variantIdBySku, warehouseIdByCode, recordedHashById: await store.recorded(trx, keys.ids) },
           now,
         );
     }
@@ -108,8 +86,320 @@ export async function ingestMovements(
     if (plan.apply.length === 0) return { applied: 0, duplicates: plan.duplicates };
 
     // Movements first: their ids are the ledger's recording order (seq).
+    const ids = await store.insertMovements(trx, plan.apply, now).catch((err: unknown) => {
+      // Only a concurrent batch recording the same id with other content gets here.
+      if ((err as { code?: string }).code === "23505")
+        throw new AppError(
+          "CONFLICT",
+          "a movement id of this batch was recorded by another request at the same moment with other content; nothing was recorded",
+        );
+      throw err;
+    });
+
+    const incoming = new Map<string, { variantId: number; warehouseId: number; entries: Entry[] }>();
+    const entryRows: EntryRow[] = [];
+    plan.apply.forEach((m, i) => {
+      const seq = ids[i]!;
+      for (const { warehouseId, entry } of entriesOf(m, seq)) {
+        const key = levelKey(m.variantId, warehouseId);
+        let level = incoming.get(key);
+        if (!level) {
+          level = { variantId: m.variantId, warehouseId, entries: [] };
+          incoming.set(key, level);
+        }
+        level.entries.push(entry);
+        entryRows.push({ movementId: seq, variantId: m.variantId, warehouseId, entry });
+      }
+    });
+
+    // A new count that supersedes a level's current one needs the sum of the level's recorded
+    // deltas that occurred after it: a dry run of the arithmetic says which (at most one per
+    // level), one statement reads them all, before this batch's entries are written.
+    const asked: LaterDeltas[] = [];
+    for (const level of incoming.values()) {
+      const before = current.get(levelKey(level.variantId, level.warehouseId)) ?? EMPTY;
+      applyEntries(before, level.entries, (at) => {
+        asked.push({ variantId: level.variantId, warehouseId: level.warehouseId, at });
+        return 0;
+      });
+    }
+    const laterDeltas = asked.length > 0 ? await store.laterDeltas(trx, asked) : new Map<string, number>();
+
+    const updates: LevelUpdate[] = [];
+    for (const level of incoming.values()) {
+      const before = current.get(levelKey(level.variantId, level.warehouseId)) ?? EMPTY;
+      const state = applyEntries(
+        before,
+        level.entries,
+        (at) => laterDeltas.get(laterKey(level.variantId, level.warehouseId, at)) ?? 0,
+      );
+      updates.push({ variantId: level.variantId, warehouseId: level.warehouseId, state });
+    }
+
+    await store.writeEntriesAndLevels(trx, entryRows, updates, now);
+    if (onStockChanged) await onStockChanged(trx, [...new Set(updates.map((u) => u.variantId))], now);
+    return { applied: plan.apply.length, duplicates: plan.duplicates };
+  });
+}
+
+const EMPTY: LevelState = { onHand: 0, lastCount: null };
+
+interface EntryRow {
+  readonly movementId: number;
+  readonly variantId: number;
+  readonly warehouseId: number;
+  readonly entry: Entry;
+}
+
+interface LevelUpdate {
+  readonly variantId: number;
+  readonly warehouseId: number;
+  readonly state: LevelState;
+}
+
+interface LaterDeltas {
+  readonly variantId: number;
+  readonly warehouseId: number;
+  readonly at: number;
+}
+
+const laterKey = (variantId: number, warehouseId: number, at: number) => `${variantId}:${warehouseId}:${at}`;
+
+/** The levels a batch writes, each once, in key order (variant, warehouse): the lock order. */
+function levelsOf(apply: readonly PlannedMovement[]): [number, number][] {
+  const unique = new Map<string, [number, number]>();
+  for (const m of apply)
+    for (const e of entriesOf(m, 0))
+      unique.set(levelKey(m.variantId, e.warehouseId), [m.variantId, e.warehouseId]);
+  return [...unique.values()].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+}
+
+/** What the ingest asks of each database. */
+interface LedgerStatements {
+  lookup(
+    trx: Trx,
+    skus: readonly string[],
+    warehouses: readonly string[],
+  ): Promise<{ variantIdBySku: Map<string, number>; warehouseIdByCode: Map<string, number> }>;
+  /** Content hashes of the movements already recorded, by external id. */
+  recorded(trx: Trx, ids: readonly string[]): Promise<Map<string, string>>;
+  /** Creates missing levels and locks them all in the order given; their latest state. */
+  lockLevels(trx: Trx, sorted: readonly [number, number][], now: number): Promise<Map<string, LevelState>>;
+  /** The sums of recorded deltas that occurred strictly after each `at`, by laterKey. */
+  laterDeltas(trx: Trx, asked: readonly LaterDeltas[]): Promise<Map<string, number>>;
+  /** Inserts the movements in order; their ids (the seq), in the same order. */
+  insertMovements(trx: Trx, apply: readonly PlannedMovement[], now: number): Promise<number[]>;
+  writeEntriesAndLevels(
+    trx: Trx,
+    entries: readonly EntryRow[],
+    updates: readonly LevelUpdate[],
+    now: number,
+  ): Promise<void>;
+}
+
+const stateOf = (r: {
+  on_hand: number;
+  last_count_at: number | null;
+  last_count_seq: number | null;
+}): LevelState => ({
+  onHand: Number(r.on_hand),
+  lastCount:
+    r.last_count_at === null || r.last_count_seq === null
+      ? null
+      : { at: Number(r.last_count_at), seq: Number(r.last_count_seq) },
+});
+
+/**
+ * PostgreSQL: every list is one array parameter; a batch of 1,000 movements is eight statements
+ * (three lookups, the locks, the re-check of ids, the later deltas when a count supersedes, the
+ * movements, then entries and levels together).
+ */
+const postgresLedger: LedgerStatements = {
+  async lookup(trx, skus, warehouses) {
+    const variantIdBySku = new Map<string, number>();
+    const warehouseIdByCode = new Map<string, number>();
+    if (skus.length > 0)
+      for (const r of (
+        await sql<{
+          id: number;
+          sku: string;
+        }>`select id, sku from variants where sku = any(${[...skus]}::text[])`.execute(trx)
+      ).rows)
+        variantIdBySku.set(r.sku, r.id);
+    if (warehouses.length > 0)
+      for (const r of (
+        await sql<{
+          id: number;
+          code: string;
+        }>`select id, code from warehouses where code = any(${[...warehouses]}::text[])`.execute(trx)
+      ).rows)
+        warehouseIdByCode.set(r.code, r.id);
+    return { variantIdBySku, warehouseIdByCode };
+  },
+
+  async recorded(trx, ids) {
+    const out = new Map<string, string>();
+    if (ids.length === 0) return out;
+    const { rows } = await sql<{
+      external_id: string;
+      content_hash: string;
+    }>`select external_id, content_hash from movements where external_id = any(${[...ids]}::text[])`.execute(
+      trx,
+    );
+    for (const r of rows) out.set(r.external_id, r.content_hash);
+    return out;
+  },
+
+  async lockLevels(trx, sorted, now) {
+    // Rows are inserted, or locked, in the order of the ordered select: the key order.
+    const { rows } = await sql<{
+      variant_id: number;
+      warehouse_id: number;
+      on_hand: number;
+      last_count_at: number | null;
+      last_count_seq: number | null;
+    }>`insert into stock_levels as s
+         (variant_id, warehouse_id, on_hand, reserved, safety_stock, last_count_at, last_count_seq, updated_at)
+       select l.variant_id, l.warehouse_id, 0, 0, 0, null, null, ${now}::int8
+         from unnest(${sorted.map((p) => p[0])}::int8[], ${sorted.map((p) => p[1])}::int8[])
+              with ordinality as l(variant_id, warehouse_id, n)
+        order by l.n
+       on conflict (variant_id, warehouse_id) do update set variant_id = s.variant_id
+       returning s.variant_id, s.warehouse_id, s.on_hand, s.last_count_at, s.last_count_seq`.execute(trx);
+    const out = new Map<string, LevelState>();
+    for (const r of rows) out.set(levelKey(r.variant_id, r.warehouse_id), stateOf(r));
+    return out;
+  },
+
+  async laterDeltas(trx, asked) {
+    const { rows } = await sql<{ variant_id: number; warehouse_id: number; at: number; total: number }>`
+      select a.variant_id, a.warehouse_id, a.at,
+             coalesce((select sum(e.quantity) from ledger_entries e
+                        where e.variant_id = a.variant_id and e.warehouse_id = a.warehouse_id
+                          and e.kind = 'delta' and e.occurred_at > a.at), 0) as total
+        from unnest(${asked.map((a) => a.variantId)}::int8[], ${asked.map((a) => a.warehouseId)}::int8[],
+                    ${asked.map((a) => a.at)}::int8[]) as a(variant_id, warehouse_id, at)`.execute(trx);
+    const out = new Map<string, number>();
+    for (const r of rows) out.set(laterKey(r.variant_id, r.warehouse_id, Number(r.at)), Number(r.total));
+    return out;
+  },
+
+  async insertMovements(trx, apply, now) {
+    const { rows } = await sql<{ id: number; n: number }>`
+      insert into movements
+        (external_id, type, variant_id, warehouse_id, to_warehouse_id, quantity, occurred_at, recorded_at, content_hash)
+      select m.external_id, m.type, m.variant_id, m.warehouse_id, m.to_warehouse_id, m.quantity, m.occurred_at,
+             ${now}::int8, m.content_hash
+        from unnest(${apply.map((m) => m.externalId)}::text[], ${apply.map((m) => m.type)}::text[],
+                    ${apply.map((m) => m.variantId)}::int8[], ${apply.map((m) => m.warehouseId)}::int8[],
+                    ${apply.map((m) => m.toWarehouseId)}::int8[], ${apply.map((m) => m.quantity)}::int8[],
+                    ${apply.map((m) => m.occurredAt)}::int8[], ${apply.map((m) => m.contentHash)}::text[])
+             with ordinality as m(external_id, type, variant_id, warehouse_id, to_warehouse_id, quantity,
+                                  occurred_at, content_hash, n)
+       order by m.n
+      returning id`.execute(trx);
+    const ids = rows.map((r) => Number(r.id));
+    // The ids are the recording order the ledger's arithmetic relies on: they must rise in the
+    // batch's order (the insert draws them in the order of the ordered select).
+    for (let i = 1; i < ids.length; i++)
+      if (!(ids[i]! > ids[i - 1]!)) throw new Error("movement ids were not drawn in the batch's order");
+    if (ids.length !== apply.length)
+      throw new Error("the movement insert returned fewer rows than it was given");
+    return ids;
+  },
+
+  async writeEntriesAndLevels(trx, entries, updates, now) {
+    await sql`
+      with entries as (
+        insert into ledger_entries (movement_id, variant_id, warehouse_id, kind, quantity, occurred_at)
+        select * from unnest(${entries.map((e) => e.movementId)}::int8[], ${entries.map((e) => e.variantId)}::int8[],
+                             ${entries.map((e) => e.warehouseId)}::int8[], ${entries.map((e) => e.entry.kind)}::text[],
+                             ${entries.map((e) => e.entry.quantity)}::int8[], ${entries.map((e) => e.entry.occurredAt)}::int8[])
+        returning 1
+      )
+      update stock_levels as s
+         set on_hand = u.on_hand, last_count_at = u.last_count_at, last_count_seq = u.last_count_seq,
+             updated_at = ${now}::int8
+        from unnest(${updates.map((u) => u.variantId)}::int8[], ${updates.map((u) => u.warehouseId)}::int8[],
+                    ${updates.map((u) => u.state.onHand)}::int8[],
+                    ${updates.map((u) => u.state.lastCount?.at ?? null)}::int8[],
+                    ${updates.map((u) => u.state.lastCount?.seq ?? null)}::int8[])
+             as u(variant_id, warehouse_id, on_hand, last_count_at, last_count_seq)
+       where s.variant_id = u.variant_id and s.warehouse_id = u.warehouse_id`.execute(trx);
+  },
+};
+
+/**
+ * SQLite: one writer at a time, in process; no locks to take, only the levels' state to read.
+ * Multi-row statements in parts of 500 rows.
+ */
+const sqliteLedger: LedgerStatements = {
+  async lookup(trx, skus, warehouses) {
+    const variantIdBySku = new Map<string, number>();
+    for (const part of chunks(skus, IN_CHUNK))
+      for (const r of await trx
+        .selectFrom("variants")
+        .select(["id", "sku"])
+        .where("sku", "in", part)
+        .execute())
+        variantIdBySku.set(r.sku, r.id);
+    const warehouseIdByCode = new Map<string, number>();
+    for (const part of chunks(warehouses, IN_CHUNK))
+      for (const r of await trx
+        .selectFrom("warehouses")
+        .select(["id", "code"])
+        .where("code", "in", part)
+        .execute())
+        warehouseIdByCode.set(r.code, r.id);
+    return { variantIdBySku, warehouseIdByCode };
+  },
+
+  async recorded(trx, ids) {
+    const out = new Map<string, string>();
+    for (const part of chunks(ids, IN_CHUNK))
+      for (const r of await trx
+        .selectFrom("movements")
+        .select(["external_id", "content_hash"])
+        .where("external_id", "in", part)
+        .execute())
+        out.set(r.external_id, r.content_hash);
+    return out;
+  },
+
+  async lockLevels(trx, sorted) {
+    const wanted = new Set(sorted.map(([v, w]) => levelKey(v, w)));
+    const out = new Map<string, LevelState>();
+    for (const part of chunks([...new Set(sorted.map((p) => p[0]))], IN_CHUNK))
+      for (const r of await trx
+        .selectFrom("stock_levels")
+        .select(["variant_id", "warehouse_id", "on_hand", "last_count_at", "last_count_seq"])
+        .where("variant_id", "in", part)
+        .execute()) {
+        const key = levelKey(r.variant_id, r.warehouse_id);
+        if (wanted.has(key)) out.set(key, stateOf(r));
+      }
+    return out;
+  },
+
+  async laterDeltas(trx, asked) {
+    const out = new Map<string, number>();
+    for (const a of asked) {
+      const row = await trx
+        .selectFrom("ledger_entries")
+        .select((eb) => eb.fn.coalesce(eb.fn.sum<number>("quantity"), sql<number>`0`).as("total"))
+        .where("variant_id", "=", a.variantId)
+        .where("warehouse_id", "=", a.warehouseId)
+        .where("kind", "=", "delta")
+        .where("occurred_at", ">", a.at)
+        .executeTakeFirstOrThrow();
+      out.set(laterKey(a.variantId, a.warehouseId, a.at), Number(row.total));
+    }
+    return out;
+  },
+
+  async insertMovements(trx, apply, now) {
     const ids: number[] = [];
-    for (const part of chunks(plan.apply, INSERT_CHUNK)) {
+    for (const part of chunks(apply, INSERT_CHUNK)) {
       const rows = await trx
         .insertInto("movements")
         .values(
@@ -126,66 +416,22 @@ export async function ingestMovements(
           })),
         )
         .returning("id")
-        .execute()
-        .catch((err: unknown) => {
-          // Only a concurrent batch recording the same id with other content gets here.
-          if ((err as { code?: string }).code === "23505")
-            throw new AppError(
-              "CONFLICT",
-              "a movement id of this batch was recorded by another request at the same moment with other content; nothing was recorded",
-            );
-          throw err;
-        });
+        .execute();
       ids.push(...rows.map((r) => r.id));
     }
+    return ids;
+  },
 
-    const incoming = new Map<string, { variantId: number; warehouseId: number; entries: Entry[] }>();
-    const entryRows: Insertable<Tables["ledger_entries"]>[] = [];
-    plan.apply.forEach((m, i) => {
-      const seq = ids[i]!;
-      for (const { warehouseId, entry } of entriesOf(m, seq)) {
-        const key = levelKey(m.variantId, warehouseId);
-        let level = incoming.get(key);
-        if (!level) {
-          level = { variantId: m.variantId, warehouseId, entries: [] };
-          incoming.set(key, level);
-        }
-        level.entries.push(entry);
-        entryRows.push({
-          movement_id: seq,
-          variant_id: m.variantId,
-          warehouse_id: warehouseId,
-          kind: entry.kind,
-          quantity: entry.quantity,
-          occurred_at: entry.occurredAt,
-        });
-      }
-    });
-
-    const updates: { variantId: number; warehouseId: number; state: LevelState }[] = [];
-    for (const [key, level] of incoming) {
-      const before = current.get(key) ?? { onHand: 0, lastCount: null };
-      // Sums of earlier deltas are needed only when a new count supersedes the current one;
-      // they are read before this batch's entries are written.
-      const laterDeltas = new Map<number, number>();
-      for (const e of level.entries) {
-        if (e.kind === "count" && !laterDeltas.has(e.occurredAt)) {
-          const row = await trx
-            .selectFrom("ledger_entries")
-            .select((eb) => eb.fn.coalesce(eb.fn.sum<number>("quantity"), sql<number>`0`).as("total"))
-            .where("variant_id", "=", level.variantId)
-            .where("warehouse_id", "=", level.warehouseId)
-            .where("kind", "=", "delta")
-            .where("occurred_at", ">", e.occurredAt)
-            .executeTakeFirstOrThrow();
-          laterDeltas.set(e.occurredAt, Number(row.total));
-        }
-      }
-      const state = applyEntries(before, level.entries, (at) => laterDeltas.get(at) ?? 0);
-      updates.push({ variantId: level.variantId, warehouseId: level.warehouseId, state });
-    }
-
-    for (const part of chunks(entryRows, INSERT_CHUNK))
+  async writeEntriesAndLevels(trx, entries, updates, now) {
+    const rows: Insertable<Tables["ledger_entries"]>[] = entries.map((e) => ({
+      movement_id: e.movementId,
+      variant_id: e.variantId,
+      warehouse_id: e.warehouseId,
+      kind: e.entry.kind,
+      quantity: e.entry.quantity,
+      occurred_at: e.entry.occurredAt,
+    }));
+    for (const part of chunks(rows, INSERT_CHUNK))
       await trx.insertInto("ledger_entries").values(part).execute();
     for (const part of chunks(updates, INSERT_CHUNK)) {
       await trx
@@ -212,55 +458,5 @@ export async function ingestMovements(
         )
         .execute();
     }
-    if (onStockChanged) await onStockChanged(trx, [...new Set(updates.map((u) => u.variantId))], now);
-    return { applied: plan.apply.length, duplicates: plan.duplicates };
-  });
-}
-
-/**
- * Locks the given stock levels in key order and returns their current state: an upsert in
- * sorted order that inserts missing levels and takes the row lock of existing ones.
- */
-async function lockLevels(
-  trx: Trx,
-  pairs: readonly (readonly [number, number])[],
-  now: number,
-): Promise<Map<string, LevelState>> {
-  const unique = new Map<string, readonly [number, number]>();
-  for (const p of pairs) unique.set(levelKey(p[0], p[1]), p);
-  const sorted = [...unique.values()].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  const out = new Map<string, LevelState>();
-  for (const part of chunks(sorted, INSERT_CHUNK)) {
-    const rows = await trx
-      .insertInto("stock_levels")
-      .values(
-        part.map(([variantId, warehouseId]) => ({
-          variant_id: variantId,
-          warehouse_id: warehouseId,
-          on_hand: 0,
-          reserved: 0,
-          safety_stock: 0,
-          last_count_at: null,
-          last_count_seq: null,
-          updated_at: now,
-        })),
-      )
-      .onConflict((oc) =>
-        oc.columns(["variant_id", "warehouse_id"]).doUpdateSet((eb) => ({
-          variant_id: eb.ref("stock_levels.variant_id"),
-        })),
-      )
-      .returning(["variant_id", "warehouse_id", "on_hand", "last_count_at", "last_count_seq"])
-      .execute();
-    for (const r of rows) {
-      out.set(levelKey(r.variant_id, r.warehouse_id), {
-        onHand: r.on_hand,
-        lastCount:
-          r.last_count_at === null || r.last_count_seq === null
-            ? null
-            : { at: r.last_count_at, seq: r.last_count_seq },
-      });
-    }
-  }
-  return out;
-}
+  },
+};
