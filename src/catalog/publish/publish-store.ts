@@ -334,29 +334,46 @@ async function linkPublishedVariants(
       .select(["v.id", "v.sku", "l.inventory_item_gid"])
       .where("v.sku", "in", part)
       .execute();
-    for (const h of hub) {
+    const links = hub.flatMap((h) => {
       const o = owned.variants[h.sku];
-      if (!o || h.inventory_item_gid === o.item) continue;
-      // The item may be linked to another hub variant (a SKU moved): the published one wins.
-      await trx
-        .deleteFrom("variant_links")
-        .where("store_id", "=", storeId)
-        .where((eb) => eb.or([eb("inventory_item_gid", "=", o.item), eb("variant_id", "=", Number(h.id))]))
-        .execute();
-      await trx
-        .insertInto("variant_links")
-        .values({
+      return !o || h.inventory_item_gid === o.item ? [] : [{ variantId: Number(h.id), o }];
+    });
+    if (links.length === 0) continue;
+    // An item may be linked to another hub variant (a SKU moved): the published one wins. One
+    // delete and one insert for the product's variants (distinct SKUs: distinct variants, items).
+    await trx
+      .deleteFrom("variant_links")
+      .where("store_id", "=", storeId)
+      .where((eb) =>
+        eb.or([
+          eb(
+            "inventory_item_gid",
+            "in",
+            links.map((l) => l.o.item),
+          ),
+          eb(
+            "variant_id",
+            "in",
+            links.map((l) => l.variantId),
+          ),
+        ]),
+      )
+      .execute();
+    await trx
+      .insertInto("variant_links")
+      .values(
+        links.map((l) => ({
           store_id: storeId,
-          variant_id: Number(h.id),
-          product_variant_gid: o.id,
-          inventory_item_gid: o.item,
+          variant_id: l.variantId,
+          product_variant_gid: l.o.id,
+          inventory_item_gid: l.o.item,
           matched_by: "sku",
           linked_at: now,
           shopify_product_gid: productGid,
-        })
-        .execute();
-      fresh.push(Number(h.id));
-    }
+        })),
+      )
+      .execute();
+    fresh.push(...links.map((l) => l.variantId));
   }
   if (fresh.length > 0) await markStoreDirtyFor(trx, storeId, fresh, now);
 }
