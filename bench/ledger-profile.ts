@@ -21,6 +21,8 @@ const { values } = parseArgs({
     dialect: { type: "string", default: "postgres" },
     batches: { type: "string", default: "20" },
     listener: { type: "boolean", default: false },
+    /** Experiment: run the SQL given (e.g. dropping a constraint) after the migrations. */
+    alter: { type: "string", multiple: true, default: [] },
   },
 });
 const dialect = values.dialect as TestDialect;
@@ -55,6 +57,7 @@ function procCpu(pid: number): number {
 const test = await createTestDatabase(dialect);
 const base = openDatabase(test.target);
 await migrateToLatest(base);
+for (const statement of values.alter ?? []) await sql.raw(statement).execute(base.db);
 await upsertWarehouses(
   base,
   ["W0", "W1", "W2"].map((code) => ({ code, name: code })),

@@ -251,21 +251,29 @@ const postgresLedger: LedgerStatements = {
   },
 
   async lockLevels(trx, sorted, now) {
-    // Rows are inserted, or locked, in the order of the ordered select: the key order.
+    const variants = sorted.map((p) => p[0]);
+    const warehouses = sorted.map((p) => p[1]);
+    // Rows are inserted, or locked, in the order of the ordered select: the key order. An
+    // existing level is locked without being rewritten (DO UPDATE … WHERE false locks the row
+    // all the same), so a batch writes one new version of a level, not two.
+    await sql`insert into stock_levels as s
+         (variant_id, warehouse_id, on_hand, reserved, safety_stock, last_count_at, last_count_seq, updated_at)
+       select l.variant_id, l.warehouse_id, 0, 0, 0, null, null, ${now}::int8
+         from unnest(${variants}::int8[], ${warehouses}::int8[]) with ordinality as l(variant_id, warehouse_id, n)
+        order by l.n
+       on conflict (variant_id, warehouse_id) do update set variant_id = s.variant_id where false`.execute(
+      trx,
+    );
+    // Under the locks, this statement sees the latest committed state of every level.
     const { rows } = await sql<{
       variant_id: number;
       warehouse_id: number;
       on_hand: number;
       last_count_at: number | null;
       last_count_seq: number | null;
-    }>`insert into stock_levels as s
-         (variant_id, warehouse_id, on_hand, reserved, safety_stock, last_count_at, last_count_seq, updated_at)
-       select l.variant_id, l.warehouse_id, 0, 0, 0, null, null, ${now}::int8
-         from unnest(${sorted.map((p) => p[0])}::int8[], ${sorted.map((p) => p[1])}::int8[])
-              with ordinality as l(variant_id, warehouse_id, n)
-        order by l.n
-       on conflict (variant_id, warehouse_id) do update set variant_id = s.variant_id
-       returning s.variant_id, s.warehouse_id, s.on_hand, s.last_count_at, s.last_count_seq`.execute(trx);
+    }>`select s.variant_id, s.warehouse_id, s.on_hand, s.last_count_at, s.last_count_seq
+         from unnest(${variants}::int8[], ${warehouses}::int8[]) as l(variant_id, warehouse_id)
+         join stock_levels s on s.variant_id = l.variant_id and s.warehouse_id = l.warehouse_id`.execute(trx);
     const out = new Map<string, LevelState>();
     for (const r of rows) out.set(levelKey(r.variant_id, r.warehouse_id), stateOf(r));
     return out;
