@@ -461,6 +461,49 @@ describe.each(DIALECTS)("customers to Shopify on %s", (dialect) => {
     expect(res.json().error.details).toMatchObject([{ code: "COMPANY_KEY_WITHOUT_NAME", id: "K-3" }]);
   });
 
+  it("a company without a key, renamed in the back office, is renamed in Shopify (one company); one customer moving to a new name is a new company", async () => {
+    const named = async (name: string) =>
+      (
+        await transport.graphql<{ companies: { nodes: { id: string; name: string }[] } }>(COMPANIES, {
+          q: `name:"${name}"`,
+        })
+      ).data.companies.nodes.filter((c) => c.name === name);
+    await put([
+      { key: "R-1", email: "rita@south.example", companyName: "South Traders" },
+      { key: "R-2", email: "rolf@south.example", companyName: "South Traders" },
+    ]);
+    await converge();
+    const [before, ...none] = await named("South Traders");
+    expect(none).toEqual([]);
+    expect((await state("R-1")).shopify_company_gid).toBe(before!.id);
+    // Renamed for both customers: the linked company takes the new name (and the new name's
+    // external id), the second customer finds it by that name; no second company.
+    let n = calls().length;
+    await put([
+      { key: "R-1", email: "rita@south.example", companyName: "South Traders Ltd" },
+      { key: "R-2", email: "rolf@south.example", companyName: "South Traders Ltd" },
+    ]);
+    await converge();
+    expect(mutationsSince(n, /companyCreate/)).toEqual([]);
+    expect(mutationsSince(n, /companyUpdate/)).toHaveLength(1);
+    expect(await named("South Traders")).toEqual([]);
+    const [after, ...still] = await named("South Traders Ltd");
+    expect(still).toEqual([]);
+    expect(after!.id).toBe(before!.id);
+    expect((await companies("South Traders Ltd")).map((c) => c.id)).toEqual([before!.id]);
+    for (const key of ["R-1", "R-2"]) expect((await state(key)).shopify_company_gid).toBe(before!.id);
+    // One customer moves to another name while the other stays: a new company, the old one kept.
+    n = calls().length;
+    await put([{ key: "R-2", email: "rolf@south.example", companyName: "Rolf Consulting" }]);
+    await converge();
+    expect(mutationsSince(n, /companyUpdate/)).toEqual([]);
+    expect(mutationsSince(n, /companyCreate/)).toHaveLength(1);
+    expect((await named("South Traders Ltd")).map((c) => c.id)).toEqual([before!.id]);
+    const [moved] = await named("Rolf Consulting");
+    expect(moved!.id).not.toBe(before!.id);
+    expect((await state("R-2")).shopify_company_gid).toBe(moved!.id);
+  });
+
   it("a consent source naming one of the store's locations is sent as Shopify's source location; another source is not", async () => {
     const SOURCE = `query ($q: String!) { customers(first: 1, query: $q) { nodes {
       emailMarketingConsent { marketingState sourceLocation { id name } }

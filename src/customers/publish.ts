@@ -35,6 +35,7 @@ import {
   assignRole,
   type ConsentInput,
   type CustomerSetIdentifier,
+  companyById,
   createCompany,
   customerById,
   findCompany,
@@ -422,6 +423,18 @@ async function publishOne(
       if (errors.length > 0)
         return refuse("companyUpdate", errors, { ...linked, shopify_company_gid: company.id });
     }
+    // Without a key, a new name no company has yet may be a rename of the company this customer
+    // is linked to: it is, when no other customer of the store linked to that company still has
+    // its old name (then this customer moved to a new company instead).
+    if (!company && !r.company_key && row.shopify_company_gid) {
+      const renamed = await renamedCompany(deps.db, transport, storeId, row, r.company_name);
+      if (renamed) {
+        const errors = await renameCompany(transport, renamed.id, r.company_name, externalId);
+        if (errors.length > 0)
+          return refuse("companyUpdate", errors, { ...linked, shopify_company_gid: renamed.id });
+        company = { ...renamed, name: r.company_name, externalId };
+      }
+    }
     if (!company) {
       const first = addresses[0];
       const created = await createCompany(transport, {
@@ -508,6 +521,43 @@ async function publishOne(
     published_at: deps.now(),
   });
   return "published";
+}
+
+/**
+ * The Shopify company a customer without a company key was linked to, when a new company name
+ * is its rename: the company still carries a name-made external id (a keyed one is the key's
+ * business), and every other hub customer of the store linked to it has the new name too (or no
+ * company any longer). Null: not a rename (a move to another company, or the company is gone).
+ * A back office that renames a company's customers one request at a time may see the first one
+ * moved to a new company; the company key (`companyKey`) is the reliable identity.
+ */
+async function renamedCompany(
+  db: Db,
+  transport: AdminTransport,
+  storeId: number,
+  row: StateRow,
+  newName: string,
+) {
+  const gid = row.shopify_company_gid!;
+  const others = await customerDb(db)
+    .selectFrom("customer_publish_state as s")
+    .innerJoin("customer_records as o", "o.id", "s.customer_id")
+    .select(["o.company_name", "o.company_key"])
+    .where("s.store_id", "=", storeId)
+    .where("s.shopify_company_gid", "=", gid)
+    .where("s.customer_id", "!=", row.customer_id)
+    .where("o.redacted_at", "is", null)
+    .execute();
+  // Another customer still at the company under another name (or its key): a move, not a rename.
+  const renamedId = companyExternalId(newName);
+  const stays = others.some(
+    (o) => o.company_name !== null && companyExternalId(o.company_name, o.company_key) !== renamedId,
+  );
+  if (stays) return null;
+  const linked = await companyById(transport, gid);
+  if (!linked?.externalId?.startsWith("tillbridge-") || linked.externalId.startsWith("tillbridge-k-"))
+    return null;
+  return linked;
 }
 
 export function customerPublishStorePass(ctx: AppContext): StorePass {

@@ -27,36 +27,16 @@ export interface ShopifyCustomer {
   }[];
 }
 
-export const CUSTOMER_BY_ID = graphql`
-  query TillbridgeCustomerById($id: ID!) {
-    customer(id: $id) {
+/**
+ * One document finds a customer by id or by a search (email, phone): the customer's selection is
+ * written once for both lookups ($byId chooses the field), and once more in customerSet's answer.
+ */
+export const CUSTOMER_FIND = graphql`
+  query TillbridgeCustomerFind($byId: Boolean!, $id: ID!, $query: String!) {
+    customer(id: $id) @include(if: $byId) {
       ...TillbridgeCustomer
     }
-  }
-  fragment TillbridgeCustomer on Customer {
-    id
-    email
-    phone
-    tags
-    companyContactProfiles {
-      id
-      company {
-        id
-      }
-      roleAssignments(first: 50) {
-        nodes {
-          companyLocation {
-            id
-          }
-        }
-      }
-    }
-  }
-`;
-
-export const CUSTOMERS_SEARCH = graphql`
-  query TillbridgeCustomersSearch($query: String!) {
-    customers(first: 2, query: $query) {
+    customers(first: 2, query: $query) @skip(if: $byId) {
       nodes {
         ...TillbridgeCustomer
       }
@@ -83,12 +63,14 @@ export const CUSTOMERS_SEARCH = graphql`
   }
 `;
 
+type CustomerFind = { customer?: ShopifyCustomer | null; customers?: { nodes: ShopifyCustomer[] } };
+
 /** Shopify's search syntax: the value quoted, quotes and backslashes escaped. */
 const quote = (v: string) => `"${v.replace(/["\\]/g, (m) => `\\${m}`)}"`;
 
 export async function customerById(transport: AdminTransport, id: string): Promise<ShopifyCustomer | null> {
-  const r = await transport.graphql<{ customer: ShopifyCustomer | null }>(CUSTOMER_BY_ID, { id });
-  return r.data.customer;
+  const r = await transport.graphql<CustomerFind>(CUSTOMER_FIND, { byId: true, id, query: "" });
+  return r.data.customer ?? null;
 }
 
 /** The one Shopify customer with exactly this email (or phone); null when none. */
@@ -97,12 +79,14 @@ export async function findCustomer(
   by: "email" | "phone",
   value: string,
 ): Promise<ShopifyCustomer | null> {
-  const r = await transport.graphql<{ customers: { nodes: ShopifyCustomer[] } }>(CUSTOMERS_SEARCH, {
+  const r = await transport.graphql<CustomerFind>(CUSTOMER_FIND, {
+    byId: false,
+    id: "gid://shopify/Customer/0",
     query: `${by}:${quote(value)}`,
   });
   // Search is fuzzy on Shopify's side: only an exact match counts.
   const norm = (v: string | null) => (by === "email" ? v?.toLowerCase() : v?.replace(/[^\d+]/g, ""));
-  return r.data.customers.nodes.find((c) => norm(c[by]) === norm(value)) ?? null;
+  return r.data.customers?.nodes.find((c) => norm(c[by]) === norm(value)) ?? null;
 }
 
 export const CUSTOMER_SET = graphql`
@@ -213,13 +197,21 @@ export async function sendConsent(
 export interface ShopifyCompany {
   readonly id: string;
   readonly name: string;
+  readonly externalId: string | null;
   readonly locations: { nodes: { id: string }[] };
   readonly contactRoles: { nodes: { id: string; name: string }[] };
 }
 
+/**
+ * One document finds a company by its external id or by its id ($byId chooses the field), the
+ * company's selection written once for both (and once more in companyCreate's answer).
+ */
 export const COMPANY_FIND = graphql`
-  query TillbridgeCompanyFind($query: String!) {
-    companies(first: 1, query: $query) {
+  query TillbridgeCompanyFind($byId: Boolean!, $id: ID!, $query: String!) {
+    company(id: $id) @include(if: $byId) {
+      ...TillbridgeCompany
+    }
+    companies(first: 1, query: $query) @skip(if: $byId) {
       nodes {
         ...TillbridgeCompany
       }
@@ -228,6 +220,7 @@ export const COMPANY_FIND = graphql`
   fragment TillbridgeCompany on Company {
     id
     name
+    externalId
     locations(first: 1) {
       nodes {
         id
@@ -242,14 +235,25 @@ export const COMPANY_FIND = graphql`
   }
 `;
 
+type CompanyFind = { company?: ShopifyCompany | null; companies?: { nodes: ShopifyCompany[] } };
+
+/** The company with this external id (the hub's identity of a company); null when none. */
 export async function findCompany(
   transport: AdminTransport,
   externalId: string,
 ): Promise<ShopifyCompany | null> {
-  const r = await transport.graphql<{ companies: { nodes: ShopifyCompany[] } }>(COMPANY_FIND, {
+  const r = await transport.graphql<CompanyFind>(COMPANY_FIND, {
+    byId: false,
+    id: "gid://shopify/Company/0",
     query: `external_id:${quote(externalId)}`,
   });
-  return r.data.companies.nodes[0] ?? null;
+  return r.data.companies?.nodes[0] ?? null;
+}
+
+/** The company by its Shopify id (the one a customer was linked to); null when it is gone. */
+export async function companyById(transport: AdminTransport, id: string): Promise<ShopifyCompany | null> {
+  const r = await transport.graphql<CompanyFind>(COMPANY_FIND, { byId: true, id, query: "" });
+  return r.data.company ?? null;
 }
 
 export const COMPANY_CREATE = graphql`
@@ -268,6 +272,7 @@ export const COMPANY_CREATE = graphql`
   fragment TillbridgeCompany on Company {
     id
     name
+    externalId
     locations(first: 1) {
       nodes {
         id
@@ -309,15 +314,20 @@ export const COMPANY_UPDATE = graphql`
   }
 `;
 
-/** Renames the company (the back office renamed it; its external id, the company key, stays). */
+/**
+ * Renames the company (the back office renamed it). With a company key its external id stays;
+ * without one the external id (made from the name) moves to the new name's, so the company's
+ * other customers, renamed too, find it by the new name.
+ */
 export async function renameCompany(
   transport: AdminTransport,
   companyId: string,
   name: string,
+  externalId?: string,
 ): Promise<ShopifyUserError[]> {
   const r = await transport.graphql<{ companyUpdate: { userErrors: ShopifyUserError[] } }>(COMPANY_UPDATE, {
     companyId,
-    input: { name },
+    input: externalId ? { name, externalId } : { name },
   });
   return r.data.companyUpdate.userErrors;
 }
