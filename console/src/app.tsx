@@ -11,6 +11,7 @@ import { FailuresScreen } from "./screens/failures/Failures.tsx";
 import { CatalogImportScreen } from "./screens/import/CatalogImport.tsx";
 import { OrderPage } from "./screens/orders/OrderPage.tsx";
 import { OrdersScreen } from "./screens/orders/Orders.tsx";
+import { ProcessesScreen } from "./screens/processes/Processes.tsx";
 import { PublishScreen } from "./screens/publish/Publish.tsx";
 import { ShipmentsScreen } from "./screens/shipments/Shipments.tsx";
 import { SignIn } from "./screens/signin/SignIn.tsx";
@@ -90,6 +91,7 @@ function Shell() {
     { path: "/stock", label: "Stock" },
     { path: "/failures", label: "Failures" },
     { path: "/audit", label: "Audit trail" },
+    { path: "/processes", label: "Processes" },
     { path: "/access", label: "Access", admin: true },
   ];
   const first = path.split(/[/?]/)[1] ?? "";
@@ -157,6 +159,7 @@ const ROUTES: readonly [string, (p: Record<string, string>) => JSX.Element][] = 
   ["/stock", () => <StockScreen />],
   ["/failures", () => <FailuresScreen />],
   ["/audit", () => <AuditScreen />],
+  ["/processes", () => <ProcessesScreen />],
   ["/access", () => <AccessScreen />],
 ];
 

@@ -72,6 +72,9 @@ export function described(id: string, error?: ApiError | null, field?: string, h
 
 const TONES: Record<string, string> = {
   running: "ok",
+  worked: "ok",
+  not_responding: "bad",
+  owner_not_responding: "bad",
   enabled: "ok",
   active: "ok",
   done: "ok",

@@ -142,8 +142,8 @@ export function describeFleet(
       code: "NO_WORKER",
       message:
         connected === 0
-          ? "No process runs the workers. Connected stores will wait until one does: start `tillbridge start` (WORKER=on) against this database."
-          : `No process runs the workers: stock, orders and shipments of ${plural(connected, "store", "stores")} wait. Start \`tillbridge start\` (WORKER=on) against this database.`,
+          ? "No process runs the workers. Connected stores will wait until one does: start a process with WORKER=on (the default of tillbridge start) against this database."
+          : `No process runs the workers: stock, orders and shipments of ${plural(connected, "store", "stores")} wait. Start a process with WORKER=on (the default of tillbridge start) against this database.`,
       stores: stores.filter((s) => s.state !== "disconnected").map((s) => s.domain),
     });
   } else {

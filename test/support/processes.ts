@@ -67,7 +67,8 @@ async function startHubProcessOnce(
     stderr += d;
   });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
+  // Generous: on a loaded 2-core machine a cold start (TypeScript loaded through tsx) can take 30 s.
+  const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`hub exited with ${child.exitCode}: ${stderr}`);
     try {
