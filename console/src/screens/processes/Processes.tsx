@@ -147,7 +147,9 @@ export function ProcessesScreen() {
                   </td>
                   <td>{processName(f, s.owner)}</td>
                   <td>{s.leaseExpiresAt === null ? "—" : fmtTime(s.leaseExpiresAt)}</td>
-                  <td>{s.generation <= 1 ? "never" : s.generation === 2 ? "once" : `${s.generation - 1} times`}</td>
+                  <td>
+                    {s.generation <= 1 ? "never" : s.generation === 2 ? "once" : `${s.generation - 1} times`}
+                  </td>
                 </tr>
               ))}
             </Table>
