@@ -31,6 +31,7 @@ import { returnChecks } from "./migrations/0027-return-checks.ts";
 import { claimedInboxShipments } from "./migrations/0028-claimed-inbox-shipments.ts";
 import { foSyncContent } from "./migrations/0031-fo-sync-content.ts";
 import { customerCompanyKey } from "./migrations/0033-customer-company-key.ts";
+import { ledgerWritePath } from "./migrations/0038-ledger-write-path.ts";
 import { type HubMigration, migrationContext } from "./schema-helpers.ts";
 
 export const MIGRATIONS: readonly HubMigration[] = [
@@ -62,6 +63,7 @@ export const MIGRATIONS: readonly HubMigration[] = [
   claimedInboxShipments,
   foSyncContent,
   customerCompanyKey,
+  ledgerWritePath,
 ];
 
 export class MigrationError extends Error {
