@@ -56,7 +56,13 @@ import {
   userErrorsRefusal,
 } from "./publish-store.ts";
 import type { PublishRules } from "./rules.ts";
-import { PRICE_UPDATE, readPublications, type ShopifyUserError, variantOf } from "./shopify-publish.ts";
+import {
+  currentProductOf,
+  PRICE_UPDATE,
+  readPublications,
+  type ShopifyUserError,
+  variantOf,
+} from "./shopify-publish.ts";
 
 /** New products due at once above which the first publish goes through a bulk mutation. */
 export const BULK_PUBLISH = { threshold: 200, maxLines: 10_000 };
@@ -328,22 +334,12 @@ async function startRead(
 }
 
 /** What the synchronous path reads of a product, from the bulk read's reassembled product. */
-function currentOf(p: ShopifyCatalogProduct): CurrentProduct {
-  return {
-    id: p.id,
-    title: p.title,
-    descriptionHtml: p.descriptionHtml,
-    vendor: p.vendor,
-    productType: p.productType,
-    tags: p.tags,
-    status: p.status,
-    category: p.category?.id ?? null,
-    seo: p.seo,
+const currentOf = (p: ShopifyCatalogProduct): CurrentProduct =>
+  currentProductOf(p, {
     variants: p.variants.map(variantOf),
     media: p.images.map((m) => ({ id: m.id, url: m.url, alt: m.alt })),
     metafields: p.metafields,
-  };
-}
+  });
 
 /**
  * The bulk read ended: each due product's productSet is planned against Shopify's copy and the

@@ -255,6 +255,26 @@ export async function readCurrentProduct(
     variants.push(...more.data.product.variants.nodes.map(variantOf));
     page = more.data.product.variants.pageInfo;
   }
+  return currentProductOf(p, {
+    variants,
+    media: p.media.nodes.map((m) => ({ id: m.id, url: m.image?.url ?? null, alt: m.alt })),
+    metafields: p.metafields.nodes,
+  });
+}
+
+/** A product's own fields as both reads select them (this read and the bulk read). */
+type ProductFields = Omit<CurrentProduct, "category" | "variants" | "media" | "metafields"> & {
+  readonly category: { readonly id: string } | null;
+};
+
+/**
+ * Shopify's product as the publish plans against it: the one mapper of the synchronous read
+ * (above) and the bulk read's reassembled products (bulk-publish.ts), its lists already read.
+ */
+export function currentProductOf(
+  p: ProductFields,
+  lists: Pick<CurrentProduct, "variants" | "media" | "metafields">,
+): CurrentProduct {
   return {
     id: p.id,
     title: p.title,
@@ -265,9 +285,7 @@ export async function readCurrentProduct(
     status: p.status,
     category: p.category?.id ?? null,
     seo: p.seo,
-    variants,
-    media: p.media.nodes.map((m) => ({ id: m.id, url: m.image?.url ?? null, alt: m.alt })),
-    metafields: p.metafields.nodes,
+    ...lists,
   };
 }
 
