@@ -3,7 +3,7 @@
  * processes on one PostgreSQL database, in Debian's chromium. Two processes share three stores;
  * `kill -9` of one shows it as stopped answering and its stores taken over by the other, with
  * the handover counted; an API-only process (WORKER=off) left alone says that no process runs
- * the workers. No page error, no CSP violation, no serious axe violation.
+ * the workers, on that screen and on the stores page. No page error, no CSP violation, no serious axe violation.
  */
 import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -131,6 +131,13 @@ describe("the Processes screen over real processes", () => {
     expect(await row("process", first.child.pid!).count()).toBe(0); // a clean stop leaves no entry
     expect(await page.getByText("answered this page").count()).toBe(0);
     expect(await screen(page, "processes-no-worker")).toEqual([]);
+    // The stores page, where an operator lands, says it too and leads here.
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Stores" }).click();
+    const banner = page.locator("#no-worker");
+    await banner.waitFor({ timeout: 30_000 });
+    expect(await banner.textContent()).toContain("No process runs the workers");
+    await banner.getByRole("link", { name: "See the processes" }).click();
+    await page.getByRole("heading", { name: "Processes", level: 1 }).waitFor();
     expect(problems).toEqual([]);
   }, 180_000);
 });

@@ -27,7 +27,7 @@ interface FleetStore {
   generation: number;
 }
 
-interface Fleet {
+export interface Fleet {
   now: number;
   leaseTtlMs: number;
   answeredBy: string | null;

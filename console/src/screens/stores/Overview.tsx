@@ -7,6 +7,7 @@ import { href } from "../../router.ts";
 import { useSession } from "../../session.tsx";
 import type { FlowStatusView, StoreView } from "../../types.ts";
 import { Badge, ErrorBox, Loading } from "../../ui.tsx";
+import type { Fleet } from "../processes/Processes.tsx";
 import type { StoreHealth } from "../store/SyncHealth.tsx";
 
 interface Row {
@@ -31,6 +32,12 @@ export function StoresOverview() {
       })),
     );
   }, []);
+  // Whether any process works the stores (an API-only process left alone moves nothing).
+  const fleet = usePoll(() => api.get<Fleet>("/api/v1/processes"), [], 5000);
+  const noWorker = fleet.data?.problems.find((p) => p.code === "NO_WORKER");
+  const orphaned = new Set(
+    fleet.data?.stores.filter((s) => s.state === "owner_not_responding").map((s) => s.domain) ?? [],
+  );
   return (
     <>
       <div class="page-head">
@@ -42,6 +49,11 @@ export function StoresOverview() {
         )}
       </div>
       <ErrorBox error={stores.error} />
+      {noWorker && (stores.data?.length ?? 0) > 0 && (
+        <p class="warning" role="alert" id="no-worker">
+          {noWorker.message} <a href={href("/processes")}>See the processes</a>
+        </p>
+      )}
       {!stores.data && !stores.error && <Loading what="stores" />}
       {stores.data?.length === 0 && (
         <p class="panel">
@@ -70,6 +82,12 @@ export function StoresOverview() {
               // fixed on the store page (its webhooks section).
               <a href={href(`/stores/${encodeURIComponent(store.domain)}`)} data-webhooks="degraded">
                 <Badge value="failing" label="webhooks degraded" />
+              </a>
+            )}
+            {orphaned.has(store.domain) && (
+              // Its process crashed or hangs: another takes the store over when the lease lapses.
+              <a href={href("/processes")} data-owner="not-responding">
+                <Badge value="failing" label="its process stopped answering" />
               </a>
             )}
             {store.status === "active" &&
