@@ -18,6 +18,13 @@ import { emulatedStore } from "./support/shopify.ts";
 
 const STORES = 3;
 
+/** One sample of a process's /metrics. */
+async function gauge(url: string, sample: string): Promise<number | null> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${sample} `));
+  return line ? Number(line.slice(sample.length + 1)) : null;
+}
+
 describe("the Processes screen over real processes", () => {
   let emulator: Emulator;
   let test: TestDatabase;
@@ -100,6 +107,9 @@ describe("the Processes screen over real processes", () => {
     const owners = await Promise.all(domains.map(heldBy));
     for (const o of owners) expect(o).toMatch(new RegExp(`pid (${first.child.pid}|${second.child.pid})$`));
     expect(await page.locator("#fleet-problems").count()).toBe(0);
+    // /metrics counts it for alerts (no store names: it needs no authentication).
+    expect(await gauge(second.url, 'tillbridge_worker_processes{state="running"}')).toBe(2);
+    expect(await gauge(second.url, 'tillbridge_stores_by_work_state{state="worked"}')).toBe(STORES);
     expect(await screen(page, "processes")).toEqual([]);
 
     // kill -9 of the second: it stops answering, the first takes every store, each handover counted.
@@ -130,6 +140,8 @@ describe("the Processes screen over real processes", () => {
     );
     expect(await row("process", first.child.pid!).count()).toBe(0); // a clean stop leaves no entry
     expect(await page.getByText("answered this page").count()).toBe(0);
+    expect(await gauge(apiOnly.url, 'tillbridge_worker_processes{state="running"}')).toBe(0);
+    expect(await gauge(apiOnly.url, 'tillbridge_stores_by_work_state{state="waiting"}')).toBe(STORES);
     expect(await screen(page, "processes-no-worker")).toEqual([]);
     // The stores page, where an operator lands, says it too and leads here.
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Stores" }).click();

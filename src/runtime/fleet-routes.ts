@@ -3,6 +3,7 @@
  * fleet-status.ts). Listed once in the hub as the `fleet` capability; it has no webhooks, jobs
  * or store passes of its own.
  */
+import { Gauge } from "prom-client";
 import { z } from "zod";
 import type { AppContext } from "../core/context.ts";
 import { route } from "../core/route.ts";
@@ -47,6 +48,7 @@ const fleetOut = z.object({
 });
 
 export function fleetCapability(ctx: AppContext, thisWorker: () => string | null): Capability {
+  registerFleetMetrics(ctx);
   return {
     name: "fleet",
     webhookTopics: [],
@@ -69,4 +71,33 @@ export function fleetCapability(ctx: AppContext, thisWorker: () => string | null
       }),
     ],
   };
+}
+
+/** Counts only (no store domains: /metrics needs no authentication), for alerts on "no worker". */
+function registerFleetMetrics(ctx: AppContext): void {
+  const registers = [ctx.metrics.registry];
+  new Gauge({
+    name: "tillbridge_worker_processes",
+    help: "Hub processes registered as running workers on the database, by state (running, not_responding)",
+    labelNames: ["state"] as const,
+    registers,
+    async collect() {
+      const f = await loadFleetStatus(ctx.database.db, ctx.clock.now());
+      this.reset();
+      for (const state of ["running", "not_responding"] as const)
+        this.set({ state }, f.processes.filter((p) => p.state === state).length);
+    },
+  });
+  new Gauge({
+    name: "tillbridge_stores_by_work_state",
+    help: "Stores by whether a running process works them (worked, waiting, owner_not_responding, disconnected)",
+    labelNames: ["state"] as const,
+    registers,
+    async collect() {
+      const f = await loadFleetStatus(ctx.database.db, ctx.clock.now());
+      this.reset();
+      for (const state of ["worked", "waiting", "owner_not_responding", "disconnected"] as const)
+        this.set({ state }, f.stores.filter((s) => s.state === state).length);
+    },
+  });
 }
