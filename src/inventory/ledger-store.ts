@@ -4,13 +4,13 @@
  *
  * The writes are set-based: whatever the batch's size, a batch is a fixed number of statements.
  * On PostgreSQL every list travels as one array parameter (`= any($1)`, `unnest($1, $2, …)`), so
- * what the server parses and plans does not grow with the batch; SQLite, in process, takes
- * multi-row statements in parts.
+ * what the server parses and plans does not grow with the batch; on SQLite every list is one
+ * JSON parameter (json_each).
  */
-import { type Insertable, sql, type Transaction } from "kysely";
+import { sql, type Transaction } from "kysely";
 import type { StockChangeListener } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
-import { chunks, levelKey } from "../db/batching.ts";
+import { levelKey } from "../db/batching.ts";
 import type { Database } from "../db/database.ts";
 import type { Tables } from "../db/tables.ts";
 import { applyEntries, type Entry, type LevelState } from "./ledger.ts";
@@ -38,9 +38,6 @@ export interface IngestResult {
  * need no more: a level's entries are only written under its lock, and every statement after the
  * locks sees what the batches that held them before committed.
  */
-const IN_CHUNK = 500;
-const INSERT_CHUNK = 500;
-
 export async function ingestMovements(
   database: Database,
   items: readonly unknown[],
@@ -351,132 +348,129 @@ const postgresLedger: LedgerStatements = {
 
 /**
  * SQLite: one writer at a time, in process; no locks to take, only the levels' state to read.
- * Multi-row statements in parts of 500 rows.
+ * Every list is one JSON parameter read with json_each, so a statement's text (what SQLite
+ * prepares and Kysely builds) does not grow with the batch either: at most eight statements a
+ * batch.
  */
+const json = (rows: unknown) => JSON.stringify(rows);
+
 const sqliteLedger: LedgerStatements = {
   async lookup(trx, skus, warehouses) {
     const variantIdBySku = new Map<string, number>();
-    for (const part of chunks(skus, IN_CHUNK))
-      for (const r of await trx
-        .selectFrom("variants")
-        .select(["id", "sku"])
-        .where("sku", "in", part)
-        .execute())
-        variantIdBySku.set(r.sku, r.id);
     const warehouseIdByCode = new Map<string, number>();
-    for (const part of chunks(warehouses, IN_CHUNK))
-      for (const r of await trx
-        .selectFrom("warehouses")
-        .select(["id", "code"])
-        .where("code", "in", part)
-        .execute())
+    if (skus.length > 0)
+      for (const r of (
+        await sql<{
+          id: number;
+          sku: string;
+        }>`select id, sku from variants where sku in (select value from json_each(${json(skus)}))`.execute(
+          trx,
+        )
+      ).rows)
+        variantIdBySku.set(r.sku, r.id);
+    if (warehouses.length > 0)
+      for (const r of (
+        await sql<{
+          id: number;
+          code: string;
+        }>`select id, code from warehouses where code in (select value from json_each(${json(warehouses)}))`.execute(
+          trx,
+        )
+      ).rows)
         warehouseIdByCode.set(r.code, r.id);
     return { variantIdBySku, warehouseIdByCode };
   },
 
   async recorded(trx, ids) {
     const out = new Map<string, string>();
-    for (const part of chunks(ids, IN_CHUNK))
-      for (const r of await trx
-        .selectFrom("movements")
-        .select(["external_id", "content_hash"])
-        .where("external_id", "in", part)
-        .execute())
-        out.set(r.external_id, r.content_hash);
+    if (ids.length === 0) return out;
+    const { rows } = await sql<{ external_id: string; content_hash: string }>`
+      select external_id, content_hash from movements
+       where external_id in (select value from json_each(${json(ids)}))`.execute(trx);
+    for (const r of rows) out.set(r.external_id, r.content_hash);
     return out;
   },
 
   async lockLevels(trx, sorted) {
-    const wanted = new Set(sorted.map(([v, w]) => levelKey(v, w)));
+    const { rows } = await sql<{
+      variant_id: number;
+      warehouse_id: number;
+      on_hand: number;
+      last_count_at: number | null;
+      last_count_seq: number | null;
+    }>`select s.variant_id, s.warehouse_id, s.on_hand, s.last_count_at, s.last_count_seq
+         from json_each(${json(sorted)}) l
+         join stock_levels s on s.variant_id = l.value ->> 0 and s.warehouse_id = l.value ->> 1`.execute(trx);
     const out = new Map<string, LevelState>();
-    for (const part of chunks([...new Set(sorted.map((p) => p[0]))], IN_CHUNK))
-      for (const r of await trx
-        .selectFrom("stock_levels")
-        .select(["variant_id", "warehouse_id", "on_hand", "last_count_at", "last_count_seq"])
-        .where("variant_id", "in", part)
-        .execute()) {
-        const key = levelKey(r.variant_id, r.warehouse_id);
-        if (wanted.has(key)) out.set(key, stateOf(r));
-      }
+    for (const r of rows) out.set(levelKey(r.variant_id, r.warehouse_id), stateOf(r));
     return out;
   },
 
   async laterDeltas(trx, asked) {
+    const { rows } = await sql<{ variant_id: number; warehouse_id: number; at: number; total: number }>`
+      select a.value ->> 0 as variant_id, a.value ->> 1 as warehouse_id, a.value ->> 2 as at,
+             coalesce((select sum(e.quantity) from ledger_entries e
+                        where e.variant_id = a.value ->> 0 and e.warehouse_id = a.value ->> 1
+                          and e.kind = 'delta' and e.occurred_at > a.value ->> 2), 0) as total
+        from json_each(${json(asked.map((a) => [a.variantId, a.warehouseId, a.at]))}) a`.execute(trx);
     const out = new Map<string, number>();
-    for (const a of asked) {
-      const row = await trx
-        .selectFrom("ledger_entries")
-        .select((eb) => eb.fn.coalesce(eb.fn.sum<number>("quantity"), sql<number>`0`).as("total"))
-        .where("variant_id", "=", a.variantId)
-        .where("warehouse_id", "=", a.warehouseId)
-        .where("kind", "=", "delta")
-        .where("occurred_at", ">", a.at)
-        .executeTakeFirstOrThrow();
-      out.set(laterKey(a.variantId, a.warehouseId, a.at), Number(row.total));
-    }
+    for (const r of rows) out.set(laterKey(r.variant_id, r.warehouse_id, Number(r.at)), Number(r.total));
     return out;
   },
 
   async insertMovements(trx, apply, now) {
-    const ids: number[] = [];
-    for (const part of chunks(apply, INSERT_CHUNK)) {
-      const rows = await trx
-        .insertInto("movements")
-        .values(
-          part.map((m) => ({
-            external_id: m.externalId,
-            type: m.type,
-            variant_id: m.variantId,
-            warehouse_id: m.warehouseId,
-            to_warehouse_id: m.toWarehouseId,
-            quantity: m.quantity,
-            occurred_at: m.occurredAt,
-            recorded_at: now,
-            content_hash: m.contentHash,
-          })),
-        )
-        .returning("id")
-        .execute();
-      ids.push(...rows.map((r) => r.id));
-    }
+    const rows = apply.map((m) => [
+      m.externalId,
+      m.type,
+      m.variantId,
+      m.warehouseId,
+      m.toWarehouseId,
+      m.quantity,
+      m.occurredAt,
+      m.contentHash,
+    ]);
+    const { rows: inserted } = await sql<{ id: number; external_id: string }>`
+      insert into movements
+        (external_id, type, variant_id, warehouse_id, to_warehouse_id, quantity, occurred_at, recorded_at, content_hash)
+      select value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, ${now},
+             value ->> 7
+        from json_each(${json(rows)}) order by key
+      returning id, external_id`.execute(trx);
+    const idOf = new Map(inserted.map((r) => [r.external_id, Number(r.id)]));
+    const ids = apply.map((m) => idOf.get(m.externalId)!);
+    for (let i = 1; i < ids.length; i++)
+      if (!(ids[i]! > ids[i - 1]!)) throw new Error("movement ids were not drawn in the batch's order");
     return ids;
   },
 
   async writeEntriesAndLevels(trx, entries, updates, now) {
-    const rows: Insertable<Tables["ledger_entries"]>[] = entries.map((e) => ({
-      movement_id: e.movementId,
-      variant_id: e.variantId,
-      warehouse_id: e.warehouseId,
-      kind: e.entry.kind,
-      quantity: e.entry.quantity,
-      occurred_at: e.entry.occurredAt,
-    }));
-    for (const part of chunks(rows, INSERT_CHUNK))
-      await trx.insertInto("ledger_entries").values(part).execute();
-    for (const part of chunks(updates, INSERT_CHUNK)) {
-      await trx
-        .insertInto("stock_levels")
-        .values(
-          part.map((u) => ({
-            variant_id: u.variantId,
-            warehouse_id: u.warehouseId,
-            on_hand: u.state.onHand,
-            reserved: 0,
-            safety_stock: 0,
-            last_count_at: u.state.lastCount?.at ?? null,
-            last_count_seq: u.state.lastCount?.seq ?? null,
-            updated_at: now,
-          })),
-        )
-        .onConflict((oc) =>
-          oc.columns(["variant_id", "warehouse_id"]).doUpdateSet((eb) => ({
-            on_hand: eb.ref("excluded.on_hand"),
-            last_count_at: eb.ref("excluded.last_count_at"),
-            last_count_seq: eb.ref("excluded.last_count_seq"),
-            updated_at: eb.ref("excluded.updated_at"),
-          })),
-        )
-        .execute();
-    }
+    const entryRows = entries.map((e) => [
+      e.movementId,
+      e.variantId,
+      e.warehouseId,
+      e.entry.kind,
+      e.entry.quantity,
+      e.entry.occurredAt,
+    ]);
+    await sql`
+      insert into ledger_entries (movement_id, variant_id, warehouse_id, kind, quantity, occurred_at)
+      select value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5
+        from json_each(${json(entryRows)}) order by key`.execute(trx);
+    const levelRows = updates.map((u) => [
+      u.variantId,
+      u.warehouseId,
+      u.state.onHand,
+      u.state.lastCount?.at ?? null,
+      u.state.lastCount?.seq ?? null,
+    ]);
+    // The WHERE lets SQLite parse INSERT … SELECT … ON CONFLICT.
+    await sql`
+      insert into stock_levels
+        (variant_id, warehouse_id, on_hand, reserved, safety_stock, last_count_at, last_count_seq, updated_at)
+      select value ->> 0, value ->> 1, value ->> 2, 0, 0, value ->> 3, value ->> 4, ${now}
+        from json_each(${json(levelRows)}) where true
+      on conflict (variant_id, warehouse_id) do update set
+        on_hand = excluded.on_hand, last_count_at = excluded.last_count_at,
+        last_count_seq = excluded.last_count_seq, updated_at = excluded.updated_at`.execute(trx);
   },
 };
