@@ -418,7 +418,15 @@ export class Worker {
     const current = this.isHeld(storeId, now);
     if (current) return current;
     const lease = await takeLease(this.ctx.database.db, storeId, this.workerId, now, this.leaseTtlMs);
-    if (!lease) return undefined;
+    if (!lease) {
+      // Lapsed and taken by another worker: no longer ours.
+      const stale = this.held.get(storeId);
+      if (stale) {
+        stale.lost = true;
+        this.held.delete(storeId);
+      }
+      return undefined;
+    }
     const held: Held = { generation: lease.generation, expiresAt: lease.expiresAt, lost: false, inFlight: 0 };
     this.held.set(storeId, held);
     return held;
@@ -483,7 +491,11 @@ export class Worker {
       if (this.running.has(store.id)) continue;
       const failure = this.failures.get(store.id);
       if (failure && failure.notBefore > now) continue;
-      const owned = this.isHeld(store.id, now) !== undefined;
+      // Ours even when its lease nears the send margin (a heartbeat late under load): take() renews
+      // it. Judged by the margin instead, such a store counted in the share but was skipped as a
+      // new one once the share was full, and waited for the heartbeat with its work.
+      const mine = this.held.get(store.id);
+      const owned = mine !== undefined && !mine.lost;
       if (!owned && (others.has(store.id) || count >= target)) continue;
       let held: Held | undefined;
       try {
