@@ -27,6 +27,13 @@ export type StockChangeListener = (
  */
 export type StoreStockListener = (trx: Db, storeId: number, now: number) => Promise<void>;
 
+/**
+ * Told that work for a store's woken pass arrived (a delivery written to its inbox and
+ * committed): the worker runs the pass `signal` of the store `shop` soon, in whichever process
+ * holds the store (src/runtime/worker.ts `StorePass.wakeOn`).
+ */
+export type StoreWorkListener = (signal: string, shop: string) => Promise<void>;
+
 export interface AppContext {
   readonly config: Config;
   readonly database: Database;
@@ -39,6 +46,8 @@ export interface AppContext {
   readonly stockListeners: StockChangeListener[];
   /** Listeners told that all of a store's linked variants must be pushed again. */
   readonly storeStockListeners?: StoreStockListener[];
+  /** Listeners told that a store's woken pass has work (the worker registers itself). */
+  readonly storeWorkListeners?: StoreWorkListener[];
 }
 
 export function stockChanged(ctx: AppContext): StockChangeListener {
@@ -51,4 +60,21 @@ export function storeStockChanged(ctx: AppContext): StoreStockListener {
   return async (trx, storeId, now) => {
     for (const listener of ctx.storeStockListeners ?? []) await listener(trx, storeId, now);
   };
+}
+
+/**
+ * Work for the store's pass `signal` was committed: wakes it. Never fails the caller (a webhook
+ * already stored): a signal that does not arrive waits for the pass's safety interval.
+ */
+export async function storeWorkArrived(ctx: AppContext, signal: string, shop: string): Promise<void> {
+  for (const listener of ctx.storeWorkListeners ?? []) {
+    try {
+      await listener(signal, shop);
+    } catch (err) {
+      ctx.logger.warn(
+        { err, signal, shop },
+        "store work signal not sent; the pass's safety interval picks the work up",
+      );
+    }
+  }
 }

@@ -15,7 +15,7 @@ import {
 } from "./order-operations.ts";
 import {
   FULFILLMENT_WEBHOOK_SUBSCRIPTIONS,
-  processRefundInbox,
+  refundInboxPass,
   registerFulfillmentWebhookHandlers,
   syncRecentRefunds,
 } from "./refunds.ts";
@@ -77,12 +77,7 @@ export function fulfillmentCapability(ctx: AppContext): Capability {
       },
       // refunds/create deliveries, in the store's pass: one whose payload does not say whether it
       // was made for a return is read from Shopify (Refund.return) before its restock.
-      {
-        name: "fulfillment:refund-inbox",
-        flow: "order_intake",
-        everyMs: 1000,
-        run: async (_store, transport) => void (await processRefundInbox(ctx, transport)),
-      },
+      refundInboxPass(ctx),
       // The safety net for lost refunds/create webhooks.
       {
         name: "fulfillment:refunds",

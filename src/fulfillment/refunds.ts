@@ -1,13 +1,20 @@
-import { type AppContext, stockChanged } from "../core/context.ts";
+import { type AppContext, stockChanged, storeWorkArrived } from "../core/context.ts";
 import type { Db } from "../db/database.ts";
 import type { RestockRule } from "../db/tables.ts";
 import { ingestMovements, type Trx } from "../inventory/ledger-store.ts";
 import { followShopifyChange, markStoreDirtyFor } from "../inventory/push/push-store.ts";
-import { drainInbox, type InboxRunResult, markInboxDone, storeDelivery } from "../orders/inbox.ts";
+import {
+  drainInbox,
+  INBOX_QUEUE,
+  type InboxRunResult,
+  markInboxDone,
+  storeDelivery,
+} from "../orders/inbox.ts";
 import { lockOrders } from "../orders/intake.ts";
 import { enqueueOutboundEvent } from "../orders/outbound.ts";
 import { loadSettings } from "../orders/settings.ts";
 import { storeTopicsInInbox } from "../orders/webhooks.ts";
+import type { StorePass } from "../runtime/worker.ts";
 import { graphql } from "../shopify/graphql.ts";
 import type { AdminTransport } from "../shopify/transport.ts";
 import type { WebhookHandlers } from "../shops/webhooks.ts";
@@ -441,11 +448,50 @@ async function enqueueOutbound(
 /** Stores `refunds/create` and `fulfillments/*` deliveries in the durable inbox (the shops plugin has verified them). */
 export function registerFulfillmentWebhookHandlers(ctx: AppContext, handlers: WebhookHandlers): void {
   storeTopicsInInbox(ctx, handlers, [...FULFILLMENT_TOPICS, ...SHOPIFY_FULFILLMENT_TOPICS]);
+  // A refund delivery, once stored, wakes the store's refund pass (in the process holding it).
+  for (const topic of FULFILLMENT_TOPICS) {
+    const store = handlers.get(topic)!;
+    handlers.set(topic, async (event) => {
+      await store(event);
+      await storeWorkArrived(ctx, REFUND_INBOX_SIGNAL, event.shop);
+    });
+  }
+}
+
+/** The signal of the refund inbox's store pass. */
+export const REFUND_INBOX_SIGNAL = "fulfillment:refund-inbox";
+/** How often an idle store's refund inbox is looked at without a signal (a lost one's safety net). */
+export const REFUND_INBOX_SAFETY_MS = 60_000;
+
+/**
+ * The store pass that drains the store's refund inbox: woken by a delivery's arrival (and by its
+ * retries falling due), else once a minute; an idle store's pass costs nothing between.
+ */
+export function refundInboxPass(ctx: AppContext): StorePass {
+  return {
+    name: "fulfillment:refund-inbox",
+    flow: "order_intake",
+    everyMs: REFUND_INBOX_SAFETY_MS,
+    wakeOn: REFUND_INBOX_SIGNAL,
+    async run(_store, transport) {
+      await processRefundInbox(ctx, transport);
+      // Deliveries left: retried ones (their next attempt), others not claimed by this run.
+      const next = await ctx.database.db
+        .selectFrom("webhook_inbox")
+        .select((eb) => eb.fn.min("next_attempt_at").as("at"))
+        .where("shop", "=", transport.store)
+        .where("topic", "in", [...FULFILLMENT_TOPICS])
+        .where("status", "in", [...INBOX_QUEUE.waiting])
+        .executeTakeFirst();
+      const at = next?.at;
+      return { nextAt: at === null || at === undefined ? null : Number(at) };
+    },
+  };
 }
 
 /**
  * Applies the store's due `refunds/create` deliveries from the inbox, in the store's pass under
- * its lease (every second or so): a refund that takes units back and whose payload does not say
+ * its lease (`refundInboxPass`): a refund that takes units back and whose payload does not say
  * whether it was made for a return is read from Shopify first (`REFUND_QUERY`).
  */
 export async function processRefundInbox(

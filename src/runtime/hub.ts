@@ -86,6 +86,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     secretKey,
     stockListeners: [markPushDirty],
     storeStockListeners: [(trx, storeId, now) => markStoreDirtyFor(trx, storeId, "all", now)],
+    storeWorkListeners: [],
   };
   // The capabilities whose topics stores subscribe to, each declaring all its parts in one
   // index.ts (src/runtime/capability.ts); shops and operator jobs join them below, once the

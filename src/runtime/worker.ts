@@ -27,6 +27,7 @@ import type { AppContext } from "../core/context.ts";
 import { coerceError } from "../core/errors.ts";
 import type { FlowState, InventoryMode } from "../db/tables.ts";
 import { backoffMs } from "../jobs/backoff.ts";
+import { listenStoreWork, notifyStoreWork } from "../jobs/wake.ts";
 import { ShopifyAuthError } from "../shopify/errors.ts";
 import type { AdminTransport, GraphQLCallOptions } from "../shopify/transport.ts";
 import { logActivity } from "../shops/activity.ts";
@@ -76,8 +77,22 @@ export interface StorePass {
   readonly name: string;
   /** Runs only while this flow of the store is enabled; null: whatever the flows (operator jobs). */
   readonly flow: string | null;
+  /** How often it runs; for a woken pass (`wakeOn`), the safety interval between wakes. */
   readonly everyMs: number;
-  run(store: ActiveStore, transport: AdminTransport, now: number): Promise<void>;
+  /**
+   * A woken pass: it runs when its work arrives (`storeWorkArrived(ctx, wakeOn, shop)` from
+   * src/core/context.ts, in any process: the one holding the store is told), when the time its
+   * last run returned comes (a retried item's next attempt), at once when this process takes the
+   * store, and otherwise only every `everyMs` (a lost signal's safety net). An idle store costs
+   * nothing between. On PostgreSQL the signal reaches other processes by NOTIFY (src/jobs/wake.ts).
+   */
+  readonly wakeOn?: string;
+  /** `nextAt`: when a woken pass has work due again without a signal (epoch ms; null: none). */
+  run(store: ActiveStore, transport: AdminTransport, now: number): Promise<void | PassOutcome>;
+}
+
+export interface PassOutcome {
+  readonly nextAt?: number | null;
 }
 
 export interface WorkerOptions {
@@ -174,6 +189,9 @@ export class Worker {
   private readonly jobs: PeriodicJob[] = [];
   private readonly storePasses: StorePass[] = [];
   private readonly lastStorePass = new Map<string, number>();
+  /** Woken passes' due times, by `wakeKey(signal, shop)`. */
+  private readonly woken = new Map<string, number>();
+  private signals: { close(): Promise<void> } | undefined;
   private readonly tickMs: number;
   readonly leaseTtlMs: number;
   readonly leaseHeartbeatMs: number;
@@ -191,6 +209,13 @@ export class Worker {
     this.tickMs = options.tickMs ?? 200;
     // Stock changes recorded here wake the loop (see nudge).
     ctx.stockListeners.push(async () => this.nudge());
+    // Work for a woken pass, stored here: this worker, then the others (the store's holder may be
+    // another process; an API-only process only tells them).
+    ctx.storeWorkListeners?.push(async (signal, shop) => {
+      this.wake(signal, shop);
+      if (ctx.database.dialect === "postgres")
+        await notifyStoreWork(ctx.database.db, { signal, shop, from: this.workerId });
+    });
     this.leaseTtlMs = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
     this.leaseHeartbeatMs =
       options.leaseHeartbeatMs ?? Math.min(DEFAULT_LEASE_HEARTBEAT_MS, this.leaseTtlMs / 4);
@@ -226,6 +251,11 @@ export class Worker {
     this.stopped = false;
     this.stopping = false;
     const { db, dialect } = this.ctx.database;
+    const target = this.ctx.config.database;
+    if (target.kind === "postgres")
+      this.signals = listenStoreWork(target.url, this.ctx.logger, (m) => {
+        if (m.from !== this.workerId) this.wake(m.signal, m.shop);
+      });
     // SQLite serves one hub process: leases left by a crashed predecessor (whose worker id died
     // with it) are this process's to take at once, instead of waiting out their lifetime.
     const takeOver =
@@ -288,6 +318,17 @@ export class Worker {
       if (this.loopTimer) clearTimeout(this.loopTimer);
       waiting();
     }, NUDGE_MS);
+  }
+
+  /**
+   * Work for the woken pass `signal` of store `shop` arrived: it runs at the store's next pass in
+   * this process, if this process holds the store (soon: the loop is nudged).
+   */
+  wake(signal: string, shop: string): void {
+    const key = wakeKey(signal, shop);
+    const now = this.ctx.clock.now();
+    this.woken.set(key, Math.min(this.woken.get(key) ?? now, now));
+    this.nudge();
   }
 
   /**
@@ -357,6 +398,9 @@ export class Worker {
     if (this.nudgeTimer) clearTimeout(this.nudgeTimer);
     this.nudgeTimer = undefined;
     if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
+    const signals = this.signals;
+    this.signals = undefined;
+    void signals?.close();
     const all = Promise.allSettled([this.scheduling, ...this.running.values(), ...this.runningJobs.values()]);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([all, new Promise((r) => (timer = setTimeout(r, this.stopGraceMs)))]);
@@ -505,7 +549,12 @@ export class Worker {
         continue;
       }
       if (!held) continue;
-      if (!owned) count++;
+      if (!owned) {
+        count++;
+        // Newly this process's: its woken passes look at once (signals sent before went elsewhere).
+        for (const pass of this.storePasses)
+          if (pass.wakeOn !== undefined) this.woken.set(wakeKey(pass.wakeOn, store.domain), now);
+      }
       const run = this.storePass(store, held, now).finally(() => this.running.delete(store.id));
       this.running.set(store.id, run);
     }
@@ -630,13 +679,24 @@ export class Worker {
     for (const pass of this.storePasses) {
       if (!ok || held.lost || this.stopping) break;
       const key = `${pass.name}:${store.id}`;
-      if (
-        (pass.flow !== null && store.flows[pass.flow] !== "enabled") ||
-        now - (this.lastStorePass.get(key) ?? 0) < pass.everyMs
-      )
-        continue;
+      if (pass.flow !== null && store.flows[pass.flow] !== "enabled") continue;
+      const signal = pass.wakeOn === undefined ? undefined : wakeKey(pass.wakeOn, store.domain);
+      const dueAt = signal === undefined ? undefined : this.woken.get(signal);
+      const woken = dueAt !== undefined && dueAt <= now;
+      if (!woken && now - (this.lastStorePass.get(key) ?? 0) < pass.everyMs) continue;
       this.lastStorePass.set(key, now);
-      ok = await attempt(pass.flow ?? "inventory_push", () => pass.run(store, transport, now));
+      // Taken: a signal arriving while the pass runs leaves it due again.
+      if (woken) this.woken.delete(signal!);
+      const ran: { outcome?: void | PassOutcome } = {};
+      ok = await attempt(pass.flow ?? "inventory_push", async () => {
+        ran.outcome = await pass.run(store, transport, now);
+      });
+      if (signal !== undefined) {
+        // Due again: a failed run after the store's backoff, or when its retried items fall due.
+        const next = ok ? ran.outcome?.nextAt : this.ctx.clock.now();
+        if (next !== undefined && next !== null)
+          this.woken.set(signal, Math.min(this.woken.get(signal) ?? next, next));
+      }
     }
     if (ok) {
       this.failures.delete(store.id);
@@ -691,3 +751,5 @@ export class Worker {
       .catch(() => {});
   }
 }
+
+const wakeKey = (signal: string, shop: string) => `${signal}\n${shop}`;
