@@ -86,6 +86,12 @@ interface RunResult {
     /** Mean ms Shopify took per call, and mean ms between an answer and the store's next request. */
     shopifyMs: number;
     gapMs: number;
+    /** The longest wait between two calls of the store in the window (ms). */
+    maxGapMs: number;
+    /** Calls in the window other than inventorySetQuantities: root field → count (largest requested cost). */
+    others: string;
+    /** Times the store's lease changed hands in the window. */
+    handovers: number;
   }[];
   total: number;
   totalCeiling: number;
@@ -254,6 +260,13 @@ async function run(processes: number, round: number, checkout?: string): Promise
       postgres: new Map((await backends()).map((pid) => [pid, cpuSeconds(pid)])),
       emulator: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
     });
+    const generations = async () =>
+      new Map(
+        (await database.db.selectFrom("store_leases").select(["store_id", "generation"]).execute()).map(
+          (l) => [Number(l.store_id), Number(l.generation)],
+        ),
+      );
+    const gen0 = await generations();
     const cpu0 = await cpuNow();
     const t0 = Date.now();
     // How much work each store had waiting, sampled each second (marked variants).
@@ -316,6 +329,7 @@ async function run(processes: number, round: number, checkout?: string): Promise
     await producers;
     const t1 = Date.now();
     const cpu1 = await cpuNow();
+    const gen1 = await generations();
     const load = (await import("node:os"))
       .loadavg()
       .map((l) => l.toFixed(1))
@@ -356,17 +370,32 @@ async function run(processes: number, round: number, checkout?: string): Promise
         .sort((x, y) => x.receivedAt! - y.receivedAt!);
       let shopifyMs = 0;
       let gapMs = 0;
+      let maxGapMs = 0;
+      const others = new Map<string, { n: number; cost: number }>();
       for (const [i, c] of inWindow.entries()) {
         shopifyMs += (c.answeredAt ?? c.receivedAt!) - c.receivedAt!;
         const prev = inWindow[i - 1];
-        if (prev) gapMs += Math.max(0, c.receivedAt! - (prev.answeredAt ?? prev.receivedAt!));
+        const gap = prev
+          ? Math.max(0, c.receivedAt! - (prev.answeredAt ?? prev.receivedAt!))
+          : c.receivedAt! - t0;
+        if (prev) gapMs += gap;
+        maxGapMs = Math.max(maxGapMs, gap);
+        if (!c.rootFields.includes("inventorySetQuantities")) {
+          const name = c.rootFields.join("+") || "?";
+          const o = others.get(name) ?? { n: 0, cost: 0 };
+          others.set(name, { n: o.n + 1, cost: Math.max(o.cost, c.requestedQueryCost ?? 0) });
+        }
       }
+      if (inWindow.length === 0) maxGapMs = t1 - t0;
       return {
         calls: inWindow.length,
         setCalls: inWindow.filter((c) => c.rootFields.includes("inventorySetQuantities")).length,
         throttled: inWindow.filter((c) => c.throttled).length,
         shopifyMs: inWindow.length ? shopifyMs / inWindow.length : 0,
         gapMs: inWindow.length > 1 ? gapMs / (inWindow.length - 1) : 0,
+        maxGapMs,
+        others: [...others].map(([k, o]) => `${k}×${o.n} (≤${o.cost} pts)`).join(", "),
+        handovers: id === undefined ? 0 : (gen1.get(id) ?? 0) - (gen0.get(id) ?? 0),
         domain: s.domain,
         updates: n,
         rate: n / seconds,
@@ -462,7 +491,7 @@ for (const r of results) {
   );
   for (const s of r.perStore)
     console.log(
-      `  ${s.domain.padEnd(28)} ${s.rate.toFixed(0).padStart(6)} updates/s of ${s.ceiling.toFixed(0)} → ${s.ratio.toFixed(3)}  (${s.waiting.toFixed(0)} variants waiting on average; ${s.calls} calls (${s.throttled} throttled), ${s.setCalls} sets of ${s.setCalls ? (s.updates / s.setCalls).toFixed(0) : "-"} quantities, Shopify ${s.shopifyMs.toFixed(0)} ms a call, ${s.gapMs.toFixed(0)} ms between calls)`,
+      `  ${s.domain.padEnd(28)} ${s.rate.toFixed(0).padStart(6)} updates/s of ${s.ceiling.toFixed(0)} → ${s.ratio.toFixed(3)}  (${s.waiting.toFixed(0)} variants waiting on average; ${s.calls} calls (${s.throttled} throttled), ${s.setCalls} sets of ${s.setCalls ? (s.updates / s.setCalls).toFixed(0) : "-"} quantities, Shopify ${s.shopifyMs.toFixed(0)} ms a call, ${s.gapMs.toFixed(0)} ms between calls, longest wait ${s.maxGapMs.toFixed(0)} ms${s.handovers ? `, lease changed hands ${s.handovers}×` : ""}${s.others ? `; other calls: ${s.others}` : ""})`,
     );
   const worst = Math.min(...r.perStore.map((s) => s.ratio));
   console.log(
@@ -473,6 +502,16 @@ for (const r of results) {
   const served = r.perStore.map((s) => s.rate / Math.min(s.ceiling, r.movementsPerSecond));
   console.log(
     `  against min(ceiling, demand = ${r.movementsPerSecond.toFixed(0)} receipts/s): total ${(served.reduce((t, x) => t + x, 0) / served.length).toFixed(3)}, lowest store ${Math.min(...served).toFixed(3)}`,
+  );
+  // What bounds it: a store whose catalog stays marked all window long is limited by the hub's
+  // cycles (reading marks and targets, re-reading levels, recording), not by Shopify's budget
+  // (its calls were not THROTTLED); the demand counts each receipt as one update, so a store that
+  // coalesced two receipts of one SKU into one update is under-credited, never over-credited.
+  const backlogged = r.perStore.filter((s) => s.waiting >= 0.9 * SKU_COUNT).length;
+  const throttled = r.perStore.reduce((t, s) => t + s.throttled, 0);
+  const rereading = r.perStore.filter((s) => s.others.includes("nodes")).length;
+  console.log(
+    `  bound: ${backlogged} of ${r.perStore.length} stores had ≥ 90% of their SKUs waiting on average (hub-bound), ${throttled} calls THROTTLED in all; ${rereading} stores spent calls re-reading levels (nodes) in the window`,
   );
   const perK = (cpu: number) => ((cpu / Math.max(1, r.total)) * 1000 * 1000).toFixed(0);
   console.log(
