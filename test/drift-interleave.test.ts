@@ -110,7 +110,7 @@ describe.each(DIALECTS)("a drift check on %s", (dialect) => {
           () => emulator.control.listBulkOperations(domain).length > bulkBefore,
         );
         // Meanwhile the operator switches to absolute, and stock leaves the warehouse.
-        await setInventoryMode(hub.ctx.database, storeId, "absolute", Date.now());
+        await setInventoryMode(hub.ctx, storeId, "absolute", Date.now());
         await post(SKUS.map((sku, i) => ({ sku, type: "sale", quantity: sale(i) })));
         // The push between the check's polls sets the hub's values (absolute), as the pass would.
         const hubValue = (i: number) => hubCount(i) + sale(i);

@@ -266,11 +266,11 @@ describe.each(DIALECTS)("inventory push on %s", (dialect) => {
 
   it("switching a store to absolute makes every linked item due, so Shopify ends up showing the hub's values", async () => {
     const db = hub.ctx.database.db;
-    await setInventoryMode(hub.ctx.database, storeId, "delta", Date.now());
+    await setInventoryMode(hub.ctx, storeId, "delta", Date.now());
     await converge();
     const sku = SKUS[13]!;
     emulator.control.setInventory(store.domain, { sku, locationId: store.locations[0]!.id, quantity: 123 });
-    await setInventoryMode(hub.ctx.database, storeId, "absolute", Date.now());
+    await setInventoryMode(hub.ctx, storeId, "absolute", Date.now());
     const dirty = await db
       .selectFrom("push_dirty")
       .select("variant_id")

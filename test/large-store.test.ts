@@ -139,8 +139,8 @@ describe.each(DIALECTS)("a large store on %s", (dialect) => {
     const after = await dryRun(deps(), await storeRow(), transport, true);
     expect(after.rows).toEqual([]);
     // Switching to absolute re-reads every level with one bulk operation, not ~3 points a level.
-    await setInventoryMode(hub.ctx.database, storeId, "delta", Date.now());
-    await setInventoryMode(hub.ctx.database, storeId, "absolute", Date.now());
+    await setInventoryMode(hub.ctx, storeId, "delta", Date.now());
+    await setInventoryMode(hub.ctx, storeId, "absolute", Date.now());
     const bulkBefore = emulator.control.listBulkOperations(store.domain).length;
     const pointsBefore = queryPoints();
     for (let i = 0; i < 10; i++) {

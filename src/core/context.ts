@@ -6,7 +6,7 @@ import type { Transaction } from "kysely";
 import type { Logger } from "pino";
 import type { Config } from "../config/config.ts";
 import type { Database, Db } from "../db/database.ts";
-import type { Tables } from "../db/tables.ts";
+import type { InventoryMode, Tables } from "../db/tables.ts";
 import type { Clock } from "./clock.ts";
 import type { Metrics } from "./metrics.ts";
 
@@ -28,6 +28,17 @@ export type StockChangeListener = (
 export type StoreStockListener = (trx: Db, storeId: number, now: number) => Promise<void>;
 
 /**
+ * Told, after it was saved, that a store's inventory mode changed (shops saves it; the inventory
+ * push reacts: in absolute mode every linked item is due once, read back first).
+ */
+export type InventoryModeListener = (
+  db: Db,
+  storeId: number,
+  mode: InventoryMode,
+  now: number,
+) => Promise<void>;
+
+/**
  * Told that work for a store's woken pass arrived (a delivery written to its inbox and
  * committed): the worker runs the pass `signal` of the store `shop` soon, in whichever process
  * holds the store (src/runtime/worker.ts `StorePass.wakeOn`).
@@ -46,6 +57,8 @@ export interface AppContext {
   readonly stockListeners: StockChangeListener[];
   /** Listeners told that all of a store's linked variants must be pushed again. */
   readonly storeStockListeners?: StoreStockListener[];
+  /** Listeners told that a store's inventory mode changed. */
+  readonly inventoryModeListeners?: InventoryModeListener[];
   /** Listeners told that a store's woken pass has work (the worker registers itself). */
   readonly storeWorkListeners?: StoreWorkListener[];
 }

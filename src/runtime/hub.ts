@@ -19,6 +19,7 @@ import { fulfillmentCapability } from "../fulfillment/index.ts";
 import { buildServer } from "../http/server.ts";
 import { inventoryCapability } from "../inventory/index.ts";
 import { hasDryRun, warnOfDeltaDifferences } from "../inventory/push/drift.ts";
+import { pushOnInventoryMode } from "../inventory/push/inventory-mode.ts";
 import { markPushDirty, markStoreDirtyFor } from "../inventory/push/push-store.ts";
 import { runStoreJobs } from "../jobs/operator-jobs.ts";
 import { createJobRunner } from "../jobs/runner.ts";
@@ -86,6 +87,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     secretKey,
     stockListeners: [markPushDirty],
     storeStockListeners: [(trx, storeId, now) => markStoreDirtyFor(trx, storeId, "all", now)],
+    inventoryModeListeners: [pushOnInventoryMode],
     storeWorkListeners: [],
   };
   // The capabilities whose topics stores subscribe to, each declaring all its parts in one

@@ -350,7 +350,7 @@ export function shopsRoutes(ctx: AppContext, deps: ShopsDeps) {
       async handler({ params, body, principal }) {
         const store = await requireStore(database, params.domain);
         const now = clock.now();
-        await setInventoryMode(database, store.id, body.mode, now);
+        await setInventoryMode(ctx, store.id, body.mode, now);
         await recordSettingChange(
           database.db,
           {

@@ -3,10 +3,10 @@
  * disconnecting, the inventory mode and the per-flow state.
  */
 
+import type { AppContext } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
 import type { Database, Db } from "../db/database.ts";
 import type { FlowName, FlowState, InventoryMode, StoreTable } from "../db/tables.ts";
-import { linkRanges, markStoreDirtyFor } from "../inventory/push/push-store.ts";
 import { logActivity } from "./activity.ts";
 import { missingScopes, parseScopes } from "./scopes.ts";
 import { encryptSecret, sealedAt } from "./secrets.ts";
@@ -234,12 +234,17 @@ export async function disconnectStore(
   });
 }
 
+/**
+ * Saves a store's inventory mode, then tells the listeners (the inventory push: switching to
+ * absolute makes every linked item due once, read back first; src/inventory/push/inventory-mode.ts).
+ */
 export async function setInventoryMode(
-  database: Database,
+  ctx: Pick<AppContext, "database" | "inventoryModeListeners">,
   storeId: number,
   mode: InventoryMode,
   now: number,
 ): Promise<void> {
+  const { database } = ctx;
   await database.db.transaction().execute(async (trx) => {
     await trx
       .updateTable("stores")
@@ -252,24 +257,7 @@ export async function setInventoryMode(
       now,
     );
   });
-  if (mode !== "absolute") return;
-  // Absolute means Shopify shows the hub's values: every linked item is due once, now, and is
-  // read back first, since in delta mode Shopify's own count moved without the hub knowing.
-  // A range of links a statement, outside the mode's transaction: one transaction over 500,000
-  // levels held SQLite's one connection (and /healthz) for 571 ms. A crash part way leaves
-  // absolute mode with some items unmarked: the drift check that runs at once after a start
-  // compares every level and corrects them, and a confirmed value left over is only a
-  // compare-and-set that Shopify answers as stale (then read again).
-  for await (const range of linkRanges(database.db, storeId)) {
-    let forget = database.db
-      .updateTable("inventory_sync")
-      .set({ confirmed: null, confirmed_at: null })
-      .where("store_id", "=", storeId)
-      .where("variant_id", ">", range.after);
-    if (range.last !== undefined) forget = forget.where("variant_id", "<=", range.last);
-    await forget.execute();
-  }
-  await markStoreDirtyFor(database.db, storeId, "all", now);
+  for (const listener of ctx.inventoryModeListeners ?? []) await listener(database.db, storeId, mode, now);
 }
 
 /**
