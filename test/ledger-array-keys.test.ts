@@ -8,7 +8,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DIALECTS } from "./support/databases.ts";
 import { startTestHub, type TestHub } from "./support/hub.ts";
 
-const AWKWARD = ['say "hi"', "back\\slash", "a,b", "{braces}", "two  spaces", "NULL", "ünïcødé-é", '\\"', "''"];
+const AWKWARD = [
+  'say "hi"',
+  "back\\slash",
+  "a,b",
+  "{braces}",
+  "two  spaces",
+  "NULL",
+  "ünïcødé-é",
+  '\\"',
+  "''",
+];
 
 describe.each(DIALECTS)("ledger keys with array-literal syntax on %s", (dialect) => {
   let hub: TestHub;
