@@ -16,7 +16,7 @@
  *
  *   npm run bench:catalog-publish -- [--products 1000] [--variants 5] [--plan plus] [--in-flight n]
  *     [--latency-ms 0] (each Admin API call of the synchronous stores answered that much later)
- *     [--skip-serial]
+ *     [--skip-serial] [--skip-bulk] (leave out the one-in-flight or the bulk first publish)
  */
 import { parseArgs } from "node:util";
 import { startEmulator } from "../emulator/index.ts";
@@ -35,6 +35,7 @@ const { values } = parseArgs({
     plan: { type: "string", default: "plus" },
     "in-flight": { type: "string" },
     "skip-serial": { type: "boolean", default: false },
+    "skip-bulk": { type: "boolean", default: false },
     // Shopify answers a call in roughly 100-300 ms; the emulator in this process answers at once,
     // so without a latency the synchronous path measures the machine's CPU, not the waits.
     "latency-ms": { type: "string", default: "0" },
@@ -46,6 +47,7 @@ const PLAN = values.plan as "standard" | "advanced" | "plus";
 const RESTORE = { standard: 100, advanced: 200, plus: 1000 }[PLAN];
 const IN_FLIGHT = values["in-flight"] ? Number(values["in-flight"]) : publishInFlight(RESTORE);
 const SKIP_SERIAL = values["skip-serial"];
+const SKIP_BULK = values["skip-bulk"];
 const LATENCY_MS = Number(values["latency-ms"]);
 
 const emulator = await startEmulator({ testOnlyAllowPlainHttpWebhooks: true });
@@ -182,7 +184,7 @@ const available = (start: number, seconds: number) => start + RESTORE * seconds;
 const startBucket = emulator.control.getShop(syncStore.domain).bucketSize;
 
 // 1. The bulk path (the default: a first publish above the threshold).
-const bulk = await timed(bulkStore, "first publish, bulk");
+const bulk = SKIP_BULK ? null : await timed(bulkStore, "first publish, bulk");
 const bulkPublished = emulator.control.listProducts(bulkStore.domain).length;
 // 2. The synchronous path: the same first publish with the bulk path switched off.
 const bulkThreshold = BULK_PUBLISH.threshold;
@@ -219,7 +221,7 @@ console.log(
       latencyMsSynchronousStores: LATENCY_MS,
       products: PRODUCTS,
       variants: PRODUCTS * VARIANTS,
-      firstPublishBulk: { productsInShopify: bulkPublished, ...bulk, seconds: r(bulk.seconds) },
+      firstPublishBulk: bulk && { productsInShopify: bulkPublished, ...bulk, seconds: r(bulk.seconds) },
       firstPublishSynchronousOneInFlight: serial && {
         productsInShopify: serialPublished,
         ...serial,
@@ -240,7 +242,7 @@ console.log(
         bucketAtStart: startBucket,
         ofCostCeiling: r(sync.points / available(startBucket, sync.seconds)),
       },
-      wallTimeRatioBulkToSynchronous: r(bulk.seconds / sync.seconds),
+      wallTimeRatioBulkToSynchronous: bulk && r(bulk.seconds / sync.seconds),
       wallTimeRatioInFlightToOne: serial && r(sync.seconds / serial.seconds),
       priceChangedOnVariants: PRODUCTS,
       priceChange: {

@@ -4,6 +4,7 @@
 // REST-shaped payload with the product's variants).
 import { gid, parseGid } from "./gid.ts";
 import { LevelEvents } from "./level-events.ts";
+import { indexProductMetafields, unindexProduct } from "./metafield-index.ts";
 import { createVariant, deleteVariant, productVariants, TITLE_MAX } from "./resolvers/catalog.ts";
 import { userError } from "./resolvers/kit.ts";
 import {
@@ -238,7 +239,10 @@ export function applyProductSet(store: Store, shop: Shop, at: string, args: Prod
   if (input.collections != null) p.collectionIds = input.collections.map((c) => parseGid(c, "Collection")!);
   if (input.files != null)
     p.media = input.files.map((f) => ({ id: store.nextId(), url: f.originalSource!, alt: f.alt ?? null }));
-  if (input.metafields != null) p.metafields = input.metafields.map((m) => metafieldOf(store, p, m));
+  if (input.metafields != null) {
+    p.metafields = input.metafields.map((m) => metafieldOf(store, p, m));
+    indexProductMetafields(shop, p);
+  }
   if (input.productOptions != null) {
     p.options = input.productOptions.map((o) => ({
       name: o.name ?? "Title",
@@ -357,6 +361,7 @@ export function applyProductDelete(store: Store, shop: Shop, productGid: string)
     };
   for (const v of productVariants(shop, p)) deleteVariant(shop, v);
   shop.products.delete(p.id);
+  unindexProduct(shop, p);
   store.emit(shop, "products/delete", { id: p.id });
   return { deletedProductId: gid("Product", p.id), productDeleteOperation: null, userErrors: [] };
 }
@@ -522,5 +527,6 @@ export function enrichSeedProduct(
           value: String(index % 7),
         },
   );
+  indexProductMetafields(shop, p);
   p.collectionIds = [ensureCollection(store, shop, `Collection ${(index % 10) + 1}`).id];
 }

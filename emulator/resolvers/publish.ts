@@ -5,6 +5,7 @@
 // replacement; productByIdentifier; and a variant's cost through productVariantsBulkUpdate's
 // inventoryItem.cost.
 import { gid, parseGid } from "../gid.ts";
+import { productsWithMetafield } from "../metafield-index.ts";
 import { applyProductSet, type ProductSetArgs } from "../products.ts";
 import type { Product, ProductImage, Shop } from "../state.ts";
 import { catalogResolvers } from "./catalog.ts";
@@ -133,9 +134,6 @@ function metafieldDefinitionCreate(
   return { createdDefinition: def, userErrors: [] };
 }
 
-const metafieldValue = (p: Product, namespace: string, key: string) =>
-  p.metafields?.find((m) => m.namespace === namespace && m.key === key)?.value;
-
 function byIdentifier(
   shop: Shop,
   identifier: {
@@ -151,7 +149,7 @@ function byIdentifier(
   if (identifier.handle) return [...shop.products.values()].find((p) => p.handle === identifier.handle);
   if (identifier.customId) {
     const { namespace = "", key, value } = identifier.customId;
-    return [...shop.products.values()].find((p) => metafieldValue(p, namespace ?? "", key) === value);
+    return productsWithMetafield(shop, namespace ?? "", key, value)[0];
   }
   return undefined;
 }
@@ -210,9 +208,7 @@ function productSet(
   for (const [i, m] of (input.metafields ?? []).entries()) {
     const def = m.namespace && m.key ? findDefinition(shop, m.namespace, m.key) : undefined;
     if (!def?.unique || m.value == null) continue;
-    const holder = [...shop.products.values()].find(
-      (p) => p !== target && metafieldValue(p, def.namespace, def.key) === m.value,
-    );
+    const holder = productsWithMetafield(shop, def.namespace, def.key, m.value).find((p) => p !== target);
     if (holder)
       return {
         product: null,
@@ -367,5 +363,5 @@ export const publishResolvers: ResolverMap = {
 
 /** For tests: the products that hold a custom id value. */
 export function productsWithCustomId(shop: Shop, namespace: string, key: string, value: string): Product[] {
-  return [...shop.products.values()].filter((p) => metafieldValue(p, namespace, key) === value);
+  return productsWithMetafield(shop, namespace, key, value);
 }
