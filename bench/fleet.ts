@@ -386,7 +386,9 @@ async function run(processes: number, round: number, checkout?: string): Promise
           others.set(name, { n: o.n + 1, cost: Math.max(o.cost, c.requestedQueryCost ?? 0) });
         }
       }
-      if (inWindow.length === 0) maxGapMs = t1 - t0;
+      // Until the window's end after the last call (a store that stopped calling waited that long).
+      const last = inWindow[inWindow.length - 1];
+      maxGapMs = Math.max(maxGapMs, t1 - (last ? (last.answeredAt ?? last.receivedAt!) : t0));
       return {
         calls: inWindow.length,
         setCalls: inWindow.filter((c) => c.rootFields.includes("inventorySetQuantities")).length,
