@@ -65,7 +65,15 @@ import {
 } from "./shopify-publish.ts";
 
 /** New products due at once above which the first publish goes through a bulk mutation. */
-export const BULK_PUBLISH = { threshold: 200, maxLines: 10_000 };
+export const BULK_PUBLISH = {
+  threshold: 200,
+  maxLines: 10_000,
+  /**
+   * Off: no new bulk run starts (a running one still ends); bench:catalog-publish measures the
+   * synchronous path this way, without the bulk path's candidate queries in every cycle.
+   */
+  startRuns: true,
+};
 
 export const BULK_PRODUCT_SET = graphql`
   mutation TillbridgeBulkProductSet($identifier: ProductSetIdentifiers, $input: ProductSetInput!) {
@@ -532,6 +540,7 @@ export async function advanceBulkPublish(
     };
   }
 
+  if (!BULK_PUBLISH.startRuns) return idle;
   const recentFailure = await bdb
     .selectFrom("catalog_publish_bulk")
     .select("id")
