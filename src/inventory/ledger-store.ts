@@ -231,9 +231,9 @@ const stateOf = (r: {
 });
 
 /**
- * PostgreSQL: every list is one array parameter; a batch of 1,000 movements is eight statements
- * (three lookups, the locks, the re-check of ids, the later deltas when a count supersedes, the
- * movements, then entries and levels together).
+ * PostgreSQL: every list is one array parameter; a batch of 1,000 movements is at most nine
+ * statements (three lookups, the locks, the levels' state under them, the re-check of ids, the
+ * later deltas when a count supersedes, the movements, then entries and levels together).
  */
 const postgresLedger: LedgerStatements = {
   async lookup(trx, skus, warehouses) {
