@@ -85,6 +85,11 @@ export function contentHash(m: MovementInput): string {
   return hash("sha256", canonical, "base64url");
 }
 
+/** Only values that can be keys are looked up (PostgreSQL refuses NUL in a query parameter). */
+function usable(v: unknown): v is string {
+  return typeof v === "string" && v.length <= 255 && controlCharacterProblem(v, false) === undefined;
+}
+
 /** Shallow reads of the raw items so the store can look up SKUs and codes before full validation. */
 export function referencedKeys(items: readonly unknown[]): {
   skus: string[];
@@ -97,9 +102,6 @@ export function referencedKeys(items: readonly unknown[]): {
   for (const item of items) {
     if (typeof item !== "object" || item === null) continue;
     const r = item as Record<string, unknown>;
-    // Only values that can be keys are looked up (PostgreSQL refuses NUL in a query parameter).
-    const usable = (v: unknown): v is string =>
-      typeof v === "string" && v.length <= 255 && controlCharacterProblem(v, false) === undefined;
     if (usable(r.sku)) skus.add(normalizeKey(r.sku));
     if (usable(r.warehouse)) warehouses.add(normalizeKey(r.warehouse));
     if (usable(r.toWarehouse)) warehouses.add(normalizeKey(r.toWarehouse));
@@ -172,6 +174,14 @@ function zodProblems(index: number, raw: unknown, id: string | undefined, error:
   });
 }
 
+/**
+ * One problem of a movement. A plain function, not a closure per movement: a batch holds a
+ * thousand, and under tsx each closure created also has its name set.
+ */
+function problem(index: number, id: string, code: string, message: string, field?: string): ErrorDetail {
+  return { index, id, path: `movements[${index}]${field ? `.${field}` : ""}`, code, message };
+}
+
 export function planBatch(items: readonly unknown[], lookup: Lookup, now: number): BatchPlan {
   const errors: ErrorDetail[] = [];
   const apply: PlannedMovement[] = [];
@@ -187,18 +197,13 @@ export function planBatch(items: readonly unknown[], lookup: Lookup, now: number
       return;
     }
     const m = parsed.data;
-    const at = (code: string, message: string, field?: string): ErrorDetail => ({
-      index,
-      id: m.id,
-      path: `movements[${index}]${field ? `.${field}` : ""}`,
-      code,
-      message,
-    });
     const problems: ErrorDetail[] = [];
     const earlier = firstIndexById.get(m.id);
     if (earlier !== undefined) {
       problems.push(
-        at(
+        problem(
+          index,
+          m.id,
           "DUPLICATE_ID_IN_BATCH",
           `movement id ${m.id} appears twice in this batch (items ${earlier} and ${index})`,
           "id",
@@ -210,18 +215,28 @@ export function planBatch(items: readonly unknown[], lookup: Lookup, now: number
     const variantId = lookup.variantIdBySku.get(m.sku);
     if (variantId === undefined)
       problems.push(
-        at("UNKNOWN_SKU", `unknown SKU ${m.sku}: create it with PUT /api/v1/variants first`, "sku"),
+        problem(
+          index,
+          m.id,
+          "UNKNOWN_SKU",
+          `unknown SKU ${m.sku}: create it with PUT /api/v1/variants first`,
+          "sku",
+        ),
       );
     const warehouseId = lookup.warehouseIdByCode.get(m.warehouse);
     if (warehouseId === undefined)
-      problems.push(at("UNKNOWN_WAREHOUSE", `unknown warehouse ${m.warehouse}`, "warehouse"));
+      problems.push(
+        problem(index, m.id, "UNKNOWN_WAREHOUSE", `unknown warehouse ${m.warehouse}`, "warehouse"),
+      );
     let toWarehouseId: number | null = null;
     if (m.type === "transfer") {
       if (m.toWarehouse === undefined) {
-        problems.push(at("MISSING_FIELD", "a transfer needs toWarehouse", "toWarehouse"));
+        problems.push(problem(index, m.id, "MISSING_FIELD", "a transfer needs toWarehouse", "toWarehouse"));
       } else if (m.toWarehouse === m.warehouse) {
         problems.push(
-          at(
+          problem(
+            index,
+            m.id,
             "SAME_WAREHOUSE_TRANSFER",
             `a transfer must go to another warehouse; both are ${m.warehouse}`,
             "toWarehouse",
@@ -230,19 +245,32 @@ export function planBatch(items: readonly unknown[], lookup: Lookup, now: number
       } else {
         toWarehouseId = lookup.warehouseIdByCode.get(m.toWarehouse) ?? null;
         if (toWarehouseId === null)
-          problems.push(at("UNKNOWN_WAREHOUSE", `unknown warehouse ${m.toWarehouse}`, "toWarehouse"));
+          problems.push(
+            problem(index, m.id, "UNKNOWN_WAREHOUSE", `unknown warehouse ${m.toWarehouse}`, "toWarehouse"),
+          );
       }
     } else if (m.toWarehouse !== undefined) {
       problems.push(
-        at("UNEXPECTED_FIELD", `toWarehouse is only for transfers, not for a ${m.type}`, "toWarehouse"),
+        problem(
+          index,
+          m.id,
+          "UNEXPECTED_FIELD",
+          `toWarehouse is only for transfers, not for a ${m.type}`,
+          "toWarehouse",
+        ),
       );
     }
     const sign = signProblem(m.type, m.quantity);
-    if (sign) problems.push(at(m.quantity === 0 ? "ZERO_QUANTITY" : "INVALID_QUANTITY", sign, "quantity"));
+    if (sign)
+      problems.push(
+        problem(index, m.id, m.quantity === 0 ? "ZERO_QUANTITY" : "INVALID_QUANTITY", sign, "quantity"),
+      );
     const occurredAt = Date.parse(m.occurredAt);
     if (occurredAt < EARLIEST_OCCURRED_AT) {
       problems.push(
-        at(
+        problem(
+          index,
+          m.id,
           "IMPLAUSIBLE_DATE",
           `occurredAt ${m.occurredAt} is before the year 2000; check the till's clock`,
           "occurredAt",
@@ -250,14 +278,22 @@ export function planBatch(items: readonly unknown[], lookup: Lookup, now: number
       );
     } else if (occurredAt > now + MAX_FUTURE_SKEW_MS) {
       problems.push(
-        at("FUTURE_DATE", `occurredAt ${m.occurredAt} is more than an hour in the future`, "occurredAt"),
+        problem(
+          index,
+          m.id,
+          "FUTURE_DATE",
+          `occurredAt ${m.occurredAt} is more than an hour in the future`,
+          "occurredAt",
+        ),
       );
     }
     const hash = contentHash(m);
     const recorded = lookup.recordedHashById.get(m.id);
     if (recorded !== undefined && recorded !== hash) {
       problems.push(
-        at(
+        problem(
+          index,
+          m.id,
           "ID_REUSED",
           `movement id ${m.id} was already recorded with different content; a new movement needs a new id`,
           "id",
