@@ -110,27 +110,33 @@ export async function ingestMovements(
     });
 
     // A new count that supersedes a level's current one needs the sum of the level's recorded
-    // deltas that occurred after it: a dry run of the arithmetic says which (at most one per
-    // level), one statement reads them all, before this batch's entries are written.
+    // deltas that occurred after it: a first run of the arithmetic says which (at most one per
+    // level), one statement reads them all, before this batch's entries are written, and only
+    // those levels are computed again. (One callback for all levels, not a closure per level.)
+    const updates: { variantId: number; warehouseId: number; state: LevelState; asked: boolean }[] = [];
     const asked: LaterDeltas[] = [];
-    for (const level of incoming.values()) {
-      const before = current.get(levelKey(level.variantId, level.warehouseId)) ?? EMPTY;
-      applyEntries(before, level.entries, (at) => {
-        asked.push({ variantId: level.variantId, warehouseId: level.warehouseId, at });
-        return 0;
-      });
+    let level: { variantId: number; warehouseId: number } = { variantId: 0, warehouseId: 0 };
+    let askedNow = false;
+    const ask = (at: number) => {
+      asked.push({ variantId: level.variantId, warehouseId: level.warehouseId, at });
+      askedNow = true;
+      return 0;
+    };
+    for (const l of incoming.values()) {
+      level = l;
+      askedNow = false;
+      const state = applyEntries(current.get(levelKey(l.variantId, l.warehouseId)) ?? EMPTY, l.entries, ask);
+      updates.push({ variantId: l.variantId, warehouseId: l.warehouseId, state, asked: askedNow });
     }
-    const laterDeltas = asked.length > 0 ? await store.laterDeltas(trx, asked) : new Map<string, number>();
-
-    const updates: LevelUpdate[] = [];
-    for (const level of incoming.values()) {
-      const before = current.get(levelKey(level.variantId, level.warehouseId)) ?? EMPTY;
-      const state = applyEntries(
-        before,
-        level.entries,
-        (at) => laterDeltas.get(laterKey(level.variantId, level.warehouseId, at)) ?? 0,
-      );
-      updates.push({ variantId: level.variantId, warehouseId: level.warehouseId, state });
+    if (asked.length > 0) {
+      const laterDeltas = await store.laterDeltas(trx, asked);
+      const answer = (at: number) => laterDeltas.get(laterKey(level.variantId, level.warehouseId, at)) ?? 0;
+      for (const u of updates) {
+        if (!u.asked) continue;
+        const l = incoming.get(levelKey(u.variantId, u.warehouseId))!;
+        level = l;
+        u.state = applyEntries(current.get(levelKey(l.variantId, l.warehouseId)) ?? EMPTY, l.entries, answer);
+      }
     }
 
     await store.writeEntriesAndLevels(trx, entryRows, updates, now);
