@@ -339,24 +339,25 @@ async function linkPublishedVariants(
       return !o || h.inventory_item_gid === o.item ? [] : [{ variantId: Number(h.id), o }];
     });
     if (links.length === 0) continue;
-    // An item may be linked to another hub variant (a SKU moved): the published one wins. One
-    // delete and one insert for the product's variants (distinct SKUs: distinct variants, items).
+    // An item may be linked to another hub variant (a SKU moved): the published one wins. Two
+    // deletes (by item, by variant: each through its unique index; one with OR scanned the
+    // store's links) and one insert for the product's variants (distinct SKUs, distinct items).
     await trx
       .deleteFrom("variant_links")
       .where("store_id", "=", storeId)
-      .where((eb) =>
-        eb.or([
-          eb(
-            "inventory_item_gid",
-            "in",
-            links.map((l) => l.o.item),
-          ),
-          eb(
-            "variant_id",
-            "in",
-            links.map((l) => l.variantId),
-          ),
-        ]),
+      .where(
+        "inventory_item_gid",
+        "in",
+        links.map((l) => l.o.item),
+      )
+      .execute();
+    await trx
+      .deleteFrom("variant_links")
+      .where("store_id", "=", storeId)
+      .where(
+        "variant_id",
+        "in",
+        links.map((l) => l.variantId),
       )
       .execute();
     await trx
