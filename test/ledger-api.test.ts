@@ -198,6 +198,38 @@ describe.each(DIALECTS)("back-office API on %s", (dialect) => {
     expect(bad.body.error.details[0].code).toBe("UNKNOWN_WAREHOUSE");
   });
 
+  it("reads a SKU with surrounding blanks as the variant's SKU, as PUT /variants does", async () => {
+    const before = (await stock("MUG", "MAIN"))?.onHand ?? 0;
+    const r = await call("POST", "/api/v1/movements", {
+      movements: [
+        { id: "blank-1", type: "receipt", sku: " MUG ", warehouse: "MAIN", quantity: 4, occurredAt: iso(T0) },
+      ],
+    });
+    expect(r).toEqual({ status: 200, body: { applied: 1, duplicates: [] } });
+    // The same movement re-sent without the blanks is the same movement.
+    const again = await call("POST", "/api/v1/movements", {
+      movements: [
+        { id: "blank-1", type: "receipt", sku: "MUG", warehouse: "MAIN", quantity: 4, occurredAt: iso(T0) },
+      ],
+    });
+    expect(again).toEqual({
+      status: 200,
+      body: { applied: 0, duplicates: [{ id: "blank-1", index: 0, status: "duplicate" }] },
+    });
+    expect(
+      (
+        await call("PUT", "/api/v1/safety-stock", {
+          items: [{ sku: "  MUG", warehouse: "MAIN", safetyStock: 1 }],
+        })
+      ).status,
+    ).toBe(200);
+    expect(await stock("MUG", "MAIN")).toMatchObject({
+      onHand: before + 4,
+      safetyStock: 1,
+      sellable: before + 3,
+    });
+  });
+
   it("keeps every stored level equal to a replay of its ledger entries under random batches", async () => {
     const skus = ["P-1", "P-2"];
     await call("PUT", "/api/v1/variants", { variants: skus.map((sku) => ({ sku })) });

@@ -6,7 +6,7 @@
 import { hash } from "node:crypto";
 import { z } from "zod";
 import type { ErrorDetail } from "../core/errors.ts";
-import { controlCharacterProblem, key, normalizeKey, quantity } from "../core/input.ts";
+import { controlCharacterProblem, key, normalizeKey, quantity, trimmedKey } from "../core/input.ts";
 import type { MovementType } from "../db/tables.ts";
 import type { Entry } from "./ledger.ts";
 
@@ -22,7 +22,7 @@ export const movementInput = z
   .object({
     id: key(200).describe("The back office's own id for this movement: the idempotency key."),
     type: z.enum(MOVEMENT_TYPES),
-    sku: key(255),
+    sku: trimmedKey(255),
     warehouse: key(100).describe("Warehouse code; for a transfer, where stock leaves."),
     toWarehouse: key(100).optional().describe("Transfers only: where stock arrives."),
     quantity: quantity().describe(
@@ -102,7 +102,7 @@ export function referencedKeys(items: readonly unknown[]): {
   for (const item of items) {
     if (typeof item !== "object" || item === null) continue;
     const r = item as Record<string, unknown>;
-    if (usable(r.sku)) skus.add(normalizeKey(r.sku));
+    if (usable(r.sku)) skus.add(normalizeKey(r.sku.trim())); // as `trimmedKey` reads it
     if (usable(r.warehouse)) warehouses.add(normalizeKey(r.warehouse));
     if (usable(r.toWarehouse)) warehouses.add(normalizeKey(r.toWarehouse));
     if (usable(r.id)) ids.add(normalizeKey(r.id));

@@ -2,7 +2,7 @@
 import { z } from "zod";
 import type { StockChangeListener } from "../core/context.ts";
 import { AppError, type ErrorDetail } from "../core/errors.ts";
-import { count, key, normalizeKey } from "../core/input.ts";
+import { count, key, normalizeKey, trimmedKey } from "../core/input.ts";
 import type { Database } from "../db/database.ts";
 import { sellable } from "./ledger.ts";
 
@@ -94,7 +94,7 @@ export async function listStock(
 
 export const safetyStockInput = z
   .object({
-    sku: key(255),
+    sku: trimmedKey(255),
     warehouse: key(100),
     safetyStock: count(),
   })
