@@ -8,7 +8,7 @@
  *     store's cost ceiling (bucket + restore rate; target ≥ 0.9), side by side with one call in
  *     flight (products one at a time, as before; `--skip-serial` leaves it out) and `--in-flight`
  *     products at once in the publish's own lane of the transport (default: what the hub chooses
- *     for the plan, `publishInFlight`: 32 on Plus, 4 on Standard), the other flows' default lane
+ *     for the plan, `publishInFlight`: 45 on Plus, 4 on Standard), the other flows' default lane
  *     of 4 beside it as in the hub; THROTTLED answers counted from the emulator's log;
  *  3. the price change: points spent by the price-only path (productVariantsBulkUpdate, through a
  *     bulk mutation above the threshold, and one call per product) against re-publishing the same

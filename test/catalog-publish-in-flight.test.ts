@@ -1,7 +1,7 @@
 /**
  * The synchronous catalog publish fills a large plan's budget (issue 16): its calls go in their
  * own lane of the store's transport, with as many products at once as the plan's restore rate
- * allows (`publishInFlight`: 32 on Plus, 4 on Standard), beside the other flows' default lane of
+ * allows (`publishInFlight`: 45 on Plus, 4 on Standard), beside the other flows' default lane of
  * 4, and never overdraw the bucket. On both databases, against the emulator with a small latency
  * so that calls overlap.
  */
@@ -29,8 +29,8 @@ describe("publishInFlight", () => {
   it("grows with the restore rate, from the default to the lane's maximum", () => {
     expect(publishInFlight(undefined)).toBe(PUBLISH_IN_FLIGHT);
     expect(publishInFlight(100)).toBe(4); // Standard
-    expect(publishInFlight(200)).toBe(6); // Advanced
-    expect(publishInFlight(1000)).toBe(32); // Plus
+    expect(publishInFlight(200)).toBe(9); // Advanced
+    expect(publishInFlight(1000)).toBe(45); // Plus
     expect(publishInFlight(10_000)).toBe(PUBLISH_IN_FLIGHT_MAX);
   });
 });

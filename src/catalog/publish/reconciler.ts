@@ -91,17 +91,19 @@ const PUBLISH_PER_CYCLE_MIN = 25;
 /** Products in flight before the store's bucket is known, and on small plans. */
 export const PUBLISH_IN_FLIGHT = 4;
 /** Products in flight at most (the hub's transports allow this many calls in the publish's lane). */
-export const PUBLISH_IN_FLIGHT_MAX = 32;
-/** Restore rate (points/s) per product in flight: Plus (1,000/s) gets 32, Advanced 6, Standard 4. */
-const POINTS_PER_SECOND_PER_PRODUCT = 30;
+export const PUBLISH_IN_FLIGHT_MAX = 48;
+/** Restore rate (points/s) per product in flight: Plus (1,000/s) gets 45, Advanced 9, Standard 4. */
+const POINTS_PER_SECOND_PER_PRODUCT = 22;
 
 /**
  * How many products to publish at once for a store restoring `restoreRate` points a second. A
  * product of 5 variants costs ~11 points over 2 calls: at 100 ms a call, one product in flight
  * spends ~55 points/s, but it also waits between its calls (the hub reads and records): Plus
  * needed 32 at once to reach its restore rate at 10,000 products (bench:catalog-publish, 24
- * gave 0.83 of it); on Standard 4 already wait for the budget, and more would only crowd out
- * the other flows' calls.
+ * gave 0.83 of it) and 44 to spend its starting bucket as well (0.95 of bucket + restore rate
+ * in 96 s, none throttled; 32 gave 0.85); on Standard 4 already wait for the budget, and more
+ * would only crowd out the other flows' calls. Every call reserves its cost first, so more in
+ * flight never exceeds the bucket.
  */
 export function publishInFlight(restoreRate: number | undefined): number {
   if (!restoreRate || !Number.isFinite(restoreRate)) return PUBLISH_IN_FLIGHT;
