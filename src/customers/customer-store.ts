@@ -12,7 +12,7 @@ import type { Kysely } from "kysely";
 import { z } from "zod";
 import { decodeCursor, encodeCursor } from "../core/cursor.ts";
 import { AppError, type ErrorDetail } from "../core/errors.ts";
-import { key as keyText, line } from "../core/input.ts";
+import { controlCharacterProblem, key as keyText, line } from "../core/input.ts";
 import type { Db } from "../db/database.ts";
 import type { Tables } from "../db/tables.ts";
 
@@ -362,7 +362,15 @@ export async function putCustomers(
       const strings = (f: (x: Record<string, unknown>) => unknown) =>
         items
           .map((i) => (typeof i === "object" && i !== null ? f(i as Record<string, unknown>) : undefined))
-          .filter((v): v is string => typeof v === "string" && v !== "");
+          // Looked up before validation: only values that can be an email or phone at all (a
+          // NUL would fail the query on PostgreSQL; validation then names the bad value).
+          .filter(
+            (v): v is string =>
+              typeof v === "string" &&
+              v !== "" &&
+              v.length <= 320 &&
+              controlCharacterProblem(v, false) === undefined,
+          );
       const emails = strings((i) => (typeof i.email === "string" ? i.email.trim().toLowerCase() : undefined));
       const phones = strings((i) => (typeof i.phone === "string" ? i.phone.trim() : undefined));
       const owners = async (col: "email" | "phone", values: string[]) => {
