@@ -8,7 +8,7 @@ import { z } from "zod";
 import type { AppContext } from "../core/context.ts";
 import { route } from "../core/route.ts";
 import type { Capability } from "./capability.ts";
-import { loadFleetStatus } from "./fleet-status.ts";
+import { type FleetStatus, loadFleetStatus } from "./fleet-status.ts";
 
 const fleetOut = z.object({
   now: z.number(),
@@ -75,29 +75,40 @@ export function fleetCapability(ctx: AppContext, thisWorker: () => string | null
 
 /** Counts only (no store domains: /metrics needs no authentication), for alerts on "no worker". */
 function registerFleetMetrics(ctx: AppContext): void {
-  const registers = [ctx.metrics.registry];
-  new Gauge({
-    name: "tillbridge_worker_processes",
-    help: "Hub processes registered as running workers on the database, by state (running, not_responding)",
-    labelNames: ["state"] as const,
-    registers,
-    async collect() {
-      const f = await loadFleetStatus(ctx.database.db, ctx.clock.now());
-      this.reset();
-      for (const state of ["running", "not_responding"] as const)
-        this.set({ state }, f.processes.filter((p) => p.state === state).length);
-    },
-  });
-  new Gauge({
-    name: "tillbridge_stores_by_work_state",
-    help: "Stores by whether a running process works them (worked, waiting, owner_not_responding, disconnected)",
-    labelNames: ["state"] as const,
-    registers,
-    async collect() {
-      const f = await loadFleetStatus(ctx.database.db, ctx.clock.now());
-      this.reset();
-      for (const state of ["worked", "waiting", "owner_not_responding", "disconnected"] as const)
-        this.set({ state }, f.stores.filter((s) => s.state === state).length);
-    },
-  });
+  // Both gauges are collected in one scrape: they share one read of the lease tables.
+  let read: { at: number; status: Promise<FleetStatus> } | undefined;
+  const status = () => {
+    const now = ctx.clock.now();
+    if (!read || now - read.at > 1000) read = { at: now, status: loadFleetStatus(ctx.database.db, now) };
+    return read.status;
+  };
+  const countGauge = <S extends string>(
+    name: string,
+    help: string,
+    states: readonly S[],
+    stateOf: (f: FleetStatus) => readonly { state: string }[],
+  ) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ["state"] as const,
+      registers: [ctx.metrics.registry],
+      async collect() {
+        const items = stateOf(await status());
+        this.reset();
+        for (const state of states) this.set({ state }, items.filter((x) => x.state === state).length);
+      },
+    });
+  countGauge(
+    "tillbridge_worker_processes",
+    "Hub processes registered as running workers on the database, by state (running, not_responding)",
+    ["running", "not_responding"],
+    (f) => f.processes,
+  );
+  countGauge(
+    "tillbridge_stores_by_work_state",
+    "Stores by whether a running process works them (worked, waiting, owner_not_responding, disconnected)",
+    ["worked", "waiting", "owner_not_responding", "disconnected"],
+    (f) => f.stores,
+  );
 }
