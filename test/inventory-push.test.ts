@@ -9,6 +9,7 @@ import { sellable } from "../src/inventory/ledger.ts";
 import { dryRun, runDriftCheck } from "../src/inventory/push/drift.ts";
 import { markPushDirty, markStoreDirtyFor } from "../src/inventory/push/push-store.ts";
 import { runPushCycle } from "../src/inventory/push/reconciler.ts";
+import { noteLevelEvents } from "../src/inventory/push/shopify-level-events.ts";
 import { createAdminTransport } from "../src/shopify/admin-client.ts";
 import { ShopifyTransientError } from "../src/shopify/errors.ts";
 import type { AdminTransport } from "../src/shopify/transport.ts";
@@ -180,6 +181,99 @@ describe.each(DIALECTS)("inventory push on %s", (dialect) => {
       .execute();
     expect(log.length).toBeGreaterThan(0);
     expect(log.at(-1)!.data).toContain("999");
+  });
+
+  it("a change Shopify reports while a set is due costs no read: the set compares, and an edit is caught and logged", async () => {
+    await converge();
+    const [echoed, edited] = [SKUS[6]!, SKUS[7]!];
+    const location = store.locations[0]!.id;
+    const links = await hub.ctx.database.db
+      .selectFrom("variant_links as l")
+      .innerJoin("variants as v", "v.id", "l.variant_id")
+      .select(["v.sku", "l.inventory_item_gid"])
+      .where("l.store_id", "=", storeId)
+      .where("v.sku", "in", [echoed, edited])
+      .execute();
+    const item = (sku: string) => links.find((l) => l.sku === sku)!.inventory_item_gid;
+    const before = {
+      echoed: shopifyAvailable(store, echoed, location),
+      edited: shopifyAvailable(store, edited, location),
+    };
+    // The stock moves on, then Shopify's events arrive: the echo of the last push for one, a
+    // merchant's edit for the other (Shopify's on_hand is no longer what the hub confirmed).
+    await post(
+      [echoed, edited].map((sku) => ({
+        id: `moved-${n++}`,
+        type: "receipt",
+        sku,
+        warehouse: "W1",
+        quantity: 3,
+        occurredAt: new Date().toISOString(),
+      })),
+    );
+    emulator.control.setInventory(store.domain, { sku: edited, locationId: location, quantity: 500 });
+    const outcomes = await noteLevelEvents(hub.ctx, storeId, [
+      { itemGid: item(echoed), locationGid: location, available: before.echoed },
+      { itemGid: item(edited), locationGid: location, available: 500 },
+    ]);
+    expect(outcomes).toEqual(["recheck", "recheck"]);
+    const callsBefore = emulator.control.apiCalls(store.domain).length;
+    await converge();
+    const calls = emulator.control.apiCalls(store.domain).slice(callsBefore);
+    // One set, stale for the edited item; one read of that batch; the set again. No read first.
+    expect(calls.map((c) => c.rootFields.join(","))).toEqual([
+      "inventorySetQuantities",
+      "nodes",
+      "inventorySetQuantities",
+    ]);
+    expect(shopifyAvailable(store, echoed, location)).toBe(await hubSellable(echoed, MAPPING[0]!));
+    expect(shopifyAvailable(store, edited, location)).toBe(await hubSellable(edited, MAPPING[0]!));
+    const drift = await hub.ctx.database.db
+      .selectFrom("activity_log")
+      .select("data")
+      .where("store_id", "=", storeId)
+      .where("kind", "=", "stale_corrected")
+      .orderBy("id", "desc")
+      .executeTakeFirstOrThrow();
+    expect(drift.data).toContain(item(edited));
+    expect(drift.data).not.toContain(item(echoed));
+    // Settled by the accepted set: the next cycles read nothing.
+    const flagged = await hub.ctx.database.db
+      .selectFrom("inventory_sync")
+      .select("inventory_item_gid")
+      .where("store_id", "=", storeId)
+      .where("recheck", "=", 1)
+      .execute();
+    expect(flagged).toEqual([]);
+  });
+
+  it("a change Shopify reports where nothing is due is read and logged as an edit", async () => {
+    await converge();
+    const sku = SKUS[8]!;
+    const location = store.locations[0]!.id;
+    const link = await hub.ctx.database.db
+      .selectFrom("variant_links as l")
+      .innerJoin("variants as v", "v.id", "l.variant_id")
+      .select("l.inventory_item_gid")
+      .where("l.store_id", "=", storeId)
+      .where("v.sku", "=", sku)
+      .executeTakeFirstOrThrow();
+    emulator.control.setInventory(store.domain, { sku, locationId: location, quantity: 400 });
+    expect(
+      await noteLevelEvents(hub.ctx, storeId, [
+        { itemGid: link.inventory_item_gid, locationGid: location, available: 400 },
+      ]),
+    ).toEqual(["recheck"]);
+    await converge();
+    expect(shopifyAvailable(store, sku, location)).toBe(await hubSellable(sku, MAPPING[0]!));
+    const edit = await hub.ctx.database.db
+      .selectFrom("activity_log")
+      .select("data")
+      .where("store_id", "=", storeId)
+      .where("kind", "=", "shopify_edit")
+      .orderBy("id", "desc")
+      .executeTakeFirstOrThrow();
+    expect(edit.data).toContain(link.inventory_item_gid);
   });
 
   it("resends the same request after a crash between Shopify applying a batch and the hub recording it", async () => {

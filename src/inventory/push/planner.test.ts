@@ -92,14 +92,21 @@ describe("push planner", () => {
     );
   });
 
-  it("reads first where Shopify reported a change, and holds refused items until their retry time", () => {
-    const edited = target({ recheck: true, desired: 7 });
+  it("reads where Shopify reported a change and nothing is due, and holds refused items until their retry time", () => {
+    const edited = target({ recheck: true, desired: 7, confirmed: 7 });
     const refused = target({ variantId: 2, desired: 7, retryAt: 5000, error: "INVALID" });
     expect(planPush([edited, refused], "absolute", 4000)).toMatchObject({
       sets: [],
       needsRead: [edited],
       waiting: [refused],
     });
+    // A set that is due compares with the confirmed on_hand itself: no read first.
+    const moved = target({ variantId: 3, recheck: true, desired: 9, confirmed: 7 });
+    expect(planPush([moved], "absolute", 4000)).toMatchObject({
+      sets: [{ variantId: 3, quantity: 9, changeFromQuantity: 7 }],
+      needsRead: [],
+    });
+    expect(planPush([moved], "delta", 4000).needsRead).toEqual([moved]);
     expect(planPush([refused], "absolute", 5000).sets).toHaveLength(1);
     expect(planPush([target({ pushed: 3, retryAt: 5000 })], "delta", 4000).waiting).toHaveLength(1);
   });

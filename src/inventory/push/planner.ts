@@ -51,7 +51,7 @@ export interface SyncTarget extends StockFigures {
   readonly confirmed: number | null;
   /** Delta mode's baseline: the desired on_hand Shopify holds, moved by Shopify's own changes; null before the first sync. */
   readonly pushed: number | null;
-  /** Shopify reported a change here since it was confirmed: read before pushing. */
+  /** Shopify reported a change here since it was confirmed: read it unless a set (which compares) is due. */
   readonly recheck: boolean;
   /** Shopify refused the last push of this item-location; it waits until then. */
   readonly retryAt: number | null;
@@ -94,8 +94,15 @@ export function planPush(targets: readonly SyncTarget[], mode: InventoryMode, no
   const waiting: SyncTarget[] = [];
   for (const t of targets) {
     if (mode === "absolute") {
-      if (t.confirmed === null || t.recheck) needsRead.push(t);
-      else if (t.confirmed === t.desired) continue;
+      if (t.confirmed === null) needsRead.push(t);
+      else if (t.confirmed === t.desired) {
+        if (t.recheck) needsRead.push(t);
+      }
+      // Shopify reported a change and a set is due anyway: no read first. The set compares with
+      // the on_hand last confirmed (changeFromQuantity), so an edit, fulfillment or restock in
+      // Shopify makes it stale, which reads and logs it; Shopify's own orders move `available`,
+      // not on_hand, and are not the hub's to send. (Reading first made every echo of a push
+      // whose stock had since moved cost a `nodes` call.)
       else if (t.retryAt !== null && t.retryAt > now) waiting.push(t);
       else {
         sets.push({

@@ -165,6 +165,10 @@ export async function runPushCycle(
     const failing = new Set(
       targets.filter((t) => t.error !== null).map((t) => itemLocationKey(t.inventoryItemGid, t.locationGid)),
     );
+    // Items Shopify had reported changed: a set accepted from the confirmed on_hand settles them.
+    const rechecked = new Set(
+      targets.filter((t) => t.recheck).map((t) => itemLocationKey(t.inventoryItemGid, t.locationGid)),
+    );
     const payloads: BatchPayload[] = [
       ...batchesOf(plan.sets).map((quantities): BatchPayload => ({ kind: "set", quantities })),
       ...batchesOf(plan.adjusts).map((changes): BatchPayload => ({ kind: "adjust", changes })),
@@ -187,7 +191,8 @@ export async function runPushCycle(
     // failure stops the round before more calls are spent), then the rest together: the
     // transport keeps as many in flight as it allows within the budget (their items are
     // distinct, so their outcomes are independent). Each is recorded as it ends.
-    const send = (batch: PendingBatch) => sendBatch(deps, store, transport, batch, log, failing);
+    const send = (batch: PendingBatch) =>
+      sendBatch(deps, store, transport, batch, log, { failing, rechecked });
     const [head, ...rest] = batches;
     const outcomes = head ? [...(await Promise.allSettled([send(head)]))] : [];
     const first = outcomes[0];
@@ -403,8 +408,11 @@ async function sendBatch(
   transport: AdminTransport,
   batch: PendingBatch,
   log: Logger,
-  /** Keys of items that were failing when planned; null when unknown (a batch resent after a crash). */
-  failing: ReadonlySet<string> | null,
+  /**
+   * Keys of items that were failing, and that Shopify had reported changed, when planned; null
+   * when unknown (a batch resent after a crash).
+   */
+  planned: { readonly failing: ReadonlySet<string>; readonly rechecked: ReadonlySet<string> } | null,
 ): Promise<SendResult> {
   const { payload } = batch;
   const size = payload.kind === "set" ? payload.quantities.length : payload.changes.length;
@@ -472,10 +480,18 @@ async function sendBatch(
         await deps.fence?.(trx);
         await recordSync(trx, store.id, updates, now);
         const cleared =
-          failing === null
+          planned === null
             ? updates
-            : updates.filter((u) => failing.has(itemLocationKey(u.inventoryItemGid, u.locationGid)));
+            : updates.filter((u) => planned.failing.has(itemLocationKey(u.inventoryItemGid, u.locationGid)));
         if (cleared.length > 0) await clearItemErrors(trx, store.id, cleared);
+        // A set compared with the confirmed on_hand and was accepted: what Shopify had reported
+        // before it was planned changed nothing the hub must read. A delta adjust does not
+        // compare, and a batch resent after a crash may answer from its first sending: theirs stay.
+        const settled =
+          payload.kind === "set" && planned !== null
+            ? updates.filter((u) => planned.rechecked.has(itemLocationKey(u.inventoryItemGid, u.locationGid)))
+            : [];
+        if (settled.length > 0) await clearRecheck(trx, store.id, settled);
         await finishBatch(trx, batch.id, "done", null, now);
         await logActivity(
           trx,
