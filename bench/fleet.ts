@@ -13,7 +13,8 @@
  * Every store's bucket starts the window empty, so the burst allowance does not flatter.
  *
  *   npm run bench:fleet -- [--stores 20] [--skus 1000] [--seconds 30] [--processes 1,3]
- *     [--producers 4] [--post-size 250] [--baseline <another checkout, e.g. a git worktree>]
+ *     [--producers 4] [--post-size 250] [--rate max|<receipts/s>]
+ *     [--baseline <another checkout, e.g. a git worktree>]
  */
 import type { ChildProcess } from "node:child_process";
 import { appendFileSync, readFileSync } from "node:fs";
@@ -36,6 +37,11 @@ const { values } = parseArgs({
     window: { type: "string", default: "1000" },
     /** Receipt streams posting at once, and receipts per POST. */
     producers: { type: "string", default: "4" },
+    /**
+     * Receipts per second over all streams, steady (each stream keeps to its share; one that
+     * falls behind catches up without sleeping); "max": each posts again as soon as answered.
+     */
+    rate: { type: "string", default: "max" },
     "post-size": { type: "string", default: "250" },
     /** Another checkout (a git worktree of an earlier commit): each run is made with its hub first. */
     baseline: { type: "string" },
@@ -48,6 +54,7 @@ const PROCESS_COUNTS = values.processes.split(",").map(Number);
 const WINDOW_MS = Number(values.window);
 const PRODUCERS = Math.max(1, Number(values.producers));
 const POST_SIZE = Math.max(1, Number(values["post-size"]));
+const RATE = values.rate === "max" ? null : Math.max(1, Number(values.rate));
 const SAMPLES_PER_ROUND = 10;
 
 /** CPU seconds a process has used (user + system), from /proc; 0 where it cannot be read. */
@@ -302,13 +309,22 @@ async function run(processes: number, round: number, checkout?: string): Promise
     // stock levels), each posting POST_SIZE receipts a request.
     const slice = Math.ceil(skus.length / PRODUCERS);
     const producer = async (own: string[]) => {
+      const started = performance.now();
+      let sent = 0;
       while (streaming) {
         for (let i = 0; i < own.length && streaming; i += POST_SIZE) {
           const part = own.slice(i, i + POST_SIZE);
-          const sent = performance.now();
+          if (RATE !== null) {
+            // This stream's share of the steady rate: the post is due when its receipts are.
+            const due = started + (sent / (RATE / PRODUCERS)) * 1000;
+            if (due > performance.now()) await sleep(due - performance.now());
+            if (!streaming) break;
+            sent += part.length;
+          }
+          const postedAt = performance.now();
           await post(hubs[turn++ % hubs.length]!, part, "receipt", 1);
           const acceptedAt = performance.now();
-          postTimes.push(acceptedAt - sent);
+          postTimes.push(acceptedAt - postedAt);
           posted += part.length;
           for (const sku of part) expected.set(sku, expected.get(sku)! + 1);
           if (Date.now() - t0 < (SECONDS - 3) * 1000)
@@ -489,7 +505,7 @@ console.log(
 );
 for (const r of results) {
   console.log(
-    `\n${r.label ? `${r.label}, ` : ""}${r.processes} process(es): stores owned per process ${r.owners.join("/")}; load average at the end ${r.load}; receipts accepted ${r.movementsPerSecond.toFixed(0)}/s (${PRODUCERS} streams of ${POST_SIZE}-receipt POSTs, ${r.postP50.toFixed(0)} ms each at p50)`,
+    `\n${r.label ? `${r.label}, ` : ""}${r.processes} process(es): stores owned per process ${r.owners.join("/")}; load average at the end ${r.load}; receipts accepted ${r.movementsPerSecond.toFixed(0)}/s (${RATE === null ? "as fast as answered" : `steady ${RATE}/s asked`}; ${PRODUCERS} streams of ${POST_SIZE}-receipt POSTs, ${r.postP50.toFixed(0)} ms each at p50)`,
   );
   for (const s of r.perStore)
     console.log(

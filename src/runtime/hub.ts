@@ -15,6 +15,7 @@ import { createMetrics } from "../core/metrics.ts";
 import { customersCapability } from "../customers/index.ts";
 import { openDatabase } from "../db/database.ts";
 import { migrateToLatest } from "../db/migrate.ts";
+import { upkeepJob } from "../db/upkeep.ts";
 import { fulfillmentCapability } from "../fulfillment/index.ts";
 import { buildServer } from "../http/server.ts";
 import { inventoryCapability } from "../inventory/index.ts";
@@ -162,6 +163,9 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     leaseHeartbeatMs: config.leaseHeartbeatMs,
   });
   registerWithWorker(worker, capabilities);
+  // Dead row versions and statistics of the hub's busiest tables, where the server's autovacuum
+  // does not keep up (src/db/upkeep.ts).
+  if (database.dialect === "postgres") worker.addJob(upkeepJob(database.db, logger));
   // A worker-only process (API=off) serves /healthz and /metrics alone.
   const server = await buildServer(ctx, {
     api: config.api,
