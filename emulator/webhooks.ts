@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_SHOP_TIMEZONE, restTimes } from "./rest-time.ts";
 import { API_VERSION } from "./schema.ts";
-import { LOG_LIMIT, pushCapped, type Shop, type Store } from "./state.ts";
+import { pushCapped, type Shop, type Store } from "./state.ts";
 
 export interface DeliveryAttempt {
   at: string;
@@ -290,17 +290,15 @@ export class WebhookDispatcher {
     }
   }
 
-  /** Keeps the last LOG_LIMIT deliveries (`deliveries`), numbered. */
+  /** Keeps the last LOG_LIMIT deliveries (`deliveries`, see pushCapped), numbered. */
   private log(d: Delivery): void {
     const seq = ++this.seq;
     this.seqOf.set(d, seq);
     this.logged.set(seq, d);
-    this.deliveries.push(d);
-    if (this.deliveries.length > LOG_LIMIT)
-      for (const old of this.deliveries.splice(0, this.deliveries.length - LOG_LIMIT)) {
-        const n = this.seqOf.get(old);
-        if (n !== undefined) this.logged.delete(n);
-      }
+    for (const old of pushCapped(this.deliveries, d)) {
+      const n = this.seqOf.get(old);
+      if (n !== undefined) this.logged.delete(n);
+    }
   }
 
   /** Sends `d` after `delayMs`, once its endpoint has a free slot. */
