@@ -32,6 +32,7 @@ import { claimedInboxShipments } from "./migrations/0028-claimed-inbox-shipments
 import { foSyncContent } from "./migrations/0031-fo-sync-content.ts";
 import { customerCompanyKey } from "./migrations/0033-customer-company-key.ts";
 import { ledgerWritePath } from "./migrations/0038-ledger-write-path.ts";
+import { hotUpdateRoom } from "./migrations/0039-hot-update-room.ts";
 import { type HubMigration, migrationContext } from "./schema-helpers.ts";
 
 export const MIGRATIONS: readonly HubMigration[] = [
@@ -64,6 +65,7 @@ export const MIGRATIONS: readonly HubMigration[] = [
   foSyncContent,
   customerCompanyKey,
   ledgerWritePath,
+  hotUpdateRoom,
 ];
 
 export class MigrationError extends Error {
