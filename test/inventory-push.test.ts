@@ -87,6 +87,28 @@ describe.each(DIALECTS)("inventory push on %s", (dialect) => {
         0,
       );
   };
+  /** The inventory item Shopify has for a SKU in the store. */
+  const itemOf = async (sku: string) =>
+    (
+      await hub.ctx.database.db
+        .selectFrom("variant_links as l")
+        .innerJoin("variants as v", "v.id", "l.variant_id")
+        .select("l.inventory_item_gid")
+        .where("l.store_id", "=", storeId)
+        .where("v.sku", "=", sku)
+        .executeTakeFirstOrThrow()
+    ).inventory_item_gid;
+  /** The data of the store's latest activity of a kind. */
+  const lastActivity = async (kind: string) =>
+    (
+      await hub.ctx.database.db
+        .selectFrom("activity_log")
+        .select("data")
+        .where("store_id", "=", storeId)
+        .where("kind", "=", kind)
+        .orderBy("id", "desc")
+        .executeTakeFirstOrThrow()
+    ).data;
   const expectConverged = async () => {
     for (const sku of SKUS) {
       for (const [li, loc] of store.locations.entries()) {
@@ -187,14 +209,7 @@ describe.each(DIALECTS)("inventory push on %s", (dialect) => {
     await converge();
     const [echoed, edited] = [SKUS[6]!, SKUS[7]!];
     const location = store.locations[0]!.id;
-    const links = await hub.ctx.database.db
-      .selectFrom("variant_links as l")
-      .innerJoin("variants as v", "v.id", "l.variant_id")
-      .select(["v.sku", "l.inventory_item_gid"])
-      .where("l.store_id", "=", storeId)
-      .where("v.sku", "in", [echoed, edited])
-      .execute();
-    const item = (sku: string) => links.find((l) => l.sku === sku)!.inventory_item_gid;
+    const item = { echoed: await itemOf(echoed), edited: await itemOf(edited) };
     const before = {
       echoed: shopifyAvailable(store, echoed, location),
       edited: shopifyAvailable(store, edited, location),
@@ -213,8 +228,8 @@ describe.each(DIALECTS)("inventory push on %s", (dialect) => {
     );
     emulator.control.setInventory(store.domain, { sku: edited, locationId: location, quantity: 500 });
     const outcomes = await noteLevelEvents(hub.ctx, storeId, [
-      { itemGid: item(echoed), locationGid: location, available: before.echoed },
-      { itemGid: item(edited), locationGid: location, available: 500 },
+      { itemGid: item.echoed, locationGid: location, available: before.echoed },
+      { itemGid: item.edited, locationGid: location, available: 500 },
     ]);
     expect(outcomes).toEqual(["recheck", "recheck"]);
     const callsBefore = emulator.control.apiCalls(store.domain).length;
@@ -228,15 +243,9 @@ describe.each(DIALECTS)("inventory push on %s", (dialect) => {
     ]);
     expect(shopifyAvailable(store, echoed, location)).toBe(await hubSellable(echoed, MAPPING[0]!));
     expect(shopifyAvailable(store, edited, location)).toBe(await hubSellable(edited, MAPPING[0]!));
-    const drift = await hub.ctx.database.db
-      .selectFrom("activity_log")
-      .select("data")
-      .where("store_id", "=", storeId)
-      .where("kind", "=", "stale_corrected")
-      .orderBy("id", "desc")
-      .executeTakeFirstOrThrow();
-    expect(drift.data).toContain(item(edited));
-    expect(drift.data).not.toContain(item(echoed));
+    const drift = await lastActivity("stale_corrected");
+    expect(drift).toContain(item.edited);
+    expect(drift).not.toContain(item.echoed);
     // Settled by the accepted set: the next cycles read nothing.
     const flagged = await hub.ctx.database.db
       .selectFrom("inventory_sync")
@@ -251,29 +260,14 @@ describe.each(DIALECTS)("inventory push on %s", (dialect) => {
     await converge();
     const sku = SKUS[8]!;
     const location = store.locations[0]!.id;
-    const link = await hub.ctx.database.db
-      .selectFrom("variant_links as l")
-      .innerJoin("variants as v", "v.id", "l.variant_id")
-      .select("l.inventory_item_gid")
-      .where("l.store_id", "=", storeId)
-      .where("v.sku", "=", sku)
-      .executeTakeFirstOrThrow();
+    const item = await itemOf(sku);
     emulator.control.setInventory(store.domain, { sku, locationId: location, quantity: 400 });
     expect(
-      await noteLevelEvents(hub.ctx, storeId, [
-        { itemGid: link.inventory_item_gid, locationGid: location, available: 400 },
-      ]),
+      await noteLevelEvents(hub.ctx, storeId, [{ itemGid: item, locationGid: location, available: 400 }]),
     ).toEqual(["recheck"]);
     await converge();
     expect(shopifyAvailable(store, sku, location)).toBe(await hubSellable(sku, MAPPING[0]!));
-    const edit = await hub.ctx.database.db
-      .selectFrom("activity_log")
-      .select("data")
-      .where("store_id", "=", storeId)
-      .where("kind", "=", "shopify_edit")
-      .orderBy("id", "desc")
-      .executeTakeFirstOrThrow();
-    expect(edit.data).toContain(link.inventory_item_gid);
+    expect(await lastActivity("shopify_edit")).toContain(item);
   });
 
   it("resends the same request after a crash between Shopify applying a batch and the hub recording it", async () => {
