@@ -535,6 +535,14 @@ for (const r of results) {
   console.log(
     `  CPU in the window: hub processes ${r.cpu.hubs.toFixed(2)} s/s (${perK(r.cpu.hubs)} ms per 1,000 updates, receipts' ingest included), PostgreSQL backends ${r.cpu.postgres.toFixed(2)} s/s (${perK(r.cpu.postgres)} ms per 1,000), emulator and bench ${r.cpu.emulator.toFixed(2)} s/s`,
   );
+  // What this machine can carry at all: the CPU every update costs (hub, database, emulator),
+  // against the cores there are. A ceiling the machine cannot reach is not the hub's to meet.
+  const perUpdate = (r.cpu.hubs + r.cpu.postgres + r.cpu.emulator) / Math.max(1, r.total);
+  const cores = (await import("node:os")).availableParallelism();
+  const carried = cores / perUpdate;
+  console.log(
+    `  capacity: ${(perUpdate * 1e6).toFixed(0)} ms of CPU per 1,000 updates in all → ${cores} cores carry at most ~${carried.toFixed(0)} updates/s, ${(carried / (r.totalCeiling / r.perStore.length)).toFixed(1)} stores at their ceiling (${(carried / r.totalCeiling).toFixed(3)} of this fleet's)`,
+  );
   console.log(
     `  receipt accepted → visible in Shopify: p50 ${r.p50.toFixed(0)} ms, p99 ${r.p99.toFixed(0)} ms over ${r.samples} samples (${r.unseen} never seen within 30 s)`,
   );
