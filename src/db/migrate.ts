@@ -33,6 +33,7 @@ import { foSyncContent } from "./migrations/0031-fo-sync-content.ts";
 import { customerCompanyKey } from "./migrations/0033-customer-company-key.ts";
 import { ledgerWritePath } from "./migrations/0038-ledger-write-path.ts";
 import { hotUpdateRoom } from "./migrations/0039-hot-update-room.ts";
+import { linksByVariant } from "./migrations/0040-links-by-variant.ts";
 import { type HubMigration, migrationContext } from "./schema-helpers.ts";
 
 export const MIGRATIONS: readonly HubMigration[] = [
@@ -66,6 +67,7 @@ export const MIGRATIONS: readonly HubMigration[] = [
   customerCompanyKey,
   ledgerWritePath,
   hotUpdateRoom,
+  linksByVariant,
 ];
 
 export class MigrationError extends Error {
