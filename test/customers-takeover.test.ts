@@ -18,7 +18,7 @@ import { companyExternalId } from "../src/customers/publish.ts";
 import { openDatabase } from "../src/db/database.ts";
 import { createAdminTransport } from "../src/shopify/admin-client.ts";
 import { createTestDatabase, type TestDatabase } from "./support/databases.ts";
-import { apiCaller, createAdminKey, exited } from "./support/process-api.ts";
+import { apiCaller, createAdminKey, exited, processEnv } from "./support/process-api.ts";
 import { startHubProcess } from "./support/processes.ts";
 import { emulatedStore } from "./support/shopify.ts";
 
@@ -109,15 +109,7 @@ describe("customer publish on two processes", () => {
   it("kill -9 of the owner right after it sent a customerSet: each customer and company created once, nothing lost", async () => {
     const domain = `cust-fleet-${Date.now().toString(36)}.myshopify.com`;
     const store = await emulatedStore({ emulator, domain, skus: [] });
-    const env = {
-      DATABASE_URL: test.target.kind === "postgres" ? test.target.url : "",
-      DEMO: "off",
-      WORKER: "on",
-      LEASE_TTL_MS: "3000",
-      LEASE_HEARTBEAT_MS: "750",
-      SHOPIFY_ADMIN_URL_TEMPLATE: `${proxy.url}/{shop}`,
-      ENCRYPTION_KEY: Buffer.alloc(32, 7).toString("base64"),
-    };
+    const env = processEnv(test.target, proxy.url, 7);
     const call = apiCaller(createAdminKey(env, "cust-fleet"));
     const hubs = await Promise.all([0, 1].map(() => startHubProcess(env)));
     const database = openDatabase(test.target);

@@ -17,6 +17,7 @@ import type { ApiCall } from "../emulator/state.ts";
 import { openDatabase } from "../src/db/database.ts";
 import { HUB_JOBS_LEASE } from "../src/runtime/leases.ts";
 import { createTestDatabase, type TestDatabase } from "./support/databases.ts";
+import { processEnv } from "./support/process-api.ts";
 import { runCli, startHubProcess } from "./support/processes.ts";
 import { emulatedStore } from "./support/shopify.ts";
 
@@ -81,15 +82,7 @@ describe("claimed queues with several hub processes on PostgreSQL", () => {
     const location = store.locations[0]!.id;
     // The test posts the deliveries itself (twice each), to processes it knows are alive.
     emulator.control.setFaults(domain, { webhookDropRate: 1 });
-    const env = {
-      DATABASE_URL: test.target.kind === "postgres" ? test.target.url : "",
-      DEMO: "off",
-      WORKER: "on",
-      LEASE_TTL_MS: String(TTL),
-      LEASE_HEARTBEAT_MS: "750",
-      SHOPIFY_ADMIN_URL_TEMPLATE: `${emulator.url}/{shop}`,
-      ENCRYPTION_KEY: Buffer.alloc(32, 5).toString("base64"),
-    };
+    const env = { ...processEnv(test.target, emulator.url, 5), LEASE_TTL_MS: String(TTL) };
     const created = runCli(["api-key", "create", "--name", "fleetq", "--scope", "admin"], env);
     expect(created.status, created.stderr).toBe(0);
     const key = created.stdout.trim().split("\n").pop()!;

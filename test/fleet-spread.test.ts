@@ -9,7 +9,8 @@ import { type Emulator, startEmulator } from "../emulator/index.ts";
 import { openDatabase } from "../src/db/database.ts";
 import { HUB_JOBS_LEASE } from "../src/runtime/leases.ts";
 import { createTestDatabase, type TestDatabase } from "./support/databases.ts";
-import { runCli, startHubProcess } from "./support/processes.ts";
+import { createAdminKey, processEnv } from "./support/process-api.ts";
+import { startHubProcess } from "./support/processes.ts";
 import { emulatedStore } from "./support/shopify.ts";
 
 const STORES = 7;
@@ -32,18 +33,8 @@ const exited = (child: ChildProcess) =>
 
 describe("stores spread over processes", () => {
   it("gives no process more than its share plus one, and a joining process takes its share", async () => {
-    const env = {
-      DATABASE_URL: test.target.kind === "postgres" ? test.target.url : "",
-      DEMO: "off",
-      WORKER: "on",
-      LEASE_TTL_MS: "3000",
-      LEASE_HEARTBEAT_MS: "750",
-      SHOPIFY_ADMIN_URL_TEMPLATE: `${emulator.url}/{shop}`,
-      ENCRYPTION_KEY: Buffer.alloc(32, 8).toString("base64"),
-    };
-    const created = runCli(["api-key", "create", "--name", "spread", "--scope", "admin"], env);
-    expect(created.status, created.stderr).toBe(0);
-    const key = created.stdout.trim().split("\n").pop()!;
+    const env = processEnv(test.target, emulator.url, 8);
+    const key = createAdminKey(env, "spread");
     const hubs = await Promise.all([0, 1].map(() => startHubProcess(env)));
     const database = openDatabase(test.target);
     try {

@@ -16,6 +16,7 @@ import { type Emulator, startEmulator } from "../emulator/index.ts";
 import { openDatabase } from "../src/db/database.ts";
 import { encryptSecret, keyId, sealedAt } from "../src/shops/secrets.ts";
 import { createTestDatabase, type TestDatabase } from "./support/databases.ts";
+import { processEnv } from "./support/process-api.ts";
 import { runCli, startHubProcess } from "./support/processes.ts";
 import { emulatedStore } from "./support/shopify.ts";
 
@@ -98,16 +99,7 @@ describe("a second process with another key", () => {
       locations: ["Warehouse"],
     });
     const db2 = await createTestDatabase("postgres");
-    const env = {
-      DATABASE_URL: db2.target.kind === "postgres" ? db2.target.url : "",
-      DEMO: "off",
-      WORKER: "on",
-      LEASE_TTL_MS: "3000",
-      LEASE_HEARTBEAT_MS: "750",
-      DATA_DIR: dataDir,
-      SHOPIFY_ADMIN_URL_TEMPLATE: `${emulator.url}/{shop}`,
-      ENCRYPTION_KEY: Buffer.alloc(32, 6).toString("base64"),
-    };
+    const env = { ...processEnv(db2.target, emulator.url, 6), DATA_DIR: dataDir };
     const database = openDatabase(db2.target);
     const hubs: Awaited<ReturnType<typeof startHubProcess>>[] = [];
     try {

@@ -12,7 +12,7 @@ import { createAccount } from "../src/auth/accounts.ts";
 import { openDatabase } from "../src/db/database.ts";
 import { ensureConsoleBuilt, launch, openConsole, screen } from "./support/console-browser.ts";
 import { createTestDatabase, type TestDatabase } from "./support/databases.ts";
-import { apiCaller, createAdminKey, exited } from "./support/process-api.ts";
+import { apiCaller, createAdminKey, exited, processEnv } from "./support/process-api.ts";
 import { startHubProcess } from "./support/processes.ts";
 import { emulatedStore } from "./support/shopify.ts";
 
@@ -46,15 +46,7 @@ describe("the Processes screen over real processes", () => {
   });
 
   it("shows who works each store, a killed owner's stores taken over, and a hub with no worker", async () => {
-    const env = {
-      DATABASE_URL: test.target.kind === "postgres" ? test.target.url : "",
-      DEMO: "off",
-      WORKER: "on",
-      LEASE_TTL_MS: "3000",
-      LEASE_HEARTBEAT_MS: "750",
-      SHOPIFY_ADMIN_URL_TEMPLATE: `${emulator.url}/{shop}`,
-      ENCRYPTION_KEY: Buffer.alloc(32, 9).toString("base64"),
-    };
+    const env = processEnv(test.target, emulator.url, 9);
     const call = apiCaller(createAdminKey(env, "processes"));
     const hubs = await Promise.all([0, 1].map(() => startHubProcess(env)));
     for (const h of hubs) children.push(h.child);

@@ -4,7 +4,29 @@
  * process to have exited. Tests of several processes on one database share these.
  */
 import type { ChildProcess } from "node:child_process";
+import type { DatabaseTarget } from "../../src/config/config.ts";
 import { runCli } from "./processes.ts";
+
+/**
+ * The environment of `tillbridge start` processes sharing one PostgreSQL database in a test:
+ * workers on, no demo, leases short enough to see a takeover in seconds (TTL 3 s, heartbeat
+ * 750 ms), Shopify at `shopifyUrl` (the emulator, or a proxy in front of it) and one key for all.
+ */
+export function processEnv(
+  target: DatabaseTarget,
+  shopifyUrl: string,
+  keyByte: number,
+): Record<string, string> {
+  return {
+    DATABASE_URL: target.kind === "postgres" ? target.url : "",
+    DEMO: "off",
+    WORKER: "on",
+    LEASE_TTL_MS: "3000",
+    LEASE_HEARTBEAT_MS: "750",
+    SHOPIFY_ADMIN_URL_TEMPLATE: `${shopifyUrl}/{shop}`,
+    ENCRYPTION_KEY: Buffer.alloc(32, keyByte).toString("base64"),
+  };
+}
 
 /** An admin API key for the database in `env`, made with `tillbridge api-key create`. */
 export function createAdminKey(env: Record<string, string>, name: string): string {
