@@ -7,7 +7,7 @@
  * what the server parses and plans does not grow with the batch; on SQLite every list is one
  * JSON parameter (json_each).
  */
-import { sql, type Transaction } from "kysely";
+import { type RawBuilder, sql, type Transaction } from "kysely";
 import type { StockChangeListener } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
 import { levelKey } from "../db/batching.ts";
@@ -178,6 +178,29 @@ function levelsOf(apply: readonly PlannedMovement[]): [number, number][] {
 }
 
 /** What the ingest asks of each database. */
+/**
+ * Ids of the variants or warehouses whose SKU or code is among `values`, by that key: one
+ * statement (none for no values), the list written as each database takes one (`among`).
+ */
+async function idsByKey(
+  trx: Trx,
+  table: "variants" | "warehouses",
+  column: "sku" | "code",
+  values: readonly string[],
+  among: (values: readonly string[]) => RawBuilder<unknown>,
+): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  if (values.length === 0) return out;
+  const { rows } = await sql<{
+    id: number;
+    key: string;
+  }>`select id, ${sql.ref(column)} as key from ${sql.table(table)} where ${sql.ref(column)} ${among(values)}`.execute(
+    trx,
+  );
+  for (const r of rows) out.set(r.key, r.id);
+  return out;
+}
+
 interface LedgerStatements {
   lookup(
     trx: Trx,
@@ -243,25 +266,11 @@ const stateOf = (r: {
  */
 const postgresLedger: LedgerStatements = {
   async lookup(trx, skus, warehouses) {
-    const variantIdBySku = new Map<string, number>();
-    const warehouseIdByCode = new Map<string, number>();
-    if (skus.length > 0)
-      for (const r of (
-        await sql<{
-          id: number;
-          sku: string;
-        }>`select id, sku from variants where sku = any(${texts([...skus])}::text[])`.execute(trx)
-      ).rows)
-        variantIdBySku.set(r.sku, r.id);
-    if (warehouses.length > 0)
-      for (const r of (
-        await sql<{
-          id: number;
-          code: string;
-        }>`select id, code from warehouses where code = any(${texts([...warehouses])}::text[])`.execute(trx)
-      ).rows)
-        warehouseIdByCode.set(r.code, r.id);
-    return { variantIdBySku, warehouseIdByCode };
+    const among = (values: readonly string[]) => sql`= any(${texts([...values])}::text[])`;
+    return {
+      variantIdBySku: await idsByKey(trx, "variants", "sku", skus, among),
+      warehouseIdByCode: await idsByKey(trx, "warehouses", "code", warehouses, among),
+    };
   },
 
   async recorded(trx, ids) {
@@ -376,29 +385,11 @@ const json = (rows: unknown) => JSON.stringify(rows);
 
 const sqliteLedger: LedgerStatements = {
   async lookup(trx, skus, warehouses) {
-    const variantIdBySku = new Map<string, number>();
-    const warehouseIdByCode = new Map<string, number>();
-    if (skus.length > 0)
-      for (const r of (
-        await sql<{
-          id: number;
-          sku: string;
-        }>`select id, sku from variants where sku in (select value from json_each(${json(skus)}))`.execute(
-          trx,
-        )
-      ).rows)
-        variantIdBySku.set(r.sku, r.id);
-    if (warehouses.length > 0)
-      for (const r of (
-        await sql<{
-          id: number;
-          code: string;
-        }>`select id, code from warehouses where code in (select value from json_each(${json(warehouses)}))`.execute(
-          trx,
-        )
-      ).rows)
-        warehouseIdByCode.set(r.code, r.id);
-    return { variantIdBySku, warehouseIdByCode };
+    const among = (values: readonly string[]) => sql`in (select value from json_each(${json(values)}))`;
+    return {
+      variantIdBySku: await idsByKey(trx, "variants", "sku", skus, among),
+      warehouseIdByCode: await idsByKey(trx, "warehouses", "code", warehouses, among),
+    };
   },
 
   async recorded(trx, ids) {
