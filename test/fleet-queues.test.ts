@@ -137,6 +137,9 @@ describe("claimed queues with several hub processes on PostgreSQL", () => {
         accessToken: store.token,
         webhookSecret: WEBHOOK_SECRET,
       });
+      // The set-up after connecting reads the locations in the background: read them here, as
+      // the console's setup does, so the mapping never races it (a CI run mapped first: 400).
+      await send("POST", `/api/v1/stores/${domain}/locations/sync?waitSeconds=120`);
       await send("PUT", `/api/v1/stores/${domain}/locations/mapping`, {
         locations: [{ locationId: location, warehouses: ["W1"], managed: true, default: true }],
       });
