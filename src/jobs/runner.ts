@@ -70,7 +70,13 @@ export function createJobRunner(ctx: AppContext, runNow: RunStoreJobsNow): JobRu
         }),
       ]);
       clearTimeout(timer);
-      if (ran) return getJob(db, job.id);
+      // Ran or not, the job may still be queued: a run that lost the store's lease mid-way puts
+      // it back for the next owner. Answering then (as when `ran` returned the job as it was)
+      // answered a connection before its locations were read.
+      if (ran) {
+        const now = await getJob(db, job.id);
+        if (now.status !== "queued" && now.status !== "running") return now;
+      }
       return awaitJob(db, job.id, Math.max(0, deadline - Date.now()), sleep);
     },
   };
