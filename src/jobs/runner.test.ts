@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { insertStore } from "../../test/support/console-data.ts";
 import { startTestHub, type TestHub } from "../../test/support/hub.ts";
 import { createJobRunner } from "./runner.ts";
 
@@ -7,28 +8,8 @@ describe("a store route's job runner", () => {
   let store: { id: number; domain: string };
   beforeAll(async () => {
     hub = await startTestHub("sqlite");
-    const now = Date.now();
-    const row = await hub.ctx.database.db
-      .insertInto("stores")
-      .values({
-        domain: "runner.myshopify.com",
-        name: "runner",
-        auth_kind: "custom_app",
-        access_token_enc: null,
-        access_token_expires_at: null,
-        refresh_token_enc: null,
-        refresh_token_expires_at: null,
-        scopes: "",
-        status: "active",
-        status_reason: null,
-        inventory_mode: "absolute",
-        connected_at: now,
-        disconnected_at: null,
-        updated_at: now,
-      })
-      .returning("id")
-      .executeTakeFirstOrThrow();
-    store = { id: row.id, domain: "runner.myshopify.com" };
+    const domain = "runner.myshopify.com";
+    store = { id: await insertStore(hub.ctx.database.db, domain, Date.now()), domain };
   });
   afterAll(async () => hub?.close());
 

@@ -16,7 +16,7 @@ import { z } from "zod";
 import type { AppContext } from "../core/context.ts";
 import { AppError } from "../core/errors.ts";
 import type { OperatorJobKind } from "../db/tables.ts";
-import { awaitJob, getJob, type JobView, startJob } from "./operator-jobs.ts";
+import { awaitJob, type JobView, startJob } from "./operator-jobs.ts";
 
 /** How long a store route waits for its job by default before answering 202. */
 export const DEFAULT_JOB_WAIT_SECONDS = 10;
@@ -57,7 +57,8 @@ export function createJobRunner(ctx: AppContext, runNow: RunStoreJobsNow): JobRu
       if (waitMs <= 0) return job;
       const deadline = Date.now() + waitMs;
       let timer: NodeJS.Timeout | undefined;
-      const ran = await Promise.race([
+      // Run here at once when this process holds the store; either way the job is awaited below.
+      await Promise.race([
         runNow(store).catch((err) => {
           ctx.logger.warn(
             { store: store.domain, err: (err as Error).message },
@@ -70,13 +71,9 @@ export function createJobRunner(ctx: AppContext, runNow: RunStoreJobsNow): JobRu
         }),
       ]);
       clearTimeout(timer);
-      // Ran or not, the job may still be queued: a run that lost the store's lease mid-way puts
-      // it back for the next owner. Answering then (as when `ran` returned the job as it was)
-      // answered a connection before its locations were read.
-      if (ran) {
-        const now = await getJob(db, job.id);
-        if (now.status !== "queued" && now.status !== "running") return now;
-      }
+      // Ran here or not, the job may still be queued: a run that lost the store's lease mid-way
+      // puts it back for the next owner. Answering with it as it was once it had run here
+      // answered a connection before its locations were read. (A finished job returns at once.)
       return awaitJob(db, job.id, Math.max(0, deadline - Date.now()), sleep);
     },
   };
